@@ -1,0 +1,148 @@
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import type { z } from 'zod';
+import type { AdapterDefinition } from '../sdk/types.ts';
+import { configSchema, type HubConfig, type TargetConfig } from './schema.ts';
+import { ConfigError, type ConfigProblem } from './errors.ts';
+import { resolveEnv, type EnvProblem } from './env.ts';
+import { readConfigFolder, type RawConfig } from './read-folder.ts';
+
+export interface ResolvedTarget {
+  id: string;
+  config: TargetConfig;
+  adapter: AdapterDefinition;
+  /** Options as the adapter's schema parsed them (defaults applied, secrets resolved). */
+  options: unknown;
+  format: 'json' | 'xml';
+}
+
+export interface LoadedConfig {
+  dir: string;
+  mappingsDir: string;
+  hub: HubConfig;
+  targets: Map<string, ResolvedTarget>;
+  /** Locates a key path in the YAML files, for problems found by later stages (mappings, routes). */
+  locate: RawConfig['locate'];
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  adapters: ReadonlyMap<string, AdapterDefinition>;
+}
+
+/** Reads and validates a configuration folder. Throws ConfigError with every problem found, not just the first. */
+export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
+  const problems: ConfigProblem[] = [];
+  const raw = readConfigFolder(dir, problems);
+  if (problems.length) throw new ConfigError(problems);
+
+  const envProblems: EnvProblem[] = [];
+  const resolved = resolveEnv(raw.value, opts.env ?? process.env, envProblems);
+  const at = (p: EnvProblem | { path: (string | number)[]; message: string }): ConfigProblem => ({ ...raw.locate(p.path), ...p });
+  problems.push(...envProblems.map(at));
+
+  const parsed = configSchema.safeParse(resolved);
+  if (!parsed.success) {
+    for (const issue of parsed.error.issues) {
+      problems.push(at({ path: issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k)), message: describeIssue(issue) }));
+    }
+    throw new ConfigError(problems);
+  }
+  const hub = parsed.data;
+  const targets = new Map<string, ResolvedTarget>();
+  for (const [id, target] of Object.entries(hub.targets)) {
+    const adapter = opts.adapters.get(target.adapter);
+    if (!adapter) {
+      problems.push(at({ path: ['targets', id, 'adapter'], message: `unknown adapter "${target.adapter}"; known: ${[...opts.adapters.keys()].join(', ')}` }));
+      continue;
+    }
+    const options = adapter.options.safeParse(target.options);
+    if (!options.success) {
+      for (const issue of options.error.issues) {
+        problems.push(at({ path: ['targets', id, 'options', ...issue.path.map(String)], message: describeIssue(issue) }));
+      }
+      continue;
+    }
+    targets.set(id, { id, config: target, adapter, options: options.data, format: target.format ?? adapter.defaultFormat });
+  }
+  problems.push(...checkReferences(hub).map(at));
+  if (problems.length) throw new ConfigError(problems);
+
+  // Keep only token hashes: the tokens themselves leave memory with the raw config.
+  for (const portal of hub.portals) {
+    if (portal.token) {
+      portal.tokenHash = hashToken(portal.token);
+      delete portal.token;
+    }
+  }
+  return {
+    dir,
+    mappingsDir: path.resolve(dir, hub.paths.mappings),
+    hub,
+    targets,
+    locate: raw.locate,
+  };
+}
+
+export function hashToken(token: string): string {
+  return 'sha256:' + createHash('sha256').update(token, 'utf8').digest('hex');
+}
+
+function describeIssue(issue: z.core.$ZodIssue): string {
+  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  return issue.message;
+}
+
+/** Cross-references zod cannot see: ids that must exist, keys that must be unique. */
+function checkReferences(hub: HubConfig): { path: (string | number)[]; message: string }[] {
+  const out: { path: (string | number)[]; message: string }[] = [];
+  const tenants = new Set<string>();
+  hub.tenants.forEach((t, i) => {
+    if (tenants.has(t.key)) out.push({ path: ['tenants', i, 'key'], message: `tenant ${t.key} is listed twice` });
+    tenants.add(t.key);
+  });
+  hub.tenants.forEach((t, i) => {
+    if (t.parent && !tenants.has(t.parent)) out.push({ path: ['tenants', i, 'parent'], message: `no tenant ${t.parent}` });
+  });
+  const services = new Map<string, string>();
+  hub.services.forEach((s, i) => {
+    for (const key of [s.slug, s.leika]) {
+      if (services.has(key)) out.push({ path: ['services', i], message: `service key ${key} is used twice` });
+      services.set(key, s.slug);
+    }
+  });
+  const portalIds = new Set<string>();
+  const hashes = new Set<string>();
+  hub.portals.forEach((p, i) => {
+    if (portalIds.has(p.id)) out.push({ path: ['portals', i, 'id'], message: `portal id ${p.id} is used twice` });
+    portalIds.add(p.id);
+    const h = p.tokenHash ?? (p.token ? hashToken(p.token) : '');
+    if (hashes.has(h)) out.push({ path: ['portals', i, 'token'], message: 'two portals share one token' });
+    hashes.add(h);
+    p.tenants.forEach((t, j) => {
+      if (t !== '*' && !tenants.has(t)) out.push({ path: ['portals', i, 'tenants', j], message: `no tenant ${t}` });
+    });
+  });
+  const routeIds = new Set<string>();
+  const pairs = new Map<string, string>();
+  hub.routes.forEach((r, i) => {
+    if (routeIds.has(r.id)) out.push({ path: ['routes', i, 'id'], message: `route id ${r.id} is used twice` });
+    routeIds.add(r.id);
+    const slug = services.get(r.service);
+    if (!slug) out.push({ path: ['routes', i, 'service'], message: `no service ${r.service}` });
+    r.tenants.forEach((t, j) => {
+      if (!tenants.has(t)) out.push({ path: ['routes', i, 'tenants', j], message: `no tenant ${t}` });
+      const pair = `${t}/${slug}`;
+      const other = pairs.get(pair);
+      if (slug && other) out.push({ path: ['routes', i, 'tenants', j], message: `tenant ${t} and service ${slug} are already routed by route ${other}` });
+      pairs.set(pair, r.id);
+    });
+    const seen = new Set<string>();
+    r.targets.forEach((t, j) => {
+      if (!(t.target in hub.targets)) out.push({ path: ['routes', i, 'targets', j, 'target'], message: `no target ${t.target}` });
+      if (seen.has(t.target)) out.push({ path: ['routes', i, 'targets', j, 'target'], message: `target ${t.target} appears twice in this route` });
+      seen.add(t.target);
+    });
+  });
+  return out;
+}

@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import jsonata from 'jsonata';
+import { XMLBuilder } from 'fast-xml-parser';
+import type { OutboundMessage } from '../sdk/types.ts';
+import { mappingFunctions } from './functions.ts';
+
+/** A mapping that failed: permanent for the delivery, with JSONata's code and position for the sync log. */
+export class MappingError extends Error {
+  constructor(
+    message: string,
+    readonly mapping: string,
+    readonly code?: string,
+    readonly position?: number,
+    readonly token?: string,
+  ) {
+    super(message);
+    this.name = 'MappingError';
+  }
+
+  /** "mappings/x.jsonata at 123 (T2002): …" — never the input values. */
+  describe(): string {
+    const where = this.position !== undefined ? ` at position ${this.position}` : '';
+    const code = this.code ? ` (${this.code})` : '';
+    return `${this.mapping}${where}${code}: ${this.message}`;
+  }
+}
+
+export interface XmlOptions {
+  declaration: boolean;
+  indent: boolean;
+}
+
+export interface CompiledMapping {
+  /** The path relative to the mappings folder, the mapping's stable id. */
+  id: string;
+  evaluate(input: unknown): Promise<unknown>;
+}
+
+interface JsonataError {
+  code?: string;
+  position?: number;
+  token?: string;
+  message?: string;
+}
+
+/** Compiles a JSONata file once; a syntax error is reported with its position at start-up. */
+export function compileMapping(mappingsDir: string, id: string): CompiledMapping {
+  const file = path.resolve(mappingsDir, id);
+  if (!file.startsWith(path.resolve(mappingsDir) + path.sep)) throw new MappingError('mapping path leaves the mappings folder', id);
+  let source: string;
+  try {
+    source = readFileSync(file, 'utf8');
+  } catch {
+    throw new MappingError(`mapping file not found: ${file}`, id);
+  }
+  let expr: jsonata.Expression;
+  try {
+    expr = jsonata(source);
+  } catch (e) {
+    const err = e as JsonataError;
+    throw new MappingError(err.message ?? String(e), id, err.code, err.position, err.token);
+  }
+  for (const [name, fn] of Object.entries(mappingFunctions)) expr.registerFunction(name, fn.implementation, fn.signature);
+  return {
+    id,
+    async evaluate(input) {
+      try {
+        return await expr.evaluate(input);
+      } catch (e) {
+        const err = e as JsonataError;
+        throw new MappingError(err.message ?? String(e), id, err.code, err.position, err.token);
+      }
+    },
+  };
+}
+
+/** Runs a mapping and writes its result in the target's format. The same input gives byte-identical output. */
+export async function renderMessage(
+  mapping: CompiledMapping,
+  input: unknown,
+  format: 'json' | 'xml',
+  xml: XmlOptions = { declaration: true, indent: false },
+): Promise<Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType'>> {
+  const body = await mapping.evaluate(input);
+  if (body === undefined) throw new MappingError('the mapping produced no result', mapping.id);
+  if (format === 'json') {
+    return { format, body, text: JSON.stringify(body), contentType: 'application/json' };
+  }
+  return { format, body, text: writeXml(body, mapping.id, xml), contentType: 'application/xml; charset=utf-8' };
+}
+
+const XML_NAME = /^[A-Za-z_][\w.-]*(:[A-Za-z_][\w.-]*)?$/;
+
+/**
+ * Writes a mapping result as XML. Conventions (fast-xml-parser's): keys starting with `@_` are attributes,
+ * `#text` is an element's text, arrays repeat an element; namespaces are attributes (`"@_xmlns:xd": "urn:…"`)
+ * and prefixed names (`"xd:Akte"`).
+ */
+export function writeXml(body: unknown, mappingId: string, opts: XmlOptions): string {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) {
+    throw new MappingError('an XML mapping must produce an object with one root element', mappingId);
+  }
+  const roots = Object.keys(body).filter((k) => !k.startsWith('?'));
+  if (roots.length !== 1) {
+    throw new MappingError(`an XML mapping must produce exactly one root element, got ${roots.length}`, mappingId);
+  }
+  checkNames(body, mappingId, '');
+  const builder = new XMLBuilder({
+    ignoreAttributes: false,
+    attributeNamePrefix: '@_',
+    textNodeName: '#text',
+    format: opts.indent,
+    suppressBooleanAttributes: false,
+    suppressEmptyNode: true,
+    processEntities: true,
+  });
+  const xml = builder.build(body) as string;
+  return (opts.declaration ? '<?xml version="1.0" encoding="UTF-8"?>' + (opts.indent ? '\n' : '') : '') + xml;
+}
+
+function checkNames(node: unknown, mappingId: string, at: string): void {
+  if (Array.isArray(node)) {
+    node.forEach((n) => checkNames(n, mappingId, at));
+    return;
+  }
+  if (!node || typeof node !== 'object') return;
+  for (const [key, value] of Object.entries(node)) {
+    if (key === '#text') continue;
+    const name = key.startsWith('@_') ? key.slice(2) : key;
+    if (!XML_NAME.test(name)) {
+      throw new MappingError(`"${name}" at ${at || '/'} is not a valid XML name`, mappingId);
+    }
+    if (!key.startsWith('@_')) checkNames(value, mappingId, `${at}/${key}`);
+  }
+}

@@ -1,0 +1,87 @@
+import type { z } from 'zod';
+import type { Logger } from 'winston';
+
+/** The message the mapping produced for one delivery, ready for an adapter to send. */
+export interface OutboundMessage {
+  /** `json`: `body` is the mapped value and `text` its JSON; `xml`: `text` is the XML document. */
+  format: 'json' | 'xml';
+  body: unknown;
+  text: string;
+  /** `application/json` or `application/xml; charset=utf-8`. */
+  contentType: string;
+  attachments: OutboundAttachment[];
+}
+
+export interface OutboundAttachment {
+  filename: string;
+  mediaType: string;
+  size: number;
+  sha256: string;
+  content: Buffer;
+}
+
+export interface DeliveryContext {
+  deliveryId: string;
+  /** Stable for the life of the delivery: the same on every attempt, replay included. */
+  idempotencyKey: string;
+  submissionId: string;
+  tenant: string;
+  service: string;
+  attempt: number;
+}
+
+export type DeliveryResult =
+  | { ok: true; reference: string | null; detail?: Record<string, unknown> }
+  | {
+      ok: false;
+      retryable: boolean;
+      error: string;
+      /** A short machine-readable class: `network`, `timeout`, `http-503`, `soap-client-fault`, … */
+      errorKind?: string;
+      httpStatus?: number;
+      retryAfterMs?: number;
+    };
+
+export interface CheckResult {
+  ok: boolean;
+  message: string;
+}
+
+export interface CaseStatus {
+  reference: string;
+  status: string;
+  detail?: Record<string, unknown>;
+}
+
+export interface AdapterInstance {
+  deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<DeliveryResult>;
+  /** Reachability and credentials, for `amtsbote check` and health. */
+  check(): Promise<CheckResult>;
+  /** Optional: the back office's state of one case. */
+  status?(reference: string): Promise<CaseStatus | null>;
+  /** Optional: the back office's cases since a time, for reconciliation. */
+  list?(since: Date): AsyncIterable<CaseStatus>;
+  /** Optional: release sockets, clients, watchers. */
+  close?(): Promise<void>;
+}
+
+export interface AdapterCreateContext {
+  /** The target's id from config (`targets.<id>`). */
+  targetId: string;
+  /** A logger labelled with the target. Never log message bodies: they carry citizens' data. */
+  logger: Logger;
+  /** Per-attempt timeout the hub expects the adapter to honour. */
+  timeoutMs: number;
+}
+
+export interface AdapterDefinition<S extends z.ZodType = z.ZodType> {
+  /** Used in config: `targets.<id>.adapter`. */
+  type: string;
+  version: string;
+  description: string;
+  /** The message format the adapter sends when the target does not say. */
+  defaultFormat: 'json' | 'xml';
+  /** Validated at start-up. Mark secret fields with `secret()` so they are masked wherever options are shown. */
+  options: S;
+  create(options: z.output<S>, ctx: AdapterCreateContext): AdapterInstance | Promise<AdapterInstance>;
+}
