@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { validate as validCron } from 'node-cron';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -96,8 +97,11 @@ export const scheduleSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
     job: z.enum(['stuck-deliveries']),
-    cron: z.string().min(9).describe('cron expression with five or six fields'),
-    timezone: z.string().default('Europe/Berlin'),
+    cron: z.string().refine((c) => validCron(c), 'a cron expression with five or six fields, e.g. */5 * * * *').describe('cron expression with five or six fields'),
+    timezone: z
+      .string()
+      .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin')
+      .default('Europe/Berlin'),
     options: z.record(z.string(), z.unknown()).default({}),
   })
   .strict();

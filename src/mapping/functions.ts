@@ -20,7 +20,8 @@ function code(value: string | undefined, list: Record<string, unknown>, fallback
   throw new Error(`$code: "${value}" is not in the code list (${Object.keys(list).join(', ')})`);
 }
 
-export const mappingFunctions: Record<string, { implementation: (...args: never[]) => unknown; signature: string }> = {
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSONata calls these with whatever the expression passes
+export const mappingFunctions: Record<string, { implementation: (...args: any[]) => unknown; signature: string }> = {
   formatDate: { implementation: formatDate, signature: '<s-s:s>' },
   code: { implementation: code, signature: '<s-ox?:x>' },
 };

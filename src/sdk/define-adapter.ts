@@ -49,10 +49,10 @@ export function maskSecrets(schema: z.ZodType, value: unknown): unknown {
     case 'array':
       return Array.isArray(value) ? value.map((v) => maskSecrets(def.element as z.ZodType, v)) : value;
     case 'union': {
-      // Mask with every option that accepts the value; discriminated unions pick the matching branch.
+      // Apply every branch in turn: a key that is secret in any branch is masked, whichever branch the value
+      // matches (or none, for raw options that failed validation).
       const options = def.options as z.ZodType[];
-      const branch = options.find((o) => o.safeParse(value).success);
-      return branch ? maskSecrets(branch, value) : value;
+      return options.reduce<unknown>((v, o) => maskSecrets(o, v), value);
     }
     case 'record':
       if (typeof value !== 'object' || Array.isArray(value)) return value;

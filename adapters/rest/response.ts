@@ -1,0 +1,41 @@
+// Reading the back office's answer without ever copying its body into an error or a log line:
+// bodies carry citizens' data. Only a problem+json `title` (a short, generic phrase) may be shown.
+
+const TITLE_MAX = 200;
+
+/** The media type without parameters, lower-cased: `application/problem+json`. */
+export function mediaType(contentType: unknown): string {
+  if (typeof contentType !== 'string') return '';
+  return contentType.split(';', 1)[0]!.trim().toLowerCase();
+}
+
+export function isJsonMediaType(type: string): boolean {
+  return type === 'application/json' || type.endsWith('+json');
+}
+
+/** The parsed body when the answer says it is JSON and parses; otherwise `undefined`. */
+export function parseJsonBody(contentType: unknown, text: unknown): unknown {
+  if (typeof text !== 'string' || !isJsonMediaType(mediaType(contentType))) return undefined;
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+}
+
+/** One line of at most `max` characters: control characters would let the back office forge log lines. */
+export function oneLine(text: string, max: number): string {
+  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
+  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
+}
+
+/** The RFC 9457 `title` of a problem+json answer, flattened and truncated; `undefined` for anything else. */
+export function problemTitle(contentType: unknown, text: unknown): string | undefined {
+  if (mediaType(contentType) !== 'application/problem+json') return undefined;
+  const body = parseJsonBody(contentType, text);
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return undefined;
+  const title = (body as { title?: unknown }).title;
+  if (typeof title !== 'string') return undefined;
+  const line = oneLine(title, TITLE_MAX);
+  return line || undefined;
+}

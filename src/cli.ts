@@ -1,0 +1,70 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { startHub } from './hub.ts';
+import { checkConfig } from './config/check.ts';
+import { configJsonSchema } from './config/json-schema.ts';
+
+const program = new Command();
+program.name('amtsbote').description('Connector hub between municipal service portals and back-office systems').version('0.1.0');
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError('a port number from 0 to 65535');
+  return n;
+}
+
+program
+  .command('start')
+  .description('run the hub: intake API, delivery worker, schedules (and the demo simulators the configuration names)')
+  .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
+  .option('-d, --data <dir>', 'data folder: SQLite database and logs (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
+  .option('-p, --port <n>', 'HTTP port (env AMTSBOTE_PORT; default: server.port of the configuration, 3000)', port, process.env.AMTSBOTE_PORT ? port(process.env.AMTSBOTE_PORT) : undefined)
+  .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
+  .option('--no-simulators', 'do not start the demo back-office simulators')
+  .action(async (o: { config: string; data: string; port?: number; databaseUrl?: string; simulators: boolean }) => {
+    const hub = await startHub({ configDir: path.resolve(o.config), dataDir: path.resolve(o.data), port: o.port, databaseUrl: o.databaseUrl, simulators: o.simulators });
+    let stopping = false;
+    const stop = (signal: string) => {
+      if (stopping) return;
+      stopping = true;
+      hub.logger.info('stopping', { signal });
+      hub.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    };
+    process.on('SIGINT', () => stop('SIGINT'));
+    process.on('SIGTERM', () => stop('SIGTERM'));
+  });
+
+const config = program.command('config').description('work with the configuration');
+config
+  .command('check')
+  .description('validate a configuration folder: schema, references, adapter options, mappings; exit 1 on errors')
+  .argument('[dir]', 'configuration folder', process.env.AMTSBOTE_CONFIG ?? './config')
+  .action((dir: string) => {
+    const result = checkConfig(path.resolve(dir));
+    if (result.ok) {
+      console.log(`${dir}: ok — ${result.summary}`);
+      return;
+    }
+    console.error(`${dir}: ${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}`);
+    for (const p of result.problems) console.error('  ' + p);
+    process.exitCode = 1;
+  });
+config
+  .command('schema')
+  .description("print (or write) the configuration's JSON Schema, for editors that complete and check YAML")
+  .option('-o, --out <file>', 'write to a file instead of stdout')
+  .action((o: { out?: string }) => {
+    const text = JSON.stringify(configJsonSchema(), null, 2) + '\n';
+    if (o.out) writeFileSync(o.out, text);
+    else process.stdout.write(text);
+  });
+
+program.parseAsync(process.argv).catch((e: Error) => {
+  // Configuration errors are for people: print them, not a stack.
+  console.error(e.name === 'ConfigError' ? e.message : `amtsbote: ${e.message}`);
+  process.exit(1);
+});

@@ -1,0 +1,285 @@
+// What every back-office simulator shares: the case book, idempotency, problem+json answers, injected
+// outages and strict body validation. Form data stays in memory (for tests) and is never logged.
+import express, { type NextFunction, type Request, type Response } from 'express';
+import { z } from 'zod';
+
+export type SimulatorKind = 'waste-rest' | 'dogtax-rest';
+
+/** One case a simulator has filed. `body` is what the hub sent; kept for tests, never logged. */
+export interface SimCase {
+  kind: SimulatorKind;
+  /** Which back-office dialect filed it: gelsendienste, best, kreis-re, hundesteuer-ge, hundesteuer-nrw. */
+  dialect: string;
+  /** The municipality (AGS) the case belongs to. */
+  ags: string;
+  reference: string;
+  idempotencyKey: string;
+  /** The back office's current state, advancing with time (see statusStepMs). */
+  status: string;
+  createdAt: string;
+  body: unknown;
+}
+
+export interface SimContext {
+  kind: SimulatorKind;
+  failureRate: number;
+  random: () => number;
+  log: (msg: string) => void;
+  /** How long each status step lasts, so status polling and reconciliation have something to see. */
+  statusStepMs: number;
+  now: () => number;
+  book: CaseBook;
+}
+
+interface StoredCase extends Omit<SimCase, 'status'> {
+  /** Collection the case was filed in; idempotency keys are scoped to it. */
+  collection: string;
+  /** The states the case goes through, one per statusStepMs. */
+  flow: readonly string[];
+  createdMs: number;
+}
+
+/** Every case of one simulator, by reference and by (collection, idempotency key). */
+export class CaseBook {
+  private readonly byRef = new Map<string, StoredCase>();
+  private readonly byKey = new Map<string, StoredCase>();
+  private readonly counters = new Map<string, number>();
+
+  constructor(private readonly ctx: Pick<SimContext, 'statusStepMs' | 'now'>) {}
+
+  /** The next number of a counter (per dialect, year or AGS), starting at 1. */
+  next(counter: string): number {
+    const n = (this.counters.get(counter) ?? 0) + 1;
+    this.counters.set(counter, n);
+    return n;
+  }
+
+  findByKey(collection: string, key: string): StoredCase | undefined {
+    return this.byKey.get(`${collection}\n${key}`);
+  }
+
+  find(reference: string): StoredCase | undefined {
+    return this.byRef.get(reference);
+  }
+
+  add(c: Omit<StoredCase, 'createdMs' | 'createdAt'>): StoredCase {
+    const ms = this.ctx.now();
+    const stored: StoredCase = { ...c, createdMs: ms, createdAt: new Date(ms).toISOString() };
+    this.byRef.set(stored.reference, stored);
+    this.byKey.set(`${stored.collection}\n${stored.idempotencyKey}`, stored);
+    return stored;
+  }
+
+  status(c: StoredCase): string {
+    const step = this.ctx.statusStepMs > 0 ? Math.floor((this.ctx.now() - c.createdMs) / this.ctx.statusStepMs) : 0;
+    return c.flow[Math.min(Math.max(step, 0), c.flow.length - 1)] ?? 'unbekannt';
+  }
+
+  list(): SimCase[] {
+    return [...this.byRef.values()].map((c) => ({
+      kind: c.kind,
+      dialect: c.dialect,
+      ags: c.ags,
+      reference: c.reference,
+      idempotencyKey: c.idempotencyKey,
+      status: this.status(c),
+      createdAt: c.createdAt,
+      body: structuredClone(c.body),
+    }));
+  }
+}
+
+export const pad6 = (n: number): string => String(n).padStart(6, '0');
+
+// ---------------------------------------------------------------------------------------------------
+// problem+json (RFC 9457)
+
+export interface FieldError {
+  /** RFC 6901 pointer into the request body (or `header:Idempotency-Key`). */
+  pointer: string;
+  detail: string;
+}
+
+const PROBLEM_BASE = 'urn:amtsbote:simulator:problem:';
+
+export function sendProblem(
+  res: Response,
+  status: number,
+  slug: string,
+  title: string,
+  detail: string,
+  extra: Record<string, unknown> = {},
+): void {
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: PROBLEM_BASE + slug, title, status, detail, ...extra }));
+}
+
+export function sendValidationProblem(res: Response, errors: FieldError[]): void {
+  // The detail names the fields, so the hub's error text alone tells an operator which mapping line is wrong.
+  const shown = errors.slice(0, 5).map((e) => `${e.pointer}: ${e.detail}`);
+  if (errors.length > 5) shown.push(`… and ${errors.length - 5} more`);
+  sendProblem(res, 400, 'validation', 'The request body is invalid', shown.join('; '), { errors });
+}
+
+export function pointer(path: readonly PropertyKey[]): string {
+  return path.map((p) => '/' + String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('');
+}
+
+/** Zod issues as field errors; never echoes the received values (they may be citizens' data). */
+export function fieldErrors(error: z.ZodError): FieldError[] {
+  const out: FieldError[] = [];
+  for (const issue of error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const key of issue.keys) out.push({ pointer: pointer([...issue.path, key]), detail: 'unknown field' });
+    } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+      out.push({ pointer: pointer(issue.path), detail: 'required' });
+    } else {
+      out.push({ pointer: pointer(issue.path), detail: issue.message });
+    }
+  }
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// field formats shared by the dialects
+
+export const text = (max = 200) => z.string().max(max, `at most ${max} characters`).regex(/\S/, 'must not be blank');
+export const postalCode = z.string().regex(/^\d{5}$/, 'expected 5 digits');
+export const email = z.string().max(254).regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected an e-mail address');
+export const phone = z.string().max(40).regex(/^\+?[\d ()/-]{4,}$/, 'expected a phone number');
+export const ags8 = z.string().regex(/^\d{8}$/, 'expected an 8-digit AGS');
+
+function isCalendarDate(y: number, m: number, d: number): boolean {
+  const dt = new Date(Date.UTC(y, m - 1, d));
+  return dt.getUTCFullYear() === y && dt.getUTCMonth() === m - 1 && dt.getUTCDate() === d;
+}
+
+export const isoDate = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, 'expected a date YYYY-MM-DD')
+  .refine((s) => isCalendarDate(+s.slice(0, 4), +s.slice(5, 7), +s.slice(8, 10)), 'not a calendar date');
+
+export const germanDate = z
+  .string()
+  .regex(/^\d{2}\.\d{2}\.\d{4}$/, 'expected a date DD.MM.YYYY')
+  .refine((s) => isCalendarDate(+s.slice(6, 10), +s.slice(3, 5), +s.slice(0, 2)), 'not a calendar date');
+
+/** DD.MM.YYYY → YYYY-MM-DD, for comparing dates. */
+export const germanToIso = (s: string): string => `${s.slice(6, 10)}-${s.slice(3, 5)}-${s.slice(0, 2)}`;
+
+export const base64 = z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64').refine((s) => s.length % 4 === 0, 'expected base64');
+export const attachmentMediaType = z.enum(['application/pdf', 'image/png', 'image/jpeg', 'text/plain']);
+
+// ---------------------------------------------------------------------------------------------------
+// the app skeleton
+
+export function createApp(): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.use(express.json({ limit: '30mb', type: ['application/json', 'application/*+json'] }));
+  app.get('/health', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  return app;
+}
+
+/** Answers 503 with Retry-After: 1 for a share of requests, as an overloaded back office does. */
+export function injectOutages(ctx: SimContext) {
+  return (_req: Request, res: Response, next: NextFunction): void => {
+    if (ctx.failureRate > 0 && ctx.random() < ctx.failureRate) {
+      res.set('Retry-After', '1');
+      sendProblem(res, 503, 'unavailable', 'Service temporarily unavailable', 'the back office is busy; try again later');
+      return;
+    }
+    next();
+  };
+}
+
+export function finishApp(app: express.Express): void {
+  app.use((_req: Request, res: Response) => {
+    sendProblem(res, 404, 'not-found', 'Not found', 'no such resource');
+  });
+  // Body-parser failures and anything unexpected become problem+json, never an HTML page.
+  app.use((err: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const e = err as { type?: string; status?: number };
+    if (e.type === 'entity.parse.failed') return sendProblem(res, 400, 'malformed', 'Malformed JSON', 'the body is not valid JSON');
+    if (e.type === 'entity.too.large') return sendProblem(res, 413, 'too-large', 'Payload too large', 'the body is too large');
+    if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+      return sendProblem(res, e.status, 'bad-request', 'Bad request', 'the request could not be read');
+    }
+    sendProblem(res, 500, 'internal', 'Internal error', 'the simulator failed');
+  });
+}
+
+export interface FileSpec<T> {
+  collection: string;
+  dialect: string;
+  schema: z.ZodType<T>;
+  /** Checks across fields after the schema passed. */
+  check?: (body: T, req: Request) => FieldError[];
+  ags: (body: T, req: Request) => string;
+  reference: (body: T, req: Request) => string;
+  flow: readonly string[];
+  created: (reference: string) => unknown;
+  location: (reference: string) => string;
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+
+/**
+ * The POST handler every dialect shares: content type, Idempotency-Key, replay, validation, filing.
+ * A replayed key returns the first answer (200) and files nothing, whatever the body.
+ */
+export function fileCase<T>(ctx: SimContext, spec: FileSpec<T> | ((req: Request) => FileSpec<T> | undefined)) {
+  return (req: Request, res: Response): void => {
+    const s = typeof spec === 'function' ? spec(req) : spec;
+    if (!s) return sendProblem(res, 404, 'not-found', 'Not found', 'no such collection');
+    if (!req.is('application/json')) {
+      return sendProblem(res, 415, 'media-type', 'Unsupported media type', 'send application/json');
+    }
+    const key = req.get('Idempotency-Key');
+    if (!key || !IDEMPOTENCY_KEY.test(key)) {
+      return sendValidationProblem(res, [
+        { pointer: 'header:Idempotency-Key', detail: key ? 'expected 1–255 visible ASCII characters' : 'required' },
+      ]);
+    }
+    const seen = ctx.book.findByKey(s.collection, key);
+    if (seen) {
+      res.status(200).set('Idempotent-Replayed', 'true').location(s.location(seen.reference)).json(s.created(seen.reference));
+      return;
+    }
+    const parsed = s.schema.safeParse(req.body);
+    if (!parsed.success) return sendValidationProblem(res, fieldErrors(parsed.error));
+    const crossErrors = s.check?.(parsed.data, req) ?? [];
+    if (crossErrors.length) return sendValidationProblem(res, crossErrors);
+    const reference = s.reference(parsed.data, req);
+    ctx.book.add({
+      kind: ctx.kind,
+      dialect: s.dialect,
+      collection: s.collection,
+      ags: s.ags(parsed.data, req),
+      reference,
+      idempotencyKey: key,
+      flow: s.flow,
+      body: req.body as unknown,
+    });
+    // One line per case, the reference only: the body is a citizen's data.
+    ctx.log(`${ctx.kind}: ${s.dialect} filed ${reference}`);
+    res.status(201).location(s.location(reference)).json(s.created(reference));
+  };
+}
+
+/** GET <collection>/:reference → the case's current state, if `visible` says the case belongs to this path. */
+export function caseStatus(
+  ctx: SimContext,
+  visible: (req: Request, c: { collection: string; ags: string }) => boolean,
+  view: (reference: string, status: string, ags: string) => unknown,
+) {
+  return (req: Request, res: Response): void => {
+    const c = ctx.book.find(String(req.params['reference'] ?? ''));
+    if (!c || !visible(req, c)) return sendProblem(res, 404, 'not-found', 'Not found', 'no case with this reference');
+    res.json(view(c.reference, ctx.book.status(c), c.ags));
+  };
+}

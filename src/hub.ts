@@ -1,0 +1,148 @@
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import path from 'node:path';
+import express from 'express';
+import type winston from 'winston';
+import type Transport from 'winston-transport';
+import { builtinAdapters } from '../adapters/index.ts';
+import { loadConfig, type LoadedConfig } from './config/load.ts';
+import { Router } from './routing/router.ts';
+import { createLogger } from './log/logger.ts';
+import { openStore } from './store/index.ts';
+import type { Store } from './store/store.ts';
+import type { AdapterInstance } from './sdk/types.ts';
+import { DeliveryWorker } from './delivery/worker.ts';
+import { intakeRoutes, problemHandler } from './intake/http.ts';
+import { HttpProblem, sendProblem } from './intake/problem.ts';
+import { openApiDocument } from './intake/openapi.ts';
+import { createMetrics, type Metrics } from './console/metrics.ts';
+import { healthRoutes } from './console/health.ts';
+import { Scheduler } from './reconcile/scheduler.ts';
+import { startSimulators, type RunningSimulator } from './demo/index.ts';
+
+export interface HubOptions {
+  configDir: string;
+  dataDir: string;
+  /** Overrides server.port from the configuration; 0 picks a free port. */
+  port?: number | undefined;
+  host?: string | undefined;
+  /** Overrides database.url: postgres://… */
+  databaseUrl?: string | undefined;
+  /** PostgreSQL schema (tests). */
+  databaseSchema?: string | undefined;
+  env?: NodeJS.ProcessEnv;
+  /** Start the simulators the configuration's demo section names (default true). */
+  simulators?: boolean;
+  worker?: Partial<LoadedConfig['hub']['worker']>;
+  log?: { console?: boolean; file?: boolean; transports?: Transport[] };
+}
+
+export interface Hub {
+  url: string;
+  port: number;
+  config: LoadedConfig;
+  router: Router;
+  store: Store;
+  worker: DeliveryWorker | undefined;
+  logger: winston.Logger;
+  metrics: Metrics;
+  simulators: RunningSimulator[];
+  scheduler: Scheduler;
+  close(): Promise<void>;
+}
+
+/** Loads and checks the configuration, opens the store, starts simulators, adapters, worker, schedules and HTTP. */
+export async function startHub(opts: HubOptions): Promise<Hub> {
+  const config = loadConfig(opts.configDir, { adapters: builtinAdapters, env: opts.env ?? process.env });
+  const router = new Router(config);
+  const hub = config.hub;
+  const logger = createLogger({
+    level: hub.log.level,
+    console: opts.log?.console ?? hub.log.console,
+    dir: (opts.log?.file ?? hub.log.file) ? path.join(opts.dataDir, 'logs') : undefined,
+    ...(opts.log?.transports ? { transports: opts.log.transports } : {}),
+  });
+  const cleanup: (() => Promise<unknown>)[] = [];
+  const closeAll = async () => {
+    for (const c of cleanup.reverse()) await c().catch((e: Error) => logger.error('shutdown step failed', { error: e.message }));
+  };
+  try {
+    const databaseUrl = opts.databaseUrl ?? hub.database.url;
+    const store = await openStore({
+      url: databaseUrl || undefined,
+      sqliteFile: path.join(opts.dataDir, 'amtsbote.sqlite'),
+      ...(opts.databaseSchema ? { schema: opts.databaseSchema } : {}),
+    });
+    cleanup.push(() => store.close());
+    logger.info('store ready', { database: store.dialect });
+
+    const simulators = opts.simulators === false || !hub.demo ? [] : await startSimulators(hub.demo.simulators, { logger: (m) => logger.info(m, { component: 'simulator' }) });
+    cleanup.push(() => Promise.all(simulators.map((s) => s.close())));
+
+    const adapters = new Map<string, AdapterInstance>();
+    for (const t of config.targets.values()) {
+      adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id, adapter: t.adapter.type }), timeoutMs: t.config.timeoutMs }));
+    }
+    cleanup.push(() => Promise.all([...adapters.values()].map((a) => a.close?.())));
+
+    const metrics = createMetrics(() => store.deliveryCounts());
+
+    const workerCfg = { ...hub.worker, ...opts.worker };
+    const worker = workerCfg.enabled
+      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs })
+      : undefined;
+
+    const app = express();
+    app.disable('x-powered-by');
+    app.set('trust proxy', false);
+    app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, onAccepted: () => worker?.wake() }));
+    app.get('/api/v1/openapi.json', (_req, res) => res.json(openApiDocument));
+    app.use(healthRoutes({ store, metrics, worker: () => Boolean(worker) }));
+    app.use((req, res) => sendProblem(res, new HttpProblem('not-found', `no route for ${req.method} ${req.path}`), req.originalUrl));
+    app.use(problemHandler(logger));
+
+    const server: Server = await new Promise((resolve, reject) => {
+      const s = app.listen(opts.port ?? hub.server.port, opts.host ?? hub.server.host, (err?: Error) => (err ? reject(err) : resolve(s)));
+    });
+    server.keepAliveTimeout = 65_000;
+    cleanup.push(
+      () =>
+        new Promise<void>((resolve) => {
+          server.close(() => resolve());
+          server.closeIdleConnections();
+        }),
+    );
+    // Stop claiming first on shutdown (pushed last, runs first).
+    worker?.start();
+    cleanup.push(async () => worker?.stop());
+
+    const scheduler = new Scheduler(hub.schedules, store, logger);
+    scheduler.start();
+    cleanup.push(() => scheduler.stop());
+
+    const { port } = server.address() as AddressInfo;
+    const host = opts.host ?? hub.server.host;
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${port}`;
+    logger.info('hub started', { url, targets: config.targets.size, routes: hub.routes.length, worker: Boolean(worker) });
+    let closed: Promise<void> | undefined;
+    return {
+      url,
+      port,
+      config,
+      router,
+      store,
+      worker,
+      logger,
+      metrics,
+      simulators,
+      scheduler,
+      close: () =>
+        (closed ??= closeAll().then(() => {
+          logger.info('hub stopped');
+        })),
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,53 @@
+import type { SubmissionView } from '../store/store.ts';
+
+export type SubmissionStatus = 'received' | 'delivering' | 'delivered' | 'failed';
+
+/**
+ * A submission's status follows from its deliveries: delivered when all are, failed when one failed and none is
+ * still open, received while nothing was tried yet, delivering otherwise.
+ */
+export function submissionStatus(s: SubmissionView): SubmissionStatus {
+  const states = s.deliveries.map((d) => d.state);
+  if (states.every((st) => st === 'delivered')) return 'delivered';
+  const open = states.some((st) => st === 'queued' || st === 'sending' || st === 'waiting');
+  if (!open) return 'failed';
+  return s.deliveries.every((d) => d.state === 'queued' && d.attempts === 0) ? 'received' : 'delivering';
+}
+
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+/** The public form of a submission: ids, states, attempts and references; never form data. */
+export function submissionResource(s: SubmissionView) {
+  return {
+    id: s.id,
+    externalId: s.externalId,
+    tenant: s.tenant,
+    service: s.service,
+    submittedAt: s.submittedAt,
+    receivedAt: iso(s.receivedAt)!,
+    status: submissionStatus(s),
+    deliveries: s.deliveries.map((d) => ({
+      id: d.id,
+      target: d.targetId,
+      route: d.routeId,
+      state: d.state,
+      attempts: d.attempts,
+      nextAttemptAt: d.state === 'queued' || d.state === 'waiting' ? iso(d.nextAttemptAt) : null,
+      reference: d.reference,
+      lastError: d.lastError,
+      lastErrorKind: d.lastErrorKind,
+      deliveredAt: iso(d.deliveredAt),
+      attemptLog: d.attemptLog.map((a) => ({
+        number: a.number,
+        startedAt: iso(a.startedAt)!,
+        finishedAt: iso(a.finishedAt),
+        durationMs: a.durationMs,
+        outcome: a.outcome,
+        error: a.error,
+        errorKind: a.errorKind,
+        httpStatus: a.httpStatus,
+        reference: a.reference,
+      })),
+    })),
+  };
+}

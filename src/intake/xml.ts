@@ -1,0 +1,85 @@
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+
+/**
+ * The XML form of a submission: `<submission xmlns="urn:amtsbote:submission:1">` with the envelope's fields as
+ * child elements. Leaves are text; `type="number"` or `type="boolean"` on a leaf gives that type; an element whose
+ * children are all `<item>` is a list (one item or many). Attachments are `<attachments><item>…</item></attachments>`.
+ */
+export const SUBMISSION_NS = 'urn:amtsbote:submission:1';
+
+export class XmlInputError extends Error {}
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@',
+  removeNSPrefix: true,
+  // Keep values as the text they are: "01234" stays "01234".
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  // DOCTYPEs are refused before parsing; only XML's five predefined entities remain, and they are bounded.
+  processEntities: { enabled: true, maxEntityCount: 0, maxEntitySize: 0, maxTotalExpansions: 1_000_000, maxExpandedLength: 100_000_000 },
+  htmlEntities: false,
+  isArray: () => false,
+});
+
+export function parseSubmissionXml(text: string): unknown {
+  if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
+    throw new XmlInputError('DOCTYPE and entity declarations are not allowed');
+  }
+  const valid = XMLValidator.validate(text);
+  if (valid !== true) {
+    throw new XmlInputError(`the body is not well-formed XML (line ${valid.err.line}, column ${valid.err.col})`);
+  }
+  const doc = parser.parse(text) as Record<string, unknown>;
+  const rootName = Object.keys(doc).find((k) => !k.startsWith('?'));
+  if (rootName !== 'submission') throw new XmlInputError('the root element must be <submission>');
+  const root = doc[rootName];
+  if (!root || typeof root !== 'object') return {};
+  const ns = (root as Record<string, unknown>)['@xmlns'];
+  if (ns !== undefined && ns !== SUBMISSION_NS) throw new XmlInputError(`unknown namespace ${String(ns)}; expected ${SUBMISSION_NS}`);
+  return convert(root, 0);
+}
+
+const MAX_DEPTH = 32;
+
+function convert(node: unknown, depth: number): unknown {
+  if (depth > MAX_DEPTH) throw new XmlInputError(`elements nest deeper than ${MAX_DEPTH} levels`);
+  if (Array.isArray(node)) throw new XmlInputError('an element is repeated; wrap repeated elements in a list of <item>');
+  if (node === null || typeof node !== 'object') return node ?? '';
+  const obj = node as Record<string, unknown>;
+  const keys = Object.keys(obj).filter((k) => !k.startsWith('@'));
+  const type = obj['@type'];
+  if (keys.length === 1 && keys[0] === 'item') {
+    const items = obj.item;
+    return (Array.isArray(items) ? items : [items]).map((i) => convert(i, depth + 1));
+  }
+  if (keys.length === 1 && keys[0] === '#text') return typed(String(obj['#text']), type);
+  if (keys.length === 0) return typed('', type);
+  const out: Record<string, unknown> = {};
+  for (const k of keys) {
+    if (k === '#text') continue;
+    const v = obj[k];
+    if (Array.isArray(v)) {
+      if (k === 'item') throw new XmlInputError('<item> elements mixed with other elements');
+      throw new XmlInputError(`<${k}> is repeated; wrap repeated elements in a list of <item>`);
+    }
+    out[k] = convert(v, depth + 1);
+  }
+  return out;
+}
+
+function typed(text: string, type: unknown): unknown {
+  if (type === undefined || type === 'string') return text;
+  if (type === 'number') {
+    const n = Number(text);
+    if (text === '' || !Number.isFinite(n)) throw new XmlInputError(`"${text.slice(0, 40)}" is marked type="number" but is not a number`);
+    return n;
+  }
+  if (type === 'boolean') {
+    if (text === 'true' || text === '1') return true;
+    if (text === 'false' || text === '0') return false;
+    throw new XmlInputError(`"${text.slice(0, 40)}" is marked type="boolean" but is not true or false`);
+  }
+  throw new XmlInputError(`unknown type="${String(type)}"; use number or boolean`);
+}

@@ -1,0 +1,90 @@
+import { mkdirSync } from 'node:fs';
+import path from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import type { Database } from './tables.ts';
+import { migrations } from './migrations.ts';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+export interface DatabaseOptions {
+  /** postgres://… for PostgreSQL; otherwise SQLite at `sqliteFile`. */
+  url?: string | undefined;
+  sqliteFile?: string;
+  /** PostgreSQL schema to live in (created if missing); tests use one per run. */
+  schema?: string;
+  poolSize?: number;
+}
+
+export interface Connection {
+  db: Kysely<Database>;
+  dialect: Dialect;
+  close(): Promise<void>;
+}
+
+// int8 (bigint) arrives as a string by default; our bigints are epoch milliseconds, safe as numbers.
+pg.types.setTypeParser(20, (v) => Number(v));
+
+export async function connect(opts: DatabaseOptions): Promise<Connection> {
+  if (opts.url && /^postgres(ql)?:\/\//.test(opts.url)) return connectPostgres(opts.url, opts);
+  if (opts.url) throw new Error('database.url must start with postgres:// (leave it empty for SQLite)');
+  if (!opts.sqliteFile) throw new Error('no SQLite file given');
+  return connectSqlite(opts.sqliteFile);
+}
+
+function connectSqlite(file: string): Connection {
+  if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
+  const database = new SQLite(file);
+  // WAL lets readers run beside the writer; synchronous=FULL makes every commit survive a power cut,
+  // which is what a 202 promises. busy_timeout covers a checkpoint holding the lock briefly.
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = FULL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Connection> {
+  if (opts.schema && !/^[a-z_][a-z0-9_]*$/.test(opts.schema)) throw new Error(`invalid schema name ${opts.schema}`);
+  if (opts.schema) {
+    const admin = new pg.Client({ connectionString: url });
+    await admin.connect();
+    try {
+      await admin.query(`create schema if not exists ${opts.schema}`);
+    } finally {
+      await admin.end();
+    }
+  }
+  const pool = new pg.Pool({
+    connectionString: url,
+    max: opts.poolSize ?? 10,
+    ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
+  });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return { db, dialect: 'postgres', close: () => db.destroy() };
+}
+
+/** Brings the schema up to date; safe to run from several instances at once (Kysely takes a lock). */
+export async function migrate(conn: Connection): Promise<void> {
+  const migrator = new Migrator({ db: conn.db, provider: migrations(conn.dialect) });
+  const { error, results } = await migrator.migrateToLatest();
+  const failed = results?.find((r) => r.status === 'Error');
+  if (error || failed) {
+    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
+  }
+}
+
+/** Drops a PostgreSQL schema with everything in it (tests). */
+export async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(`drop schema if exists ${schema} cascade`);
+  } finally {
+    await client.end();
+  }
+}
+
+export { sql };

@@ -1,0 +1,493 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Connection, Dialect } from './connect.ts';
+import type { AttemptOutcome, Database, DeliveryState } from './tables.ts';
+
+export interface NewSubmission {
+  id: string;
+  portalId: string;
+  externalId: string;
+  tenant: string;
+  service: string;
+  submittedAt: string;
+  receivedAt: number;
+  bodyHash: string;
+  /** JSON of applicant and data. */
+  content: string;
+  attachments: { filename: string; mediaType: string; size: number; sha256: string; content: Buffer }[];
+  deliveries: { id: string; routeId: string; targetId: string; mappingId: string }[];
+}
+
+export type CreateResult =
+  | { outcome: 'created'; id: string }
+  | { outcome: 'duplicate'; id: string; sameBody: boolean };
+
+export interface ClaimedDelivery {
+  id: string;
+  submissionId: string;
+  routeId: string;
+  targetId: string;
+  mappingId: string;
+  idempotencyKey: string;
+  tenant: string;
+  service: string;
+  /** The number of this attempt (1 for the first). */
+  attempt: number;
+  leaseExpiresAt: number;
+  /** The previous holder's lease ran out mid-attempt (crash, kill): this is a re-send. */
+  resumed: boolean;
+}
+
+export interface AttemptResult {
+  outcome: Exclude<AttemptOutcome, 'interrupted'>;
+  finishedAt: number;
+  error?: string | undefined;
+  errorKind?: string | undefined;
+  httpStatus?: number | undefined;
+  reference?: string | null | undefined;
+  /** For `retry`: when the next attempt is due. */
+  nextAttemptAt?: number | undefined;
+  /** Extra detail for the sync-log event (never form data). */
+  detail?: Record<string, unknown>;
+}
+
+export interface SubmissionView {
+  id: string;
+  portalId: string;
+  externalId: string;
+  tenant: string;
+  service: string;
+  submittedAt: string;
+  receivedAt: number;
+  deliveries: DeliveryView[];
+}
+
+export interface DeliveryView {
+  id: string;
+  routeId: string;
+  targetId: string;
+  mappingId: string;
+  idempotencyKey: string;
+  state: DeliveryState;
+  attempts: number;
+  nextAttemptAt: number;
+  reference: string | null;
+  lastError: string | null;
+  lastErrorKind: string | null;
+  createdAt: number;
+  updatedAt: number;
+  deliveredAt: number | null;
+  attemptLog: AttemptView[];
+}
+
+export interface AttemptView {
+  number: number;
+  startedAt: number;
+  finishedAt: number | null;
+  durationMs: number | null;
+  outcome: AttemptOutcome | null;
+  error: string | null;
+  errorKind: string | null;
+  httpStatus: number | null;
+  reference: string | null;
+}
+
+export interface EventView {
+  id: number;
+  at: number;
+  submissionId: string;
+  deliveryId: string | null;
+  type: string;
+  tenant: string;
+  service: string;
+  target: string | null;
+  detail: Record<string, unknown> | null;
+}
+
+export interface MessageSource {
+  portalId: string;
+  externalId: string;
+  tenant: string;
+  service: string;
+  submittedAt: string;
+  receivedAt: number;
+  content: string;
+  attachments: { filename: string; mediaType: string; size: number; sha256: string; content: Buffer }[];
+}
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** The one place that speaks SQL. Every state change and its sync-log event commit together. */
+export class Store {
+  readonly db: Kysely<Database>;
+  readonly dialect: Dialect;
+
+  constructor(private readonly conn: Connection) {
+    this.db = conn.db;
+    this.dialect = conn.dialect;
+  }
+
+  close(): Promise<void> {
+    return this.conn.close();
+  }
+
+  /** Stores a submission, its attachments and its deliveries in one transaction, or finds the earlier one. */
+  async createSubmission(s: NewSubmission): Promise<CreateResult> {
+    return this.db.transaction().execute(async (trx) => {
+      const inserted = await trx
+        .insertInto('submissions')
+        .values({
+          id: s.id,
+          portal_id: s.portalId,
+          external_id: s.externalId,
+          tenant: s.tenant,
+          service: s.service,
+          submitted_at: s.submittedAt,
+          received_at: s.receivedAt,
+          body_hash: s.bodyHash,
+          content: s.content,
+        })
+        .onConflict((oc) => oc.columns(['portal_id', 'external_id']).doNothing())
+        .returning('id')
+        .executeTakeFirst();
+      if (!inserted) {
+        const first = await trx
+          .selectFrom('submissions')
+          .select(['id', 'body_hash'])
+          .where('portal_id', '=', s.portalId)
+          .where('external_id', '=', s.externalId)
+          .executeTakeFirstOrThrow();
+        return { outcome: 'duplicate', id: first.id, sameBody: first.body_hash === s.bodyHash };
+      }
+      if (s.attachments.length) {
+        await trx
+          .insertInto('attachments')
+          .values(s.attachments.map((a, position) => ({ submission_id: s.id, position, filename: a.filename, media_type: a.mediaType, size: a.size, sha256: a.sha256, content: a.content })))
+          .execute();
+      }
+      await trx
+        .insertInto('deliveries')
+        .values(
+          s.deliveries.map((d) => ({
+            id: d.id,
+            submission_id: s.id,
+            route_id: d.routeId,
+            target_id: d.targetId,
+            mapping_id: d.mappingId,
+            idempotency_key: d.id,
+            state: 'queued' as const,
+            attempts: 0,
+            next_attempt_at: s.receivedAt,
+            created_at: s.receivedAt,
+            updated_at: s.receivedAt,
+          })),
+        )
+        .execute();
+      const base = { at: s.receivedAt, submission_id: s.id, tenant: s.tenant, service: s.service };
+      await trx
+        .insertInto('events')
+        .values([
+          { ...base, delivery_id: null, target: null, type: 'submission.received', detail: JSON.stringify({ portal: s.portalId, externalId: s.externalId, attachments: s.attachments.length }) },
+          ...s.deliveries.map((d) => ({ ...base, delivery_id: d.id, target: d.targetId, type: 'delivery.queued', detail: JSON.stringify({ route: d.routeId, mapping: d.mappingId }) })),
+        ])
+        .execute();
+      return { outcome: 'created', id: s.id };
+    });
+  }
+
+  /**
+   * Claims up to `limit` due deliveries for `owner` with a lease. A `sending` delivery is due again when its
+   * lease has run out (its `next_attempt_at` is the lease's expiry), so one index serves every case.
+   * On PostgreSQL, SKIP LOCKED lets several instances claim side by side without waiting on each other.
+   */
+  async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('deliveries')
+        .select(['id', 'state', 'attempts'])
+        .where('state', 'in', ['queued', 'waiting', 'sending'])
+        .where('next_attempt_at', '<=', now)
+        .orderBy('next_attempt_at')
+        .limit(limit);
+      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const due = await q.execute();
+      if (due.length === 0) return [];
+      const ids = due.map((d) => d.id);
+      const leaseExpiresAt = now + leaseMs;
+      const expired = due.filter((d) => d.state === 'sending');
+      if (expired.length) {
+        await trx
+          .updateTable('attempts')
+          .set({ outcome: 'interrupted', finished_at: now, error: 'the lease ran out before the attempt finished (hub stopped or crashed)', error_kind: 'lease-expired' })
+          .where('delivery_id', 'in', expired.map((d) => d.id))
+          .where('outcome', 'is', null)
+          .execute();
+      }
+      const rows = await trx
+        .updateTable('deliveries')
+        .set((eb) => ({
+          state: 'sending',
+          lease_owner: owner,
+          lease_expires_at: leaseExpiresAt,
+          next_attempt_at: leaseExpiresAt,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }))
+        .where('id', 'in', ids)
+        .returning(['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts'])
+        .execute();
+      const subs = await trx
+        .selectFrom('submissions')
+        .select(['id', 'tenant', 'service'])
+        .where('id', 'in', [...new Set(rows.map((r) => r.submission_id))])
+        .execute();
+      const subById = new Map(subs.map((s) => [s.id, s]));
+      const expiredIds = new Set(expired.map((d) => d.id));
+      const claimed = rows.map((r): ClaimedDelivery => {
+        const sub = subById.get(r.submission_id)!;
+        return {
+          id: r.id,
+          submissionId: r.submission_id,
+          routeId: r.route_id,
+          targetId: r.target_id,
+          mappingId: r.mapping_id,
+          idempotencyKey: r.idempotency_key,
+          tenant: sub.tenant,
+          service: sub.service,
+          attempt: r.attempts,
+          leaseExpiresAt,
+          resumed: expiredIds.has(r.id),
+        };
+      });
+      await trx
+        .insertInto('attempts')
+        .values(claimed.map((c) => ({ delivery_id: c.id, number: c.attempt, owner, started_at: now })))
+        .execute();
+      await trx
+        .insertInto('events')
+        .values(
+          claimed.map((c) => ({
+            at: now,
+            submission_id: c.submissionId,
+            delivery_id: c.id,
+            tenant: c.tenant,
+            service: c.service,
+            target: c.targetId,
+            type: 'delivery.sending',
+            detail: JSON.stringify({ attempt: c.attempt, owner, ...(c.resumed ? { resumed: true } : {}) }),
+          })),
+        )
+        .execute();
+      // Hand them out oldest first, as selected.
+      const order = new Map(ids.map((id, i) => [id, i]));
+      return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+    });
+  }
+
+  /**
+   * Records the end of an attempt and moves the delivery on. Only the lease holder may: if the lease ran out
+   * and another instance took the delivery over, this returns false and changes nothing.
+   */
+  async completeAttempt(d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
+    const state: DeliveryState = r.outcome === 'delivered' ? 'delivered' : r.outcome === 'retry' ? 'waiting' : 'failed';
+    return this.db.transaction().execute(async (trx) => {
+      const updated = await trx
+        .updateTable('deliveries')
+        .set({
+          state,
+          lease_owner: null,
+          lease_expires_at: null,
+          next_attempt_at: r.outcome === 'retry' ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
+          updated_at: r.finishedAt,
+          ...(r.outcome === 'delivered'
+            ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null }
+            : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null }),
+        })
+        .where('id', '=', d.id)
+        .where('state', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      if (Number(updated.numUpdatedRows) === 0) return false;
+      const started = await trx
+        .updateTable('attempts')
+        .set({
+          finished_at: r.finishedAt,
+          outcome: r.outcome,
+          error: r.error ?? null,
+          error_kind: r.errorKind ?? null,
+          http_status: r.httpStatus ?? null,
+          reference: r.reference ?? null,
+        })
+        .where('delivery_id', '=', d.id)
+        .where('number', '=', d.attempt)
+        .returning('started_at')
+        .executeTakeFirst();
+      if (started) {
+        await trx
+          .updateTable('attempts')
+          .set({ duration_ms: r.finishedAt - started.started_at })
+          .where('delivery_id', '=', d.id)
+          .where('number', '=', d.attempt)
+          .execute();
+      }
+      await insertEvent(trx, d, r.finishedAt, `delivery.${state}`, {
+        attempt: d.attempt,
+        ...(r.reference ? { reference: r.reference } : {}),
+        ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
+        ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
+        ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
+        ...r.detail,
+      });
+      return true;
+    });
+  }
+
+  /** Gives claimed deliveries back (graceful shutdown): due at once, the open attempt marked interrupted. */
+  async releaseLeases(owner: string, deliveries: ClaimedDelivery[], now: number): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.db.transaction().execute(async (trx) => {
+      for (const d of deliveries) {
+        const res = await trx
+          .updateTable('deliveries')
+          .set({ state: 'waiting', lease_owner: null, lease_expires_at: null, next_attempt_at: now, updated_at: now })
+          .where('id', '=', d.id)
+          .where('state', '=', 'sending')
+          .where('lease_owner', '=', owner)
+          .executeTakeFirst();
+        if (Number(res.numUpdatedRows) === 0) continue;
+        await trx
+          .updateTable('attempts')
+          .set({ outcome: 'interrupted', finished_at: now, error: 'the hub shut down before the attempt finished', error_kind: 'shutdown' })
+          .where('delivery_id', '=', d.id)
+          .where('number', '=', d.attempt)
+          .execute();
+        await insertEvent(trx, d, now, 'delivery.released', { attempt: d.attempt, owner });
+      }
+    });
+  }
+
+  /** The submission's data for mapping: content and attachments. */
+  async messageSource(submissionId: string): Promise<MessageSource | undefined> {
+    const s = await this.db
+      .selectFrom('submissions')
+      .select(['portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'content'])
+      .where('id', '=', submissionId)
+      .executeTakeFirst();
+    if (!s) return undefined;
+    const attachments = await this.db
+      .selectFrom('attachments')
+      .select(['filename', 'media_type', 'size', 'sha256', 'content'])
+      .where('submission_id', '=', submissionId)
+      .orderBy('position')
+      .execute();
+    return {
+      portalId: s.portal_id,
+      externalId: s.external_id,
+      tenant: s.tenant,
+      service: s.service,
+      submittedAt: s.submitted_at,
+      receivedAt: s.received_at,
+      content: s.content,
+      attachments: attachments.map((a) => ({ filename: a.filename, mediaType: a.media_type, size: a.size, sha256: a.sha256, content: Buffer.from(a.content) })),
+    };
+  }
+
+  /** A submission with its deliveries and their attempts; no form data. */
+  async getSubmission(id: string): Promise<SubmissionView | undefined> {
+    const s = await this.db
+      .selectFrom('submissions')
+      .select(['id', 'portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at'])
+      .where('id', '=', id)
+      .executeTakeFirst();
+    if (!s) return undefined;
+    const deliveries = await this.db.selectFrom('deliveries').selectAll().where('submission_id', '=', id).orderBy('created_at').orderBy('id').execute();
+    const attempts = deliveries.length
+      ? await this.db.selectFrom('attempts').selectAll().where('delivery_id', 'in', deliveries.map((d) => d.id)).orderBy('number').execute()
+      : [];
+    return {
+      id: s.id,
+      portalId: s.portal_id,
+      externalId: s.external_id,
+      tenant: s.tenant,
+      service: s.service,
+      submittedAt: s.submitted_at,
+      receivedAt: s.received_at,
+      deliveries: deliveries.map((d) => ({
+        id: d.id,
+        routeId: d.route_id,
+        targetId: d.target_id,
+        mappingId: d.mapping_id,
+        idempotencyKey: d.idempotency_key,
+        state: d.state,
+        attempts: d.attempts,
+        nextAttemptAt: d.next_attempt_at,
+        reference: d.reference,
+        lastError: d.last_error,
+        lastErrorKind: d.last_error_kind,
+        createdAt: d.created_at,
+        updatedAt: d.updated_at,
+        deliveredAt: d.delivered_at,
+        attemptLog: attempts
+          .filter((a) => a.delivery_id === d.id)
+          .map((a) => ({
+            number: a.number,
+            startedAt: a.started_at,
+            finishedAt: a.finished_at,
+            durationMs: a.duration_ms,
+            outcome: a.outcome,
+            error: a.error,
+            errorKind: a.error_kind,
+            httpStatus: a.http_status,
+            reference: a.reference,
+          })),
+      })),
+    };
+  }
+
+  /** The sync log of one submission, oldest first. */
+  async events(submissionId: string): Promise<EventView[]> {
+    const rows = await this.db.selectFrom('events').selectAll().where('submission_id', '=', submissionId).orderBy('id').execute();
+    return rows.map((e) => ({
+      id: Number(e.id),
+      at: e.at,
+      submissionId: e.submission_id,
+      deliveryId: e.delivery_id,
+      type: e.type,
+      tenant: e.tenant,
+      service: e.service,
+      target: e.target,
+      detail: e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : null,
+    }));
+  }
+
+  /** Counts of deliveries by state, for health, metrics and the stuck-deliveries job. */
+  async deliveryCounts(): Promise<Record<DeliveryState, number>> {
+    const rows = await this.db.selectFrom('deliveries').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const out: Record<DeliveryState, number> = { queued: 0, sending: 0, waiting: 0, delivered: 0, failed: 0 };
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+
+  /** Deliveries still open whose due time lies more than `olderThanMs` in the past: not being worked on. */
+  async overdue(now: number, olderThanMs: number, limit = 100): Promise<{ id: string; submissionId: string; state: DeliveryState; targetId: string; nextAttemptAt: number }[]> {
+    const rows = await this.db
+      .selectFrom('deliveries')
+      .select(['id', 'submission_id', 'state', 'target_id', 'next_attempt_at'])
+      .where('state', 'in', ['queued', 'waiting', 'sending'])
+      .where('next_attempt_at', '<=', now - olderThanMs)
+      .orderBy('next_attempt_at')
+      .limit(limit)
+      .execute();
+    return rows.map((r) => ({ id: r.id, submissionId: r.submission_id, state: r.state, targetId: r.target_id, nextAttemptAt: r.next_attempt_at }));
+  }
+
+  async ping(): Promise<void> {
+    await this.db.selectFrom('deliveries').select('id').limit(1).execute();
+  }
+}
+
+async function insertEvent(trx: Db, d: ClaimedDelivery, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
+  await trx
+    .insertInto('events')
+    .values({ at, submission_id: d.submissionId, delivery_id: d.id, tenant: d.tenant, service: d.service, target: d.targetId, type, detail: JSON.stringify(detail) })
+    .execute();
+}

@@ -1,0 +1,100 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Writable } from 'node:stream';
+import winston from 'winston';
+import { startHub, type Hub, type HubOptions } from '../../src/hub.ts';
+import { createTestDatabase, type TestDatabase } from './databases.ts';
+
+export const FIXTURE_CONFIG = fileURLToPath(new URL('../fixtures/config', import.meta.url));
+export const PORTAL_A_TOKEN = 'portal-a-token-0123456789';
+export const PORTAL_B_TOKEN = 'portal-b-token-0123456789';
+
+export interface TestHub {
+  hub: Hub;
+  db: TestDatabase;
+  /** Every log line the hub wrote, as JSON text. */
+  logLines: string[];
+  dataDir: string;
+  /** Stops the hub; keeps the database (for restart tests) unless `drop` is true. */
+  stop(drop?: boolean): Promise<void>;
+  fetch(pathname: string, init?: RequestInit & { token?: string | null }): Promise<Response>;
+}
+
+/** Starts a hub on the fixture configuration against a fresh (or the given) database, on a free port. */
+export async function startTestHub(opts: {
+  kind: 'sqlite' | 'postgres';
+  backOfficeUrl: string;
+  db?: TestDatabase;
+  dataDir?: string;
+  configDir?: string;
+  worker?: HubOptions['worker'];
+}): Promise<TestHub> {
+  const db = opts.db ?? (await createTestDatabase(opts.kind));
+  const dataDir = opts.dataDir ?? (db.options.sqliteFile ? path.dirname(db.options.sqliteFile) : mkdtempSync(path.join(os.tmpdir(), 'amtsbote-data-')));
+  const logLines: string[] = [];
+  const capture = new winston.transports.Stream({
+    stream: new Writable({
+      write(chunk, _enc, cb) {
+        logLines.push(String(chunk));
+        cb();
+      },
+    }),
+  });
+  const hub = await startHub({
+    configDir: opts.configDir ?? FIXTURE_CONFIG,
+    dataDir,
+    port: 0,
+    databaseUrl: db.options.url,
+    databaseSchema: db.options.schema,
+    env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN },
+    simulators: false,
+    ...(opts.worker ? { worker: opts.worker } : {}),
+    log: { console: false, file: false, transports: [capture] },
+  });
+  return {
+    hub,
+    db,
+    logLines,
+    dataDir,
+    async stop(drop = false) {
+      await hub.close();
+      if (drop) {
+        await db.drop();
+        if (!db.options.sqliteFile) rmSync(dataDir, { recursive: true, force: true });
+      }
+    },
+    fetch(pathname, init = {}) {
+      const { token = PORTAL_A_TOKEN, ...rest } = init;
+      const headers = new Headers(rest.headers);
+      if (token) headers.set('authorization', `Bearer ${token}`);
+      return fetch(hub.url + pathname, { ...rest, headers });
+    },
+  };
+}
+
+/** Polls until `check` returns a value, or fails after `timeoutMs`. */
+export async function eventually<T>(check: () => Promise<T | undefined | false>, timeoutMs = 10_000, what = 'condition'): Promise<T> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v) return v;
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+/** A valid JSON submission for the fixture configuration. */
+export function submission(overrides: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    externalId: `ext-${Math.random().toString(36).slice(2, 12)}`,
+    tenant: '05513000',
+    service: 'sperrmuell',
+    submittedAt: '2026-11-24T09:30:00+01:00',
+    applicant: { givenName: 'Erika', familyName: 'Mustermann', street: 'Musterweg', houseNumber: '1', postalCode: '45879', city: 'Gelsenkirchen' },
+    data: { preferredDate: '2026-12-07', items: [{ kind: 'furniture', quantity: 2 }] },
+    attachments: [],
+    ...overrides,
+  };
+}
