@@ -127,6 +127,16 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(p.detail).to.match(/DOCTYPE/);
     });
 
+    it('refuses XML in another namespace, and takes an empty <attachments/> as none', async () => {
+      const p = await refused(xml('<submission xmlns="urn:example:other"><externalId>x</externalId></submission>'), 400, 'malformed-body');
+      expect(p.detail).to.match(/unknown namespace urn:example:other/);
+      const res = await t.fetch(
+        '/api/v1/submissions',
+        xml(`<s:submission xmlns:s="urn:amtsbote:submission:1"><s:externalId>ns-${Date.now()}</s:externalId><s:tenant>05513000</s:tenant><s:service>sperrmuell</s:service><s:submittedAt>2026-11-24T09:30:00Z</s:submittedAt><s:applicant><s:familyName>M</s:familyName></s:applicant><s:data><s:preferredDate>2026-12-07</s:preferredDate></s:data><s:attachments/></s:submission>`),
+      );
+      expect(res.status, await res.clone().text()).to.equal(202);
+    });
+
     it('answers 422 with the path of every offending field', async () => {
       const p = await refused(json({ externalId: 'has space', tenant: '123', service: 'sperrmuell', submittedAt: 'yesterday', applicant: 'me', data: {}, attachments: [{ filename: '../etc/passwd', mediaType: 'text', content: '***' }], extra: 1 }), 422, 'invalid-submission');
       const pointers = p.errors!.map((e) => e.pointer).sort();

@@ -43,28 +43,36 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
 
   const parsed = configSchema.safeParse(resolved);
   if (!parsed.success) {
+    // A value whose environment variable is missing fails its schema too; the missing variable is the news.
+    const unset = new Set(envProblems.map((p) => p.path.join('.')));
     for (const issue of parsed.error.issues) {
+      if (unset.has(issue.path.map(String).join('.'))) continue;
       problems.push(at({ path: issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k)), message: describeIssue(issue) }));
     }
-    throw new ConfigError(problems);
   }
-  const hub = parsed.data;
+  // Adapter options are checked even when the rest failed, so one run reports every problem.
   const targets = new Map<string, ResolvedTarget>();
-  for (const [id, target] of Object.entries(hub.targets)) {
-    const adapter = opts.adapters.get(target.adapter);
+  const rawTargets = (resolved as { targets?: unknown }).targets;
+  for (const [id, raw] of Object.entries(rawTargets && typeof rawTargets === 'object' ? rawTargets : {})) {
+    const target = parsed.success ? parsed.data.targets[id] : undefined;
+    const type = (raw as { adapter?: unknown } | null)?.adapter;
+    if (typeof type !== 'string') continue;
+    const adapter = opts.adapters.get(type);
     if (!adapter) {
-      problems.push(at({ path: ['targets', id, 'adapter'], message: `unknown adapter "${target.adapter}"; known: ${[...opts.adapters.keys()].join(', ')}` }));
+      problems.push(at({ path: ['targets', id, 'adapter'], message: `unknown adapter "${type}"; known: ${[...opts.adapters.keys()].join(', ')}` }));
       continue;
     }
-    const options = adapter.options.safeParse(target.options);
+    const options = adapter.options.safeParse((raw as { options?: unknown }).options ?? {});
     if (!options.success) {
       for (const issue of options.error.issues) {
         problems.push(at({ path: ['targets', id, 'options', ...issue.path.map(String)], message: describeIssue(issue) }));
       }
       continue;
     }
-    targets.set(id, { id, config: target, adapter, options: options.data, format: target.format ?? adapter.defaultFormat });
+    if (target) targets.set(id, { id, config: target, adapter, options: options.data, format: target.format ?? adapter.defaultFormat });
   }
+  if (!parsed.success) throw new ConfigError(problems);
+  const hub = parsed.data;
   problems.push(...checkReferences(hub).map(at));
   if (problems.length) throw new ConfigError(problems);
 

@@ -29,7 +29,8 @@ export const envelopeSchema = z
     submittedAt: z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time with time zone, e.g. 2026-11-24T09:30:00+01:00' }),
     applicant: jsonObject,
     data: jsonObject,
-    attachments: z.array(attachment).max(100).default([]),
+    // An empty <attachments/> in XML arrives as "": the same as none.
+    attachments: z.preprocess((v) => (v === '' ? [] : v), z.array(attachment).max(100).default([])),
   })
   .strict();
 
@@ -37,7 +38,7 @@ export type Envelope = z.output<typeof envelopeSchema>;
 
 export function validateEnvelope(body: unknown): { ok: true; envelope: Envelope } | { ok: false; errors: FieldError[] } {
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    return { ok: false, errors: [{ pointer: '#/', detail: 'the body must be an object' }] };
+    return { ok: false, errors: [{ pointer: '#', detail: 'the body must be an object' }] };
   }
   const r = envelopeSchema.safeParse(body);
   if (r.success) return { ok: true, envelope: r.data };

@@ -14,7 +14,7 @@ export const problemTypes = {
   'not-found': { status: 404, title: 'Not found' },
   'external-id-conflict': { status: 409, title: 'This external id was already used for a different submission' },
   'body-too-large': { status: 413, title: 'The request body is larger than allowed' },
-  'unsupported-media-type': { status: 415, title: 'Send application/json or application/xml' },
+  'unsupported-media-type': { status: 415, title: 'Send application/json, application/xml or text/xml' },
   'invalid-submission': { status: 422, title: 'The submission is not valid' },
   'internal-error': { status: 500, title: 'The hub could not process the request' },
   unavailable: { status: 503, title: 'The hub is not ready' },
@@ -49,7 +49,15 @@ export function sendProblem(res: Response, p: HttpProblem, instance?: string): v
     });
 }
 
-/** `['data', 'items', 0]` → `#/data/items/0` (RFC 6901, as RFC 9457's example uses). */
+/**
+ * `['data', 'items', 0]` → `#/data/items/0`: a JSON Pointer (RFC 6901) in its URI-fragment form, as RFC 9457's
+ * example uses; characters a fragment may not hold are percent-encoded.
+ */
 export function pointer(path: readonly PropertyKey[]): string {
-  return '#/' + path.map((p) => String(p).replace(/~/g, '~0').replace(/\//g, '~1')).join('/');
+  if (path.length === 0) return '#';
+  return '#/' + path.map((p) => encodeFragment(String(p).replace(/~/g, '~0').replace(/\//g, '~1'))).join('/');
+}
+
+function encodeFragment(s: string): string {
+  return s.replace(/[^A-Za-z0-9\-._~!$&'()*+,;=:@]/g, (c) => encodeURIComponent(c));
 }

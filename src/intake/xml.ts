@@ -34,11 +34,21 @@ export function parseSubmissionXml(text: string): unknown {
   const doc = parser.parse(text) as Record<string, unknown>;
   const rootName = Object.keys(doc).find((k) => !k.startsWith('?'));
   if (rootName !== 'submission') throw new XmlInputError('the root element must be <submission>');
+  // The parser drops namespace declarations with the prefixes, so read the root's own from its start tag.
+  const ns = rootNamespace(text);
+  if (ns !== undefined && ns !== SUBMISSION_NS) throw new XmlInputError(`unknown namespace ${ns}; expected ${SUBMISSION_NS}`);
   const root = doc[rootName];
   if (!root || typeof root !== 'object') return {};
-  const ns = (root as Record<string, unknown>)['@xmlns'];
-  if (ns !== undefined && ns !== SUBMISSION_NS) throw new XmlInputError(`unknown namespace ${String(ns)}; expected ${SUBMISSION_NS}`);
   return convert(root, 0);
+}
+
+/** The namespace of the root element (default or prefixed), from its start tag; undefined when none is declared. */
+function rootNamespace(text: string): string | undefined {
+  const tag = /<(?:([A-Za-z_][\w.-]*):)?submission\b([^>]*)>/.exec(text);
+  if (!tag) return undefined;
+  const attr = tag[1] ? `xmlns:${tag[1]}` : 'xmlns';
+  const m = new RegExp(`\\s${attr.replace(/\./g, '\\.')}\\s*=\\s*(["'])(.*?)\\1`).exec(tag[2] ?? '');
+  return m?.[2];
 }
 
 const MAX_DEPTH = 32;

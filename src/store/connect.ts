@@ -20,6 +20,8 @@ export interface DatabaseOptions {
 export interface Connection {
   db: Kysely<Database>;
   dialect: Dialect;
+  /** The PostgreSQL schema the hub lives in, when not the default. */
+  schema?: string | undefined;
   close(): Promise<void>;
 }
 
@@ -63,12 +65,13 @@ async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Conn
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  return { db, dialect: 'postgres', schema: opts.schema, close: () => db.destroy() };
 }
 
 /** Brings the schema up to date; safe to run from several instances at once (Kysely takes a lock). */
 export async function migrate(conn: Connection): Promise<void> {
-  const migrator = new Migrator({ db: conn.db, provider: migrations(conn.dialect) });
+  // Name the schema: without it Kysely may take another schema's migration table for ours.
+  const migrator = new Migrator({ db: conn.db, provider: migrations(conn.dialect), ...(conn.schema ? { migrationTableSchema: conn.schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {

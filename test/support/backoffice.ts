@@ -13,11 +13,13 @@ export interface ReceivedCase {
 /**
  * A real back office on 127.0.0.1 for hub tests: files one case per idempotency key (a repeat returns the
  * first case), and answers according to the `scenario` field of the body: `flaky-N` answers 503 the first N
- * times, `reject` answers 400, `slow` waits 3 s.
+ * times, `reject` answers 400, `slow` waits 1.5 s (under the fixture target's 2 s timeout).
  */
 export class TestBackOffice {
   readonly cases: ReceivedCase[] = [];
   readonly requests: { path: string; idempotencyKey: string | undefined; status: number }[] = [];
+  /** Idempotency keys as requests arrive, before any answer: tells a test a request is in the back office's hands. */
+  readonly arrivals: (string | undefined)[] = [];
   private readonly byKey = new Map<string, ReceivedCase>();
   private readonly tries = new Map<string, number>();
   private server: Server | undefined;
@@ -28,6 +30,7 @@ export class TestBackOffice {
     app.use(express.text({ type: () => true, limit: '50mb' }));
     app.post(['/cases', '/archive'], async (req, res) => {
       const key = req.get('idempotency-key');
+      this.arrivals.push(key);
       const body = String(req.body ?? '');
       const scenario = /"scenario":"([^"]+)"/.exec(body)?.[1] ?? '';
       const tries = (this.tries.get(key ?? '') ?? 0) + 1;
@@ -39,7 +42,7 @@ export class TestBackOffice {
       const flaky = /^flaky-(\d+)$/.exec(scenario);
       if (flaky && tries <= Number(flaky[1])) return answer(503, { title: 'down for maintenance' }, { 'Retry-After': '0' });
       if (scenario === 'reject') return answer(400, { title: 'Feld name fehlt' });
-      if (scenario === 'slow') await new Promise((r) => setTimeout(r, 3000));
+      if (scenario === 'slow') await new Promise((r) => setTimeout(r, 1500));
       const known = key ? this.byKey.get(key) : undefined;
       if (known) return answer(200, { caseId: known.reference, id: known.reference });
       const reference = `AZ-${String(this.cases.length + 1).padStart(5, '0')}`;

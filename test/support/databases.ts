@@ -8,18 +8,36 @@ import { dropSchema, openStore, type Store, type DatabaseOptions } from '../../s
 export const PG_URL = process.env.AMTSBOTE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 
 let pgReachable: Promise<boolean> | undefined;
+/** Whether PostgreSQL answers; the first call also drops schemas that killed test runs left behind. */
 export function postgresReachable(): Promise<boolean> {
   pgReachable ??= (async () => {
     const c = new pg.Client({ connectionString: PG_URL, connectionTimeoutMillis: 2000 });
     try {
       await c.connect();
-      await c.end();
-      return true;
     } catch {
       return false;
     }
+    try {
+      const { rows } = await c.query<{ nspname: string }>("select nspname from pg_namespace where nspname like 'amtsbote_test_%'");
+      for (const { nspname } of rows) {
+        const pid = Number(/^amtsbote_test_(\d+)_/.exec(nspname)?.[1]);
+        if (pid && pid !== process.pid && !processAlive(pid)) await c.query(`drop schema if exists ${nspname} cascade`);
+      }
+    } finally {
+      await c.end();
+    }
+    return true;
   })();
   return pgReachable;
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 export interface TestDatabase {
@@ -31,6 +49,7 @@ export interface TestDatabase {
 
 /** A fresh, empty database of the given kind: a SQLite file in a temp folder, or a PostgreSQL schema of its own. */
 export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<TestDatabase> {
+  if (kind === 'postgres') await postgresReachable();
   if (kind === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-test-'));
     return { name: kind, options: { sqliteFile: path.join(dir, 'amtsbote.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };

@@ -117,10 +117,15 @@ export function sendProblem(
 }
 
 export function sendValidationProblem(res: Response, errors: FieldError[]): void {
-  // The detail names the fields, so the hub's error text alone tells an operator which mapping line is wrong.
   const shown = errors.slice(0, 5).map((e) => `${e.pointer}: ${e.detail}`);
   if (errors.length > 5) shown.push(`… and ${errors.length - 5} more`);
-  sendProblem(res, 400, 'validation', 'The request body is invalid', shown.join('; '), { errors });
+  // The title names the first field, against RFC 9457's advice of a fixed title: the hub's rest adapter
+  // shows only the title, and this is what tells an operator which mapping line is wrong. Field names
+  // and rules only, never values.
+  const first = errors[0];
+  const more = errors.length > 1 ? ` (+${errors.length - 1} more)` : '';
+  const title = first ? `Invalid field ${first.pointer}: ${first.detail}${more}` : 'The request body is invalid';
+  sendProblem(res, 400, 'validation', title, shown.join('; '), { errors });
 }
 
 export function pointer(path: readonly PropertyKey[]): string {
@@ -149,7 +154,6 @@ export const text = (max = 200) => z.string().max(max, `at most ${max} character
 export const postalCode = z.string().regex(/^\d{5}$/, 'expected 5 digits');
 export const email = z.string().max(254).regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected an e-mail address');
 export const phone = z.string().max(40).regex(/^\+?[\d ()/-]{4,}$/, 'expected a phone number');
-export const ags8 = z.string().regex(/^\d{8}$/, 'expected an 8-digit AGS');
 
 function isCalendarDate(y: number, m: number, d: number): boolean {
   const dt = new Date(Date.UTC(y, m - 1, d));

@@ -126,7 +126,7 @@ export const hundesteuerNrw = z.strictObject({
     transpondernummer: chip,
   }),
   hundeart: z.union([z.literal(1), z.literal(2), z.literal(3)], {
-    error: 'expected 1 (erster Hund), 2 (weiterer Hund) or 3 (gefährlicher Hund)',
+    error: (iss) => (iss.input === undefined ? 'required' : 'expected 1 (erster Hund), 2 (weiterer Hund) or 3 (gefährlicher Hund)'),
   }),
   haltungsbeginn: isoDate,
   anlagen: z

@@ -1,0 +1,693 @@
+/**
+ * `npm run bench`: intake throughput and latency of the hub against a bare express app, and end-to-end
+ * delivery throughput, each server in a child process of its own (bench/server.ts, bench/backoffice.ts),
+ * autocannon here in the parent. See bench/README.md for what each scenario measures and how to read it.
+ *
+ * Environment (all optional):
+ *   BENCH_SECONDS=10          measured seconds per intake scenario
+ *   BENCH_WARMUP_SECONDS=2    warm-up seconds before each intake measurement (not counted)
+ *   BENCH_CONNECTIONS=50      concurrent connections for intake
+ *   BENCH_E2E_COUNT=2000      submissions preloaded for each end-to-end run
+ *   BENCH_E2E_CONCURRENCY=16  worker concurrency for end to end
+ *   BENCH_E2E_POLL_MS=20      worker poll interval for end to end
+ *   BENCH_E2E_TIMEOUT_SECONDS=90  give up waiting for the deliveries after this long
+ *   BENCH_PG_URL              PostgreSQL (default AMTSBOTE_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test);
+ *                             must point at a loopback address
+ *   BENCH_ONLY=baseline,sqlite,postgres,e2e-sqlite,e2e-postgres   run a subset
+ *   BENCH_VERBOSE=1           forward the children's stderr
+ *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
+ *                             the largest file is the main thread;
+ *                             summarize with `node --import tsx bench/profile-summary.ts FILE`); the profiler
+ *                             costs throughput, so numbers from such a run are not comparable
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import autocannon, { type Result } from 'autocannon';
+import { Migrator } from 'kysely';
+import pg from 'pg';
+import { connect, dropSchema } from '../src/store/index.ts';
+import { migrations } from '../src/store/migrations.ts';
+import { bodyTemplate } from './payload.ts';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
+const RESULTS_DIR = path.join(BENCH_DIR, 'results');
+const TOKEN = 'bench-portal-token-0123456789';
+const INTAKE_PATH = '/api/v1/submissions';
+/** The goals the issue sets for durable intake at 50 connections. */
+const GOAL_RATIO = 0.5;
+const GOAL_P99_MS = 25;
+
+// ---------------------------------------------------------------------------------------------------------
+// Settings
+
+function intEnv(name: string, fallback: number, min: number, max: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < min || n > max) throw new Error(`${name} must be an integer from ${min} to ${max}, not ${raw}`);
+  return n;
+}
+
+const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'e2e-sqlite', 'e2e-postgres'] as const;
+type ScenarioId = (typeof ALL_SCENARIOS)[number];
+
+const settings = {
+  seconds: intEnv('BENCH_SECONDS', 10, 1, 600),
+  warmupSeconds: intEnv('BENCH_WARMUP_SECONDS', 2, 0, 60),
+  connections: intEnv('BENCH_CONNECTIONS', 50, 1, 1000),
+  e2eCount: intEnv('BENCH_E2E_COUNT', 2000, 1, 1_000_000),
+  e2eConcurrency: intEnv('BENCH_E2E_CONCURRENCY', 16, 1, 256),
+  e2ePollMs: intEnv('BENCH_E2E_POLL_MS', 20, 10, 10_000),
+  e2eTimeoutSeconds: intEnv('BENCH_E2E_TIMEOUT_SECONDS', 90, 1, 3600),
+  pgUrl: process.env.BENCH_PG_URL || process.env.AMTSBOTE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
+  only: new Set<ScenarioId>(
+    (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...ALL_SCENARIOS]).map((s) => {
+      if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown scenario ${s}; known: ${ALL_SCENARIOS.join(', ')}`);
+      return s as ScenarioId;
+    }),
+  ),
+  verbose: Boolean(process.env.BENCH_VERBOSE),
+  cpuProfile: Boolean(process.env.BENCH_CPU_PROF),
+};
+const STAMP = isoBasic(new Date());
+const PROFILE_DIR = path.join(RESULTS_DIR, 'profiles', STAMP);
+
+// ---------------------------------------------------------------------------------------------------------
+// Child processes: every one is tracked, and killed at the end whatever happens.
+
+interface Child {
+  name: string;
+  proc: ChildProcess;
+  exited: Promise<void>;
+  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
+  /** Set when the child ended while we still needed it. */
+  stopping: boolean;
+  stderrTail: string[];
+  info: { url: string; control?: string; pid: number };
+}
+
+const live = new Set<Child>();
+const cleanupTasks: (() => Promise<void>)[] = [];
+const incidents: string[] = [];
+
+function spawnChild(name: string, script: string, args: string[], env: Record<string, string>, opts: { profileAs?: string } = {}): Promise<Child> {
+  const readyTimeoutMs = 60_000;
+  // One folder per scenario: with --import tsx, node writes a profile per thread (main and module-loader).
+  const profile = settings.cpuProfile && opts.profileAs ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, opts.profileAs)}`] : [];
+  const proc = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(BENCH_DIR, script), ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...env },
+    stdio: ['pipe', 'pipe', 'pipe'],
+  });
+  const child: Child = {
+    name,
+    proc,
+    exit: undefined,
+    stopping: false,
+    stderrTail: [],
+    info: { url: '', pid: proc.pid ?? -1 },
+    exited: new Promise<void>((resolve) => {
+      proc.once('exit', (code, signal) => {
+        child.exit = { code, signal };
+        live.delete(child);
+        if (!child.stopping) {
+          const tail = child.stderrTail.slice(-20).join('\n');
+          incidents.push(`${name} (pid ${proc.pid}) exited unexpectedly with ${signal ?? `code ${code}`}${tail ? `; its last stderr lines:\n${tail}` : ''}`);
+        }
+        resolve();
+      });
+    }),
+  };
+  live.add(child);
+  createInterface({ input: proc.stderr! }).on('line', (line) => {
+    child.stderrTail.push(line);
+    if (child.stderrTail.length > 200) child.stderrTail.shift();
+    if (settings.verbose) process.stderr.write(`[${name}] ${line}\n`);
+  });
+  return new Promise<Child>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      void stopChild(child);
+      reject(new Error(`${name} did not report ready within ${readyTimeoutMs} ms; stderr:\n${child.stderrTail.join('\n')}`));
+    }, readyTimeoutMs);
+    const lines = createInterface({ input: proc.stdout! });
+    lines.on('line', (line) => {
+      let msg: { event?: string; url?: string; control?: string; pid?: number } | undefined;
+      try {
+        msg = JSON.parse(line) as typeof msg;
+      } catch {
+        if (settings.verbose) process.stderr.write(`[${name}] ${line}\n`);
+        return;
+      }
+      if (msg?.event === 'ready' && msg.url) {
+        clearTimeout(timer);
+        child.info = { url: msg.url, pid: msg.pid ?? proc.pid ?? -1, ...(msg.control ? { control: msg.control } : {}) };
+        resolve(child);
+      }
+    });
+    void child.exited.then(() => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${child.exit?.signal ?? `code ${child.exit?.code}`}) before it was ready; stderr:\n${child.stderrTail.join('\n')}`));
+    });
+  });
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves when the child is gone. */
+async function stopChild(child: Child, graceMs = 10_000): Promise<void> {
+  child.stopping = true;
+  if (child.exit) return;
+  child.proc.kill('SIGTERM');
+  let timer: NodeJS.Timeout | undefined;
+  const killed = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      incidents.push(`${child.name} (pid ${child.proc.pid}) did not stop within ${graceMs} ms of SIGTERM; killed`);
+      child.proc.kill('SIGKILL');
+      resolve();
+    }, graceMs);
+  });
+  await Promise.race([child.exited, killed]);
+  clearTimeout(timer);
+  await child.exited;
+}
+
+let cleanedUp: Promise<void> | undefined;
+function cleanup(): Promise<void> {
+  cleanedUp ??= (async () => {
+    await Promise.all([...live].map((c) => stopChild(c)));
+    for (const task of cleanupTasks.reverse()) {
+      await task().catch((e: unknown) => process.stderr.write(`bench: cleanup step failed: ${e instanceof Error ? e.message : String(e)}\n`));
+    }
+  })();
+  return cleanedUp;
+}
+
+// Last resort: never leave a child behind, also when this process dies on an error.
+process.on('exit', () => {
+  for (const c of live) c.proc.kill('SIGKILL');
+});
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    process.stderr.write(`\nbench: ${signal}; stopping children and cleaning up\n`);
+    currentCannon?.stop();
+    void cleanup().finally(() => process.exit(130));
+  });
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// HTTP helpers (loopback only)
+
+function assertLoopback(url: string): void {
+  const host = new URL(url).hostname;
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') throw new Error(`refusing to send benchmark traffic to ${host}: loopback only`);
+}
+
+async function getJson<T>(url: string, init: RequestInit = {}): Promise<T> {
+  assertLoopback(url);
+  const res = await fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
+  if (!res.ok) throw new Error(`${init.method ?? 'GET'} ${url}: HTTP ${res.status} ${await res.text()}`);
+  return (await res.json()) as T;
+}
+
+interface ProcStats {
+  atMs: number;
+  cpuUserUs: number;
+  cpuSystemUs: number;
+  eluActiveMs: number;
+  eluIdleMs: number;
+  rssBytes: number;
+}
+interface DeliveryCounts {
+  counts: Record<'queued' | 'sending' | 'waiting' | 'delivered' | 'failed', number>;
+  msSinceWorkerStart: number | null;
+}
+
+function procDelta(a: ProcStats, b: ProcStats) {
+  const wallMs = b.atMs - a.atMs;
+  const cpuMs = (b.cpuUserUs - a.cpuUserUs + b.cpuSystemUs - a.cpuSystemUs) / 1000;
+  const active = b.eluActiveMs - a.eluActiveMs;
+  const idle = b.eluIdleMs - a.eluIdleMs;
+  return {
+    /** CPU time of the server process over the window, in % of one core. */
+    cpuPercent: round((cpuMs / wallMs) * 100, 0),
+    /** Share of the window the event loop was busy (JS, or blocked in a synchronous call such as fsync). */
+    eventLoopUtilization: round(active / (active + idle), 2),
+    rssMb: round(b.rssBytes / 1024 / 1024, 0),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Load generation
+
+const template = bodyTemplate();
+let currentCannon: ReturnType<typeof autocannon> | undefined;
+
+/** POSTs submissions, each with an external id of its own (`<tag>-<n>`), for `duration` s or `amount` requests. */
+function fire(url: string, tag: string, o: { connections: number; duration?: number; amount?: number }): Promise<Result> {
+  assertLoopback(url);
+  let n = 0;
+  const { prefix, suffix } = template;
+  return new Promise<Result>((resolve, reject) => {
+    currentCannon = autocannon(
+      {
+        url: url + INTAKE_PATH,
+        connections: o.connections,
+        ...(o.amount !== undefined ? { amount: o.amount } : { duration: o.duration ?? 10 }),
+        timeout: 10,
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+        requests: [
+          {
+            method: 'POST',
+            path: INTAKE_PATH,
+            setupRequest: (req) => {
+              req.body = `${prefix}${tag}-${++n}${suffix}`;
+              return req;
+            },
+          },
+        ],
+      },
+      (err, result) => {
+        currentCannon = undefined;
+        if (err) reject(err);
+        else resolve(result);
+      },
+    );
+  });
+}
+
+function summarize(r: Result) {
+  const twoXx = r['2xx'];
+  return {
+    requestsPerSecond: round(r.requests.average, 0),
+    okPerSecond: round(twoXx / r.duration, 0),
+    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, average: round(r.latency.average, 2) },
+    total: r.requests.total,
+    ok: twoXx,
+    non2xx: r.non2xx,
+    errors: r.errors,
+    timeouts: r.timeouts,
+    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
+    durationSeconds: r.duration,
+  };
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Scenarios
+
+interface IntakeResult {
+  id: ScenarioId;
+  label: string;
+  kind: 'intake';
+  warmup: ReturnType<typeof summarize> | null;
+  measured: ReturnType<typeof summarize>;
+  server: ReturnType<typeof procDelta>;
+  /** Hub only: deliveries the store holds after the run vs. 2xx answers given (warm-up + measured). */
+  durability?: { accepted: number; stored: number; ok: boolean };
+}
+interface E2eResult {
+  id: ScenarioId;
+  label: string;
+  kind: 'e2e';
+  count: number;
+  preload: ReturnType<typeof summarize>;
+  delivered: number;
+  failed: number;
+  open: number;
+  seconds: number;
+  deliveredPerSecond: number;
+  timedOut: boolean;
+  server: ReturnType<typeof procDelta>;
+  backOffice: { requests: number; cases: number; repeats: number; withoutKey: number };
+}
+interface Skipped {
+  id: ScenarioId;
+  label: string;
+  kind: 'skipped';
+  reason: string;
+}
+type ScenarioResult = IntakeResult | E2eResult | Skipped;
+
+const LABELS: Record<ScenarioId, string> = {
+  baseline: 'bare express (baseline)',
+  sqlite: 'hub intake, SQLite',
+  postgres: 'hub intake, PostgreSQL',
+  'e2e-sqlite': 'end to end, SQLite',
+  'e2e-postgres': 'end to end, PostgreSQL',
+};
+
+function tempDir(prefix: string): string {
+  const dir = mkdtempSync(path.join(os.tmpdir(), prefix));
+  cleanupTasks.push(async () => rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/**
+ * A fresh PostgreSQL schema, migrated here before the hub starts, and a function that drops it.
+ *
+ * Why migrate here: the hub's migrate() (src/store/connect.ts) runs Kysely's Migrator without
+ * `migrationTableSchema`, and Kysely then looks for `kysely_migration(_lock)` in *every* schema of the
+ * database. If any other schema holds them (a parallel test run, an earlier bench scenario), it skips creating
+ * them in the new schema and fails: `relation "kysely_migration_lock" does not exist`. Migrating here with
+ * `migrationTableSchema` set creates the tables in our schema, and the hub's own migrate() then finds every
+ * migration applied (it reads them through its search_path) and does nothing.
+ */
+async function newSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
+  const schema = `amtsbote_bench_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  let dropped: Promise<void> | undefined;
+  const drop = () => (dropped ??= dropSchema(settings.pgUrl, schema));
+  cleanupTasks.push(drop);
+  const conn = await connect({ url: settings.pgUrl, schema, poolSize: 1 });
+  try {
+    const { error, results } = await new Migrator({ db: conn.db, provider: migrations('postgres'), migrationTableSchema: schema }).migrateToLatest();
+    const failed = results?.find((r) => r.status === 'Error');
+    if (error || failed) throw new Error(`could not migrate schema ${schema}: ${error instanceof Error ? error.message : String(error ?? failed?.migrationName)}`);
+  } finally {
+    await conn.close();
+  }
+  return { schema, drop };
+}
+
+/** Arguments for bench/server.ts in hub mode, and what to clean up after the scenario (the schema, at once). */
+async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused'): Promise<{ args: string[]; release: () => Promise<void> }> {
+  const dataDir = tempDir('amtsbote-bench-');
+  const args = ['hub', '--db', db, '--data-dir', dataDir, '--worker', worker];
+  let release = async () => rmSync(dataDir, { recursive: true, force: true });
+  if (db === 'postgres') {
+    const { schema, drop } = await newSchema();
+    args.push('--pg-url', settings.pgUrl, '--schema', schema);
+    const rm = release;
+    // Dropped as soon as the scenario ends, so it does not sit beside other people's test schemas.
+    release = async () => {
+      await rm();
+      await drop();
+    };
+  }
+  if (worker === 'paused') args.push('--concurrency', String(settings.e2eConcurrency), '--poll-ms', String(settings.e2ePollMs));
+  return { args, release };
+}
+
+const hubEnv = (backOfficeUrl: string) => ({ BENCH_PORTAL_TOKEN: TOKEN, BACKOFFICE_URL: backOfficeUrl });
+
+function log(msg: string): void {
+  process.stderr.write(`bench: ${msg}\n`);
+}
+
+async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null): Promise<IntakeResult> {
+  const label = LABELS[id];
+  const setup = db ? await hubArgs(db, 'off') : { args: ['baseline'], release: async () => undefined };
+  try {
+    // The back office is never called (worker off); the URL only has to be valid configuration.
+    const child = await spawnChild(label, 'server.ts', setup.args, hubEnv('http://127.0.0.1:9'), { profileAs: id });
+    try {
+      return await measureIntake(id, label, db, child);
+    } finally {
+      await stopChild(child);
+    }
+  } finally {
+    await setup.release();
+  }
+}
+
+async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'postgres' | null, child: Child): Promise<IntakeResult> {
+  const tag = `${id}-${Date.now().toString(36)}`;
+  let warmup: ReturnType<typeof summarize> | null = null;
+  if (settings.warmupSeconds > 0) {
+    log(`${label}: warm-up ${settings.warmupSeconds} s`);
+    warmup = summarize(await fire(child.info.url, `${tag}-w`, { connections: settings.connections, duration: settings.warmupSeconds }));
+  }
+  const before = await getJson<ProcStats>(`${child.info.control}/__bench/stats`);
+  log(`${label}: measuring ${settings.seconds} s at ${settings.connections} connections`);
+  const measured = summarize(await fire(child.info.url, `${tag}-m`, { connections: settings.connections, duration: settings.seconds }));
+  if (child.exit) throw new Error(`${label}: the server process died during the run`);
+  const after = await getJson<ProcStats>(`${child.info.control}/__bench/stats`);
+  const result: IntakeResult = { id, label, kind: 'intake', warmup, measured, server: procDelta(before, after) };
+  if (db) {
+    // One route target per submission, so deliveries = submissions. autocannon stops with up to `connections`
+    // requests in flight per run; the hub stores those but their answers are not counted, so the store may
+    // hold up to that many more than were counted as accepted, never fewer.
+    const { counts } = await getJson<DeliveryCounts>(`${child.info.control}/__bench/counts`);
+    const stored = Object.values(counts).reduce((a, b) => a + b, 0);
+    const accepted = (warmup?.ok ?? 0) + measured.ok;
+    const inFlightAtStop = settings.connections * (warmup ? 2 : 1);
+    const ok = stored >= accepted && stored <= accepted + inFlightAtStop;
+    result.durability = { accepted, stored, ok };
+    if (!ok) incidents.push(`${label}: ${accepted} submissions were answered 2xx, but the store holds ${stored} (expected ${accepted} to ${accepted + inFlightAtStop})`);
+  }
+  if (measured.non2xx || measured.errors) {
+    incidents.push(`${label}: ${measured.non2xx} non-2xx answers (${JSON.stringify(measured.statusCodes)}), ${measured.errors} connection errors, ${measured.timeouts} timeouts`);
+  }
+  return result;
+}
+
+async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eResult> {
+  const label = LABELS[id];
+  const setup = await hubArgs(db, 'paused');
+  const backOffice = await spawnChild(`${label}: back office`, 'backoffice.ts', [], {}).catch(async (e: unknown) => {
+    await setup.release();
+    throw e;
+  });
+  try {
+    const hub = await spawnChild(label, 'server.ts', setup.args, hubEnv(backOffice.info.url), { profileAs: id });
+    try {
+      const n = settings.e2eCount;
+      log(`${label}: preloading ${n} submissions (worker paused)`);
+      const preload = summarize(await fire(hub.info.url, `${id}-${Date.now().toString(36)}`, { connections: Math.min(settings.connections, n), amount: n }));
+      const loaded = await getJson<DeliveryCounts>(`${hub.info.control}/__bench/counts`);
+      const total = Object.values(loaded.counts).reduce((a, b) => a + b, 0);
+      if (preload.ok !== n || total !== n) incidents.push(`${label}: preload answered ${preload.ok}/${n} with 2xx; the store holds ${total} deliveries`);
+
+      log(`${label}: worker started (concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms); waiting for ${total} deliveries`);
+      const before = await getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
+      await getJson(`${hub.info.control}/__bench/worker/start`, { method: 'POST' });
+      const deadline = Date.now() + settings.e2eTimeoutSeconds * 1000;
+      let last: DeliveryCounts = loaded;
+      let timedOut = false;
+      // Bounded: ends when every delivery is delivered or failed, the hub dies, or the deadline passes.
+      for (;;) {
+        last = await getJson<DeliveryCounts>(`${hub.info.control}/__bench/counts`);
+        if (last.counts.delivered + last.counts.failed >= total) break;
+        if (hub.exit) throw new Error(`${label}: the hub process died while delivering`);
+        if (Date.now() > deadline) {
+          timedOut = true;
+          incidents.push(`${label}: not done after ${settings.e2eTimeoutSeconds} s: ${JSON.stringify(last.counts)}`);
+          break;
+        }
+        await new Promise((r) => setTimeout(r, 25));
+      }
+      const after = await getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
+      const seconds = (last.msSinceWorkerStart ?? 0) / 1000;
+      const bo = await getJson<E2eResult['backOffice'] & { bytes: number }>(`${backOffice.info.url}/__bench/stats`);
+      const { counts } = last;
+      if (counts.failed) incidents.push(`${label}: ${counts.failed} deliveries failed`);
+      if (bo.repeats) incidents.push(`${label}: the back office saw ${bo.repeats} repeated idempotency keys (re-sends)`);
+      return {
+        id,
+        label,
+        kind: 'e2e',
+        count: total,
+        preload,
+        delivered: counts.delivered,
+        failed: counts.failed,
+        open: counts.queued + counts.sending + counts.waiting,
+        seconds: round(seconds, 2),
+        deliveredPerSecond: round(counts.delivered / seconds, 0),
+        timedOut,
+        server: procDelta(before, after),
+        backOffice: { requests: bo.requests, cases: bo.cases, repeats: bo.repeats, withoutKey: bo.withoutKey },
+      };
+    } finally {
+      await stopChild(hub);
+    }
+  } finally {
+    await stopChild(backOffice);
+    await setup.release();
+  }
+}
+
+async function postgresProblem(): Promise<string | undefined> {
+  try {
+    assertLoopback(settings.pgUrl.replace(/^postgres(ql)?:/, 'http:'));
+  } catch (e) {
+    return (e as Error).message;
+  }
+  const c = new pg.Client({ connectionString: settings.pgUrl, connectionTimeoutMillis: 2000 });
+  try {
+    await c.connect();
+    await c.end();
+    return undefined;
+  } catch (e) {
+    await c.end().catch(() => undefined);
+    return `PostgreSQL not reachable at ${redactUrl(settings.pgUrl)} (${(e as Error).message}); set BENCH_PG_URL`;
+  }
+}
+
+// ---------------------------------------------------------------------------------------------------------
+// Output
+
+function round(v: number, digits: number): number {
+  const f = 10 ** digits;
+  return Math.round(v * f) / f;
+}
+
+function redactUrl(u: string): string {
+  try {
+    const url = new URL(u);
+    if (url.password) url.password = '***';
+    return url.toString();
+  } catch {
+    return '(unparsable URL)';
+  }
+}
+
+function table(results: ScenarioResult[]): string {
+  const baseline = results.find((r): r is IntakeResult => r.kind === 'intake' && r.id === 'baseline');
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx', 'server cpu', 'loop busy'];
+  const rows: string[][] = [];
+  for (const r of results) {
+    if (r.kind === 'intake') {
+      const ratio = baseline && r.id !== 'baseline' ? `${(r.measured.requestsPerSecond / baseline.measured.requestsPerSecond).toFixed(2)}x` : r.id === 'baseline' ? '1.00x' : 'n/a';
+      rows.push([r.label, String(r.measured.requestsPerSecond), String(r.measured.latencyMs.p50), String(r.measured.latencyMs.p99), ratio, String(r.measured.non2xx + r.measured.errors), `${r.server.cpuPercent}%`, `${Math.round(r.server.eventLoopUtilization * 100)}%`]);
+    } else if (r.kind === 'e2e') {
+      rows.push([
+        r.label,
+        `${r.deliveredPerSecond} delivered/s`,
+        '',
+        '',
+        '',
+        String(r.failed),
+        `${r.server.cpuPercent}%`,
+        `${Math.round(r.server.eventLoopUtilization * 100)}%`,
+      ]);
+    } else {
+      rows.push([r.label, `skipped: ${r.reason}`]);
+    }
+  }
+  const widths = head.map((h, i) => Math.max(h.length, ...rows.filter((r) => r.length > 2).map((r) => (r[i] ?? '').length)));
+  const fmt = (cells: string[]) =>
+    cells.length <= 2
+      ? `${cells[0]!.padEnd(widths[0]!)}  ${cells[1] ?? ''}`
+      : cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [fmt(head), ...rows.map(fmt)].join('\n');
+}
+
+function goals(results: ScenarioResult[]) {
+  const baseline = results.find((r): r is IntakeResult => r.kind === 'intake' && r.id === 'baseline');
+  return results
+    .filter((r): r is IntakeResult => r.kind === 'intake' && r.id !== 'baseline')
+    .map((r) => {
+      const ratio = baseline ? r.measured.requestsPerSecond / baseline.measured.requestsPerSecond : undefined;
+      return {
+        id: r.id,
+        label: r.label,
+        ratio: ratio === undefined ? null : round(ratio, 2),
+        ratioMet: ratio === undefined ? null : ratio >= GOAL_RATIO,
+        p99Ms: r.measured.latencyMs.p99,
+        baselineP99Ms: baseline?.measured.latencyMs.p99 ?? null,
+        p99Met: r.measured.latencyMs.p99 < GOAL_P99_MS,
+      };
+    });
+}
+
+function details(results: ScenarioResult[]): string {
+  const lines: string[] = [];
+  for (const r of results) {
+    if (r.kind === 'intake') {
+      const m = r.measured;
+      lines.push(
+        `${r.label}: ${m.total} requests in ${m.durationSeconds} s, ${m.ok} 2xx, latency avg ${m.latencyMs.average} / p90 ${m.latencyMs.p90} / max ${m.latencyMs.max} ms, server rss ${r.server.rssMb} MB` +
+          (r.durability ? `; store holds ${r.durability.stored} for ${r.durability.accepted} counted 2xx (${r.durability.ok ? 'none lost' : 'MISMATCH'})` : ''),
+      );
+    } else if (r.kind === 'e2e') {
+      lines.push(
+        `${r.label}: ${r.delivered}/${r.count} delivered in ${r.seconds} s (${r.failed} failed, ${r.open} open${r.timedOut ? ', TIMED OUT' : ''}); ` +
+          `back office: ${r.backOffice.requests} requests, ${r.backOffice.cases} cases, ${r.backOffice.repeats} repeats; ` +
+          `preload ${r.preload.requestsPerSecond} req/s, p99 ${r.preload.latencyMs.p99} ms`,
+      );
+    }
+  }
+  return lines.join('\n');
+}
+
+/** ISO 8601 basic format (no colons), safe as a file name everywhere: 20261124T093000Z. */
+function isoBasic(d: Date): string {
+  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+}
+
+// ---------------------------------------------------------------------------------------------------------
+
+async function main(): Promise<void> {
+  const startedAt = new Date();
+  log(
+    `${os.cpus().length} CPUs, node ${process.version}; intake ${settings.warmupSeconds} s warm-up + ${settings.seconds} s at ${settings.connections} connections, ` +
+      `body ${template.bytes} bytes; end to end ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}`,
+  );
+  const pgProblem = settings.only.has('postgres') || settings.only.has('e2e-postgres') ? await postgresProblem() : undefined;
+  if (pgProblem) log(`PostgreSQL scenarios skipped: ${pgProblem}`);
+
+  const results: ScenarioResult[] = [];
+  const plan: [ScenarioId, () => Promise<ScenarioResult>][] = [
+    ['baseline', () => runIntake('baseline', null)],
+    ['sqlite', () => runIntake('sqlite', 'sqlite')],
+    ['postgres', () => runIntake('postgres', 'postgres')],
+    ['e2e-sqlite', () => runE2e('e2e-sqlite', 'sqlite')],
+    ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
+  ];
+  for (const [id, run] of plan) {
+    if (!settings.only.has(id)) continue;
+    if (pgProblem && id.endsWith('postgres')) {
+      results.push({ id, label: LABELS[id], kind: 'skipped', reason: pgProblem });
+      continue;
+    }
+    try {
+      results.push(await run());
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      incidents.push(`${LABELS[id]}: ${msg}`);
+      results.push({ id, label: LABELS[id], kind: 'skipped', reason: `failed: ${msg.split('\n')[0]}` });
+    }
+  }
+
+  const g = goals(results);
+  const out: string[] = ['', table(results), ''];
+  out.push(`goal: durable intake at >= ${GOAL_RATIO}x the bare-express rate and p99 < ${GOAL_P99_MS} ms at ${settings.connections} connections`);
+  for (const x of g) {
+    const ratio = x.ratio === null ? 'ratio n/a (no baseline)' : `${x.ratio.toFixed(2)}x ${x.ratioMet ? 'met' : 'NOT met'}`;
+    out.push(`  ${x.label.padEnd(24)} rate ${ratio}; p99 ${x.p99Ms} ms ${x.p99Met ? 'met' : 'NOT met'} (baseline p99 ${x.baselineP99Ms ?? 'n/a'} ms)`);
+  }
+  out.push('', details(results));
+  if (incidents.length) out.push('', 'incidents:', ...incidents.map((i) => `  - ${i}`));
+  const finishedAt = new Date();
+
+  const json = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version },
+    settings: { ...settings, only: [...settings.only], pgUrl: redactUrl(settings.pgUrl), bodyBytes: template.bytes },
+    results,
+    goals: { ratio: GOAL_RATIO, p99Ms: GOAL_P99_MS, connections: settings.connections, scenarios: g },
+    incidents,
+  };
+  mkdirSync(RESULTS_DIR, { recursive: true });
+  const file = path.join(RESULTS_DIR, `${STAMP}${settings.cpuProfile ? '-cpu-prof' : ''}.json`);
+  writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
+  // A profiled run's numbers are not comparable: it does not replace latest.json.
+  if (!settings.cpuProfile) writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
+  out.push('', `results: ${path.relative(ROOT, file)}${settings.cpuProfile ? '' : ' (and bench/results/latest.json)'}; took ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s`);
+  if (settings.cpuProfile) out.push(`CPU profiles (numbers above are slowed by the profiler): ${path.relative(ROOT, PROFILE_DIR)}/`);
+  process.stdout.write(out.join('\n') + '\n');
+}
+
+let exitCode = 0;
+try {
+  await main();
+} catch (e) {
+  process.stderr.write(`bench: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
+  exitCode = 1;
+} finally {
+  await cleanup();
+}
+process.exit(exitCode);
