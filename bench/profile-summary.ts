@@ -22,6 +22,9 @@ interface Profile {
   endTime: number;
 }
 
+// Piped into head: stop quietly when the reader goes away.
+process.stdout.on('error', () => process.exit(0));
+
 const [file, topArg] = process.argv.slice(2);
 if (!file) {
   process.stderr.write('usage: bench/profile-summary.ts FILE.cpuprofile [top]\n');

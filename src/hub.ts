@@ -78,6 +78,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     const simulators = opts.simulators === false || !hub.demo ? [] : await startSimulators(hub.demo.simulators, { logger: (m) => logger.info(m, { component: 'simulator' }) });
     cleanup.push(() => Promise.all(simulators.map((s) => s.close())));
+    for (const s of simulators) logger.info('demo back-office simulator started', { component: 'simulator', kind: s.kind, url: s.url });
 
     const adapters = new Map<string, AdapterInstance>();
     for (const t of config.targets.values()) {

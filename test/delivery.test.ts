@@ -64,6 +64,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(events.map((e) => e.type)).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.delivered']);
     });
 
+    it("waits as long as a 429's Retry-After asks, longer than the policy's back-off", async () => {
+      const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'throttle' } }));
+      const v = await settled(t, id);
+      const [first, second] = (await t.hub.store.getSubmission(id))!.deliveries[0]!.attemptLog;
+      expect(v.deliveries[0]!.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 429], ['delivered', null]]);
+      expect(second!.startedAt - first!.finishedAt!).to.be.at.least(1000); // the policy alone would wait 20 ms
+    });
+
     it('gives up when attempts run out', async () => {
       const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-9' } }));
       const d = (await settled(t, id)).deliveries[0]!;

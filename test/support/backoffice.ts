@@ -41,6 +41,7 @@ export class TestBackOffice {
       };
       const flaky = /^flaky-(\d+)$/.exec(scenario);
       if (flaky && tries <= Number(flaky[1])) return answer(503, { title: 'down for maintenance' }, { 'Retry-After': '0' });
+      if (scenario === 'throttle' && tries === 1) return answer(429, { title: 'too many requests' }, { 'Retry-After': '1' });
       if (scenario === 'reject') return answer(400, { title: 'Feld name fehlt' });
       if (scenario === 'slow') await new Promise((r) => setTimeout(r, 1500));
       const known = key ? this.byKey.get(key) : undefined;
