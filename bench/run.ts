@@ -20,17 +20,16 @@
  *                             summarize with `node --import tsx bench/profile-summary.ts FILE`); the profiler
  *                             costs throughput, so numbers from such a run are not comparable
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import autocannon, { type Result } from 'autocannon';
-import { Migrator } from 'kysely';
+import autocannon from 'autocannon';
 import pg from 'pg';
-import { connect, dropSchema } from '../src/store/index.ts';
-import { migrations } from '../src/store/migrations.ts';
+import { dropSchema } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -93,9 +92,13 @@ interface Child {
 
 const live = new Set<Child>();
 const cleanupTasks: (() => Promise<void>)[] = [];
+/** Set on SIGINT/SIGTERM: nothing new is started, and what is being set up is undone. */
+let aborted = false;
+
 const incidents: string[] = [];
 
 function spawnChild(name: string, script: string, args: string[], env: Record<string, string>, opts: { profileAs?: string } = {}): Promise<Child> {
+  if (aborted) return Promise.reject(new Error('aborted'));
   const readyTimeoutMs = 60_000;
   // One folder per scenario: with --import tsx, node writes a profile per thread (main and module-loader).
   const profile = settings.cpuProfile && opts.profileAs ? ['--cpu-prof', `--cpu-prof-dir=${path.join(PROFILE_DIR, opts.profileAs)}`] : [];
@@ -192,6 +195,7 @@ process.on('exit', () => {
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     process.stderr.write(`\nbench: ${signal}; stopping children and cleaning up\n`);
+    aborted = true;
     currentCannon?.stop();
     void cleanup().finally(() => process.exit(130));
   });
@@ -239,59 +243,203 @@ function procDelta(a: ProcStats, b: ProcStats) {
   };
 }
 
+/** This process (the load generator) and the whole machine, sampled at a window's edges. */
+interface HostSample {
+  atMs: number;
+  parent: NodeJS.CpuUsage;
+  /** Busy and total jiffies of all CPUs from /proc/stat (Linux); undefined elsewhere. */
+  machine: { busy: number; total: number } | undefined;
+}
+
+function hostSample(): HostSample {
+  let machine: HostSample['machine'];
+  try {
+    const cpu = readFileSync('/proc/stat', 'utf8').split('\n')[0]!.trim().split(/\s+/).slice(1).map(Number);
+    const idle = (cpu[3] ?? 0) + (cpu[4] ?? 0); // idle + iowait
+    const total = cpu.slice(0, 8).reduce((a, b) => a + b, 0); // without guest time, which steal/user already count
+    machine = { busy: total - idle, total };
+  } catch {
+    machine = undefined;
+  }
+  return { atMs: performance.now(), parent: process.cpuUsage(), machine };
+}
+
+/**
+ * Where the CPU went during a window, in % of one core: the server process, this process (autocannon), and
+ * everything else on the machine (PostgreSQL, the back office, other people's processes), out of cpus × 100 %.
+ */
+function hostDelta(a: HostSample, b: HostSample, serverCpuPercent: number) {
+  const wallMs = b.atMs - a.atMs;
+  const loadGenerator = round(((b.parent.user - a.parent.user + b.parent.system - a.parent.system) / 1000 / wallMs) * 100, 0);
+  const cores = os.cpus().length;
+  const machine = a.machine && b.machine ? round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * cores * 100, 0) : null;
+  return {
+    loadGeneratorCpuPercent: loadGenerator,
+    machineCpuPercent: machine,
+    machineCapacityPercent: cores * 100,
+    otherCpuPercent: machine === null ? null : Math.max(0, machine - loadGenerator - serverCpuPercent),
+    loadAverage1m: round(os.loadavg()[0] ?? 0, 2),
+  };
+}
+
 // ---------------------------------------------------------------------------------------------------------
 // Load generation
 
 const template = bodyTemplate();
 let currentCannon: ReturnType<typeof autocannon> | undefined;
 
-/** POSTs submissions, each with an external id of its own (`<tag>-<n>`), for `duration` s or `amount` requests. */
-function fire(url: string, tag: string, o: { connections: number; duration?: number; amount?: number }): Promise<Result> {
+/** Latencies and outcomes of the responses that completed inside one time window. */
+class Window {
+  private latencies = new Float64Array(1 << 16);
+  private n = 0;
+  ok = 0;
+  non2xx = 0;
+  errors = 0;
+  readonly statusCodes: Record<string, number> = {};
+  startedAt = 0;
+  endedAt = 0;
+
+  record(status: number, ms: number): void {
+    this.statusCodes[status] = (this.statusCodes[status] ?? 0) + 1;
+    if (status >= 200 && status < 300) this.ok++;
+    else this.non2xx++;
+    if (this.n === this.latencies.length) {
+      const bigger = new Float64Array(this.latencies.length * 2);
+      bigger.set(this.latencies);
+      this.latencies = bigger;
+    }
+    this.latencies[this.n++] = ms;
+  }
+
+  summary() {
+    const seconds = (this.endedAt - this.startedAt) / 1000;
+    const sorted = this.latencies.slice(0, this.n).sort();
+    const q = (p: number) => (this.n ? round(sorted[Math.min(this.n - 1, Math.ceil(p * this.n) - 1)]!, 1) : 0);
+    return {
+      seconds: round(seconds, 2),
+      responses: this.n,
+      requestsPerSecond: round(this.n / seconds, 0),
+      okPerSecond: round(this.ok / seconds, 0),
+      ok: this.ok,
+      non2xx: this.non2xx,
+      errors: this.errors,
+      statusCodes: { ...this.statusCodes },
+      latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1), mean: this.n ? round(sorted.reduce((a, b) => a + b, 0) / this.n, 2) : 0 },
+    };
+  }
+}
+type WindowSummary = ReturnType<Window['summary']>;
+
+/**
+ * POSTs submissions, each with an external id of its own (`<tag>-<n>`), over `connections` keep-alive
+ * connections, either `amount` requests, or as one autocannon run split into a warm-up and a measured window:
+ * the measured window starts once `warmupSeconds` have passed AND every connection has had an answer (a
+ * saturated server admits new connections slowly, which is not what the steady state measures), and lasts
+ * `seconds`. Responses are sorted into the windows by the time they complete.
+ */
+async function fire(
+  url: string,
+  tag: string,
+  o: { connections: number; amount?: number; warmupSeconds?: number; seconds?: number; onMeasureStart?: () => void; stopOn?: Promise<unknown> },
+): Promise<{ warmup: (WindowSummary & { allConnectionsAnsweredAfterSeconds: number | null }) | null; measured: WindowSummary; totalOk: number }> {
   assertLoopback(url);
   let n = 0;
   const { prefix, suffix } = template;
-  return new Promise<Result>((resolve, reject) => {
-    currentCannon = autocannon(
-      {
-        url: url + INTAKE_PATH,
-        connections: o.connections,
-        ...(o.amount !== undefined ? { amount: o.amount } : { duration: o.duration ?? 10 }),
-        timeout: 10,
-        method: 'POST',
-        headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
-        requests: [
-          {
-            method: 'POST',
-            path: INTAKE_PATH,
-            setupRequest: (req) => {
-              req.body = `${prefix}${tag}-${++n}${suffix}`;
-              return req;
-            },
-          },
-        ],
-      },
-      (err, result) => {
-        currentCannon = undefined;
-        if (err) reject(err);
-        else resolve(result);
-      },
-    );
-  });
-}
+  const timed = o.amount === undefined;
+  const warmupMs = timed ? (o.warmupSeconds ?? 0) * 1000 : 0;
+  const measureMs = (o.seconds ?? 10) * 1000;
+  /** Bound on waiting for every connection to be answered before measuring anyway. */
+  const maxWarmupMs = warmupMs + 30_000;
+  const warm = new Window();
+  const measured = new Window();
+  const answered = new Set<unknown>();
+  let allAnsweredAt: number | null = null;
+  let measuring = false;
+  let measureEnd = Infinity;
+  /** Every 2xx answer of the run, in a window or not (for the durability check). */
+  let totalOk = 0;
+  let stopTimer: NodeJS.Timeout | undefined;
+  const t0 = performance.now();
+  warm.startedAt = t0;
 
-function summarize(r: Result) {
-  const twoXx = r['2xx'];
+  let settle: (err: Error | null) => void = () => undefined;
+  const finished = new Promise<void>((resolve, reject) => {
+    settle = (err) => (err ? reject(err) : resolve());
+  });
+  const instance = autocannon(
+    {
+      url: url + INTAKE_PATH,
+      connections: o.connections,
+      // Timed runs are stopped by us at the end of the measured window; the duration is only a bound.
+      ...(timed ? { duration: Math.ceil((maxWarmupMs + measureMs) / 1000) + 5 } : { amount: o.amount! }),
+      timeout: 10,
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: `Bearer ${TOKEN}` },
+      requests: [
+        {
+          method: 'POST',
+          path: INTAKE_PATH,
+          setupRequest: (req) => {
+            req.body = `${prefix}${tag}-${++n}${suffix}`;
+            return req;
+          },
+        },
+      ],
+    },
+    (err) => settle(err),
+  );
+  currentCannon = instance;
+  // The server died: no point in firing at a closed port until the time is up.
+  void o.stopOn?.then(() => instance.stop());
+  const startMeasuring = (reason: 'warm' | 'bound') => {
+    if (measuring) return;
+    measuring = true;
+    warm.endedAt = measured.startedAt = performance.now();
+    if (reason === 'bound') incidents.push(`${tag}: not every connection had an answer after ${maxWarmupMs / 1000} s of warm-up; measured anyway`);
+    o.onMeasureStart?.();
+    if (timed) {
+      measureEnd = measured.startedAt + measureMs;
+      stopTimer = setTimeout(() => instance.stop(), measureMs);
+    }
+  };
+  const maybeStart = () => {
+    if (!measuring && performance.now() - t0 >= warmupMs && (allAnsweredAt !== null || !timed)) startMeasuring('warm');
+  };
+  if (!timed) startMeasuring('warm');
+  const warmupTimer = timed ? setTimeout(maybeStart, warmupMs) : undefined;
+  const boundTimer = timed ? setTimeout(() => startMeasuring('bound'), maxWarmupMs) : undefined;
+
+  instance.on('response', (client: unknown, status: number, _bytes: number, responseTimeMs: number) => {
+    if (status >= 200 && status < 300) totalOk++;
+    if (measuring) {
+      // autocannon may still complete a few requests after stop(); they fall outside the window.
+      if (performance.now() <= measureEnd) measured.record(status, responseTimeMs);
+      return;
+    }
+    warm.record(status, responseTimeMs);
+    if (allAnsweredAt === null) {
+      answered.add(client);
+      if (answered.size >= o.connections) allAnsweredAt = performance.now();
+    }
+    maybeStart();
+  });
+  instance.on('reqError', () => {
+    if (!measuring) warm.errors++;
+    else if (performance.now() <= measureEnd) measured.errors++;
+  });
+  try {
+    await finished;
+  } finally {
+    currentCannon = undefined;
+    clearTimeout(stopTimer);
+    clearTimeout(warmupTimer);
+    clearTimeout(boundTimer);
+  }
+  measured.endedAt = Math.min(performance.now(), measureEnd);
   return {
-    requestsPerSecond: round(r.requests.average, 0),
-    okPerSecond: round(twoXx / r.duration, 0),
-    latencyMs: { p50: r.latency.p50, p90: r.latency.p90, p99: r.latency.p99, max: r.latency.max, average: round(r.latency.average, 2) },
-    total: r.requests.total,
-    ok: twoXx,
-    non2xx: r.non2xx,
-    errors: r.errors,
-    timeouts: r.timeouts,
-    statusCodes: Object.fromEntries(Object.entries(r.statusCodeStats).map(([code, s]) => [code, s.count])),
-    durationSeconds: r.duration,
+    warmup: timed ? { ...warm.summary(), allConnectionsAnsweredAfterSeconds: allAnsweredAt === null ? null : round((allAnsweredAt - t0) / 1000, 2) } : null,
+    measured: measured.summary(),
+    totalOk,
   };
 }
 
@@ -302,9 +450,10 @@ interface IntakeResult {
   id: ScenarioId;
   label: string;
   kind: 'intake';
-  warmup: ReturnType<typeof summarize> | null;
-  measured: ReturnType<typeof summarize>;
+  warmup: (WindowSummary & { allConnectionsAnsweredAfterSeconds: number | null }) | null;
+  measured: WindowSummary;
   server: ReturnType<typeof procDelta>;
+  host: ReturnType<typeof hostDelta>;
   /** Hub only: deliveries the store holds after the run vs. 2xx answers given (warm-up + measured). */
   durability?: { accepted: number; stored: number; ok: boolean };
 }
@@ -313,7 +462,7 @@ interface E2eResult {
   label: string;
   kind: 'e2e';
   count: number;
-  preload: ReturnType<typeof summarize>;
+  preload: WindowSummary;
   delivered: number;
   failed: number;
   open: number;
@@ -321,6 +470,7 @@ interface E2eResult {
   deliveredPerSecond: number;
   timedOut: boolean;
   server: ReturnType<typeof procDelta>;
+  host: ReturnType<typeof hostDelta>;
   backOffice: { requests: number; cases: number; repeats: number; withoutKey: number };
 }
 interface Skipped {
@@ -345,29 +495,13 @@ function tempDir(prefix: string): string {
   return dir;
 }
 
-/**
- * A fresh PostgreSQL schema, migrated here before the hub starts, and a function that drops it.
- *
- * Why migrate here: the hub's migrate() (src/store/connect.ts) runs Kysely's Migrator without
- * `migrationTableSchema`, and Kysely then looks for `kysely_migration(_lock)` in *every* schema of the
- * database. If any other schema holds them (a parallel test run, an earlier bench scenario), it skips creating
- * them in the new schema and fails: `relation "kysely_migration_lock" does not exist`. Migrating here with
- * `migrationTableSchema` set creates the tables in our schema, and the hub's own migrate() then finds every
- * migration applied (it reads them through its search_path) and does nothing.
- */
-async function newSchema(): Promise<{ schema: string; drop: () => Promise<void> }> {
+/** A fresh PostgreSQL schema name for one scenario (the hub creates and migrates it), and a function that drops it. */
+function newSchema(): { schema: string; drop: () => Promise<void> } {
+  if (aborted) throw new Error('aborted');
   const schema = `amtsbote_bench_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   let dropped: Promise<void> | undefined;
   const drop = () => (dropped ??= dropSchema(settings.pgUrl, schema));
   cleanupTasks.push(drop);
-  const conn = await connect({ url: settings.pgUrl, schema, poolSize: 1 });
-  try {
-    const { error, results } = await new Migrator({ db: conn.db, provider: migrations('postgres'), migrationTableSchema: schema }).migrateToLatest();
-    const failed = results?.find((r) => r.status === 'Error');
-    if (error || failed) throw new Error(`could not migrate schema ${schema}: ${error instanceof Error ? error.message : String(error ?? failed?.migrationName)}`);
-  } finally {
-    await conn.close();
-  }
   return { schema, drop };
 }
 
@@ -377,7 +511,7 @@ async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused'): Pro
   const args = ['hub', '--db', db, '--data-dir', dataDir, '--worker', worker];
   let release = async () => rmSync(dataDir, { recursive: true, force: true });
   if (db === 'postgres') {
-    const { schema, drop } = await newSchema();
+    const { schema, drop } = newSchema();
     args.push('--pg-url', settings.pgUrl, '--schema', schema);
     const rm = release;
     // Dropped as soon as the scenario ends, so it does not sit beside other people's test schemas.
@@ -414,31 +548,40 @@ async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null): Prom
 
 async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'postgres' | null, child: Child): Promise<IntakeResult> {
   const tag = `${id}-${Date.now().toString(36)}`;
-  let warmup: ReturnType<typeof summarize> | null = null;
-  if (settings.warmupSeconds > 0) {
-    log(`${label}: warm-up ${settings.warmupSeconds} s`);
-    warmup = summarize(await fire(child.info.url, `${tag}-w`, { connections: settings.connections, duration: settings.warmupSeconds }));
-  }
-  const before = await getJson<ProcStats>(`${child.info.control}/__bench/stats`);
-  log(`${label}: measuring ${settings.seconds} s at ${settings.connections} connections`);
-  const measured = summarize(await fire(child.info.url, `${tag}-m`, { connections: settings.connections, duration: settings.seconds }));
-  if (child.exit) throw new Error(`${label}: the server process died during the run`);
-  const after = await getJson<ProcStats>(`${child.info.control}/__bench/stats`);
-  const result: IntakeResult = { id, label, kind: 'intake', warmup, measured, server: procDelta(before, after) };
+  const statsAt = () => getJson<ProcStats>(`${child.info.control}/__bench/stats`);
+  let before: Promise<ProcStats> | undefined;
+  let hostBefore: HostSample | undefined;
+  log(`${label}: ${settings.warmupSeconds} s warm-up, then ${settings.seconds} s measured, ${settings.connections} connections`);
+  const { warmup, measured, totalOk } = await fire(child.info.url, tag, {
+    connections: settings.connections,
+    warmupSeconds: settings.warmupSeconds,
+    seconds: settings.seconds,
+    onMeasureStart: () => {
+      hostBefore = hostSample();
+      before = statsAt();
+      before.catch(() => undefined); // awaited below; this only keeps a failure from being "unhandled" meanwhile
+    },
+    stopOn: child.exited,
+  });
+  const hostAfter = hostSample();
+  if (child.exit) throw new Error(`the server process died during the run (${child.exit.signal ?? `exit code ${child.exit.code}`})`);
+  const after = await statsAt();
+  const server = procDelta(await before!, after);
+  const result: IntakeResult = { id, label, kind: 'intake', warmup, measured, server, host: hostDelta(hostBefore!, hostAfter, server.cpuPercent) };
   if (db) {
     // One route target per submission, so deliveries = submissions. autocannon stops with up to `connections`
-    // requests in flight per run; the hub stores those but their answers are not counted, so the store may
+    // requests in flight; the hub stores those but their answers are not counted, so the store may
     // hold up to that many more than were counted as accepted, never fewer.
     const { counts } = await getJson<DeliveryCounts>(`${child.info.control}/__bench/counts`);
     const stored = Object.values(counts).reduce((a, b) => a + b, 0);
-    const accepted = (warmup?.ok ?? 0) + measured.ok;
-    const inFlightAtStop = settings.connections * (warmup ? 2 : 1);
+    const accepted = totalOk;
+    const inFlightAtStop = settings.connections;
     const ok = stored >= accepted && stored <= accepted + inFlightAtStop;
     result.durability = { accepted, stored, ok };
     if (!ok) incidents.push(`${label}: ${accepted} submissions were answered 2xx, but the store holds ${stored} (expected ${accepted} to ${accepted + inFlightAtStop})`);
   }
   if (measured.non2xx || measured.errors) {
-    incidents.push(`${label}: ${measured.non2xx} non-2xx answers (${JSON.stringify(measured.statusCodes)}), ${measured.errors} connection errors, ${measured.timeouts} timeouts`);
+    incidents.push(`${label}: ${measured.non2xx} non-2xx answers (${JSON.stringify(measured.statusCodes)}), ${measured.errors} connection errors or timeouts`);
   }
   return result;
 }
@@ -455,13 +598,15 @@ async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eRes
     try {
       const n = settings.e2eCount;
       log(`${label}: preloading ${n} submissions (worker paused)`);
-      const preload = summarize(await fire(hub.info.url, `${id}-${Date.now().toString(36)}`, { connections: Math.min(settings.connections, n), amount: n }));
+      const { measured: preload } = await fire(hub.info.url, `${id}-${Date.now().toString(36)}`, { connections: Math.min(settings.connections, n), amount: n, stopOn: hub.exited });
+      if (hub.exit) throw new Error(`the hub process died during the preload (${hub.exit.signal ?? `exit code ${hub.exit.code}`})`);
       const loaded = await getJson<DeliveryCounts>(`${hub.info.control}/__bench/counts`);
       const total = Object.values(loaded.counts).reduce((a, b) => a + b, 0);
       if (preload.ok !== n || total !== n) incidents.push(`${label}: preload answered ${preload.ok}/${n} with 2xx; the store holds ${total} deliveries`);
 
       log(`${label}: worker started (concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms); waiting for ${total} deliveries`);
       const before = await getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
+      const hostBefore = hostSample();
       await getJson(`${hub.info.control}/__bench/worker/start`, { method: 'POST' });
       const deadline = Date.now() + settings.e2eTimeoutSeconds * 1000;
       let last: DeliveryCounts = loaded;
@@ -478,7 +623,9 @@ async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eRes
         }
         await new Promise((r) => setTimeout(r, 25));
       }
+      const hostAfter = hostSample();
       const after = await getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
+      const server = procDelta(before, after);
       const seconds = (last.msSinceWorkerStart ?? 0) / 1000;
       const bo = await getJson<E2eResult['backOffice'] & { bytes: number }>(`${backOffice.info.url}/__bench/stats`);
       const { counts } = last;
@@ -496,7 +643,8 @@ async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eRes
         seconds: round(seconds, 2),
         deliveredPerSecond: round(counts.delivered / seconds, 0),
         timedOut,
-        server: procDelta(before, after),
+        server,
+        host: hostDelta(hostBefore, hostAfter, server.cpuPercent),
         backOffice: { requests: bo.requests, cases: bo.cases, repeats: bo.repeats, withoutKey: bo.withoutKey },
       };
     } finally {
@@ -545,12 +693,13 @@ function redactUrl(u: string): string {
 
 function table(results: ScenarioResult[]): string {
   const baseline = results.find((r): r is IntakeResult => r.kind === 'intake' && r.id === 'baseline');
-  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx', 'server cpu', 'loop busy'];
+  const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx', 'server cpu', 'loop busy', 'loadgen cpu', 'other cpu'];
+  const host = (h: ReturnType<typeof hostDelta>) => [`${h.loadGeneratorCpuPercent}%`, h.otherCpuPercent === null ? 'n/a' : `${h.otherCpuPercent}%`];
   const rows: string[][] = [];
   for (const r of results) {
     if (r.kind === 'intake') {
       const ratio = baseline && r.id !== 'baseline' ? `${(r.measured.requestsPerSecond / baseline.measured.requestsPerSecond).toFixed(2)}x` : r.id === 'baseline' ? '1.00x' : 'n/a';
-      rows.push([r.label, String(r.measured.requestsPerSecond), String(r.measured.latencyMs.p50), String(r.measured.latencyMs.p99), ratio, String(r.measured.non2xx + r.measured.errors), `${r.server.cpuPercent}%`, `${Math.round(r.server.eventLoopUtilization * 100)}%`]);
+      rows.push([r.label, String(r.measured.requestsPerSecond), String(r.measured.latencyMs.p50), String(r.measured.latencyMs.p99), ratio, String(r.measured.non2xx + r.measured.errors), `${r.server.cpuPercent}%`, `${Math.round(r.server.eventLoopUtilization * 100)}%`, ...host(r.host)]);
     } else if (r.kind === 'e2e') {
       rows.push([
         r.label,
@@ -561,6 +710,7 @@ function table(results: ScenarioResult[]): string {
         String(r.failed),
         `${r.server.cpuPercent}%`,
         `${Math.round(r.server.eventLoopUtilization * 100)}%`,
+        ...host(r.host),
       ]);
     } else {
       rows.push([r.label, `skipped: ${r.reason}`]);
@@ -598,7 +748,9 @@ function details(results: ScenarioResult[]): string {
     if (r.kind === 'intake') {
       const m = r.measured;
       lines.push(
-        `${r.label}: ${m.total} requests in ${m.durationSeconds} s, ${m.ok} 2xx, latency avg ${m.latencyMs.average} / p90 ${m.latencyMs.p90} / max ${m.latencyMs.max} ms, server rss ${r.server.rssMb} MB` +
+        `${r.label}: ${m.responses} responses in ${m.seconds} s, ${m.ok} 2xx; latency mean ${m.latencyMs.mean} / p90 ${m.latencyMs.p90} / p99.9 ${m.latencyMs.p999} / max ${m.latencyMs.max} ms` +
+          (r.warmup ? `; warm-up ${r.warmup.seconds} s (all ${settings.connections} connections answered after ${r.warmup.allConnectionsAnsweredAfterSeconds} s), ${r.warmup.requestsPerSecond} req/s, max ${r.warmup.latencyMs.max} ms` : '') +
+          `; server rss ${r.server.rssMb} MB` +
           (r.durability ? `; store holds ${r.durability.stored} for ${r.durability.accepted} counted 2xx (${r.durability.ok ? 'none lost' : 'MISMATCH'})` : ''),
       );
     } else if (r.kind === 'e2e') {
@@ -612,6 +764,20 @@ function details(results: ScenarioResult[]): string {
   return lines.join('\n');
 }
 
+/** Which code was measured: the commit and the files under src/ and adapters/ that differ from it (read-only git). */
+function codeState(): { commit: string | null; modified: string[] } {
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+  try {
+    const modified = git('status', '--porcelain', '--', 'src', 'adapters')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.slice(3));
+    return { commit: git('rev-parse', '--short', 'HEAD'), modified };
+  } catch {
+    return { commit: null, modified: [] };
+  }
+}
+
 /** ISO 8601 basic format (no colons), safe as a file name everywhere: 20261124T093000Z. */
 function isoBasic(d: Date): string {
   return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
@@ -621,6 +787,8 @@ function isoBasic(d: Date): string {
 
 async function main(): Promise<void> {
   const startedAt = new Date();
+  const loadAtStart = os.loadavg().map((l) => round(l, 2));
+  const code = codeState();
   log(
     `${os.cpus().length} CPUs, node ${process.version}; intake ${settings.warmupSeconds} s warm-up + ${settings.seconds} s at ${settings.connections} connections, ` +
       `body ${template.bytes} bytes; end to end ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}`,
@@ -637,6 +805,7 @@ async function main(): Promise<void> {
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
   ];
   for (const [id, run] of plan) {
+    if (aborted) break;
     if (!settings.only.has(id)) continue;
     if (pgProblem && id.endsWith('postgres')) {
       results.push({ id, label: LABELS[id], kind: 'skipped', reason: pgProblem });
@@ -651,8 +820,22 @@ async function main(): Promise<void> {
     }
   }
 
+  if (aborted) return; // interrupted: no table, no results file
   const g = goals(results);
-  const out: string[] = ['', table(results), ''];
+  const cores = os.cpus().length;
+  const out: string[] = [
+    '',
+    `${cores} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; load average at start ${loadAtStart.join(' / ')}` +
+      (loadAtStart[0]! > cores / 2 ? ' -- the machine was already busy: expect noisy numbers' : ''),
+    `code: ${code.commit ?? 'unknown commit'}${code.modified.length ? ` + uncommitted changes in ${code.modified.join(', ')}` : ''}`,
+    `intake: ${settings.connections} connections, ${template.bytes}-byte JSON body, ${settings.seconds} s measured after >= ${settings.warmupSeconds} s warm-up; end to end: ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms`,
+    '',
+    table(results),
+    '',
+    'server cpu: the server process, % of one core; loop busy: its event-loop utilisation; loadgen cpu: autocannon (this process);',
+    `other cpu: the rest of the machine (PostgreSQL, the back office, anything else running), out of ${cores * 100}%`,
+    '',
+  ];
   out.push(`goal: durable intake at >= ${GOAL_RATIO}x the bare-express rate and p99 < ${GOAL_P99_MS} ms at ${settings.connections} connections`);
   for (const x of g) {
     const ratio = x.ratio === null ? 'ratio n/a (no baseline)' : `${x.ratio.toFixed(2)}x ${x.ratioMet ? 'met' : 'NOT met'}`;
@@ -665,7 +848,8 @@ async function main(): Promise<void> {
   const json = {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
-    machine: { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version },
+    code,
+    machine: { cpus: cores, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
     settings: { ...settings, only: [...settings.only], pgUrl: redactUrl(settings.pgUrl), bodyBytes: template.bytes },
     results,
     goals: { ratio: GOAL_RATIO, p99Ms: GOAL_P99_MS, connections: settings.connections, scenarios: g },

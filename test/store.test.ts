@@ -34,6 +34,30 @@ describeEachDatabase('store', ({ store }) => {
     expect(events.map((e) => e.type)).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.queued']);
   });
 
+  it('writes concurrent submissions in shared commits, and the same external id only once', async () => {
+    const many = Array.from({ length: 60 }, (_, i) => newSubmission(`batch-${i}`, ['t'], 6_000_000));
+    const twins = Array.from({ length: 5 }, () => ({ ...newSubmission('batch-twin', ['t'], 6_000_000), bodyHash: 'same' }));
+    const results = await Promise.all([...many, ...twins].map((s) => store().createSubmission(s)));
+    expect(results.slice(0, 60).every((r) => r.outcome === 'created')).to.equal(true);
+    const twinResults = results.slice(60);
+    const created = twinResults.filter((r) => r.outcome === 'created');
+    expect(created).to.have.length(1);
+    for (const r of twinResults) expect(r).to.deep.include({ id: created[0]!.id });
+    expect(twinResults.filter((r) => r.outcome === 'duplicate').every((r) => r.outcome === 'duplicate' && r.sameBody)).to.equal(true);
+    const view = await store().getSubmission(many[59]!.id);
+    expect(view?.deliveries).to.have.length(1);
+  });
+
+  it('fails only the bad submission of a batch', async () => {
+    const good = newSubmission('good-1', ['t'], 7_000_000);
+    const bad = newSubmission('bad-1', ['t'], 7_000_000);
+    bad.deliveries.push({ ...bad.deliveries[0]! }); // the same delivery id twice violates the primary key
+    const [g, b] = await Promise.allSettled([store().createSubmission(good), store().createSubmission(bad)]);
+    expect(g).to.deep.include({ status: 'fulfilled', value: { outcome: 'created', id: good.id } });
+    expect(b.status).to.equal('rejected');
+    expect(await store().getSubmission(bad.id)).to.equal(undefined); // nothing half-written
+  });
+
   it('claims due deliveries once, and again only after the lease runs out', async () => {
     const s = newSubmission('ext-2', ['t'], 2_000_000);
     await store().createSubmission(s);

@@ -74,10 +74,17 @@ export function bodyHash(e: Envelope, tenant: string, serviceSlug: string): stri
   return sha256(canonicalJson({ ...e, tenant, service: serviceSlug }));
 }
 
+/** JSON with object keys sorted at every level; the copy is stringified natively, which is much faster than by hand. */
 function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return '[' + v.map(canonicalJson).join(',') + ']';
+  return JSON.stringify(sortKeys(v));
+}
+
+function sortKeys(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(sortKeys);
   if (v && typeof v === 'object') {
-    return '{' + Object.keys(v).sort().map((k) => JSON.stringify(k) + ':' + canonicalJson((v as Record<string, unknown>)[k])).join(',') + '}';
+    const out: Record<string, unknown> = {};
+    for (const k of Object.keys(v).sort()) out[k] = sortKeys((v as Record<string, unknown>)[k]);
+    return out;
   }
-  return JSON.stringify(v) ?? 'null';
+  return v;
 }

@@ -1,6 +1,15 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Connection, Dialect } from './connect.ts';
 import type { AttemptOutcome, Database, DeliveryState } from './tables.ts';
+import { GroupCommit } from './group-commit.ts';
+
+export interface StoredAttachment {
+  filename: string;
+  mediaType: string;
+  size: number;
+  sha256: string;
+  content: Buffer;
+}
 
 export interface NewSubmission {
   id: string;
@@ -13,7 +22,7 @@ export interface NewSubmission {
   bodyHash: string;
   /** JSON of applicant and data. */
   content: string;
-  attachments: { filename: string; mediaType: string; size: number; sha256: string; content: Buffer }[];
+  attachments: StoredAttachment[];
   deliveries: { id: string; routeId: string; targetId: string; mappingId: string }[];
 }
 
@@ -111,7 +120,7 @@ export interface MessageSource {
   submittedAt: string;
   receivedAt: number;
   content: string;
-  attachments: { filename: string; mediaType: string; size: number; sha256: string; content: Buffer }[];
+  attachments: StoredAttachment[];
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -130,67 +139,85 @@ export class Store {
     return this.conn.close();
   }
 
-  /** Stores a submission, its attachments and its deliveries in one transaction, or finds the earlier one. */
-  async createSubmission(s: NewSubmission): Promise<CreateResult> {
+  /**
+   * Stores a submission, its attachments and its deliveries, or finds the earlier one with the same
+   * (portal, external id). Resolves only after the commit; concurrent calls share one transaction.
+   */
+  createSubmission(s: NewSubmission): Promise<CreateResult> {
+    return this.intake.submit(s);
+  }
+
+  private readonly intake = new GroupCommit<NewSubmission, CreateResult>((batch) => this.writeSubmissions(batch), 200);
+
+  /** One transaction for a batch of submissions, written as a few multi-row statements. */
+  private writeSubmissions(batch: NewSubmission[]): Promise<CreateResult[]> {
     return this.db.transaction().execute(async (trx) => {
-      const inserted = await trx
-        .insertInto('submissions')
-        .values({
-          id: s.id,
-          portal_id: s.portalId,
-          external_id: s.externalId,
-          tenant: s.tenant,
-          service: s.service,
-          submitted_at: s.submittedAt,
-          received_at: s.receivedAt,
-          body_hash: s.bodyHash,
-          content: s.content,
-        })
-        .onConflict((oc) => oc.columns(['portal_id', 'external_id']).doNothing())
-        .returning('id')
-        .executeTakeFirst();
-      if (!inserted) {
-        const first = await trx
-          .selectFrom('submissions')
-          .select(['id', 'body_hash'])
-          .where('portal_id', '=', s.portalId)
-          .where('external_id', '=', s.externalId)
-          .executeTakeFirstOrThrow();
-        return { outcome: 'duplicate', id: first.id, sameBody: first.body_hash === s.bodyHash };
-      }
-      if (s.attachments.length) {
-        await trx
-          .insertInto('attachments')
-          .values(s.attachments.map((a, position) => ({ submission_id: s.id, position, filename: a.filename, media_type: a.mediaType, size: a.size, sha256: a.sha256, content: a.content })))
+      const inserted = new Set<string>();
+      for (const rows of chunks(batch, 500)) {
+        const ids = await trx
+          .insertInto('submissions')
+          .values(
+            rows.map((s) => ({
+              id: s.id,
+              portal_id: s.portalId,
+              external_id: s.externalId,
+              tenant: s.tenant,
+              service: s.service,
+              submitted_at: s.submittedAt,
+              received_at: s.receivedAt,
+              body_hash: s.bodyHash,
+              content: s.content,
+            })),
+          )
+          .onConflict((oc) => oc.columns(['portal_id', 'external_id']).doNothing())
+          .returning('id')
           .execute();
+        for (const r of ids) inserted.add(r.id);
       }
-      await trx
-        .insertInto('deliveries')
-        .values(
-          s.deliveries.map((d) => ({
-            id: d.id,
-            submission_id: s.id,
-            route_id: d.routeId,
-            target_id: d.targetId,
-            mapping_id: d.mappingId,
-            idempotency_key: d.id,
-            state: 'queued' as const,
-            attempts: 0,
-            next_attempt_at: s.receivedAt,
-            created_at: s.receivedAt,
-            updated_at: s.receivedAt,
-          })),
-        )
-        .execute();
-      const base = { at: s.receivedAt, submission_id: s.id, tenant: s.tenant, service: s.service };
-      await trx
-        .insertInto('events')
-        .values([
+      // Not inserted: the (portal, external id) exists, from earlier or from this very batch.
+      const repeats = batch.filter((s) => !inserted.has(s.id));
+      const firsts = new Map<string, { id: string; body_hash: string }>();
+      for (const rows of chunks(repeats, 200)) {
+        const found = await trx
+          .selectFrom('submissions')
+          .select(['id', 'body_hash', 'portal_id', 'external_id'])
+          .where((eb) => eb.or(rows.map((s) => eb.and([eb('portal_id', '=', s.portalId), eb('external_id', '=', s.externalId)]))))
+          .execute();
+        for (const f of found) firsts.set(`${f.portal_id}\u0000${f.external_id}`, f);
+      }
+      const created = batch.filter((s) => inserted.has(s.id));
+      const attachments = created.flatMap((s) => s.attachments.map((a, position) => ({ submission_id: s.id, position, filename: a.filename, media_type: a.mediaType, size: a.size, sha256: a.sha256, content: a.content })));
+      for (const rows of chunks(attachments, 100)) await trx.insertInto('attachments').values(rows).execute();
+      const deliveries = created.flatMap((s) =>
+        s.deliveries.map((d) => ({
+          id: d.id,
+          submission_id: s.id,
+          route_id: d.routeId,
+          target_id: d.targetId,
+          mapping_id: d.mappingId,
+          idempotency_key: d.id,
+          state: 'queued' as const,
+          attempts: 0,
+          next_attempt_at: s.receivedAt,
+          created_at: s.receivedAt,
+          updated_at: s.receivedAt,
+        })),
+      );
+      for (const rows of chunks(deliveries, 500)) await trx.insertInto('deliveries').values(rows).execute();
+      const events = created.flatMap((s) => {
+        const base = { at: s.receivedAt, submission_id: s.id, tenant: s.tenant, service: s.service };
+        return [
           { ...base, delivery_id: null, target: null, type: 'submission.received', detail: JSON.stringify({ portal: s.portalId, externalId: s.externalId, attachments: s.attachments.length }) },
           ...s.deliveries.map((d) => ({ ...base, delivery_id: d.id, target: d.targetId, type: 'delivery.queued', detail: JSON.stringify({ route: d.routeId, mapping: d.mappingId }) })),
-        ])
-        .execute();
-      return { outcome: 'created', id: s.id };
+        ];
+      });
+      for (const rows of chunks(events, 500)) await trx.insertInto('events').values(rows).execute();
+      return batch.map((s): CreateResult => {
+        if (inserted.has(s.id)) return { outcome: 'created', id: s.id };
+        const first = firsts.get(`${s.portalId}\u0000${s.externalId}`);
+        if (!first) throw new Error(`submission ${s.portalId}/${s.externalId} was neither inserted nor found`);
+        return { outcome: 'duplicate', id: first.id, sameBody: first.body_hash === s.bodyHash };
+      });
     });
   }
 
@@ -483,6 +510,12 @@ export class Store {
   async ping(): Promise<void> {
     await this.db.selectFrom('deliveries').select('id').limit(1).execute();
   }
+}
+
+function chunks<T>(items: T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
+  return out;
 }
 
 async function insertEvent(trx: Db, d: ClaimedDelivery, at: number, type: string, detail: Record<string, unknown>): Promise<void> {

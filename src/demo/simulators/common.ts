@@ -176,6 +176,23 @@ export const germanToIso = (s: string): string => `${s.slice(6, 10)}-${s.slice(3
 export const base64 = z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64').refine((s) => s.length % 4 === 0, 'expected base64');
 export const attachmentMediaType = z.enum(['application/pdf', 'image/png', 'image/jpeg', 'text/plain']);
 
+/** The person block and attachment list of Gelsenkirchen's back offices: both speak the city's German dialect. */
+export const gelsenkirchenPerson = z.strictObject({
+  anrede: z.enum(['Frau', 'Herr', 'Divers']).optional(),
+  vorname: text(100),
+  nachname: text(100),
+  strasse: text(100),
+  hausnummer: text(10),
+  plz: postalCode,
+  ort: text(100),
+  email: email.optional(),
+  telefon: phone.optional(),
+});
+export const gelsenkirchenAnlagen = z
+  .array(z.strictObject({ dateiname: text(255), mimeType: attachmentMediaType, inhaltBase64: base64 }))
+  .max(10)
+  .optional();
+
 // ---------------------------------------------------------------------------------------------------
 // the app skeleton
 

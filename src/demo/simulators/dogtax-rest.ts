@@ -8,6 +8,8 @@ import type { Request } from 'express';
 import type express from 'express';
 import { z } from 'zod';
 import {
+  gelsenkirchenPerson,
+  gelsenkirchenAnlagen,
   attachmentMediaType,
   base64,
   caseStatus,
@@ -67,17 +69,7 @@ const chip = z.string().regex(/^\d{15}$/, 'expected a 15-digit transponder numbe
 export const hundesteuerGe = z.strictObject({
   externeReferenz: text(100),
   antragsdatum: germanDate,
-  halter: z.strictObject({
-    anrede: z.enum(['Frau', 'Herr', 'Divers']).optional(),
-    vorname: text(100),
-    nachname: text(100),
-    strasse: text(100),
-    hausnummer: text(10),
-    plz: postalCode,
-    ort: text(100),
-    email: email.optional(),
-    telefon: phone.optional(),
-  }),
+  halter: gelsenkirchenPerson,
   hund: z.strictObject({
     name: text(100),
     rasse: text(100),
@@ -88,10 +80,7 @@ export const hundesteuerGe = z.strictObject({
   haltungsbeginn: germanDate,
   steuerklasse: z.enum(['N', 'G']),
   weitererHund: z.boolean(),
-  anlagen: z
-    .array(z.strictObject({ dateiname: text(255), mimeType: attachmentMediaType, inhaltBase64: base64 }))
-    .max(10)
-    .optional(),
+  anlagen: gelsenkirchenAnlagen,
 });
 type HundesteuerGe = z.output<typeof hundesteuerGe>;
 

@@ -3,6 +3,8 @@
 // shows up as a 400 (a permanent failure in the hub), not as a silently wrong case.
 import { z } from 'zod';
 import {
+  gelsenkirchenPerson,
+  gelsenkirchenAnlagen,
   attachmentMediaType,
   base64,
   caseStatus,
@@ -50,17 +52,7 @@ const gdAdresse = z.strictObject({ strasse: text(100), hausnummer: text(10), plz
 export const gelsendiensteAuftrag = z.strictObject({
   externeReferenz: text(100),
   antragsdatum: germanDate,
-  antragsteller: z.strictObject({
-    anrede: z.enum(['Frau', 'Herr', 'Divers']).optional(),
-    vorname: text(100),
-    nachname: text(100),
-    strasse: text(100),
-    hausnummer: text(10),
-    plz: postalCode,
-    ort: text(100),
-    email: email.optional(),
-    telefon: phone.optional(),
-  }),
+  antragsteller: gelsenkirchenPerson,
   abholadresse: gdAdresse,
   wunschtermin: germanDate,
   positionen: z
@@ -75,10 +67,7 @@ export const gelsendiensteAuftrag = z.strictObject({
     .max(30),
   stellplatz: z.enum(['STRASSE', 'HOF']).optional(),
   bemerkung: text(1000).optional(),
-  anlagen: z
-    .array(z.strictObject({ dateiname: text(255), mimeType: attachmentMediaType, inhaltBase64: base64 }))
-    .max(10)
-    .optional(),
+  anlagen: gelsenkirchenAnlagen,
 });
 
 // --- Bottrop, BEST-style: English names, ISO dates, numeric article codes ---------------------------
