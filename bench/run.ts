@@ -766,7 +766,8 @@ function details(results: ScenarioResult[]): string {
 
 /** Which code was measured: the commit and the files under src/ and adapters/ that differ from it (read-only git). */
 function codeState(): { commit: string | null; modified: string[] } {
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trim();
+  // Not trimmed at the start: porcelain lines begin with a status column that may be a space.
+  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trimEnd();
   try {
     const modified = git('status', '--porcelain', '--', 'src', 'adapters')
       .split('\n')

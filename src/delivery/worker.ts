@@ -80,7 +80,9 @@ export class DeliveryWorker {
     while (this.running) {
       const free = this.o.concurrency - this.inFlight.size;
       let claimed: ClaimedDelivery[] = [];
-      if (free > 0) {
+      // Claim in batches: while more than half the slots are busy, wait for more to free up, since every claim
+      // is a commit of its own.
+      if (free > 0 && (this.inFlight.size === 0 || free >= Math.ceil(this.o.concurrency / 2))) {
         try {
           claimed = await this.o.store.claimDue(this.owner, this.now(), this.o.leaseMs, free);
         } catch (e) {
@@ -95,7 +97,7 @@ export class DeliveryWorker {
         this.inFlight.set(d.id, { delivery: d, done });
       }
       // A full batch means more may be due: go again at once. Otherwise sleep until woken or the next poll.
-      if (claimed.length === free && free > 0) continue;
+      if (claimed.length > 0 && claimed.length === free) continue;
       if (!this.running) break;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, this.o.pollIntervalMs);

@@ -1,7 +1,8 @@
-import type { Kysely, Transaction } from 'kysely';
+import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Connection, Dialect } from './connect.ts';
 import type { AttemptOutcome, Database, DeliveryState } from './tables.ts';
 import { GroupCommit } from './group-commit.ts';
+import { OPEN_STATES_SQL } from './migrations.ts';
 
 export interface StoredAttachment {
   filename: string;
@@ -231,7 +232,7 @@ export class Store {
       let q = trx
         .selectFrom('deliveries')
         .select(['id', 'state', 'attempts'])
-        .where('state', 'in', ['queued', 'waiting', 'sending'])
+        .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
         .where('next_attempt_at', '<=', now)
         .orderBy('next_attempt_at')
         .limit(limit);
@@ -312,61 +313,22 @@ export class Store {
 
   /**
    * Records the end of an attempt and moves the delivery on. Only the lease holder may: if the lease ran out
-   * and another instance took the delivery over, this returns false and changes nothing.
+   * and another instance took the delivery over, this returns false and changes nothing. Completions that
+   * arrive together share one commit.
    */
-  async completeAttempt(d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
-    const state: DeliveryState = r.outcome === 'delivered' ? 'delivered' : r.outcome === 'retry' ? 'waiting' : 'failed';
-    return this.db.transaction().execute(async (trx) => {
-      const updated = await trx
-        .updateTable('deliveries')
-        .set({
-          state,
-          lease_owner: null,
-          lease_expires_at: null,
-          next_attempt_at: r.outcome === 'retry' ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
-          updated_at: r.finishedAt,
-          ...(r.outcome === 'delivered'
-            ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null }
-            : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null }),
-        })
-        .where('id', '=', d.id)
-        .where('state', '=', 'sending')
-        .where('lease_owner', '=', owner)
-        .executeTakeFirst();
-      if (Number(updated.numUpdatedRows) === 0) return false;
-      const started = await trx
-        .updateTable('attempts')
-        .set({
-          finished_at: r.finishedAt,
-          outcome: r.outcome,
-          error: r.error ?? null,
-          error_kind: r.errorKind ?? null,
-          http_status: r.httpStatus ?? null,
-          reference: r.reference ?? null,
-        })
-        .where('delivery_id', '=', d.id)
-        .where('number', '=', d.attempt)
-        .returning('started_at')
-        .executeTakeFirst();
-      if (started) {
-        await trx
-          .updateTable('attempts')
-          .set({ duration_ms: r.finishedAt - started.started_at })
-          .where('delivery_id', '=', d.id)
-          .where('number', '=', d.attempt)
-          .execute();
-      }
-      await insertEvent(trx, d, r.finishedAt, `delivery.${state}`, {
-        attempt: d.attempt,
-        ...(r.reference ? { reference: r.reference } : {}),
-        ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
-        ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
-        ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
-        ...r.detail,
-      });
-      return true;
-    });
+  completeAttempt(d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
+    return this.completions.submit({ d, owner, r });
   }
+
+  private readonly completions = new GroupCommit<{ d: ClaimedDelivery; owner: string; r: AttemptResult }, boolean>(
+    (batch) =>
+      this.db.transaction().execute(async (trx) => {
+        const out: boolean[] = [];
+        for (const c of batch) out.push(await writeCompletion(trx, c.d, c.owner, c.r));
+        return out;
+      }),
+    100,
+  );
 
   /** Gives claimed deliveries back (graceful shutdown): due at once, the open attempt marked interrupted. */
   async releaseLeases(owner: string, deliveries: ClaimedDelivery[], now: number): Promise<void> {
@@ -499,7 +461,7 @@ export class Store {
     const rows = await this.db
       .selectFrom('deliveries')
       .select(['id', 'submission_id', 'state', 'target_id', 'next_attempt_at'])
-      .where('state', 'in', ['queued', 'waiting', 'sending'])
+      .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
       .where('next_attempt_at', '<=', now - olderThanMs)
       .orderBy('next_attempt_at')
       .limit(limit)
@@ -510,6 +472,51 @@ export class Store {
   async ping(): Promise<void> {
     await this.db.selectFrom('deliveries').select('id').limit(1).execute();
   }
+}
+
+/** One attempt's end, inside the caller's transaction; false when the lease is no longer ours. */
+async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
+  const state: DeliveryState = r.outcome === 'delivered' ? 'delivered' : r.outcome === 'retry' ? 'waiting' : 'failed';
+  const updated = await trx
+    .updateTable('deliveries')
+    .set({
+      state,
+      lease_owner: null,
+      lease_expires_at: null,
+      next_attempt_at: r.outcome === 'retry' ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
+      updated_at: r.finishedAt,
+      ...(r.outcome === 'delivered'
+        ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null }
+        : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null }),
+    })
+    .where('id', '=', d.id)
+    .where('state', '=', 'sending')
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return false;
+  await trx
+    .updateTable('attempts')
+    .set((eb) => ({
+      finished_at: r.finishedAt,
+      duration_ms: eb(eb.val(r.finishedAt), '-', eb.ref('started_at')),
+      outcome: r.outcome,
+      error: r.error ?? null,
+      error_kind: r.errorKind ?? null,
+      http_status: r.httpStatus ?? null,
+      reference: r.reference ?? null,
+    }))
+    .where('delivery_id', '=', d.id)
+    .where('number', '=', d.attempt)
+    .execute();
+  await insertEvent(trx, d, r.finishedAt, `delivery.${state}`, {
+    attempt: d.attempt,
+    ...(r.reference ? { reference: r.reference } : {}),
+    ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
+    ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
+    ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
+    ...r.detail,
+  });
+  return true;
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
