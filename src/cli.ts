@@ -1,9 +1,21 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
+import type { Logger } from 'winston';
 import { startHub } from './hub.ts';
 import { checkConfig } from './config/check.ts';
 import { configJsonSchema } from './config/json-schema.ts';
+
+/** Exits once the log transports have written everything, so the last lines reach the file too. */
+function flushAndExit(logger: Logger, code: number): void {
+  const timer = setTimeout(() => process.exit(code), 2000);
+  logger.on('finish', () => {
+    clearTimeout(timer);
+    // The file transport reports finish slightly before its stream is flushed.
+    setTimeout(() => process.exit(code), 50);
+  });
+  logger.end();
+}
 
 const program = new Command();
 program.name('amtsbote').description('Connector hub between municipal service portals and back-office systems').version('0.1.0');
@@ -19,19 +31,26 @@ program
   .description('run the hub: intake API, delivery worker, schedules (and the demo simulators the configuration names)')
   .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
   .option('-d, --data <dir>', 'data folder: SQLite database and logs (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
-  .option('-p, --port <n>', 'HTTP port (env AMTSBOTE_PORT; default: server.port of the configuration, 3000)', port, process.env.AMTSBOTE_PORT ? port(process.env.AMTSBOTE_PORT) : undefined)
+  .option('-p, --port <n>', 'HTTP port (env AMTSBOTE_PORT; default: server.port of the configuration, 3000)', port)
   .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
   .option('--no-simulators', 'do not start the demo back-office simulators')
   .action(async (o: { config: string; data: string; port?: number; databaseUrl?: string; simulators: boolean }) => {
-    const hub = await startHub({ configDir: path.resolve(o.config), dataDir: path.resolve(o.data), port: o.port, databaseUrl: o.databaseUrl, simulators: o.simulators });
+    // The environment's port is read here, not at definition, so a bad value cannot break other commands.
+    let envPort: number | undefined;
+    try {
+      envPort = process.env.AMTSBOTE_PORT ? port(process.env.AMTSBOTE_PORT) : undefined;
+    } catch {
+      throw new Error(`AMTSBOTE_PORT must be a port number from 0 to 65535`);
+    }
+    const hub = await startHub({ configDir: path.resolve(o.config), dataDir: path.resolve(o.data), port: o.port ?? envPort, databaseUrl: o.databaseUrl, simulators: o.simulators });
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
       stopping = true;
       hub.logger.info('stopping', { signal });
       hub.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
+        () => flushAndExit(hub.logger, 0),
+        () => flushAndExit(hub.logger, 1),
       );
     };
     process.on('SIGINT', () => stop('SIGINT'));

@@ -129,7 +129,7 @@ describe('configuration', () => {
     this.timeout(30_000);
     it('exits 0 on the demo configuration', () => {
       const out = execFileSync(process.execPath, [BIN, 'config', 'check', fileURLToPath(new URL('../config', import.meta.url))], { encoding: 'utf8' });
-      expect(out).to.match(/ok — 13 tenants, 2 services, 1 portals/);
+      expect(out).to.match(/ok — 13 tenants, 2 services, 1 portal,/);
     });
     it('exits 1 and lists the problems', () => {
       const r = spawnSync(process.execPath, [BIN, 'config', 'check', FIXTURE_CONFIG], { encoding: 'utf8', env: { ...process.env, BACKOFFICE_URL: '' , TEST_PORTAL_A_TOKEN: '' } });

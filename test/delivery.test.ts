@@ -46,6 +46,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const d = v.deliveries[0]!;
       expect(d).to.include({ state: 'delivered', attempts: 1 });
       expect(d.reference).to.match(/^AZ-\d{5}$/);
+      expect(d.attemptLog[0]).to.include({ outcome: 'delivered', httpStatus: 201 });
       const filed = bo.cases.find((c) => c.reference === d.reference)!;
       expect(JSON.parse(filed.body)).to.include({ kind: 'waste', tenant: '05513000', date: '07.12.2026' });
       expect(filed.idempotencyKey).to.be.a('string');
@@ -56,7 +57,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const v = await settled(t, id);
       const d = v.deliveries[0]!;
       expect(d.state).to.equal('delivered');
-      expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 503], ['retry', 503], ['delivered', null]]);
+      expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 503], ['retry', 503], ['delivered', 201]]);
       expect(bo.cases.filter((c) => c.reference === d.reference)).to.have.length(1);
       const keys = bo.requests.filter((r) => r.status === 503 || r.status === 201).map((r) => r.idempotencyKey);
       expect(new Set(keys.slice(-3)).size).to.equal(1); // the same key on every attempt
@@ -68,7 +69,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'throttle' } }));
       const v = await settled(t, id);
       const [first, second] = (await t.hub.store.getSubmission(id))!.deliveries[0]!.attemptLog;
-      expect(v.deliveries[0]!.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 429], ['delivered', null]]);
+      expect(v.deliveries[0]!.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 429], ['delivered', 201]]);
       expect(second!.startedAt - first!.finishedAt!).to.be.at.least(1000); // the policy alone would wait 20 ms
     });
 
@@ -90,7 +91,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const id = await submit(t, submission({ tenant: '05562014', service: 'hundeanmeldung', data: { dog: { name: 'Rex', breed: 'pudel' } } }));
       const d = (await settled(t, id)).deliveries[0]!;
       expect(d).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'mapping' });
-      expect(d.lastError).to.match(/^broken\.jsonata at position \d+: \$code: "pudel" is not in the code list/);
+      expect(d.lastError).to.match(/^broken\.jsonata at position \d+: \$code: the value is not in the code list \(dackel\)$/);
+      expect(JSON.stringify(await t.hub.store.events(id))).not.to.include('pudel'); // form data stays out
       const failed = (await t.hub.store.events(id)).find((e) => e.type === 'delivery.failed')!;
       expect(failed.detail).to.include({ errorKind: 'mapping', mapping: 'broken.jsonata' });
       expect(failed.detail!.position).to.be.a('number');

@@ -122,6 +122,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await refused(xml('<submission><externalId>x</submission>'), 400, 'malformed-body');
     });
 
+    it('decodes character references and refuses entities XML does not define', async () => {
+      const envelope = (name: string) =>
+        `<submission><externalId>cr-${Math.random()}</externalId><tenant>05513000</tenant><service>sperrmuell</service><submittedAt>2026-11-24T09:30:00Z</submittedAt><applicant><familyName>${name}</familyName></applicant><data/></submission>`;
+      const res = await t.fetch('/api/v1/submissions', xml(envelope('M&#252;ller-&#xDF;')));
+      expect(res.status, await res.clone().text()).to.equal(202);
+      const src = await t.hub.store.messageSource(((await res.json()) as { id: string }).id);
+      expect(JSON.parse(src!.content).applicant.familyName).to.equal('Müller-ß');
+      const p = await refused(xml(envelope('M&uuml;ller')), 400, 'malformed-body');
+      expect(p.detail).to.match(/undefined entity &uuml;/);
+    });
+
     it('refuses XML with a DOCTYPE or entity declarations (no entity expansion)', async () => {
       const p = await refused(xml('<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><submission><externalId>&b;</externalId></submission>'), 400, 'malformed-body');
       expect(p.detail).to.match(/DOCTYPE/);
@@ -141,6 +152,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const p = await refused(json({ externalId: 'has space', tenant: '123', service: 'sperrmuell', submittedAt: 'yesterday', applicant: 'me', data: {}, attachments: [{ filename: '../etc/passwd', mediaType: 'text', content: '***' }], extra: 1 }), 422, 'invalid-submission');
       const pointers = p.errors!.map((e) => e.pointer).sort();
       expect(pointers).to.deep.equal(['#/applicant', '#/attachments/0/content', '#/attachments/0/filename', '#/attachments/0/mediaType', '#/externalId', '#/extra', '#/submittedAt', '#/tenant']);
+      expect(p.errors).to.deep.include({ pointer: '#/applicant', detail: 'expected object' });
+      expect(JSON.stringify(p)).not.to.include('"me"'); // the value is not echoed
       const missing = await refused(json({ tenant: '05513000' }), 422, 'invalid-submission');
       expect(missing.errors).to.deep.include({ pointer: '#/externalId', detail: 'required' });
     });

@@ -54,7 +54,31 @@ describe('mapping engine', () => {
       expect.fail('expected a MappingError');
     } catch (e) {
       expect(e).to.be.instanceOf(MappingError);
-      expect((e as MappingError).describe()).to.match(/^f\.jsonata at position \d+: \$code: "sofa" is not in the code list \(furniture\)$/);
+      expect((e as MappingError).describe()).to.match(/^f\.jsonata at position \d+: \$code: the value is not in the code list \(furniture\)$/);
+    }
+  });
+
+  it('keeps form values out of error messages, JSONata\'s own included', async () => {
+    const m = write('v.jsonata', '{ "n": $number(data.x), "d": $formatDate(data.d, "DD") }');
+    for (const input of [{ data: { x: 'Geheim-4711', d: '2026-01-01' } }, { data: { x: '1', d: 'Geheim-4711' } }]) {
+      try {
+        await renderMessage(m, input, 'json');
+        expect.fail('expected a MappingError');
+      } catch (e) {
+        expect((e as MappingError).describe()).not.to.include('Geheim');
+      }
+    }
+  });
+
+  it('refuses $now(), $millis() and $random(): a mapping must be deterministic', async () => {
+    for (const fn of ['$now()', '$millis()', '$random()']) {
+      const m = write('t.jsonata', `{ "at": ${fn} }`);
+      try {
+        await renderMessage(m, {}, 'json');
+        expect.fail(`${fn} should fail`);
+      } catch (e) {
+        expect((e as MappingError).message).to.match(/is not available in mappings/);
+      }
     }
   });
 

@@ -154,20 +154,20 @@ export default defineAdapter({
       const pointer = options.referencePointer;
       if (pointer === undefined) {
         logger.debug('rest delivery accepted', { ...meta, httpStatus: res.status, durationMs });
-        return { ok: true, reference: null, detail: { httpStatus: res.status } };
+        return { ok: true, reference: null, httpStatus: res.status };
       }
       const reference = referenceAt(parseJsonBody(res.headers['content-type'], res.data), pointer);
       if (reference !== null) {
         logger.debug('rest delivery accepted', { ...meta, httpStatus: res.status, durationMs, reference });
-        return { ok: true, reference, detail: { httpStatus: res.status } };
+        return { ok: true, reference, httpStatus: res.status };
       }
       // Decision: a 2xx without the reference is still a success. The back office has filed the case;
       // failing here would dead-letter it, and a retry or an operator's replay would file it a second
-      // time. Reconciliation finds the case later; the warning (log and sync-log detail) makes the
+      // time. Reconciliation finds the case later; the warning (log and sync-log event) makes the
       // missing reference visible meanwhile.
       const warning = `back office accepted but gave no reference at ${pointer}`;
       logger.warn(`rest ${warning}`, { ...meta, httpStatus: res.status });
-      return { ok: true, reference: null, detail: { httpStatus: res.status, warning } };
+      return { ok: true, reference: null, httpStatus: res.status, warning };
     }
   },
 });

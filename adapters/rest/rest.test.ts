@@ -302,7 +302,7 @@ describe('rest adapter', () => {
       const a = await adapter({ url: `${base}/cases`, referencePointer: '/auftrag/aktenzeichen' });
       const ctx = dctx();
       const r = await a.deliver(message, ctx);
-      expect(r).to.deep.equal({ ok: true, reference: 'AZ-2025-0001', detail: { httpStatus: 201 } });
+      expect(r).to.deep.equal({ ok: true, reference: 'AZ-2025-0001', httpStatus: 201 });
       const s = lastSeen();
       expect(s.method).to.equal('POST');
       expect(s.body).to.equal(message.text);
@@ -315,7 +315,7 @@ describe('rest adapter', () => {
     it('PUTs, and resolves a pointer with ~1 and ~0 escapes', async () => {
       const a = await adapter({ url: `${base}/cases/escaped`, method: 'PUT', referencePointer: '/a~1b/m~0n' });
       const r = await a.deliver(message, dctx());
-      expect(r).to.deep.equal({ ok: true, reference: 'REF-ESC-42', detail: { httpStatus: 200 } });
+      expect(r).to.deep.equal({ ok: true, reference: 'REF-ESC-42', httpStatus: 200 });
       expect(lastSeen().method).to.equal('PUT');
     });
 
@@ -335,7 +335,7 @@ describe('rest adapter', () => {
       const ctx = dctx();
       const r = await a.deliver(xml, ctx);
       // A non-JSON success answer is fine when no reference is expected.
-      expect(r).to.deep.equal({ ok: true, reference: null, detail: { httpStatus: 200 } });
+      expect(r).to.deep.equal({ ok: true, reference: null, httpStatus: 200 });
       const s = lastSeen();
       expect(s.body).to.equal(xml.text);
       expect(s.headers['content-type']).to.equal('application/xml; charset=utf-8');
@@ -346,7 +346,7 @@ describe('rest adapter', () => {
 
     it('takes a number as reference from a +json answer', async () => {
       const a = await adapter({ url: `${base}/numeric`, referencePointer: '/ids/0/nr' });
-      expect(await a.deliver(message, dctx())).to.deep.equal({ ok: true, reference: '987654', detail: { httpStatus: 200 } });
+      expect(await a.deliver(message, dctx())).to.deep.equal({ ok: true, reference: '987654', httpStatus: 200 });
     });
 
     it('succeeds with reference null and a warning when the answer lacks the reference', async () => {
@@ -355,7 +355,7 @@ describe('rest adapter', () => {
       const r = await a.deliver(message, dctx());
       expect(r.ok).to.equal(true);
       expect(r.ok && r.reference).to.equal(null);
-      expect(r.ok && r.detail?.warning).to.equal('back office accepted but gave no reference at /auftrag/aktenzeichen');
+      expect(r.ok && r.warning).to.equal('back office accepted but gave no reference at /auftrag/aktenzeichen');
       await flushLogs();
       const warn = captured.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
       expect(warn?.message).to.contain('no reference at /auftrag/aktenzeichen');

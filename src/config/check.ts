@@ -11,7 +11,9 @@ export function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.env): 
     const loaded = loadConfig(dir, { adapters: builtinAdapters, env });
     new Router(loaded);
     const h = loaded.hub;
-    return { ok: true, summary: `${h.tenants.length} tenants, ${h.services.length} services, ${h.portals.length} portals, ${loaded.targets.size} targets, ${h.routes.length} routes, ${h.schedules.length} schedules` };
+    const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+    const summary = [n(h.tenants.length, 'tenant'), n(h.services.length, 'service'), n(h.portals.length, 'portal'), n(loaded.targets.size, 'target'), n(h.routes.length, 'route'), n(h.schedules.length, 'schedule')].join(', ');
+    return { ok: true, summary };
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, problems: e.problems.map(formatProblem) };
     throw e;

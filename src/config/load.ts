@@ -7,6 +7,9 @@ import { ConfigError, type ConfigProblem } from './errors.ts';
 import { resolveEnv, type EnvProblem } from './env.ts';
 import { readConfigFolder, type RawConfig } from './read-folder.ts';
 
+/** Room a lease needs beyond an attempt's timeout: the worker's hard stop plus time to record the outcome. */
+export const LEASE_MARGIN_MS = 2_000;
+
 export interface ResolvedTarget {
   id: string;
   config: TargetConfig;
@@ -74,6 +77,13 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
   if (!parsed.success) throw new ConfigError(problems);
   const hub = parsed.data;
   problems.push(...checkReferences(hub).map(at));
+  // A lease must outlast the longest attempt, or the delivery is due again while its attempt still runs.
+  for (const [id, t] of Object.entries(hub.targets)) {
+    const needed = t.timeoutMs + LEASE_MARGIN_MS;
+    if (hub.worker.leaseMs < needed) {
+      problems.push(at({ path: ['targets', id, 'timeoutMs'], message: `${t.timeoutMs} ms leaves no room in worker.leaseMs (${hub.worker.leaseMs} ms); the lease must be at least timeoutMs + ${LEASE_MARGIN_MS} ms` }));
+    }
+  }
   if (problems.length) throw new ConfigError(problems);
 
   // Keep only token hashes: the tokens themselves leave memory with the raw config.

@@ -93,18 +93,28 @@ export const routeSchema = z
   })
   .strict();
 
-export const scheduleSchema = z
-  .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-    job: z.enum(['stuck-deliveries']),
-    cron: z.string().refine((c) => validCron(c), 'a cron expression with five or six fields, e.g. */5 * * * *').describe('cron expression with five or six fields'),
-    timezone: z
-      .string()
-      .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin')
-      .default('Europe/Berlin'),
-    options: z.record(z.string(), z.unknown()).default({}),
-  })
-  .strict();
+const scheduleBase = {
+  id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
+  cron: z.string().refine((c) => validCron(c), 'a cron expression with five or six fields, e.g. */5 * * * *').describe('cron expression with five or six fields'),
+  timezone: z
+    .string()
+    .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin')
+    .default('Europe/Berlin'),
+};
+
+/** Each job with its own options, so a typo in an option fails at start-up. */
+export const scheduleSchema = z.discriminatedUnion('job', [
+  z
+    .object({
+      ...scheduleBase,
+      job: z.literal('stuck-deliveries').describe('reports open deliveries that are overdue'),
+      options: z
+        .object({ olderThanMinutes: z.number().int().min(1).default(15).describe('how long past due counts as stuck') })
+        .strict()
+        .prefault({}),
+    })
+    .strict(),
+]);
 
 export const simulatorSchema = z
   .object({

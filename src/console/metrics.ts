@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom
 /** `deliveryCounts` is read at each scrape, so the gauge shows the store's state, not this process's view. */
 export function createMetrics(deliveryCounts?: () => Promise<Record<string, number>>) {
   const registry = new Registry();
-  collectDefaultMetrics({ register: registry, prefix: 'amtsbote_process_' });
+  collectDefaultMetrics({ register: registry, prefix: 'amtsbote_' });
   return {
     registry,
     intake: new Counter({ name: 'amtsbote_intake_total', help: 'Submissions taken in, by portal and outcome (created, duplicate)', labelNames: ['portal', 'outcome'], registers: [registry] }),

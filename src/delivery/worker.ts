@@ -9,6 +9,9 @@ import { uuidv7 } from '../store/ids.ts';
 import { retryDelay } from './backoff.ts';
 import { mappingInput } from './message-input.ts';
 
+/** How long past its timeout an adapter may run before the worker stops waiting for it. */
+export const HARD_STOP_GRACE_MS = 1_000;
+
 export interface WorkerOptions {
   store: Store;
   router: Router;
@@ -137,8 +140,15 @@ export class DeliveryWorker {
       log.error('could not record the attempt', { error: (e as Error).message, outcome: result.outcome });
       return;
     }
-    const meta = { outcome: result.outcome, durationMs: result.finishedAt - started, ...(result.reference ? { reference: result.reference } : {}), ...(result.error ? { error: result.error, errorKind: result.errorKind } : {}) };
-    if (result.outcome === 'delivered') log.info('delivered', meta);
+    const meta = {
+      outcome: result.outcome,
+      durationMs: result.finishedAt - started,
+      ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}),
+      ...(result.reference ? { reference: result.reference } : {}),
+      ...(result.error ? { error: result.error, errorKind: result.errorKind } : {}),
+      ...(result.detail?.warning ? { warning: result.detail.warning } : {}),
+    };
+    if (result.outcome === 'delivered') log.log(meta.warning ? 'warn' : 'info', 'delivered', meta);
     else if (result.outcome === 'retry') log.warn('attempt failed, will retry', { ...meta, nextAttemptAt: new Date(result.nextAttemptAt!).toISOString() });
     else log.error('delivery failed', meta);
   }
@@ -151,7 +161,7 @@ export class DeliveryWorker {
     }
     const policy = step.target.config.policy.retry;
     if (d.attempt > policy.maxAttempts) {
-      return this.failed(`no attempts left (${policy.maxAttempts}); the earlier ones were interrupted`, 'attempts-exhausted');
+      return this.failed(`all ${policy.maxAttempts} attempts are used up; the last one was interrupted before it finished`, 'attempts-exhausted');
     }
     if (d.resumed) log.warn('resuming a delivery whose lease ran out; re-sending with the same idempotency key');
 
@@ -168,7 +178,9 @@ export class DeliveryWorker {
 
     const res = await this.send(adapter, step, message, d);
     const finishedAt = this.now();
-    if (res.ok) return { outcome: 'delivered', finishedAt, reference: res.reference };
+    if (res.ok) {
+      return { outcome: 'delivered', finishedAt, reference: res.reference, httpStatus: res.httpStatus, ...(res.warning ? { detail: { warning: res.warning } } : {}) };
+    }
     const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus };
     if (!res.retryable) return { outcome: 'failed', ...base };
     if (d.attempt >= policy.maxAttempts) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${d.attempt} attempts)` };
@@ -177,7 +189,7 @@ export class DeliveryWorker {
 
   /** Calls the adapter with a hard stop a little after its timeout, in case an adapter does not honour it. */
   private async send(adapter: AdapterInstance, step: RouteStep, message: OutboundMessage, d: ClaimedDelivery): Promise<DeliveryResult> {
-    const limit = step.target.config.timeoutMs + 5_000;
+    const limit = step.target.config.timeoutMs + HARD_STOP_GRACE_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<DeliveryResult>((resolve) => {
       timer = setTimeout(() => resolve({ ok: false, retryable: true, error: `the adapter did not return within ${limit} ms`, errorKind: 'timeout' }), limit);

@@ -18,7 +18,8 @@ const attachment = z
   })
   .strict();
 
-const jsonObject = z.record(z.string(), z.unknown());
+// An empty element in XML (<data/>) arrives as "": an object with nothing in it.
+const jsonObject = z.preprocess((v) => (v === '' ? {} : v), z.record(z.string(), z.unknown()));
 
 /** The submission as a portal sends it, JSON or XML alike. */
 export const envelopeSchema = z
@@ -40,14 +41,15 @@ export function validateEnvelope(body: unknown): { ok: true; envelope: Envelope 
   if (!body || typeof body !== 'object' || Array.isArray(body)) {
     return { ok: false, errors: [{ pointer: '#', detail: 'the body must be an object' }] };
   }
-  const r = envelopeSchema.safeParse(body);
+  const r = envelopeSchema.safeParse(body, { reportInput: true });
   if (r.success) return { ok: true, envelope: r.data };
   return {
     ok: false,
     errors: r.error.issues.map((i) => {
       if (i.code === 'unrecognized_keys') return { pointer: pointer([...i.path, i.keys[0]!]), detail: `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` };
       if (i.code === 'invalid_type' && i.input === undefined) return { pointer: pointer(i.path), detail: 'required' };
-      return { pointer: pointer(i.path), detail: i.message };
+      // The input rode along only to tell "missing" from "wrong"; the answer names the rule, never the value.
+      return { pointer: pointer(i.path), detail: i.code === 'invalid_type' ? `expected ${i.expected === 'record' ? 'object' : i.expected}` : i.message };
     }),
   };
 }

@@ -683,7 +683,7 @@ export const openApiDocument: OpenApiDocument = {
         required: ['pointer', 'detail'],
         additionalProperties: false,
         properties: {
-          pointer: { type: 'string', pattern: '^#/', description: 'A JSON Pointer (RFC 6901, as a URI fragment) to the field in the body; for XML, the same path in its JSON form.', examples: ['#/attachments/0/content'] },
+          pointer: { type: 'string', pattern: '^#(/.*)?$', description: 'A JSON Pointer (RFC 6901, as a URI fragment) to the field in the body; for XML, the same path in its JSON form.', examples: ['#/attachments/0/content'] },
           detail: { type: 'string', description: 'What is wrong, or `required`.' },
         },
       },

@@ -27,6 +27,10 @@ export function parseSubmissionXml(text: string): unknown {
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
     throw new XmlInputError('DOCTYPE and entity declarations are not allowed');
   }
+  // Only XML's five predefined entities and character references exist without a DOCTYPE; anything else
+  // (&nbsp; and friends) is not well-formed XML.
+  const unknown = /&(?!(?:lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)[^;\s<]{0,32};?/.exec(text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, ''));
+  if (unknown) throw new XmlInputError(`undefined entity ${unknown[0].slice(0, 34)}; only &lt; &gt; &amp; &quot; &apos; and character references are allowed`);
   const valid = XMLValidator.validate(text);
   if (valid !== true) {
     throw new XmlInputError(`the body is not well-formed XML (line ${valid.err.line}, column ${valid.err.col})`);
@@ -56,7 +60,7 @@ const MAX_DEPTH = 32;
 function convert(node: unknown, depth: number): unknown {
   if (depth > MAX_DEPTH) throw new XmlInputError(`elements nest deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(node)) throw new XmlInputError('an element is repeated; wrap repeated elements in a list of <item>');
-  if (node === null || typeof node !== 'object') return node ?? '';
+  if (node === null || typeof node !== 'object') return typeof node === 'string' ? decodeCharRefs(node) : (node ?? '');
   const obj = node as Record<string, unknown>;
   const keys = Object.keys(obj).filter((k) => !k.startsWith('@'));
   const type = obj['@type'];
@@ -64,7 +68,7 @@ function convert(node: unknown, depth: number): unknown {
     const items = obj.item;
     return (Array.isArray(items) ? items : [items]).map((i) => convert(i, depth + 1));
   }
-  if (keys.length === 1 && keys[0] === '#text') return typed(String(obj['#text']), type);
+  if (keys.length === 1 && keys[0] === '#text') return typed(decodeCharRefs(String(obj['#text'])), type);
   if (keys.length === 0) return typed('', type);
   const out: Record<string, unknown> = {};
   for (const k of keys) {
@@ -77,6 +81,16 @@ function convert(node: unknown, depth: number): unknown {
     out[k] = convert(v, depth + 1);
   }
   return out;
+}
+
+/** `&#228;` and `&#xE4;` → "ä" (the parser decodes only the named entities). */
+function decodeCharRefs(text: string): string {
+  if (!text.includes('&#')) return text;
+  return text.replace(/&#(x[0-9A-Fa-f]{1,6}|\d{1,7});/g, (m, ref: string) => {
+    const cp = ref[0] === 'x' ? parseInt(ref.slice(1), 16) : parseInt(ref, 10);
+    if (cp === 0 || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) throw new XmlInputError(`invalid character reference ${m}`);
+    return String.fromCodePoint(cp);
+  });
 }
 
 function typed(text: string, type: unknown): unknown {

@@ -42,6 +42,20 @@ interface JsonataError {
   position?: number;
   token?: string;
   message?: string;
+  value?: unknown;
+}
+
+/**
+ * JSONata fills some messages with the value at fault ("Number out of range: 12345"); that value is form data,
+ * so it is cut out before the message reaches the sync log.
+ */
+function safeMessage(err: JsonataError): string {
+  let msg = err.message ?? 'mapping failed';
+  if (err.value !== undefined && err.value !== null && typeof err.value !== 'object') {
+    const v = String(err.value);
+    if (v.length > 0) msg = msg.split(JSON.stringify(err.value)).join('…').split(v).join('…');
+  }
+  return msg;
 }
 
 /** Compiles a JSONata file once; a syntax error is reported with its position at start-up. */
@@ -69,7 +83,7 @@ export function compileMapping(mappingsDir: string, id: string): CompiledMapping
         return await expr.evaluate(input);
       } catch (e) {
         const err = e as JsonataError;
-        throw new MappingError(err.message ?? String(e), id, err.code, err.position, err.token);
+        throw new MappingError(safeMessage(err), id, err.code, err.position, err.token);
       }
     },
   };

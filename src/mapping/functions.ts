@@ -7,7 +7,8 @@ const ISO_DATE = /^(\d{4})-(\d{2})-(\d{2})/;
 function formatDate(value: string | undefined, picture: string): string | undefined {
   if (value === undefined || value === null) return undefined;
   const m = ISO_DATE.exec(String(value));
-  if (!m) throw new Error(`$formatDate: "${value}" is not an ISO date (YYYY-MM-DD…)`);
+  // The value is form data: the message names the rule, not the value.
+  if (!m) throw new Error('$formatDate: the value is not an ISO date (YYYY-MM-DD…)');
   const [, y, mo, d] = m as unknown as [string, string, string, string];
   return picture.replace('YYYY', y).replace('MM', mo).replace('DD', d).replace('YY', y.slice(2));
 }
@@ -17,11 +18,21 @@ function code(value: string | undefined, list: Record<string, unknown>, fallback
   if (value === undefined || value === null) return undefined;
   if (Object.prototype.hasOwnProperty.call(list, value)) return list[value];
   if (fallback !== undefined) return fallback;
-  throw new Error(`$code: "${value}" is not in the code list (${Object.keys(list).join(', ')})`);
+  throw new Error(`$code: the value is not in the code list (${Object.keys(list).join(', ')})`);
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSONata calls these with whatever the expression passes
+/** JSONata's clock and dice, replaced so a mapping that uses them fails at its first run instead of drifting. */
+function nondeterministic(name: string) {
+  return () => {
+    throw new Error(`$${name}() is not available in mappings: the same submission must always map to the same message (use submission.receivedAt for a time)`);
+  };
+}
+
 export const mappingFunctions: Record<string, { implementation: (...args: any[]) => unknown; signature: string }> = {
   formatDate: { implementation: formatDate, signature: '<s-s:s>' },
   code: { implementation: code, signature: '<s-ox?:x>' },
+  now: { implementation: nondeterministic('now'), signature: '<s?s?:s>' },
+  millis: { implementation: nondeterministic('millis'), signature: '<:n>' },
+  random: { implementation: nondeterministic('random'), signature: '<:n>' },
 };

@@ -4,9 +4,9 @@ import type { ScheduleConfig } from '../config/schema.ts';
 import type { Store } from '../store/store.ts';
 import { stuckDeliveries } from './stuck-deliveries.ts';
 
-export type Job = (store: Store, options: Record<string, unknown>, logger: Logger) => Promise<Record<string, unknown>>;
+export type Job<O> = (store: Store, options: O, logger: Logger) => Promise<Record<string, unknown>>;
 
-const jobs: Record<ScheduleConfig['job'], Job> = {
+const jobs: { [K in ScheduleConfig['job']]: Job<Extract<ScheduleConfig, { job: K }>['options']> } = {
   'stuck-deliveries': stuckDeliveries,
 };
 

@@ -5,8 +5,8 @@ import type { Store } from '../store/store.ts';
  * Reports deliveries that are due but have not been picked up for a while: no worker running, a worker
  * overloaded, or leases that keep running out. Expired leases need no release: they are due again by design.
  */
-export async function stuckDeliveries(store: Store, options: Record<string, unknown>, logger: Logger): Promise<Record<string, unknown>> {
-  const minutes = typeof options.olderThanMinutes === 'number' ? options.olderThanMinutes : 15;
+export async function stuckDeliveries(store: Store, options: { olderThanMinutes: number }, logger: Logger): Promise<Record<string, unknown>> {
+  const minutes = options.olderThanMinutes;
   const overdue = await store.overdue(Date.now(), minutes * 60_000, 1000);
   if (overdue.length) {
     const byTarget: Record<string, number> = {};

@@ -31,7 +31,15 @@ export interface DeliveryContext {
 }
 
 export type DeliveryResult =
-  | { ok: true; reference: string | null; detail?: Record<string, unknown> }
+  | {
+      ok: true;
+      /** The back office's id for the case (Aktenzeichen); null when it gave none. */
+      reference: string | null;
+      httpStatus?: number;
+      /** Something an operator should see although the delivery succeeded (e.g. no reference in the answer). */
+      warning?: string;
+      detail?: Record<string, unknown>;
+    }
   | {
       ok: false;
       retryable: boolean;

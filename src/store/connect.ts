@@ -98,7 +98,11 @@ async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Conn
 /** Brings the schema up to date; safe to run from several instances at once (Kysely takes a lock). */
 export async function migrate(conn: Connection): Promise<void> {
   // Name the schema: without it Kysely may take another schema's migration table for ours.
-  const migrator = new Migrator({ db: conn.db, provider: migrations(conn.dialect), ...(conn.schema ? { migrationTableSchema: conn.schema } : {}) });
+  let schema = conn.schema;
+  if (conn.dialect === 'postgres' && !schema) {
+    schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(conn.db)).rows[0]?.schema;
+  }
+  const migrator = new Migrator({ db: conn.db, provider: migrations(conn.dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
   const { error, results } = await migrator.migrateToLatest();
   const failed = results?.find((r) => r.status === 'Error');
   if (error || failed) {
