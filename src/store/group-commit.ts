@@ -6,19 +6,24 @@
  */
 export class GroupCommit<T, R> {
   private queue: { item: T; resolve: (r: R) => void; reject: (e: unknown) => void }[] = [];
-  private running = false;
+  private writers = 0;
 
   constructor(
     /** Writes a batch in one transaction; returns one result per item, in order. */
     private readonly writeBatch: (items: T[]) => Promise<R[]>,
     private readonly maxBatch: number,
+    /**
+     * Batches written at the same time. One for SQLite (a single connection); more for PostgreSQL, where a
+     * batch mostly waits on round trips and the server commits concurrent transactions together.
+     */
+    private readonly maxWriters = 1,
   ) {}
 
   submit(item: T): Promise<R> {
     return new Promise<R>((resolve, reject) => {
       this.queue.push({ item, resolve, reject });
-      if (!this.running) {
-        this.running = true;
+      if (this.writers < this.maxWriters && this.queue.length === 1) {
+        this.writers++;
         // Start on the next turn of the event loop, so requests read in this I/O phase join the first batch.
         setImmediate(() => void this.drain());
       }
@@ -41,7 +46,7 @@ export class GroupCommit<T, R> {
         await new Promise<void>((r) => setImmediate(r));
       }
     } finally {
-      this.running = false;
+      this.writers--;
     }
   }
 }

@@ -131,9 +131,28 @@ export class Store {
   readonly db: Kysely<Database>;
   readonly dialect: Dialect;
 
+  /** Submissions arriving together share a commit. */
+  private readonly intake: GroupCommit<NewSubmission, CreateResult>;
+  /** Attempt results arriving together share a commit. */
+  private readonly completions: GroupCommit<{ d: ClaimedDelivery; owner: string; r: AttemptResult }, boolean>;
+
   constructor(private readonly conn: Connection) {
     this.db = conn.db;
     this.dialect = conn.dialect;
+    // PostgreSQL commits concurrent transactions together and a batch mostly waits on round trips, so a few
+    // batches may be in flight; SQLite has one connection.
+    const writers = conn.dialect === 'postgres' ? 4 : 1;
+    this.intake = new GroupCommit((batch) => this.writeSubmissions(batch), 200, writers);
+    this.completions = new GroupCommit(
+      (batch) =>
+        this.db.transaction().execute(async (trx) => {
+          const out: boolean[] = [];
+          for (const c of batch) out.push(await writeCompletion(trx, c.d, c.owner, c.r));
+          return out;
+        }),
+      100,
+      writers,
+    );
   }
 
   close(): Promise<void> {
@@ -148,7 +167,6 @@ export class Store {
     return this.intake.submit(s);
   }
 
-  private readonly intake = new GroupCommit<NewSubmission, CreateResult>((batch) => this.writeSubmissions(batch), 200);
 
   /** One transaction for a batch of submissions, written as a few multi-row statements. */
   private writeSubmissions(batch: NewSubmission[]): Promise<CreateResult[]> {
@@ -320,15 +338,6 @@ export class Store {
     return this.completions.submit({ d, owner, r });
   }
 
-  private readonly completions = new GroupCommit<{ d: ClaimedDelivery; owner: string; r: AttemptResult }, boolean>(
-    (batch) =>
-      this.db.transaction().execute(async (trx) => {
-        const out: boolean[] = [];
-        for (const c of batch) out.push(await writeCompletion(trx, c.d, c.owner, c.r));
-        return out;
-      }),
-    100,
-  );
 
   /** Gives claimed deliveries back (graceful shutdown): due at once, the open attempt marked interrupted. */
   async releaseLeases(owner: string, deliveries: ClaimedDelivery[], now: number): Promise<void> {
