@@ -560,9 +560,10 @@ export const openApiDocument: OpenApiDocument = {
           'Leaves are text (kept as written: `01234` stays a string); `type="number"` or `type="boolean"` on a leaf',
           'gives that type (`true`/`false`/`1`/`0`). An element whose children are all `<item>` is a list, with one',
           'item or many; attachments are `<attachments><item><filename>…</filename><mediaType>…</mediaType><content>…</content></item></attachments>`.',
-          'Repeated elements outside `<item>` lists are refused; omit `<attachments>` when there are none (an empty',
-          'element is an empty string, not an empty list). DOCTYPE and entity declarations are refused, as is',
-          'nesting deeper than 32 levels. The same field rules as for JSON apply (422).',
+          'Repeated elements outside `<item>` lists are refused; an empty `<attachments/>` means none, an empty',
+          '`<applicant/>` or `<data/>` an empty object. Character references (`&#252;`) are decoded; entities other',
+          'than XML\'s five are refused, as are DOCTYPE and entity declarations and nesting deeper than 32 levels.',
+          'The same field rules as for JSON apply (422).',
         ].join(' '),
       },
       SubmissionStatus: {
@@ -684,7 +685,7 @@ export const openApiDocument: OpenApiDocument = {
         additionalProperties: false,
         properties: {
           pointer: { type: 'string', pattern: '^#(/.*)?$', description: 'A JSON Pointer (RFC 6901, as a URI fragment) to the field in the body; for XML, the same path in its JSON form.', examples: ['#/attachments/0/content'] },
-          detail: { type: 'string', description: 'What is wrong, or `required`.' },
+          detail: { type: 'string', description: 'What is wrong (`required`, `expected object`, the rule broken); never the value sent.' },
         },
       },
       Health: {

@@ -97,13 +97,14 @@ function typed(text: string, type: unknown): unknown {
   if (type === undefined || type === 'string') return text;
   if (type === 'number') {
     const n = Number(text);
-    if (text === '' || !Number.isFinite(n)) throw new XmlInputError(`"${text.slice(0, 40)}" is marked type="number" but is not a number`);
+    // The value is form data: the message says what is wrong, not what was sent.
+    if (text === '' || !Number.isFinite(n)) throw new XmlInputError('an element marked type="number" does not hold a number');
     return n;
   }
   if (type === 'boolean') {
     if (text === 'true' || text === '1') return true;
     if (text === 'false' || text === '0') return false;
-    throw new XmlInputError(`"${text.slice(0, 40)}" is marked type="boolean" but is not true or false`);
+    throw new XmlInputError('an element marked type="boolean" holds neither true nor false');
   }
   throw new XmlInputError(`unknown type="${String(type)}"; use number or boolean`);
 }
