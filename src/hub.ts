@@ -90,7 +90,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     const workerCfg = { ...hub.worker, ...opts.worker };
     const worker = workerCfg.enabled
-      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs })
+      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, ackPollMs: workerCfg.ackPollMs })
       : undefined;
 
     const app = express();

@@ -94,6 +94,29 @@ describeEachDatabase('store', ({ store }) => {
     expect(types).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.failed']);
   });
 
+  it('waits for an acknowledgement after a hand-over, without spending attempts on asking', async () => {
+    const s = newSubmission('ack-1', ['drop'], 8_000_000);
+    await store().createSubmission(s);
+    const [c] = (await store().claimDue('w', 8_000_000, 60_000, 100)).filter((x) => x.submissionId === s.id);
+    expect(
+      await store().completeAttempt(c!, 'w', { outcome: 'handed-over', finishedAt: 8_000_010, nextAttemptAt: 8_005_000, ack: { token: 'file-1.xml', deadline: 8_100_000 } }),
+    ).to.equal(true);
+    let d = (await store().getSubmission(s.id))!.deliveries[0]!;
+    expect(d).to.include({ state: 'acknowledging', attempts: 1 });
+    expect(d.attemptLog[0]).to.include({ outcome: 'handed-over' });
+    expect((await store().claimDue('w', 8_004_999, 60_000, 100)).some((x) => x.id === c!.id)).to.equal(false);
+    const [ask] = (await store().claimDue('w', 8_005_000, 60_000, 100)).filter((x) => x.id === c!.id);
+    expect(ask).to.deep.include({ attempt: 1, ack: { token: 'file-1.xml', deadline: 8_100_000 } });
+    await store().completeAttempt(ask!, 'w', { outcome: 'ack-pending', finishedAt: 8_005_010, nextAttemptAt: 8_010_000 });
+    const [ask2] = (await store().claimDue('w', 8_010_000, 60_000, 100)).filter((x) => x.id === c!.id);
+    expect(ask2!.ack?.token).to.equal('file-1.xml');
+    await store().completeAttempt(ask2!, 'w', { outcome: 'delivered', finishedAt: 8_010_020, reference: 'OK-77' });
+    d = (await store().getSubmission(s.id))!.deliveries[0]!;
+    expect(d).to.include({ state: 'delivered', attempts: 1, reference: 'OK-77' });
+    const types = (await store().events(s.id)).map((e) => e.type);
+    expect(types).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.acknowledging', 'delivery.delivered']);
+  });
+
   it('releases leases on shutdown so the delivery is due at once', async () => {
     const s = newSubmission('ext-4', ['t'], 4_000_000);
     await store().createSubmission(s);

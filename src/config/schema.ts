@@ -156,6 +156,7 @@ export const hubSchema = z
         pollIntervalMs: durationMs.min(10).default(500),
         leaseMs: durationMs.min(1000).default(120_000),
         shutdownGraceMs: durationMs.default(10_000),
+        ackPollMs: durationMs.min(100).default(5_000).describe('how often to ask a back office whether it acknowledged a hand-over'),
       })
       .strict()
       .prefault({}),

@@ -23,6 +23,8 @@ export interface WorkerOptions {
   pollIntervalMs: number;
   leaseMs: number;
   shutdownGraceMs: number;
+  /** How often to ask a back office whether it has confirmed a hand-over. */
+  ackPollMs?: number;
   /** Identifies this process in leases and attempts. */
   owner?: string;
   now?: () => number;
@@ -127,8 +129,10 @@ export class DeliveryWorker {
       result = { outcome: 'retry', finishedAt: this.now(), error: 'internal error in the hub', errorKind: 'internal', nextAttemptAt: this.now() + this.o.pollIntervalMs * 10 };
     }
     const durationS = (result.finishedAt - started) / 1000;
-    this.o.metrics.attempts.inc({ target: d.targetId, outcome: result.outcome });
-    this.o.metrics.attemptSeconds.observe({ target: d.targetId }, durationS);
+    if (!d.ack) {
+      this.o.metrics.attempts.inc({ target: d.targetId, outcome: result.outcome });
+      this.o.metrics.attemptSeconds.observe({ target: d.targetId }, durationS);
+    }
     try {
       const recorded = await this.o.store.completeAttempt(d, this.owner, result);
       if (!recorded) {
@@ -148,7 +152,9 @@ export class DeliveryWorker {
       ...(result.error ? { error: result.error, errorKind: result.errorKind } : {}),
       ...(result.detail?.warning ? { warning: result.detail.warning } : {}),
     };
-    if (result.outcome === 'delivered') log.log(meta.warning ? 'warn' : 'info', 'delivered', meta);
+    if (result.outcome === 'ack-pending') return;
+    if (result.outcome === 'handed-over') log.info('handed over; waiting for the back office to acknowledge', { ...meta, acknowledgementDeadline: new Date(result.ack!.deadline).toISOString() });
+    else if (result.outcome === 'delivered') log.log(meta.warning ? 'warn' : 'info', 'delivered', meta);
     else if (result.outcome === 'retry') log.warn('attempt failed, will retry', { ...meta, nextAttemptAt: new Date(result.nextAttemptAt!).toISOString() });
     else log.error('delivery failed', meta);
   }
@@ -159,6 +165,7 @@ export class DeliveryWorker {
     if (!step || !adapter) {
       return this.failed(`route ${d.routeId} or target ${d.targetId} is no longer configured`, 'config');
     }
+    if (d.ack) return this.askAcknowledgement(d, adapter, log);
     const policy = step.target.config.policy.retry;
     if (d.attempt > policy.maxAttempts) {
       return this.failed(`all ${policy.maxAttempts} attempts are used up; the last one was interrupted before it finished`, 'attempts-exhausted');
@@ -178,6 +185,16 @@ export class DeliveryWorker {
 
     const res = await this.send(adapter, step, message, d);
     const finishedAt = this.now();
+    if (res.ok && res.awaitingAck) {
+      if (!adapter.acknowledgement) return this.failed(`adapter ${step.target.adapter.type} asked for an acknowledgement it cannot check`, 'internal');
+      return {
+        outcome: 'handed-over',
+        finishedAt,
+        httpStatus: res.httpStatus,
+        nextAttemptAt: finishedAt + this.ackPollMs,
+        ack: { token: res.awaitingAck.token, deadline: finishedAt + res.awaitingAck.timeoutMs },
+      };
+    }
     if (res.ok) {
       return { outcome: 'delivered', finishedAt, reference: res.reference, httpStatus: res.httpStatus, ...(res.warning ? { detail: { warning: res.warning } } : {}) };
     }
@@ -185,6 +202,31 @@ export class DeliveryWorker {
     if (!res.retryable) return { outcome: 'failed', ...base };
     if (d.attempt >= policy.maxAttempts) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${d.attempt} attempts)` };
     return { outcome: 'retry', ...base, nextAttemptAt: finishedAt + retryDelay(policy, d.attempt, res.retryAfterMs, this.random) };
+  }
+
+  private get ackPollMs(): number {
+    return this.o.ackPollMs ?? 5_000;
+  }
+
+  /**
+   * A handed-over message: has the back office confirmed it? Pending until the deadline, then failed.
+   * A rejection is the back office's verdict on the message, so it is permanent.
+   */
+  private async askAcknowledgement(d: ClaimedDelivery, adapter: AdapterInstance, log: Logger): Promise<AttemptResult> {
+    const now = this.now();
+    const again = (): AttemptResult => ({ outcome: 'ack-pending', finishedAt: this.now(), nextAttemptAt: this.now() + this.ackPollMs });
+    try {
+      const ack = await adapter.acknowledgement!(d.ack!.token);
+      if (ack.state === 'accepted') return { outcome: 'delivered', finishedAt: this.now(), reference: ack.reference };
+      if (ack.state === 'rejected') return this.failed(`the back office rejected the message: ${ack.error}`, 'rejected');
+    } catch (e) {
+      // Could not ask (share gone, connection refused): the hand-over stands, ask again later.
+      log.warn('could not check the acknowledgement', { error: (e as Error).message });
+    }
+    if (now >= d.ack!.deadline) {
+      return this.failed(`no acknowledgement from the back office by ${new Date(d.ack!.deadline).toISOString()}`, 'ack-timeout');
+    }
+    return again();
   }
 
   /** Calls the adapter with a hard stop a little after its timeout, in case an adapter does not honour it. */

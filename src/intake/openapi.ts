@@ -606,8 +606,8 @@ export const openApiDocument: OpenApiDocument = {
       },
       DeliveryState: {
         type: 'string',
-        enum: ['queued', 'sending', 'waiting', 'delivered', 'failed'],
-        description: '`queued`: due to be sent; `sending`: an attempt is under way; `waiting`: a retry is scheduled; `delivered`; `failed`: given up.',
+        enum: ['queued', 'sending', 'waiting', 'acknowledging', 'delivered', 'failed'],
+        description: '`queued`: due to be sent; `sending`: an attempt is under way; `waiting`: a retry is scheduled; `acknowledging`: handed over, the back office confirms later (e.g. a file drop with `.ok` files); `delivered`; `failed`: given up.',
       },
       Delivery: {
         type: 'object',
@@ -630,7 +630,7 @@ export const openApiDocument: OpenApiDocument = {
       },
       AttemptOutcome: {
         type: ['string', 'null'],
-        enum: ['delivered', 'retry', 'failed', 'interrupted', null],
+        enum: ['delivered', 'retry', 'failed', 'interrupted', 'handed-over', null],
         description: '`delivered`; `retry`: failed, will be tried again; `failed`: failed for good; `interrupted`: the hub stopped mid-attempt; null while the attempt runs.',
       },
       Attempt: {

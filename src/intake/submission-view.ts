@@ -9,7 +9,7 @@ export type SubmissionStatus = 'received' | 'delivering' | 'delivered' | 'failed
 export function submissionStatus(s: SubmissionView): SubmissionStatus {
   const states = s.deliveries.map((d) => d.state);
   if (states.every((st) => st === 'delivered')) return 'delivered';
-  const open = states.some((st) => st === 'queued' || st === 'sending' || st === 'waiting');
+  const open = states.some((st) => st === 'queued' || st === 'sending' || st === 'waiting' || st === 'acknowledging');
   if (!open) return 'failed';
   return s.deliveries.every((d) => d.state === 'queued' && d.attempts === 0) ? 'received' : 'delivering';
 }
@@ -32,7 +32,7 @@ export function submissionResource(s: SubmissionView) {
       route: d.routeId,
       state: d.state,
       attempts: d.attempts,
-      nextAttemptAt: d.state === 'queued' || d.state === 'waiting' ? iso(d.nextAttemptAt) : null,
+      nextAttemptAt: d.state === 'queued' || d.state === 'waiting' || d.state === 'acknowledging' ? iso(d.nextAttemptAt) : null,
       reference: d.reference,
       lastError: d.lastError,
       lastErrorKind: d.lastErrorKind,

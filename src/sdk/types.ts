@@ -38,6 +38,11 @@ export type DeliveryResult =
       httpStatus?: number;
       /** Something an operator should see although the delivery succeeded (e.g. no reference in the answer). */
       warning?: string;
+      /**
+       * The message was handed over, but the back office confirms it later (a batch job writing `.ok`/`.err`).
+       * The hub then asks `acknowledgement(token)` until it is no longer pending or `timeoutMs` has passed.
+       */
+      awaitingAck?: { token: string; timeoutMs: number };
       detail?: Record<string, unknown>;
     }
   | {
@@ -49,6 +54,11 @@ export type DeliveryResult =
       httpStatus?: number;
       retryAfterMs?: number;
     };
+
+export type AckResult =
+  | { state: 'pending' }
+  | { state: 'accepted'; reference: string | null }
+  | { state: 'rejected'; error: string };
 
 export interface CheckResult {
   ok: boolean;
@@ -65,6 +75,8 @@ export interface AdapterInstance {
   deliver(message: OutboundMessage, ctx: DeliveryContext): Promise<DeliveryResult>;
   /** Reachability and credentials, for `amtsbote check` and health. */
   check(): Promise<CheckResult>;
+  /** Required when `deliver` can answer `awaitingAck`: has the back office confirmed the hand-over? */
+  acknowledgement?(token: string): Promise<AckResult>;
   /** Optional: the back office's state of one case. */
   status?(reference: string): Promise<CaseStatus | null>;
   /** Optional: the back office's cases since a time, for reconciliation. */

@@ -2,7 +2,7 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import type { Dialect } from './connect.ts';
 
 /** The open delivery states, as SQL; shared by the partial index and the claim query. */
-export const OPEN_STATES_SQL = "state in ('queued', 'waiting', 'sending')";
+export const OPEN_STATES_SQL = "state in ('queued', 'waiting', 'sending', 'acknowledging')";
 
 // Migrations are code, in order, never edited once released: a new change is a new entry.
 export function migrations(dialect: Dialect): MigrationProvider {
@@ -58,7 +58,7 @@ export function migrations(dialect: Dialect): MigrationProvider {
         // The worker's claim walks the open deliveries in due order and stops at its limit. A partial index holds
         // only open ones, so delivered history never slows it; the claim query repeats this WHERE literally,
         // which SQLite needs to use a partial index.
-        await sql`create index deliveries_due on deliveries (next_attempt_at) where ${sql.raw(OPEN_STATES_SQL)}`.execute(db);
+        await sql`create index deliveries_due on deliveries (next_attempt_at) where state in ('queued', 'waiting', 'sending')`.execute(db);
         await db.schema.createIndex('deliveries_submission').on('deliveries').column('submission_id').execute();
         await db.schema
           .createTable('attempts')
@@ -96,6 +96,21 @@ export function migrations(dialect: Dialect): MigrationProvider {
         for (const t of ['events', 'attempts', 'deliveries', 'attachments', 'submissions']) {
           await sql`drop table if exists ${sql.table(t)}`.execute(db);
         }
+      },
+    },
+    '0002-acknowledgements': {
+      async up(db: Kysely<any>) {
+        await db.schema.alterTable('deliveries').addColumn('ack_token', 'text').execute();
+        await db.schema.alterTable('deliveries').addColumn('ack_deadline', time).execute();
+        // The due index now covers hand-overs awaiting their acknowledgement too.
+        await db.schema.dropIndex('deliveries_due').execute();
+        await sql`create index deliveries_due on deliveries (next_attempt_at) where ${sql.raw(OPEN_STATES_SQL)}`.execute(db);
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.dropIndex('deliveries_due').execute();
+        await sql`create index deliveries_due on deliveries (next_attempt_at) where state in ('queued', 'waiting', 'sending')`.execute(db);
+        await db.schema.alterTable('deliveries').dropColumn('ack_deadline').execute();
+        await db.schema.alterTable('deliveries').dropColumn('ack_token').execute();
       },
     },
   };

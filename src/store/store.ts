@@ -45,17 +45,22 @@ export interface ClaimedDelivery {
   leaseExpiresAt: number;
   /** The previous holder's lease ran out mid-attempt (crash, kill): this is a re-send. */
   resumed: boolean;
+  /** Set when the message was handed over and the claim is to ask for the back office's acknowledgement. */
+  ack?: { token: string; deadline: number };
 }
 
 export interface AttemptResult {
-  outcome: Exclude<AttemptOutcome, 'interrupted'>;
+  /** `handed-over`: awaiting the back office's acknowledgement; `ack-pending`: asked, not confirmed yet. */
+  outcome: Exclude<AttemptOutcome, 'interrupted'> | 'ack-pending';
   finishedAt: number;
   error?: string | undefined;
   errorKind?: string | undefined;
   httpStatus?: number | undefined;
   reference?: string | null | undefined;
-  /** For `retry`: when the next attempt is due. */
+  /** For `retry`: when the next attempt is due; for `handed-over` and `ack-pending`: when to ask again. */
   nextAttemptAt?: number | undefined;
+  /** For `handed-over`: how to ask, and until when. */
+  ack?: { token: string; deadline: number } | undefined;
   /** Extra detail for the sync-log event (never form data). */
   detail?: Record<string, unknown>;
 }
@@ -259,6 +264,8 @@ export class Store {
       if (due.length === 0) return [];
       const ids = due.map((d) => d.id);
       const leaseExpiresAt = now + leaseMs;
+      const ackIds = due.filter((d) => d.state === 'acknowledging').map((d) => d.id);
+      const sendIds = due.filter((d) => d.state !== 'acknowledging').map((d) => d.id);
       const expired = due.filter((d) => d.state === 'sending');
       if (expired.length) {
         await trx
@@ -268,19 +275,25 @@ export class Store {
           .where('outcome', 'is', null)
           .execute();
       }
-      const rows = await trx
-        .updateTable('deliveries')
-        .set((eb) => ({
-          state: 'sending',
-          lease_owner: owner,
-          lease_expires_at: leaseExpiresAt,
-          next_attempt_at: leaseExpiresAt,
-          attempts: eb('attempts', '+', 1),
-          updated_at: now,
-        }))
-        .where('id', 'in', ids)
-        .returning(['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts'])
-        .execute();
+      const returning = ['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts', 'ack_token', 'ack_deadline'] as const;
+      const sendRows = sendIds.length
+        ? await trx
+            .updateTable('deliveries')
+            .set((eb) => ({ state: 'sending', lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, attempts: eb('attempts', '+', 1), updated_at: now }))
+            .where('id', 'in', sendIds)
+            .returning(returning)
+            .execute()
+        : [];
+      // Asking for an acknowledgement is no new attempt: the delivery keeps its state and its attempt count.
+      const ackRows = ackIds.length
+        ? await trx
+            .updateTable('deliveries')
+            .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, updated_at: now })
+            .where('id', 'in', ackIds)
+            .returning(returning)
+            .execute()
+        : [];
+      const rows = [...sendRows, ...ackRows];
       const subs = await trx
         .selectFrom('submissions')
         .select(['id', 'tenant', 'service'])
@@ -302,27 +315,31 @@ export class Store {
           attempt: r.attempts,
           leaseExpiresAt,
           resumed: expiredIds.has(r.id),
+          ...(ackIds.includes(r.id) && r.ack_token !== null ? { ack: { token: r.ack_token, deadline: r.ack_deadline ?? now } } : {}),
         };
       });
-      await trx
-        .insertInto('attempts')
-        .values(claimed.map((c) => ({ delivery_id: c.id, number: c.attempt, owner, started_at: now })))
-        .execute();
-      await trx
-        .insertInto('events')
-        .values(
-          claimed.map((c) => ({
-            at: now,
-            submission_id: c.submissionId,
-            delivery_id: c.id,
-            tenant: c.tenant,
-            service: c.service,
-            target: c.targetId,
-            type: 'delivery.sending',
-            detail: JSON.stringify({ attempt: c.attempt, owner, ...(c.resumed ? { resumed: true } : {}) }),
-          })),
-        )
-        .execute();
+      const sending = claimed.filter((c) => !c.ack);
+      if (sending.length) {
+        await trx
+          .insertInto('attempts')
+          .values(sending.map((c) => ({ delivery_id: c.id, number: c.attempt, owner, started_at: now })))
+          .execute();
+        await trx
+          .insertInto('events')
+          .values(
+            sending.map((c) => ({
+              at: now,
+              submission_id: c.submissionId,
+              delivery_id: c.id,
+              tenant: c.tenant,
+              service: c.service,
+              target: c.targetId,
+              type: 'delivery.sending',
+              detail: JSON.stringify({ attempt: c.attempt, owner, ...(c.resumed ? { resumed: true } : {}) }),
+            })),
+          )
+          .execute();
+      }
       // Hand them out oldest first, as selected.
       const order = new Map(ids.map((id, i) => [id, i]));
       return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
@@ -344,6 +361,17 @@ export class Store {
     if (deliveries.length === 0) return;
     await this.db.transaction().execute(async (trx) => {
       for (const d of deliveries) {
+        if (d.ack) {
+          // Asking for an acknowledgement: just give the claim back.
+          await trx
+            .updateTable('deliveries')
+            .set({ lease_owner: null, lease_expires_at: null, next_attempt_at: now, updated_at: now })
+            .where('id', '=', d.id)
+            .where('state', '=', 'acknowledging')
+            .where('lease_owner', '=', owner)
+            .execute();
+          continue;
+        }
         const res = await trx
           .updateTable('deliveries')
           .set({ state: 'waiting', lease_owner: null, lease_expires_at: null, next_attempt_at: now, updated_at: now })
@@ -460,7 +488,7 @@ export class Store {
   /** Counts of deliveries by state, for health, metrics and the stuck-deliveries job. */
   async deliveryCounts(): Promise<Record<DeliveryState, number>> {
     const rows = await this.db.selectFrom('deliveries').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
-    const out: Record<DeliveryState, number> = { queued: 0, sending: 0, waiting: 0, delivered: 0, failed: 0 };
+    const out: Record<DeliveryState, number> = { queued: 0, sending: 0, waiting: 0, acknowledging: 0, delivered: 0, failed: 0 };
     for (const r of rows) out[r.state] = Number(r.n);
     return out;
   }
@@ -483,46 +511,66 @@ export class Store {
   }
 }
 
-/** One attempt's end, inside the caller's transaction; false when the lease is no longer ours. */
+const STATE_AFTER: Record<AttemptResult['outcome'], DeliveryState> = {
+  delivered: 'delivered',
+  retry: 'waiting',
+  failed: 'failed',
+  'handed-over': 'acknowledging',
+  'ack-pending': 'acknowledging',
+};
+
+/** One attempt's end (or one acknowledgement asked), inside the caller's transaction; false when the lease is no longer ours. */
 async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
-  const state: DeliveryState = r.outcome === 'delivered' ? 'delivered' : r.outcome === 'retry' ? 'waiting' : 'failed';
+  const state = STATE_AFTER[r.outcome];
+  const waitsAgain = r.outcome === 'retry' || r.outcome === 'handed-over' || r.outcome === 'ack-pending';
+  const clearAck = { ack_token: null, ack_deadline: null };
   const updated = await trx
     .updateTable('deliveries')
     .set({
       state,
       lease_owner: null,
       lease_expires_at: null,
-      next_attempt_at: r.outcome === 'retry' ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
+      next_attempt_at: waitsAgain ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
       updated_at: r.finishedAt,
       ...(r.outcome === 'delivered'
-        ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null }
-        : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null }),
+        ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null, ...clearAck }
+        : r.outcome === 'handed-over'
+          ? { ack_token: r.ack!.token, ack_deadline: r.ack!.deadline }
+          : r.outcome === 'ack-pending'
+            ? {}
+            : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null, ...(r.outcome === 'failed' ? clearAck : {}) }),
     })
     .where('id', '=', d.id)
-    .where('state', '=', 'sending')
+    .where('state', '=', d.ack ? 'acknowledging' : 'sending')
     .where('lease_owner', '=', owner)
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) === 0) return false;
-  await trx
-    .updateTable('attempts')
-    .set((eb) => ({
-      finished_at: r.finishedAt,
-      duration_ms: eb(eb.val(r.finishedAt), '-', eb.ref('started_at')),
-      outcome: r.outcome,
-      error: r.error ?? null,
-      error_kind: r.errorKind ?? null,
-      http_status: r.httpStatus ?? null,
-      reference: r.reference ?? null,
-    }))
-    .where('delivery_id', '=', d.id)
-    .where('number', '=', d.attempt)
-    .execute();
+  // Asking again changes nothing worth a line in the sync log.
+  if (r.outcome === 'ack-pending') return true;
+  if (!d.ack) {
+    await trx
+      .updateTable('attempts')
+      .set((eb) => ({
+        finished_at: r.finishedAt,
+        duration_ms: eb(eb.val(r.finishedAt), '-', eb.ref('started_at')),
+        outcome: r.outcome as AttemptOutcome,
+        error: r.error ?? null,
+        error_kind: r.errorKind ?? null,
+        http_status: r.httpStatus ?? null,
+        reference: r.reference ?? null,
+      }))
+      .where('delivery_id', '=', d.id)
+      .where('number', '=', d.attempt)
+      .execute();
+  }
   await insertEvent(trx, d, r.finishedAt, `delivery.${state}`, {
     attempt: d.attempt,
+    ...(d.ack ? { acknowledgement: true } : {}),
     ...(r.reference ? { reference: r.reference } : {}),
     ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
     ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
     ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
+    ...(r.ack ? { acknowledgementDeadline: new Date(r.ack.deadline).toISOString() } : {}),
     ...r.detail,
   });
   return true;

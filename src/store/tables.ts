@@ -26,7 +26,8 @@ export interface AttachmentsTable {
   content: Buffer;
 }
 
-export type DeliveryState = 'queued' | 'sending' | 'waiting' | 'delivered' | 'failed';
+/** `acknowledging`: handed over; the back office confirms later (e.g. a batch job's `.ok` file). */
+export type DeliveryState = 'queued' | 'sending' | 'waiting' | 'acknowledging' | 'delivered' | 'failed';
 
 export interface DeliveriesTable {
   id: string;
@@ -46,9 +47,14 @@ export interface DeliveriesTable {
   created_at: number;
   updated_at: number;
   delivered_at: number | null;
+  /** The adapter's token for asking whether the back office confirmed the hand-over. */
+  ack_token: string | null;
+  /** When an unconfirmed hand-over counts as failed. */
+  ack_deadline: number | null;
 }
 
-export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'interrupted';
+/** `handed-over`: the back office took the message and will confirm it later (see `acknowledging`). */
+export type AttemptOutcome = 'delivered' | 'retry' | 'failed' | 'interrupted' | 'handed-over';
 
 export interface AttemptsTable {
   delivery_id: string;
