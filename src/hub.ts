@@ -82,7 +82,11 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     const adapters = new Map<string, AdapterInstance>();
     for (const t of config.targets.values()) {
-      adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id, adapter: t.adapter.type }), timeoutMs: t.config.timeoutMs }));
+      try {
+        adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id, adapter: t.adapter.type }), timeoutMs: t.config.timeoutMs }));
+      } catch (e) {
+        throw new Error(`target ${t.id} (${t.adapter.type} adapter) could not start: ${(e as Error).message}`);
+      }
     }
     cleanup.push(() => Promise.all([...adapters.values()].map((a) => a.close?.())));
 

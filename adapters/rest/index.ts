@@ -1,16 +1,20 @@
 import http from 'node:http';
 import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosResponse } from 'axios';
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import { defineAdapter, classifyHttpStatus, classifyNetworkError } from '../../src/sdk/index.ts';
-import type { CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
-import { authHeaders } from './auth.ts';
+import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
+import { authHeaders, isStaticAuth } from './auth.ts';
+import { encodeBody } from './body.ts';
 import { resolveJsonPointer } from './json-pointer.ts';
-import { restOptionsSchema } from './options.ts';
+import { OAuth2TokenSource, TokenError, errorCode } from './oauth2.ts';
+import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from './response.ts';
+import { tlsAgentOptions } from './tls.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
+export { TokenError } from './oauth2.ts';
 
-const VERSION = '1.0.0';
+const VERSION = '1.1.0';
 
 /**
  * Cap on the answer we read. Back offices answer with a small receipt; a larger body is a fault,
@@ -18,20 +22,41 @@ const VERSION = '1.0.0';
  */
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
+/** What `status()` throws: a clean message (never a body or a credential) and whether asking again may help. */
+export class StatusLookupError extends Error {
+  constructor(
+    message: string,
+    readonly retryable: boolean,
+    readonly httpStatus?: number,
+  ) {
+    super(message);
+    this.name = 'StatusLookupError';
+  }
+}
+
+type RequestConfig = Omit<AxiosRequestConfig<Buffer | string>, 'headers'> & { headers?: Record<string, string> };
+
 export default defineAdapter({
   type: 'rest',
   version: VERSION,
-  description: 'Delivers each case as one HTTP POST or PUT of the mapped JSON or XML to a back-office endpoint.',
+  description: 'Delivers each case as one HTTP POST or PUT of the mapped JSON or XML (raw, as a form, or multipart with attachments) to a back-office endpoint.',
   defaultFormat: 'json',
   options: restOptionsSchema,
 
-  create(options, ctx) {
+  create(options, ctx): AdapterInstance {
     const { logger, timeoutMs } = ctx;
 
     // Per-target agents: connections are reused between deliveries to the same back office,
     // one slow target cannot take sockets from another, and close() can release them.
+    // The TLS files are read here, once: a broken file stops start-up with the option's name.
     const httpAgent = new http.Agent({ keepAlive: true });
-    const httpsAgent = new https.Agent({ keepAlive: true });
+    const httpsAgent = new https.Agent({ keepAlive: true, ...tlsAgentOptions(options.tls) });
+    if (options.tls?.rejectUnauthorized === false) {
+      logger.warn('rest tls.rejectUnauthorized is false: the back office certificate is not verified');
+    }
+    const auth = options.auth;
+    // A public identity provider is not signed by the data centre's private CA: `tokenTls: system` keeps Node's trust store for it.
+    const tokenHttpsAgent = auth.type === 'oauth2' && auth.tokenTls === 'system' ? new https.Agent({ keepAlive: true }) : httpsAgent;
 
     const client: AxiosInstance = axios.create({
       timeout: timeoutMs,
@@ -41,7 +66,7 @@ export default defineAdapter({
       maxRedirects: 0,
       responseType: 'text',
       responseEncoding: 'utf8',
-      // Identity transforms: the mapped text is sent byte for byte and the answer is parsed here,
+      // Identity transforms: the encoded body is sent byte for byte and the answer is parsed here,
       // only when it says it is JSON.
       transformRequest: [(data: unknown) => data],
       transformResponse: [(data: unknown) => data],
@@ -54,15 +79,12 @@ export default defineAdapter({
       },
     });
 
-    // Config headers first, so nothing below can be overridden (the schema forbids it anyway).
-    const baseHeaders: Record<string, string> = { ...options.headers, ...authHeaders(options.auth) };
-
     /**
      * The request and its answer under one deadline. axios' own `timeout` ends when the response
-     * headers arrive; the signal also bounds a back office that trickles its body.
+     * headers arrive; the signal also bounds a back office that trickles its body. A deliver() passes
+     * one deadline to everything it does (token, request, retry), so the attempt stays within timeoutMs.
      */
-    async function exchange(config: Parameters<AxiosInstance['request']>[0]): Promise<AxiosResponse<string>> {
-      const deadline = AbortSignal.timeout(timeoutMs);
+    async function exchange(config: RequestConfig, deadline: AbortSignal): Promise<AxiosResponse<string>> {
       try {
         return await client.request<string>({ ...config, signal: deadline });
       } catch (err) {
@@ -70,25 +92,90 @@ export default defineAdapter({
       }
     }
 
-    return {
+    const tokens =
+      auth.type === 'oauth2'
+        ? new OAuth2TokenSource({
+            auth,
+            logger,
+            // The token request has its own deadline: it is shared by every delivery waiting for it.
+            transport: (config) => exchange({ ...config, httpsAgent: tokenHttpsAgent }, AbortSignal.timeout(timeoutMs)),
+          })
+        : undefined;
+
+    // Config headers first, so nothing below can override what the adapter sets (the schema forbids it anyway).
+    const staticHeaders: Record<string, string> = { ...options.headers, ...(isStaticAuth(auth) ? authHeaders(auth) : {}) };
+
+    /** A token, or TokenError('did not answer in time') once the caller's deadline passes first. */
+    function tokenBefore(deadline: AbortSignal): Promise<string> {
+      const source = tokens!;
+      const late = () => new TokenError(`token endpoint ${source.shownUrl} did not answer in time`, true, 'token-timeout');
+      if (deadline.aborted) return Promise.reject(late());
+      return new Promise<string>((resolve, reject) => {
+        const onAbort = () => reject(late());
+        deadline.addEventListener('abort', onAbort, { once: true });
+        source.get().then(
+          (t) => (deadline.removeEventListener('abort', onAbort), resolve(t)),
+          (e: unknown) => (deadline.removeEventListener('abort', onAbort), reject(e)),
+        );
+      });
+    }
+
+    /**
+     * One request with the target's credentials. With oauth2, a 401 means the token was revoked or
+     * expired early: it is replaced once and the request sent once more, with the same idempotency key.
+     * Throws TokenError, or a network error whose code the caller classifies.
+     */
+    async function send(config: RequestConfig, deadline: AbortSignal, meta: Record<string, unknown>): Promise<AxiosResponse<string>> {
+      if (!tokens) return exchange({ ...config, headers: { ...staticHeaders, ...config.headers } }, deadline);
+      const withToken = (token: string): RequestConfig => ({
+        ...config,
+        headers: { ...staticHeaders, ...config.headers, Authorization: `Bearer ${token}` },
+      });
+      const token = await tokenBefore(deadline);
+      const res = await exchange(withToken(token), deadline);
+      if (res.status !== 401) return res;
+      tokens.invalidate(token);
+      logger.info('rest back office refused the oauth2 token (HTTP 401); retrying once with a new token', meta);
+      return exchange(withToken(await tokenBefore(deadline)), deadline);
+    }
+
+    const instance: AdapterInstance = {
       async deliver(message, dctx): Promise<DeliveryResult> {
         const started = Date.now();
         const meta = { deliveryId: dctx.deliveryId, attempt: dctx.attempt };
+        const encoded = encodeBody(message, options);
+        if (!encoded.ok) {
+          // The mapping's output does not fit the configured body: sending it again cannot help.
+          logger.warn('rest message does not fit the configured body', { ...meta, body: options.body });
+          return { ok: false, retryable: false, error: encoded.error, errorKind: 'mapping-shape' };
+        }
         let res: AxiosResponse<string>;
         try {
-          res = await exchange({
-            method: options.method,
-            url: options.url,
-            // A Buffer is sent as is: the mapping's text, never a re-serialisation of message.body.
-            data: Buffer.from(message.text, 'utf8'),
-            headers: {
-              ...baseHeaders,
-              'Content-Type': message.contentType,
-              [options.idempotencyHeader]: dctx.idempotencyKey,
-              'X-Amtsbote-Delivery': dctx.deliveryId,
+          res = await send(
+            {
+              method: options.method,
+              url: options.url,
+              data: encoded.data,
+              headers: {
+                'Content-Type': encoded.contentType,
+                [options.idempotencyHeader]: dctx.idempotencyKey,
+                'X-Amtsbote-Delivery': dctx.deliveryId,
+              },
             },
-          });
+            AbortSignal.timeout(timeoutMs),
+            meta,
+          );
         } catch (err) {
+          if (err instanceof TokenError) {
+            logger.debug('rest delivery attempt failed at the token endpoint', { ...meta, errorKind: err.errorKind, durationMs: Date.now() - started });
+            return {
+              ok: false,
+              retryable: err.retryable,
+              error: `OAuth2 ${err.message}`,
+              errorKind: err.errorKind,
+              ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+            };
+          }
           // Only the error code is read: axios errors carry the request config, headers (credentials)
           // and body, so the error object itself is never logged or returned.
           const result = classifyNetworkError({ code: errorCode(err) });
@@ -121,20 +208,17 @@ export default defineAdapter({
 
       async check(): Promise<CheckResult> {
         const target = options.checkUrl ?? new URL(options.url).origin + '/';
-        // Origin and path only: a query string may carry a key.
-        const shown = (() => {
-          const u = new URL(target);
-          return u.origin + u.pathname;
-        })();
+        const shown = shownUrl(target);
         let res: AxiosResponse<string>;
         try {
-          res = await exchange({ method: 'GET', url: target, headers: baseHeaders });
+          res = await send({ method: 'GET', url: target }, AbortSignal.timeout(timeoutMs), { check: true });
         } catch (err) {
+          if (err instanceof TokenError) return { ok: false, message: `OAuth2 token request failed: ${err.message}` };
           const result = classifyNetworkError({ code: errorCode(err) });
           return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
         }
         if (res.status === 401 || res.status === 403) {
-          const hint = options.auth.type === 'none' ? ' (no auth configured)' : '';
+          const hint = auth.type === 'none' ? ' (no auth configured)' : auth.type === 'oauth2' ? ' (the OAuth2 token was refused)' : '';
           return { ok: false, message: `credentials rejected: GET ${shown} answered HTTP ${res.status}${hint}` };
         }
         if (res.status >= 500) {
@@ -147,8 +231,57 @@ export default defineAdapter({
       async close(): Promise<void> {
         httpAgent.destroy();
         httpsAgent.destroy();
+        tokenHttpsAgent.destroy();
       },
     };
+    // Only offered when configured: the hub treats an adapter without status() as one it cannot ask.
+    if (options.statusLookup) {
+      const lookup = options.statusLookup;
+      instance.status = (reference) => lookupStatus(lookup, reference);
+    }
+    return instance;
+
+    async function lookupStatus(lookup: StatusLookup, reference: string): Promise<CaseStatus | null> {
+      const url = lookup.url.replaceAll(REFERENCE_PLACEHOLDER, encodeURIComponent(reference));
+      // The template, not the filled URL: no query string (it may carry a key), no reference in logs.
+      const marker = 'AMTSBOTE-REFERENCE-MARKER';
+      const shown = `${lookup.method} ${shownUrl(lookup.url.replaceAll(REFERENCE_PLACEHOLDER, marker)).replaceAll(marker, REFERENCE_PLACEHOLDER)}`;
+      let res: AxiosResponse<string>;
+      try {
+        res = await send({ method: lookup.method, url }, AbortSignal.timeout(timeoutMs), { statusLookup: true });
+      } catch (err) {
+        if (err instanceof TokenError) throw new StatusLookupError(`status lookup: OAuth2 ${err.message}`, err.retryable);
+        const r = classifyNetworkError({ code: errorCode(err) });
+        throw new StatusLookupError(`status lookup ${shown} failed: ${r.ok ? 'unknown error' : r.error}`, true);
+      }
+      if (res.status === 404) return null;
+      if (res.status < 200 || res.status >= 300) {
+        const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100));
+        const title = problemTitle(res.headers['content-type'], res.data);
+        const what = res.status === 401 || res.status === 403 ? 'credentials rejected: ' : '';
+        const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final URL)' : '';
+        throw new StatusLookupError(
+          `status lookup ${what}${shown} answered HTTP ${res.status}${res.statusText ? ' ' + oneLine(res.statusText, 100) : ''}${title ? ': ' + title : ''}${hint}`,
+          !r.ok && r.retryable,
+          res.status,
+        );
+      }
+      const body = parseJsonBody(res.headers['content-type'], res.data);
+      if (body === undefined) {
+        throw new StatusLookupError(`status lookup ${shown} answered HTTP ${res.status} without a JSON body`, false, res.status);
+      }
+      const raw = stringAt(body, lookup.statusPointer);
+      if (raw === null) {
+        throw new StatusLookupError(`status lookup ${shown}: the answer has no state at ${lookup.statusPointer}`, false, res.status);
+      }
+      if (!lookup.map) return { reference, status: raw };
+      const mapped = Object.hasOwn(lookup.map, raw) ? lookup.map[raw] : undefined;
+      if (mapped === undefined) {
+        // Not the state itself: it is the back office's text. The caller has it in detail.backOfficeStatus.
+        logger.warn('rest status lookup: the back office state is not in statusLookup.map; passed through unchanged', { statusPointer: lookup.statusPointer });
+      }
+      return { reference, status: mapped ?? raw, detail: { backOfficeStatus: raw } };
+    }
 
     function accepted(res: AxiosResponse<string>, meta: Record<string, unknown>, durationMs: number): DeliveryResult {
       const pointer = options.referencePointer;
@@ -156,7 +289,8 @@ export default defineAdapter({
         logger.debug('rest delivery accepted', { ...meta, httpStatus: res.status, durationMs });
         return { ok: true, reference: null, httpStatus: res.status };
       }
-      const reference = referenceAt(parseJsonBody(res.headers['content-type'], res.data), pointer);
+      const body = parseJsonBody(res.headers['content-type'], res.data);
+      const reference = body === undefined ? null : stringAt(body, pointer);
       if (reference !== null) {
         logger.debug('rest delivery accepted', { ...meta, httpStatus: res.status, durationMs, reference });
         return { ok: true, reference, httpStatus: res.status };
@@ -172,18 +306,18 @@ export default defineAdapter({
   },
 });
 
-/** A string or a number at the pointer is a reference; anything else (absent, empty, object) is none. */
-function referenceAt(body: unknown, pointer: string): string | null {
-  if (body === undefined) return null;
+/** A string or a number at the pointer; anything else (absent, empty, object) is none. */
+function stringAt(body: unknown, pointer: string): string | null {
   const value = resolveJsonPointer(body, pointer);
   if (typeof value === 'number' && Number.isFinite(value)) return String(value);
   if (typeof value === 'string' && value.trim() !== '') return value;
   return null;
 }
 
-function errorCode(err: unknown): string | undefined {
-  if (err && typeof err === 'object' && 'code' in err && typeof err.code === 'string') return err.code;
-  return undefined;
+/** Origin and path only: a query string may carry a key. */
+function shownUrl(url: string): string {
+  const u = new URL(url);
+  return u.origin + u.pathname;
 }
 
 function headerString(value: unknown): string | undefined {

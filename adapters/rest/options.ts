@@ -9,11 +9,15 @@ import { isJsonPointer } from './json-pointer.ts';
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
 /** What Node accepts in a header value; anything else (line breaks above all) would throw at send time. */
 const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
+/** A multipart field name that needs no quoting rules: a token, plus `[]` for `attachments[]` style APIs. */
+const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z\-[\]]+$/;
 
 const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name (letters, digits, dashes)');
 const headerValue = z.string().regex(HEADER_VALUE, 'must not contain line breaks or control characters');
+const fieldName = z.string().regex(FIELD_NAME, 'must be a form field name (letters, digits, dashes, dots, [])');
+const pointer = z.string().refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as /auftrag/aktenzeichen');
 
-const httpUrl = z.string().superRefine((value, ctx) => {
+function checkHttpUrl(value: string, ctx: z.RefinementCtx): void {
   let url: URL;
   try {
     url = new URL(value);
@@ -28,7 +32,51 @@ const httpUrl = z.string().superRefine((value, ctx) => {
   if (url.username || url.password) {
     ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use auth instead' });
   }
+}
+
+const httpUrl = z.string().superRefine(checkHttpUrl);
+
+/** The placeholder in `statusLookup.url` that the reference (URL-encoded) replaces. */
+export const REFERENCE_PLACEHOLDER = '{reference}';
+
+const statusUrl = z.string().superRefine((value, ctx) => {
+  if (!value.includes(REFERENCE_PLACEHOLDER)) {
+    ctx.addIssue({ code: 'custom', message: `must contain the placeholder ${REFERENCE_PLACEHOLDER}` });
+    return;
+  }
+  checkHttpUrl(value.replaceAll(REFERENCE_PLACEHOLDER, 'REF'), ctx);
 });
+
+/** A file path; refuses PEM text, which would otherwise sit (and be shown) in clear in the options. */
+const pemPath = z
+  .string()
+  .min(1)
+  .refine((v) => !v.includes('-----BEGIN'), 'must be the path of a PEM file, not the PEM text itself');
+
+const oauth2Schema = z
+  .object({
+    type: z.literal('oauth2'),
+    tokenUrl: httpUrl.describe('the OAuth2 token endpoint (client credentials grant)'),
+    clientId: z.string().min(1),
+    clientSecret: secret(z.string().min(1)),
+    scope: z.string().min(1).regex(HEADER_VALUE, 'must not contain line breaks or control characters').optional(),
+    audience: z.string().min(1).regex(HEADER_VALUE, 'must not contain line breaks or control characters').optional(),
+    clientAuth: z
+      .enum(['basic', 'body'])
+      .default('basic')
+      .describe('basic: client id and secret in an Authorization: Basic header (RFC 6749 §2.3.1); body: as client_id/client_secret form fields'),
+    defaultTokenLifetimeSeconds: z
+      .number()
+      .int()
+      .positive()
+      .default(300)
+      .describe('how long a token is cached when the token endpoint gives no expires_in'),
+    tokenTls: z
+      .enum(['target', 'system'])
+      .default('target')
+      .describe("target: the token endpoint is reached with this target's tls settings; system: with Node's default trust store and no client certificate"),
+  })
+  .strict();
 
 export const authSchema = z
   .discriminatedUnion('type', [
@@ -53,28 +101,88 @@ export const authSchema = z
         value: secret(headerValue.min(1)),
       })
       .strict(),
+    oauth2Schema,
   ])
   .default({ type: 'none' });
 
+export const tlsSchema = z
+  .object({
+    cert: pemPath.optional().describe('client certificate (PEM file path), presented when the server asks for one'),
+    key: pemPath.optional().describe("the client certificate's private key (PEM file path); its content is secret"),
+    ca: pemPath.optional().describe("CA certificate(s) (PEM file path) that replace Node's default trust store for this target"),
+    passphrase: secret(z.string().min(1)).optional().describe('passphrase of an encrypted key'),
+    rejectUnauthorized: z.boolean().default(true).describe('verify the server certificate; false only for tests'),
+  })
+  .strict()
+  .superRefine((t, ctx) => {
+    if (Boolean(t.cert) !== Boolean(t.key)) {
+      ctx.addIssue({ code: 'custom', path: [t.cert ? 'key' : 'cert'], message: 'cert and key go together' });
+    }
+    if (t.passphrase && !t.key) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'needs a key' });
+  });
+
+export const multipartSchema = z
+  .object({
+    messageField: fieldName.default('message').describe('name of the part that carries the mapped message'),
+    messageFilename: z
+      .string()
+      .min(1)
+      .regex(/^[^"\\\x00-\x1f\x7f]+$/, 'must not contain quotes, backslashes or control characters')
+      .optional()
+      .describe('a filename for the message part, for back offices that expect it as a file'),
+    attachmentField: fieldName.default('attachments').describe('name of the parts that carry the attachments, one part per file'),
+  })
+  .strict()
+  .refine((m) => m.messageField !== m.attachmentField, { message: 'messageField and attachmentField must differ', path: ['attachmentField'] });
+
+export const statusLookupSchema = z
+  .object({
+    url: statusUrl.describe('GET this URL for one case; {reference} is replaced by the URL-encoded reference'),
+    method: z.literal('GET').default('GET'),
+    statusPointer: pointer.describe('where the state string sits in the JSON answer'),
+    map: z
+      .record(z.string(), z.string().min(1))
+      .optional()
+      .describe("back office state → the hub's normalised state; states not listed pass through unchanged"),
+  })
+  .strict();
+
 /** Headers the adapter sets itself; `headers` may not override them. */
-const MANAGED_HEADERS = ['authorization', 'content-type', 'content-length', 'host', 'transfer-encoding', 'connection', 'x-amtsbote-delivery'];
+export const MANAGED_HEADERS: readonly string[] = [
+  'authorization',
+  'content-type',
+  'content-length',
+  'host',
+  'transfer-encoding',
+  'connection',
+  'keep-alive',
+  'upgrade',
+  'te',
+  'trailer',
+  'expect',
+  'x-amtsbote-delivery',
+];
 
 export const restOptionsSchema = z
   .object({
     url: httpUrl.describe('the back-office endpoint that receives one case per request'),
     method: z.enum(['POST', 'PUT']).default('POST'),
     auth: authSchema.describe('how the hub authenticates at the back office'),
+    tls: tlsSchema.optional().describe('client certificate and trust for https:// connections'),
     headers: z
       .record(headerName, headerValue)
       .optional()
       .describe('extra request headers, shown in clear: put credentials under auth, never here'),
-    referencePointer: z
-      .string()
-      .refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as /auftrag/aktenzeichen')
+    // No schema default: absent means raw, and parsed options stay as short as before the option existed.
+    body: z
+      .enum(['raw', 'form', 'multipart'])
       .optional()
-      .describe("where the back office's reference (Aktenzeichen) sits in its JSON answer"),
+      .describe('raw (default): the message text as is; form: a flat JSON object as x-www-form-urlencoded; multipart: message and attachments as multipart/form-data'),
+    multipart: multipartSchema.optional().describe('part names for body: multipart'),
+    referencePointer: pointer.optional().describe("where the back office's reference (Aktenzeichen) sits in its JSON answer"),
     checkUrl: httpUrl.optional().describe("URL that check() GETs; default: the origin of url"),
     idempotencyHeader: headerName.default('Idempotency-Key').describe('header that carries the idempotency key'),
+    statusLookup: statusLookupSchema.optional().describe("how status(reference) asks the back office for a case's state"),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -97,7 +205,26 @@ export const restOptionsSchema = z
         });
       }
     }
+    if (o.multipart && o.body !== 'multipart') {
+      ctx.addIssue({ code: 'custom', path: ['multipart'], message: 'applies only with body: multipart' });
+    }
+    // A client certificate over plain http would silently never be presented.
+    if (o.tls && !isHttps(o.url)) {
+      ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs an https:// url' });
+    }
   });
+
+function isHttps(url: string): boolean {
+  try {
+    return new URL(url).protocol === 'https:';
+  } catch {
+    return true; // the url's own rule reports it
+  }
+}
 
 export type RestOptions = z.output<typeof restOptionsSchema>;
 export type RestAuth = RestOptions['auth'];
+export type OAuth2Auth = Extract<RestAuth, { type: 'oauth2' }>;
+export type RestTls = NonNullable<RestOptions['tls']>;
+export type StatusLookup = NonNullable<RestOptions['statusLookup']>;
+export type Multipart = z.output<typeof multipartSchema>;

@@ -221,7 +221,7 @@ describe('rest adapter', () => {
       const k = rest.options.parse({ url: 'https://x.example', auth: { type: 'api-key', value: 'v' } });
       expect(k.auth).to.deep.equal({ type: 'api-key', header: 'X-API-Key', value: 'v' });
       expect(rest.type).to.equal('rest');
-      expect(rest.version).to.equal('1.0.0');
+      expect(rest.version).to.equal('1.1.0');
       expect(rest.defaultFormat).to.equal('json');
     });
 
