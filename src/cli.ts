@@ -1,10 +1,13 @@
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'winston';
 import { startHub } from './hub.ts';
 import { checkConfig } from './config/check.ts';
 import { configJsonSchema } from './config/json-schema.ts';
+import { builtinAdapters } from '../adapters/index.ts';
+import { formatFileResult, formatSummary, loadGoldenConfig, runGoldenTests, type GoldenConfig } from './mapping/golden/index.ts';
+import { scaffoldAdapter } from './sdk/scaffold.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {
@@ -80,6 +83,58 @@ config
     const text = JSON.stringify(configJsonSchema(), null, 2) + '\n';
     if (o.out) writeFileSync(o.out, text);
     else process.stdout.write(text);
+  });
+
+const mapping = program.command('mapping').description('work with mappings');
+mapping
+  .command('test')
+  .description('run the golden cases (*.cases.yaml) of the mappings; exit 1 on any failure')
+  .argument('[paths...]', 'case files, .jsonata files or folders (default: the configured mappings folder)')
+  .option('-c, --config <dir>', 'configuration folder: tenants, services, routes, paths.mappings (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
+  .option('-g, --grep <pattern>', 'only cases whose name matches this regular expression')
+  .action(async (paths: string[], o: { config: string; grep?: string }, cmd: Command) => {
+    const configDir = path.resolve(o.config);
+    let config: GoldenConfig | undefined;
+    // Without paths the configuration says where mappings are, so it must be there. With paths it only
+    // enriches the input (tenant names, routes); a missing default folder is then no reason to stop.
+    const explicit = cmd.getOptionValueSource('config') !== 'default';
+    if (paths.length === 0 || explicit || existsSync(configDir)) config = loadGoldenConfig(configDir);
+    else console.log(`(no configuration at ${o.config}: inputs carry only tenant and service keys)`);
+    const targets = paths.length ? paths : [config!.mappingsDir];
+    let grep: RegExp | undefined;
+    try {
+      grep = o.grep ? new RegExp(o.grep) : undefined;
+    } catch {
+      throw new InvalidArgumentError(`--grep: not a regular expression: ${o.grep}`);
+    }
+    const report = await runGoldenTests({
+      paths: targets,
+      config,
+      grep,
+      adapterFormats: new Map([...builtinAdapters].map(([type, a]) => [type, a.defaultFormat])),
+      onFile: (r) => console.log(formatFileResult(r).join('\n') + '\n'),
+    });
+    if (report.files.length === 0) {
+      console.error(`no golden cases (*.cases.yaml) under ${targets.map((t) => path.relative(process.cwd(), path.resolve(t)) || '.').join(', ')}${grep ? ` matching ${grep}` : ''}`);
+      process.exitCode = 1;
+      return;
+    }
+    console.log(formatSummary(report));
+    if (report.failed) process.exitCode = 1;
+  });
+
+const adapter = program.command('adapter').description('work with adapters');
+adapter
+  .command('new')
+  .description('scaffold an adapter: index.ts (options, deliver, check), a conformance test, README.md')
+  .argument('<name>', 'the adapter type: lower-case letters, digits and dashes, e.g. acme-dms')
+  .option('--dir <dir>', 'the adapters folder to create it in', 'adapters')
+  .action((name: string, o: { dir: string }) => {
+    const r = scaffoldAdapter(name, path.resolve(o.dir), { knownTypes: [...builtinAdapters.keys()] });
+    const rel = (f: string) => path.relative(process.cwd(), f) || '.';
+    console.log(`created ${rel(r.dir)}/`);
+    for (const f of r.files) console.log(`  ${rel(f.path).padEnd(Math.max(...r.files.map((x) => rel(x.path).length)) + 2)}${f.what}`);
+    console.log('\nnext steps:\n' + r.nextSteps.map((l) => '  ' + l).join('\n'));
   });
 
 program.parseAsync(process.argv).catch((e: Error) => {

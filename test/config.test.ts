@@ -13,7 +13,7 @@ import { maskSecrets } from '../src/sdk/index.ts';
 import { FIXTURE_CONFIG } from './support/hub.ts';
 
 const BIN = fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url));
-const env = { BACKOFFICE_URL: 'http://127.0.0.1:9', TEST_PORTAL_A_TOKEN: 'portal-a-token-0123456789' };
+const env = { BACKOFFICE_URL: 'http://127.0.0.1:9', TEST_PORTAL_A_TOKEN: 'portal-a-token-0123456789', DROP_DIR: '/tmp' };
 
 /** A copy of the fixture configuration (and its mappings) that a test may break. */
 function fixtureCopy(): { dir: string; config: string; cleanup(): void } {
@@ -35,7 +35,7 @@ function problemsOf(fn: () => unknown): string[] {
 describe('configuration', () => {
   it('loads the fixture, resolves ${env:…} and keeps only the token hash', () => {
     const c = loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env });
-    expect(c.hub.tenants).to.have.length(4);
+    expect(c.hub.tenants).to.have.length(5);
     const portal = c.hub.portals.find((p) => p.id === 'portal-a')!;
     expect(portal.token).to.equal(undefined);
     expect(portal.tokenHash).to.equal(hashToken('portal-a-token-0123456789'));
@@ -76,8 +76,8 @@ describe('configuration', () => {
   });
 
   it('reports a missing environment variable without printing any secret', () => {
-    const problems = problemsOf(() => loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env: { BACKOFFICE_URL: 'http://x' } }));
-    expect(problems).to.deep.equal([`${path.join(FIXTURE_CONFIG, 'registry.yaml')}:12:12 portals[0].token: environment variable TEST_PORTAL_A_TOKEN is not set`]);
+    const problems = problemsOf(() => loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env: { BACKOFFICE_URL: 'http://x', DROP_DIR: '/tmp' } }));
+    expect(problems).to.deep.equal([`${path.join(FIXTURE_CONFIG, 'registry.yaml')}:13:12 portals[0].token: environment variable TEST_PORTAL_A_TOKEN is not set`]);
   });
 
   it('checks references: unknown tenants, services, targets and double routes', () => {

@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { readdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -102,6 +104,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(t.logLines.join('')).not.to.include('Mustermann');
     });
 
+    it('waits for a file-drop acknowledgement: .ok delivers with its reference, .err fails, silence times out', async () => {
+      const submit3 = (name: string) => submit(t, submission({ tenant: '05562008', service: 'hundeanmeldung', data: { dog: { name } } }));
+      const [okId, errId, silentId] = [await submit3('Ok'), await submit3('Err'), await submit3('Silent')];
+      const fileOf = async (id: string) => {
+        const deliveryId = (await t.hub.store.getSubmission(id))!.deliveries[0]!.id;
+        return eventually(async () => readdirSync(t.dropDir).find((f) => f.includes(deliveryId) && f.endsWith('.xml')), 5000, 'the dropped file');
+      };
+      const handedOver = await eventually(async () => {
+        const d = (await t.hub.store.getSubmission(okId))!.deliveries[0]!;
+        return d.state === 'acknowledging' && d;
+      }, 5000, 'the hand-over');
+      expect(handedOver.attemptLog[0]).to.include({ outcome: 'handed-over' });
+      // The batch job answers two of the three files.
+      writeFileSync(path.join(t.dropDir, `${await fileOf(okId)}.ok`), 'HST-05512000-000042\n');
+      writeFileSync(path.join(t.dropDir, `${await fileOf(errId)}.err`), 'Chipnummer unbekannt\n');
+      await fileOf(silentId);
+      const ok = (await settled(t, okId)).deliveries[0]!;
+      expect(ok).to.include({ state: 'delivered', reference: 'HST-05512000-000042', attempts: 1 });
+      const err = (await settled(t, errId)).deliveries[0]!;
+      expect(err).to.include({ state: 'failed', lastErrorKind: 'rejected', attempts: 1 });
+      expect(err.lastError).to.match(/Chipnummer unbekannt/);
+      const silent = (await settled(t, silentId)).deliveries[0]!;
+      expect(silent).to.include({ state: 'failed', lastErrorKind: 'ack-timeout', attempts: 1 });
+      const types = (await t.hub.store.events(okId)).map((e) => e.type);
+      expect(types).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.acknowledging', 'delivery.delivered']);
+    });
+
     it('delivers one submission to several targets, XML to the archive', async () => {
       const id = await submit(t, submission({ service: 'hundeanmeldung', data: { dog: { name: 'Bello & Co' } } }));
       const v = await settled(t, id);
@@ -146,14 +175,17 @@ describe('delivery across restarts [sqlite]', function () {
     const dataDir = fileURLToPath(new URL('.', `file://${db.options.sqliteFile}`));
     const port = await freePort();
     const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url)), 'start', '--config', FIXTURE_CONFIG, '--data', dataDir, '--port', String(port)], {
-      env: { ...process.env, BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN },
+      env: { ...process.env, BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dataDir },
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += String(c)));
     try {
       const base = `http://127.0.0.1:${port}`;
-      await eventually(async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.ok, 15_000, `the hub process to start (${stderr})`);
+      await eventually(async () => {
+        if (child.exitCode !== null) throw new Error(`the hub process exited with ${child.exitCode}: ${stderr}`);
+        return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok;
+      }, 15_000, 'the hub process to start');
       const res = await fetch(`${base}/api/v1/submissions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${PORTAL_A_TOKEN}` },

@@ -45,9 +45,9 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
   problems.push(...envProblems.map(at));
 
   const parsed = configSchema.safeParse(resolved);
+  // A value whose environment variable is missing fails its schema too; the missing variable is the news.
+  const unset = new Set(envProblems.map((p) => p.path.join('.')));
   if (!parsed.success) {
-    // A value whose environment variable is missing fails its schema too; the missing variable is the news.
-    const unset = new Set(envProblems.map((p) => p.path.join('.')));
     for (const issue of parsed.error.issues) {
       if (unset.has(issue.path.map(String).join('.'))) continue;
       problems.push(at({ path: issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k)), message: describeIssue(issue) }));
@@ -68,6 +68,7 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
     const options = adapter.options.safeParse((raw as { options?: unknown }).options ?? {});
     if (!options.success) {
       for (const issue of options.error.issues) {
+        if (unset.has(['targets', id, 'options', ...issue.path.map(String)].join('.'))) continue;
         problems.push(at({ path: ['targets', id, 'options', ...issue.path.map(String)], message: describeIssue(issue) }));
       }
       continue;

@@ -116,13 +116,50 @@ export const scheduleSchema = z.discriminatedUnion('job', [
     .strict(),
 ]);
 
-export const simulatorSchema = z
-  .object({
-    kind: z.enum(['waste-rest', 'dogtax-rest']),
-    port: z.number().int().min(1).max(65535),
-    failureRate: z.number().min(0).max(1).default(0).describe('share of requests answered 503'),
-  })
-  .strict();
+const simulatorPort = z.number().int().min(1).max(65535).describe('port on 127.0.0.1');
+const simulatorFailureRate = (what: string) => z.number().min(0).max(1).default(0).describe(what);
+
+/** One entry of demo.simulators; each kind with its own fields, so a typo fails at start-up. */
+export const simulatorSchema = z.discriminatedUnion('kind', [
+  z
+    .object({
+      kind: z.literal('waste-rest').describe('GELSENDIENSTE (Gelsenkirchen), BEST (Bottrop), Kreis Recklinghausen: JSON over HTTP'),
+      port: simulatorPort,
+      failureRate: simulatorFailureRate('share of requests answered 503'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('dogtax-rest').describe('the dog-tax offices of Gelsenkirchen, Bottrop and the Kreis towns: JSON over HTTP'),
+      port: simulatorPort,
+      failureRate: simulatorFailureRate('share of requests answered 503'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('dogtax-soap').describe("Bottrop's dog-tax office: SOAP 1.1 at /hundesteuer, config/wsdl/hundesteuer-bottrop.wsdl"),
+      port: simulatorPort,
+      failureRate: simulatorFailureRate('share of requests answered with a soap:Server fault'),
+      username: z.string().min(1).default('demo-bottrop').describe('WS-Security UsernameToken user the service accepts'),
+      password: z.string().min(1).default('demo-password').describe('the password behind the PasswordDigest the service accepts (demo only)'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('waste-xml').describe("Herten's and Marl's waste office: XML over HTTP, config/xsd/sperrmuell-auftrag.xsd"),
+      port: simulatorPort,
+      failureRate: simulatorFailureRate('share of requests answered 503'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('waste-batch').describe("Dorsten's legacy waste system: a batch job polling a drop folder, answering <file>.ok / <file>.err"),
+      directory: z.string().min(1).describe('the drop folder; relative paths resolve against the working directory; created if missing'),
+      intervalMs: z.number().int().min(10).default(2000).describe('how often the job looks for new files'),
+      failureRate: simulatorFailureRate('share of files answered with .err "Verarbeitungsfehler im Nachtlauf"'),
+    })
+    .strict(),
+]);
 
 export const hubSchema = z
   .object({
@@ -156,7 +193,7 @@ export const hubSchema = z
         pollIntervalMs: durationMs.min(10).default(500),
         leaseMs: durationMs.min(1000).default(120_000),
         shutdownGraceMs: durationMs.default(10_000),
-        ackPollMs: durationMs.min(100).default(5_000).describe('how often to ask a back office whether it acknowledged a hand-over'),
+        ackPollMs: durationMs.min(10).default(5_000).describe('how often to ask a back office whether it acknowledged a hand-over'),
       })
       .strict()
       .prefault({}),

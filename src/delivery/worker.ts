@@ -193,10 +193,17 @@ export class DeliveryWorker {
         httpStatus: res.httpStatus,
         nextAttemptAt: finishedAt + this.ackPollMs,
         ack: { token: res.awaitingAck.token, deadline: finishedAt + res.awaitingAck.timeoutMs },
+        ...(res.warning || res.detail ? { detail: { ...res.detail, ...(res.warning ? { warning: res.warning } : {}) } } : {}),
       };
     }
     if (res.ok) {
-      return { outcome: 'delivered', finishedAt, reference: res.reference, httpStatus: res.httpStatus, ...(res.warning ? { detail: { warning: res.warning } } : {}) };
+      return {
+        outcome: 'delivered',
+        finishedAt,
+        reference: res.reference,
+        httpStatus: res.httpStatus,
+        ...(res.warning || res.detail ? { detail: { ...res.detail, ...(res.warning ? { warning: res.warning } : {}) } } : {}),
+      };
     }
     const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus };
     if (!res.retryable) return { outcome: 'failed', ...base };

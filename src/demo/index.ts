@@ -1,5 +1,6 @@
 // Back-office simulators for the Emscher-Lippe demo, started beside the hub from `demo.simulators`
-// in hub.yaml. Real HTTP servers, so the hub's REST adapter is exercised exactly as in production.
+// in hub.yaml. Real servers (HTTP, SOAP) and a real drop folder, so the hub's adapters are exercised
+// exactly as in production.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
@@ -7,11 +8,14 @@ import type { simulatorSchema } from '../config/schema.ts';
 import { CaseBook, type SimCase, type SimContext, type SimulatorKind } from './simulators/common.ts';
 import { createWasteRestApp } from './simulators/waste-rest.ts';
 import { createDogtaxRestApp } from './simulators/dogtax-rest.ts';
+import { createDogtaxSoapServer, DEFAULT_PASSWORD, DEFAULT_USERNAME } from './simulators/dogtax-soap.ts';
+import { createWasteXmlApp } from './simulators/waste-xml.ts';
+import { startWasteBatch } from './simulators/waste-batch.ts';
 
 export type { SimCase, SimulatorKind } from './simulators/common.ts';
 
-/** What hub.yaml's `demo.simulators` entries hold (failureRate may be left to its default, 0). */
-export type SimulatorSpec = Omit<z.output<typeof simulatorSchema>, 'failureRate'> & { failureRate?: number };
+/** What hub.yaml's `demo.simulators` entries hold; fields with a default (failureRate, intervalMs, username, password) may be left out. */
+export type SimulatorSpec = z.input<typeof simulatorSchema>;
 
 export interface SimulatorOptions {
   /** Interface to listen on; default 127.0.0.1 (the demo never listens publicly). */
@@ -26,23 +30,65 @@ export interface SimulatorOptions {
 
 export interface RunningSimulator {
   kind: SimulatorKind;
-  /** http://127.0.0.1:PORT, without a trailing slash. */
+  /**
+   * Where the hub reaches it: http://127.0.0.1:PORT without a trailing slash; for waste-batch, which has no
+   * port, the drop folder as a file:// URL.
+   */
   url: string;
-  /** The real port, also when the spec asked for port 0. */
+  /** The real port, also when the spec asked for port 0; 0 for waste-batch. */
   port: number;
+  /** Stops serving (waste-batch: stops polling after the scan in progress). */
   close(): Promise<void>;
   /** Every case filed so far, for tests. */
   cases(): SimCase[];
 }
 
-const factories: Record<SimulatorKind, (ctx: SimContext) => ReturnType<typeof createWasteRestApp>> = {
-  'waste-rest': createWasteRestApp,
-  'dogtax-rest': createDogtaxRestApp,
-};
+/** What starting one kind yields, before the common parts are added. */
+interface Started {
+  url: string;
+  port: number;
+  close(): Promise<void>;
+}
+
+export const SIMULATOR_KINDS: readonly SimulatorKind[] = ['waste-rest', 'dogtax-rest', 'dogtax-soap', 'waste-xml', 'waste-batch'];
+
+async function startKind(spec: SimulatorSpec, ctx: SimContext, host: string): Promise<Started> {
+  switch (spec.kind) {
+    case 'waste-rest':
+      return serve(createServer(createWasteRestApp(ctx)), spec.port, host, spec.kind);
+    case 'dogtax-rest':
+      return serve(createServer(createDogtaxRestApp(ctx)), spec.port, host, spec.kind);
+    case 'dogtax-soap': {
+      const server = await createDogtaxSoapServer(ctx, { username: spec.username ?? DEFAULT_USERNAME, password: spec.password ?? DEFAULT_PASSWORD });
+      return serve(server, spec.port, host, spec.kind);
+    }
+    case 'waste-xml': {
+      const { app, dispose } = createWasteXmlApp(ctx);
+      try {
+        return await serve(createServer(app), spec.port, host, spec.kind, dispose);
+      } catch (e) {
+        dispose();
+        throw e;
+      }
+    }
+    case 'waste-batch': {
+      const intervalMs = spec.intervalMs ?? 2000;
+      if (!(Number.isInteger(intervalMs) && intervalMs >= 10)) throw new Error('waste-batch: intervalMs must be a whole number of at least 10');
+      const batch = await startWasteBatch(ctx, { directory: spec.directory, intervalMs });
+      return { url: batch.url, port: 0, close: () => batch.close() };
+    }
+    default: {
+      // Specs that bypassed the schema (tests, scripts) may name anything.
+      const kind: unknown = (spec as { kind: unknown }).kind;
+      throw new Error(`unknown simulator kind "${String(kind)}"; known: ${SIMULATOR_KINDS.join(', ')}`);
+    }
+  }
+}
 
 export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions = {}): Promise<RunningSimulator> {
-  const factory = factories[spec.kind] as (typeof factories)[SimulatorKind] | undefined;
-  if (!factory) throw new Error(`unknown simulator kind "${String(spec.kind)}"; known: ${Object.keys(factories).join(', ')}`);
+  if (!SIMULATOR_KINDS.includes(spec.kind)) {
+    throw new Error(`unknown simulator kind "${String(spec.kind)}"; known: ${SIMULATOR_KINDS.join(', ')}`);
+  }
   const failureRate = spec.failureRate ?? 0;
   if (!(failureRate >= 0 && failureRate <= 1)) throw new Error(`${spec.kind}: failureRate must be between 0 and 1`);
   const host = opts.host ?? '127.0.0.1';
@@ -57,23 +103,37 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
     now,
     book: new CaseBook({ statusStepMs, now }),
   };
-  const server = createServer(factory(ctx));
-  await listen(server, spec.port, host, spec.kind);
-  const port = (server.address() as AddressInfo).port;
+  const started = await startKind(spec, ctx, host);
   let closing: Promise<void> | undefined;
   return {
     kind: spec.kind,
-    url: `http://${host.includes(':') ? `[${host}]` : host}:${port}`,
-    port,
+    url: started.url,
+    port: started.port,
     cases: () => ctx.book.list(),
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        // Keep-alive sockets would hold close() open for seconds; the simulator has no work to finish.
-        server.closeAllConnections();
-      });
+      closing ??= started.close();
       return closing;
     },
+  };
+}
+
+/** Listens and returns how to reach and stop the server; `dispose` releases what the server held once it is closed. */
+async function serve(server: Server, port: number, host: string, kind: string, dispose?: () => void): Promise<Started> {
+  await listen(server, port, host, kind);
+  const real = (server.address() as AddressInfo).port;
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${real}`,
+    port: real,
+    close: () =>
+      new Promise<void>((resolve, reject) => {
+        server.close((err) => {
+          dispose?.();
+          if (err) reject(err);
+          else resolve();
+        });
+        // Keep-alive sockets would hold close() open for seconds; the simulator has no work to finish.
+        server.closeAllConnections();
+      }),
   };
 }
 

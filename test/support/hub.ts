@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -14,6 +14,8 @@ export const PORTAL_B_TOKEN = 'portal-b-token-0123456789';
 export interface TestHub {
   hub: Hub;
   db: TestDatabase;
+  /** The folder the fixture's file-drop target writes into (the test plays the batch job). */
+  dropDir: string;
   /** Every log line the hub wrote, as JSON text. */
   logLines: string[];
   dataDir: string;
@@ -33,6 +35,8 @@ export async function startTestHub(opts: {
 }): Promise<TestHub> {
   const db = opts.db ?? (await createTestDatabase(opts.kind));
   const dataDir = opts.dataDir ?? (db.options.sqliteFile ? path.dirname(db.options.sqliteFile) : mkdtempSync(path.join(os.tmpdir(), 'amtsbote-data-')));
+  const dropDir = path.join(dataDir, 'dropbox');
+  mkdirSync(dropDir, { recursive: true });
   const logLines: string[] = [];
   const capture = new winston.transports.Stream({
     stream: new Writable({
@@ -48,7 +52,7 @@ export async function startTestHub(opts: {
     port: 0,
     databaseUrl: db.options.url,
     databaseSchema: db.options.schema,
-    env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN },
+    env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir },
     simulators: false,
     ...(opts.worker ? { worker: opts.worker } : {}),
     log: { console: false, file: false, transports: [capture] },
@@ -56,6 +60,7 @@ export async function startTestHub(opts: {
   return {
     hub,
     db,
+    dropDir,
     logLines,
     dataDir,
     async stop(drop = false) {

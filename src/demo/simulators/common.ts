@@ -3,20 +3,25 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 
-export type SimulatorKind = 'waste-rest' | 'dogtax-rest';
+export type SimulatorKind = 'waste-rest' | 'dogtax-rest' | 'dogtax-soap' | 'waste-xml' | 'waste-batch';
 
 /** One case a simulator has filed. `body` is what the hub sent; kept for tests, never logged. */
 export interface SimCase {
   kind: SimulatorKind;
-  /** Which back-office dialect filed it: gelsendienste, best, kreis-re, hundesteuer-ge, hundesteuer-nrw. */
+  /**
+   * Which back-office dialect filed it: gelsendienste, best, kreis-re, hundesteuer-ge, hundesteuer-nrw,
+   * hundesteuer-bottrop (SOAP), kreis-re-xml, dorsten-batch.
+   */
   dialect: string;
   /** The municipality (AGS) the case belongs to. */
   ags: string;
   reference: string;
+  /** The key the case was filed under: Idempotency-Key, the SOAP IdempotencyKey header, or the batch file's VORGANG. */
   idempotencyKey: string;
   /** The back office's current state, advancing with time (see statusStepMs). */
   status: string;
   createdAt: string;
+  /** JSON bodies as parsed; XML (SOAP input element, XML body, batch file) as its text. */
   body: unknown;
 }
 
@@ -247,7 +252,8 @@ export interface FileSpec<T> {
   location: (reference: string) => string;
 }
 
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
+/** What every simulator accepts as an idempotency key: 1–255 visible ASCII characters. */
+export const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
 
 /**
  * The POST handler every dialect shares: content type, Idempotency-Key, replay, validation, filing.

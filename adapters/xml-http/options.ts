@@ -1,0 +1,86 @@
+import { z } from 'zod';
+import { isJsonPointer } from '../rest/json-pointer.ts';
+import { authSchema, MANAGED_HEADERS, restOptionsSchema } from '../rest/options.ts';
+
+// The HTTP side (url, method, auth, headers, checkUrl, idempotency header) is the REST adapter's, field for
+// field, so both adapters validate and document these options alike. Messages never echo a value: it may be a
+// credential, and the config loader prints them as they are.
+
+const rest = restOptionsSchema.shape;
+
+/** `type/subtype` with optional parameters, and nothing Node would refuse in a header. */
+const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\r\n]*"|[A-Za-z0-9!#$&^_.+-]+))*$/;
+
+/**
+ * `Quittung/Aktenzeichen`, `/Quittung/Aktenzeichen` or `Quittung/@aktenzeichen`: element names from the root
+ * down, an optional attribute last. A prefix (`q:Quittung`) is allowed and ignored, like namespaces.
+ */
+export const XML_PATH = /^\/?(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*(?:\/(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*)*(?:\/@(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*)?$/u;
+
+export const referenceSchema = z.discriminatedUnion('from', [
+  z
+    .object({
+      from: z.literal('xml'),
+      path: z
+        .string()
+        .regex(XML_PATH, 'must be element names from the root down, separated by "/", e.g. Quittung/Aktenzeichen (an attribute last as @name)')
+        .describe('element names from the root element down; namespace prefixes are ignored'),
+    })
+    .strict(),
+  z
+    .object({
+      from: z.literal('json'),
+      pointer: z
+        .string()
+        .refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as /id')
+        .describe('RFC 6901 JSON pointer into a JSON answer'),
+    })
+    .strict(),
+]);
+
+export const xmlHttpOptionsSchema = z
+  .object({
+    url: rest.url.describe('the back-office endpoint that receives one XML document per request'),
+    method: rest.method,
+    auth: authSchema.describe('how the hub authenticates at the back office (as the rest adapter)'),
+    headers: rest.headers,
+    contentType: z
+      .string()
+      .regex(MEDIA_TYPE, 'must be a media type such as application/xml; charset=utf-8')
+      .default('application/xml; charset=utf-8')
+      .describe('Content-Type of the request; the body is always the UTF-8 text of the mapped document'),
+    idempotencyHeader: rest.idempotencyHeader,
+    schema: z
+      .string()
+      .min(1)
+      .refine((p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p), 'must be the path of a local .xsd file, not a URL: schemas are never fetched from the network')
+      .optional()
+      .describe('entry XSD (local path, relative to the working directory); every message is validated against it before it is sent'),
+    reference: referenceSchema.optional().describe("where the back office's reference (Aktenzeichen) is in its answer"),
+    checkUrl: rest.checkUrl,
+  })
+  .strict()
+  .superRefine((o, ctx) => {
+    // The same rules as the rest adapter: one source per header, so it is clear what the back office sees.
+    const idem = o.idempotencyHeader.toLowerCase();
+    const apiKey = o.auth.type === 'api-key' ? o.auth.header.toLowerCase() : undefined;
+    if (MANAGED_HEADERS.includes(idem) || idem === apiKey) {
+      ctx.addIssue({ code: 'custom', path: ['idempotencyHeader'], message: 'names a header the adapter already sets' });
+    }
+    if (apiKey && MANAGED_HEADERS.includes(apiKey) && apiKey !== 'authorization') {
+      ctx.addIssue({ code: 'custom', path: ['auth', 'header'], message: 'names a header the adapter already sets' });
+    }
+    for (const name of Object.keys(o.headers ?? {})) {
+      const lower = name.toLowerCase();
+      if (MANAGED_HEADERS.includes(lower) || lower === idem || lower === apiKey) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['headers', name],
+          message: lower === 'authorization' ? 'set credentials under auth, not headers' : 'is set by the adapter and cannot be overridden',
+        });
+      }
+    }
+  });
+
+export type XmlHttpOptions = z.output<typeof xmlHttpOptionsSchema>;
+export type ReferenceOption = z.output<typeof referenceSchema>;

@@ -1,0 +1,217 @@
+// Dorsten's legacy waste system: no API, a batch job that polls a drop folder. Every `intervalMs` it reads the
+// new `*.xml` files, checks them, and answers beside each file with `<name>.ok` (the reference) or `<name>.err`
+// (one line: what is wrong) — the acknowledgement the hub's file-drop adapter waits for.
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { z } from 'zod';
+import {
+  attachmentMediaType,
+  base64,
+  email,
+  fieldErrors,
+  germanDate,
+  pad6,
+  phone,
+  postalCode,
+  text,
+  type SimContext,
+} from './common.ts';
+
+export const DORSTEN = '05562012';
+/** What an injected failure writes into `.err`: the night run fell over, nothing is wrong with the file. */
+export const BATCH_FAILURE = 'Verarbeitungsfehler im Nachtlauf';
+const COLLECTION = 'dorsten';
+
+/** Item kinds of the legacy system: 10 Möbel, 20 Matratze, 30 Teppich, 40 Elektro-Großgerät, 50 Altholz, 90 Sonstiges. */
+export const DORSTEN_ARTEN = ['10', '20', '30', '40', '50', '90'] as const;
+
+const adresse = { STRASSE: text(100), HAUSNR: text(10), PLZ: postalCode, ORT: text(100) };
+
+/** The file as fast-xml-parser reads it: attributes as `@_NAME`, an element's text beside attributes as `#text`. */
+export const dorstenAuftrag = z.strictObject({
+  '@_VERSION': z.literal('2', { error: (iss) => (iss.input === undefined ? 'required' : 'expected "2"') }),
+  VORGANG: text(100),
+  GEMEINDE: z.string().refine((s) => s === DORSTEN, `expected ${DORSTEN} (Dorsten)`),
+  EINGANG: germanDate,
+  ANTRAGSTELLER: z.strictObject({
+    ANREDE: z.enum(['Herr', 'Frau', 'Divers']).optional(),
+    VORNAME: text(100),
+    NACHNAME: text(100),
+    ...adresse,
+    TELEFON: phone.optional(),
+    EMAIL: email.optional(),
+  }),
+  ABHOLUNG: z.strictObject({ ...adresse, TERMIN: germanDate, STANDORT: z.enum(['S', 'H']).optional() }),
+  POSITIONEN: z.strictObject({
+    POSITION: z
+      .array(
+        z.strictObject({
+          '@_ART': z.enum(DORSTEN_ARTEN),
+          '@_ANZAHL': z.string().regex(/^[1-9]\d?$/, 'expected a whole number 1–99'),
+          '#text': text(200).optional(),
+        }),
+      )
+      .min(1, 'at least one item')
+      .max(30),
+  }),
+  BEMERKUNG: text(1000).optional(),
+  ANLAGEN: z
+    .strictObject({
+      ANLAGE: z.array(z.strictObject({ '@_NAME': text(255), '@_TYP': attachmentMediaType, '#text': base64 })).min(1).max(10),
+    })
+    .optional(),
+});
+
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  textNodeName: '#text',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  trimValues: true,
+  ignoreDeclaration: true,
+  ignorePiTags: true,
+  // The XML built-ins only: the job expands no other entity.
+  processEntities: true,
+  htmlEntities: false,
+  isArray: (_name, jpath) => jpath === 'SPERRMUELL.POSITIONEN.POSITION' || jpath === 'SPERRMUELL.ANLAGEN.ANLAGE',
+});
+
+/** `/POSITIONEN/POSITION/0/@_ART` → `SPERRMUELL/POSITIONEN/POSITION[1]/@ART`: how the job's operators name a field. */
+function fieldPath(pointer: string): string {
+  let out = 'SPERRMUELL';
+  for (const token of pointer.split('/').slice(1)) {
+    if (/^\d+$/.test(token)) out += `[${Number(token) + 1}]`;
+    else if (token === '#text') continue;
+    else out += '/' + (token.startsWith('@_') ? '@' + token.slice(2) : token);
+  }
+  return out;
+}
+
+/** The problems of one file, first one first; empty when it can be filed. Names fields and rules, never values. */
+export function checkBatchFile(content: string): { problems: string[]; order?: z.output<typeof dorstenAuftrag> } {
+  const wellFormed = XMLValidator.validate(content);
+  if (wellFormed !== true) return { problems: [`not well-formed XML (line ${wellFormed.err.line})`] };
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(content) as Record<string, unknown>;
+  } catch {
+    return { problems: ['not well-formed XML'] };
+  }
+  const roots = Object.keys(doc);
+  if (roots.length !== 1 || roots[0] !== 'SPERRMUELL') return { problems: [`/${roots[0] ?? ''}: expected the root element SPERRMUELL`] };
+  const parsed = dorstenAuftrag.safeParse(doc['SPERRMUELL']);
+  if (!parsed.success) return { problems: fieldErrors(parsed.error).map((e) => `${fieldPath(e.pointer)}: ${e.detail}`) };
+  return { problems: [], order: parsed.data };
+}
+
+export interface WasteBatchOptions {
+  /** The drop folder; relative paths resolve against the process's working directory. Created if missing. */
+  directory: string;
+  intervalMs: number;
+}
+
+export interface RunningBatch {
+  directory: string;
+  url: string;
+  close(): Promise<void>;
+}
+
+const exists = (p: string) =>
+  stat(p).then(
+    () => true,
+    () => false,
+  );
+
+/** Writes beside the file under a dot name first, so nobody (the hub included) reads half an acknowledgement. */
+async function writeAck(dir: string, name: string, content: string): Promise<void> {
+  const tmp = path.join(dir, `.${name}.tmp`);
+  await writeFile(tmp, content + '\n');
+  await rename(tmp, path.join(dir, name));
+}
+
+export async function startWasteBatch(ctx: SimContext, opts: WasteBatchOptions): Promise<RunningBatch> {
+  const dir = path.resolve(opts.directory);
+  await mkdir(dir, { recursive: true });
+  const flow = ['angelegt', 'disponiert', 'erledigt'] as const;
+  /** Files already answered in this run; on a restart the `.ok` / `.err` beside a file says the same. */
+  const done = new Set<string>();
+
+  async function processFile(name: string): Promise<void> {
+    let content: string;
+    try {
+      content = await readFile(path.join(dir, name), 'utf8');
+    } catch (err) {
+      // Gone since the listing (someone cleaned up): nothing to answer. Anything else: try again next round.
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') done.add(name);
+      return;
+    }
+    if (ctx.failureRate > 0 && ctx.random() < ctx.failureRate) {
+      await writeAck(dir, `${name}.err`, BATCH_FAILURE);
+      done.add(name);
+      ctx.log(`${ctx.kind}: dorsten-batch failed on ${name}`);
+      return;
+    }
+    const { problems, order } = checkBatchFile(content);
+    if (!order) {
+      const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
+      await writeAck(dir, `${name}.err`, `${problems[0]}${more}`);
+      done.add(name);
+      ctx.log(`${ctx.kind}: dorsten-batch rejected ${name}`);
+      return;
+    }
+    // The legacy system keys cases by VORGANG: the same case in a second file gets the first reference.
+    const seen = ctx.book.findByKey(COLLECTION, order.VORGANG);
+    let reference = seen?.reference;
+    if (!reference) {
+      const year = new Date(ctx.now()).getFullYear();
+      reference = `DOR-SP-${year}-${pad6(ctx.book.next(`dor-sp-${year}`))}`;
+      ctx.book.add({ kind: ctx.kind, dialect: 'dorsten-batch', collection: COLLECTION, ags: DORSTEN, reference, idempotencyKey: order.VORGANG, flow, body: content });
+      // One line per case, the reference only: the file is a citizen's data.
+      ctx.log(`${ctx.kind}: dorsten-batch filed ${reference}`);
+    }
+    await writeAck(dir, `${name}.ok`, reference);
+    done.add(name);
+  }
+
+  async function scan(): Promise<void> {
+    const names = (await readdir(dir)).sort();
+    for (const name of names) {
+      // Dot files are writers' temp files (the file-drop adapter's and this job's own); .ok/.err are answers.
+      if (name.startsWith('.') || !name.endsWith('.xml') || done.has(name)) continue;
+      if ((await exists(path.join(dir, `${name}.ok`))) || (await exists(path.join(dir, `${name}.err`)))) {
+        done.add(name);
+        continue;
+      }
+      if (closed) return;
+      await processFile(name);
+    }
+  }
+
+  let closed = false;
+  let timer: NodeJS.Timeout | undefined;
+  let running: Promise<void> | undefined;
+  // One scan at a time: the next is scheduled when the last has finished, however long it took.
+  const tick = () => {
+    timer = undefined;
+    running = scan()
+      .catch((err: NodeJS.ErrnoException) => ctx.log(`${ctx.kind}: scan of the drop folder failed (${err.code ?? err.name})`))
+      .finally(() => {
+        running = undefined;
+        if (!closed) timer = setTimeout(tick, opts.intervalMs);
+      });
+  };
+  tick();
+
+  return {
+    directory: dir,
+    url: pathToFileURL(dir).href,
+    async close() {
+      closed = true;
+      if (timer) clearTimeout(timer);
+      await running;
+    },
+  };
+}
