@@ -74,6 +74,9 @@ export default defineAdapter({
       switch (options.attachments) {
         case 'none':
           return { primary: name, files: [body], dropped: attachments.length };
+        case 'embedded':
+          // The mapping writes the attachments into the message itself (base64 in the batch format).
+          return { primary: name, files: [body], dropped: 0 };
         case 'beside':
           // Attachments first: when the message appears, everything it refers to is already there.
           return { primary: name, files: [...attachments, body], dropped: 0 };

@@ -160,6 +160,13 @@ describe('file-drop local', () => {
       expect(await ls()).to.have.length(1);
     });
 
+    it('writes only the message and stays quiet with attachments: embedded (the mapping carries them)', async () => {
+      const a = await adapter({ attachments: 'embedded' });
+      const r = okResult(await a.deliver(withAttachments(message), ctx()));
+      expect(r.warning).to.equal(undefined);
+      expect(await ls()).to.have.length(1);
+    });
+
     it('calls a missing directory or a directory replaced by a file retryable, and recovers', async () => {
       const a = await adapter();
       await rename(dir, `${dir}.away`);

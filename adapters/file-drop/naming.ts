@@ -86,7 +86,7 @@ export function stemPattern(pattern: string): string {
 }
 
 /** The pattern of the file the batch job picks up: the message itself, or with `zip` the archive. */
-export function primaryPattern(pattern: string, attachments: 'none' | 'beside' | 'zip'): string {
+export function primaryPattern(pattern: string, attachments: 'none' | 'embedded' | 'beside' | 'zip'): string {
   return attachments === 'zip' ? `${stemPattern(pattern)}.zip` : pattern;
 }
 

@@ -84,9 +84,9 @@ export const fileDropOptionsSchema = z
       .default(DEFAULT_FILE_NAME)
       .describe('file name pattern: {tenant} {service} {deliveryId} {date} {time} {ext}'),
     attachments: z
-      .enum(['none', 'beside', 'zip'])
+      .enum(['none', 'embedded', 'beside', 'zip'])
       .default('none')
-      .describe('none: not delivered (a warning per delivery); beside: <stem>.<n>-<filename> next to the message; zip: all in <stem>.zip'),
+      .describe('none: not delivered (a warning per delivery); embedded: the mapping carries them inside the message; beside: <stem>.<n>-<filename> next to the message; zip: all in <stem>.zip'),
     acknowledgement: acknowledgement.optional().describe('how the back office confirms that it took the file'),
   })
   .strict();
