@@ -1,15 +1,12 @@
-import http from 'node:http';
-import https from 'node:https';
-import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { defineAdapter, classifyHttpStatus, classifyNetworkError } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
-import { authHeaders, isStaticAuth } from './auth.ts';
 import { encodeBody } from './body.ts';
 import { resolveJsonPointer } from './json-pointer.ts';
-import { OAuth2TokenSource, TokenError, errorCode } from './oauth2.ts';
+import { TokenError, errorCode } from './oauth2.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from './response.ts';
-import { tlsAgentOptions } from './tls.ts';
+import { createTargetHttp } from './target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from './oauth2.ts';
@@ -34,8 +31,6 @@ export class StatusLookupError extends Error {
   }
 }
 
-type RequestConfig = Omit<AxiosRequestConfig<Buffer | string>, 'headers'> & { headers?: Record<string, string> };
-
 export default defineAdapter({
   type: 'rest',
   version: VERSION,
@@ -46,98 +41,19 @@ export default defineAdapter({
   create(options, ctx): AdapterInstance {
     const { logger, timeoutMs } = ctx;
 
-    // Per-target agents: connections are reused between deliveries to the same back office,
-    // one slow target cannot take sockets from another, and close() can release them.
-    // The TLS files are read here, once: a broken file stops start-up with the option's name.
-    const httpAgent = new http.Agent({ keepAlive: true });
-    const httpsAgent = new https.Agent({ keepAlive: true, ...tlsAgentOptions(options.tls) });
-    if (options.tls?.rejectUnauthorized === false) {
-      logger.warn('rest tls.rejectUnauthorized is false: the back office certificate is not verified');
-    }
-    const auth = options.auth;
-    // A public identity provider is not signed by the data centre's private CA: `tokenTls: system` keeps Node's trust store for it.
-    const tokenHttpsAgent = auth.type === 'oauth2' && auth.tokenTls === 'system' ? new https.Agent({ keepAlive: true }) : httpsAgent;
-
-    const client: AxiosInstance = axios.create({
-      timeout: timeoutMs,
-      // Every status is an answer to classify, not an exception.
-      validateStatus: () => true,
-      // A redirect would re-send the case (and the credentials) to an address nobody configured.
-      maxRedirects: 0,
-      responseType: 'text',
-      responseEncoding: 'utf8',
-      // Identity transforms: the encoded body is sent byte for byte and the answer is parsed here,
-      // only when it says it is JSON.
-      transformRequest: [(data: unknown) => data],
-      transformResponse: [(data: unknown) => data],
-      maxContentLength: MAX_RESPONSE_BYTES,
-      httpAgent,
-      httpsAgent,
-      headers: {
-        'User-Agent': `Amtsbote-rest/${VERSION}`,
-        Accept: 'application/json, application/problem+json;q=0.9, */*;q=0.5',
-      },
+    const target = createTargetHttp({
+      adapter: 'rest',
+      version: VERSION,
+      accept: 'application/json, application/problem+json;q=0.9, */*;q=0.5',
+      auth: options.auth,
+      headers: options.headers,
+      tls: options.tls,
+      timeoutMs,
+      logger,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
     });
-
-    /**
-     * The request and its answer under one deadline. axios' own `timeout` ends when the response
-     * headers arrive; the signal also bounds a back office that trickles its body. A deliver() passes
-     * one deadline to everything it does (token, request, retry), so the attempt stays within timeoutMs.
-     */
-    async function exchange(config: RequestConfig, deadline: AbortSignal): Promise<AxiosResponse<string>> {
-      try {
-        return await client.request<string>({ ...config, signal: deadline });
-      } catch (err) {
-        throw deadline.aborted ? { code: 'ETIMEDOUT' } : err;
-      }
-    }
-
-    const tokens =
-      auth.type === 'oauth2'
-        ? new OAuth2TokenSource({
-            auth,
-            logger,
-            // The token request has its own deadline: it is shared by every delivery waiting for it.
-            transport: (config) => exchange({ ...config, httpsAgent: tokenHttpsAgent }, AbortSignal.timeout(timeoutMs)),
-          })
-        : undefined;
-
-    // Config headers first, so nothing below can override what the adapter sets (the schema forbids it anyway).
-    const staticHeaders: Record<string, string> = { ...options.headers, ...(isStaticAuth(auth) ? authHeaders(auth) : {}) };
-
-    /** A token, or TokenError('did not answer in time') once the caller's deadline passes first. */
-    function tokenBefore(deadline: AbortSignal): Promise<string> {
-      const source = tokens!;
-      const late = () => new TokenError(`token endpoint ${source.shownUrl} did not answer in time`, true, 'token-timeout');
-      if (deadline.aborted) return Promise.reject(late());
-      return new Promise<string>((resolve, reject) => {
-        const onAbort = () => reject(late());
-        deadline.addEventListener('abort', onAbort, { once: true });
-        source.get().then(
-          (t) => (deadline.removeEventListener('abort', onAbort), resolve(t)),
-          (e: unknown) => (deadline.removeEventListener('abort', onAbort), reject(e)),
-        );
-      });
-    }
-
-    /**
-     * One request with the target's credentials. With oauth2, a 401 means the token was revoked or
-     * expired early: it is replaced once and the request sent once more, with the same idempotency key.
-     * Throws TokenError, or a network error whose code the caller classifies.
-     */
-    async function send(config: RequestConfig, deadline: AbortSignal, meta: Record<string, unknown>): Promise<AxiosResponse<string>> {
-      if (!tokens) return exchange({ ...config, headers: { ...staticHeaders, ...config.headers } }, deadline);
-      const withToken = (token: string): RequestConfig => ({
-        ...config,
-        headers: { ...staticHeaders, ...config.headers, Authorization: `Bearer ${token}` },
-      });
-      const token = await tokenBefore(deadline);
-      const res = await exchange(withToken(token), deadline);
-      if (res.status !== 401) return res;
-      tokens.invalidate(token);
-      logger.info('rest back office refused the oauth2 token (HTTP 401); retrying once with a new token', meta);
-      return exchange(withToken(await tokenBefore(deadline)), deadline);
-    }
+    const send = target.send;
+    const auth = options.auth;
 
     const instance: AdapterInstance = {
       async deliver(message, dctx): Promise<DeliveryResult> {
@@ -229,9 +145,7 @@ export default defineAdapter({
       },
 
       async close(): Promise<void> {
-        httpAgent.destroy();
-        httpsAgent.destroy();
-        tokenHttpsAgent.destroy();
+        target.close();
       },
     };
     // Only offered when configured: the hub treats an adapter without status() as one it cannot ask.

@@ -1,15 +1,13 @@
-import http from 'node:http';
-import https from 'node:https';
 import path from 'node:path';
-import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { AxiosResponse } from 'axios';
 import { classifyHttpStatus, classifyNetworkError, defineAdapter } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/mapping/xsd/index.ts';
-import { authHeaders, isStaticAuth } from '../rest/auth.ts';
-import { errorCode, OAuth2TokenSource, TokenError } from '../rest/oauth2.ts';
+import { errorCode, TokenError } from '../rest/oauth2.ts';
 import { oneLine, problemTitle } from '../rest/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
+import { createTargetHttp } from '../rest/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
 
@@ -21,7 +19,6 @@ const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 /** Schema errors shown in a delivery's error; the rest are counted. */
 const ERRORS_SHOWN = 3;
 
-type RequestConfig = Omit<AxiosRequestConfig<Buffer | string>, 'headers'> & { headers?: Record<string, string> };
 
 export default defineAdapter({
   type: 'xml-http',
@@ -48,87 +45,18 @@ export default defineAdapter({
       logger.debug('xml-http schema compiled', { schema: schema.path, files: schema.files.length });
     }
 
-    // Per-target agents: connections are reused between deliveries to the same back office, one slow target
-    // cannot take sockets from another, and close() can release them.
-    const httpAgent = new http.Agent({ keepAlive: true });
-    const httpsAgent = new https.Agent({ keepAlive: true });
-    const auth = options.auth;
-    const tokenHttpsAgent = auth.type === 'oauth2' && auth.tokenTls === 'system' ? new https.Agent({ keepAlive: true }) : httpsAgent;
-
-    const client: AxiosInstance = axios.create({
-      timeout: timeoutMs,
-      // Every status is an answer to classify, not an exception.
-      validateStatus: () => true,
-      // A redirect would re-send the case (and the credentials) to an address nobody configured.
-      maxRedirects: 0,
-      responseType: 'text',
-      responseEncoding: 'utf8',
-      // Identity transforms: the document goes out byte for byte, the answer is parsed here.
-      transformRequest: [(data: unknown) => data],
-      transformResponse: [(data: unknown) => data],
-      maxContentLength: MAX_RESPONSE_BYTES,
-      httpAgent,
-      httpsAgent,
-      headers: {
-        'User-Agent': `Amtsbote-xml-http/${VERSION}`,
-        Accept: 'application/xml, text/xml;q=0.9, application/json;q=0.8, application/problem+json;q=0.8, */*;q=0.5',
-      },
+    const target = createTargetHttp({
+      adapter: 'xml-http',
+      version: VERSION,
+      accept: 'application/xml, text/xml;q=0.9, application/json;q=0.8, application/problem+json;q=0.8, */*;q=0.5',
+      auth: options.auth,
+      headers: options.headers,
+      timeoutMs,
+      logger,
+      maxResponseBytes: MAX_RESPONSE_BYTES,
     });
-
-    /**
-     * The request and its answer under one deadline: axios' `timeout` ends when the headers arrive, the signal
-     * also bounds a back office that trickles its body (the rest adapter's lesson).
-     */
-    async function exchange(config: RequestConfig, deadline: AbortSignal): Promise<AxiosResponse<string>> {
-      try {
-        return await client.request<string>({ ...config, signal: deadline });
-      } catch (err) {
-        throw deadline.aborted ? { code: 'ETIMEDOUT' } : err;
-      }
-    }
-
-    // OAuth2 as in the rest adapter: its token source, fed by this adapter's transport.
-    const tokens =
-      auth.type === 'oauth2'
-        ? new OAuth2TokenSource({
-            auth,
-            logger,
-            transport: (config) => exchange({ ...config, httpsAgent: tokenHttpsAgent }, AbortSignal.timeout(timeoutMs)),
-          })
-        : undefined;
-
-    // Config headers first, so nothing below can override what the adapter sets (the schema forbids it anyway).
-    const staticHeaders: Record<string, string> = { ...options.headers, ...(isStaticAuth(auth) ? authHeaders(auth) : {}) };
-
-    /** A token, or TokenError('did not answer in time') once the attempt's deadline passes first. */
-    function tokenBefore(deadline: AbortSignal): Promise<string> {
-      const source = tokens!;
-      const late = () => new TokenError(`token endpoint ${source.shownUrl} did not answer in time`, true, 'token-timeout');
-      if (deadline.aborted) return Promise.reject(late());
-      return new Promise<string>((resolve, reject) => {
-        const onAbort = () => reject(late());
-        deadline.addEventListener('abort', onAbort, { once: true });
-        source.get().then(
-          (t) => (deadline.removeEventListener('abort', onAbort), resolve(t)),
-          (e: unknown) => (deadline.removeEventListener('abort', onAbort), reject(e)),
-        );
-      });
-    }
-
-    /** One request with the target's credentials; with oauth2 a 401 replaces the token once and sends again. */
-    async function send(config: RequestConfig, deadline: AbortSignal, meta: Record<string, unknown>): Promise<AxiosResponse<string>> {
-      if (!tokens) return exchange({ ...config, headers: { ...staticHeaders, ...config.headers } }, deadline);
-      const withToken = (token: string): RequestConfig => ({
-        ...config,
-        headers: { ...staticHeaders, ...config.headers, Authorization: `Bearer ${token}` },
-      });
-      const token = await tokenBefore(deadline);
-      const res = await exchange(withToken(token), deadline);
-      if (res.status !== 401) return res;
-      tokens.invalidate(token);
-      logger.info('xml-http back office refused the oauth2 token (HTTP 401); retrying once with a new token', meta);
-      return exchange(withToken(await tokenBefore(deadline)), deadline);
-    }
+    const send = target.send;
+    const auth = options.auth;
 
     return {
       async deliver(message, dctx): Promise<DeliveryResult> {
@@ -235,9 +163,7 @@ export default defineAdapter({
       },
 
       async close(): Promise<void> {
-        httpAgent.destroy();
-        httpsAgent.destroy();
-        tokenHttpsAgent.destroy();
+        target.close();
         schema?.dispose();
         schema = undefined;
       },

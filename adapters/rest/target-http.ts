@@ -1,0 +1,130 @@
+import http from 'node:http';
+import https from 'node:https';
+import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
+import type { Logger } from 'winston';
+import { authHeaders, isStaticAuth } from './auth.ts';
+import { OAuth2TokenSource, TokenError } from './oauth2.ts';
+import type { RestOptions } from './options.ts';
+import { tlsAgentOptions } from './tls.ts';
+
+export type RequestConfig = Omit<AxiosRequestConfig<Buffer | string>, 'headers'> & { headers?: Record<string, string> };
+
+/** The HTTP side of one target, shared by the adapters that speak HTTP (rest, xml-http). */
+export interface TargetHttp {
+  /**
+   * One request with the target's credentials, bounded by `deadline`. With oauth2, a 401 means the token was
+   * revoked or expired early: it is replaced once and the request sent once more, with the same idempotency
+   * key. Throws TokenError, or a network error whose code the caller classifies.
+   */
+  send(config: RequestConfig, deadline: AbortSignal, meta: Record<string, unknown>): Promise<AxiosResponse<string>>;
+  /** Releases the target's sockets. */
+  close(): void;
+}
+
+export interface TargetHttpOptions {
+  /** The adapter's type, for the User-Agent and log lines. */
+  adapter: string;
+  version: string;
+  accept: string;
+  auth: RestOptions['auth'];
+  headers?: Record<string, string> | undefined;
+  tls?: RestOptions['tls'];
+  timeoutMs: number;
+  logger: Logger;
+  /** Cap on the answer read: a back office answers with a small receipt; more is a fault. */
+  maxResponseBytes: number;
+}
+
+export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
+  const { auth, logger, timeoutMs } = o;
+  // Per-target agents: connections are reused between deliveries to the same back office, one slow target
+  // cannot take sockets from another, and close() can release them. TLS files are read here, once: a broken
+  // file stops start-up with the option's name.
+  const httpAgent = new http.Agent({ keepAlive: true });
+  const httpsAgent = new https.Agent({ keepAlive: true, ...tlsAgentOptions(o.tls) });
+  if (o.tls?.rejectUnauthorized === false) {
+    logger.warn(`${o.adapter} tls.rejectUnauthorized is false: the back office certificate is not verified`);
+  }
+  // A public identity provider is not signed by the data centre's private CA: `tokenTls: system` keeps Node's trust store for it.
+  const tokenHttpsAgent = auth.type === 'oauth2' && auth.tokenTls === 'system' ? new https.Agent({ keepAlive: true }) : httpsAgent;
+
+  const client: AxiosInstance = axios.create({
+    timeout: timeoutMs,
+    // Every status is an answer to classify, not an exception.
+    validateStatus: () => true,
+    // A redirect would re-send the case (and the credentials) to an address nobody configured.
+    maxRedirects: 0,
+    responseType: 'text',
+    responseEncoding: 'utf8',
+    // Identity transforms: the body is sent byte for byte and the answer is parsed by the adapter,
+    // only when it says what it is.
+    transformRequest: [(data: unknown) => data],
+    transformResponse: [(data: unknown) => data],
+    maxContentLength: o.maxResponseBytes,
+    httpAgent,
+    httpsAgent,
+    headers: { 'User-Agent': `Amtsbote-${o.adapter}/${o.version}`, Accept: o.accept },
+  });
+
+  /**
+   * The request and its answer under one deadline. axios' own `timeout` ends when the response headers
+   * arrive; the signal also bounds a back office that trickles its body. A deliver() passes one deadline to
+   * everything it does (token, request, retry), so the attempt stays within timeoutMs.
+   */
+  async function exchange(config: RequestConfig, deadline: AbortSignal): Promise<AxiosResponse<string>> {
+    try {
+      return await client.request<string>({ ...config, signal: deadline });
+    } catch (err) {
+      throw deadline.aborted ? { code: 'ETIMEDOUT' } : err;
+    }
+  }
+
+  const tokens =
+    auth.type === 'oauth2'
+      ? new OAuth2TokenSource({
+          auth,
+          logger,
+          // The token request has its own deadline: it is shared by every delivery waiting for it.
+          transport: (config) => exchange({ ...config, httpsAgent: tokenHttpsAgent }, AbortSignal.timeout(timeoutMs)),
+        })
+      : undefined;
+
+  // Config headers first, so nothing below can override what the adapter sets (the schema forbids it anyway).
+  const staticHeaders: Record<string, string> = { ...o.headers, ...(isStaticAuth(auth) ? authHeaders(auth) : {}) };
+
+  /** A token, or TokenError('did not answer in time') once the caller's deadline passes first. */
+  function tokenBefore(deadline: AbortSignal): Promise<string> {
+    const source = tokens!;
+    const late = () => new TokenError(`token endpoint ${source.shownUrl} did not answer in time`, true, 'token-timeout');
+    if (deadline.aborted) return Promise.reject(late());
+    return new Promise<string>((resolve, reject) => {
+      const onAbort = () => reject(late());
+      deadline.addEventListener('abort', onAbort, { once: true });
+      source.get().then(
+        (t) => (deadline.removeEventListener('abort', onAbort), resolve(t)),
+        (e: unknown) => (deadline.removeEventListener('abort', onAbort), reject(e)),
+      );
+    });
+  }
+
+  return {
+    async send(config, deadline, meta) {
+      if (!tokens) return exchange({ ...config, headers: { ...staticHeaders, ...config.headers } }, deadline);
+      const withToken = (token: string): RequestConfig => ({
+        ...config,
+        headers: { ...staticHeaders, ...config.headers, Authorization: `Bearer ${token}` },
+      });
+      const token = await tokenBefore(deadline);
+      const res = await exchange(withToken(token), deadline);
+      if (res.status !== 401) return res;
+      tokens.invalidate(token);
+      logger.info(`${o.adapter} back office refused the oauth2 token (HTTP 401); retrying once with a new token`, meta);
+      return exchange(withToken(await tokenBefore(deadline)), deadline);
+    },
+    close() {
+      httpAgent.destroy();
+      httpsAgent.destroy();
+      tokenHttpsAgent.destroy();
+    },
+  };
+}
