@@ -13,7 +13,10 @@
  *   BENCH_E2E_TIMEOUT_SECONDS=90  give up waiting for the deliveries after this long
  *   BENCH_PG_URL              PostgreSQL (default AMTSBOTE_TEST_PG_URL or postgres://postgres@127.0.0.1:5432/test);
  *                             must point at a loopback address
- *   BENCH_ONLY=baseline,sqlite,postgres,e2e-sqlite,e2e-postgres   run a subset
+ *   BENCH_ADAPTER_COUNT=500   submissions per adapter type in e2e-adapters
+ *   BENCH_ADAPTERS=rest,soap,xml-http,file-drop,file-drop-ack   the adapter types e2e-adapters runs
+ *   BENCH_XSD_SECONDS=5       measured seconds of the xsd scenario
+ *   BENCH_ONLY=baseline,sqlite,postgres,e2e-sqlite,e2e-postgres,xsd,e2e-adapters   run a subset
  *   BENCH_VERBOSE=1           forward the children's stderr
  *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
  *                             the largest file is the main thread;
@@ -21,7 +24,7 @@
  *                             costs throughput, so numbers from such a run are not comparable
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -29,6 +32,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
+import { benchXsd, type XsdBenchResult } from '../src/mapping/xsd/bench.ts';
 import { dropSchema } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
 
@@ -40,6 +44,8 @@ const INTAKE_PATH = '/api/v1/submissions';
 /** The goals the issue sets for durable intake at 50 connections. */
 const GOAL_RATIO = 0.5;
 const GOAL_P99_MS = 25;
+/** The issue's goal for XSD validation of a ~5 KB document, in one thread. */
+const GOAL_XSD_PER_SECOND = 500;
 
 // ---------------------------------------------------------------------------------------------------------
 // Settings
@@ -52,7 +58,10 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   return n;
 }
 
-const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'e2e-sqlite', 'e2e-postgres'] as const;
+const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'e2e-sqlite', 'e2e-postgres', 'xsd', 'e2e-adapters'] as const;
+/** The adapter types of e2e-adapters, each with its bench/config* folder and the back office it delivers to. */
+const ADAPTER_TYPES = ['rest', 'soap', 'xml-http', 'file-drop', 'file-drop-ack'] as const;
+type AdapterType = (typeof ADAPTER_TYPES)[number];
 type ScenarioId = (typeof ALL_SCENARIOS)[number];
 
 const settings = {
@@ -63,6 +72,12 @@ const settings = {
   e2eConcurrency: intEnv('BENCH_E2E_CONCURRENCY', 16, 1, 256),
   e2ePollMs: intEnv('BENCH_E2E_POLL_MS', 20, 10, 10_000),
   e2eTimeoutSeconds: intEnv('BENCH_E2E_TIMEOUT_SECONDS', 90, 1, 3600),
+  adapterCount: intEnv('BENCH_ADAPTER_COUNT', 500, 1, 1_000_000),
+  adapters: (process.env.BENCH_ADAPTERS ? process.env.BENCH_ADAPTERS.split(',').map((s) => s.trim()) : [...ADAPTER_TYPES]).map((s) => {
+    if (!(ADAPTER_TYPES as readonly string[]).includes(s)) throw new Error(`BENCH_ADAPTERS: unknown adapter type ${s}; known: ${ADAPTER_TYPES.join(', ')}`);
+    return s as AdapterType;
+  }),
+  xsdSeconds: intEnv('BENCH_XSD_SECONDS', 5, 1, 600),
   pgUrl: process.env.BENCH_PG_URL || process.env.AMTSBOTE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
   only: new Set<ScenarioId>(
     (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...ALL_SCENARIOS]).map((s) => {
@@ -461,6 +476,8 @@ interface E2eResult {
   id: ScenarioId;
   label: string;
   kind: 'e2e';
+  /** e2e-adapters: which adapter type delivered. */
+  adapter?: AdapterType;
   count: number;
   preload: WindowSummary;
   delivered: number;
@@ -471,7 +488,16 @@ interface E2eResult {
   timedOut: boolean;
   server: ReturnType<typeof procDelta>;
   host: ReturnType<typeof hostDelta>;
-  backOffice: { requests: number; cases: number; repeats: number; withoutKey: number };
+  /** What the receiving side saw; null where it cannot tell (simulators count cases, not requests). */
+  backOffice: { requests: number | null; cases: number; repeats: number | null; withoutKey: number | null };
+}
+interface XsdResult extends XsdBenchResult {
+  id: ScenarioId;
+  label: string;
+  kind: 'xsd';
+  seconds: number;
+  goalPerSecond: number;
+  goalMet: boolean;
 }
 interface Skipped {
   id: ScenarioId;
@@ -479,7 +505,7 @@ interface Skipped {
   kind: 'skipped';
   reason: string;
 }
-type ScenarioResult = IntakeResult | E2eResult | Skipped;
+type ScenarioResult = IntakeResult | E2eResult | XsdResult | Skipped;
 
 const LABELS: Record<ScenarioId, string> = {
   baseline: 'bare express (baseline)',
@@ -487,6 +513,8 @@ const LABELS: Record<ScenarioId, string> = {
   postgres: 'hub intake, PostgreSQL',
   'e2e-sqlite': 'end to end, SQLite',
   'e2e-postgres': 'end to end, PostgreSQL',
+  xsd: 'XSD validation',
+  'e2e-adapters': 'end to end by adapter, SQLite',
 };
 
 function tempDir(prefix: string): string {
@@ -506,9 +534,9 @@ function newSchema(): { schema: string; drop: () => Promise<void> } {
 }
 
 /** Arguments for bench/server.ts in hub mode, and what to clean up after the scenario (the schema, at once). */
-async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused'): Promise<{ args: string[]; release: () => Promise<void> }> {
+async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused', configFolder = 'config'): Promise<{ args: string[]; release: () => Promise<void> }> {
   const dataDir = tempDir('amtsbote-bench-');
-  const args = ['hub', '--db', db, '--data-dir', dataDir, '--worker', worker];
+  const args = ['hub', '--db', db, '--data-dir', dataDir, '--worker', worker, '--config', configFolder];
   let release = async () => rmSync(dataDir, { recursive: true, force: true });
   if (db === 'postgres') {
     const { schema, drop } = newSchema();
@@ -524,7 +552,7 @@ async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused'): Pro
   return { args, release };
 }
 
-const hubEnv = (backOfficeUrl: string) => ({ BENCH_PORTAL_TOKEN: TOKEN, BACKOFFICE_URL: backOfficeUrl });
+const hubEnv = (backOfficeUrl: string, extra: Record<string, string> = {}) => ({ BENCH_PORTAL_TOKEN: TOKEN, BACKOFFICE_URL: backOfficeUrl, ...extra });
 
 function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
@@ -586,19 +614,77 @@ async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'post
   return result;
 }
 
-async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eResult> {
-  const label = LABELS[id];
-  const setup = await hubArgs(db, 'paused');
-  const backOffice = await spawnChild(`${label}: back office`, 'backoffice.ts', [], {}).catch(async (e: unknown) => {
+/** Where an end-to-end run delivers to: the receiving side, started before the hub, and how to ask it what it saw. */
+interface Receiver {
+  /** BACKOFFICE_URL (and any other variables) for the hub's configuration. */
+  env: Record<string, string>;
+  stats(): Promise<E2eResult['backOffice']>;
+  stop(): Promise<void>;
+}
+
+/** The bench's REST back office (bench/backoffice.ts). */
+async function restReceiver(label: string): Promise<Receiver> {
+  const backOffice = await spawnChild(`${label}: back office`, 'backoffice.ts', [], {});
+  return {
+    env: { BACKOFFICE_URL: backOffice.info.url },
+    stats: async () => {
+      const bo = await getJson<E2eResult['backOffice'] & { bytes: number }>(`${backOffice.info.url}/__bench/stats`);
+      return { requests: bo.requests, cases: bo.cases, repeats: bo.repeats, withoutKey: bo.withoutKey };
+    },
+    stop: () => stopChild(backOffice),
+  };
+}
+
+/** One of the demo's simulators (bench/simulator.ts) in a child process, or (file-drop) just a temp folder. */
+async function adapterReceiver(adapter: AdapterType, label: string): Promise<Receiver> {
+  if (adapter === 'rest') return restReceiver(label);
+  if (adapter === 'file-drop') {
+    // No acknowledgement: nobody reads the folder; the written files are the cases.
+    const dir = tempDir('amtsbote-bench-drop-');
+    return {
+      env: { BACKOFFICE_URL: 'http://127.0.0.1:9', BENCH_DROP_DIR: dir },
+      stats: async () => ({ requests: null, cases: readdirSync(dir).filter((f) => f.endsWith('.xml')).length, repeats: null, withoutKey: null }),
+      stop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
+  }
+  const dir = adapter === 'file-drop-ack' ? tempDir('amtsbote-bench-drop-') : undefined;
+  const kind = adapter === 'soap' ? 'dogtax-soap' : adapter === 'xml-http' ? 'waste-xml' : 'waste-batch';
+  const sim = await spawnChild(`${label}: ${kind} simulator`, 'simulator.ts', dir ? [kind, '--directory', dir, '--interval-ms', '100'] : [kind], {});
+  return {
+    env: { BACKOFFICE_URL: dir ? 'http://127.0.0.1:9' : sim.info.url, ...(dir ? { BENCH_DROP_DIR: dir } : {}) },
+    stats: async () => ({ requests: null, cases: (await getJson<{ cases: number }>(`${sim.info.control}/__bench/stats`)).cases, repeats: null, withoutKey: null }),
+    stop: async () => {
+      await stopChild(sim);
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * N submissions loaded through the API with the worker paused, then the worker started and the clock run until
+ * all N are delivered (or failed), the receiver started first and the hub on `configFolder`.
+ */
+async function runDelivery(o: {
+  id: ScenarioId;
+  label: string;
+  db: 'sqlite' | 'postgres';
+  configFolder: string;
+  count: number;
+  adapter?: AdapterType;
+  receiver: () => Promise<Receiver>;
+}): Promise<E2eResult> {
+  const { id, label } = o;
+  const setup = await hubArgs(o.db, 'paused', o.configFolder);
+  const receiver = await o.receiver().catch(async (e: unknown) => {
     await setup.release();
     throw e;
   });
   try {
-    const hub = await spawnChild(label, 'server.ts', setup.args, hubEnv(backOffice.info.url), { profileAs: id });
+    const hub = await spawnChild(label, 'server.ts', setup.args, hubEnv(receiver.env['BACKOFFICE_URL'] ?? 'http://127.0.0.1:9', receiver.env), { profileAs: o.adapter ? `${id}-${o.adapter}` : id });
     try {
-      const n = settings.e2eCount;
+      const n = o.count;
       log(`${label}: preloading ${n} submissions (worker paused)`);
-      const { measured: preload } = await fire(hub.info.url, `${id}-${Date.now().toString(36)}`, { connections: Math.min(settings.connections, n), amount: n, stopOn: hub.exited });
+      const { measured: preload } = await fire(hub.info.url, `${id}-${o.adapter ?? 'rest'}-${Date.now().toString(36)}`, { connections: Math.min(settings.connections, n), amount: n, stopOn: hub.exited });
       if (hub.exit) throw new Error(`the hub process died during the preload (${hub.exit.signal ?? `exit code ${hub.exit.code}`})`);
       const loaded = await getJson<DeliveryCounts>(`${hub.info.control}/__bench/counts`);
       const total = Object.values(loaded.counts).reduce((a, b) => a + b, 0);
@@ -627,14 +713,16 @@ async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eRes
       const after = await getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
       const server = procDelta(before, after);
       const seconds = (last.msSinceWorkerStart ?? 0) / 1000;
-      const bo = await getJson<E2eResult['backOffice'] & { bytes: number }>(`${backOffice.info.url}/__bench/stats`);
+      const bo = await receiver.stats();
       const { counts } = last;
       if (counts.failed) incidents.push(`${label}: ${counts.failed} deliveries failed`);
       if (bo.repeats) incidents.push(`${label}: the back office saw ${bo.repeats} repeated idempotency keys (re-sends)`);
+      if (bo.cases !== counts.delivered) incidents.push(`${label}: ${counts.delivered} delivered, but the back office holds ${bo.cases} cases`);
       return {
         id,
         label,
         kind: 'e2e',
+        ...(o.adapter ? { adapter: o.adapter } : {}),
         count: total,
         preload,
         delivered: counts.delivered,
@@ -645,15 +733,64 @@ async function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eRes
         timedOut,
         server,
         host: hostDelta(hostBefore, hostAfter, server.cpuPercent),
-        backOffice: { requests: bo.requests, cases: bo.cases, repeats: bo.repeats, withoutKey: bo.withoutKey },
+        backOffice: bo,
       };
     } finally {
       await stopChild(hub);
     }
   } finally {
-    await stopChild(backOffice);
+    await receiver.stop();
     await setup.release();
   }
+}
+
+function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eResult> {
+  const label = LABELS[id];
+  return runDelivery({ id, label, db, configFolder: 'config', count: settings.e2eCount, receiver: () => restReceiver(label) });
+}
+
+const ADAPTER_LABELS: Record<AdapterType, string> = {
+  rest: 'rest (bench back office)',
+  soap: 'soap (dogtax-soap)',
+  'xml-http': 'xml-http + XSD (waste-xml)',
+  'file-drop': 'file-drop, no ack',
+  'file-drop-ack': 'file-drop + ack (waste-batch)',
+};
+
+/** e2e-adapters: one delivery run per adapter type on SQLite, each with a hub and a receiver of its own. */
+async function runE2eAdapters(): Promise<ScenarioResult[]> {
+  const id: ScenarioId = 'e2e-adapters';
+  const out: ScenarioResult[] = [];
+  for (const adapter of settings.adapters) {
+    if (aborted) break;
+    const label = `e2e SQLite, ${ADAPTER_LABELS[adapter]}`;
+    const configFolder = adapter === 'rest' ? 'config' : `config-${adapter}`;
+    try {
+      out.push(await runDelivery({ id, label, db: 'sqlite', configFolder, count: settings.adapterCount, adapter, receiver: () => adapterReceiver(adapter, label) }));
+    } catch (e) {
+      const msg = e instanceof Error ? e.message : String(e);
+      incidents.push(`${label}: ${msg}`);
+      out.push({ id, label, kind: 'skipped', reason: `failed: ${msg.split('\n')[0]}` });
+    }
+  }
+  return out;
+}
+
+/** xsd: validations per second of a ~5 KB document in this process (src/mapping/xsd/bench.ts), nothing else running. */
+async function runXsd(): Promise<XsdResult> {
+  log(`XSD validation: ${settings.xsdSeconds} s`);
+  const r = await benchXsd({ seconds: settings.xsdSeconds });
+  const kb = Math.round(r.docBytes / 1024);
+  return {
+    id: 'xsd',
+    // The row names the schema set; the file list stays in the JSON and the detail line.
+    label: `XSD validation (${kb} KB, ${r.schema.replace(/ \(\d+ files:.*$/, '')})`,
+    kind: 'xsd',
+    ...r,
+    seconds: settings.xsdSeconds,
+    goalPerSecond: GOAL_XSD_PER_SECOND,
+    goalMet: r.validationsPerSecond >= GOAL_XSD_PER_SECOND,
+  };
 }
 
 async function postgresProblem(): Promise<string | undefined> {
@@ -712,6 +849,8 @@ function table(results: ScenarioResult[]): string {
         `${Math.round(r.server.eventLoopUtilization * 100)}%`,
         ...host(r.host),
       ]);
+    } else if (r.kind === 'xsd') {
+      rows.push([r.label, `${r.validationsPerSecond} validations/s`]);
     } else {
       rows.push([r.label, `skipped: ${r.reason}`]);
     }
@@ -754,11 +893,14 @@ function details(results: ScenarioResult[]): string {
           (r.durability ? `; store holds ${r.durability.stored} for ${r.durability.accepted} counted 2xx (${r.durability.ok ? 'none lost' : 'MISMATCH'})` : ''),
       );
     } else if (r.kind === 'e2e') {
+      const bo = r.backOffice;
       lines.push(
         `${r.label}: ${r.delivered}/${r.count} delivered in ${r.seconds} s (${r.failed} failed, ${r.open} open${r.timedOut ? ', TIMED OUT' : ''}); ` +
-          `back office: ${r.backOffice.requests} requests, ${r.backOffice.cases} cases, ${r.backOffice.repeats} repeats; ` +
+          `back office: ${bo.requests === null ? '' : `${bo.requests} requests, `}${bo.cases} cases${bo.repeats === null ? '' : `, ${bo.repeats} repeats`}; ` +
           `preload ${r.preload.requestsPerSecond} req/s, p99 ${r.preload.latencyMs.p99} ms`,
       );
+    } else if (r.kind === 'xsd') {
+      lines.push(`${r.label}: ${r.validationsPerSecond} validations/s of a ${r.docBytes}-byte document over ${r.seconds} s, one thread, in the bench process`);
     }
   }
   return lines.join('\n');
@@ -798,12 +940,14 @@ async function main(): Promise<void> {
   if (pgProblem) log(`PostgreSQL scenarios skipped: ${pgProblem}`);
 
   const results: ScenarioResult[] = [];
-  const plan: [ScenarioId, () => Promise<ScenarioResult>][] = [
+  const plan: [ScenarioId, () => Promise<ScenarioResult | ScenarioResult[]>][] = [
     ['baseline', () => runIntake('baseline', null)],
     ['sqlite', () => runIntake('sqlite', 'sqlite')],
     ['postgres', () => runIntake('postgres', 'postgres')],
     ['e2e-sqlite', () => runE2e('e2e-sqlite', 'sqlite')],
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
+    ['xsd', () => runXsd()],
+    ['e2e-adapters', () => runE2eAdapters()],
   ];
   for (const [id, run] of plan) {
     if (aborted) break;
@@ -813,7 +957,8 @@ async function main(): Promise<void> {
       continue;
     }
     try {
-      results.push(await run());
+      const r = await run();
+      results.push(...(Array.isArray(r) ? r : [r]));
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       incidents.push(`${LABELS[id]}: ${msg}`);
@@ -829,7 +974,8 @@ async function main(): Promise<void> {
     `${cores} CPUs (${os.cpus()[0]?.model ?? 'unknown'}), node ${process.version}; load average at start ${loadAtStart.join(' / ')}` +
       (loadAtStart[0]! > cores / 2 ? ' -- the machine was already busy: expect noisy numbers' : ''),
     `code: ${code.commit ?? 'unknown commit'}${code.modified.length ? ` + uncommitted changes in ${code.modified.join(', ')}` : ''}`,
-    `intake: ${settings.connections} connections, ${template.bytes}-byte JSON body, ${settings.seconds} s measured after >= ${settings.warmupSeconds} s warm-up; end to end: ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms`,
+    `intake: ${settings.connections} connections, ${template.bytes}-byte JSON body, ${settings.seconds} s measured after >= ${settings.warmupSeconds} s warm-up; end to end: ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms` +
+      (settings.only.has('e2e-adapters') ? `; by adapter: ${settings.adapterCount} submissions each (${settings.adapters.join(', ')})` : ''),
     '',
     table(results),
     '',
@@ -842,6 +988,8 @@ async function main(): Promise<void> {
     const ratio = x.ratio === null ? 'ratio n/a (no baseline)' : `${x.ratio.toFixed(2)}x ${x.ratioMet ? 'met' : 'NOT met'}`;
     out.push(`  ${x.label.padEnd(24)} rate ${ratio}; p99 ${x.p99Ms} ms ${x.p99Met ? 'met' : 'NOT met'} (baseline p99 ${x.baselineP99Ms ?? 'n/a'} ms)`);
   }
+  const xsd = results.find((r): r is XsdResult => r.kind === 'xsd');
+  if (xsd) out.push(`goal: XSD validation of a ~5 KB document >= ${GOAL_XSD_PER_SECOND}/s: ${xsd.validationsPerSecond}/s ${xsd.goalMet ? 'met' : 'NOT met'}`);
   out.push('', details(results));
   if (incidents.length) out.push('', 'incidents:', ...incidents.map((i) => `  - ${i}`));
   const finishedAt = new Date();
@@ -853,7 +1001,13 @@ async function main(): Promise<void> {
     machine: { cpus: cores, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
     settings: { ...settings, only: [...settings.only], pgUrl: redactUrl(settings.pgUrl), bodyBytes: template.bytes },
     results,
-    goals: { ratio: GOAL_RATIO, p99Ms: GOAL_P99_MS, connections: settings.connections, scenarios: g },
+    goals: {
+      ratio: GOAL_RATIO,
+      p99Ms: GOAL_P99_MS,
+      connections: settings.connections,
+      scenarios: g,
+      xsd: xsd ? { validationsPerSecond: xsd.validationsPerSecond, goalPerSecond: GOAL_XSD_PER_SECOND, met: xsd.goalMet } : null,
+    },
     incidents,
   };
   mkdirSync(RESULTS_DIR, { recursive: true });

@@ -2,7 +2,7 @@
  * One server under benchmark, in a process of its own (started by bench/run.ts):
  *
  *   node --import tsx bench/server.ts baseline
- *   node --import tsx bench/server.ts hub --db sqlite --data-dir /tmp/x [--worker off|paused] [--concurrency 16] [--poll-ms 20]
+ *   node --import tsx bench/server.ts hub --db sqlite --data-dir /tmp/x [--worker off|paused] [--concurrency 16] [--poll-ms 20] [--config config-soap]
  *   node --import tsx bench/server.ts hub --db postgres --pg-url postgres://… --schema amtsbote_bench_… --data-dir /tmp/x
  *
  * Prints one JSON line on stdout when it listens: {"event":"ready","mode":…,"url":…,"control":…,"pid":…}.
@@ -14,7 +14,8 @@
  *   POST /__bench/worker/start  (hub, --worker paused) starts the delivery worker
  *
  * Exits on SIGTERM or SIGINT, and when its stdin closes (the parent died), after closing the hub.
- * The hub reads BENCH_PORTAL_TOKEN and BACKOFFICE_URL from the environment (bench/config/hub.yaml).
+ * The hub reads BENCH_PORTAL_TOKEN and BACKOFFICE_URL (and, for file-drop, BENCH_DROP_DIR) from the environment
+ * (bench/config/hub.yaml, or the bench/config-<adapter>/hub.yaml that --config names).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -25,7 +26,6 @@ import { parseArgs } from 'node:util';
 import express from 'express';
 import { startHub, type Hub } from '../src/hub.ts';
 
-const CONFIG_DIR = fileURLToPath(new URL('./config', import.meta.url));
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -37,6 +37,8 @@ const { positionals, values } = parseArgs({
     worker: { type: 'string', default: 'off' },
     concurrency: { type: 'string', default: '16' },
     'poll-ms': { type: 'string', default: '20' },
+    /** A configuration folder in bench/: config (REST) or config-<adapter> (e2e-adapters). */
+    config: { type: 'string', default: 'config' },
   },
 });
 const mode = positionals[0];
@@ -160,8 +162,9 @@ async function startBenchHub(): Promise<Hub> {
   if (db === 'postgres' && (!values['pg-url'] || !values.schema)) throw new Error('--pg-url and --schema are required with --db postgres');
   const worker = values.worker;
   if (worker !== 'off' && worker !== 'paused') throw new Error(`--worker must be off or paused, not ${worker}`);
+  if (!/^config(-[a-z-]+)?$/.test(values.config)) throw new Error(`--config must name a bench/config* folder, not ${values.config}`);
   const hub = await startHub({
-    configDir: CONFIG_DIR,
+    configDir: fileURLToPath(new URL(`./${values.config}`, import.meta.url)),
     dataDir,
     port: 0,
     host: '127.0.0.1',

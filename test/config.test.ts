@@ -111,6 +111,13 @@ describe('configuration', () => {
     }
   });
 
+  it('finds WSDL, XSD and other files of the configuration relative to its folder', () => {
+    const demo = fileURLToPath(new URL('../config', import.meta.url));
+    const c = loadConfig(demo, { adapters: builtinAdapters, env: {} });
+    expect((c.targets.get('bottrop-hundesteuer')!.options as { wsdl: string }).wsdl).to.equal(path.join(demo, 'wsdl', 'hundesteuer-bottrop.wsdl'));
+    expect((c.targets.get('kreis-re-abfall-xml')!.options as { schema: string }).schema).to.equal(path.join(demo, 'xsd', 'sperrmuell-auftrag.xsd'));
+  });
+
   it('masks secrets wherever options are shown', () => {
     const rest = builtinAdapters.get('rest')!;
     const opts = rest.options.parse({ url: 'https://x.example/api', auth: { type: 'basic', username: 'u', password: 'hunter2' } });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../src/sdk/index.ts';
+import { filePath, secret } from '../../src/sdk/index.ts';
 import { DEFAULT_FILE_NAME, patternProblems } from './naming.ts';
 
 // Validation messages never echo a value that may be a credential; paths, hosts and patterns are shown.
@@ -23,9 +23,7 @@ const sftpTransport = z
     port: z.number().int().min(1).max(65535).default(22),
     username: z.string().min(1),
     password: secret(z.string().min(1)).optional(),
-    privateKey: z
-      .string()
-      .min(1)
+    privateKey: filePath(z.string().min(1))
       .optional()
       .describe('path of the private key file (OpenSSH or PEM); read at start-up, its content is never shown or logged'),
     passphrase: secret(z.string().min(1)).optional().describe('passphrase of an encrypted privateKey'),

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../src/sdk/index.ts';
+import { filePath, secret } from '../../src/sdk/index.ts';
 import { isJsonPointer } from './json-pointer.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
@@ -48,10 +48,12 @@ const statusUrl = z.string().superRefine((value, ctx) => {
 });
 
 /** A file path; refuses PEM text, which would otherwise sit (and be shown) in clear in the options. */
-const pemPath = z
-  .string()
-  .min(1)
-  .refine((v) => !v.includes('-----BEGIN'), 'must be the path of a PEM file, not the PEM text itself');
+const pemPath = filePath(
+  z
+    .string()
+    .min(1)
+    .refine((v) => !v.includes('-----BEGIN'), 'must be the path of a PEM file, not the PEM text itself'),
+);
 
 const oauth2Schema = z
   .object({

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret } from '../../src/sdk/index.ts';
+import { filePath, secret } from '../../src/sdk/index.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
 // and the config loader prints these messages as they are.
@@ -13,7 +13,7 @@ export const REFERENCE_PATH = /^[A-Za-z_][\w-]*(\.([A-Za-z_][\w-]*|\d+))*$/;
 
 /** A local file. URLs are refused: the hub never fetches a WSDL (or anything it imports) at run time. */
 const localPath = (what: string) =>
-  z
+  filePath(z
     .string()
     .min(1)
     .superRefine((value, ctx) => {
@@ -25,7 +25,8 @@ const localPath = (what: string) =>
       } else if (value.trimStart().startsWith('<') || value.includes('-----BEGIN')) {
         ctx.addIssue({ code: 'custom', message: `must be the path of a ${what} file, not its content` });
       }
-    });
+    }),
+  );
 
 function checkHttpUrl(value: string, ctx: z.RefinementCtx): void {
   let url: URL;
@@ -103,7 +104,7 @@ export const idempotencySchema = z
 
 export const soapOptionsSchema = z
   .object({
-    wsdl: localPath('WSDL').describe('path of the local WSDL file; relative paths resolve against the working directory'),
+    wsdl: localPath('WSDL').describe('path of the local WSDL file; a relative path is found in the configuration folder'),
     service: ncName.optional().describe('service in the WSDL; default: the first'),
     port: ncName.optional().describe('port of that service; default: its first SOAP port'),
     operation: ncName.describe('the operation that files one case'),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { filePath } from '../../src/sdk/index.ts';
 import { isJsonPointer } from '../rest/json-pointer.ts';
 import { authSchema, MANAGED_HEADERS, restOptionsSchema } from '../rest/options.ts';
 
@@ -50,12 +51,10 @@ export const xmlHttpOptionsSchema = z
       .default('application/xml; charset=utf-8')
       .describe('Content-Type of the request; the body is always the UTF-8 text of the mapped document'),
     idempotencyHeader: rest.idempotencyHeader,
-    schema: z
-      .string()
-      .min(1)
+    schema: filePath(z.string().min(1))
       .refine((p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p), 'must be the path of a local .xsd file, not a URL: schemas are never fetched from the network')
       .optional()
-      .describe('entry XSD (local path, relative to the working directory); every message is validated against it before it is sent'),
+      .describe('entry XSD (local path; a relative path is found in the configuration folder); every message is validated against it before it is sent'),
     reference: referenceSchema.optional().describe("where the back office's reference (Aktenzeichen) is in its answer"),
     checkUrl: rest.checkUrl,
   })

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { z } from 'zod';
 import type { AdapterDefinition } from '../sdk/types.ts';
+import { resolveFilePaths } from '../sdk/define-adapter.ts';
 import { configSchema, type HubConfig, type TargetConfig } from './schema.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { resolveEnv, type EnvProblem } from './env.ts';
@@ -73,7 +74,9 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
       }
       continue;
     }
-    if (target) targets.set(id, { id, config: target, adapter, options: options.data, format: target.format ?? adapter.defaultFormat });
+    // Files that belong to the configuration (WSDL, XSD, certificates, keys) are found relative to it.
+    const resolvedOptions = resolveFilePaths(adapter.options, options.data, dir);
+    if (target) targets.set(id, { id, config: target, adapter, options: resolvedOptions, format: target.format ?? adapter.defaultFormat });
   }
   if (!parsed.success) throw new ConfigError(problems);
   const hub = parsed.data;

@@ -144,6 +144,7 @@ export class DeliveryWorker {
       log.error('could not record the attempt', { error: (e as Error).message, outcome: result.outcome });
       return;
     }
+    if (result.outcome === 'delivered' || result.outcome === 'failed') this.o.metrics.finished.inc({ target: d.targetId, outcome: result.outcome });
     const meta = {
       outcome: result.outcome,
       durationMs: result.finishedAt - started,

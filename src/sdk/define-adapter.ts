@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import type { AdapterDefinition } from './types.ts';
 
@@ -18,14 +19,37 @@ export function secret<T extends z.ZodType>(schema: T): T {
 }
 
 export function isSecret(schema: z.ZodType): boolean {
-  const meta = schema.meta();
-  return Boolean(meta && (meta as { secret?: boolean }).secret);
+  return hasMark(schema, 'secret');
+}
+
+/**
+ * Marks a string option as a path to a file that belongs to the configuration (WSDL, XSD, certificate, key).
+ * The hub resolves a relative path against the configuration folder, so a configuration can be moved whole.
+ */
+export function filePath<T extends z.ZodType>(schema: T): T {
+  return schema.meta({ filePath: true }) as T;
+}
+
+function hasMark(schema: z.ZodType, mark: 'secret' | 'filePath'): boolean {
+  const meta = schema.meta() as Record<string, unknown> | undefined;
+  return Boolean(meta?.[mark]);
 }
 
 /** Replaces every value whose schema is marked `secret()` by "***", walking objects, unions and arrays. */
 export function maskSecrets(schema: z.ZodType, value: unknown): unknown {
+  return mapMarked(schema, value, 'secret', () => '***');
+}
+
+/** Resolves every relative path whose schema is marked `filePath()` against `baseDir`. */
+export function resolveFilePaths(schema: z.ZodType, value: unknown, baseDir: string): unknown {
+  return mapMarked(schema, value, 'filePath', (v) => (typeof v === 'string' && !path.isAbsolute(v) ? path.resolve(baseDir, v) : v));
+}
+
+/** Walks a value along its schema and replaces the values whose schema carries `mark`. */
+function mapMarked(schema: z.ZodType, value: unknown, mark: 'secret' | 'filePath', fn: (v: unknown) => unknown): unknown {
   if (value === undefined || value === null) return value;
-  if (isSecret(schema)) return '***';
+  if (hasMark(schema, mark)) return fn(value);
+  const walk = (s: z.ZodType, v: unknown) => mapMarked(s, v, mark, fn);
   const def = (schema as unknown as { def: Record<string, unknown> & { type: string } }).def;
   switch (def.type) {
     case 'optional':
@@ -34,31 +58,29 @@ export function maskSecrets(schema: z.ZodType, value: unknown): unknown {
     case 'prefault':
     case 'readonly':
     case 'catch':
-      return maskSecrets(def.innerType as z.ZodType, value);
+      return walk(def.innerType as z.ZodType, value);
     case 'pipe':
-      return maskSecrets(def.in as z.ZodType, value);
+      return walk(def.in as z.ZodType, value);
     case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) return value;
       const shape = def.shape as Record<string, z.ZodType>;
       const out: Record<string, unknown> = {};
       for (const [k, v] of Object.entries(value as Record<string, unknown>)) {
-        out[k] = shape[k] ? maskSecrets(shape[k], v) : v;
+        out[k] = shape[k] ? walk(shape[k], v) : v;
       }
       return out;
     }
     case 'array':
-      return Array.isArray(value) ? value.map((v) => maskSecrets(def.element as z.ZodType, v)) : value;
+      return Array.isArray(value) ? value.map((v) => walk(def.element as z.ZodType, v)) : value;
     case 'union': {
-      // Apply every branch in turn: a key that is secret in any branch is masked, whichever branch the value
+      // Apply every branch in turn: a key marked in any branch is mapped, whichever branch the value
       // matches (or none, for raw options that failed validation).
       const options = def.options as z.ZodType[];
-      return options.reduce<unknown>((v, o) => maskSecrets(o, v), value);
+      return options.reduce<unknown>((v, o) => walk(o, v), value);
     }
     case 'record':
       if (typeof value !== 'object' || Array.isArray(value)) return value;
-      return Object.fromEntries(
-        Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, maskSecrets(def.valueType as z.ZodType, v)]),
-      );
+      return Object.fromEntries(Object.entries(value as Record<string, unknown>).map(([k, v]) => [k, walk(def.valueType as z.ZodType, v)]));
     default:
       return value;
   }

@@ -1,4 +1,4 @@
 // What adapter authors import.
-export { defineAdapter, secret, isSecret, maskSecrets } from './define-adapter.ts';
+export { defineAdapter, secret, isSecret, maskSecrets, filePath, resolveFilePaths } from './define-adapter.ts';
 export type * from './types.ts';
 export { classifyHttpStatus, parseRetryAfter, classifyNetworkError } from './http-errors.ts';
