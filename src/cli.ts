@@ -65,8 +65,8 @@ config
   .command('check')
   .description('validate a configuration folder: schema, references, adapter options, mappings; exit 1 on errors')
   .argument('[dir]', 'configuration folder', process.env.AMTSBOTE_CONFIG ?? './config')
-  .action((dir: string) => {
-    const result = checkConfig(path.resolve(dir));
+  .action(async (dir: string) => {
+    const result = await checkConfig(path.resolve(dir));
     if (result.ok) {
       console.log(`${dir}: ok — ${result.summary}`);
       return;

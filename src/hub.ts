@@ -4,8 +4,8 @@ import path from 'node:path';
 import express from 'express';
 import type winston from 'winston';
 import type Transport from 'winston-transport';
-import { builtinAdapters } from '../adapters/index.ts';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
+import { adapterRegistry } from './config/adapter-folders.ts';
 import { Router } from './routing/router.ts';
 import { createLogger } from './log/logger.ts';
 import { openStore } from './store/index.ts';
@@ -53,7 +53,7 @@ export interface Hub {
 
 /** Loads and checks the configuration, opens the store, starts simulators, adapters, worker, schedules and HTTP. */
 export async function startHub(opts: HubOptions): Promise<Hub> {
-  const config = loadConfig(opts.configDir, { adapters: builtinAdapters, env: opts.env ?? process.env });
+  const config = loadConfig(opts.configDir, { adapters: await adapterRegistry(opts.configDir), env: opts.env ?? process.env });
   const router = new Router(config);
   const hub = config.hub;
   const logger = createLogger({

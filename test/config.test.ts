@@ -8,6 +8,7 @@ import { builtinAdapters } from '../adapters/index.ts';
 import { loadConfig, hashToken } from '../src/config/load.ts';
 import { ConfigError, formatProblem } from '../src/config/errors.ts';
 import { checkConfig } from '../src/config/check.ts';
+import { adapterRegistry } from '../src/config/adapter-folders.ts';
 import { configJsonSchema } from '../src/config/json-schema.ts';
 import { maskSecrets } from '../src/sdk/index.ts';
 import { FIXTURE_CONFIG } from './support/hub.ts';
@@ -99,11 +100,11 @@ describe('configuration', () => {
     }
   });
 
-  it('compiles every mapping at start-up and reports a syntax error with its position', () => {
+  it('compiles every mapping at start-up and reports a syntax error with its position', async () => {
     const f = fixtureCopy();
     try {
       writeFileSync(path.join(f.dir, 'mappings', 'dog.jsonata'), '{ "a": data.( }');
-      const r = checkConfig(f.config, env);
+      const r = await checkConfig(f.config, env);
       expect(r.ok).to.equal(false);
       if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata at position \d+ \(S0\d+\)/);
     } finally {
@@ -116,6 +117,29 @@ describe('configuration', () => {
     const c = loadConfig(demo, { adapters: builtinAdapters, env: {} });
     expect((c.targets.get('bottrop-hundesteuer')!.options as { wsdl: string }).wsdl).to.equal(path.join(demo, 'wsdl', 'hundesteuer-bottrop.wsdl'));
     expect((c.targets.get('kreis-re-abfall-xml')!.options as { schema: string }).schema).to.equal(path.join(demo, 'xsd', 'sperrmuell-auftrag.xsd'));
+  });
+
+  it('loads adapters from the folders paths.adapters names, and refuses a folder that is not there', async () => {
+    const f = fixtureCopy();
+    try {
+      const extra = fileURLToPath(new URL('./fixtures/extra-adapters', import.meta.url));
+      const hub = path.join(f.config, 'hub.yaml');
+      writeFileSync(hub, readFileSync(hub, 'utf8').replace('  mappings: ../mappings', `  mappings: ../mappings\n  adapters: ["${extra}"]`));
+      const targets = path.join(f.config, 'targets.yaml');
+      writeFileSync(targets, readFileSync(targets, 'utf8').replace('routes:', '  echo:\n    adapter: echo-office\n    timeoutMs: 2000\n    options: { token: "${env:ECHO_TOKEN:-echo-token-1234}" }\nroutes:'));
+      const r = await checkConfig(f.config, env);
+      expect(r, JSON.stringify(r)).to.deep.include({ ok: true });
+      const registry = await adapterRegistry(f.config);
+      expect([...registry.keys()]).to.include.members(['rest', 'soap', 'xml-http', 'file-drop', 'echo-office']);
+      writeFileSync(hub, readFileSync(hub, 'utf8').replace(extra, '/nowhere/adapters'));
+      const problems = await adapterRegistry(f.config).then(
+        () => [],
+        (e: ConfigError) => e.problems.map(formatProblem),
+      );
+      expect(problems.join('\n')).to.match(/hub\.yaml:\d+:\d+ paths\.adapters\[0\]: adapter folder not found: \/nowhere\/adapters/);
+    } finally {
+      f.cleanup();
+    }
   });
 
   it('masks secrets wherever options are shown', () => {

@@ -1,4 +1,4 @@
-import { builtinAdapters } from '../../adapters/index.ts';
+import { adapterRegistry } from './adapter-folders.ts';
 import { loadConfig } from './load.ts';
 import { ConfigError, formatProblem } from './errors.ts';
 import { Router } from '../routing/router.ts';
@@ -6,9 +6,9 @@ import { Router } from '../routing/router.ts';
 export type CheckResult = { ok: true; summary: string } | { ok: false; problems: string[] };
 
 /** Everything `amtsbote start` checks before it serves: schema, references, adapter options, mapping syntax. */
-export function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.env): CheckResult {
+export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.env): Promise<CheckResult> {
   try {
-    const loaded = loadConfig(dir, { adapters: builtinAdapters, env });
+    const loaded = loadConfig(dir, { adapters: await adapterRegistry(dir), env });
     new Router(loaded);
     const h = loaded.hub;
     const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;

@@ -183,6 +183,10 @@ export const hubSchema = z
     paths: z
       .object({
         mappings: z.string().default('mappings').describe('the mappings folder, relative to the config folder'),
+        adapters: z
+          .array(z.string().min(1))
+          .default([])
+          .describe('folders with more adapters, relative to the config folder: each subfolder whose index.ts (or index.js) default-exports defineAdapter(...)'),
       })
       .strict()
       .prefault({}),
