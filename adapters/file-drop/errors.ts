@@ -1,4 +1,8 @@
 import type { DeliveryResult } from '../../src/sdk/index.ts';
+import { oneLine } from '../../src/sdk/index.ts';
+
+// Re-exported for this adapter's modules, which import it from here.
+export { oneLine };
 
 type Failure = Extract<DeliveryResult, { ok: false }>;
 
@@ -88,11 +92,6 @@ export function classifyError(err: unknown, where: string): Failure {
   if (/no response from server|connection|socket|closed|not connected|handshake/i.test(message)) return fail(true, 'network', message);
   // Unknown I/O errors (EIO, ESTALE, EBUSY, EMFILE …) are nearly always environmental.
   return fail(true, 'io', `${message} (${codeText})`);
-}
-
-export function oneLine(text: string, max: number): string {
-  const line = text.replace(/[\r\n\t]+/g, ' ').replace(/[\x00-\x1f\x7f]/g, '').trim();
-  return line.length > max ? `${line.slice(0, max - 1)}…` : line;
 }
 
 export function errorCode(err: unknown): string | number | undefined {

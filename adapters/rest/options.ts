@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { filePath, secret } from '../../src/sdk/index.ts';
+import { secret, tlsOptions } from '../../src/sdk/index.ts';
 import { isJsonPointer } from './json-pointer.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
@@ -48,12 +48,6 @@ const statusUrl = z.string().superRefine((value, ctx) => {
 });
 
 /** A file path; refuses PEM text, which would otherwise sit (and be shown) in clear in the options. */
-const pemPath = filePath(
-  z
-    .string()
-    .min(1)
-    .refine((v) => !v.includes('-----BEGIN'), 'must be the path of a PEM file, not the PEM text itself'),
-);
 
 const oauth2Schema = z
   .object({
@@ -107,21 +101,7 @@ export const authSchema = z
   ])
   .default({ type: 'none' });
 
-export const tlsSchema = z
-  .object({
-    cert: pemPath.optional().describe('client certificate (PEM file path), presented when the server asks for one'),
-    key: pemPath.optional().describe("the client certificate's private key (PEM file path); its content is secret"),
-    ca: pemPath.optional().describe("CA certificate(s) (PEM file path) that replace Node's default trust store for this target"),
-    passphrase: secret(z.string().min(1)).optional().describe('passphrase of an encrypted key'),
-    rejectUnauthorized: z.boolean().default(true).describe('verify the server certificate; false only for tests'),
-  })
-  .strict()
-  .superRefine((t, ctx) => {
-    if (Boolean(t.cert) !== Boolean(t.key)) {
-      ctx.addIssue({ code: 'custom', path: [t.cert ? 'key' : 'cert'], message: 'cert and key go together' });
-    }
-    if (t.passphrase && !t.key) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'needs a key' });
-  });
+export const tlsSchema = tlsOptions;
 
 export const multipartSchema = z
   .object({

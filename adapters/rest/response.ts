@@ -1,5 +1,9 @@
 // Reading the back office's answer without ever copying its body into an error or a log line:
 // bodies carry citizens' data. Only a problem+json `title` (a short, generic phrase) may be shown.
+import { oneLine } from '../../src/sdk/index.ts';
+
+// Re-exported for this adapter's modules, which import it from here.
+export { oneLine };
 
 const TITLE_MAX = 200;
 
@@ -21,12 +25,6 @@ export function parseJsonBody(contentType: unknown, text: unknown): unknown {
   } catch {
     return undefined;
   }
-}
-
-/** One line of at most `max` characters: control characters would let the back office forge log lines. */
-export function oneLine(text: string, max: number): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
 }
 
 /** The RFC 9457 `title` of a problem+json answer, flattened and truncated; `undefined` for anything else. */

@@ -5,7 +5,7 @@ import type { Logger } from 'winston';
 import { authHeaders, isStaticAuth } from './auth.ts';
 import { OAuth2TokenSource, TokenError } from './oauth2.ts';
 import type { RestOptions } from './options.ts';
-import { tlsAgentOptions } from './tls.ts';
+import { tlsAgentOptions } from '../../src/sdk/index.ts';
 
 export type RequestConfig = Omit<AxiosRequestConfig<Buffer | string>, 'headers'> & { headers?: Record<string, string> };
 

@@ -4,6 +4,10 @@
 
 import { classifyHttpStatus, classifyNetworkError, parseRetryAfter } from '../../src/sdk/index.ts';
 import type { DeliveryResult } from '../../src/sdk/index.ts';
+import { oneLine } from '../../src/sdk/index.ts';
+
+// Re-exported for this adapter's modules, which import it from here.
+export { oneLine };
 
 export type Failure = Extract<DeliveryResult, { ok: false }>;
 
@@ -22,12 +26,6 @@ export interface SoapFault {
 }
 
 const REASON_MAX = 200;
-
-/** One line of at most `max` characters: control characters would let the back office forge log lines. */
-export function oneLine(text: string, max: number): string {
-  const flat = text.replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, ' ').replace(/\s+/g, ' ').trim();
-  return flat.length > max ? flat.slice(0, max - 1) + '…' : flat;
-}
 
 /** `soap:Client.Authentication` → `Client`: 1.1 allows dotted refinements of the four standard codes. */
 function baseCode(qname: string): string {

@@ -12,7 +12,7 @@ import { classifyCallError, describeFault, errorCode, faultOf, oneLine, refusesC
 import { SoapHttpClient, safeUrl, type Exchange, type SoapResponse } from './http-client.ts';
 import { soapOptionsSchema, type SoapOptions } from './options.ts';
 import { referenceAt } from './reference.ts';
-import { tlsAgentOptions } from './tls.ts';
+import { tlsAgentOptions } from '../../src/sdk/index.ts';
 import { inspectWsdl } from './wsdl.ts';
 
 export { soapOptionsSchema, type SoapOptions } from './options.ts';

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { filePath, secret } from '../../src/sdk/index.ts';
+import { filePath, secret, tlsOptions } from '../../src/sdk/index.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
 // and the config loader prints these messages as they are.
@@ -63,21 +63,7 @@ export const securitySchema = z
   ])
   .default({ type: 'none' });
 
-export const tlsSchema = z
-  .object({
-    cert: localPath('PEM').optional().describe('client certificate (PEM file path), presented when the server asks for one'),
-    key: localPath('PEM').optional().describe("the client certificate's private key (PEM file path); its content is secret"),
-    ca: localPath('PEM').optional().describe("CA certificate(s) (PEM file path) that replace Node's default trust store for this target"),
-    passphrase: secret(z.string().min(1)).optional().describe('passphrase of an encrypted key'),
-    rejectUnauthorized: z.boolean().default(true).describe('verify the server certificate; false only for tests'),
-  })
-  .strict()
-  .superRefine((t, ctx) => {
-    if (Boolean(t.cert) !== Boolean(t.key)) {
-      ctx.addIssue({ code: 'custom', path: [t.cert ? 'key' : 'cert'], message: 'cert and key go together' });
-    }
-    if (t.passphrase && !t.key) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'needs a key' });
-  });
+export const tlsSchema = tlsOptions;
 
 /** Prefixes the envelope uses itself; a header element must not redeclare them. */
 const RESERVED_PREFIXES = new Set(['soap', 'xml', 'xmlns', 'xsi', 'wsse', 'wsu']);

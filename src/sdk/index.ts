@@ -2,3 +2,5 @@
 export { defineAdapter, secret, isSecret, maskSecrets, filePath, resolveFilePaths } from './define-adapter.ts';
 export type * from './types.ts';
 export { classifyHttpStatus, parseRetryAfter, classifyNetworkError } from './http-errors.ts';
+export { oneLine } from './text.ts';
+export { tlsOptions, tlsAgentOptions, type TlsOptions } from './tls.ts';
