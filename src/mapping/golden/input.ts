@@ -3,22 +3,9 @@ import { readFileSync } from 'node:fs';
 import type { ServiceConfig, TenantConfig } from '../../config/schema.ts';
 import { validateEnvelope, type Envelope } from '../../intake/envelope.ts';
 import { parseSubmissionXml } from '../../intake/xml.ts';
+import { buildMappingInput, type MappingInput } from '../../delivery/message-input.ts';
 
-/**
- * The mapping input built from a submission envelope, without a store: the same shape and the same
- * derivations as src/delivery/message-input.ts (which builds it from a stored submission) and
- * src/intake/accept.ts (which decodes the attachments). Kept beside it rather than shared because
- * message-input.ts reads from the store's row types; if either changes, change both.
- */
-export interface MappingInput {
-  submission: { id: string; externalId: string; portal: string; submittedAt: string; receivedAt: string };
-  tenant: { key: string; name?: string; parent?: string };
-  service: { slug: string; leika?: string; name?: string };
-  applicant: unknown;
-  data: unknown;
-  attachments: { filename: string; mediaType: string; size: number; sha256: string; content: string }[];
-  delivery: { id: string; idempotencyKey: string; target: string };
-}
+export type { MappingInput } from '../../delivery/message-input.ts';
 
 export interface InputContext {
   /** The tenant and service from the configuration; absent ones give `{ key }` / `{ slug }` as the hub would. */
@@ -31,34 +18,27 @@ export interface InputContext {
   delivery: { id: string; idempotencyKey: string; target: string };
 }
 
+/** The mapping input of an envelope that was never stored: decoded and re-encoded as intake and store would. */
 export function mappingInputFromEnvelope(envelope: Envelope, ctx: InputContext): MappingInput {
-  const { tenant, service } = ctx;
-  return {
-    submission: {
-      id: ctx.submissionId,
-      externalId: envelope.externalId,
-      portal: ctx.portal,
-      submittedAt: envelope.submittedAt,
-      receivedAt: new Date(ctx.receivedAt).toISOString(),
-    },
-    tenant: tenant ? { key: tenant.key, name: tenant.name, ...(tenant.parent ? { parent: tenant.parent } : {}) } : { key: envelope.tenant },
-    service: service ? { slug: service.slug, leika: service.leika, name: service.name } : { slug: envelope.service },
+  return buildMappingInput({
+    submissionId: ctx.submissionId,
+    externalId: envelope.externalId,
+    portal: ctx.portal,
+    submittedAt: envelope.submittedAt,
+    receivedAt: Date.parse(ctx.receivedAt),
+    tenantKey: envelope.tenant,
+    serviceKey: envelope.service,
+    tenant: ctx.tenant,
+    service: ctx.service,
     // The hub stores applicant and data as JSON and parses them back: the mapping sees JSON values only.
     applicant: JSON.parse(JSON.stringify(envelope.applicant)) as unknown,
     data: JSON.parse(JSON.stringify(envelope.data)) as unknown,
     attachments: envelope.attachments.map((a) => {
-      // Intake stores the decoded bytes, and the input re-encodes them: the mapping sees canonical base64.
       const bytes = Buffer.from(a.content, 'base64');
-      return {
-        filename: a.filename,
-        mediaType: a.mediaType,
-        size: bytes.length,
-        sha256: createHash('sha256').update(bytes).digest('hex'),
-        content: bytes.toString('base64'),
-      };
+      return { filename: a.filename, mediaType: a.mediaType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), content: bytes };
     }),
-    delivery: { ...ctx.delivery },
-  };
+    delivery: ctx.delivery,
+  });
 }
 
 export class EnvelopeError extends Error {}
