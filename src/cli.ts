@@ -8,6 +8,11 @@ import { configJsonSchema } from './config/json-schema.ts';
 import { builtinAdapters } from '../adapters/index.ts';
 import { formatFileResult, formatSummary, loadGoldenConfig, runGoldenTests, type GoldenConfig } from './mapping/golden/index.ts';
 import { scaffoldAdapter } from './sdk/scaffold.ts';
+import { userInfo } from 'node:os';
+import { loadConfig } from './config/load.ts';
+import { adapterRegistry } from './config/adapter-folders.ts';
+import { openStore } from './store/index.ts';
+import { parseReplayFilter, replayByFilter } from './delivery/replay.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {
@@ -136,6 +141,75 @@ adapter
     for (const f of r.files) console.log(`  ${rel(f.path).padEnd(Math.max(...r.files.map((x) => rel(x.path).length)) + 2)}${f.what}`);
     console.log('\nnext steps:\n' + r.nextSteps.map((l) => '  ' + l).join('\n'));
   });
+
+program
+  .command('replay')
+  .description('put failed deliveries back in the queue (same idempotency key), by id or by filter; filters are AND-ed')
+  .argument('[deliveryIds...]', 'the deliveries to replay')
+  .option('--target <id>', 'failed deliveries to this target')
+  .option('--tenant <ags>', 'failed deliveries of this tenant')
+  .option('--error-kind <kind>', 'failed deliveries whose last error is of this kind, e.g. http-400')
+  .option('--since <iso>', 'failed at or after this time (ISO 8601)')
+  .option('--until <iso>', 'failed before this time (ISO 8601)')
+  .option('--dry-run', 'list what would be replayed, change nothing')
+  .option('--by <name>', 'who replays, for the sync log (default: the OS user)')
+  .option('--reason <text>', 'why, for the sync log')
+  .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
+  .option('-d, --data <dir>', 'data folder with the SQLite database (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
+  .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
+  .action(async (ids: string[], o: { target?: string; tenant?: string; errorKind?: string; since?: string; until?: string; dryRun?: boolean; by?: string; reason?: string; config: string; data: string; databaseUrl?: string }) => {
+    const hasFilter = [o.target, o.tenant, o.errorKind, o.since, o.until].some((v) => v !== undefined);
+    if (ids.length && hasFilter) throw new InvalidArgumentError('give delivery ids or a filter, not both');
+    if (!ids.length && !hasFilter) throw new InvalidArgumentError('give delivery ids or at least one of --target, --tenant, --error-kind, --since, --until');
+    const parsed = hasFilter ? parseReplayFilter({ target: o.target, tenant: o.tenant, errorKind: o.errorKind, since: o.since, until: o.until }) : undefined;
+    if (parsed && !parsed.ok) {
+      const flag = (f: string) => '--' + f.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+      throw new InvalidArgumentError(parsed.problems.map((p) => (p.field ? `${flag(p.field)}: ${p.detail}` : p.detail)).join('; '));
+    }
+    let databaseUrl = o.databaseUrl;
+    if (!databaseUrl) {
+      const configDir = path.resolve(o.config);
+      // Only the database setting is needed; without a configuration folder the data folder's SQLite is used.
+      if (existsSync(configDir)) databaseUrl = loadConfig(configDir, { adapters: await adapterRegistry(configDir), env: process.env }).hub.database.url || undefined;
+    }
+    const store = await openStore({ url: databaseUrl, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite') });
+    try {
+      const by = o.by ?? osUser();
+      const now = Date.now();
+      const iso = (ms: number) => new Date(ms).toISOString();
+      if (parsed?.ok) {
+        const r = await replayByFilter(store, parsed.filter, { dryRun: Boolean(o.dryRun), by, reason: o.reason, now });
+        const outcome = new Map(r.results.map((x) => [x.id, x.outcome]));
+        for (const d of r.matched) console.log([d.id, d.targetId, d.tenant, d.errorKind ?? '-', iso(d.failedAt), ...(o.dryRun ? [] : [outcome.get(d.id) ?? 'not-found'])].join('\t'));
+        const replayed = r.results.filter((x) => x.outcome === 'replayed').length;
+        console.log(o.dryRun ? `dry run: ${r.matched.length} failed deliver${r.matched.length === 1 ? 'y' : 'ies'} would be replayed${r.truncated ? ' (more match: run again)' : ''}` : `replayed ${replayed} of ${r.matched.length} failed deliver${r.matched.length === 1 ? 'y' : 'ies'} by ${by}${r.truncated ? ' (more match: run again)' : ''}`);
+        return;
+      }
+      if (o.dryRun) {
+        const rows = await store.db.selectFrom('deliveries').select(['id', 'state']).where('id', 'in', ids).execute();
+        const state = new Map(rows.map((x) => [x.id, x.state]));
+        for (const id of ids) console.log(`${id}\t${state.get(id) === 'failed' ? 'would be replayed' : state.has(id) ? `not failed (${state.get(id)})` : 'not found'}`);
+        const n = ids.filter((id) => state.get(id) === 'failed').length;
+        console.log(`dry run: ${n} of ${ids.length} would be replayed`);
+        return;
+      }
+      const results = await store.replay(ids, by, o.reason, now);
+      for (const r of results) console.log(`${r.id}\t${r.outcome === 'replayed' ? 'replayed (queued)' : r.outcome === 'not-failed' ? `not failed (${r.state ?? '?'}): left alone` : 'not found'}`);
+      const replayed = results.filter((r) => r.outcome === 'replayed').length;
+      console.log(`replayed ${replayed} of ${results.length} by ${by}; a running hub picks them up at its next poll`);
+      if (replayed < results.length) process.exitCode = 1;
+    } finally {
+      await store.close();
+    }
+  });
+
+function osUser(): string {
+  try {
+    return userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
 
 program.parseAsync(process.argv).catch((e: Error) => {
   // Configuration errors are for people: print them, not a stack.

@@ -17,6 +17,7 @@ import { HttpProblem, sendProblem } from './intake/problem.ts';
 import { openApiDocument } from './intake/openapi.ts';
 import { createMetrics, type Metrics } from './console/metrics.ts';
 import { healthRoutes } from './console/health.ts';
+import { OPERATOR_TOKEN_ENV, operatorRoutes } from './console/operator-api.ts';
 import { Scheduler } from './reconcile/scheduler.ts';
 import { startSimulators, type RunningSimulator } from './demo/index.ts';
 
@@ -101,6 +102,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     app.disable('x-powered-by');
     app.set('trust proxy', false);
     app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, onAccepted: () => worker?.wake() }));
+    app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], onReplayed: () => worker?.wake() }));
     app.get('/api/v1/openapi.json', (_req, res) => res.json(openApiDocument));
     app.use(healthRoutes({ store, metrics, worker: () => Boolean(worker) }));
     app.use((req, res) => sendProblem(res, new HttpProblem('not-found', `no route for ${req.method} ${req.path}`), req.originalUrl));

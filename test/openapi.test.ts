@@ -14,6 +14,8 @@ const SERVED = [
   'GET /healthz',
   'GET /readyz',
   'GET /metrics',
+  'POST /api/v1/deliveries/{id}/replay',
+  'POST /api/v1/deliveries/replay',
 ];
 
 const DOC_ID = 'https://amtsbote.invalid/openapi.json';

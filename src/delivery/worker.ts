@@ -168,7 +168,9 @@ export class DeliveryWorker {
     }
     if (d.ack) return this.askAcknowledgement(d, adapter, log);
     const policy = step.target.config.policy.retry;
-    if (d.attempt > policy.maxAttempts) {
+    // After a replay the budget starts afresh; the attempt numbers go on.
+    const runAttempt = d.attempt - (d.attemptBase ?? 0);
+    if (runAttempt > policy.maxAttempts) {
       return this.failed(`all ${policy.maxAttempts} attempts are used up; the last one was interrupted before it finished`, 'attempts-exhausted');
     }
     if (d.resumed) log.warn('resuming a delivery whose lease ran out; re-sending with the same idempotency key');
@@ -208,8 +210,8 @@ export class DeliveryWorker {
     }
     const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus };
     if (!res.retryable) return { outcome: 'failed', ...base };
-    if (d.attempt >= policy.maxAttempts) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${d.attempt} attempts)` };
-    return { outcome: 'retry', ...base, nextAttemptAt: finishedAt + retryDelay(policy, d.attempt, res.retryAfterMs, this.random) };
+    if (runAttempt >= policy.maxAttempts) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${runAttempt} attempts${d.attemptBase ? ' since the replay' : ''})` };
+    return { outcome: 'retry', ...base, nextAttemptAt: finishedAt + retryDelay(policy, runAttempt, res.retryAfterMs, this.random) };
   }
 
   private get ackPollMs(): number {

@@ -228,6 +228,19 @@ const SUBMITTED_AT_PATTERN = '^\\d{4}-\\d{2}-\\d{2}T\\d{2}:\\d{2}:\\d{2}(\\.\\d+
 const B = '[A-Za-z0-9+/]\\s*';
 const BASE64_PATTERN = `^\\s*(${B}${B}${B}${B})*(${B}${B}(${B}=|=\\s*=)\\s*)?$`;
 
+/** A problem of the operator API (console/operator-api.ts). */
+function operatorProblem(type: string, status: number, description: string, example: Record<string, unknown>, challenge = false): ResponseObject {
+  return {
+    ...problem(type, status, description, example),
+    ...(challenge ? { headers: { 'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750) of realm `amtsbote-operator`.', required: true, schema: { type: 'string' } } } } : {}),
+  };
+}
+
+const operatorDisabled = operatorProblem('operator-api-disabled', 503, 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`, so the operator API is off.', {
+  title: 'The operator API is disabled',
+  detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN',
+});
+
 export const openApiDocument: OpenApiDocument = {
   openapi: '3.1.0',
   jsonSchemaDialect: 'https://spec.openapis.org/oas/3.1/dialect/base',
@@ -254,6 +267,7 @@ export const openApiDocument: OpenApiDocument = {
   tags: [
     { name: 'submissions', description: 'Send applications and follow their delivery.' },
     { name: 'operations', description: 'Health, readiness, metrics and this description.' },
+    { name: 'deliveries', description: 'For operators: replay failed deliveries (dead letters). Needs the operator token.' },
   ],
   paths: {
     '/api/v1/submissions': {
@@ -377,6 +391,98 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    '/api/v1/deliveries/{id}/replay': {
+      post: {
+        operationId: 'replayDelivery',
+        summary: 'Replay one failed delivery',
+        description: [
+          'Puts a `failed` delivery back in the queue: due at once, with the same idempotency key (the delivery id), so a',
+          'back office that already filed the case answers with it instead of filing twice. The attempt numbers go on;',
+          'the retry policy\'s attempts count afresh from here. `lastError` stays until the next attempt. The sync log',
+          'gets a `delivery.replayed` event with `by: "operator"`, the optional `reason` and the previous error.',
+        ].join('\n'),
+        tags: ['deliveries'],
+        security: [{ operatorToken: [] }],
+        parameters: [
+          {
+            name: 'id',
+            in: 'path',
+            required: true,
+            description: 'The delivery\'s id: `deliveries[].id` of the submission, `deliveryId` in the sync log, or the first column of `amtsbote replay --dry-run`.',
+            schema: { type: 'string', format: 'uuid', examples: [EXAMPLE_ID] },
+          },
+        ],
+        requestBody: {
+          required: false,
+          description: 'Optional.',
+          content: {
+            'application/json': {
+              schema: { type: 'object', additionalProperties: true, properties: { reason: { type: 'string', maxLength: 500, description: 'Why, for the sync log.' } } },
+              example: { reason: 'Fachverfahren wieder erreichbar' },
+            },
+          },
+        },
+        responses: {
+          '200': {
+            description: 'Queued again; the worker picks it up at once.',
+            content: { 'application/json': { schema: schema('ReplayedDelivery'), example: { id: EXAMPLE_ID, state: 'queued', attempts: 3, previousError: 'HTTP 503 (gave up after 3 attempts)' } } },
+          },
+          '400': operatorProblem('malformed-body', 400, 'The body is not JSON.', { title: 'The request body could not be parsed', detail: 'the request body could not be read' }),
+          '401': operatorProblem('operator-unauthorized', 401, 'No bearer token, or not the operator token (portal tokens are not accepted).', {
+            title: 'A valid operator token is required',
+            detail: 'the token is not the operator token',
+          }, true),
+          '404': operatorProblem('not-found', 404, 'No such delivery.', { title: 'Not found', detail: `no delivery ${EXAMPLE_ID}` }),
+          '409': operatorProblem('delivery-not-failed', 409, 'The delivery is not `failed` (queued, being sent, waiting, acknowledging or delivered); nothing was changed.', {
+            title: 'Only a failed delivery can be replayed',
+            detail: `delivery ${EXAMPLE_ID} is delivered; only failed deliveries can be replayed`,
+          }),
+          '422': operatorProblem('invalid-replay', 422, 'The body is not valid.', { title: 'The replay request is not valid', detail: '1 field is not valid', errors: [{ pointer: '#/reason', detail: 'expected a string of at most 500 characters' }] }),
+          '500': internalError(`/api/v1/deliveries/${EXAMPLE_ID}/replay`),
+          '503': operatorDisabled,
+        },
+      },
+    },
+    '/api/v1/deliveries/replay': {
+      post: {
+        operationId: 'replayDeliveries',
+        summary: 'Replay failed deliveries by filter',
+        description: [
+          'Finds the `failed` deliveries that match every given filter field (at least one) and replays each as',
+          '`POST /api/v1/deliveries/{id}/replay` does; with `dryRun` only lists them. At most 10 000 per call:',
+          '`truncated` says more matched, so call again.',
+        ].join('\n'),
+        tags: ['deliveries'],
+        security: [{ operatorToken: [] }],
+        requestBody: {
+          required: true,
+          content: { 'application/json': { schema: schema('ReplayFilter'), example: { target: 'backoffice', errorKind: 'http-503', since: '2026-11-24T00:00:00Z', dryRun: true } } },
+        },
+        responses: {
+          '200': {
+            description: 'What matched, and (unless a dry run) what became of each.',
+            content: {
+              'application/json': {
+                schema: schema('ReplayReport'),
+                example: { dryRun: true, matched: 1, replayed: 0, truncated: false, deliveries: [{ id: EXAMPLE_ID, submissionId: EXAMPLE_ID, target: 'backoffice', tenant: '05513000', errorKind: 'http-503', failedAt: '2026-11-24T08:31:02.114Z' }] },
+              },
+            },
+          },
+          '400': operatorProblem('malformed-body', 400, 'The body is not JSON.', { title: 'The request body could not be parsed', detail: 'the request body could not be read' }),
+          '401': operatorProblem('operator-unauthorized', 401, 'No bearer token, or not the operator token (portal tokens are not accepted).', {
+            title: 'A valid operator token is required',
+            detail: 'send Authorization: Bearer <operator token>',
+          }, true),
+          '422': operatorProblem('invalid-replay', 422, 'The filter is not valid: unknown fields, wrong types, unreadable times, or no filter field at all (pointer `#`).', {
+            title: 'The replay request is not valid',
+            detail: '1 field is not valid',
+            errors: [{ pointer: '#/since', detail: 'expected an ISO 8601 date or date-time, e.g. 2026-11-24T08:00:00Z' }],
+          }),
+          '500': internalError('/api/v1/deliveries/replay'),
+          '503': operatorDisabled,
+        },
+      },
+    },
     '/api/v1/openapi.json': {
       get: {
         operationId: 'getOpenApi',
@@ -451,6 +557,11 @@ export const openApiDocument: OpenApiDocument = {
   },
   components: {
     securitySchemes: {
+      operatorToken: {
+        type: 'http',
+        scheme: 'bearer',
+        description: 'The operator token: the value of the environment variable `AMTSBOTE_OPERATOR_TOKEN` the hub was started with. Portal tokens are not accepted.',
+      },
       portalToken: {
         type: 'http',
         scheme: 'bearer',
@@ -670,6 +781,10 @@ export const openApiDocument: OpenApiDocument = {
               'urn:amtsbote:problem:invalid-submission',
               'urn:amtsbote:problem:internal-error',
               'urn:amtsbote:problem:unavailable',
+              'urn:amtsbote:problem:operator-unauthorized',
+              'urn:amtsbote:problem:delivery-not-failed',
+              'urn:amtsbote:problem:invalid-replay',
+              'urn:amtsbote:problem:operator-api-disabled',
             ],
           },
           title: { type: 'string' },
@@ -686,6 +801,59 @@ export const openApiDocument: OpenApiDocument = {
         properties: {
           pointer: { type: 'string', pattern: '^#(/.*)?$', description: 'A JSON Pointer (RFC 6901, as a URI fragment) to the field in the body; for XML, the same path in its JSON form.', examples: ['#/attachments/0/content'] },
           detail: { type: 'string', description: 'What is wrong (`required`, `expected object`, the rule broken); never the value sent.' },
+        },
+      },
+      ReplayFilter: {
+        type: 'object',
+        description: 'Which failed deliveries to replay; every given field must match, and at least one of target, tenant, errorKind, since, until is needed.',
+        additionalProperties: false,
+        properties: {
+          target: { type: 'string', minLength: 1, description: 'The target id.' },
+          tenant: { type: 'string', minLength: 1, description: 'The tenant key (AGS).', examples: ['05513000'] },
+          errorKind: { type: 'string', minLength: 1, description: 'The kind of the last error, e.g. `http-400`, `http-503`, `timeout`, `mapping`.' },
+          since: { type: 'string', description: 'Failed at or after (ISO 8601).', examples: ['2026-11-24T00:00:00Z'] },
+          until: { type: 'string', description: 'Failed before (ISO 8601).' },
+          dryRun: { type: 'boolean', default: false, description: 'Only list what would be replayed.' },
+          reason: { type: 'string', maxLength: 500, description: 'Why, for the sync log.' },
+        },
+      },
+      ReplayReport: {
+        type: 'object',
+        required: ['dryRun', 'matched', 'replayed', 'truncated', 'deliveries'],
+        additionalProperties: false,
+        properties: {
+          dryRun: { type: 'boolean' },
+          matched: { type: 'integer', minimum: 0, description: 'Failed deliveries that matched.' },
+          replayed: { type: 'integer', minimum: 0, description: 'Of those, put back in the queue (0 on a dry run).' },
+          truncated: { type: 'boolean', description: 'More than 10 000 matched; call again for the rest.' },
+          deliveries: {
+            type: 'array',
+            items: {
+              type: 'object',
+              required: ['id', 'submissionId', 'target', 'tenant', 'errorKind', 'failedAt'],
+              additionalProperties: false,
+              properties: {
+                id: { type: 'string', format: 'uuid' },
+                submissionId: { type: 'string', format: 'uuid' },
+                target: { type: 'string' },
+                tenant: { type: 'string' },
+                errorKind: { type: ['string', 'null'] },
+                failedAt: { type: 'string', format: 'date-time' },
+                outcome: { type: 'string', enum: ['replayed', 'not-failed', 'not-found'], description: 'Absent on a dry run. `not-failed`: it changed state between finding and replaying.' },
+              },
+            },
+          },
+        },
+      },
+      ReplayedDelivery: {
+        type: 'object',
+        required: ['id', 'state', 'attempts', 'previousError'],
+        additionalProperties: false,
+        properties: {
+          id: { type: 'string', format: 'uuid' },
+          state: { const: 'queued' },
+          attempts: { type: 'integer', minimum: 0, description: 'Attempts so far; the next one is numbered one higher.' },
+          previousError: { type: ['string', 'null'], description: 'The error it had failed with.' },
         },
       },
       Health: {

@@ -18,6 +18,11 @@ export const problemTypes = {
   'invalid-submission': { status: 422, title: 'The submission is not valid' },
   'internal-error': { status: 500, title: 'The hub could not process the request' },
   unavailable: { status: 503, title: 'The hub is not ready' },
+  // The operator API (replay of failed deliveries).
+  'operator-unauthorized': { status: 401, title: 'A valid operator token is required' },
+  'delivery-not-failed': { status: 409, title: 'Only a failed delivery can be replayed' },
+  'invalid-replay': { status: 422, title: 'The replay request is not valid' },
+  'operator-api-disabled': { status: 503, title: 'The operator API is disabled' },
 } as const;
 
 export type ProblemType = keyof typeof problemTypes;

@@ -113,6 +113,15 @@ export function migrations(dialect: Dialect): MigrationProvider {
         await db.schema.alterTable('deliveries').dropColumn('ack_token').execute();
       },
     },
+    '0003-replay': {
+      async up(db: Kysely<any>) {
+        // The attempt count at the last replay: the retry budget counts the attempts after it.
+        await db.schema.alterTable('deliveries').addColumn('attempt_base', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+      async down(db: Kysely<any>) {
+        await db.schema.alterTable('deliveries').dropColumn('attempt_base').execute();
+      },
+    },
   };
   return { getMigrations: async () => all };
 }

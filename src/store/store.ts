@@ -42,6 +42,8 @@ export interface ClaimedDelivery {
   service: string;
   /** The number of this attempt (1 for the first). */
   attempt: number;
+  /** The attempt count at the last replay (0 if never replayed): the retry budget counts the attempts after it. */
+  attemptBase?: number;
   leaseExpiresAt: number;
   /** The previous holder's lease ran out mid-attempt (crash, kill): this is a re-send. */
   resumed: boolean;
@@ -127,6 +129,42 @@ export interface MessageSource {
   receivedAt: number;
   content: string;
   attachments: StoredAttachment[];
+}
+
+/** Which failed deliveries to find; every given field must match. Times are epoch ms of the failure. */
+export interface FailedFilter {
+  targetId?: string | undefined;
+  tenant?: string | undefined;
+  errorKind?: string | undefined;
+  /** Failed at or after. */
+  since?: number | undefined;
+  /** Failed before. */
+  until?: number | undefined;
+}
+
+export interface FailedDelivery {
+  id: string;
+  submissionId: string;
+  targetId: string;
+  tenant: string;
+  service: string;
+  attempts: number;
+  error: string | null;
+  errorKind: string | null;
+  /** When it failed (its last change). */
+  failedAt: number;
+}
+
+export type ReplayOutcome = 'replayed' | 'not-failed' | 'not-found';
+
+export interface ReplayResult {
+  id: string;
+  outcome: ReplayOutcome;
+  /** The state found, for `not-failed`. */
+  state?: DeliveryState;
+  /** For `replayed`: the error it failed with. */
+  previousError?: string | null;
+  attempts?: number;
 }
 
 type Db = Kysely<Database> | Transaction<Database>;
@@ -275,7 +313,7 @@ export class Store {
           .where('outcome', 'is', null)
           .execute();
       }
-      const returning = ['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts', 'ack_token', 'ack_deadline'] as const;
+      const returning = ['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts', 'ack_token', 'ack_deadline', 'attempt_base'] as const;
       const sendRows = sendIds.length
         ? await trx
             .updateTable('deliveries')
@@ -313,6 +351,7 @@ export class Store {
           tenant: sub.tenant,
           service: sub.service,
           attempt: r.attempts,
+          attemptBase: r.attempt_base,
           leaseExpiresAt,
           resumed: expiredIds.has(r.id),
           ...(ackIds.includes(r.id) && r.ack_token !== null ? { ack: { token: r.ack_token, deadline: r.ack_deadline ?? now } } : {}),
@@ -504,6 +543,88 @@ export class Store {
       .limit(limit)
       .execute();
     return rows.map((r) => ({ id: r.id, submissionId: r.submission_id, state: r.state, targetId: r.target_id, nextAttemptAt: r.next_attempt_at }));
+  }
+
+  /**
+   * Failed deliveries matching the filter, oldest failure first, at most `limit`. Pass the last row's
+   * `{ failedAt, id }` as `after` for the next page (keyset pagination).
+   */
+  async findFailed(filter: FailedFilter, limit = 500, after?: { failedAt: number; id: string }): Promise<FailedDelivery[]> {
+    let q = this.db
+      .selectFrom('deliveries as d')
+      .innerJoin('submissions as s', 's.id', 'd.submission_id')
+      .select(['d.id', 'd.submission_id', 'd.target_id', 's.tenant', 's.service', 'd.attempts', 'd.last_error', 'd.last_error_kind', 'd.updated_at'])
+      .where('d.state', '=', 'failed');
+    if (filter.targetId !== undefined) q = q.where('d.target_id', '=', filter.targetId);
+    if (filter.tenant !== undefined) q = q.where('s.tenant', '=', filter.tenant);
+    if (filter.errorKind !== undefined) q = q.where('d.last_error_kind', '=', filter.errorKind);
+    if (filter.since !== undefined) q = q.where('d.updated_at', '>=', filter.since);
+    if (filter.until !== undefined) q = q.where('d.updated_at', '<', filter.until);
+    if (after) q = q.where((eb) => eb.or([eb('d.updated_at', '>', after.failedAt), eb.and([eb('d.updated_at', '=', after.failedAt), eb('d.id', '>', after.id)])]));
+    const rows = await q.orderBy('d.updated_at').orderBy('d.id').limit(limit).execute();
+    return rows.map((r) => ({
+      id: r.id,
+      submissionId: r.submission_id,
+      targetId: r.target_id,
+      tenant: r.tenant,
+      service: r.service,
+      attempts: r.attempts,
+      error: r.last_error,
+      errorKind: r.last_error_kind,
+      failedAt: r.updated_at,
+    }));
+  }
+
+  /**
+   * Puts failed deliveries back in the queue: due now, lease cleared, `last_error` kept until the next attempt,
+   * attempts not reset (the retry budget counts from here), the same idempotency key. Each replay writes a
+   * `delivery.replayed` event in the same transaction. Deliveries in any other state are left alone.
+   */
+  async replay(ids: readonly string[], by: string, reason: string | undefined, now: number): Promise<ReplayResult[]> {
+    const unique = [...new Set(ids)];
+    if (unique.length === 0) return [];
+    const found = new Map<string, ReplayResult>();
+    await this.db.transaction().execute(async (trx) => {
+      for (const part of chunks(unique, 500)) {
+        const rows = await trx
+          .selectFrom('deliveries as d')
+          .innerJoin('submissions as s', 's.id', 'd.submission_id')
+          .select(['d.id', 'd.submission_id', 'd.target_id', 'd.state', 'd.attempts', 'd.last_error', 'd.last_error_kind', 's.tenant', 's.service'])
+          .where('d.id', 'in', part)
+          .execute();
+        for (const r of rows) {
+          if (r.state !== 'failed') {
+            found.set(r.id, { id: r.id, outcome: 'not-failed', state: r.state });
+            continue;
+          }
+          const res = await trx
+            .updateTable('deliveries')
+            .set({ state: 'queued', next_attempt_at: now, lease_owner: null, lease_expires_at: null, ack_token: null, ack_deadline: null, attempt_base: r.attempts, updated_at: now })
+            .where('id', '=', r.id)
+            .where('state', '=', 'failed')
+            .executeTakeFirst();
+          if (Number(res.numUpdatedRows) === 0) {
+            found.set(r.id, { id: r.id, outcome: 'not-failed' });
+            continue;
+          }
+          await trx
+            .insertInto('events')
+            .values({
+              at: now,
+              submission_id: r.submission_id,
+              delivery_id: r.id,
+              tenant: r.tenant,
+              service: r.service,
+              target: r.target_id,
+              type: 'delivery.replayed',
+              detail: JSON.stringify({ by, ...(reason ? { reason } : {}), previousError: r.last_error, previousErrorKind: r.last_error_kind, attempts: r.attempts }),
+            })
+            .execute();
+          found.set(r.id, { id: r.id, outcome: 'replayed', previousError: r.last_error, attempts: r.attempts });
+        }
+      }
+    });
+    return unique.map((id) => found.get(id) ?? { id, outcome: 'not-found' });
   }
 
   async ping(): Promise<void> {

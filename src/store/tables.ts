@@ -51,6 +51,8 @@ export interface DeliveriesTable {
   ack_token: string | null;
   /** When an unconfirmed hand-over counts as failed. */
   ack_deadline: number | null;
+  /** `attempts` when the delivery was last replayed (0 if never): the retry budget counts from here. */
+  attempt_base: Generated<number>;
 }
 
 /** `handed-over`: the back office took the message and will confirm it later (see `acknowledging`). */

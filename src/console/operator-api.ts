@@ -1,0 +1,98 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from 'winston';
+import type { Store } from '../store/store.ts';
+import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
+import { HttpProblem, pointer, type FieldError } from '../intake/problem.ts';
+
+/** The environment variable holding the operator's bearer token. */
+export const OPERATOR_TOKEN_ENV = 'AMTSBOTE_OPERATOR_TOKEN';
+
+export interface OperatorApiOptions {
+  store: Store;
+  logger: Logger;
+  /** The operator token; undefined or empty disables the API (503). */
+  token: string | undefined;
+  /** Called after deliveries were put back in the queue, so the worker claims them at once. */
+  onReplayed?: () => void;
+  now?: () => number;
+}
+
+const DELIVERY_ID = /^[0-9a-f-]{36}$/;
+
+/** `POST /deliveries/{id}/replay` and `POST /deliveries/replay`, for operators (mounted under /api/v1). */
+export function operatorRoutes(o: OperatorApiOptions): express.Router {
+  const now = o.now ?? Date.now;
+  const expected = o.token ? sha256(o.token) : undefined;
+  const api = express.Router();
+  const readJson = express.json({ limit: '64kb', type: () => true });
+
+  const authenticate = (req: Request, _res: Response, next: NextFunction) => {
+    if (!expected) throw new HttpProblem('operator-api-disabled', `operator API disabled: set ${OPERATOR_TOKEN_ENV}`);
+    const challenge = { 'WWW-Authenticate': 'Bearer realm="amtsbote-operator"' };
+    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
+    if (!m) throw new HttpProblem('operator-unauthorized', 'send Authorization: Bearer <operator token>', undefined, challenge);
+    // Hashes have one length, so the comparison takes the same time whatever was sent.
+    if (!timingSafeEqual(sha256(m[1]!), expected)) {
+      throw new HttpProblem('operator-unauthorized', 'the token is not the operator token', undefined, { 'WWW-Authenticate': 'Bearer realm="amtsbote-operator", error="invalid_token"' });
+    }
+    next();
+  };
+
+  api.post('/deliveries/replay', authenticate, readJson, async (req: Request, res: Response) => {
+    const body: unknown = req.body;
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpProblem('invalid-replay', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
+    const b = body as Record<string, unknown>;
+    const errors: FieldError[] = [];
+    const known = ['target', 'tenant', 'errorKind', 'since', 'until', 'dryRun', 'reason'];
+    for (const k of Object.keys(b)) if (!known.includes(k)) errors.push({ pointer: pointer([k]), detail: 'unknown field' });
+    if (b.dryRun !== undefined && typeof b.dryRun !== 'boolean') errors.push({ pointer: pointer(['dryRun']), detail: 'expected boolean' });
+    if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 500)) errors.push({ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' });
+    const parsed = parseReplayFilter(b);
+    if (!parsed.ok) errors.push(...parsed.problems.map((p) => ({ pointer: p.field ? pointer([p.field]) : '#', detail: p.detail })));
+    if (errors.length || !parsed.ok) throw new HttpProblem('invalid-replay', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+    const dryRun = b.dryRun === true;
+    const report = await replayByFilter(o.store, parsed.filter, { dryRun, by: 'operator', reason: b.reason as string | undefined, now: now() });
+    const replayed = report.results.filter((r) => r.outcome === 'replayed').length;
+    if (replayed) {
+      o.logger.info('failed deliveries replayed', { by: 'operator', count: replayed, filter: parsed.filter });
+      o.onReplayed?.();
+    }
+    const outcome = new Map(report.results.map((r) => [r.id, r.outcome]));
+    res.json({
+      dryRun,
+      matched: report.matched.length,
+      replayed,
+      truncated: report.truncated,
+      deliveries: report.matched.map((d) => ({
+        id: d.id,
+        submissionId: d.submissionId,
+        target: d.targetId,
+        tenant: d.tenant,
+        errorKind: d.errorKind,
+        failedAt: new Date(d.failedAt).toISOString(),
+        ...(dryRun ? {} : { outcome: outcome.get(d.id) ?? 'not-found' }),
+      })),
+    });
+  });
+
+  api.post('/deliveries/:id/replay', authenticate, readJson, async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const b = (typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
+    if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 500)) {
+      throw new HttpProblem('invalid-replay', '1 field is not valid', [{ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' }]);
+    }
+    const [r] = DELIVERY_ID.test(id) ? await o.store.replay([id], 'operator', b.reason as string | undefined, now()) : [{ id, outcome: 'not-found' as const }];
+    if (!r || r.outcome === 'not-found') throw new HttpProblem('not-found', `no delivery ${id}`);
+    if (r.outcome === 'not-failed') throw new HttpProblem('delivery-not-failed', `delivery ${id} is ${r.state ?? 'not failed'}; only failed deliveries can be replayed`);
+    o.logger.info('failed delivery replayed', { by: 'operator', deliveryId: id });
+    o.onReplayed?.();
+    res.json({ id, state: 'queued', attempts: r.attempts ?? 0, previousError: r.previousError ?? null });
+  });
+
+  return api;
+}
+
+function sha256(s: string): Buffer {
+  return createHash('sha256').update(s, 'utf8').digest();
+}
