@@ -72,6 +72,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const store = await openStore({
       url: databaseUrl || undefined,
       sqliteFile: path.join(opts.dataDir, 'amtsbote.sqlite'),
+      exclusive: true,
       ...(opts.databaseSchema ? { schema: opts.databaseSchema } : {}),
     });
     cleanup.push(() => store.close());

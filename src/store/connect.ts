@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -15,6 +15,11 @@ export interface DatabaseOptions {
   /** PostgreSQL schema to live in (created if missing); tests use one per run. */
   schema?: string;
   poolSize?: number;
+  /**
+   * SQLite only: claim the file for this hub process. A second hub on the same file is refused; tools such as
+   * `amtsbote replay` open it without the claim and rely on SQLite's own locking.
+   */
+  exclusive?: boolean;
 }
 
 export interface Connection {
@@ -32,7 +37,14 @@ export async function connect(opts: DatabaseOptions): Promise<Connection> {
   if (opts.url && /^postgres(ql)?:\/\//.test(opts.url)) return connectPostgres(opts.url, opts);
   if (opts.url) throw new Error('database.url must start with postgres:// (leave it empty for SQLite)');
   if (!opts.sqliteFile) throw new Error('no SQLite file given');
-  return connectSqlite(opts.sqliteFile);
+  const release = opts.exclusive && opts.sqliteFile !== ':memory:' ? claimSqliteFile(opts.sqliteFile) : undefined;
+  try {
+    const conn = connectSqlite(opts.sqliteFile);
+    return release ? { ...conn, close: () => conn.close().finally(release) } : conn;
+  } catch (e) {
+    release?.();
+    throw e;
+  }
 }
 
 function connectSqlite(file: string): Connection {
@@ -73,6 +85,53 @@ function withStatementCache(database: SQLite.Database, size = 256): SQLite.Datab
       };
     },
   });
+}
+
+/**
+ * One hub process per SQLite file: the claim is a lock file holding our pid beside the database. A lock whose
+ * process is gone (killed, crashed) is taken over. Returns the release function.
+ */
+function claimSqliteFile(file: string): () => void {
+  const lock = `${file}.lock`;
+  mkdirSync(path.dirname(file), { recursive: true });
+  for (let tries = 0; tries < 3; tries++) {
+    try {
+      writeFileSync(lock, String(process.pid), { flag: 'wx' });
+      return () => {
+        try {
+          if (readFileSync(lock, 'utf8') === String(process.pid)) unlinkSync(lock);
+        } catch {
+          // already gone
+        }
+      };
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    }
+    const holder = Number(readFileSync(lock, 'utf8').trim());
+    // Our own pid counts too: two hubs in one process on one file are just as wrong.
+    if (holder && alive(holder)) {
+      throw new Error(
+        `another Amtsbote process (pid ${holder}) is running on ${file}; SQLite serves one hub process. ` +
+          'Stop it, or run several instances on PostgreSQL (--database-url).',
+      );
+    }
+    // Stale: its process is gone. Remove it and try again (another starter may win the race).
+    try {
+      unlinkSync(lock);
+    } catch {
+      // someone else removed it
+    }
+  }
+  throw new Error(`could not claim ${file} (lock file ${lock})`);
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
 }
 
 async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Connection> {
