@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { secret, tlsOptions } from '../../src/sdk/index.ts';
+import { checkHttpUrl, secret, tlsOptions } from '../../src/sdk/index.ts';
 import { isJsonPointer } from './json-pointer.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
@@ -17,24 +17,8 @@ const headerValue = z.string().regex(HEADER_VALUE, 'must not contain line breaks
 const fieldName = z.string().regex(FIELD_NAME, 'must be a form field name (letters, digits, dashes, dots, [])');
 const pointer = z.string().refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as /auftrag/aktenzeichen');
 
-function checkHttpUrl(value: string, ctx: z.RefinementCtx): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
-  }
-  // Credentials in the URL would be shown unmasked wherever the URL is (options, logs, check messages).
-  if (url.username || url.password) {
-    ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use auth instead' });
-  }
-}
-
-const httpUrl = z.string().superRefine(checkHttpUrl);
+const checkUrl = checkHttpUrl('auth');
+const httpUrl = z.string().superRefine(checkUrl);
 
 /** The placeholder in `statusLookup.url` that the reference (URL-encoded) replaces. */
 export const REFERENCE_PLACEHOLDER = '{reference}';
@@ -44,7 +28,7 @@ const statusUrl = z.string().superRefine((value, ctx) => {
     ctx.addIssue({ code: 'custom', message: `must contain the placeholder ${REFERENCE_PLACEHOLDER}` });
     return;
   }
-  checkHttpUrl(value.replaceAll(REFERENCE_PLACEHOLDER, 'REF'), ctx);
+  checkUrl(value.replaceAll(REFERENCE_PLACEHOLDER, 'REF'), ctx);
 });
 
 /** A file path; refuses PEM text, which would otherwise sit (and be shown) in clear in the options. */

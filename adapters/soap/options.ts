@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { filePath, secret, tlsOptions } from '../../src/sdk/index.ts';
+import { checkHttpUrl, filePath, secret, tlsOptions } from '../../src/sdk/index.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
 // and the config loader prints these messages as they are.
@@ -27,23 +27,6 @@ const localPath = (what: string) =>
       }
     }),
   );
-
-function checkHttpUrl(value: string, ctx: z.RefinementCtx): void {
-  let url: URL;
-  try {
-    url = new URL(value);
-  } catch {
-    ctx.addIssue({ code: 'custom', message: 'must be an absolute http:// or https:// URL' });
-    return;
-  }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    ctx.addIssue({ code: 'custom', message: 'must be an http:// or https:// URL' });
-  }
-  // Credentials in the URL would be shown unmasked wherever the URL is (options, logs, check messages).
-  if (url.username || url.password) {
-    ctx.addIssue({ code: 'custom', message: 'must not contain credentials; use security instead' });
-  }
-}
 
 /** Message-level security (WS-Security in the SOAP header). Transport security is `tls`, beside it. */
 export const securitySchema = z
@@ -94,7 +77,7 @@ export const soapOptionsSchema = z
     service: ncName.optional().describe('service in the WSDL; default: the first'),
     port: ncName.optional().describe('port of that service; default: its first SOAP port'),
     operation: ncName.describe('the operation that files one case'),
-    endpoint: z.string().superRefine(checkHttpUrl).describe("the URL the hub posts to; overrides the WSDL's soap:address"),
+    endpoint: z.string().superRefine(checkHttpUrl('security')).describe("the URL the hub posts to; overrides the WSDL's soap:address"),
     soapVersion: z.enum(['1.1', '1.2']).optional().describe("SOAP 1.1 or 1.2; default: the port's binding in the WSDL"),
     security: securitySchema.describe('WS-Security in the SOAP header'),
     tls: tlsSchema.optional().describe('client certificate and private trust for an https:// endpoint'),

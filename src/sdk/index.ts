@@ -3,4 +3,5 @@ export { defineAdapter, secret, isSecret, maskSecrets, filePath, resolveFilePath
 export type * from './types.ts';
 export { classifyHttpStatus, parseRetryAfter, classifyNetworkError } from './http-errors.ts';
 export { oneLine } from './text.ts';
+export { checkHttpUrl } from './urls.ts';
 export { tlsOptions, tlsAgentOptions, type TlsOptions } from './tls.ts';
