@@ -6,7 +6,7 @@ import { resolveJsonPointer } from './json-pointer.ts';
 import { TokenError, errorCode } from './oauth2.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from './response.ts';
-import { createTargetHttp } from './target-http.ts';
+import { createTargetHttp, failedExchange } from './target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from './oauth2.ts';
@@ -82,21 +82,7 @@ export default defineAdapter({
             meta,
           );
         } catch (err) {
-          if (err instanceof TokenError) {
-            logger.debug('rest delivery attempt failed at the token endpoint', { ...meta, errorKind: err.errorKind, durationMs: Date.now() - started });
-            return {
-              ok: false,
-              retryable: err.retryable,
-              error: `OAuth2 ${err.message}`,
-              errorKind: err.errorKind,
-              ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-            };
-          }
-          // Only the error code is read: axios errors carry the request config, headers (credentials)
-          // and body, so the error object itself is never logged or returned.
-          const result = classifyNetworkError({ code: errorCode(err) });
-          logger.debug('rest delivery attempt failed', { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Date.now() - started });
-          return result;
+          return failedExchange(err, 'rest', logger, meta, started);
         }
 
         const durationMs = Date.now() - started;

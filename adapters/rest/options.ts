@@ -152,25 +152,7 @@ export const restOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
-    // Two sources for one header would make it unclear which value the back office sees.
-    const idem = o.idempotencyHeader.toLowerCase();
-    const apiKey = o.auth.type === 'api-key' ? o.auth.header.toLowerCase() : undefined;
-    if (MANAGED_HEADERS.includes(idem) || idem === apiKey) {
-      ctx.addIssue({ code: 'custom', path: ['idempotencyHeader'], message: 'names a header the adapter already sets' });
-    }
-    if (apiKey && MANAGED_HEADERS.includes(apiKey) && apiKey !== 'authorization') {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'header'], message: 'names a header the adapter already sets' });
-    }
-    for (const name of Object.keys(o.headers ?? {})) {
-      const lower = name.toLowerCase();
-      if (MANAGED_HEADERS.includes(lower) || lower === idem || lower === apiKey) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['headers', name],
-          message: lower === 'authorization' ? 'set credentials under auth, not headers' : 'is set by the adapter and cannot be overridden',
-        });
-      }
-    }
+    checkHeaderSources(o, ctx);
     if (o.multipart && o.body !== 'multipart') {
       ctx.addIssue({ code: 'custom', path: ['multipart'], message: 'applies only with body: multipart' });
     }
@@ -179,6 +161,34 @@ export const restOptionsSchema = z
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs an https:// url' });
     }
   });
+
+/**
+ * One source per header, so it is clear which value the back office sees: the idempotency header, an api-key
+ * header and custom headers may not name a header the adapter sets, nor each other. Shared with xml-http.
+ */
+export function checkHeaderSources(
+  o: { idempotencyHeader: string; auth: { type: string; header?: string }; headers?: Record<string, string> | undefined },
+  ctx: z.RefinementCtx,
+): void {
+  const idem = o.idempotencyHeader.toLowerCase();
+  const apiKey = o.auth.type === 'api-key' ? o.auth.header?.toLowerCase() : undefined;
+  if (MANAGED_HEADERS.includes(idem) || idem === apiKey) {
+    ctx.addIssue({ code: 'custom', path: ['idempotencyHeader'], message: 'names a header the adapter already sets' });
+  }
+  if (apiKey && MANAGED_HEADERS.includes(apiKey) && apiKey !== 'authorization') {
+    ctx.addIssue({ code: 'custom', path: ['auth', 'header'], message: 'names a header the adapter already sets' });
+  }
+  for (const name of Object.keys(o.headers ?? {})) {
+    const lower = name.toLowerCase();
+    if (MANAGED_HEADERS.includes(lower) || lower === idem || lower === apiKey) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['headers', name],
+        message: lower === 'authorization' ? 'set credentials under auth, not headers' : 'is set by the adapter and cannot be overridden',
+      });
+    }
+  }
+}
 
 function isHttps(url: string): boolean {
   try {

@@ -3,7 +3,8 @@ import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
 import { authHeaders, isStaticAuth } from './auth.ts';
-import { OAuth2TokenSource, TokenError } from './oauth2.ts';
+import { classifyNetworkError, type DeliveryResult } from '../../src/sdk/index.ts';
+import { OAuth2TokenSource, TokenError, errorCode } from './oauth2.ts';
 import type { RestOptions } from './options.ts';
 import { tlsAgentOptions } from '../../src/sdk/index.ts';
 
@@ -19,6 +20,27 @@ export interface TargetHttp {
   send(config: RequestConfig, deadline: AbortSignal, meta: Record<string, unknown>): Promise<AxiosResponse<string>>;
   /** Releases the target's sockets. */
   close(): void;
+}
+
+/**
+ * The delivery result for an exchange that threw: a token endpoint's failure, or a network error. Only the
+ * error code is read: axios errors carry the request config, headers (credentials) and body, so the error
+ * object itself is never logged or returned.
+ */
+export function failedExchange(err: unknown, adapter: string, logger: Logger, meta: Record<string, unknown>, started: number): DeliveryResult {
+  if (err instanceof TokenError) {
+    logger.debug(`${adapter} delivery attempt failed at the token endpoint`, { ...meta, errorKind: err.errorKind, durationMs: Date.now() - started });
+    return {
+      ok: false,
+      retryable: err.retryable,
+      error: `OAuth2 ${err.message}`,
+      errorKind: err.errorKind,
+      ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
+    };
+  }
+  const result = classifyNetworkError({ code: errorCode(err) });
+  logger.debug(`${adapter} delivery attempt failed`, { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Date.now() - started });
+  return result;
 }
 
 export interface TargetHttpOptions {

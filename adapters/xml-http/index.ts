@@ -7,7 +7,7 @@ import { errorCode, TokenError } from '../rest/oauth2.ts';
 import { oneLine, problemTitle } from '../rest/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
-import { createTargetHttp } from '../rest/target-http.ts';
+import { createTargetHttp, failedExchange } from '../rest/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
 
@@ -109,20 +109,7 @@ export default defineAdapter({
             meta,
           );
         } catch (err) {
-          if (err instanceof TokenError) {
-            logger.debug('xml-http delivery attempt failed at the token endpoint', { ...meta, errorKind: err.errorKind, durationMs: Date.now() - started });
-            return {
-              ok: false,
-              retryable: err.retryable,
-              error: `OAuth2 ${err.message}`,
-              errorKind: err.errorKind,
-              ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
-            };
-          }
-          // Only the code is read: axios errors carry the request config (credentials) and the body.
-          const result = classifyNetworkError({ code: errorCode(err) });
-          logger.debug('xml-http delivery attempt failed', { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Date.now() - started });
-          return result;
+          return failedExchange(err, 'xml-http', logger, meta, started);
         }
 
         const durationMs = Date.now() - started;

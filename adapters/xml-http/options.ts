@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { filePath } from '../../src/sdk/index.ts';
 import { isJsonPointer } from '../rest/json-pointer.ts';
-import { authSchema, MANAGED_HEADERS, restOptionsSchema } from '../rest/options.ts';
+import { authSchema, checkHeaderSources, restOptionsSchema } from '../rest/options.ts';
 
 // The HTTP side (url, method, auth, headers, checkUrl, idempotency header) is the REST adapter's, field for
 // field, so both adapters validate and document these options alike. Messages never echo a value: it may be a
@@ -60,25 +60,8 @@ export const xmlHttpOptionsSchema = z
   })
   .strict()
   .superRefine((o, ctx) => {
-    // The same rules as the rest adapter: one source per header, so it is clear what the back office sees.
-    const idem = o.idempotencyHeader.toLowerCase();
-    const apiKey = o.auth.type === 'api-key' ? o.auth.header.toLowerCase() : undefined;
-    if (MANAGED_HEADERS.includes(idem) || idem === apiKey) {
-      ctx.addIssue({ code: 'custom', path: ['idempotencyHeader'], message: 'names a header the adapter already sets' });
-    }
-    if (apiKey && MANAGED_HEADERS.includes(apiKey) && apiKey !== 'authorization') {
-      ctx.addIssue({ code: 'custom', path: ['auth', 'header'], message: 'names a header the adapter already sets' });
-    }
-    for (const name of Object.keys(o.headers ?? {})) {
-      const lower = name.toLowerCase();
-      if (MANAGED_HEADERS.includes(lower) || lower === idem || lower === apiKey) {
-        ctx.addIssue({
-          code: 'custom',
-          path: ['headers', name],
-          message: lower === 'authorization' ? 'set credentials under auth, not headers' : 'is set by the adapter and cannot be overridden',
-        });
-      }
-    }
+    // The same rules as the rest adapter: one source per header.
+    checkHeaderSources(o, ctx);
   });
 
 export type XmlHttpOptions = z.output<typeof xmlHttpOptionsSchema>;

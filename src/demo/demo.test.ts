@@ -17,7 +17,7 @@ import { loadConfig } from '../config/load.ts';
 import type { AdapterDefinition } from '../sdk/types.ts';
 import { compileMapping, renderMessage, MappingError } from '../mapping/engine.ts';
 import { startSimulator, startSimulators, type RunningSimulator } from './index.ts';
-import { buildMappingInput } from '../delivery/message-input.ts';
+import { exampleInput, type Example } from './example-input.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const configDir = path.join(root, 'config');
@@ -45,40 +45,11 @@ function routeFor(tenant: string, service: string) {
 
 // --- examples -------------------------------------------------------------------------------------------
 
-interface Example {
-  externalId: string;
-  tenant: string;
-  service: string;
-  submittedAt: string;
-  applicant: Record<string, unknown>;
-  data: Record<string, unknown>;
-  attachments?: { filename: string; mediaType: string; content: string }[];
-}
 
 const exampleNames = readdirSync(examplesDir).filter((n) => n.endsWith('.json')).sort();
 const readExample = (name: string): Example => JSON.parse(readFileSync(path.join(examplesDir, name), 'utf8')) as Example;
 
-/** The input the hub gives every mapping (built as the worker builds it), with made-up ids. */
-function mappingInput(ex: Example, target: string, n: number) {
-  return buildMappingInput({
-    submissionId: `0196a000-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    externalId: ex.externalId,
-    portal: 'emscher-lippe-portal',
-    submittedAt: ex.submittedAt,
-    receivedAt: Date.parse('2026-03-02T08:15:01.000Z'),
-    tenantKey: ex.tenant,
-    serviceKey: ex.service,
-    tenant: config.tenants.find((t) => t.key === ex.tenant),
-    service: config.services.find((s) => s.slug === ex.service || s.leika === ex.service),
-    applicant: ex.applicant,
-    data: ex.data,
-    attachments: (ex.attachments ?? []).map((a) => {
-      const bytes = Buffer.from(a.content, 'base64');
-      return { filename: a.filename, mediaType: a.mediaType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), content: bytes };
-    }),
-    delivery: { id: `dlv-${n}`, idempotencyKey: `idem-${n}-${ex.externalId}`, target },
-  });
-}
+const mappingInput = (ex: Example, target: string, n: number) => exampleInput(config, ex, target, n, '0196a000');
 
 function resolvePointer(doc: unknown, pointer: string): unknown {
   let cur = doc;

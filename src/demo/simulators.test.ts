@@ -19,7 +19,7 @@ import { startSimulator, type RunningSimulator } from './index.ts';
 import { AMTSBOTE_NS, DOGTAX_SOAP_PATH, DOGTAX_SOAP_WSDL, HUNDESTEUER_NS } from './simulators/dogtax-soap.ts';
 import { WASTE_XML_PATH, WASTE_XML_XSD } from './simulators/waste-xml.ts';
 import { BATCH_FAILURE } from './simulators/waste-batch.ts';
-import { buildMappingInput } from '../delivery/message-input.ts';
+import { exampleInput, type Example } from './example-input.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const configDir = path.join(root, 'config');
@@ -35,42 +35,12 @@ const rawConfig: Record<string, unknown> = Object.assign(
 );
 const config: HubConfig = configSchema.parse(rawConfig);
 
-interface Example {
-  externalId: string;
-  tenant: string;
-  service: string;
-  submittedAt: string;
-  applicant: Record<string, unknown>;
-  data: Record<string, unknown>;
-  attachments?: { filename: string; mediaType: string; content: string }[];
-}
 
 const readExample = (name: string): Example => JSON.parse(readFileSync(path.join(examplesDir, name), 'utf8')) as Example;
 
 let seq = 0;
 
-/** The input the hub gives every mapping (built as the worker builds it), with made-up ids. */
-function mappingInput(ex: Example, target: string) {
-  const n = ++seq;
-  return buildMappingInput({
-    submissionId: `0196b000-0000-7000-8000-${String(n).padStart(12, '0')}`,
-    externalId: ex.externalId,
-    portal: 'emscher-lippe-portal',
-    submittedAt: ex.submittedAt,
-    receivedAt: Date.parse('2026-03-02T08:15:01.000Z'),
-    tenantKey: ex.tenant,
-    serviceKey: ex.service,
-    tenant: config.tenants.find((t) => t.key === ex.tenant),
-    service: config.services.find((s) => s.slug === ex.service || s.leika === ex.service),
-    applicant: ex.applicant,
-    data: ex.data,
-    attachments: (ex.attachments ?? []).map((a) => {
-      const bytes = Buffer.from(a.content, 'base64');
-      return { filename: a.filename, mediaType: a.mediaType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), content: bytes };
-    }),
-    delivery: { id: `dlv-sim-${n}`, idempotencyKey: `idem-sim-${n}-${ex.externalId}`, target },
-  });
-}
+const mappingInput = (ex: Example, target: string) => exampleInput(config, ex, target, ++seq, '0196b000');
 
 /** An example mapped to XML by `mapping`, as the hub renders it for a target with `format: xml`. */
 async function mapped(example: string, mapping: string, opts: { declaration?: boolean; edit?: (ex: Example) => void } = {}) {
