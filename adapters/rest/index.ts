@@ -6,7 +6,7 @@ import { resolveJsonPointer } from './json-pointer.ts';
 import { TokenError, errorCode } from './oauth2.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from './response.ts';
-import { createTargetHttp, failedExchange } from './target-http.ts';
+import { createTargetHttp, failedExchange, headerString, shownUrl } from './target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from './oauth2.ts';
@@ -53,7 +53,6 @@ export default defineAdapter({
       maxResponseBytes: MAX_RESPONSE_BYTES,
     });
     const send = target.send;
-    const auth = options.auth;
 
     const instance: AdapterInstance = {
       async deliver(message, dctx): Promise<DeliveryResult> {
@@ -109,25 +108,7 @@ export default defineAdapter({
       },
 
       async check(): Promise<CheckResult> {
-        const target = options.checkUrl ?? new URL(options.url).origin + '/';
-        const shown = shownUrl(target);
-        let res: AxiosResponse<string>;
-        try {
-          res = await send({ method: 'GET', url: target }, AbortSignal.timeout(timeoutMs), { check: true });
-        } catch (err) {
-          if (err instanceof TokenError) return { ok: false, message: `OAuth2 token request failed: ${err.message}` };
-          const result = classifyNetworkError({ code: errorCode(err) });
-          return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
-        }
-        if (res.status === 401 || res.status === 403) {
-          const hint = auth.type === 'none' ? ' (no auth configured)' : auth.type === 'oauth2' ? ' (the OAuth2 token was refused)' : '';
-          return { ok: false, message: `credentials rejected: GET ${shown} answered HTTP ${res.status}${hint}` };
-        }
-        if (res.status >= 500) {
-          return { ok: false, message: `back office unavailable: GET ${shown} answered HTTP ${res.status}` };
-        }
-        // Any other answer (even 404 or 405 on a bare origin) proves the server is there and talking.
-        return { ok: true, message: `reachable: GET ${shown} answered HTTP ${res.status}` };
+        return target.check(options.checkUrl ?? new URL(options.url).origin + '/');
       },
 
       async close(): Promise<void> {
@@ -215,11 +196,4 @@ function stringAt(body: unknown, pointer: string): string | null {
 }
 
 /** Origin and path only: a query string may carry a key. */
-function shownUrl(url: string): string {
-  const u = new URL(url);
-  return u.origin + u.pathname;
-}
 
-function headerString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}

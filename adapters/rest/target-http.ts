@@ -3,7 +3,7 @@ import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
 import { authHeaders, isStaticAuth } from './auth.ts';
-import { classifyNetworkError, type DeliveryResult } from '../../src/sdk/index.ts';
+import { classifyNetworkError, type CheckResult, type DeliveryResult } from '../../src/sdk/index.ts';
 import { OAuth2TokenSource, TokenError, errorCode } from './oauth2.ts';
 import type { RestOptions } from './options.ts';
 import { tlsAgentOptions } from '../../src/sdk/index.ts';
@@ -18,8 +18,24 @@ export interface TargetHttp {
    * key. Throws TokenError, or a network error whose code the caller classifies.
    */
   send(config: RequestConfig, deadline: AbortSignal, meta: Record<string, unknown>): Promise<AxiosResponse<string>>;
+  /**
+   * Reachability and credentials: a GET of `url` with the target's credentials. Reachable unless the network
+   * fails, the credentials are refused (401/403) or the server is down (5xx).
+   */
+  check(url: string): Promise<CheckResult>;
   /** Releases the target's sockets. */
   close(): void;
+}
+
+/** A URL without query string or credentials, safe to show in messages. */
+export function shownUrl(url: string): string {
+  const u = new URL(url);
+  return u.origin + u.pathname;
+}
+
+/** A header value axios gives as string, or undefined. */
+export function headerString(value: unknown): string | undefined {
+  return typeof value === 'string' ? value : undefined;
 }
 
 /**
@@ -129,19 +145,39 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
     });
   }
 
+  const send: TargetHttp['send'] = async (config, deadline, meta) => {
+    if (!tokens) return exchange({ ...config, headers: { ...staticHeaders, ...config.headers } }, deadline);
+    const withToken = (token: string): RequestConfig => ({
+      ...config,
+      headers: { ...staticHeaders, ...config.headers, Authorization: `Bearer ${token}` },
+    });
+    const token = await tokenBefore(deadline);
+    const res = await exchange(withToken(token), deadline);
+    if (res.status !== 401) return res;
+    tokens.invalidate(token);
+    logger.info(`${o.adapter} back office refused the oauth2 token (HTTP 401); retrying once with a new token`, meta);
+    return exchange(withToken(await tokenBefore(deadline)), deadline);
+  };
+
   return {
-    async send(config, deadline, meta) {
-      if (!tokens) return exchange({ ...config, headers: { ...staticHeaders, ...config.headers } }, deadline);
-      const withToken = (token: string): RequestConfig => ({
-        ...config,
-        headers: { ...staticHeaders, ...config.headers, Authorization: `Bearer ${token}` },
-      });
-      const token = await tokenBefore(deadline);
-      const res = await exchange(withToken(token), deadline);
-      if (res.status !== 401) return res;
-      tokens.invalidate(token);
-      logger.info(`${o.adapter} back office refused the oauth2 token (HTTP 401); retrying once with a new token`, meta);
-      return exchange(withToken(await tokenBefore(deadline)), deadline);
+    send,
+    async check(url) {
+      const shown = shownUrl(url);
+      let res: AxiosResponse<string>;
+      try {
+        res = await send({ method: 'GET', url }, AbortSignal.timeout(timeoutMs), { check: true });
+      } catch (err) {
+        if (err instanceof TokenError) return { ok: false, message: `OAuth2 token request failed: ${err.message}` };
+        const result = classifyNetworkError({ code: errorCode(err) });
+        return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
+      }
+      if (res.status === 401 || res.status === 403) {
+        const hint = auth.type === 'none' ? ' (no auth configured)' : auth.type === 'oauth2' ? ' (the OAuth2 token was refused)' : '';
+        return { ok: false, message: `credentials rejected: GET ${shown} answered HTTP ${res.status}${hint}` };
+      }
+      if (res.status >= 500) return { ok: false, message: `back office unavailable: GET ${shown} answered HTTP ${res.status}` };
+      // Any other answer (even 404 or 405 on a bare origin) proves the server is there and talking.
+      return { ok: true, message: `reachable: GET ${shown} answered HTTP ${res.status}` };
     },
     close() {
       httpAgent.destroy();

@@ -1,13 +1,12 @@
 import path from 'node:path';
 import type { AxiosResponse } from 'axios';
-import { classifyHttpStatus, classifyNetworkError, defineAdapter } from '../../src/sdk/index.ts';
+import { classifyHttpStatus, defineAdapter } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/mapping/xsd/index.ts';
-import { errorCode, TokenError } from '../rest/oauth2.ts';
 import { oneLine, problemTitle } from '../rest/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
-import { createTargetHttp, failedExchange } from '../rest/target-http.ts';
+import { createTargetHttp, failedExchange, headerString } from '../rest/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
 
@@ -56,7 +55,6 @@ export default defineAdapter({
       maxResponseBytes: MAX_RESPONSE_BYTES,
     });
     const send = target.send;
-    const auth = options.auth;
 
     return {
       async deliver(message, dctx): Promise<DeliveryResult> {
@@ -128,25 +126,8 @@ export default defineAdapter({
         return result;
       },
 
-      // The rest adapter's rules: reachable unless the network fails, credentials are refused or the server is down.
       async check(): Promise<CheckResult> {
-        const target = options.checkUrl ?? new URL(options.url).origin + '/';
-        const shown = shownUrl(target);
-        let res: AxiosResponse<string>;
-        try {
-          res = await send({ method: 'GET', url: target }, AbortSignal.timeout(timeoutMs), { check: true });
-        } catch (err) {
-          if (err instanceof TokenError) return { ok: false, message: `OAuth2 token request failed: ${err.message}` };
-          const result = classifyNetworkError({ code: errorCode(err) });
-          return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
-        }
-        if (res.status === 401 || res.status === 403) {
-          const hint = auth.type === 'none' ? ' (no auth configured)' : auth.type === 'oauth2' ? ' (the OAuth2 token was refused)' : '';
-          return { ok: false, message: `credentials rejected: GET ${shown} answered HTTP ${res.status}${hint}` };
-        }
-        if (res.status >= 500) return { ok: false, message: `back office unavailable: GET ${shown} answered HTTP ${res.status}` };
-        // Any other answer (even 404 or 405 on a bare origin) proves the server is there and talking.
-        return { ok: true, message: `reachable: GET ${shown} answered HTTP ${res.status}` };
+        return target.check(options.checkUrl ?? new URL(options.url).origin + '/');
       },
 
       async close(): Promise<void> {
@@ -178,11 +159,4 @@ export default defineAdapter({
 });
 
 /** Origin and path only: a query string may carry a key. */
-function shownUrl(url: string): string {
-  const u = new URL(url);
-  return u.origin + u.pathname;
-}
 
-function headerString(value: unknown): string | undefined {
-  return typeof value === 'string' ? value : undefined;
-}
