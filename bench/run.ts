@@ -16,7 +16,11 @@
  *   BENCH_ADAPTER_COUNT=500   submissions per adapter type in e2e-adapters
  *   BENCH_ADAPTERS=rest,soap,xml-http,file-drop,file-drop-ack   the adapter types e2e-adapters runs
  *   BENCH_XSD_SECONDS=5       measured seconds of the xsd scenario
- *   BENCH_ONLY=baseline,sqlite,postgres,e2e-sqlite,e2e-postgres,xsd,e2e-adapters   run a subset
+ *   BENCH_BACKLOG=100000      deliveries queued per setup in the backlog scenario (bench/backlog.ts)
+ *   BENCH_BACKLOG_TIMEOUT_SECONDS=900  give up draining one backlog after this long
+ *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2   the rows the backlog scenario runs
+ *   BENCH_RECONCILE=1000000   hub deliveries and back-office records of the reconcile scenario (bench/reconcile.ts)
+ *   BENCH_ONLY=baseline,sqlite,postgres,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile   run a subset
  *   BENCH_VERBOSE=1           forward the children's stderr
  *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
  *                             the largest file is the main thread;
@@ -35,6 +39,8 @@ import pg from 'pg';
 import { benchXsd, type XsdBenchResult } from '../src/mapping/xsd/bench.ts';
 import { dropSchema } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
+import { BACKLOG_SETUPS, backlogDetails, backlogTable, runBacklog, type BacklogResult, type BacklogSetup } from './backlog.ts';
+import { reconcileTable, runReconcileBench, type ReconcileBenchResult } from './reconcile.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const BENCH_DIR = fileURLToPath(new URL('.', import.meta.url));
@@ -58,7 +64,7 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   return n;
 }
 
-const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'e2e-sqlite', 'e2e-postgres', 'xsd', 'e2e-adapters'] as const;
+const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'e2e-sqlite', 'e2e-postgres', 'xsd', 'e2e-adapters', 'backlog', 'reconcile'] as const;
 /** The adapter types of e2e-adapters, each with its bench/config* folder and the back office it delivers to. */
 const ADAPTER_TYPES = ['rest', 'soap', 'xml-http', 'file-drop', 'file-drop-ack'] as const;
 type AdapterType = (typeof ADAPTER_TYPES)[number];
@@ -78,6 +84,13 @@ const settings = {
     return s as AdapterType;
   }),
   xsdSeconds: intEnv('BENCH_XSD_SECONDS', 5, 1, 600),
+  backlog: intEnv('BENCH_BACKLOG', 100_000, 1, 10_000_000),
+  backlogTimeoutSeconds: intEnv('BENCH_BACKLOG_TIMEOUT_SECONDS', 900, 1, 86_400),
+  backlogSetups: (process.env.BENCH_BACKLOG_SETUPS ? process.env.BENCH_BACKLOG_SETUPS.split(',').map((s) => s.trim()) : [...BACKLOG_SETUPS]).map((s) => {
+    if (!(BACKLOG_SETUPS as readonly string[]).includes(s)) throw new Error(`BENCH_BACKLOG_SETUPS: unknown setup ${s}; known: ${BACKLOG_SETUPS.join(', ')}`);
+    return s as BacklogSetup;
+  }),
+  reconcile: intEnv('BENCH_RECONCILE', 1_000_000, 20, 10_000_000),
   pgUrl: process.env.BENCH_PG_URL || process.env.AMTSBOTE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
   only: new Set<ScenarioId>(
     (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...ALL_SCENARIOS]).map((s) => {
@@ -505,7 +518,7 @@ interface Skipped {
   kind: 'skipped';
   reason: string;
 }
-type ScenarioResult = IntakeResult | E2eResult | XsdResult | Skipped;
+type ScenarioResult = IntakeResult | E2eResult | XsdResult | BacklogResult | ReconcileBenchResult | Skipped;
 
 const LABELS: Record<ScenarioId, string> = {
   baseline: 'bare express (baseline)',
@@ -515,6 +528,8 @@ const LABELS: Record<ScenarioId, string> = {
   'e2e-postgres': 'end to end, PostgreSQL',
   xsd: 'XSD validation',
   'e2e-adapters': 'end to end by adapter, SQLite',
+  backlog: 'backlog drain',
+  reconcile: 'reconciliation, 1M vs 1M',
 };
 
 function tempDir(prefix: string): string {
@@ -851,6 +866,8 @@ function table(results: ScenarioResult[]): string {
       ]);
     } else if (r.kind === 'xsd') {
       rows.push([r.label, `${r.validationsPerSecond} validations/s`]);
+    } else if (r.kind === 'backlog' || r.kind === 'reconcile') {
+      continue; // its own table (backlogTable, reconcileTable)
     } else {
       rows.push([r.label, `skipped: ${r.reason}`]);
     }
@@ -899,6 +916,8 @@ function details(results: ScenarioResult[]): string {
           `back office: ${bo.requests === null ? '' : `${bo.requests} requests, `}${bo.cases} cases${bo.repeats === null ? '' : `, ${bo.repeats} repeats`}; ` +
           `preload ${r.preload.requestsPerSecond} req/s, p99 ${r.preload.latencyMs.p99} ms`,
       );
+    } else if (r.kind === 'backlog') {
+      lines.push(backlogDetails(r));
     } else if (r.kind === 'xsd') {
       lines.push(`${r.label}: ${r.validationsPerSecond} validations/s of a ${r.docBytes}-byte document over ${r.seconds} s, one thread, in the bench process`);
     }
@@ -936,7 +955,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} CPUs, node ${process.version}; intake ${settings.warmupSeconds} s warm-up + ${settings.seconds} s at ${settings.connections} connections, ` +
       `body ${template.bytes} bytes; end to end ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}`,
   );
-  const pgProblem = settings.only.has('postgres') || settings.only.has('e2e-postgres') ? await postgresProblem() : undefined;
+  const pgProblem = settings.only.has('postgres') || settings.only.has('e2e-postgres') || (settings.only.has('backlog') || settings.only.has('reconcile')) ? await postgresProblem() : undefined;
   if (pgProblem) log(`PostgreSQL scenarios skipped: ${pgProblem}`);
 
   const results: ScenarioResult[] = [];
@@ -948,6 +967,29 @@ async function main(): Promise<void> {
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
     ['xsd', () => runXsd()],
     ['e2e-adapters', () => runE2eAdapters()],
+    [
+      'backlog',
+      () =>
+        runBacklog({
+          count: settings.backlog,
+          setups: settings.backlogSetups,
+          concurrency: settings.e2eConcurrency,
+          pollMs: settings.e2ePollMs,
+          timeoutSeconds: settings.backlogTimeoutSeconds,
+          pgUrl: settings.pgUrl,
+          pgProblem,
+          token: TOKEN,
+          spawnChild,
+          stopChild: (c) => stopChild(c),
+          getJson,
+          newSchema,
+          tempDir,
+          log,
+          incidents,
+          aborted: () => aborted,
+        }),
+    ],
+    ['reconcile', () => runReconcileBench({ count: settings.reconcile, pgUrl: settings.pgUrl, pgProblem, log })],
   ];
   for (const [id, run] of plan) {
     if (aborted) break;
@@ -977,8 +1019,10 @@ async function main(): Promise<void> {
     `intake: ${settings.connections} connections, ${template.bytes}-byte JSON body, ${settings.seconds} s measured after >= ${settings.warmupSeconds} s warm-up; end to end: ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms` +
       (settings.only.has('e2e-adapters') ? `; by adapter: ${settings.adapterCount} submissions each (${settings.adapters.join(', ')})` : ''),
     '',
-    table(results),
-    '',
+    // A backlog-only run has rows only in its own table.
+    ...(results.some((r) => r.kind !== 'backlog' && r.kind !== 'reconcile') ? [table(results), ''] : []),
+    ...(results.some((r) => r.kind === 'backlog') ? [backlogTable(results.filter((r): r is BacklogResult => r.kind === 'backlog')), ''] : []),
+    ...(results.some((r) => r.kind === 'reconcile') ? [reconcileTable(results.filter((r): r is ReconcileBenchResult => r.kind === 'reconcile')), ''] : []),
     'server cpu: the server process, % of one core; loop busy: its event-loop utilisation; loadgen cpu: autocannon (this process);',
     `other cpu: the rest of the machine (PostgreSQL, the back office, anything else running), out of ${cores * 100}%`,
     '',

@@ -13,6 +13,7 @@ import { loadConfig } from './config/load.ts';
 import { adapterRegistry } from './config/adapter-folders.ts';
 import { openStore } from './store/index.ts';
 import { parseReplayFilter, replayByFilter } from './delivery/replay.ts';
+import { registerReconcileCommand } from './reconcile/command.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {
@@ -41,8 +42,9 @@ program
   .option('-d, --data <dir>', 'data folder: SQLite database and logs (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
   .option('-p, --port <n>', 'HTTP port (env AMTSBOTE_PORT; default: server.port of the configuration, 3000)', port)
   .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
+  .option('--database-schema <name>', 'PostgreSQL schema to use (created if missing), e.g. one per test run (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA)
   .option('--no-simulators', 'do not start the demo back-office simulators')
-  .action(async (o: { config: string; data: string; port?: number; databaseUrl?: string; simulators: boolean }) => {
+  .action(async (o: { config: string; data: string; port?: number; databaseUrl?: string; databaseSchema?: string; simulators: boolean }) => {
     // The environment's port is read here, not at definition, so a bad value cannot break other commands.
     let envPort: number | undefined;
     try {
@@ -50,7 +52,7 @@ program
     } catch {
       throw new Error(`AMTSBOTE_PORT must be a port number from 0 to 65535`);
     }
-    const hub = await startHub({ configDir: path.resolve(o.config), dataDir: path.resolve(o.data), port: o.port ?? envPort, databaseUrl: o.databaseUrl, simulators: o.simulators });
+    const hub = await startHub({ configDir: path.resolve(o.config), dataDir: path.resolve(o.data), port: o.port ?? envPort, databaseUrl: o.databaseUrl, databaseSchema: o.databaseSchema, simulators: o.simulators });
     let stopping = false;
     const stop = (signal: string) => {
       if (stopping) return;
@@ -202,6 +204,8 @@ program
       await store.close();
     }
   });
+
+registerReconcileCommand(program);
 
 function osUser(): string {
   try {

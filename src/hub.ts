@@ -19,6 +19,15 @@ import { createMetrics, type Metrics } from './console/metrics.ts';
 import { healthRoutes } from './console/health.ts';
 import { OPERATOR_TOKEN_ENV, operatorRoutes } from './console/operator-api.ts';
 import { Scheduler } from './reconcile/scheduler.ts';
+import { StatusRecorder } from './status/recorder.ts';
+import { StatusOutboxWorker } from './status/outbox-worker.ts';
+import { pushRoutes } from './status/push-routes.ts';
+import { StatusStore } from './store/status-store.ts';
+import { reconcileRoutes } from './reconcile/http.ts';
+import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
+import { ReconcileStore } from './store/reconcile-store.ts';
+import { operatorAuthenticator } from './console/operator-auth.ts';
+import { registerTargetMetrics, targetsRoutes } from './console/targets-api.ts';
 import { startSimulators, type RunningSimulator } from './demo/index.ts';
 
 export interface HubOptions {
@@ -35,6 +44,8 @@ export interface HubOptions {
   /** Start the simulators the configuration's demo section names (default true). */
   simulators?: boolean;
   worker?: Partial<LoadedConfig['hub']['worker']>;
+  /** The worker's clock (tests of delivery windows and breakers); default Date.now. */
+  clock?: () => number;
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
 }
 
@@ -49,6 +60,9 @@ export interface Hub {
   metrics: Metrics;
   simulators: RunningSimulator[];
   scheduler: Scheduler;
+  /** The status back-channel's StatusSink: the worker and reconciliation report back-office status here. */
+  statusRecorder: StatusRecorder;
+  statusOutbox: StatusOutboxWorker | undefined;
   close(): Promise<void>;
 }
 
@@ -77,6 +91,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     });
     cleanup.push(() => store.close());
     logger.info('store ready', { database: store.dialect });
+    for (const w of await store.maintenanceWarnings()) logger.warn(w);
 
     const simulators = opts.simulators === false || !hub.demo ? [] : await startSimulators(hub.demo.simulators, { logger: (m) => logger.info(m, { component: 'simulator' }) });
     cleanup.push(() => Promise.all(simulators.map((s) => s.close())));
@@ -93,17 +108,40 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     cleanup.push(() => Promise.all([...adapters.values()].map((a) => a.close?.())));
 
     const metrics = createMetrics(() => store.deliveryCounts());
+    registerTargetMetrics(metrics, store);
 
     const workerCfg = { ...hub.worker, ...opts.worker };
-    const worker = workerCfg.enabled
-      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, ackPollMs: workerCfg.ackPollMs })
+    // Status updates to portals go out with the deliveries: an intake-only instance (worker disabled) sends none.
+    const statusOutbox: StatusOutboxWorker | undefined = workerCfg.enabled
+      ? new StatusOutboxWorker({ statusStore: new StatusStore(store.db, store.dialect), portals: hub.portals, logger: logger.child({ component: 'status-outbox' }), metrics, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs })
       : undefined;
+    const statusRecorder: StatusRecorder = new StatusRecorder({ store, config: hub, logger: logger.child({ component: 'status' }), metrics, onQueued: () => statusOutbox?.wake() });
+    // A delivered case is RECEIVED for the portal, in the same commit.
+    store.onDelivered(statusRecorder.deliveredHook());
+    const worker = workerCfg.enabled
+      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, ackPollMs: workerCfg.ackPollMs, ...(opts.clock ? { now: opts.clock } : {}) })
+      : undefined;
+
+    // Created before HTTP (the operator API runs reconciliations on demand), started after it.
+    const scheduler = new Scheduler(hub.schedules, {
+      rstore: ReconcileStore.of(store),
+      targets: reconcileTargets(config, adapters),
+      portals: reconcilePortals(hub.portals, { store, router, logger, onAccepted: () => worker?.wake() }),
+      status: statusRecorder,
+      metrics,
+      logger,
+      onRedelivered: () => worker?.wake(),
+    });
+    const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
 
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', false);
     app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, onAccepted: () => worker?.wake() }));
-    app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], onReplayed: () => worker?.wake() }));
+    app.use('/api/v1', pushRoutes({ recorder: statusRecorder, targets: hub.targets }));
+    app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, onReplayed: () => worker?.wake() }));
+    app.use('/api/v1', reconcileRoutes({ rstore: ReconcileStore.of(store), scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, onRedelivered: () => worker?.wake() }));
+    app.use('/api/v1', targetsRoutes({ store, config, authenticate }));
     app.get('/api/v1/openapi.json', (_req, res) => res.json(openApiDocument));
     app.use(healthRoutes({ store, metrics, worker: () => Boolean(worker) }));
     app.use((req, res) => sendProblem(res, new HttpProblem('not-found', `no route for ${req.method} ${req.path}`), req.originalUrl));
@@ -122,9 +160,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     );
     // Stop claiming first on shutdown (pushed last, runs first).
     worker?.start();
+    statusOutbox?.start();
+    cleanup.push(async () => statusOutbox?.stop());
     cleanup.push(async () => worker?.stop());
 
-    const scheduler = new Scheduler(hub.schedules, store, logger);
     scheduler.start();
     cleanup.push(() => scheduler.stop());
 
@@ -144,6 +183,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       metrics,
       simulators,
       scheduler,
+      statusRecorder,
+      statusOutbox,
       close: () =>
         (closed ??= closeAll().then(() => {
           logger.info('hub stopped');

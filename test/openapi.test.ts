@@ -16,6 +16,14 @@ const SERVED = [
   'GET /metrics',
   'POST /api/v1/deliveries/{id}/replay',
   'POST /api/v1/deliveries/replay',
+  'POST /api/v1/backoffice-events',
+  'GET /api/v1/targets',
+  'GET /api/v1/targets/{id}',
+  'GET /api/v1/reconcile/runs',
+  'POST /api/v1/reconcile/runs',
+  'GET /api/v1/reconcile/runs/{id}',
+  'POST /api/v1/reconcile/runs/{id}/redeliver',
+  'POST /api/v1/reconcile/discrepancies/{id}/redeliver',
 ];
 
 const DOC_ID = 'https://amtsbote.invalid/openapi.json';

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import { expect } from 'chai';
 import { describeEachDatabase } from './support/databases.ts';
 import { uuidv7, type NewSubmission } from '../src/store/index.ts';
@@ -133,5 +134,13 @@ describeEachDatabase('store', ({ store }) => {
     const claims = await Promise.all(Array.from({ length: 4 }, (_, i) => store().claimDue(`w${i}`, 5_000_000, 60_000, 15)));
     const ids = claims.flat().map((c) => c.id);
     expect(new Set(ids).size).to.equal(ids.length);
+  });
+
+  it('warns at start-up when PostgreSQL runs without autovacuum, which a queue table needs', async () => {
+    const warnings = await store().maintenanceWarnings();
+    if (store().dialect === 'sqlite') return expect(warnings).to.deep.equal([]);
+    const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(store().db);
+    expect(warnings.length).to.equal(rows[0]!.autovacuum === 'off' ? 1 : 0);
+    for (const w of warnings) expect(w).to.match(/autovacuum off.*VACUUM deliveries/);
   });
 });

@@ -275,7 +275,8 @@ describe('file-drop over SFTP: unreachable servers', function () {
       const started = Date.now();
       const r = await a.deliver(message, ctx);
       expect(r).to.deep.include({ ok: false, retryable: true, errorKind: 'timeout' });
-      expect(Date.now() - started).to.be.below(3000);
+      // The server never answers: bounded by the timeout, with a margin for a busy machine.
+      expect(Date.now() - started).to.be.below(5000);
       const c = await a.check();
       expect(c.ok).to.equal(false);
       expect(c.message).not.to.include('pw-SECRET-1');

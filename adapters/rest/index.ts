@@ -1,35 +1,24 @@
 import type { AxiosResponse } from 'axios';
-import { defineAdapter, classifyHttpStatus, classifyNetworkError } from '../../src/sdk/index.ts';
+import { defineAdapter, classifyHttpStatus } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
 import { encodeBody } from './body.ts';
-import { resolveJsonPointer } from './json-pointer.ts';
-import { TokenError, errorCode } from './oauth2.ts';
+import { listCases } from './listing.ts';
+import { StatusLookupError, caseAt, getJson, stringAt } from './read.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from './response.ts';
 import { createTargetHttp, failedExchange, headerString, shownUrl } from './target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from './oauth2.ts';
+export { BackOfficeReadError, ListingError, StatusLookupError } from './read.ts';
 
-const VERSION = '1.1.0';
+const VERSION = '1.2.0';
 
 /**
  * Cap on the answer we read. Back offices answer with a small receipt; a larger body is a fault,
  * and buffering it unbounded would let one target exhaust the hub's memory.
  */
 const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
-
-/** What `status()` throws: a clean message (never a body or a credential) and whether asking again may help. */
-export class StatusLookupError extends Error {
-  constructor(
-    message: string,
-    readonly retryable: boolean,
-    readonly httpStatus?: number,
-  ) {
-    super(message);
-    this.name = 'StatusLookupError';
-  }
-}
 
 export default defineAdapter({
   type: 'rest',
@@ -120,6 +109,10 @@ export default defineAdapter({
       const lookup = options.statusLookup;
       instance.status = (reference) => lookupStatus(lookup, reference);
     }
+    if (options.listing) {
+      const listing = options.listing;
+      instance.list = (since) => listCases(listing, since, target, timeoutMs, logger);
+    }
     return instance;
 
     async function lookupStatus(lookup: StatusLookup, reference: string): Promise<CaseStatus | null> {
@@ -127,41 +120,12 @@ export default defineAdapter({
       // The template, not the filled URL: no query string (it may carry a key), no reference in logs.
       const marker = 'AMTSBOTE-REFERENCE-MARKER';
       const shown = `${lookup.method} ${shownUrl(lookup.url.replaceAll(REFERENCE_PLACEHOLDER, marker)).replaceAll(marker, REFERENCE_PLACEHOLDER)}`;
-      let res: AxiosResponse<string>;
-      try {
-        res = await send({ method: lookup.method, url }, AbortSignal.timeout(timeoutMs), { statusLookup: true });
-      } catch (err) {
-        if (err instanceof TokenError) throw new StatusLookupError(`status lookup: OAuth2 ${err.message}`, err.retryable);
-        const r = classifyNetworkError({ code: errorCode(err) });
-        throw new StatusLookupError(`status lookup ${shown} failed: ${r.ok ? 'unknown error' : r.error}`, true);
-      }
-      if (res.status === 404) return null;
-      if (res.status < 200 || res.status >= 300) {
-        const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100));
-        const title = problemTitle(res.headers['content-type'], res.data);
-        const what = res.status === 401 || res.status === 403 ? 'credentials rejected: ' : '';
-        const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final URL)' : '';
-        throw new StatusLookupError(
-          `status lookup ${what}${shown} answered HTTP ${res.status}${res.statusText ? ' ' + oneLine(res.statusText, 100) : ''}${title ? ': ' + title : ''}${hint}`,
-          !r.ok && r.retryable,
-          res.status,
-        );
-      }
-      const body = parseJsonBody(res.headers['content-type'], res.data);
-      if (body === undefined) {
-        throw new StatusLookupError(`status lookup ${shown} answered HTTP ${res.status} without a JSON body`, false, res.status);
-      }
-      const raw = stringAt(body, lookup.statusPointer);
-      if (raw === null) {
-        throw new StatusLookupError(`status lookup ${shown}: the answer has no state at ${lookup.statusPointer}`, false, res.status);
-      }
-      if (!lookup.map) return { reference, status: raw };
-      const mapped = Object.hasOwn(lookup.map, raw) ? lookup.map[raw] : undefined;
-      if (mapped === undefined) {
-        // Not the state itself: it is the back office's text. The caller has it in detail.backOfficeStatus.
-        logger.warn('rest status lookup: the back office state is not in statusLookup.map; passed through unchanged', { statusPointer: lookup.statusPointer });
-      }
-      return { reference, status: mapped ?? raw, detail: { backOfficeStatus: raw } };
+      const spec = { what: 'status lookup', shown, error: StatusLookupError };
+      const body = await getJson(target, url, timeoutMs, spec, { statusLookup: true });
+      if (body === null) return null;
+      const found = caseAt(body, reference, lookup, logger, 'statusLookup');
+      if (!found) throw new StatusLookupError(`status lookup ${shown}: the answer has no state at ${lookup.statusPointer}`, false);
+      return found;
     }
 
     function accepted(res: AxiosResponse<string>, meta: Record<string, unknown>, durationMs: number): DeliveryResult {
@@ -186,14 +150,3 @@ export default defineAdapter({
     }
   },
 });
-
-/** A string or a number at the pointer; anything else (absent, empty, object) is none. */
-function stringAt(body: unknown, pointer: string): string | null {
-  const value = resolveJsonPointer(body, pointer);
-  if (typeof value === 'number' && Number.isFinite(value)) return String(value);
-  if (typeof value === 'string' && value.trim() !== '') return value;
-  return null;
-}
-
-/** Origin and path only: a query string may carry a key. */
-

@@ -15,6 +15,7 @@ const FIELD_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z\-[\]]+$/;
 const headerName = z.string().regex(HEADER_NAME, 'must be an HTTP header name (letters, digits, dashes)');
 const headerValue = z.string().regex(HEADER_VALUE, 'must not contain line breaks or control characters');
 const fieldName = z.string().regex(FIELD_NAME, 'must be a form field name (letters, digits, dashes, dots, [])');
+const queryParam = z.string().regex(/^[A-Za-z0-9_.\-[\]]+$/, 'must be a query parameter name');
 const pointer = z.string().refine(isJsonPointer, 'must be an RFC 6901 JSON pointer such as /auftrag/aktenzeichen');
 
 const checkUrl = checkHttpUrl('auth');
@@ -101,17 +102,66 @@ export const multipartSchema = z
   .strict()
   .refine((m) => m.messageField !== m.attachmentField, { message: 'messageField and attachmentField must differ', path: ['attachmentField'] });
 
+const stateMap = z
+  .record(z.string(), z.string().min(1))
+  .optional()
+  .describe("back office state → the hub's normalised state; states not listed pass through unchanged");
+
+/** Pointers to a case's optional fields, shared by statusLookup (in the answer) and listing (in each item). */
+const caseFieldPointers = {
+  reasonPointer: pointer.optional().describe('where the reason for the state sits (e.g. why the case was rejected)'),
+  updatedAtPointer: pointer.optional().describe('where the time of the last change sits (ISO 8601 or epoch milliseconds)'),
+  idempotencyKeyPointer: pointer.optional().describe('where the idempotency key the case arrived with sits'),
+};
+
 export const statusLookupSchema = z
   .object({
     url: statusUrl.describe('GET this URL for one case; {reference} is replaced by the URL-encoded reference'),
     method: z.literal('GET').default('GET'),
     statusPointer: pointer.describe('where the state string sits in the JSON answer'),
-    map: z
-      .record(z.string(), z.string().min(1))
-      .optional()
-      .describe("back office state → the hub's normalised state; states not listed pass through unchanged"),
+    ...caseFieldPointers,
+    map: stateMap,
   })
   .strict();
+
+/** The placeholder in `listing.url` that the start of the time range replaces. */
+export const SINCE_PLACEHOLDER = '{since}';
+
+/**
+ * list(since): one scheme for every back office. The first page is `url` with the time filled in (`{since}` or the
+ * `sinceParam` query parameter); each answer may say where the next page is, at `nextPointer`: a cursor (sent
+ * as the `cursorParam` query parameter of the first URL) or, without `cursorParam`, a link (absolute or relative,
+ * on the same origin). No next value ends the listing.
+ */
+export const listingSchema = z
+  .object({
+    url: z
+      .string()
+      .superRefine((value, ctx) => checkUrl(value.replaceAll(SINCE_PLACEHOLDER, 'SINCE'), ctx))
+      .describe('GET this URL for the first page; {since} is replaced by the URL-encoded start of the time range'),
+    sinceParam: queryParam
+      .optional()
+      .describe('instead of {since}: the query parameter that carries the start of the time range'),
+    sinceFormat: z.enum(['iso', 'epoch-ms']).default('iso').describe('iso: 2026-03-02T08:15:00.000Z; epoch-ms: milliseconds since 1970'),
+    itemsPointer: pointer.describe('where the array of cases sits in each page'),
+    referencePointer: pointer.describe("where the case's reference sits in each item"),
+    statusPointer: pointer.describe('where the state sits in each item'),
+    ...caseFieldPointers,
+    nextPointer: pointer.optional().describe('where the next page is named in each page: a cursor (with cursorParam) or a link'),
+    cursorParam: queryParam
+      .optional()
+      .describe('the query parameter that carries the cursor from nextPointer; without it, nextPointer holds a link'),
+    maxPages: z.number().int().min(1).default(100_000).describe('a guard against a back office that never stops paging'),
+    map: stateMap,
+  })
+  .strict()
+  .superRefine((l, ctx) => {
+    const placeholder = l.url.includes(SINCE_PLACEHOLDER);
+    if (placeholder === (l.sinceParam !== undefined)) {
+      ctx.addIssue({ code: 'custom', path: ['url'], message: `must contain ${SINCE_PLACEHOLDER}, or give sinceParam instead (one of the two)` });
+    }
+    if (l.cursorParam && !l.nextPointer) ctx.addIssue({ code: 'custom', path: ['cursorParam'], message: 'needs nextPointer' });
+  });
 
 /** Headers the adapter sets itself; `headers` may not override them. */
 export const MANAGED_HEADERS: readonly string[] = [
@@ -149,6 +199,7 @@ export const restOptionsSchema = z
     checkUrl: httpUrl.optional().describe("URL that check() GETs; default: the origin of url"),
     idempotencyHeader: headerName.default('Idempotency-Key').describe('header that carries the idempotency key'),
     statusLookup: statusLookupSchema.optional().describe("how status(reference) asks the back office for a case's state"),
+    listing: listingSchema.optional().describe("how list(since) pages through the back office's cases, for reconciliation"),
   })
   .strict()
   .superRefine((o, ctx) => {
@@ -203,4 +254,5 @@ export type RestAuth = RestOptions['auth'];
 export type OAuth2Auth = Extract<RestAuth, { type: 'oauth2' }>;
 export type RestTls = NonNullable<RestOptions['tls']>;
 export type StatusLookup = NonNullable<RestOptions['statusLookup']>;
+export type Listing = NonNullable<RestOptions['listing']>;
 export type Multipart = z.output<typeof multipartSchema>;

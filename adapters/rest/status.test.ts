@@ -23,6 +23,7 @@ describe('rest adapter: status lookup', () => {
     'AZ-num': { vorgang: { zustand: 3 } },
     'AZ-none': { vorgang: {} },
     'AZ-odd': { vorgang: { zustand: 'NEU_IM_SYSTEM' } },
+    'AZ-rej': { vorgang: { zustand: 'ABGELEHNT', grund: 'Unterlagen fehlen', geaendert: 1772438400000, schluessel: 'idem-9', name: CITIZEN } },
   };
 
   async function adapter(statusLookup: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<AdapterInstance> {
@@ -101,6 +102,21 @@ describe('rest adapter: status lookup', () => {
     expect(await a.status!('AZ-odd')).to.deep.equal({ reference: 'AZ-odd', status: 'NEU_IM_SYSTEM', detail: { backOfficeStatus: 'NEU_IM_SYSTEM' } });
     await flushLogs();
     expect(lines.join('\n')).to.contain('not in statusLookup.map');
+  });
+
+  it('returns the reason, the time of the change and the idempotency key where pointers say, mapped or not', async () => {
+    const pointers = { statusPointer: '/vorgang/zustand', reasonPointer: '/vorgang/grund', updatedAtPointer: '/vorgang/geaendert', idempotencyKeyPointer: '/vorgang/schluessel' };
+    const a = await adapter({ url: `${base}/cases/{reference}`, ...pointers, map: { ABGELEHNT: 'rejected' } });
+    expect(await a.status!('AZ-rej')).to.deep.equal({
+      reference: 'AZ-rej',
+      status: 'rejected',
+      idempotencyKey: 'idem-9',
+      updatedAt: '2026-03-02T08:00:00.000Z',
+      reason: 'Unterlagen fehlen',
+      detail: { backOfficeStatus: 'ABGELEHNT' },
+    });
+    // Absent fields are left out, not null.
+    expect(await a.status!('AZ-1')).to.deep.equal({ reference: 'AZ-1', status: 'IN_BEARBEITUNG', detail: { backOfficeStatus: 'IN_BEARBEITUNG' } });
   });
 
   it('throws clean errors: status and problem title, never the body, the query or the token', async () => {

@@ -124,14 +124,14 @@ before(async () => {
   app.post('/slow', (_req, res) => {
     setTimeout(() => {
       if (!res.writableEnded && !res.destroyed) xml(res, RECEIPT_NS);
-    }, 1000).unref();
+    }, 5000).unref();
   });
   app.post('/trickle', (_req, res) => {
     res.status(201).type('application/xml');
     res.write('<Quittung><Aktenzeichen>');
     let n = 0;
     const timer = setInterval(() => {
-      if (res.destroyed || ++n > 40) {
+      if (res.destroyed || ++n > 100) {
         clearInterval(timer);
         if (!res.destroyed) res.end('</Aktenzeichen></Quittung>');
         return;
@@ -439,7 +439,8 @@ describe('xml-http adapter', () => {
         const a = await adapter({ url: `${base}${p}`, schema: FIXTURE_XSD, reference: { from: 'xml', path: 'Quittung/Aktenzeichen' } }, 200);
         const started = Date.now();
         expect(failure(await a.deliver(message, dctx())), p).to.include({ retryable: true, errorKind: 'timeout' });
-        expect(Date.now() - started, p).to.be.below(900);
+        // Well before the back office would have finished (5 s either way); the margin is for a busy machine.
+        expect(Date.now() - started, p).to.be.below(4000);
       }
     });
   });

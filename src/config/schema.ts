@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { validate as validCron } from 'node-cron';
+import { parseWindow } from '../delivery/policy/window.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -16,8 +18,30 @@ export const retryPolicy = z
     maxDelayMs: durationMs.default(15 * 60_000).describe('cap of the exponential back-off'),
     maxAttempts: z.number().int().min(1).max(1000).default(10),
     jitter: z.number().min(0).max(1).default(0.2).describe('fraction of each delay drawn at random, so retries spread'),
+    maxAgeMs: durationMs.min(1000).optional().describe('give up retrying once a delivery is this old (from its submission), whatever the attempts'),
   })
   .strict();
+
+export const breakerPolicy = z
+  .object({
+    enabled: z.boolean().default(true),
+    failureThreshold: z.number().int().min(1).max(1000).default(5).describe('consecutive retryable failures that open the breaker'),
+    cooldownMs: durationMs.min(100).default(30_000).describe('how long the breaker stays open before one delivery probes the back office'),
+  })
+  .strict();
+
+export const rateLimitPolicy = z
+  .object({
+    maxInFlight: z.number().int().min(1).max(1000).optional().describe('at most this many attempts at once, across all hub instances'),
+    perMinute: z.number().min(0.01).max(1_000_000).optional().describe('at most this many attempts started per minute, across all hub instances'),
+    burst: z.number().int().min(1).max(10_000).default(1).describe('attempts that may start at once after a quiet spell; the rest are spaced 60/perMinute seconds apart'),
+  })
+  .strict();
+
+function checkWindow(text: string, ctx: z.RefinementCtx): void {
+  const parsed = parseWindow(text);
+  if (!parsed.ok) ctx.addIssue({ code: 'custom', message: parsed.error });
+}
 
 export const tenantSchema = z
   .object({
@@ -35,6 +59,55 @@ export const serviceSchema = z
   })
   .strict();
 
+/** The portal's vocabulary for where a case stands (src/status/types.ts holds the same list). */
+const portalStatusWord = z.enum(['RECEIVED', 'PROCESSING', 'ACTION_REQUIRED', 'COMPLETED', 'REJECTED']);
+
+/** Where the hub sends a portal its submissions' status changes (docs/status.md). */
+export const statusCallbackSchema = z
+  .object({
+    url: z.string().regex(/^https?:\/\//, 'an http(s) URL').describe('POSTed one JSON status update at a time, in order per submission'),
+    token: z.string().min(16).optional().describe('sent as Authorization: Bearer; write ${env:NAME}, never logged'),
+    timeoutMs: durationMs.min(100).default(10_000),
+    retry: z
+      .object({ ...retryPolicy.shape, maxAttempts: z.number().int().min(1).max(1000).default(100) })
+      .strict()
+      .prefault({})
+      .describe('back-off between tries; after maxAttempts (or a 4xx other than 408/429) the update is dropped as failed'),
+  })
+  .strict();
+
+/** How a target's back office reports status (docs/status.md). */
+export const targetStatusSchema = z
+  .object({
+    map: z
+      .record(z.string().min(1), portalStatusWord)
+      .default({})
+      .describe("the back office's status words (case-insensitive) → RECEIVED, PROCESSING, ACTION_REQUIRED, COMPLETED or REJECTED"),
+    defaults: z.boolean().default(true).describe('also use the built-in map of common German and English words (after `map`)'),
+    push: z
+      .object({
+        token: z.string().min(16).optional().describe('bearer token for POST /api/v1/backoffice-events, written ${env:NAME}; only its hash is kept'),
+        tokenHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>').optional(),
+      })
+      .strict()
+      .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, { message: 'give exactly one of token or tokenHash', path: ['token'] })
+      // The token leaves memory here: only its hash is kept.
+      .transform((p) => ({ tokenHash: p.tokenHash ?? 'sha256:' + createHash('sha256').update(p.token!, 'utf8').digest('hex') }))
+      .optional()
+      .describe('lets the back office push status to POST /api/v1/backoffice-events'),
+  })
+  .strict();
+
+/** A portal's listing API: GET <url>?since=…&cursor=… and GET <url>/<externalId> (docs/reconciliation-portal.md). */
+export const portalListingSchema = z
+  .object({
+    url: z.string().regex(/^https?:\/\/[^/@\s]+(\/[^?#\s]*)?$/, 'an http(s) URL without credentials, query or fragment').describe('the submissions collection'),
+    token: z.string().min(16).optional().describe('sent as Authorization: Bearer; write ${env:NAME}, never logged'),
+    fetchMissing: z.enum(['auto', 'flag']).default('flag').describe('a submission the portal has and the hub lacks: auto fetches and takes it in, flag only reports it'),
+    timeoutMs: durationMs.min(100).default(10_000),
+  })
+  .strict();
+
 export const portalSchema = z
   .object({
     id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
@@ -46,12 +119,26 @@ export const portalSchema = z
       .optional()
       .describe('the SHA-256 of the bearer token, for configurations that must not hold the token'),
     tenants: z.array(z.union([tenantKey, z.literal('*')])).min(1).describe('tenants this portal may submit for; a district key includes its municipalities'),
+    statusCallback: statusCallbackSchema.optional().describe("where the hub sends status changes of this portal's submissions"),
+    listing: portalListingSchema.optional().describe("the portal's listing API, for reconciling portal vs hub (docs/reconciliation-portal.md)"),
   })
   .strict()
   .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, {
     message: 'give exactly one of token or tokenHash',
     path: ['token'],
   });
+
+/** Reconciliation of one target against its back office (needs an adapter with list() or status()). */
+export const targetReconcileSchema = z
+  .object({
+    schedule: z.string().refine((c) => validCron(c), 'a cron expression with five or six fields').optional().describe('when to reconcile this target; absent: only in global reconcile schedules and on demand'),
+    timezone: z.string().refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin').default('Europe/Berlin'),
+    redeliver: z.enum(['auto', 'ask']).optional().describe('a case missing in the back office: auto re-delivers it, ask waits for an operator; absent: flag only'),
+    graceMinutes: z.number().int().min(0).default(15).describe('cases delivered less than this long ago are not yet expected in the back office'),
+    lookbackDays: z.number().int().min(1).max(3660).default(7).describe('how far back to compare'),
+    concurrency: z.number().int().min(1).max(64).default(4).describe('status() questions in flight, for adapters without list()'),
+  })
+  .strict();
 
 export const targetSchema = z
   .object({
@@ -61,9 +148,20 @@ export const targetSchema = z
     timeoutMs: durationMs.min(100).default(30_000),
     options: z.record(z.string(), z.unknown()).default({}),
     policy: z
-      .object({ retry: retryPolicy.prefault({}) })
+      .object({
+        retry: retryPolicy.prefault({}),
+        breaker: breakerPolicy.prefault({}),
+        rateLimit: rateLimitPolicy.prefault({}),
+        windows: z
+          .array(z.string().superRefine(checkWindow))
+          .min(1)
+          .optional()
+          .describe('when the back office takes deliveries, e.g. "Mon-Fri 06:00-22:00 Europe/Berlin"; outside them deliveries wait'),
+      })
       .strict()
       .prefault({}),
+    status: targetStatusSchema.prefault({}).describe("how the back office's status words map to the portal's, and whether it may push them"),
+    reconcile: targetReconcileSchema.optional().describe('compare what the hub delivered with what the back office holds (docs/reconciliation.md)'),
     xml: z
       .object({
         declaration: z.boolean().default(true),
@@ -114,10 +212,32 @@ export const scheduleSchema = z.discriminatedUnion('job', [
         .prefault({}),
     })
     .strict(),
+  z
+    .object({
+      ...scheduleBase,
+      job: z.literal('reconcile').describe('stuck deliveries, hub vs back office, portal vs hub; one recorded run (docs/reconciliation.md)'),
+      options: z
+        .object({
+          targets: z.array(z.string().min(1)).min(1).optional().describe('only these targets; default: every target with reconcile settings'),
+          tenants: z.array(tenantKey).min(1).optional().describe('only deliveries of these tenants'),
+          lookbackDays: z.number().int().min(1).max(3660).optional().describe("how far back to compare; default: each target's reconcile.lookbackDays"),
+          stuckAfterMinutes: z.number().int().min(1).default(15).describe('open deliveries this long past due are reported as stuck'),
+        })
+        .strict()
+        .prefault({}),
+    })
+    .strict(),
 ]);
 
 const simulatorPort = z.number().int().min(1).max(65535).describe('port on 127.0.0.1');
 const simulatorFailureRate = (what: string) => z.number().min(0).max(1).default(0).describe(what);
+/** What the REST back-office simulators do over time and on purpose, so reconciliation has something to find (src/demo). */
+const simulatorCaseLife = {
+  statusStepMs: z.number().int().min(1).optional().describe('how long each case status lasts before the next (default 60000)'),
+  loseEvery: z.number().int().min(1).optional().describe('every n-th filed case vanishes one status step later (lost by the back office)'),
+  duplicateCase: z.number().int().min(1).optional().describe('the n-th filed case is filed twice under one key (once)'),
+  rejectEvery: z.number().int().min(1).optional().describe('every n-th filed case ends rejected with a reason'),
+};
 
 /** One entry of demo.simulators; each kind with its own fields, so a typo fails at start-up. */
 export const simulatorSchema = z.discriminatedUnion('kind', [
@@ -126,6 +246,7 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
       kind: z.literal('waste-rest').describe('GELSENDIENSTE (Gelsenkirchen), BEST (Bottrop), Kreis Recklinghausen: JSON over HTTP'),
       port: simulatorPort,
       failureRate: simulatorFailureRate('share of requests answered 503'),
+      ...simulatorCaseLife,
     })
     .strict(),
   z
@@ -133,6 +254,7 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
       kind: z.literal('dogtax-rest').describe('the dog-tax offices of Gelsenkirchen, Bottrop and the Kreis towns: JSON over HTTP'),
       port: simulatorPort,
       failureRate: simulatorFailureRate('share of requests answered 503'),
+      ...simulatorCaseLife,
     })
     .strict(),
   z
@@ -157,6 +279,19 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
       directory: z.string().min(1).describe('the drop folder; relative paths resolve against the working directory; created if missing'),
       intervalMs: z.number().int().min(10).default(2000).describe('how often the job looks for new files'),
       failureRate: simulatorFailureRate('share of files answered with .err "Verarbeitungsfehler im Nachtlauf"'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z.literal('portal').describe('the citizen portal: sends example submissions to the hub (losing some), lists them, takes status updates'),
+      port: simulatorPort,
+      listingToken: z.string().min(16).optional().describe('bearer token the hub must send to the listing API; absent: no auth'),
+      submitTo: z.string().regex(/^https?:\/\//, 'an http(s) URL').optional().describe("the hub's POST /api/v1/submissions; absent: sends nothing"),
+      hubToken: z.string().min(1).optional().describe("the portal's bearer token at the hub (demo only)"),
+      submissions: z.number().int().min(0).max(10_000).default(12).describe('how many submissions it makes from examples/'),
+      submitEveryMs: z.number().int().min(10).default(5000).describe('one submission every so often'),
+      loseEvery: z.number().int().min(1).optional().describe('every n-th submission is never sent to the hub (a lost webhook)'),
+      statusFailures: z.number().int().min(0).default(0).describe('the first n status updates are answered 503, so the outbox retries'),
     })
     .strict(),
 ]);
@@ -234,4 +369,9 @@ export type PortalConfig = z.output<typeof portalSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
 export type RetryPolicy = z.output<typeof retryPolicy>;
+export type BreakerPolicy = z.output<typeof breakerPolicy>;
+export type RateLimitPolicy = z.output<typeof rateLimitPolicy>;
+export type StatusCallbackConfig = z.output<typeof statusCallbackSchema>;
+export type TargetStatusConfig = z.output<typeof targetStatusSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
+export type TargetReconcileConfig = z.output<typeof targetReconcileSchema>;

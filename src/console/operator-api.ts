@@ -1,18 +1,19 @@
-import { createHash, timingSafeEqual } from 'node:crypto';
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Store } from '../store/store.ts';
 import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
 import { HttpProblem, pointer, type FieldError } from '../intake/problem.ts';
+import { operatorAuthenticator, type Authenticate } from './operator-auth.ts';
 
-/** The environment variable holding the operator's bearer token. */
-export const OPERATOR_TOKEN_ENV = 'AMTSBOTE_OPERATOR_TOKEN';
+export { OPERATOR_TOKEN_ENV } from './operator-auth.ts';
 
 export interface OperatorApiOptions {
   store: Store;
   logger: Logger;
   /** The operator token; undefined or empty disables the API (503). */
   token: string | undefined;
+  /** Shared with other operator routers (e.g. reconciliation); made from `token` when absent. */
+  authenticate?: Authenticate;
   /** Called after deliveries were put back in the queue, so the worker claims them at once. */
   onReplayed?: () => void;
   now?: () => number;
@@ -23,21 +24,9 @@ const DELIVERY_ID = /^[0-9a-f-]{36}$/;
 /** `POST /deliveries/{id}/replay` and `POST /deliveries/replay`, for operators (mounted under /api/v1). */
 export function operatorRoutes(o: OperatorApiOptions): express.Router {
   const now = o.now ?? Date.now;
-  const expected = o.token ? sha256(o.token) : undefined;
+  const authenticate = o.authenticate ?? operatorAuthenticator(o.token);
   const api = express.Router();
   const readJson = express.json({ limit: '64kb', type: () => true });
-
-  const authenticate = (req: Request, _res: Response, next: NextFunction) => {
-    if (!expected) throw new HttpProblem('operator-api-disabled', `operator API disabled: set ${OPERATOR_TOKEN_ENV}`);
-    const challenge = { 'WWW-Authenticate': 'Bearer realm="amtsbote-operator"' };
-    const m = /^Bearer\s+(\S+)\s*$/i.exec(req.get('authorization') ?? '');
-    if (!m) throw new HttpProblem('operator-unauthorized', 'send Authorization: Bearer <operator token>', undefined, challenge);
-    // Hashes have one length, so the comparison takes the same time whatever was sent.
-    if (!timingSafeEqual(sha256(m[1]!), expected)) {
-      throw new HttpProblem('operator-unauthorized', 'the token is not the operator token', undefined, { 'WWW-Authenticate': 'Bearer realm="amtsbote-operator", error="invalid_token"' });
-    }
-    next();
-  };
 
   api.post('/deliveries/replay', authenticate, readJson, async (req: Request, res: Response) => {
     const body: unknown = req.body;
@@ -91,8 +80,4 @@ export function operatorRoutes(o: OperatorApiOptions): express.Router {
   });
 
   return api;
-}
-
-function sha256(s: string): Buffer {
-  return createHash('sha256').update(s, 'utf8').digest();
 }

@@ -4,10 +4,14 @@ import type { Metrics } from '../console/metrics.ts';
 import { MappingError, renderMessage } from '../mapping/engine.ts';
 import type { RouteStep, Router } from '../routing/router.ts';
 import type { AdapterInstance, DeliveryResult, OutboundMessage } from '../sdk/types.ts';
-import type { AttemptResult, ClaimedDelivery, Store } from '../store/store.ts';
+import type { AttemptResult, ClaimedDelivery, Store, TargetGate } from '../store/store.ts';
+import type { TargetConfig } from '../config/schema.ts';
+import { DeliveryWindows } from './policy/window.ts';
+import type { BackOfficeSignal } from './policy/breaker.ts';
 import { uuidv7 } from '../store/ids.ts';
 import { retryDelay } from './backoff.ts';
 import { mappingInput } from './message-input.ts';
+import { ClaimLoop, type ClaimRound } from './claim-loop.ts';
 
 /** How long past its timeout an adapter may run before the worker stops waiting for it. */
 export const HARD_STOP_GRACE_MS = 1_000;
@@ -37,82 +41,127 @@ export interface WorkerOptions {
  */
 export class DeliveryWorker {
   readonly owner: string;
-  private running = false;
-  private loop: Promise<void> | undefined;
-  private wakeUp: (() => void) | undefined;
-  private readonly inFlight = new Map<string, { delivery: ClaimedDelivery; done: Promise<void> }>();
+  private readonly loop: ClaimLoop<ClaimedDelivery>;
   private readonly now: () => number;
   private readonly random: () => number;
+  /** Each target's policy, as the worker applies it around the adapter. */
+  private readonly policies = new Map<string, TargetPolicy>();
+  /** Targets the claim visits, in turn; more join at start-up when deliveries name a target no longer configured. */
+  private targetIds: string[];
+  private turn = 0;
+  /** Targets that had work at the last claim: the worker's slots are shared among these. */
+  private active = new Set<string>();
+  /** When the last claim was made (or skipped for batching): a free slot idles at most one poll interval. */
+  private lastClaimAt = -Infinity;
 
   constructor(private readonly o: WorkerOptions) {
     this.owner = o.owner ?? `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
     this.now = o.now ?? Date.now;
     this.random = o.random ?? Math.random;
+    for (const t of o.router.config.targets.values()) this.policies.set(t.id, targetPolicy(t.config));
+    this.targetIds = [...this.policies.keys()];
+    o.store.onBreakerChange((c) => {
+      const meta = { target: c.targetId, consecutiveFailures: c.status.consecutiveFailures, ...(c.status.lastError ? { lastError: c.status.lastError } : {}) };
+      if (c.transition === 'closed') o.logger.info('circuit breaker closed: the back office answers again', meta);
+      else o.logger.warn(`circuit breaker ${c.transition}: deliveries to the target wait without spending attempts`, { ...meta, probeAt: new Date(c.status.retryAt!).toISOString() });
+    });
+    this.loop = new ClaimLoop({ concurrency: o.concurrency, pollIntervalMs: o.pollIntervalMs, shutdownGraceMs: o.shutdownGraceMs, now: this.now, claim: (free) => this.claim(free), process: (d) => this.process(d) });
   }
 
   start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
+    this.loop.start(this.prepare());
+  }
+
+  /** Policy rows for every target, and the targets of open deliveries that the configuration no longer names. */
+  private async prepare(): Promise<void> {
+    try {
+      await this.o.store.ensureTargetStates(this.targetIds, this.now());
+      const orphans = (await this.o.store.targetsWithOpenDeliveries()).filter((id) => !this.policies.has(id));
+      if (orphans.length) {
+        this.o.logger.warn('open deliveries for targets that are not configured; they will fail with a config error', { targets: orphans });
+        this.targetIds = [...this.targetIds, ...orphans];
+      }
+    } catch (e) {
+      this.o.logger.error('could not prepare the target policies', { error: (e as Error).message });
+    }
+  }
+
+  /**
+   * This claim's gates, starting one target further each time so no target is always first, and those with fewer
+   * slots here before those with more. The worker's slots are shared among the targets with work, so a slow or
+   * dead back office never holds them all.
+   */
+  private gates(now: number): { gates: TargetGate[]; windowWake: number | undefined } {
+    const here = new Map<string, number>();
+    for (const delivery of this.loop.busy) here.set(delivery.targetId, (here.get(delivery.targetId) ?? 0) + 1);
+    const busy = new Set([...this.active, ...here.keys()]);
+    const share = Math.max(1, Math.floor(this.o.concurrency / Math.max(1, busy.size)));
+    const n = this.targetIds.length;
+    const start = n ? this.turn++ % n : 0;
+    const gates: TargetGate[] = [];
+    let windowWake: number | undefined;
+    for (let i = 0; i < n; i++) {
+      const id = this.targetIds[(start + i) % n]!;
+      const p = this.policies.get(id);
+      let room = Math.max(0, share - (here.get(id) ?? 0));
+      if (p && !p.windows.isOpen(now)) {
+        room = 0;
+        const opens = p.windows.nextOpening(now);
+        if (opens !== undefined) windowWake = Math.min(windowWake ?? Infinity, opens);
+      }
+      gates.push({ targetId: id, room, maxInFlight: p?.maxInFlight, rate: p?.rate, breaker: Boolean(p?.breaker) });
+    }
+    // Targets holding fewer of this worker's slots go first (the turn breaks ties): when a single slot frees up
+    // under a slow back office's backlog, it goes to a target that has none rather than back to the slow one.
+    gates.sort((a, b) => (here.get(a.targetId) ?? 0) - (here.get(b.targetId) ?? 0));
+    return { gates, windowWake };
   }
 
   /** Something became due (a new submission): claim now rather than at the next poll. */
   wake(): void {
-    this.wakeUp?.();
+    this.loop.wake();
   }
 
   /** Stops claiming, lets in-flight attempts finish within the grace period, and gives back the rest. */
   async stop(): Promise<void> {
-    if (!this.running) return;
-    this.running = false;
-    this.wake();
-    await this.loop;
-    const pending = [...this.inFlight.values()];
-    if (pending.length) {
-      let timer: NodeJS.Timeout | undefined;
-      const grace = new Promise<void>((r) => (timer = setTimeout(r, this.o.shutdownGraceMs)));
-      await Promise.race([Promise.all(pending.map((p) => p.done)), grace]);
-      clearTimeout(timer);
-    }
-    const unfinished = [...this.inFlight.values()].map((p) => p.delivery);
+    const unfinished = await this.loop.stop();
     if (unfinished.length) {
       this.o.logger.warn('shutting down with attempts still open; their leases are released', { count: unfinished.length });
       await this.o.store.releaseLeases(this.owner, unfinished, this.now());
     }
   }
 
-  private async run(): Promise<void> {
-    while (this.running) {
-      const free = this.o.concurrency - this.inFlight.size;
-      let claimed: ClaimedDelivery[] = [];
-      // Claim in batches: while more than half the slots are busy, wait for more to free up, since every claim
-      // is a commit of its own.
-      if (free > 0 && (this.inFlight.size === 0 || free >= Math.ceil(this.o.concurrency / 2))) {
-        try {
-          claimed = await this.o.store.claimDue(this.owner, this.now(), this.o.leaseMs, free);
-        } catch (e) {
-          this.o.logger.error('could not claim deliveries', { error: (e as Error).message });
-        }
-      }
-      for (const d of claimed) {
-        const done = this.process(d).finally(() => {
-          this.inFlight.delete(d.id);
-          this.wake();
-        });
-        this.inFlight.set(d.id, { delivery: d, done });
-      }
-      // A full batch means more may be due: go again at once. Otherwise sleep until woken or the next poll.
-      if (claimed.length > 0 && claimed.length === free) continue;
-      if (!this.running) break;
-      await new Promise<void>((resolve) => {
-        const timer = setTimeout(done, this.o.pollIntervalMs);
-        function done() {
-          clearTimeout(timer);
-          resolve();
-        }
-        this.wakeUp = done;
-      });
-      this.wakeUp = undefined;
+  /**
+   * One round of claiming. In batches: while more than half the slots are busy, it waits for more to free up,
+   * since every claim is a commit of its own, but no longer than one poll interval, so a free slot is not left
+   * idle while slow back offices hold the others. A rate limit, a breaker's cool-down or a window may free a
+   * target before the next poll: `wakeAt` says when.
+   */
+  private async claim(free: number): Promise<ClaimRound<ClaimedDelivery>> {
+    const now = this.now();
+    if (this.loop.size > 0 && free < Math.ceil(this.o.concurrency / 2) && now - this.lastClaimAt < this.o.pollIntervalMs) return { claimed: [], wakeAt: this.lastClaimAt + this.o.pollIntervalMs };
+    this.lastClaimAt = now;
+    const { gates, windowWake } = this.gates(now);
+    try {
+      const batch = await this.o.store.claimForTargets(this.owner, now, this.o.leaseMs, free, gates);
+      this.active = new Set(batch.claimed.map((c) => c.targetId));
+      this.observeWaits(batch.claimed, now);
+      return { claimed: batch.claimed, wakeAt: Math.min(batch.wakeAt ?? Infinity, windowWake ?? Infinity) };
+    } catch (e) {
+      this.o.logger.error('could not claim deliveries', { error: (e as Error).message });
+      return { claimed: [] };
+    }
+  }
+
+  /**
+   * How long each claimed delivery waited since it fell due. One that fell due while its target's window was closed
+   * counts from the opening: the first attempt after a window opens is not late.
+   */
+  private observeWaits(claimed: ClaimedDelivery[], now: number): void {
+    for (const d of claimed) {
+      if (d.ack || d.dueAt === undefined) continue;
+      const since = this.policies.get(d.targetId)?.windows.dueSince(d.dueAt, now) ?? d.dueAt;
+      this.o.metrics.waitSeconds.observe({ target: d.targetId }, Math.max(0, now - since) / 1000);
     }
   }
 
@@ -194,6 +243,7 @@ export class DeliveryWorker {
         outcome: 'handed-over',
         finishedAt,
         httpStatus: res.httpStatus,
+        breaker: this.signal(step.target.config, 'up'),
         nextAttemptAt: finishedAt + this.ackPollMs,
         ack: { token: res.awaitingAck.token, deadline: finishedAt + res.awaitingAck.timeoutMs },
         ...(res.warning || res.detail ? { detail: { ...res.detail, ...(res.warning ? { warning: res.warning } : {}) } } : {}),
@@ -205,13 +255,25 @@ export class DeliveryWorker {
         finishedAt,
         reference: res.reference,
         httpStatus: res.httpStatus,
+        breaker: this.signal(step.target.config, 'up'),
         ...(res.warning || res.detail ? { detail: { ...res.detail, ...(res.warning ? { warning: res.warning } : {}) } } : {}),
       };
     }
-    const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus };
+    // A permanent error is still an answer: the back office is up, as far as its breaker is concerned.
+    const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus, breaker: this.signal(step.target.config, res.retryable ? 'down' : 'up') };
     if (!res.retryable) return { outcome: 'failed', ...base };
-    if (runAttempt >= policy.maxAttempts) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${runAttempt} attempts${d.attemptBase ? ' since the replay' : ''})` };
+    // A probe's failure only says the back office is still down; it spends nothing of the budget.
+    if (runAttempt >= policy.maxAttempts && !d.probe) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${runAttempt} attempts${d.attemptBase ? ' since the replay' : ''})` };
+    if (policy.maxAgeMs !== undefined && d.createdAt !== undefined && finishedAt - d.createdAt >= policy.maxAgeMs) {
+      return { outcome: 'failed', ...base, error: `${res.error} (gave up: the delivery is older than retry.maxAgeMs, ${policy.maxAgeMs} ms)` };
+    }
     return { outcome: 'retry', ...base, nextAttemptAt: finishedAt + retryDelay(policy, runAttempt, res.retryAfterMs, this.random) };
+  }
+
+  /** What the attempt tells the target's circuit breaker, if it has one. */
+  private signal(target: TargetConfig, signal: BackOfficeSignal): AttemptResult['breaker'] {
+    const b = target.policy.breaker;
+    return b.enabled ? { signal, settings: { failureThreshold: b.failureThreshold, cooldownMs: b.cooldownMs } } : undefined;
   }
 
   private get ackPollMs(): number {
@@ -261,4 +323,22 @@ export class DeliveryWorker {
   private failed(error: string, errorKind: string, detail?: Record<string, unknown>): AttemptResult {
     return { outcome: 'failed', finishedAt: this.now(), error, errorKind, ...(detail ? { detail } : {}) };
   }
+}
+
+/** A target's policies as the worker applies them: windows, shared limits, breaker. */
+interface TargetPolicy {
+  windows: DeliveryWindows;
+  maxInFlight: number | undefined;
+  rate: { perMinute: number; burst: number } | undefined;
+  breaker: boolean;
+}
+
+function targetPolicy(t: TargetConfig): TargetPolicy {
+  const r = t.policy.rateLimit;
+  return {
+    windows: new DeliveryWindows(t.policy.windows),
+    maxInFlight: r.maxInFlight,
+    rate: r.perMinute !== undefined ? { perMinute: r.perMinute, burst: r.burst } : undefined,
+    breaker: t.policy.breaker.enabled,
+  };
 }

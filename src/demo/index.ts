@@ -5,14 +5,19 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
 import type { simulatorSchema } from '../config/schema.ts';
-import { CaseBook, type SimCase, type SimContext, type SimulatorKind } from './simulators/common.ts';
+import { CaseBook, type SimCase, type SimContext, type SimQuirks, type SimulatorKind } from './simulators/common.ts';
 import { createWasteRestApp } from './simulators/waste-rest.ts';
 import { createDogtaxRestApp } from './simulators/dogtax-rest.ts';
 import { createDogtaxSoapServer, DEFAULT_PASSWORD, DEFAULT_USERNAME } from './simulators/dogtax-soap.ts';
 import { createWasteXmlApp } from './simulators/waste-xml.ts';
 import { startWasteBatch } from './simulators/waste-batch.ts';
+import { createPortal, type PortalControls } from './simulators/portal.ts';
 
 export type { SimCase, SimulatorKind } from './simulators/common.ts';
+export type { PortalControls, PortalEnvelope, PortalSubmissionView, ReceivedStatus } from './simulators/portal.ts';
+
+/** The back-office kinds and the citizen portal. */
+export type DemoSimulatorKind = SimulatorKind | 'portal';
 
 /** What hub.yaml's `demo.simulators` entries hold; fields with a default (failureRate, intervalMs, username, password) may be left out. */
 export type SimulatorSpec = z.input<typeof simulatorSchema>;
@@ -24,12 +29,14 @@ export interface SimulatorOptions {
   logger?: (msg: string) => void;
   /** Source of randomness for injected outages; default Math.random. */
   random?: () => number;
-  /** How long each case status lasts before the next (angelegt → disponiert → erledigt); default 60 s. */
+  /** How long each case status lasts before the next (angelegt → disponiert → erledigt); default 60 s. A spec's statusStepMs wins. */
   statusStepMs?: number;
+  /** The simulators' clock; default Date.now. Tests move it to age cases without waiting. */
+  now?: () => number;
 }
 
 export interface RunningSimulator {
-  kind: SimulatorKind;
+  kind: DemoSimulatorKind;
   /**
    * Where the hub reaches it: http://127.0.0.1:PORT without a trailing slash; for waste-batch, which has no
    * port, the drop folder as a file:// URL.
@@ -39,8 +46,10 @@ export interface RunningSimulator {
   port: number;
   /** Stops serving (waste-batch: stops polling after the scan in progress). */
   close(): Promise<void>;
-  /** Every case filed so far, for tests. */
+  /** Every case filed so far, lost ones included, for tests (the portal: none). */
   cases(): SimCase[];
+  /** Only for kind portal: its submissions, the status updates it received, and how to steer it. */
+  portal?: PortalControls;
 }
 
 /** What starting one kind yields, before the common parts are added. */
@@ -50,9 +59,11 @@ interface Started {
   close(): Promise<void>;
 }
 
-export const SIMULATOR_KINDS: readonly SimulatorKind[] = ['waste-rest', 'dogtax-rest', 'dogtax-soap', 'waste-xml', 'waste-batch'];
+export const SIMULATOR_KINDS: readonly DemoSimulatorKind[] = ['waste-rest', 'dogtax-rest', 'dogtax-soap', 'waste-xml', 'waste-batch', 'portal'];
 
-async function startKind(spec: SimulatorSpec, ctx: SimContext, host: string): Promise<Started> {
+type BackOfficeSpec = Exclude<SimulatorSpec, { kind: 'portal' }>;
+
+async function startKind(spec: BackOfficeSpec, ctx: SimContext, host: string): Promise<Started> {
   switch (spec.kind) {
     case 'waste-rest':
       return serve(createServer(createWasteRestApp(ctx)), spec.port, host, spec.kind);
@@ -89,11 +100,13 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
   if (!SIMULATOR_KINDS.includes(spec.kind)) {
     throw new Error(`unknown simulator kind "${String(spec.kind)}"; known: ${SIMULATOR_KINDS.join(', ')}`);
   }
+  const host = opts.host ?? '127.0.0.1';
+  if (spec.kind === 'portal') return startPortal(spec, opts, host);
   const failureRate = spec.failureRate ?? 0;
   if (!(failureRate >= 0 && failureRate <= 1)) throw new Error(`${spec.kind}: failureRate must be between 0 and 1`);
-  const host = opts.host ?? '127.0.0.1';
-  const now = () => Date.now();
-  const statusStepMs = opts.statusStepMs ?? 60_000;
+  const now = opts.now ?? (() => Date.now());
+  const life: SimQuirks & { statusStepMs?: number | undefined } = spec.kind === 'waste-rest' || spec.kind === 'dogtax-rest' ? spec : {};
+  const statusStepMs = life.statusStepMs ?? opts.statusStepMs ?? 60_000;
   const ctx: SimContext = {
     kind: spec.kind,
     failureRate,
@@ -101,7 +114,7 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
     log: opts.logger ?? (() => {}),
     statusStepMs,
     now,
-    book: new CaseBook({ statusStepMs, now }),
+    book: new CaseBook({ statusStepMs, now, quirks: { loseEvery: life.loseEvery, duplicateCase: life.duplicateCase, rejectEvery: life.rejectEvery } }),
   };
   const started = await startKind(spec, ctx, host);
   let closing: Promise<void> | undefined;
@@ -111,6 +124,25 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
     port: started.port,
     cases: () => ctx.book.list(),
     close() {
+      closing ??= started.close();
+      return closing;
+    },
+  };
+}
+
+async function startPortal(spec: Extract<SimulatorSpec, { kind: 'portal' }>, opts: SimulatorOptions, host: string): Promise<RunningSimulator> {
+  const { app, controls, timer } = createPortal(spec, opts.logger ?? (() => {}), opts.now);
+  const started = await serve(createServer(app), spec.port, host, spec.kind);
+  const stop = timer();
+  let closing: Promise<void> | undefined;
+  return {
+    kind: 'portal',
+    url: started.url,
+    port: started.port,
+    cases: () => [],
+    portal: controls,
+    close() {
+      stop();
       closing ??= started.close();
       return closing;
     },

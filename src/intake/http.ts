@@ -8,6 +8,7 @@ import { validateEnvelope } from './envelope.ts';
 import { HttpProblem, sendProblem } from './problem.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
+import { StatusStore } from '../store/status-store.ts';
 import type { Metrics } from '../console/metrics.ts';
 
 export interface IntakeOptions {
@@ -82,7 +83,7 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
     const s = /^[0-9a-f-]{36}$/.test(id) ? await store.getSubmission(id) : undefined;
     // Another portal's submission is answered like a missing one: its existence is not the caller's business.
     if (!s || s.portalId !== portal.id) throw new HttpProblem('not-found', `no submission ${id} for this portal`);
-    res.json(submissionResource(s));
+    res.json(submissionResource(s, await new StatusStore(store.db, store.dialect).view(s.id)));
   });
 
   return api;

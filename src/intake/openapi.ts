@@ -5,6 +5,10 @@
  * responses against it, so a change to one of those files must change this one too.
  */
 
+import { statusPaths, statusProblemTypes, statusSchemas, statusSecuritySchemes, statusTag } from '../status/openapi.ts';
+import { targetsPaths, targetsSchemas, targetsTag } from '../console/targets-openapi.ts';
+import { reconcilePaths, reconcileProblemTypes, reconcileSchemas, reconcileTag } from '../reconcile/openapi.ts';
+
 /** JSON Schema 2020-12, the dialect of OpenAPI 3.1. Only the keywords used here are named. */
 export interface JsonSchema {
   $ref?: string;
@@ -29,6 +33,8 @@ export interface JsonSchema {
   additionalProperties?: boolean | JsonSchema;
   items?: JsonSchema;
   allOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  anyOf?: JsonSchema[];
   examples?: unknown[];
   default?: unknown;
 }
@@ -180,6 +186,11 @@ const exampleSubmission = {
   submittedAt: '2026-11-24T09:30:00+01:00',
   receivedAt: '2026-11-24T08:30:01.512Z',
   status: 'delivered',
+  caseStatus: { status: 'PROCESSING', reason: null, at: '2026-11-25T07:00:00.000Z', sequence: 2 },
+  statusHistory: [
+    { at: '2026-11-24T08:30:03.020Z', recordedAt: '2026-11-24T08:30:03.031Z', source: 'delivery', target: 'abfallwirtschaft', deliveryId: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6', backofficeStatus: null, status: 'RECEIVED', reason: null, effect: 'applied' },
+    { at: '2026-11-25T07:00:00.000Z', recordedAt: '2026-11-25T07:00:00.412Z', source: 'push', target: 'abfallwirtschaft', deliveryId: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6', backofficeStatus: 'disponiert', status: 'PROCESSING', reason: null, effect: 'applied' },
+  ],
   deliveries: [
     {
       id: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6',
@@ -268,6 +279,9 @@ export const openApiDocument: OpenApiDocument = {
     { name: 'submissions', description: 'Send applications and follow their delivery.' },
     { name: 'operations', description: 'Health, readiness, metrics and this description.' },
     { name: 'deliveries', description: 'For operators: replay failed deliveries (dead letters). Needs the operator token.' },
+    statusTag,
+    targetsTag,
+    reconcileTag,
   ],
   paths: {
     '/api/v1/submissions': {
@@ -483,6 +497,9 @@ export const openApiDocument: OpenApiDocument = {
         },
       },
     },
+    ...statusPaths,
+    ...targetsPaths,
+    ...reconcilePaths,
     '/api/v1/openapi.json': {
       get: {
         operationId: 'getOpenApi',
@@ -557,6 +574,7 @@ export const openApiDocument: OpenApiDocument = {
   },
   components: {
     securitySchemes: {
+      ...statusSecuritySchemes,
       operatorToken: {
         type: 'http',
         scheme: 'bearer',
@@ -581,6 +599,9 @@ export const openApiDocument: OpenApiDocument = {
       },
     },
     schemas: {
+      ...statusSchemas,
+      ...targetsSchemas,
+      ...reconcileSchemas,
       SubmissionEnvelope: {
         type: 'object',
         description: 'A submission as a portal sends it. `applicant` and `data` are free-form; the routes\' mappings decide what a back office needs from them.',
@@ -698,7 +719,7 @@ export const openApiDocument: OpenApiDocument = {
       Submission: {
         type: 'object',
         description: 'A submission as the hub tracks it: ids, states, attempts and references; never form data.',
-        required: ['id', 'externalId', 'tenant', 'service', 'submittedAt', 'receivedAt', 'status', 'deliveries'],
+        required: ['id', 'externalId', 'tenant', 'service', 'submittedAt', 'receivedAt', 'status', 'caseStatus', 'statusHistory', 'deliveries'],
         additionalProperties: false,
         properties: {
           id: { type: 'string', format: 'uuid', description: 'The submission\'s id on the hub (UUIDv7).' },
@@ -708,6 +729,8 @@ export const openApiDocument: OpenApiDocument = {
           submittedAt: { type: 'string', format: 'date-time', description: 'As the portal sent it.' },
           receivedAt: { type: 'string', format: 'date-time', description: 'When the hub stored it (UTC).' },
           status: schema('SubmissionStatus'),
+          caseStatus: schema('CaseStatus'),
+          statusHistory: { type: 'array', description: 'Every status the back offices reported for this submission, oldest first (by their time).', items: schema('StatusHistoryEntry') },
           deliveries: {
             type: 'array',
             description: 'One delivery per back office (target) the routes name, in the order they were created.',
@@ -785,6 +808,8 @@ export const openApiDocument: OpenApiDocument = {
               'urn:amtsbote:problem:delivery-not-failed',
               'urn:amtsbote:problem:invalid-replay',
               'urn:amtsbote:problem:operator-api-disabled',
+              ...statusProblemTypes,
+              ...reconcileProblemTypes,
             ],
           },
           title: { type: 'string' },

@@ -23,6 +23,13 @@ export const problemTypes = {
   'delivery-not-failed': { status: 409, title: 'Only a failed delivery can be replayed' },
   'invalid-replay': { status: 422, title: 'The replay request is not valid' },
   'operator-api-disabled': { status: 503, title: 'The operator API is disabled' },
+  // Status pushed by back offices (src/status/push-routes.ts).
+  'backoffice-unauthorized': { status: 401, title: 'A valid back-office token is required' },
+  'unknown-case': { status: 404, title: 'No case of this back office matches the event' },
+  'invalid-status-event': { status: 422, title: 'The status event is not valid' },
+  // Reconciliation runs and reports (src/reconcile/http.ts).
+  'invalid-reconcile-request': { status: 422, title: 'The reconciliation request is not valid' },
+  'discrepancy-not-awaiting': { status: 409, title: 'This finding is not waiting for an operator' },
 } as const;
 
 export type ProblemType = keyof typeof problemTypes;

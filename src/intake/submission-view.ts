@@ -1,4 +1,5 @@
 import type { SubmissionView } from '../store/store.ts';
+import type { SubmissionStatusView } from '../store/status-store.ts';
 
 export type SubmissionStatus = 'received' | 'delivering' | 'delivered' | 'failed';
 
@@ -16,8 +17,11 @@ export function submissionStatus(s: SubmissionView): SubmissionStatus {
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
-/** The public form of a submission: ids, states, attempts and references; never form data. */
-export function submissionResource(s: SubmissionView) {
+/**
+ * The public form of a submission: ids, states, attempts and references; never form data. `caseStatus` and
+ * `statusHistory` are where the case stands in the back offices, in the portal's vocabulary (docs/status.md).
+ */
+export function submissionResource(s: SubmissionView, status: SubmissionStatusView = { current: null, history: [] }) {
   return {
     id: s.id,
     externalId: s.externalId,
@@ -26,6 +30,18 @@ export function submissionResource(s: SubmissionView) {
     submittedAt: s.submittedAt,
     receivedAt: iso(s.receivedAt)!,
     status: submissionStatus(s),
+    caseStatus: status.current ? { status: status.current.status, reason: status.current.reason, at: iso(status.current.at)!, sequence: status.current.sequence } : null,
+    statusHistory: status.history.map((h) => ({
+      at: iso(h.at)!,
+      recordedAt: iso(h.recordedAt)!,
+      source: h.source,
+      target: h.targetId,
+      deliveryId: h.deliveryId,
+      backofficeStatus: h.backofficeStatus,
+      status: h.portalStatus,
+      reason: h.reason,
+      effect: h.effect,
+    })),
     deliveries: s.deliveries.map((d) => ({
       id: d.id,
       target: d.targetId,

@@ -1,58 +1,126 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'winston';
 import type { ScheduleConfig } from '../config/schema.ts';
-import type { Store } from '../store/store.ts';
-import { stuckDeliveries } from './stuck-deliveries.ts';
+import type { RunRecord } from '../store/reconcile-store.ts';
+import { runReconciliation, type ReconcileDeps, type RunRequest } from './run.ts';
+import { processGone } from './process-gone.ts';
 
-export type Job<O> = (store: Store, options: O, logger: Logger) => Promise<Record<string, unknown>>;
+/** One schedule as the scheduler runs it: a configured one, or a target's own (`target:<id>`). */
+export interface PlannedSchedule {
+  id: string;
+  cron: string;
+  timezone: string;
+  request: Omit<RunRequest, 'scheduleId' | 'scheduledFor'>;
+}
 
-const jobs: { [K in ScheduleConfig['job']]: Job<Extract<ScheduleConfig, { job: K }>['options']> } = {
-  'stuck-deliveries': stuckDeliveries,
-};
+/**
+ * The configured schedules plus one per target with `reconcile.schedule`. Throws at start-up for a schedule that
+ * could never run: an unknown target, or a target whose adapter can neither list nor answer status.
+ */
+export function plannedSchedules(schedules: readonly ScheduleConfig[], targets: ReconcileDeps['targets']): PlannedSchedule[] {
+  for (const s of schedules) {
+    if (s.job !== 'reconcile') continue;
+    const unknown = s.options.targets?.filter((id) => !targets.has(id)) ?? [];
+    if (unknown.length) throw new Error(`schedules ${s.id}: options.targets names no configured target: ${unknown.join(', ')}`);
+  }
+  const out: PlannedSchedule[] = schedules.map((s) => ({
+    id: s.id,
+    cron: s.cron,
+    timezone: s.timezone,
+    request:
+      s.job === 'reconcile'
+        ? { job: 'reconcile', targets: s.options.targets, tenants: s.options.tenants, lookbackDays: s.options.lookbackDays, stuckAfterMinutes: s.options.stuckAfterMinutes }
+        : { job: 'stuck-deliveries', stuckAfterMinutes: s.options.olderThanMinutes },
+  }));
+  for (const t of targets.values()) {
+    const r = t.reconcile;
+    if (r?.schedule && t.adapter && !t.adapter.list && !t.adapter.status) {
+      throw new Error(`targets.${t.id}.reconcile.schedule: the target's adapter offers neither list() nor status(), so there is nothing to compare`);
+    }
+    if (r?.schedule) out.push({ id: `target:${t.id}`, cron: r.schedule, timezone: r.timezone, request: { job: 'reconcile', targets: [t.id], stuckAfterMinutes: 15 } });
+  }
+  return out;
+}
 
-/** Runs the configured schedules with node-cron, one run of a schedule at a time, its log routed into winston. */
+/**
+ * Runs the schedules with node-cron. Across instances on PostgreSQL a schedule runs once per firing: the run
+ * takes an advisory lock named for the schedule (an instance that cannot get it skips, logged at debug), and
+ * the run row is unique per (schedule, fire time), so an instance that fires a moment after the first one
+ * finished skips as well. Every run is recorded (reconcile_runs).
+ */
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
+  /** Runs under way, awaited on stop so the store is not closed under them. */
+  private readonly inflight = new Set<Promise<unknown>>();
+  readonly schedules: PlannedSchedule[];
 
   constructor(
-    private readonly schedules: readonly ScheduleConfig[],
-    private readonly store: Store,
-    private readonly logger: Logger,
-  ) {}
+    schedules: readonly ScheduleConfig[],
+    private readonly deps: ReconcileDeps,
+  ) {
+    this.schedules = plannedSchedules(schedules, deps.targets);
+  }
 
   start(): void {
+    void this.closeAbandoned().catch((e: Error) => this.deps.logger.warn('could not close abandoned reconciliation runs', { error: e.message }));
     for (const s of this.schedules) {
-      const log = this.logger.child({ schedule: s.id, job: s.job });
-      const task = cron.schedule(s.cron, () => this.run(s, log), {
-        name: s.id,
-        timezone: s.timezone,
-        noOverlap: true,
-        logger: {
-          info: (m) => log.debug(m),
-          warn: (m) => log.warn(m),
-          error: (m) => log.error(String(m)),
-          debug: (m) => log.debug(String(m)),
+      const log = this.deps.logger.child({ schedule: s.id, job: s.request.job });
+      const task = cron.schedule(
+        s.cron,
+        async (ctx) => {
+          await this.fire(s, ctx.date).catch((e: Error) => log.error('scheduled run failed', { error: e.message }));
         },
-      });
+        {
+          name: s.id,
+          timezone: s.timezone,
+          noOverlap: true,
+          logger: {
+            info: (m) => log.debug(m),
+            warn: (m) => log.warn(m),
+            error: (m) => log.error(String(m)),
+            debug: (m) => log.debug(String(m)),
+          },
+        },
+      );
       this.tasks.push(task);
     }
   }
 
-  /** Runs one schedule now; what `amtsbote reconcile` and tests use. */
-  async run(s: ScheduleConfig, log: Logger = this.logger.child({ schedule: s.id, job: s.job })): Promise<Record<string, unknown>> {
-    const started = Date.now();
-    try {
-      const result = await jobs[s.job](this.store, s.options, log);
-      log.info('scheduled job finished', { durationMs: Date.now() - started, ...result });
-      return result;
-    } catch (e) {
-      log.error('scheduled job failed', { durationMs: Date.now() - started, error: (e as Error).message });
-      throw e;
-    }
+  /** One firing of a schedule at its slot `at`; undefined when another instance has it. */
+  async fire(s: PlannedSchedule, at: Date): Promise<RunRecord | undefined> {
+    const log = this.deps.logger.child({ schedule: s.id, job: s.request.job });
+    const scheduledFor = Math.floor(at.getTime() / 1000) * 1000;
+    const r = await this.track(this.deps.rstore.exclusively(`schedule:${s.id}`, () => runReconciliation(this.deps, { ...s.request, scheduleId: s.id, scheduledFor })));
+    if (!r.ran) log.debug('schedule skipped: another instance is running it', { scheduledFor: new Date(scheduledFor).toISOString() });
+    else if (!r.value) log.debug('schedule skipped: another instance already ran this firing', { scheduledFor: new Date(scheduledFor).toISOString() });
+    return r.ran ? r.value : undefined;
+  }
+
+  /** A run now, outside the schedules (the CLI, the operator API, tests); on-demand runs do not wait for each other. */
+  async runNow(request: Omit<RunRequest, 'scheduleId' | 'scheduledFor'>): Promise<RunRecord> {
+    return (await this.track(runReconciliation(this.deps, { ...request, scheduleId: 'on-demand' })))!;
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.tasks.map((t) => t.destroy()));
     this.tasks.length = 0;
+    await Promise.allSettled([...this.inflight]);
+  }
+
+  /** Runs left `running` by a process of this host that is gone (killed mid-run) end as `failed`. */
+  async closeAbandoned(): Promise<number> {
+    let n = 0;
+    for (const r of await this.deps.rstore.runningRuns()) {
+      if (processGone(r.instance) && (await this.deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, Date.now()))) n++;
+    }
+    if (n) this.deps.logger.warn('reconciliation runs left behind by a stopped instance marked failed', { count: n });
+    return n;
+  }
+
+  private track<T>(p: Promise<T>): Promise<T> {
+    this.inflight.add(p);
+    const done = () => this.inflight.delete(p);
+    p.then(done, done);
+    return p;
   }
 }

@@ -65,9 +65,18 @@ export interface CheckResult {
   message: string;
 }
 
+/** One case as the back office holds it, for status and reconciliation. */
 export interface CaseStatus {
+  /** The back office's id for the case (Aktenzeichen). */
   reference: string;
+  /** The back office's own status word; each target's configuration maps it to the portal's vocabulary. */
   status: string;
+  /** The idempotency key the case arrived with, when the back office keeps it: reconciliation matches by it. */
+  idempotencyKey?: string;
+  /** When the back office last changed the case (ISO 8601). */
+  updatedAt?: string;
+  /** A reason the back office gave with the status (e.g. why it rejected the case). No form data. */
+  reason?: string;
   detail?: Record<string, unknown>;
 }
 

@@ -1,13 +1,14 @@
 import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { Dialect } from './connect.ts';
+import { laterMigrations } from './migrations/index.ts';
 
-/** The open delivery states, as SQL; shared by the partial index and the claim query. */
-export const OPEN_STATES_SQL = "state in ('queued', 'waiting', 'sending', 'acknowledging')";
+export { OPEN_STATES_SQL } from './open-states.ts';
+import { OPEN_STATES_SQL } from './open-states.ts';
 
 // Migrations are code, in order, never edited once released: a new change is a new entry.
 export function migrations(dialect: Dialect): MigrationProvider {
-  const time = dialect === 'postgres' ? 'bigint' : 'integer';
-  const blob = dialect === 'postgres' ? 'bytea' : 'blob';
+  const time = dialect === 'postgres' ? ('bigint' as const) : ('integer' as const);
+  const blob = dialect === 'postgres' ? ('bytea' as const) : ('blob' as const);
   const all: Record<string, Migration> = {
     '0001-core': {
       async up(db: Kysely<any>) {
@@ -123,5 +124,6 @@ export function migrations(dialect: Dialect): MigrationProvider {
       },
     },
   };
+  for (const m of laterMigrations) all[m.name] = m.build(dialect, { time, blob });
   return { getMigrations: async () => all };
 }

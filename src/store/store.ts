@@ -2,7 +2,11 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Connection, Dialect } from './connect.ts';
 import type { AttemptOutcome, Database, DeliveryState } from './tables.ts';
 import { GroupCommit } from './group-commit.ts';
-import { OPEN_STATES_SQL } from './migrations.ts';
+import { insertEvent, type EventSubject } from './events.ts';
+import { OPEN_STATES_SQL } from './open-states.ts';
+import type { BackOfficeSignal, BreakerSettings, BreakerStatus, BreakerTransition } from '../delivery/policy/breaker.ts';
+import type { RateSettings } from '../delivery/policy/rate-limit.ts';
+import { applyBreakerSignals, breakerStatus, claimTargetDeliveries, type DueRow } from './target-state.ts';
 
 export interface StoredAttachment {
   filename: string;
@@ -49,6 +53,12 @@ export interface ClaimedDelivery {
   resumed: boolean;
   /** Set when the message was handed over and the claim is to ask for the back office's acknowledgement. */
   ack?: { token: string; deadline: number };
+  /** When the delivery was created (its submission received): retry.maxAgeMs counts from here. */
+  createdAt?: number;
+  /** When it fell due (before this claim). */
+  dueAt?: number;
+  /** This attempt probes a target whose circuit breaker was open. */
+  probe?: boolean;
 }
 
 export interface AttemptResult {
@@ -65,6 +75,48 @@ export interface AttemptResult {
   ack?: { token: string; deadline: number } | undefined;
   /** Extra detail for the sync-log event (never form data). */
   detail?: Record<string, unknown>;
+  /** What the attempt says about the back office, for its target's circuit breaker (absent: nothing). */
+  breaker?: { signal: BackOfficeSignal; settings: BreakerSettings } | undefined;
+}
+
+/** One target's share of a claim, decided by the worker from the target's policy. */
+export interface TargetGate {
+  targetId: string;
+  /** At most this many for the target in this claim (this worker's fair share; 0 while its window is closed). */
+  room: number;
+  /** Shared across instances: at most this many `sending` at once. */
+  maxInFlight?: number | undefined;
+  /** Shared across instances: a token bucket. */
+  rate?: RateSettings | undefined;
+  /** The target has a circuit breaker. */
+  breaker?: boolean;
+}
+
+export interface ClaimBatch {
+  claimed: ClaimedDelivery[];
+  /** The earliest time a target held back by its breaker or rate limit may be claimed again. */
+  wakeAt?: number;
+}
+
+export interface TargetOverview {
+  targetId: string;
+  breaker: BreakerStatus;
+  /** The rate bucket as last written (null: never used). */
+  tokens: { tokens: number; at: number } | null;
+  queue: { queued: number; waiting: number; sending: number; acknowledging: number; failed: number; due: number; oldestDueAt: number | null };
+}
+
+/** Work that belongs in the commit that records deliveries as delivered. */
+export interface DeliveredHook {
+  /** Inside the transaction; returns what to do once it committed. */
+  within(trx: Transaction<Database>, delivered: { deliveryId: string; at: number; source: 'delivery' | 'acknowledgement' }[]): Promise<() => void>;
+}
+
+/** A breaker changed state (reported after the commit). */
+export interface BreakerChange {
+  targetId: string;
+  transition: BreakerTransition;
+  status: BreakerStatus;
 }
 
 export interface SubmissionView {
@@ -187,15 +239,41 @@ export class Store {
     const writers = conn.dialect === 'postgres' ? 4 : 1;
     this.intake = new GroupCommit((batch) => this.writeSubmissions(batch), 200, writers);
     this.completions = new GroupCommit(
-      (batch) =>
-        this.db.transaction().execute(async (trx) => {
-          const out: boolean[] = [];
-          for (const c of batch) out.push(await writeCompletion(trx, c.d, c.owner, c.r));
-          return out;
-        }),
+      async (batch) => {
+        const changes: BreakerChange[] = [];
+        let afterCommit: (() => void) | undefined;
+        const out = await this.db.transaction().execute(async (trx) => {
+          const recorded: boolean[] = [];
+          for (const c of batch) recorded.push(await writeCompletion(trx, c.d, c.owner, c.r));
+          const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
+          if (delivered.length && this.deliveredHook) {
+            afterCommit = await this.deliveredHook.within(trx, delivered.map((c) => ({ deliveryId: c.d.id, at: c.r.finishedAt, source: c.d.ack ? 'acknowledgement' : 'delivery' })));
+          }
+          // Breakers last, target by target in id order, so concurrent batches lock their rows in one order.
+          const signals = batch.filter((c, i) => recorded[i] && c.r.breaker);
+          if (signals.length) changes.push(...(await applyBreakerSignals(trx, this.dialect, signals.map((c) => ({ d: c.d, r: c.r })))));
+          return recorded;
+        });
+        afterCommit?.();
+        for (const ch of changes) for (const l of this.breakerListeners) l(ch);
+        return out;
+      },
       100,
       writers,
     );
+  }
+
+  private readonly breakerListeners: ((c: BreakerChange) => void)[] = [];
+  private deliveredHook: DeliveredHook | undefined;
+
+  /** Runs inside the transaction that records deliveries as delivered (the status back-channel: RECEIVED). */
+  onDelivered(hook: DeliveredHook): void {
+    this.deliveredHook = hook;
+  }
+
+  /** Called after a commit that opened, re-opened or closed a target's circuit breaker. */
+  onBreakerChange(listener: (c: BreakerChange) => void): void {
+    this.breakerListeners.push(listener);
   }
 
   close(): Promise<void> {
@@ -284,105 +362,170 @@ export class Store {
   }
 
   /**
-   * Claims up to `limit` due deliveries for `owner` with a lease. A `sending` delivery is due again when its
-   * lease has run out (its `next_attempt_at` is the lease's expiry), so one index serves every case.
-   * On PostgreSQL, SKIP LOCKED lets several instances claim side by side without waiting on each other.
+   * Claims up to `limit` due deliveries for `owner` with a lease, whatever their target and without policies
+   * (tools and tests; the worker claims with `claimForTargets`). A `sending` delivery is due again when its lease
+   * has run out (its `next_attempt_at` is the lease's expiry), so one index serves every case.
    */
   async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
+    const targets = await this.targetsWithOpenDeliveries();
+    const batch = await this.claimForTargets(owner, now, leaseMs, limit, targets.map((targetId) => ({ targetId, room: limit })));
+    return batch.claimed;
+  }
+
+  /**
+   * Claims target by target, in the order given, within each target's gate: its share, its breaker, its
+   * in-flight limit and its rate bucket, the last three shared by every instance through `target_state` (rows
+   * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
+   */
+  async claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
     return this.db.transaction().execute(async (trx) => {
-      let q = trx
-        .selectFrom('deliveries')
-        .select(['id', 'state', 'attempts'])
-        .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
-        .where('next_attempt_at', '<=', now)
-        .orderBy('next_attempt_at')
-        .limit(limit);
-      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
-      const due = await q.execute();
-      if (due.length === 0) return [];
-      const ids = due.map((d) => d.id);
-      const leaseExpiresAt = now + leaseMs;
-      const ackIds = due.filter((d) => d.state === 'acknowledging').map((d) => d.id);
-      const sendIds = due.filter((d) => d.state !== 'acknowledging').map((d) => d.id);
-      const expired = due.filter((d) => d.state === 'sending');
-      if (expired.length) {
-        await trx
-          .updateTable('attempts')
-          .set({ outcome: 'interrupted', finished_at: now, error: 'the lease ran out before the attempt finished (hub stopped or crashed)', error_kind: 'lease-expired' })
-          .where('delivery_id', 'in', expired.map((d) => d.id))
-          .where('outcome', 'is', null)
-          .execute();
-      }
-      const returning = ['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts', 'ack_token', 'ack_deadline', 'attempt_base'] as const;
-      const sendRows = sendIds.length
-        ? await trx
-            .updateTable('deliveries')
-            .set((eb) => ({ state: 'sending', lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, attempts: eb('attempts', '+', 1), updated_at: now }))
-            .where('id', 'in', sendIds)
-            .returning(returning)
-            .execute()
-        : [];
-      // Asking for an acknowledgement is no new attempt: the delivery keeps its state and its attempt count.
-      const ackRows = ackIds.length
-        ? await trx
-            .updateTable('deliveries')
-            .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, updated_at: now })
-            .where('id', 'in', ackIds)
-            .returning(returning)
-            .execute()
-        : [];
-      const rows = [...sendRows, ...ackRows];
-      const subs = await trx
-        .selectFrom('submissions')
-        .select(['id', 'tenant', 'service'])
-        .where('id', 'in', [...new Set(rows.map((r) => r.submission_id))])
-        .execute();
-      const subById = new Map(subs.map((s) => [s.id, s]));
-      const expiredIds = new Set(expired.map((d) => d.id));
-      const claimed = rows.map((r): ClaimedDelivery => {
-        const sub = subById.get(r.submission_id)!;
-        return {
-          id: r.id,
-          submissionId: r.submission_id,
-          routeId: r.route_id,
-          targetId: r.target_id,
-          mappingId: r.mapping_id,
-          idempotencyKey: r.idempotency_key,
-          tenant: sub.tenant,
-          service: sub.service,
-          attempt: r.attempts,
-          attemptBase: r.attempt_base,
-          leaseExpiresAt,
-          resumed: expiredIds.has(r.id),
-          ...(ackIds.includes(r.id) && r.ack_token !== null ? { ack: { token: r.ack_token, deadline: r.ack_deadline ?? now } } : {}),
-        };
-      });
-      const sending = claimed.filter((c) => !c.ack);
-      if (sending.length) {
-        await trx
-          .insertInto('attempts')
-          .values(sending.map((c) => ({ delivery_id: c.id, number: c.attempt, owner, started_at: now })))
-          .execute();
-        await trx
-          .insertInto('events')
-          .values(
-            sending.map((c) => ({
-              at: now,
-              submission_id: c.submissionId,
-              delivery_id: c.id,
-              tenant: c.tenant,
-              service: c.service,
-              target: c.targetId,
-              type: 'delivery.sending',
-              detail: JSON.stringify({ attempt: c.attempt, owner, ...(c.resumed ? { resumed: true } : {}) }),
-            })),
-          )
-          .execute();
-      }
-      // Hand them out oldest first, as selected.
-      const order = new Map(ids.map((id, i) => [id, i]));
-      return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
+      const { due, probes, wakeAt } = await claimTargetDeliveries(trx, this.dialect, gates, now, leaseMs, limit);
+      const claimed = due.length ? await this.takeClaims(trx, due, owner, now, leaseMs) : [];
+      for (const c of claimed) if (probes.has(c.id)) c.probe = true;
+      return { claimed, ...(wakeAt !== undefined ? { wakeAt } : {}) };
     });
+  }
+
+  /** Makes sure every target has its policy-state row, so claims can lock it. */
+  async ensureTargetStates(targetIds: readonly string[], now: number): Promise<void> {
+    if (targetIds.length === 0) return;
+    await this.db
+      .insertInto('target_state')
+      .values(targetIds.map((target_id) => ({ target_id, updated_at: now })))
+      .onConflict((oc) => oc.column('target_id').doNothing())
+      .execute();
+  }
+
+  /** Targets with open deliveries, configured or not (a removed target's deliveries must still end). */
+  async targetsWithOpenDeliveries(): Promise<string[]> {
+    const rows = await this.db.selectFrom('deliveries').select('target_id').distinct().where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`).execute();
+    return rows.map((r) => r.target_id);
+  }
+
+  /** Each target's breaker, rate bucket and queue, for operators (API and metrics). */
+  async targetOverview(now: number): Promise<TargetOverview[]> {
+    const states = await this.db.selectFrom('target_state').selectAll().execute();
+    const open = await this.db
+      .selectFrom('deliveries')
+      .select((eb) => [
+        'target_id',
+        'state',
+        eb.fn.countAll<number>().as('n'),
+        eb.fn.sum<number>(eb.case().when('next_attempt_at', '<=', now).then(1).else(0).end()).as('due'),
+        eb.fn.min<number>('next_attempt_at').as('oldest'),
+      ])
+      .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
+      .groupBy(['target_id', 'state'])
+      .execute();
+    const failed = await this.db.selectFrom('deliveries').select((eb) => ['target_id', eb.fn.countAll<number>().as('n')]).where('state', '=', 'failed').groupBy('target_id').execute();
+    const out = new Map<string, TargetOverview>();
+    const entry = (id: string): TargetOverview => {
+      let e = out.get(id);
+      if (!e) out.set(id, (e = { targetId: id, breaker: breakerStatus(undefined), tokens: null, queue: { queued: 0, waiting: 0, sending: 0, acknowledging: 0, failed: 0, due: 0, oldestDueAt: null } }));
+      return e;
+    };
+    for (const r of states) Object.assign(entry(r.target_id), { breaker: breakerStatus(r), tokens: r.tokens_at === null ? null : { tokens: r.tokens, at: r.tokens_at } });
+    for (const r of open) {
+      const q = entry(r.target_id).queue;
+      q[r.state as 'queued' | 'waiting' | 'sending' | 'acknowledging'] = Number(r.n);
+      // A `sending` delivery is "due" only once its lease has run out; count what waits to be sent.
+      if (r.state !== 'sending' && r.state !== 'acknowledging') {
+        q.due += Number(r.due ?? 0);
+        if (Number(r.due ?? 0) > 0) q.oldestDueAt = Math.min(q.oldestDueAt ?? Infinity, Number(r.oldest));
+      }
+    }
+    for (const r of failed) entry(r.target_id).queue.failed = Number(r.n);
+    return [...out.values()].sort((a, b) => a.targetId.localeCompare(b.targetId));
+  }
+
+  /** Moves due deliveries to `sending` (or claims an acknowledgement check) under `owner`'s lease. */
+  private async takeClaims(trx: Transaction<Database>, due: DueRow[], owner: string, now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    if (due.length === 0) return [];
+    const ids = due.map((d) => d.id);
+    const leaseExpiresAt = now + leaseMs;
+    const ackIds = due.filter((d) => d.state === 'acknowledging').map((d) => d.id);
+    const sendIds = due.filter((d) => d.state !== 'acknowledging').map((d) => d.id);
+    const expired = due.filter((d) => d.state === 'sending');
+    if (expired.length) {
+      await trx
+        .updateTable('attempts')
+        .set({ outcome: 'interrupted', finished_at: now, error: 'the lease ran out before the attempt finished (hub stopped or crashed)', error_kind: 'lease-expired' })
+        .where('delivery_id', 'in', expired.map((d) => d.id))
+        .where('outcome', 'is', null)
+        .execute();
+    }
+    const returning = ['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts', 'ack_token', 'ack_deadline', 'attempt_base', 'created_at'] as const;
+    const sendRows = sendIds.length
+      ? await trx
+          .updateTable('deliveries')
+          .set((eb) => ({ state: 'sending', lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, attempts: eb('attempts', '+', 1), updated_at: now }))
+          .where('id', 'in', sendIds)
+          .returning(returning)
+          .execute()
+      : [];
+    // Asking for an acknowledgement is no new attempt: the delivery keeps its state and its attempt count.
+    const ackRows = ackIds.length
+      ? await trx
+          .updateTable('deliveries')
+          .set({ lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, updated_at: now })
+          .where('id', 'in', ackIds)
+          .returning(returning)
+          .execute()
+      : [];
+    const rows = [...sendRows, ...ackRows];
+    const subs = await trx
+      .selectFrom('submissions')
+      .select(['id', 'tenant', 'service'])
+      .where('id', 'in', [...new Set(rows.map((r) => r.submission_id))])
+      .execute();
+    const subById = new Map(subs.map((s) => [s.id, s]));
+    const expiredIds = new Set(expired.map((d) => d.id));
+    const dueAt = new Map(due.map((d) => [d.id, d.next_attempt_at]));
+    const claimed = rows.map((r): ClaimedDelivery => {
+      const sub = subById.get(r.submission_id)!;
+      return {
+        id: r.id,
+        submissionId: r.submission_id,
+        routeId: r.route_id,
+        targetId: r.target_id,
+        mappingId: r.mapping_id,
+        idempotencyKey: r.idempotency_key,
+        tenant: sub.tenant,
+        service: sub.service,
+        attempt: r.attempts,
+        attemptBase: r.attempt_base,
+        leaseExpiresAt,
+        resumed: expiredIds.has(r.id),
+        createdAt: r.created_at,
+        dueAt: dueAt.get(r.id)!,
+        ...(ackIds.includes(r.id) && r.ack_token !== null ? { ack: { token: r.ack_token, deadline: r.ack_deadline ?? now } } : {}),
+      };
+    });
+    const sending = claimed.filter((c) => !c.ack);
+    if (sending.length) {
+      await trx
+        .insertInto('attempts')
+        .values(sending.map((c) => ({ delivery_id: c.id, number: c.attempt, owner, started_at: now })))
+        .execute();
+      await trx
+        .insertInto('events')
+        .values(
+          sending.map((c) => ({
+            at: now,
+            submission_id: c.submissionId,
+            delivery_id: c.id,
+            tenant: c.tenant,
+            service: c.service,
+            target: c.targetId,
+            type: 'delivery.sending',
+            detail: JSON.stringify({ attempt: c.attempt, owner, ...(c.resumed ? { resumed: true } : {}) }),
+          })),
+        )
+        .execute();
+    }
+    // Hand them out oldest first, as selected.
+    const order = new Map(ids.map((id, i) => [id, i]));
+    return claimed.sort((a, b) => order.get(a.id)! - order.get(b.id)!);
   }
 
   /**
@@ -425,7 +568,7 @@ export class Store {
           .where('delivery_id', '=', d.id)
           .where('number', '=', d.attempt)
           .execute();
-        await insertEvent(trx, d, now, 'delivery.released', { attempt: d.attempt, owner });
+        await insertEvent(trx, subject(d), now, 'delivery.released', { attempt: d.attempt, owner });
       }
     });
   }
@@ -607,24 +750,21 @@ export class Store {
             found.set(r.id, { id: r.id, outcome: 'not-failed' });
             continue;
           }
-          await trx
-            .insertInto('events')
-            .values({
-              at: now,
-              submission_id: r.submission_id,
-              delivery_id: r.id,
-              tenant: r.tenant,
-              service: r.service,
-              target: r.target_id,
-              type: 'delivery.replayed',
-              detail: JSON.stringify({ by, ...(reason ? { reason } : {}), previousError: r.last_error, previousErrorKind: r.last_error_kind, attempts: r.attempts }),
-            })
-            .execute();
+          await insertEvent(trx, r, now, 'delivery.replayed', { by, ...(reason ? { reason } : {}), previousError: r.last_error, previousErrorKind: r.last_error_kind, attempts: r.attempts });
           found.set(r.id, { id: r.id, outcome: 'replayed', previousError: r.last_error, attempts: r.attempts });
         }
       }
     });
     return unique.map((id) => found.get(id) ?? { id, outcome: 'not-found' });
+  }
+
+  /** What about the database an operator should know at start-up (PostgreSQL without autovacuum, say). */
+  async maintenanceWarnings(): Promise<string[]> {
+    if (this.dialect !== 'postgres') return [];
+    const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(this.db);
+    return rows[0]?.autovacuum === 'off'
+      ? ['PostgreSQL runs with autovacuum off: deliveries is a queue table, and without vacuum its claim index fills with dead entries and claims slow down as work drains; turn autovacuum on or VACUUM deliveries regularly']
+      : [];
   }
 
   async ping(): Promise<void> {
@@ -666,6 +806,10 @@ async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string, r: At
     .where('lease_owner', '=', owner)
     .executeTakeFirst();
   if (Number(updated.numUpdatedRows) === 0) return false;
+  if (d.probe && r.outcome === 'retry') {
+    // A failed probe only learnt that the back office is still down: it costs the delivery no attempt of its budget.
+    await trx.updateTable('deliveries').set((eb) => ({ attempt_base: eb('attempt_base', '+', 1) })).where('id', '=', d.id).execute();
+  }
   // Asking again changes nothing worth a line in the sync log.
   if (r.outcome === 'ack-pending') return true;
   if (!d.ack) {
@@ -684,7 +828,7 @@ async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string, r: At
       .where('number', '=', d.attempt)
       .execute();
   }
-  await insertEvent(trx, d, r.finishedAt, `delivery.${state}`, {
+  await insertEvent(trx, subject(d), r.finishedAt, `delivery.${state}`, {
     attempt: d.attempt,
     ...(d.ack ? { acknowledgement: true } : {}),
     ...(r.reference ? { reference: r.reference } : {}),
@@ -703,9 +847,7 @@ function chunks<T>(items: T[], size: number): T[][] {
   return out;
 }
 
-async function insertEvent(trx: Db, d: ClaimedDelivery, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
-  await trx
-    .insertInto('events')
-    .values({ at, submission_id: d.submissionId, delivery_id: d.id, tenant: d.tenant, service: d.service, target: d.targetId, type, detail: JSON.stringify(detail) })
-    .execute();
+/** The sync-log subject of a claimed delivery. */
+function subject(d: ClaimedDelivery): EventSubject {
+  return { submission_id: d.submissionId, id: d.id, target_id: d.targetId, tenant: d.tenant, service: d.service };
 }

@@ -1,4 +1,6 @@
-import type { Generated } from 'kysely';
+import type { ColumnType, Generated } from 'kysely';
+import type { ReconcileDatabase } from './reconcile-tables.ts';
+import type { StatusDatabase } from './status-tables.ts';
 
 // Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite): one type on both, cheap to compare.
 
@@ -53,6 +55,9 @@ export interface DeliveriesTable {
   ack_deadline: number | null;
   /** `attempts` when the delivery was last replayed (0 if never): the retry budget counts from here. */
   attempt_base: Generated<number>;
+  /** The back office's own status word for the case, as last seen, and when it changed. */
+  backoffice_status: string | null;
+  backoffice_status_at: number | null;
 }
 
 /** `handed-over`: the back office took the message and will confirm it later (see `acknowledging`). */
@@ -85,10 +90,28 @@ export interface EventsTable {
   detail: string | null;
 }
 
-export interface Database {
+export type BreakerState = 'closed' | 'open' | 'half-open';
+
+/** Per-target policy state shared by all instances: circuit breaker and rate-limit bucket. */
+export interface TargetStateTable {
+  target_id: string;
+  breaker: ColumnType<BreakerState, BreakerState | undefined, BreakerState>;
+  consecutive_failures: ColumnType<number, number | undefined, number>;
+  opened_at: number | null;
+  /** open: when the cool-down ends; half-open: when the probe's lease runs out. */
+  retry_at: number | null;
+  probe_delivery_id: string | null;
+  last_error: string | null;
+  tokens: ColumnType<number, number | undefined, number>;
+  tokens_at: number | null;
+  updated_at: number;
+}
+
+export interface Database extends ReconcileDatabase, StatusDatabase {
   submissions: SubmissionsTable;
   attachments: AttachmentsTable;
   deliveries: DeliveriesTable;
   attempts: AttemptsTable;
   events: EventsTable;
+  target_state: TargetStateTable;
 }

@@ -32,6 +32,8 @@ export async function startTestHub(opts: {
   dataDir?: string;
   configDir?: string;
   worker?: HubOptions['worker'];
+  clock?: HubOptions['clock'];
+  env?: Record<string, string>;
 }): Promise<TestHub> {
   const db = opts.db ?? (await createTestDatabase(opts.kind));
   const dataDir = opts.dataDir ?? (db.options.sqliteFile ? path.dirname(db.options.sqliteFile) : mkdtempSync(path.join(os.tmpdir(), 'amtsbote-data-')));
@@ -52,9 +54,10 @@ export async function startTestHub(opts: {
     port: 0,
     databaseUrl: db.options.url,
     databaseSchema: db.options.schema,
-    env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir },
+    env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir, ...opts.env },
     simulators: false,
     ...(opts.worker ? { worker: opts.worker } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
     log: { console: false, file: false, transports: [capture] },
   });
   return {

@@ -20,9 +20,27 @@ export interface SimCase {
   idempotencyKey: string;
   /** The back office's current state, advancing with time (see statusStepMs). */
   status: string;
+  /** Why, once a case ends rejected. */
+  reason?: string;
   createdAt: string;
+  /** When the status last changed. */
+  updatedAt: string;
+  /** The back office lost it: gone from listing and lookup, its key forgotten. */
+  lost?: true;
+  /** The second case the back office filed under a key it already had. */
+  duplicate?: true;
   /** JSON bodies as parsed; XML (SOAP input element, XML body, batch file) as its text. */
   body: unknown;
+}
+
+/** How a simulator misbehaves on purpose, so reconciliation has something to find. Counts are of filed cases. */
+export interface SimQuirks {
+  /** Every n-th case is lost one status step after it was filed (a crashed batch job, a restore from backup). */
+  loseEvery?: number | undefined;
+  /** The n-th case is filed twice, under one key (once per simulator). */
+  duplicateCase?: number | undefined;
+  /** Every n-th case ends rejected with a reason instead of done. */
+  rejectEvery?: number | undefined;
 }
 
 export interface SimContext {
@@ -36,12 +54,22 @@ export interface SimContext {
   book: CaseBook;
 }
 
-interface StoredCase extends Omit<SimCase, 'status'> {
+/** The final state and reason of a rejected case, in the dialect's words. */
+export interface Rejection {
+  status: string;
+  reason: string;
+}
+
+export interface StoredCase extends Omit<SimCase, 'status' | 'updatedAt' | 'lost' | 'reason'> {
   /** Collection the case was filed in; idempotency keys are scoped to it. */
   collection: string;
   /** The states the case goes through, one per statusStepMs. */
   flow: readonly string[];
+  /** Given with the last state of `flow` when the case ends rejected. */
+  finalReason?: string;
   createdMs: number;
+  /** When the back office loses it. */
+  lostMs?: number;
 }
 
 /** Every case of one simulator, by reference and by (collection, idempotency key). */
@@ -49,8 +77,12 @@ export class CaseBook {
   private readonly byRef = new Map<string, StoredCase>();
   private readonly byKey = new Map<string, StoredCase>();
   private readonly counters = new Map<string, number>();
+  private readonly lost: StoredCase[] = [];
+  /** Keys whose case was lost once: a redelivery under the key is kept, or the demo could never recover. */
+  private readonly lostKeys = new Set<string>();
+  private filed = 0;
 
-  constructor(private readonly ctx: Pick<SimContext, 'statusStepMs' | 'now'>) {}
+  constructor(private readonly ctx: Pick<SimContext, 'statusStepMs' | 'now'> & { quirks?: SimQuirks }) {}
 
   /** The next number of a counter (per dialect, year or AGS), starting at 1. */
   next(counter: string): number {
@@ -60,37 +92,93 @@ export class CaseBook {
   }
 
   findByKey(collection: string, key: string): StoredCase | undefined {
-    return this.byKey.get(`${collection}\n${key}`);
+    return this.present(this.byKey.get(`${collection}\n${key}`));
   }
 
   find(reference: string): StoredCase | undefined {
-    return this.byRef.get(reference);
+    return this.present(this.byRef.get(reference));
   }
 
-  add(c: Omit<StoredCase, 'createdMs' | 'createdAt'>): StoredCase {
+  /**
+   * Files a case. `rejection` is how the dialect ends a rejected case; `duplicateReference` gives the
+   * reference of the second case when this is the one the quirks file twice.
+   */
+  add(c: Omit<StoredCase, 'createdMs' | 'createdAt'>, opts: { rejection?: Rejection; duplicateReference?: () => string } = {}): StoredCase {
     const ms = this.ctx.now();
+    const q = this.ctx.quirks ?? {};
+    const n = ++this.filed;
+    const key = `${c.collection}\n${c.idempotencyKey}`;
     const stored: StoredCase = { ...c, createdMs: ms, createdAt: new Date(ms).toISOString() };
+    if (opts.rejection && q.rejectEvery && n % q.rejectEvery === 0) {
+      stored.flow = [...c.flow.slice(0, -1), opts.rejection.status];
+      stored.finalReason = opts.rejection.reason;
+    }
+    if (q.loseEvery && n % q.loseEvery === 0 && !this.lostKeys.has(key)) stored.lostMs = ms + Math.max(1, this.ctx.statusStepMs);
     this.byRef.set(stored.reference, stored);
-    this.byKey.set(`${stored.collection}\n${stored.idempotencyKey}`, stored);
+    this.byKey.set(key, stored);
+    if (opts.duplicateReference && q.duplicateCase === n) {
+      const twin: StoredCase = { ...stored, reference: opts.duplicateReference(), duplicate: true };
+      delete twin.lostMs;
+      this.byRef.set(twin.reference, twin);
+    }
     return stored;
   }
 
-  status(c: StoredCase): string {
-    const step = this.ctx.statusStepMs > 0 ? Math.floor((this.ctx.now() - c.createdMs) / this.ctx.statusStepMs) : 0;
-    return c.flow[Math.min(Math.max(step, 0), c.flow.length - 1)] ?? 'unbekannt';
+  /** The case unless the back office has lost it by now; a lost case is dropped with its key. */
+  private present(c: StoredCase | undefined): StoredCase | undefined {
+    if (!c || c.lostMs === undefined || this.ctx.now() < c.lostMs) return c;
+    this.byRef.delete(c.reference);
+    const key = `${c.collection}\n${c.idempotencyKey}`;
+    if (this.byKey.get(key) === c) this.byKey.delete(key);
+    this.lostKeys.add(key);
+    this.lost.push(c);
+    return undefined;
   }
 
+  private step(c: StoredCase): number {
+    const step = this.ctx.statusStepMs > 0 ? Math.floor((this.ctx.now() - c.createdMs) / this.ctx.statusStepMs) : 0;
+    return Math.min(Math.max(step, 0), c.flow.length - 1);
+  }
+
+  status(c: StoredCase): string {
+    return c.flow[this.step(c)] ?? 'unbekannt';
+  }
+
+  /** The case's state as a listing shows it: state, when it last changed, and a reason once rejected. */
+  view(c: StoredCase): { status: string; updatedMs: number; reason?: string } {
+    const step = this.step(c);
+    const status = c.flow[step] ?? 'unbekannt';
+    const updatedMs = c.createdMs + step * this.ctx.statusStepMs;
+    return c.finalReason && step === c.flow.length - 1 ? { status, updatedMs, reason: c.finalReason } : { status, updatedMs };
+  }
+
+  /** The cases still held, for listings. */
+  held(): StoredCase[] {
+    return [...this.byRef.values()].filter((c) => this.present(c));
+  }
+
+  /** Every case filed, lost ones included, for tests. */
   list(): SimCase[] {
-    return [...this.byRef.values()].map((c) => ({
-      kind: c.kind,
-      dialect: c.dialect,
-      ags: c.ags,
-      reference: c.reference,
-      idempotencyKey: c.idempotencyKey,
-      status: this.status(c),
-      createdAt: c.createdAt,
-      body: structuredClone(c.body),
-    }));
+    const held = this.held();
+    return [...held, ...this.lost]
+      .sort((a, b) => a.createdMs - b.createdMs)
+      .map((c) => {
+        const v = this.view(c);
+        return {
+          kind: c.kind,
+          dialect: c.dialect,
+          ags: c.ags,
+          reference: c.reference,
+          idempotencyKey: c.idempotencyKey,
+          status: v.status,
+          ...(v.reason ? { reason: v.reason } : {}),
+          createdAt: c.createdAt,
+          updatedAt: new Date(v.updatedMs).toISOString(),
+          ...(this.lost.includes(c) ? { lost: true as const } : {}),
+          ...(c.duplicate ? { duplicate: true as const } : {}),
+          body: structuredClone(c.body),
+        };
+      });
   }
 }
 
@@ -248,6 +336,8 @@ export interface FileSpec<T> {
   ags: (body: T, req: Request) => string;
   reference: (body: T, req: Request) => string;
   flow: readonly string[];
+  /** How a rejected case ends (when the simulator's rejectEvery picks it). */
+  rejection?: Rejection;
   created: (reference: string) => unknown;
   location: (reference: string) => string;
 }
@@ -282,18 +372,23 @@ export function fileCase<T>(ctx: SimContext, spec: FileSpec<T> | ((req: Request)
     const crossErrors = s.check?.(parsed.data, req) ?? [];
     if (crossErrors.length) return sendValidationProblem(res, crossErrors);
     const reference = s.reference(parsed.data, req);
-    ctx.book.add({
-      kind: ctx.kind,
-      dialect: s.dialect,
-      collection: s.collection,
-      ags: s.ags(parsed.data, req),
-      reference,
-      idempotencyKey: key,
-      flow: s.flow,
-      body: req.body as unknown,
-    });
+    let twin: string | undefined;
+    ctx.book.add(
+      {
+        kind: ctx.kind,
+        dialect: s.dialect,
+        collection: s.collection,
+        ags: s.ags(parsed.data, req),
+        reference,
+        idempotencyKey: key,
+        flow: s.flow,
+        body: req.body as unknown,
+      },
+      { ...(s.rejection ? { rejection: s.rejection } : {}), duplicateReference: () => (twin = s.reference(parsed.data, req)) },
+    );
     // One line per case, the reference only: the body is a citizen's data.
     ctx.log(`${ctx.kind}: ${s.dialect} filed ${reference}`);
+    if (twin) ctx.log(`${ctx.kind}: ${s.dialect} filed ${twin} as well, under the same Idempotency-Key (a duplicate, on purpose)`);
     res.status(201).location(s.location(reference)).json(s.created(reference));
   };
 }
@@ -309,4 +404,77 @@ export function caseStatus(
     if (!c || !visible(req, c)) return sendProblem(res, 404, 'not-found', 'Not found', 'no case with this reference');
     res.json(view(c.reference, ctx.book.status(c), c.ags));
   };
+}
+
+// ---------------------------------------------------------------------------------------------------
+// listing and lookup, for reconciliation
+
+/** One case as `GET /cases` and the collections' listings show it. */
+export function listedCase(ctx: SimContext, c: StoredCase): Record<string, unknown> {
+  const v = ctx.book.view(c);
+  return {
+    reference: c.reference,
+    status: v.status,
+    idempotencyKey: c.idempotencyKey,
+    updatedAt: new Date(v.updatedMs).toISOString(),
+    ...(v.reason ? { reason: v.reason } : {}),
+    createdAt: c.createdAt,
+    ags: c.ags,
+    collection: c.collection,
+  };
+}
+
+const PAGE_SIZE = 50;
+const MAX_PAGE_SIZE = 1000;
+
+/**
+ * `GET …?since=<ISO or epoch ms>&cursor=…&limit=…` → `{ items, next }`: the cases `visible` admits whose status
+ * changed at or after `since`, oldest change first, `limit` (default 50) at a time. The cursor is the last
+ * item's (change time, reference): keyset paging, so a case whose status moves on while a client pages
+ * shows up again later rather than being skipped.
+ */
+export function caseListing(ctx: SimContext, visible: (req: Request, c: StoredCase) => boolean) {
+  return (req: Request, res: Response): void => {
+    const sinceText = typeof req.query['since'] === 'string' ? req.query['since'] : '0';
+    const since = /^\d+$/.test(sinceText) ? Number(sinceText) : Date.parse(sinceText);
+    if (Number.isNaN(since)) return sendValidationProblem(res, [{ pointer: 'query:since', detail: 'expected an ISO 8601 time or epoch milliseconds' }]);
+    const limitText = typeof req.query['limit'] === 'string' ? req.query['limit'] : String(PAGE_SIZE);
+    const limit = Number(limitText);
+    if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
+      return sendValidationProblem(res, [{ pointer: 'query:limit', detail: `expected a whole number from 1 to ${MAX_PAGE_SIZE}` }]);
+    }
+    const after = typeof req.query['cursor'] === 'string' ? decodeCursor(req.query['cursor']) : undefined;
+    if (after === null) return sendValidationProblem(res, [{ pointer: 'query:cursor', detail: 'not a cursor this server gave' }]);
+    const rows = ctx.book
+      .held()
+      .filter((c) => visible(req, c))
+      .map((c) => ({ c, updatedMs: ctx.book.view(c).updatedMs }))
+      .filter((r) => r.updatedMs >= since && (!after || r.updatedMs > after.ms || (r.updatedMs === after.ms && r.c.reference > after.reference)))
+      .sort((a, b) => a.updatedMs - b.updatedMs || (a.c.reference < b.c.reference ? -1 : a.c.reference > b.c.reference ? 1 : 0));
+    const page = rows.slice(0, limit);
+    const last = page.at(-1);
+    res.json({
+      items: page.map((r) => listedCase(ctx, r.c)),
+      next: rows.length > limit && last ? encodeCursor(last.updatedMs, last.c.reference) : null,
+    });
+  };
+}
+
+function encodeCursor(ms: number, reference: string): string {
+  return Buffer.from(`${ms}\n${reference}`).toString('base64url');
+}
+
+function decodeCursor(text: string): { ms: number; reference: string } | null {
+  const [ms, reference] = Buffer.from(text, 'base64url').toString('utf8').split('\n');
+  return ms && /^\d+$/.test(ms) && reference ? { ms: Number(ms), reference } : null;
+}
+
+/** `GET /cases` (every case this simulator holds) and `GET /cases/:reference`. */
+export function addCaseRoutes(app: express.Express, ctx: SimContext, outages: ReturnType<typeof injectOutages>): void {
+  app.get('/cases', outages, caseListing(ctx, () => true));
+  app.get('/cases/:reference', outages, (req, res) => {
+    const c = ctx.book.find(String(req.params['reference'] ?? ''));
+    if (!c) return sendProblem(res, 404, 'not-found', 'Not found', 'no case with this reference');
+    res.json(listedCase(ctx, c));
+  });
 }

@@ -8,6 +8,8 @@ import type { Request } from 'express';
 import type express from 'express';
 import { z } from 'zod';
 import {
+  addCaseRoutes,
+  caseListing,
   gelsenkirchenPerson,
   gelsenkirchenAnlagen,
   attachmentMediaType,
@@ -152,6 +154,7 @@ export function createDogtaxRestApp(ctx: SimContext): express.Express {
   const reference = (ags: string): string => `HST-${ags}-${pad6(ctx.book.next(`hst-${ags}`))}`;
   const common = {
     flow,
+    rejection: { status: 'abgelehnt', reason: 'Hund bereits unter einem anderen Kassenzeichen angemeldet' },
     created: (kassenzeichen: string) => ({ kassenzeichen }),
   };
   const fileGe = fileCase<HundesteuerGe>(ctx, {
@@ -193,18 +196,13 @@ export function createDogtaxRestApp(ctx: SimContext): express.Express {
     sendProblem(res, 404, 'not-found', 'Not found', 'no dog-tax office for this key');
   });
   // A case is visible at its town's path and, for the Kreis towns, at the district path too.
-  app.get(
-    '/hundesteuer/:ags/anmeldungen/:reference',
-    outages,
-    caseStatus(
-      ctx,
-      (req, c) => {
-        const key = String(req.params['ags']);
-        return c.ags === key || (key === KREIS_RE && Object.hasOwn(KREIS_RE_TOWNS, c.ags));
-      },
-      (kassenzeichen, status) => ({ kassenzeichen, status }),
-    ),
-  );
+  const visible = (req: Request, c: { ags: string }) => {
+    const key = String(req.params['ags']);
+    return c.ags === key || (key === KREIS_RE && Object.hasOwn(KREIS_RE_TOWNS, c.ags));
+  };
+  app.get('/hundesteuer/:ags/anmeldungen', outages, caseListing(ctx, visible));
+  app.get('/hundesteuer/:ags/anmeldungen/:reference', outages, caseStatus(ctx, visible, (kassenzeichen, status) => ({ kassenzeichen, status })));
+  addCaseRoutes(app, ctx, outages);
 
   finishApp(app);
   return app;

@@ -3,6 +3,8 @@
 // shows up as a 400 (a permanent failure in the hub), not as a silently wrong case.
 import { z } from 'zod';
 import {
+  addCaseRoutes,
+  caseListing,
   gelsenkirchenPerson,
   gelsenkirchenAnlagen,
   attachmentMediaType,
@@ -148,6 +150,11 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
   const app = createApp();
   const outages = injectOutages(ctx);
   const flow = ['angelegt', 'disponiert', 'erledigt'] as const;
+  const abgelehnt = { status: 'abgelehnt', reason: 'Abholung am Wunschtermin nicht möglich; bitte neuen Termin beantragen' };
+  // Each collection lists its own cases (GET <collection>?since=…&cursor=…), as a reconciliation per target needs.
+  const inCollection = (collection: string) => (_req: unknown, c: { collection: string }) => c.collection === collection;
+  for (const collection of [GELSENDIENSTE_PATH, BEST_PATH, KREIS_RE_PATH]) app.get(collection, outages, caseListing(ctx, inCollection(collection)));
+  addCaseRoutes(app, ctx, outages);
 
   app.post(
     GELSENDIENSTE_PATH,
@@ -162,6 +169,7 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
         return `GD-SP-${y}-${pad6(ctx.book.next(`gd-${y}`))}`;
       },
       flow,
+      rejection: abgelehnt,
       created: (aktenzeichen) => ({ auftrag: { aktenzeichen, status: 'angelegt' } }),
       location: (ref) => `${GELSENDIENSTE_PATH}/${ref}`,
     }),
@@ -169,7 +177,7 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
   app.get(
     `${GELSENDIENSTE_PATH}/:reference`,
     outages,
-    caseStatus(ctx, (_req, c) => c.collection === GELSENDIENSTE_PATH, (aktenzeichen, status) => ({ auftrag: { aktenzeichen, status } })),
+    caseStatus(ctx, inCollection(GELSENDIENSTE_PATH), (aktenzeichen, status) => ({ auftrag: { aktenzeichen, status } })),
   );
 
   const bestFlow = ['created', 'scheduled', 'completed'] as const;
@@ -186,11 +194,12 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
         return `BEST-${y}-${pad6(ctx.book.next(`best-${y}`))}`;
       },
       flow: bestFlow,
+      rejection: { status: 'rejected', reason: 'pickup address outside the service area' },
       created: (orderId) => ({ orderId }),
       location: (ref) => `${BEST_PATH}/${ref}`,
     }),
   );
-  app.get(`${BEST_PATH}/:reference`, outages, caseStatus(ctx, (_req, c) => c.collection === BEST_PATH, (orderId, status) => ({ orderId, status })));
+  app.get(`${BEST_PATH}/:reference`, outages, caseStatus(ctx, inCollection(BEST_PATH), (orderId, status) => ({ orderId, status })));
 
   app.post(
     KREIS_RE_PATH,
@@ -202,6 +211,7 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
       ags: (b) => b.gemeindeschluessel,
       reference: (b) => `RE-${b.gemeindeschluessel}-${pad6(ctx.book.next(`re-${b.gemeindeschluessel}`))}`,
       flow,
+      rejection: abgelehnt,
       created: (id) => ({ vorgang: { id } }),
       location: (ref) => `${KREIS_RE_PATH}/${ref}`,
     }),
@@ -209,7 +219,7 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
   app.get(
     `${KREIS_RE_PATH}/:reference`,
     outages,
-    caseStatus(ctx, (_req, c) => c.collection === KREIS_RE_PATH, (id, status, ags) => ({ vorgang: { id, gemeindeschluessel: ags, status } })),
+    caseStatus(ctx, inCollection(KREIS_RE_PATH), (id, status, ags) => ({ vorgang: { id, gemeindeschluessel: ags, status } })),
   );
 
   finishApp(app);

@@ -1,0 +1,103 @@
+import express, { type Request, type Response } from 'express';
+import { Gauge } from 'prom-client';
+import type { LoadedConfig } from '../config/load.ts';
+import type { Store, TargetOverview } from '../store/store.ts';
+import { DeliveryWindows } from '../delivery/policy/window.ts';
+import { tokensAt } from '../delivery/policy/rate-limit.ts';
+import { HttpProblem } from '../intake/problem.ts';
+import type { Authenticate } from './operator-auth.ts';
+import type { Metrics } from './metrics.ts';
+
+export interface TargetsApiOptions {
+  store: Store;
+  config: LoadedConfig;
+  authenticate: Authenticate;
+  now?: () => number;
+}
+
+const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
+
+/** One target as operators see it: its policies and where they stand now, across all instances. */
+export function describeTarget(config: LoadedConfig, o: TargetOverview | undefined, id: string, now: number) {
+  const t = config.targets.get(id);
+  const policy = t?.config.policy;
+  const windows = new DeliveryWindows(policy?.windows);
+  const rate = policy?.rateLimit;
+  const b = o?.breaker;
+  return {
+    id,
+    configured: Boolean(t),
+    adapter: t?.adapter.type ?? null,
+    breaker: {
+      enabled: policy?.breaker.enabled ?? false,
+      state: b?.state ?? 'closed',
+      consecutiveFailures: b?.consecutiveFailures ?? 0,
+      openedAt: iso(b?.openedAt),
+      // Open: when the next probe may go; half-open: when the probe's lease runs out.
+      retryAt: iso(b?.retryAt),
+      lastError: b?.lastError ?? null,
+    },
+    rateLimit: {
+      maxInFlight: rate?.maxInFlight ?? null,
+      perMinute: rate?.perMinute ?? null,
+      burst: rate?.burst ?? null,
+      tokens: rate?.perMinute !== undefined ? Math.floor(tokensAt(o?.tokens?.tokens ?? 0, o?.tokens?.at ?? null, now, { perMinute: rate.perMinute, burst: rate.burst }) * 100) / 100 : null,
+    },
+    window: windows.always
+      ? null
+      : { windows: policy!.windows, open: windows.isOpen(now), openedAt: iso(windows.openedAt(now)), nextOpening: windows.isOpen(now) ? null : iso(windows.nextOpening(now)) },
+    queue: { ...(o?.queue ?? { queued: 0, waiting: 0, sending: 0, acknowledging: 0, failed: 0, due: 0, oldestDueAt: null }), oldestDueAt: iso(o?.queue.oldestDueAt) },
+  };
+}
+
+/** `GET /targets` and `GET /targets/{id}` for operators (mounted under /api/v1). */
+export function targetsRoutes(o: TargetsApiOptions): express.Router {
+  const now = o.now ?? Date.now;
+  const api = express.Router();
+  const overview = async () => {
+    const rows = await o.store.targetOverview(now());
+    return new Map(rows.map((r) => [r.targetId, r]));
+  };
+  api.get('/targets', o.authenticate, async (_req: Request, res: Response) => {
+    const rows = await overview();
+    const ids = [...new Set([...o.config.targets.keys(), ...rows.keys()])].sort();
+    res.json({ targets: ids.map((id) => describeTarget(o.config, rows.get(id), id, now())) });
+  });
+  api.get('/targets/:id', o.authenticate, async (req: Request, res: Response) => {
+    const id = String(req.params.id);
+    const rows = await overview();
+    if (!o.config.targets.has(id) && !rows.has(id)) throw new HttpProblem('not-found', `no target ${id}`);
+    res.json(describeTarget(o.config, rows.get(id), id, now()));
+  });
+  return api;
+}
+
+/** Breaker state and backlog per target as Prometheus gauges, read from the store at each scrape (all instances). */
+export function registerTargetMetrics(metrics: Metrics, store: Store, now: () => number = Date.now): void {
+  let pending: Promise<Map<string, TargetOverview>> | undefined;
+  // Both gauges collect in one scrape: read the store once for them.
+  const read = () =>
+    (pending ??= store
+      .targetOverview(now())
+      .then((rows) => new Map(rows.map((r) => [r.targetId, r])))
+      .finally(() => setTimeout(() => (pending = undefined), 0)));
+  const STATE = { closed: 0, open: 1, 'half-open': 2 } as const;
+  new Gauge({
+    name: 'amtsbote_target_breaker_state',
+    help: 'Circuit breaker per target: 0 closed, 1 open, 2 half-open (probing)',
+    labelNames: ['target'],
+    registers: [metrics.registry],
+    async collect() {
+      for (const [id, r] of await read()) this.set({ target: id }, STATE[r.breaker.state]);
+    },
+  });
+  new Gauge({
+    name: 'amtsbote_target_backlog',
+    help: 'Deliveries per target waiting to be sent and due now (all instances)',
+    labelNames: ['target'],
+    registers: [metrics.registry],
+    async collect() {
+      for (const [id, r] of await read()) this.set({ target: id }, r.queue.due);
+    },
+  });
+}

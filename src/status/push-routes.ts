@@ -1,0 +1,120 @@
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import type { HubConfig } from '../config/schema.ts';
+import { HttpProblem, pointer, type FieldError } from '../intake/problem.ts';
+import type { StatusRecordResult } from '../store/status-store.ts';
+import { PushAuth } from './push-auth.ts';
+import { MAX_REASON_LENGTH, type StatusRecorder } from './recorder.ts';
+import type { BackofficeStatusChange } from './types.ts';
+
+export interface PushRoutesOptions {
+  recorder: StatusRecorder;
+  targets: HubConfig['targets'];
+  now?: () => number;
+}
+
+/** At most this many events per request. */
+export const MAX_EVENTS = 1000;
+/** A back office's clock may run this far ahead; later `at`s are refused, as they would freeze the case's status. */
+export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
+
+const event = z
+  .object({
+    reference: z.string().min(1).max(200).optional(),
+    idempotencyKey: z.string().min(1).max(200).optional(),
+    target: z.string().min(1).max(100).optional(),
+    status: z.string().min(1).max(100),
+    reason: z.string().max(MAX_REASON_LENGTH).optional(),
+    at: z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time with time zone, e.g. 2026-11-24T09:30:00+01:00' }).optional(),
+  })
+  .strict()
+  .refine((e) => e.reference !== undefined || e.idempotencyKey !== undefined, { message: 'give reference or idempotencyKey', path: ['reference'] });
+const batch = z.object({ events: z.array(event).min(1).max(MAX_EVENTS) }).strict();
+type PushedEvent = z.output<typeof event>;
+
+/**
+ * `POST /backoffice-events` (under /api/v1): a back office pushes the status of its cases, one event or a batch.
+ * The batch is validated as a whole and written in one transaction: a 422 writes nothing. An event naming a case the
+ * hub does not know is answered `unknown-case` in its result (a single event: 404); the others are recorded.
+ */
+export function pushRoutes(o: PushRoutesOptions): express.Router {
+  const auth = new PushAuth(o.targets);
+  const now = o.now ?? Date.now;
+  const api = express.Router();
+  const readBody = express.raw({ type: () => true, limit: '1mb' });
+
+  api.post(
+    '/backoffice-events',
+    (req, res, next) => {
+      res.locals.statusTargets = auth.authenticate(req);
+      const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
+      if (type !== 'application/json') throw new HttpProblem('unsupported-media-type', type ? `${type} is not accepted; send application/json` : 'Content-Type is missing; send application/json');
+      next();
+    },
+    readBody,
+    async (req: Request, res: Response) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
+      } catch {
+        throw new HttpProblem('malformed-body', 'the body is not valid JSON');
+      }
+      const allowed = res.locals.statusTargets as string[];
+      const received = now();
+      const { events, single, errors } = validate(body, allowed, received);
+      if (errors.length) throw new HttpProblem('invalid-status-event', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+      const changes = events.map(
+        (e): BackofficeStatusChange => ({
+          targetId: e.target ?? allowed[0]!,
+          ...(e.reference !== undefined ? { reference: e.reference } : { idempotencyKey: e.idempotencyKey! }),
+          status: e.status,
+          ...(e.reason ? { reason: e.reason } : {}),
+          at: e.at ? Date.parse(e.at) : received,
+          source: 'push',
+        }),
+      );
+      // Without a target the case is looked for in every target the token stands for.
+      const results = await o.recorder.recordAll(changes, (c, i) => (events[i]!.target ? [c.targetId] : allowed));
+      if (single && results[0]!.outcome === 'unknown-case') {
+        const e = events[0]!;
+        throw new HttpProblem('unknown-case', e.reference !== undefined ? `no case with reference ${e.reference}` : `no case with idempotency key ${e.idempotencyKey}`);
+      }
+      res.json({ results: results.map(publicResult) });
+    },
+  );
+  return api;
+}
+
+function validate(body: unknown, allowed: readonly string[], now: number): { events: PushedEvent[]; single: boolean; errors: FieldError[] } {
+  if (!body || typeof body !== 'object' || Array.isArray(body)) return { events: [], single: true, errors: [{ pointer: '#', detail: 'the body must be an object' }] };
+  const single = !('events' in body);
+  const r = single ? event.safeParse(body, { reportInput: true }) : batch.safeParse(body, { reportInput: true });
+  if (!r.success) {
+    return {
+      events: [],
+      single,
+      errors: r.error.issues.map((i): FieldError => {
+        if (i.code === 'unrecognized_keys') return { pointer: pointer([...i.path, i.keys[0]!]), detail: `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` };
+        if (i.code === 'invalid_type' && i.input === undefined) return { pointer: pointer(i.path), detail: 'required' };
+        return { pointer: pointer(i.path), detail: i.code === 'invalid_type' ? `expected ${i.expected}` : i.message };
+      }),
+    };
+  }
+  const events = single ? [r.data as PushedEvent] : (r.data as { events: PushedEvent[] }).events;
+  const errors: FieldError[] = [];
+  events.forEach((e, i) => {
+    const at = (field: string) => pointer(single ? [field] : ['events', i, field]);
+    if (e.target !== undefined && !allowed.includes(e.target)) errors.push({ pointer: at('target'), detail: 'this token may not report for this target' });
+    if (e.at !== undefined && Date.parse(e.at) > now + MAX_CLOCK_SKEW_MS) errors.push({ pointer: at('at'), detail: 'lies in the future' });
+  });
+  return { events, single, errors };
+}
+
+/** One event's result as the back office sees it: what became of it, and where the case stands for the portal. */
+function publicResult(r: StatusRecordResult) {
+  return {
+    outcome: r.outcome,
+    ...(r.submissionId ? { submissionId: r.submissionId } : {}),
+    ...(r.portalStatus ? { portalStatus: r.portalStatus } : {}),
+  };
+}

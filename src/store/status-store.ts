@@ -1,0 +1,416 @@
+import { sql, type Kysely, type Transaction } from 'kysely';
+import type { Dialect } from './connect.ts';
+import type { Database } from './tables.ts';
+import { insertEvent } from './events.ts';
+import type { OutboxState, StatusEffect } from './status-tables.ts';
+import { OUTBOX_OPEN_SQL } from './migrations/0006-status-channel.ts';
+import type { PortalStatus, RecordedStatusDetail, StatusSource } from '../status/types.ts';
+import { combineStatuses, type CaseStatus } from '../status/combine.ts';
+import { statusKey } from '../status/mapping.ts';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** One piece of news about a case, before the case is found. */
+export interface StatusNews {
+  /** Targets the case may belong to: one, or those sharing a push token. Empty: any (a delivery id is given). */
+  targetIds: readonly string[];
+  deliveryId?: string | undefined;
+  reference?: string | undefined;
+  idempotencyKey?: string | undefined;
+  /** The back office's word; null: the hub delivered it (RECEIVED, unless the case already has a status). */
+  word: string | null;
+  reason: string | null;
+  at: number;
+  source: StatusSource;
+}
+
+/** What the store needs from configuration while it records. */
+export interface StatusRules {
+  /** The target's map; null for a word it does not know. */
+  map(targetId: string, word: string): PortalStatus | null;
+  /** Whether the portal has a status callback (else nothing is queued for it). */
+  forwards(portalId: string): boolean;
+  newId(): string;
+  now: number;
+}
+
+export interface StatusRecordResult extends RecordedStatusDetail {
+  targetId?: string;
+  portalId?: string;
+  tenant?: string;
+  service?: string;
+}
+
+export interface ClaimedStatusUpdate {
+  id: string;
+  submissionId: string;
+  portalId: string;
+  externalId: string;
+  tenant: string;
+  service: string;
+  sequence: number;
+  status: PortalStatus;
+  reason: string | null;
+  at: number;
+  attempt: number;
+  createdAt: number;
+}
+
+export interface StatusUpdateResult {
+  outcome: 'delivered' | 'retry' | 'failed';
+  finishedAt: number;
+  error?: string | undefined;
+  errorKind?: string | undefined;
+  httpStatus?: number | undefined;
+  /** For `retry`. */
+  nextAttemptAt?: number | undefined;
+}
+
+export interface StatusHistoryEntry {
+  at: number;
+  recordedAt: number;
+  source: string;
+  targetId: string;
+  deliveryId: string;
+  backofficeStatus: string | null;
+  portalStatus: PortalStatus | null;
+  reason: string | null;
+  effect: StatusEffect;
+}
+
+export interface SubmissionStatusView {
+  current: (CaseStatus & { sequence: number }) | null;
+  history: StatusHistoryEntry[];
+}
+
+interface FoundCase {
+  id: string;
+  submission_id: string;
+  target_id: string;
+  backoffice_status: string | null;
+  backoffice_status_at: number | null;
+  portal_id: string;
+  tenant: string;
+  service: string;
+}
+
+/** SQL of the status back-channel: history, current statuses and the portal outbox. */
+export class StatusStore {
+  constructor(
+    readonly db: Kysely<Database>,
+    readonly dialect: Dialect,
+  ) {}
+
+  /** Records each piece of news in one transaction: all or nothing. Results in the order given. */
+  recordAll(news: readonly StatusNews[], rules: StatusRules): Promise<StatusRecordResult[]> {
+    return this.db.transaction().execute((trx) => this.recordWithin(trx, news, rules));
+  }
+
+  /** The same inside the caller's transaction (the worker's: a case is RECEIVED in the commit that delivered it). */
+  async recordWithin(trx: Transaction<Database>, news: readonly StatusNews[], rules: StatusRules): Promise<StatusRecordResult[]> {
+    const out: StatusRecordResult[] = [];
+    for (const n of news) out.push(await this.recordOne(trx, n, rules));
+    return out;
+  }
+
+  /**
+   * Delivered cases become RECEIVED, unless they already have a status: what `recordWithin` does for news without
+   * a word, written set-wise (a few statements for the whole batch), because it runs in every delivery's commit.
+   */
+  async recordReceived(trx: Transaction<Database>, delivered: readonly { deliveryId: string; at: number; source: StatusSource }[], rules: StatusRules): Promise<StatusRecordResult[]> {
+    if (delivered.length === 0) return [];
+    const cases = await trx
+      .selectFrom('deliveries as d')
+      .innerJoin('submissions as s', 's.id', 'd.submission_id')
+      .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
+      .select(['d.id', 'd.submission_id', 'd.target_id', 'd.backoffice_status', 'd.backoffice_status_at', 's.portal_id', 's.tenant', 's.service', 'ds.portal_status'])
+      .where('d.id', 'in', delivered.map((d) => d.deliveryId))
+      .execute();
+    const byId = new Map(cases.map((c) => [c.id, c]));
+    const fresh = delivered.filter((d) => byId.get(d.deliveryId) && byId.get(d.deliveryId)!.portal_status === null);
+    const inserted = new Set<string>();
+    if (fresh.length) {
+      const rows = await trx
+        .insertInto('status_history')
+        .values(fresh.map((d) => ({ submission_id: byId.get(d.deliveryId)!.submission_id, delivery_id: d.deliveryId, target_id: byId.get(d.deliveryId)!.target_id, source: d.source, backoffice_status: null, status_key: '', portal_status: 'RECEIVED', reason: null, at: d.at, recorded_at: rules.now, effect: 'applied' as const })))
+        .onConflict((oc) => oc.columns(['delivery_id', 'status_key', 'at']).doNothing())
+        .returning('delivery_id')
+        .execute();
+      for (const r of rows) inserted.add(r.delivery_id);
+    }
+    const applied = fresh.filter((d) => inserted.has(d.deliveryId));
+    const changed = new Map<string, { sequence: number; forwarded: boolean }>();
+    if (applied.length) {
+      await trx
+        .insertInto('delivery_status')
+        .values(applied.map((d) => ({ delivery_id: d.deliveryId, submission_id: byId.get(d.deliveryId)!.submission_id, portal_status: 'RECEIVED', reason: null, at: d.at, updated_at: rules.now })))
+        .onConflict((oc) => oc.column('delivery_id').doNothing())
+        .execute();
+      const event = (d: (typeof applied)[number]) => {
+        const c = byId.get(d.deliveryId)!;
+        return { at: rules.now, submission_id: c.submission_id, delivery_id: c.id, tenant: c.tenant, service: c.service, target: c.target_id, type: 'status.recorded', detail: JSON.stringify({ source: d.source, portalStatus: 'RECEIVED', at: new Date(d.at).toISOString(), effect: 'applied' }) };
+      };
+      await trx.insertInto('events').values(applied.map(event)).execute();
+      for (const [id, change] of await this.recombineMany(trx, applied.map((d) => byId.get(d.deliveryId)!), rules)) changed.set(id, change);
+    }
+    return delivered.map((d): StatusRecordResult => {
+      const c = byId.get(d.deliveryId);
+      if (!c) return { recorded: false, outcome: 'unknown-case' };
+      const base = { submissionId: c.submission_id, deliveryId: c.id, targetId: c.target_id, portalId: c.portal_id, tenant: c.tenant, service: c.service };
+      if (!inserted.has(d.deliveryId)) return { ...base, recorded: false, outcome: c.portal_status === null ? 'duplicate' : 'unchanged', ...(c.portal_status ? { portalStatus: c.portal_status as PortalStatus } : {}) };
+      const change = changed.get(c.submission_id);
+      return { ...base, recorded: true, outcome: 'applied', portalStatus: 'RECEIVED', ...(change ? { forwarded: change.forwarded, sequence: change.sequence } : {}) };
+    });
+  }
+
+  private async recordOne(trx: Transaction<Database>, n: StatusNews, rules: StatusRules): Promise<StatusRecordResult> {
+    const c = await this.findCase(trx, n);
+    if (!c) return { recorded: false, outcome: 'unknown-case' };
+    const base = { submissionId: c.submission_id, deliveryId: c.id, targetId: c.target_id, portalId: c.portal_id, tenant: c.tenant, service: c.service };
+    const current = await trx.selectFrom('delivery_status').select(['portal_status', 'reason']).where('delivery_id', '=', c.id).executeTakeFirst();
+    const key = n.word === null ? '' : statusKey(n.word);
+    const portal = n.word === null ? 'RECEIVED' : rules.map(c.target_id, n.word);
+    // The hub's own delivery only sets the floor: a case the back office already reported on keeps its status.
+    if (n.word === null && current) return { ...base, recorded: false, outcome: 'unchanged', portalStatus: current.portal_status as PortalStatus };
+    const seen = await trx.selectFrom('status_history').select('id').where('delivery_id', '=', c.id).where('status_key', '=', key).where('at', '=', n.at).executeTakeFirst();
+    if (seen) return { ...base, recorded: false, outcome: 'duplicate' };
+    const older = n.word !== null && c.backoffice_status_at !== null && n.at < c.backoffice_status_at;
+    const sameWord = n.word !== null && c.backoffice_status !== null && statusKey(c.backoffice_status) === key;
+    if (!older && sameWord && (portal === null || (current?.portal_status === portal && (current.reason ?? null) === n.reason))) {
+      return { ...base, recorded: false, outcome: 'unchanged', ...(portal ? { portalStatus: portal } : {}) };
+    }
+    const effect: StatusEffect = older ? 'older' : portal === null ? 'unmapped' : 'applied';
+    const inserted = await trx
+      .insertInto('status_history')
+      .values({ submission_id: c.submission_id, delivery_id: c.id, target_id: c.target_id, source: n.source, backoffice_status: n.word, status_key: key, portal_status: portal, reason: n.reason, at: n.at, recorded_at: rules.now, effect })
+      .onConflict((oc) => oc.columns(['delivery_id', 'status_key', 'at']).doNothing())
+      .returning('id')
+      .execute();
+    if (inserted.length === 0) return { ...base, recorded: false, outcome: 'duplicate' };
+    if (!older && n.word !== null) {
+      await trx.updateTable('deliveries').set({ backoffice_status: n.word, backoffice_status_at: n.at }).where('id', '=', c.id).execute();
+    }
+    if (effect === 'applied') {
+      await trx
+        .insertInto('delivery_status')
+        .values({ delivery_id: c.id, submission_id: c.submission_id, portal_status: portal!, reason: n.reason, at: n.at, updated_at: rules.now })
+        .onConflict((oc) => oc.column('delivery_id').doUpdateSet({ portal_status: portal!, reason: n.reason, at: n.at, updated_at: rules.now }))
+        .execute();
+    }
+    await insertEvent(trx, c, rules.now, 'status.recorded', {
+      source: n.source,
+      ...(n.word !== null ? { backofficeStatus: n.word } : {}),
+      portalStatus: portal,
+      at: new Date(n.at).toISOString(),
+      effect,
+      ...(n.reason ? { reason: n.reason } : {}),
+    });
+    const result: StatusRecordResult = { ...base, recorded: true, outcome: effect, ...(portal ? { portalStatus: portal } : {}) };
+    if (effect !== 'applied') return result;
+    const change = await this.recombine(trx, c, rules);
+    return change ? { ...result, forwarded: change.forwarded, sequence: change.sequence } : result;
+  }
+
+  /** By delivery id, else by reference, else by idempotency key, among the given targets; the newest match wins. */
+  private async findCase(trx: Transaction<Database>, n: StatusNews): Promise<FoundCase | undefined> {
+    let q = trx
+      .selectFrom('deliveries as d')
+      .innerJoin('submissions as s', 's.id', 'd.submission_id')
+      .select(['d.id', 'd.submission_id', 'd.target_id', 'd.backoffice_status', 'd.backoffice_status_at', 's.portal_id', 's.tenant', 's.service']);
+    if (n.targetIds.length) q = q.where('d.target_id', 'in', n.targetIds);
+    if (n.deliveryId !== undefined) q = q.where('d.id', '=', n.deliveryId);
+    else if (n.reference !== undefined) q = q.where('d.reference', '=', n.reference);
+    else if (n.idempotencyKey !== undefined) q = q.where('d.idempotency_key', '=', n.idempotencyKey);
+    else return undefined;
+    q = q.orderBy('d.created_at', 'desc').limit(1);
+    // Changes to one submission take turns: its status and sequence are read and written below.
+    if (this.dialect === 'postgres') q = q.forUpdate();
+    return q.executeTakeFirst();
+  }
+
+  /** Combines the submission's delivery statuses; on a change, bumps the sequence and queues the portal's update. */
+  private async recombine(trx: Transaction<Database>, c: FoundCase, rules: StatusRules): Promise<{ sequence: number; forwarded: boolean } | undefined> {
+    return (await this.recombineMany(trx, [c], rules)).get(c.submission_id);
+  }
+
+  /** `recombine` for several submissions at once, in a handful of statements (one case of each is enough). */
+  private async recombineMany(trx: Transaction<Database>, cases: readonly FoundCase[], rules: StatusRules): Promise<Map<string, { sequence: number; forwarded: boolean }>> {
+    const out = new Map<string, { sequence: number; forwarded: boolean }>();
+    const bySubmission = new Map(cases.map((c) => [c.submission_id, c]));
+    if (bySubmission.size === 0) return out;
+    const ids = [...bySubmission.keys()];
+    const rows = await trx
+      .selectFrom('deliveries as d')
+      .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
+      .select(['d.submission_id', 'ds.portal_status', 'ds.reason', 'ds.at'])
+      .where('d.submission_id', 'in', ids)
+      .execute();
+    const befores = new Map((await trx.selectFrom('submission_status').selectAll().where('submission_id', 'in', ids).execute()).map((r) => [r.submission_id, r]));
+    const updates: { submission_id: string; status: PortalStatus; reason: string | null; at: number; sequence: number; updated_at: number }[] = [];
+    for (const id of ids) {
+      const mine = rows.filter((r) => r.submission_id === id);
+      const combined = combineStatuses(mine.map((r) => (r.portal_status === null ? null : { status: r.portal_status as PortalStatus, reason: r.reason, at: r.at! })));
+      if (!combined) continue;
+      const before = befores.get(id);
+      if (before && before.status === combined.status && before.reason === combined.reason) continue;
+      updates.push({ submission_id: id, status: combined.status, reason: combined.reason, at: combined.at, sequence: (before?.sequence ?? 0) + 1, updated_at: rules.now });
+    }
+    if (updates.length === 0) return out;
+    await trx
+      .insertInto('submission_status')
+      .values(updates)
+      .onConflict((oc) =>
+        oc.column('submission_id').doUpdateSet((eb) => ({
+          status: eb.ref('excluded.status'),
+          reason: eb.ref('excluded.reason'),
+          at: eb.ref('excluded.at'),
+          sequence: eb.ref('excluded.sequence'),
+          updated_at: eb.ref('excluded.updated_at'),
+        })),
+      )
+      .execute();
+    const outbox = updates.filter((u) => rules.forwards(bySubmission.get(u.submission_id)!.portal_id));
+    if (outbox.length) {
+      await trx
+        .insertInto('status_outbox')
+        .values(outbox.map((u) => ({ id: rules.newId(), submission_id: u.submission_id, portal_id: bySubmission.get(u.submission_id)!.portal_id, sequence: u.sequence, status: u.status, reason: u.reason, at: u.at, state: 'pending' as const, attempts: 0, next_attempt_at: rules.now, created_at: rules.now, updated_at: rules.now })))
+        .execute();
+    }
+    await trx
+      .insertInto('events')
+      .values(
+        updates.map((u) => {
+          const c = bySubmission.get(u.submission_id)!;
+          const before = befores.get(u.submission_id);
+          const queued = rules.forwards(c.portal_id);
+          out.set(u.submission_id, { sequence: u.sequence, forwarded: queued });
+          return { at: rules.now, submission_id: u.submission_id, delivery_id: null, tenant: c.tenant, service: c.service, target: c.target_id, type: 'status.changed', detail: JSON.stringify({ status: u.status, ...(before ? { previous: before.status } : {}), sequence: u.sequence, queued }) };
+        }),
+      )
+      .execute();
+    return out;
+  }
+
+  /**
+   * Claims due status updates with a lease, at most one per submission and only the first still open of each, so
+   * update n+1 never leaves before n is delivered (or given up). SKIP LOCKED lets instances claim side by side.
+   */
+  async claimUpdates(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedStatusUpdate[]> {
+    return this.db.transaction().execute(async (trx) => {
+      let q = trx
+        .selectFrom('status_outbox')
+        .select('id')
+        .where(sql<boolean>`${sql.raw(OUTBOX_OPEN_SQL)}`)
+        .where('next_attempt_at', '<=', now)
+        .where(({ not, exists, selectFrom }) =>
+          not(
+            exists(
+              selectFrom('status_outbox as p')
+                .select('p.id')
+                .whereRef('p.submission_id', '=', 'status_outbox.submission_id')
+                .whereRef('p.sequence', '<', 'status_outbox.sequence')
+                .where('p.state', 'in', ['pending', 'sending']),
+            ),
+          ),
+        )
+        .orderBy('next_attempt_at')
+        .limit(limit);
+      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      const due = await q.execute();
+      if (due.length === 0) return [];
+      const expires = now + leaseMs;
+      const rows = await trx
+        .updateTable('status_outbox')
+        .set((eb) => ({ state: 'sending', lease_owner: owner, lease_expires_at: expires, next_attempt_at: expires, attempts: eb('attempts', '+', 1), updated_at: now }))
+        .where('id', 'in', due.map((d) => d.id))
+        .returning(['id', 'submission_id', 'portal_id', 'sequence', 'status', 'reason', 'at', 'attempts', 'created_at'])
+        .execute();
+      const subs = await trx.selectFrom('submissions').select(['id', 'external_id', 'tenant', 'service']).where('id', 'in', [...new Set(rows.map((r) => r.submission_id))]).execute();
+      const byId = new Map(subs.map((s) => [s.id, s]));
+      return rows.map((r) => {
+        const s = byId.get(r.submission_id)!;
+        return { id: r.id, submissionId: r.submission_id, portalId: r.portal_id, externalId: s.external_id, tenant: s.tenant, service: s.service, sequence: r.sequence, status: r.status as PortalStatus, reason: r.reason, at: r.at, attempt: r.attempts, createdAt: r.created_at };
+      });
+    });
+  }
+
+  /** Records one try's end; false when the lease was lost (another instance took the update over). */
+  async completeUpdate(u: ClaimedStatusUpdate, owner: string, r: StatusUpdateResult): Promise<boolean> {
+    return this.db.transaction().execute(async (trx) => {
+      const state: OutboxState = r.outcome === 'retry' ? 'pending' : r.outcome;
+      const res = await trx
+        .updateTable('status_outbox')
+        .set({
+          state,
+          lease_owner: null,
+          lease_expires_at: null,
+          next_attempt_at: r.outcome === 'retry' ? r.nextAttemptAt! : r.finishedAt,
+          updated_at: r.finishedAt,
+          last_error: r.error ?? null,
+          last_error_kind: r.errorKind ?? null,
+          ...(r.outcome === 'delivered' ? { delivered_at: r.finishedAt } : {}),
+        })
+        .where('id', '=', u.id)
+        .where('state', '=', 'sending')
+        .where('lease_owner', '=', owner)
+        .executeTakeFirst();
+      if (Number(res.numUpdatedRows) === 0) return false;
+      const type = r.outcome === 'delivered' ? 'status.forwarded' : r.outcome === 'retry' ? 'status.forward-retry' : 'status.forward-failed';
+      await insertEvent(trx, { submission_id: u.submissionId, id: null, target_id: null, tenant: u.tenant, service: u.service }, r.finishedAt, type, {
+        portal: u.portalId,
+        sequence: u.sequence,
+        status: u.status,
+        attempt: u.attempt,
+        ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
+        ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
+        ...(r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt!).toISOString() } : {}),
+      });
+      return true;
+    });
+  }
+
+  /** Gives claimed updates back at shutdown: due at once, the try not counted. */
+  async releaseUpdates(owner: string, ids: readonly string[], now: number): Promise<void> {
+    if (ids.length === 0) return;
+    await this.db
+      .updateTable('status_outbox')
+      .set((eb) => ({ state: 'pending', lease_owner: null, lease_expires_at: null, next_attempt_at: now, attempts: eb('attempts', '-', 1), updated_at: now }))
+      .where('id', 'in', ids)
+      .where('state', '=', 'sending')
+      .where('lease_owner', '=', owner)
+      .execute();
+  }
+
+  /** Outbox rows by state, for metrics. */
+  async outboxCounts(): Promise<Record<OutboxState, number>> {
+    const rows = await this.db.selectFrom('status_outbox').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const out: Record<OutboxState, number> = { pending: 0, sending: 0, delivered: 0, failed: 0 };
+    for (const r of rows) out[r.state] = Number(r.n);
+    return out;
+  }
+
+  /** The submission's current portal status and its history, oldest news first. */
+  async view(submissionId: string): Promise<SubmissionStatusView> {
+    const current = await this.db.selectFrom('submission_status').selectAll().where('submission_id', '=', submissionId).executeTakeFirst();
+    const history = await this.db.selectFrom('status_history').selectAll().where('submission_id', '=', submissionId).orderBy('at').orderBy('id').execute();
+    return {
+      current: current ? { status: current.status as PortalStatus, reason: current.reason, at: current.at, sequence: current.sequence } : null,
+      history: history.map((h) => ({
+        at: h.at,
+        recordedAt: h.recorded_at,
+        source: h.source,
+        targetId: h.target_id,
+        deliveryId: h.delivery_id,
+        backofficeStatus: h.backoffice_status,
+        portalStatus: h.portal_status as PortalStatus | null,
+        reason: h.reason,
+        effect: h.effect,
+      })),
+    };
+  }
+
+  /** A portal's outbox rows for one submission, in order (tests, operators). */
+  async outbox(submissionId: string) {
+    return this.db.selectFrom('status_outbox').selectAll().where('submission_id', '=', submissionId).orderBy('sequence').execute();
+  }
+}
