@@ -87,6 +87,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await view(c.id)).statusHistory.filter((h: any) => h.source === 'push')).to.have.length(1);
     });
 
+    it('takes concurrent batches about the same cases in opposite orders, none refused', async () => {
+      const cases = [];
+      for (let i = 0; i < 6; i++) cases.push(await deliveredCase());
+      for (let round = 0; round < 5; round++) {
+        const at = (minute: number) => `2026-11-21T10:${String(round * 10 + minute).padStart(2, '0')}:00Z`;
+        const forward = cases.map((c) => ({ reference: c.reference, status: 'in Bearbeitung', at: at(1) }));
+        const backward = [...cases].reverse().map((c) => ({ reference: c.reference, status: 'Rueckfrage Bauamt', reason: 'Foto fehlt', at: at(2) }));
+        const answers = await Promise.all([push({ events: forward }), push({ events: backward }), push({ events: forward.map((e) => ({ ...e, at: at(3) })) })]);
+        expect(answers.map((a) => a.status), `round ${round}`).to.deep.equal([200, 200, 200]);
+      }
+      // The newest word of the last round holds: PROCESSING at minute 43.
+      for (const c of cases) expect((await view(c.id)).caseStatus).to.include({ status: 'PROCESSING', at: '2026-11-21T10:43:00.000Z' });
+    });
+
     it('422 with a pointer per field, and a batch with one bad event writes nothing', async () => {
       const c = await deliveredCase();
       const single = await conforms(await push({ status: '', colour: 'blue' }), '/api/v1/backoffice-events', 'post');

@@ -108,6 +108,7 @@ export class StatusStore {
 
   /** The same inside the caller's transaction (the worker's: a case is RECEIVED in the commit that delivered it). */
   async recordWithin(trx: Transaction<Database>, news: readonly StatusNews[], rules: StatusRules): Promise<StatusRecordResult[]> {
+    if (this.dialect === 'postgres' && news.length > 1) await this.lockCases(trx, news);
     const out: StatusRecordResult[] = [];
     for (const n of news) out.push(await this.recordOne(trx, n, rules));
     return out;
@@ -177,6 +178,8 @@ export class StatusStore {
     const older = n.word !== null && c.backoffice_status_at !== null && n.at < c.backoffice_status_at;
     const sameWord = n.word !== null && c.backoffice_status !== null && statusKey(c.backoffice_status) === key;
     if (!older && sameWord && (portal === null || (current?.portal_status === portal && (current.reason ?? null) === n.reason))) {
+      // Still the word it was, but said later: news from between the two times that arrives now is older news.
+      if (n.at > (c.backoffice_status_at ?? -Infinity)) await trx.updateTable('deliveries').set({ backoffice_status_at: n.at }).where('id', '=', c.id).execute();
       return { ...base, recorded: false, outcome: 'unchanged', ...(portal ? { portalStatus: portal } : {}) };
     }
     const effect: StatusEffect = older ? 'older' : portal === null ? 'unmapped' : 'applied';
@@ -211,8 +214,30 @@ export class StatusStore {
     return change ? { ...result, forwarded: change.forwarded, sequence: change.sequence } : result;
   }
 
+  /**
+   * Locks every case a batch is about, in one order (by delivery id), before any is changed. Taken one by one in
+   * the batch's order, two batches naming the same cases in opposite orders would each hold one and wait for the
+   * other, and PostgreSQL would abort one of them.
+   */
+  private async lockCases(trx: Transaction<Database>, news: readonly StatusNews[]): Promise<void> {
+    const ids = new Set<string>();
+    for (const n of news) {
+      const c = await this.findCase(trx, n, false);
+      if (c) ids.add(c.id);
+    }
+    if (ids.size < 2) return;
+    await trx
+      .selectFrom('deliveries as d')
+      .innerJoin('submissions as s', 's.id', 'd.submission_id')
+      .select('d.id')
+      .where('d.id', 'in', [...ids])
+      .orderBy('d.id')
+      .forUpdate()
+      .execute();
+  }
+
   /** By delivery id, else by reference, else by idempotency key, among the given targets; the newest match wins. */
-  private async findCase(trx: Transaction<Database>, n: StatusNews): Promise<FoundCase | undefined> {
+  private async findCase(trx: Transaction<Database>, n: StatusNews, lock = true): Promise<FoundCase | undefined> {
     let q = trx
       .selectFrom('deliveries as d')
       .innerJoin('submissions as s', 's.id', 'd.submission_id')
@@ -224,7 +249,7 @@ export class StatusStore {
     else return undefined;
     q = q.orderBy('d.created_at', 'desc').limit(1);
     // Changes to one submission take turns: its status and sequence are read and written below.
-    if (this.dialect === 'postgres') q = q.forUpdate();
+    if (this.dialect === 'postgres' && lock) q = q.forUpdate();
     return q.executeTakeFirst();
   }
 
@@ -238,7 +263,8 @@ export class StatusStore {
     const out = new Map<string, { sequence: number; forwarded: boolean }>();
     const bySubmission = new Map(cases.map((c) => [c.submission_id, c]));
     if (bySubmission.size === 0) return out;
-    const ids = [...bySubmission.keys()];
+    // In one order, so concurrent batches upsert their submissions' statuses without waiting on each other in a cycle.
+    const ids = [...bySubmission.keys()].sort();
     const rows = await trx
       .selectFrom('deliveries as d')
       .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
