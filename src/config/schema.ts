@@ -200,6 +200,17 @@ const scheduleBase = {
     .default('Europe/Berlin'),
 };
 
+const retentionDays = z.number().int().min(1).max(3660);
+
+/** What the `prune` job keeps; exported so `amtsbote prune` without a prune schedule uses the same defaults. */
+export const pruneOptionsSchema = z
+  .object({
+    reconcileRunsDays: retentionDays.default(90).describe('reconciliation runs (finished or failed) started more than this many days ago are deleted with their findings; never a run still running or one with a finding awaiting an operator'),
+    emptyRunsDays: retentionDays.default(7).describe('finished runs that found nothing are deleted after this many days already'),
+    statusOutboxDays: retentionDays.default(30).describe('status updates for portals that were delivered or given up more than this many days ago are deleted; pending ones never'),
+  })
+  .strict();
+
 /** Each job with its own options, so a typo in an option fails at start-up. */
 export const scheduleSchema = z.discriminatedUnion('job', [
   z
@@ -225,6 +236,13 @@ export const scheduleSchema = z.discriminatedUnion('job', [
         })
         .strict()
         .prefault({}),
+    })
+    .strict(),
+  z
+    .object({
+      ...scheduleBase,
+      job: z.literal('prune').describe('deletes old reconciliation runs and finished portal status updates, so the database does not grow without bound (docs/operations.md)'),
+      options: pruneOptionsSchema.prefault({}),
     })
     .strict(),
 ]);
@@ -374,4 +392,5 @@ export type RateLimitPolicy = z.output<typeof rateLimitPolicy>;
 export type StatusCallbackConfig = z.output<typeof statusCallbackSchema>;
 export type TargetStatusConfig = z.output<typeof targetStatusSchema>;
 export type ScheduleConfig = z.output<typeof scheduleSchema>;
+export type PruneOptions = z.output<typeof pruneOptionsSchema>;
 export type TargetReconcileConfig = z.output<typeof targetReconcileSchema>;

@@ -17,6 +17,7 @@ export function createMetrics(deliveryCounts?: () => Promise<Record<string, numb
     waitSeconds: new Histogram({ name: 'amtsbote_delivery_wait_seconds', help: 'How long a delivery waited from falling due (or from its window opening) to its attempt, by target', labelNames: ['target'], buckets: [0.01, 0.1, 0.5, 1, 5, 15, 60, 300, 1800, 3600], registers: [registry] }),
     reconcileDiscrepancies: new Counter({ name: 'amtsbote_reconcile_discrepancies_total', help: 'Reconciliation findings by class (missing-in-backoffice, unknown-to-hub, duplicated-in-backoffice, status-changed, missing-in-hub, unknown-to-portal, stuck-delivery) and target (or portal)', labelNames: ['class', 'target'], registers: [registry] }),
     reconcileRuns: new Counter({ name: 'amtsbote_reconcile_runs_total', help: 'Reconciliation runs this instance ran, by job and end state (finished, failed)', labelNames: ['job', 'state'], registers: [registry] }),
+    prunedRows: new Counter({ name: 'amtsbote_pruned_rows_total', help: 'Rows the prune job of this instance deleted, by table (reconcile_runs, reconcile_discrepancies, status_outbox)', labelNames: ['table'], registers: [registry] }),
     attemptSeconds: new Histogram({ name: 'amtsbote_delivery_attempt_seconds', help: 'Duration of delivery attempts by target', labelNames: ['target'], buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30], registers: [registry] }),
     deliveries: new Gauge({
       name: 'amtsbote_deliveries',

@@ -1,16 +1,25 @@
 import cron, { type ScheduledTask } from 'node-cron';
 import type { Logger } from 'winston';
-import type { ScheduleConfig } from '../config/schema.ts';
+import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
 import type { RunRecord } from '../store/reconcile-store.ts';
+import { PruneStore } from '../store/prune-store.ts';
+import { runPrune, type PruneMetrics, type PruneReport } from '../maintenance/prune.ts';
 import { runReconciliation, type ReconcileDeps, type RunRequest } from './run.ts';
+import type { ReconcileMetrics } from './report.ts';
 import { processGone } from './process-gone.ts';
+
+/** What a firing does: a reconciliation run, or the prune job. */
+export type ScheduledRequest = Omit<RunRequest, 'scheduleId' | 'scheduledFor'> | { job: 'prune'; options: PruneOptions };
+
+/** What the schedules need; the metrics (if any) are fed by reconciliation runs and the prune job alike. */
+export type SchedulerDeps = ReconcileDeps & { metrics?: (ReconcileMetrics & PruneMetrics) | undefined };
 
 /** One schedule as the scheduler runs it: a configured one, or a target's own (`target:<id>`). */
 export interface PlannedSchedule {
   id: string;
   cron: string;
   timezone: string;
-  request: Omit<RunRequest, 'scheduleId' | 'scheduledFor'>;
+  request: ScheduledRequest;
 }
 
 /**
@@ -30,7 +39,9 @@ export function plannedSchedules(schedules: readonly ScheduleConfig[], targets: 
     request:
       s.job === 'reconcile'
         ? { job: 'reconcile', targets: s.options.targets, tenants: s.options.tenants, lookbackDays: s.options.lookbackDays, stuckAfterMinutes: s.options.stuckAfterMinutes }
-        : { job: 'stuck-deliveries', stuckAfterMinutes: s.options.olderThanMinutes },
+        : s.job === 'prune'
+          ? { job: 'prune', options: s.options }
+          : { job: 'stuck-deliveries', stuckAfterMinutes: s.options.olderThanMinutes },
   }));
   for (const t of targets.values()) {
     const r = t.reconcile;
@@ -46,7 +57,9 @@ export function plannedSchedules(schedules: readonly ScheduleConfig[], targets: 
  * Runs the schedules with node-cron. Across instances on PostgreSQL a schedule runs once per firing: the run
  * takes an advisory lock named for the schedule (an instance that cannot get it skips, logged at debug), and
  * the run row is unique per (schedule, fire time), so an instance that fires a moment after the first one
- * finished skips as well. Every run is recorded (reconcile_runs).
+ * finished skips as well. Every reconciliation run is recorded (reconcile_runs). The prune job takes the same
+ * lock but records no run: an instance firing after the first one finished prunes again and finds (next to)
+ * nothing left, which does no harm.
  */
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
@@ -56,7 +69,7 @@ export class Scheduler {
 
   constructor(
     schedules: readonly ScheduleConfig[],
-    private readonly deps: ReconcileDeps,
+    private readonly deps: SchedulerDeps,
   ) {
     this.schedules = plannedSchedules(schedules, deps.targets);
   }
@@ -86,11 +99,16 @@ export class Scheduler {
     }
   }
 
-  /** One firing of a schedule at its slot `at`; undefined when another instance has it. */
-  async fire(s: PlannedSchedule, at: Date): Promise<RunRecord | undefined> {
+  /** One firing of a schedule at its slot `at`: the run, or the prune's report; undefined when another instance has it. */
+  async fire(s: PlannedSchedule, at: Date): Promise<RunRecord | PruneReport | undefined> {
     const log = this.deps.logger.child({ schedule: s.id, job: s.request.job });
     const scheduledFor = Math.floor(at.getTime() / 1000) * 1000;
-    const r = await this.track(this.deps.rstore.exclusively(`schedule:${s.id}`, () => runReconciliation(this.deps, { ...s.request, scheduleId: s.id, scheduledFor })));
+    const req = s.request;
+    const job =
+      req.job === 'prune'
+        ? () => runPrune(PruneStore.of(this.deps.rstore), req.options, { logger: log, metrics: this.deps.metrics, ...(this.deps.now ? { now: this.deps.now } : {}) })
+        : () => runReconciliation(this.deps, { ...req, scheduleId: s.id, scheduledFor });
+    const r = await this.track(this.deps.rstore.exclusively<RunRecord | PruneReport | undefined>(`schedule:${s.id}`, job));
     if (!r.ran) log.debug('schedule skipped: another instance is running it', { scheduledFor: new Date(scheduledFor).toISOString() });
     else if (!r.value) log.debug('schedule skipped: another instance already ran this firing', { scheduledFor: new Date(scheduledFor).toISOString() });
     return r.ran ? r.value : undefined;

@@ -4,6 +4,7 @@ import { targetPolicies } from './0004-target-policies.ts';
 import { reconciliation } from './0005-reconciliation.ts';
 import { statusChannel } from './0006-status-channel.ts';
 import { portalReconcile } from './0007-portal-reconcile.ts';
+import { prune } from './0008-prune.ts';
 
 /** What a migration file exports: its name (ordering key) and its up/down for a dialect. */
 export interface MigrationModule {
@@ -19,4 +20,5 @@ export const laterMigrations: MigrationModule[] = [
   reconciliation,
   statusChannel,
   portalReconcile,
+  prune,
 ];
