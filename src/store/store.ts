@@ -2,7 +2,6 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import type { Connection, Dialect } from './connect.ts';
 import type { AttemptOutcome, Database, DeliveryState } from './tables.ts';
 import { GroupCommit } from './group-commit.ts';
-import { writeCompletions } from './completion.ts';
 import { insertEvent, type EventSubject } from './events.ts';
 import { OPEN_STATES_SQL } from './open-states.ts';
 import type { BackOfficeSignal, BreakerSettings, BreakerStatus, BreakerTransition } from '../delivery/policy/breaker.ts';
@@ -244,7 +243,8 @@ export class Store {
         const changes: BreakerChange[] = [];
         let afterCommit: (() => void) | undefined;
         const out = await this.db.transaction().execute(async (trx) => {
-          const recorded = await writeCompletions(trx, this.dialect, batch);
+          const recorded: boolean[] = [];
+          for (const c of batch) recorded.push(await writeCompletion(trx, c.d, c.owner, c.r));
           const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
           if (delivered.length && this.deliveredHook) {
             afterCommit = await this.deliveredHook.within(trx, delivered.map((c) => ({ deliveryId: c.d.id, at: c.r.finishedAt, source: c.d.ack ? 'acknowledgement' : 'delivery' })));
@@ -770,6 +770,75 @@ export class Store {
   async ping(): Promise<void> {
     await this.db.selectFrom('deliveries').select('id').limit(1).execute();
   }
+}
+
+const STATE_AFTER: Record<AttemptResult['outcome'], DeliveryState> = {
+  delivered: 'delivered',
+  retry: 'waiting',
+  failed: 'failed',
+  'handed-over': 'acknowledging',
+  'ack-pending': 'acknowledging',
+};
+
+/** One attempt's end (or one acknowledgement asked), inside the caller's transaction; false when the lease is no longer ours. */
+async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
+  const state = STATE_AFTER[r.outcome];
+  const waitsAgain = r.outcome === 'retry' || r.outcome === 'handed-over' || r.outcome === 'ack-pending';
+  const clearAck = { ack_token: null, ack_deadline: null };
+  const updated = await trx
+    .updateTable('deliveries')
+    .set({
+      state,
+      lease_owner: null,
+      lease_expires_at: null,
+      next_attempt_at: waitsAgain ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
+      updated_at: r.finishedAt,
+      ...(r.outcome === 'delivered'
+        ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null, ...clearAck }
+        : r.outcome === 'handed-over'
+          ? { ack_token: r.ack!.token, ack_deadline: r.ack!.deadline }
+          : r.outcome === 'ack-pending'
+            ? {}
+            : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null, ...(r.outcome === 'failed' ? clearAck : {}) }),
+    })
+    .where('id', '=', d.id)
+    .where('state', '=', d.ack ? 'acknowledging' : 'sending')
+    .where('lease_owner', '=', owner)
+    .executeTakeFirst();
+  if (Number(updated.numUpdatedRows) === 0) return false;
+  if (d.probe && r.outcome === 'retry') {
+    // A failed probe only learnt that the back office is still down: it costs the delivery no attempt of its budget.
+    await trx.updateTable('deliveries').set((eb) => ({ attempt_base: eb('attempt_base', '+', 1) })).where('id', '=', d.id).execute();
+  }
+  // Asking again changes nothing worth a line in the sync log.
+  if (r.outcome === 'ack-pending') return true;
+  if (!d.ack) {
+    await trx
+      .updateTable('attempts')
+      .set((eb) => ({
+        finished_at: r.finishedAt,
+        duration_ms: eb(eb.val(r.finishedAt), '-', eb.ref('started_at')),
+        outcome: r.outcome as AttemptOutcome,
+        error: r.error ?? null,
+        error_kind: r.errorKind ?? null,
+        http_status: r.httpStatus ?? null,
+        reference: r.reference ?? null,
+      }))
+      .where('delivery_id', '=', d.id)
+      .where('number', '=', d.attempt)
+      .execute();
+  }
+  await insertEvent(trx, subject(d), r.finishedAt, `delivery.${state}`, {
+    attempt: d.attempt,
+    ...(d.ack ? { acknowledgement: true } : {}),
+    ...(r.reference ? { reference: r.reference } : {}),
+    ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
+    ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
+    ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
+    ...(r.ack ? { acknowledgementDeadline: new Date(r.ack.deadline).toISOString() } : {}),
+    ...r.detail,
+  });
+  return true;
 }
 
 function chunks<T>(items: T[], size: number): T[][] {
