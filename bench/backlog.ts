@@ -327,7 +327,7 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
  * Writes `count` submissions of the bench payload (one delivery each) as the intake would, minus HTTP:
  * validateEnvelope → acceptSubmission → Store.createSubmission, QUEUE_IN_FLIGHT at a time.
  */
-async function queueBacklog(db: DatabaseOptions, count: number, env: Record<string, string>, tag: string): Promise<{ seconds: number; perSecond: number }> {
+export async function queueBacklog(db: DatabaseOptions, count: number, env: Record<string, string>, tag: string): Promise<{ seconds: number; perSecond: number }> {
   const config = loadConfig(CONFIG_DIR, { adapters: await adapterRegistry(CONFIG_DIR), env: { ...process.env, ...env } });
   const router = new Router(config);
   const portal = config.hub.portals[0]!;

@@ -20,7 +20,8 @@
  *   BENCH_BACKLOG_TIMEOUT_SECONDS=900  give up draining one backlog after this long
  *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2   the rows the backlog scenario runs
  *   BENCH_RECONCILE=1000000   hub deliveries and back-office records of the reconcile scenario (bench/reconcile.ts)
- *   BENCH_ONLY=baseline,sqlite,postgres,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile   run a subset
+ *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
+ *                             run a subset (the *-queued rows: intake with BENCH_BACKLOG queued for a back office that is down)
  *   BENCH_VERBOSE=1           forward the children's stderr
  *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
  *                             the largest file is the main thread;
@@ -37,9 +38,9 @@ import { fileURLToPath } from 'node:url';
 import autocannon from 'autocannon';
 import pg from 'pg';
 import { benchXsd, type XsdBenchResult } from '../src/mapping/xsd/bench.ts';
-import { dropSchema } from '../src/store/index.ts';
+import { dropSchema, type DatabaseOptions } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
-import { BACKLOG_SETUPS, backlogDetails, backlogTable, runBacklog, type BacklogResult, type BacklogSetup } from './backlog.ts';
+import { BACKLOG_SETUPS, backlogDetails, backlogTable, queueBacklog, runBacklog, type BacklogResult, type BacklogSetup } from './backlog.ts';
 import { reconcileTable, runReconcileBench, type ReconcileBenchResult } from './reconcile.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -64,7 +65,7 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   return n;
 }
 
-const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'e2e-sqlite', 'e2e-postgres', 'xsd', 'e2e-adapters', 'backlog', 'reconcile'] as const;
+const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'sqlite-queued', 'postgres-queued', 'e2e-sqlite', 'e2e-postgres', 'xsd', 'e2e-adapters', 'backlog', 'reconcile'] as const;
 /** The adapter types of e2e-adapters, each with its bench/config* folder and the back office it delivers to. */
 const ADAPTER_TYPES = ['rest', 'soap', 'xml-http', 'file-drop', 'file-drop-ack'] as const;
 type AdapterType = (typeof ADAPTER_TYPES)[number];
@@ -524,6 +525,8 @@ const LABELS: Record<ScenarioId, string> = {
   baseline: 'bare express (baseline)',
   sqlite: 'hub intake, SQLite',
   postgres: 'hub intake, PostgreSQL',
+  'sqlite-queued': 'hub intake, SQLite, backlog queued',
+  'postgres-queued': 'hub intake, PostgreSQL, backlog queued',
   'e2e-sqlite': 'end to end, SQLite',
   'e2e-postgres': 'end to end, PostgreSQL',
   xsd: 'XSD validation',
@@ -549,12 +552,15 @@ function newSchema(): { schema: string; drop: () => Promise<void> } {
 }
 
 /** Arguments for bench/server.ts in hub mode, and what to clean up after the scenario (the schema, at once). */
-async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused', configFolder = 'config'): Promise<{ args: string[]; release: () => Promise<void> }> {
+async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused', configFolder = 'config'): Promise<{ args: string[]; store: DatabaseOptions; release: () => Promise<void> }> {
   const dataDir = tempDir('amtsbote-bench-');
   const args = ['hub', '--db', db, '--data-dir', dataDir, '--worker', worker, '--config', configFolder];
   let release = async () => rmSync(dataDir, { recursive: true, force: true });
+  // The database the hub will open, for filling it before the hub starts.
+  let store: DatabaseOptions = { sqliteFile: path.join(dataDir, 'amtsbote.sqlite') };
   if (db === 'postgres') {
     const { schema, drop } = newSchema();
+    store = { url: settings.pgUrl, schema };
     args.push('--pg-url', settings.pgUrl, '--schema', schema);
     const rm = release;
     // Dropped as soon as the scenario ends, so it does not sit beside other people's test schemas.
@@ -564,7 +570,7 @@ async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused', conf
     };
   }
   if (worker === 'paused') args.push('--concurrency', String(settings.e2eConcurrency), '--poll-ms', String(settings.e2ePollMs));
-  return { args, release };
+  return { args, store, release };
 }
 
 const hubEnv = (backOfficeUrl: string, extra: Record<string, string> = {}) => ({ BENCH_PORTAL_TOKEN: TOKEN, BACKOFFICE_URL: backOfficeUrl, ...extra });
@@ -589,7 +595,32 @@ async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null): Prom
   }
 }
 
-async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'postgres' | null, child: Child): Promise<IntakeResult> {
+/**
+ * Intake while a back office has been down for hours: the store already holds BENCH_BACKLOG deliveries for it,
+ * and the worker runs and fails against it (connection refused) until its breaker opens. Set beside the plain
+ * intake row of the same database, it shows whether a growing queue slows intake.
+ */
+async function runIntakeWithQueue(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<IntakeResult> {
+  const label = LABELS[id];
+  const setup = await hubArgs(db, 'paused');
+  const env = hubEnv('http://127.0.0.1:9');
+  try {
+    log(`${label}: queueing ${settings.backlog} deliveries for a back office that is down (no hub running)`);
+    const queued = await queueBacklog(setup.store, settings.backlog, env, `${id}-${Date.now().toString(36)}`);
+    log(`${label}: queued in ${queued.seconds} s; starting the hub and its worker`);
+    const child = await spawnChild(label, 'server.ts', setup.args, env, { profileAs: id });
+    try {
+      await getJson(`${child.info.control}/__bench/worker/start`, { method: 'POST' });
+      return await measureIntake(id, label, db, child, settings.backlog);
+    } finally {
+      await stopChild(child);
+    }
+  } finally {
+    await setup.release();
+  }
+}
+
+async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'postgres' | null, child: Child, queuedBefore = 0): Promise<IntakeResult> {
   const tag = `${id}-${Date.now().toString(36)}`;
   const statsAt = () => getJson<ProcStats>(`${child.info.control}/__bench/stats`);
   let before: Promise<ProcStats> | undefined;
@@ -616,7 +647,7 @@ async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'post
     // requests in flight; the hub stores those but their answers are not counted, so the store may
     // hold up to that many more than were counted as accepted, never fewer.
     const { counts } = await getJson<DeliveryCounts>(`${child.info.control}/__bench/counts`);
-    const stored = Object.values(counts).reduce((a, b) => a + b, 0);
+    const stored = Object.values(counts).reduce((a, b) => a + b, 0) - queuedBefore;
     const accepted = totalOk;
     const inFlightAtStop = settings.connections;
     const ok = stored >= accepted && stored <= accepted + inFlightAtStop;
@@ -955,7 +986,7 @@ async function main(): Promise<void> {
     `${os.cpus().length} CPUs, node ${process.version}; intake ${settings.warmupSeconds} s warm-up + ${settings.seconds} s at ${settings.connections} connections, ` +
       `body ${template.bytes} bytes; end to end ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}`,
   );
-  const pgProblem = settings.only.has('postgres') || settings.only.has('e2e-postgres') || (settings.only.has('backlog') || settings.only.has('reconcile')) ? await postgresProblem() : undefined;
+  const pgProblem = settings.only.has('postgres') || settings.only.has('postgres-queued') || settings.only.has('e2e-postgres') || (settings.only.has('backlog') || settings.only.has('reconcile')) ? await postgresProblem() : undefined;
   if (pgProblem) log(`PostgreSQL scenarios skipped: ${pgProblem}`);
 
   const results: ScenarioResult[] = [];
@@ -963,6 +994,8 @@ async function main(): Promise<void> {
     ['baseline', () => runIntake('baseline', null)],
     ['sqlite', () => runIntake('sqlite', 'sqlite')],
     ['postgres', () => runIntake('postgres', 'postgres')],
+    ['sqlite-queued', () => runIntakeWithQueue('sqlite-queued', 'sqlite')],
+    ['postgres-queued', () => runIntakeWithQueue('postgres-queued', 'postgres')],
     ['e2e-sqlite', () => runE2e('e2e-sqlite', 'sqlite')],
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
     ['xsd', () => runXsd()],
@@ -994,7 +1027,7 @@ async function main(): Promise<void> {
   for (const [id, run] of plan) {
     if (aborted) break;
     if (!settings.only.has(id)) continue;
-    if (pgProblem && id.endsWith('postgres')) {
+    if (pgProblem && id.includes('postgres')) {
       results.push({ id, label: LABELS[id], kind: 'skipped', reason: pgProblem });
       continue;
     }

@@ -94,6 +94,13 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
 
   it('holds the queue while the back office is down, spends no attempts on it, and drains in order once it is back', async () => {
     const h = await start();
+    // Which claims offered the target room: while its breaker is open the worker should not ask for it at all.
+    const offered: number[] = [];
+    const claim = h.hub.store.claimForTargets.bind(h.hub.store);
+    h.hub.store.claimForTargets = (owner, now, leaseMs, limit, gates) => {
+      if (gates.some((g) => g.targetId === 'outage' && g.room > 0)) offered.push(Date.now());
+      return claim(owner, now, leaseMs, limit, gates);
+    };
     bo.down = true;
     const ids = await submit(h, '05513000', 12);
     const open = await eventually(async () => {
@@ -101,10 +108,16 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
       return t.breaker.state !== 'closed' && t;
     }, 10_000, 'the breaker to open');
     expect(open.breaker.lastError).to.match(/503/);
-    // A while down: only the probes reach the back office, one per cool-down.
+    // A while down: only the probes reach the back office, one per cool-down, and the worker asks the database
+    // for the target only when a cool-down ends, not at every poll (50 ms) and every new submission.
+    const since = Date.now();
+    const probesBefore = bo.to('outage').length;
+    await submit(h, '05562014', 3); // wakes the worker for another target
     await new Promise((r) => setTimeout(r, 1_000));
     const failedWhileDown = bo.to('outage').length;
     expect(failedWhileDown).to.be.within(3, 3 + Math.ceil(1_500 / 300) + 1);
+    const cooldowns = Math.ceil((Date.now() - since) / 300);
+    expect(offered.filter((t) => t >= since).length, 'claims offering the target room while its breaker was open').to.be.at.most(cooldowns + (failedWhileDown - probesBefore) + 1);
     bo.down = false;
 
     await eventually(async () => (await deliveries(h, ids)).every((d) => d.state === 'delivered'), 15_000, 'all delivered');

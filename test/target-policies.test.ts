@@ -93,6 +93,7 @@ describeEachDatabase('target policies', ({ db, store }) => {
     const held = await other.claimForTargets('b', 3_000_500, LEASE, 10, gate);
     expect(held.claimed).to.have.length(0);
     expect(held.wakeAt).to.equal(3_001_200);
+    expect(held.blocked).to.deep.equal(new Map([[t, 3_001_200]]));
 
     // After the cool-down one delivery probes: the target's oldest, although its back-off has not run out.
     const probe = await other.claimForTargets('b', 3_001_200, LEASE, 10, gate);

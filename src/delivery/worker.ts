@@ -51,6 +51,13 @@ export class DeliveryWorker {
   private turn = 0;
   /** Targets that had work at the last claim: the worker's slots are shared among these. */
   private active = new Set<string>();
+  /**
+   * Targets the last claims found held back by their breaker or rate limit, and until when. They get no room
+   * until then, and when every target is held back (a back office down, its breaker open) the worker does not
+   * ask the database at all: each new submission would otherwise cost a claim that finds nothing to take.
+   * Another instance's probe may close a breaker sooner; this instance then follows at its cool-down's end.
+   */
+  private readonly heldUntil = new Map<string, number>();
   /** When the last claim was made (or skipped for batching): a free slot idles at most one poll interval. */
   private lastClaimAt = -Infinity;
 
@@ -91,7 +98,7 @@ export class DeliveryWorker {
    * slots here before those with more. The worker's slots are shared among the targets with work, so a slow or
    * dead back office never holds them all.
    */
-  private gates(now: number): { gates: TargetGate[]; windowWake: number | undefined } {
+  private gates(now: number): { gates: TargetGate[]; windowWake: number | undefined; heldWake: number | undefined } {
     const here = new Map<string, number>();
     for (const delivery of this.loop.busy) here.set(delivery.targetId, (here.get(delivery.targetId) ?? 0) + 1);
     const busy = new Set([...this.active, ...here.keys()]);
@@ -100,10 +107,16 @@ export class DeliveryWorker {
     const start = n ? this.turn++ % n : 0;
     const gates: TargetGate[] = [];
     let windowWake: number | undefined;
+    let heldWake: number | undefined;
     for (let i = 0; i < n; i++) {
       const id = this.targetIds[(start + i) % n]!;
       const p = this.policies.get(id);
       let room = Math.max(0, share - (here.get(id) ?? 0));
+      const held = this.heldUntil.get(id);
+      if (held !== undefined && held > now) {
+        room = 0;
+        heldWake = Math.min(heldWake ?? Infinity, held);
+      } else if (held !== undefined) this.heldUntil.delete(id);
       if (p && !p.windows.isOpen(now)) {
         room = 0;
         const opens = p.windows.nextOpening(now);
@@ -114,7 +127,7 @@ export class DeliveryWorker {
     // Targets holding fewer of this worker's slots go first (the turn breaks ties): when a single slot frees up
     // under a slow back office's backlog, it goes to a target that has none rather than back to the slow one.
     gates.sort((a, b) => (here.get(a.targetId) ?? 0) - (here.get(b.targetId) ?? 0));
-    return { gates, windowWake };
+    return { gates, windowWake, heldWake };
   }
 
   /** Something became due (a new submission): claim now rather than at the next poll. */
@@ -141,9 +154,11 @@ export class DeliveryWorker {
     const now = this.now();
     if (this.loop.size > 0 && free < Math.ceil(this.o.concurrency / 2) && now - this.lastClaimAt < this.o.pollIntervalMs) return { claimed: [], wakeAt: this.lastClaimAt + this.o.pollIntervalMs };
     this.lastClaimAt = now;
-    const { gates, windowWake } = this.gates(now);
+    const { gates, windowWake, heldWake } = this.gates(now);
+    if (gates.every((g) => g.room === 0)) return { claimed: [], wakeAt: Math.min(windowWake ?? Infinity, heldWake ?? Infinity) };
     try {
       const batch = await this.o.store.claimForTargets(this.owner, now, this.o.leaseMs, free, gates);
+      for (const [id, until] of batch.blocked ?? []) this.heldUntil.set(id, until);
       this.active = new Set(batch.claimed.map((c) => c.targetId));
       this.observeWaits(batch.claimed, now);
       return { claimed: batch.claimed, wakeAt: Math.min(batch.wakeAt ?? Infinity, windowWake ?? Infinity) };

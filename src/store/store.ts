@@ -96,6 +96,8 @@ export interface ClaimBatch {
   claimed: ClaimedDelivery[];
   /** The earliest time a target held back by its breaker or rate limit may be claimed again. */
   wakeAt?: number;
+  /** Each target held back by its breaker or rate limit, and until when (as this claim saw it). */
+  blocked?: Map<string, number>;
 }
 
 export interface TargetOverview {
@@ -379,10 +381,10 @@ export class Store {
    */
   async claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
     return this.db.transaction().execute(async (trx) => {
-      const { due, probes, wakeAt } = await claimTargetDeliveries(trx, this.dialect, gates, now, leaseMs, limit);
+      const { due, probes, wakeAt, blocked } = await claimTargetDeliveries(trx, this.dialect, gates, now, leaseMs, limit);
       const claimed = due.length ? await this.takeClaims(trx, due, owner, now, leaseMs) : [];
       for (const c of claimed) if (probes.has(c.id)) c.probe = true;
-      return { claimed, ...(wakeAt !== undefined ? { wakeAt } : {}) };
+      return { claimed, ...(wakeAt !== undefined ? { wakeAt } : {}), ...(blocked.size ? { blocked } : {}) };
     });
   }
 

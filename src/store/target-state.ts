@@ -61,7 +61,7 @@ export async function claimTargetDeliveries(
   now: number,
   leaseMs: number,
   limit: number,
-): Promise<{ due: DueRow[]; probes: Set<string>; wakeAt: number | undefined }> {
+): Promise<{ due: DueRow[]; probes: Set<string>; wakeAt: number | undefined; blocked: Map<string, number> }> {
   // Shared limits need the row locked for the claim. A breaker alone only when it is not closed (a probe is a
   // change of state); while it is closed, reading is enough, so claims of healthy targets never wait on each other.
   const open = gates.filter((g) => g.room > 0);
@@ -85,7 +85,12 @@ export async function claimTargetDeliveries(
 
   const probes = new Set<string>();
   let wakeAt: number | undefined;
-  const wake = (t: number) => (wakeAt = Math.min(wakeAt ?? Infinity, t));
+  /** Targets held back by their breaker or rate limit, and until when. */
+  const blocked = new Map<string, number>();
+  const wake = (t: number, targetId: string) => {
+    wakeAt = Math.min(wakeAt ?? Infinity, t);
+    blocked.set(targetId, t);
+  };
 
   // First what each target may take at most: its room, its breaker, its in-flight limit, its tokens.
   const plans: { g: TargetGate; allow: number; probe: boolean; breaker: BreakerStatus; tokens: number; rows: DueRow[] }[] = [];
@@ -98,7 +103,7 @@ export async function claimTargetDeliveries(
     if (g.breaker) {
       const gate = breakerGate(breaker, now);
       if (gate.allow === 'none') {
-        wake(gate.wakeAt);
+        wake(gate.wakeAt, g.targetId);
         continue;
       }
       if (gate.allow === 'probe') {
@@ -114,7 +119,7 @@ export async function claimTargetDeliveries(
         // Stamped by a clock ahead of ours (another instance's, or ours before it was set back): refill from our
         // now, or the bucket would stay empty until our clock caught up with the stamp.
         if (row?.tokens_at != null && row.tokens_at > now) await trx.updateTable('target_state').set({ tokens, tokens_at: now }).where('target_id', '=', g.targetId).execute();
-        wake(nextTokenAt(tokens, now, g.rate));
+        wake(nextTokenAt(tokens, now, g.rate), g.targetId);
         continue;
       }
       allow = Math.min(allow, Math.floor(tokens));
@@ -179,7 +184,7 @@ export async function claimTargetDeliveries(
     }
     if (Object.keys(patch).length) await trx.updateTable('target_state').set({ ...patch, updated_at: now }).where('target_id', '=', p.g.targetId).execute();
   }
-  return { due, probes, wakeAt };
+  return { due, probes, wakeAt, blocked };
 }
 
 /** Moves each target's breaker on by the attempts that ended in this batch; returns the changes of state. */
