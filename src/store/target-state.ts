@@ -85,11 +85,14 @@ export async function claimTargetDeliveries(
 
   const probes = new Set<string>();
   let wakeAt: number | undefined;
-  /** Targets held back by their breaker or rate limit, and until when. */
+  /**
+   * Targets held back until a known time: a breaker's cool-down, the next token. Not a breaker waiting on its
+   * probe: that may end any moment (the wake time is only the probe's lease running out).
+   */
   const blocked = new Map<string, number>();
-  const wake = (t: number, targetId: string) => {
+  const wake = (t: number, targetId?: string) => {
     wakeAt = Math.min(wakeAt ?? Infinity, t);
-    blocked.set(targetId, t);
+    if (targetId !== undefined) blocked.set(targetId, t);
   };
 
   // First what each target may take at most: its room, its breaker, its in-flight limit, its tokens.
@@ -103,7 +106,7 @@ export async function claimTargetDeliveries(
     if (g.breaker) {
       const gate = breakerGate(breaker, now);
       if (gate.allow === 'none') {
-        wake(gate.wakeAt, g.targetId);
+        wake(gate.wakeAt, breaker.state === 'open' ? g.targetId : undefined);
         continue;
       }
       if (gate.allow === 'probe') {
