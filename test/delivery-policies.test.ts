@@ -112,7 +112,7 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     // for the target only when a cool-down ends, not at every poll (50 ms) and every new submission.
     const since = Date.now();
     const probesBefore = bo.to('outage').length;
-    await submit(h, '05562014', 3); // wakes the worker for another target
+    const others = await submit(h, '05562014', 3); // wakes the worker for another target
     await new Promise((r) => setTimeout(r, 1_000));
     const failedWhileDown = bo.to('outage').length;
     expect(failedWhileDown).to.be.within(3, 3 + Math.ceil(1_500 / 300) + 1);
@@ -120,7 +120,7 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     expect(offered.filter((t) => t >= since).length, 'claims offering the target room while its breaker was open').to.be.at.most(cooldowns + (failedWhileDown - probesBefore) + 1);
     bo.down = false;
 
-    await eventually(async () => (await deliveries(h, ids)).every((d) => d.state === 'delivered'), 15_000, 'all delivered');
+    await eventually(async () => (await deliveries(h, [...ids, ...others])).every((d) => d.state === 'delivered'), 15_000, 'all delivered');
     const filed = bo.to('outage').filter((r) => r.status === 201);
     expect(filed).to.have.length(12);
     const all = await deliveries(h, ids);
@@ -143,8 +143,13 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     const b = kind === 'postgres' ? await start() : a;
     const ids = [...(await submit(a, '05562014', 10)), ...(await submit(b, '05562014', 10))];
     await eventually(async () => (await deliveries(a, ids)).every((d) => d.state === 'delivered'), 20_000, 'all delivered');
-    const times = bo.to('metered').map((r) => r.at).sort((x, y) => x - y);
-    expect(times).to.have.length(20);
+    const requests = bo.to('metered');
+    // Every case reached the back office; more requests than cases only as recorded attempts (a busy machine
+    // may time one out and try again, which takes a token like any attempt).
+    expect(new Set(requests.map((r) => r.key)).size).to.equal(20);
+    const attempts = (await deliveries(a, ids)).reduce((n, d) => n + d.attempts, 0);
+    expect(requests).to.have.length(attempts);
+    const times = requests.map((r) => r.at).sort((x, y) => x - y);
     // 600 a minute with a burst of 1: one every 100 ms. Allow for timer and network jitter, not for a burst.
     for (let i = 0; i + 5 < times.length; i++) expect(times[i + 5]! - times[i]!, `requests ${i}..${i + 5}`).to.be.at.least(400);
     expect(times.at(-1)! - times[0]!).to.be.at.least(1_700);
