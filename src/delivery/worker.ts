@@ -68,7 +68,7 @@ export class DeliveryWorker {
     for (const t of o.router.config.targets.values()) this.policies.set(t.id, targetPolicy(t.config));
     this.targetIds = [...this.policies.keys()];
     o.store.onBreakerChange((c) => {
-      // A breaker this instance closed (or re-opened) is known here at once: no need to wait out what was held.
+      // A breaker this instance closed is known here at once: no need to wait out what was held.
       if (c.transition === 'closed') this.heldUntil.delete(c.targetId);
       const meta = { target: c.targetId, consecutiveFailures: c.status.consecutiveFailures, ...(c.status.lastError ? { lastError: c.status.lastError } : {}) };
       if (c.transition === 'closed') o.logger.info('circuit breaker closed: the back office answers again', meta);
