@@ -9,12 +9,11 @@ import { builtinAdapters } from '../adapters/index.ts';
 import { formatFileResult, formatSummary, loadGoldenConfig, runGoldenTests, type GoldenConfig } from './mapping/golden/index.ts';
 import { scaffoldAdapter } from './sdk/scaffold.ts';
 import { userInfo } from 'node:os';
-import { loadConfig } from './config/load.ts';
-import { adapterRegistry } from './config/adapter-folders.ts';
-import { openStore } from './store/index.ts';
 import { parseReplayFilter, replayByFilter } from './delivery/replay.ts';
 import { registerReconcileCommand } from './reconcile/command.ts';
 import { registerPruneCommand } from './maintenance/prune-command.ts';
+import { registerTargetsCommand } from './console/targets-command.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './cli-database.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {
@@ -145,7 +144,7 @@ adapter
     console.log('\nnext steps:\n' + r.nextSteps.map((l) => '  ' + l).join('\n'));
   });
 
-program
+const replay = program
   .command('replay')
   .description('put failed deliveries back in the queue (same idempotency key), by id or by filter; filters are AND-ed')
   .argument('[deliveryIds...]', 'the deliveries to replay')
@@ -156,11 +155,9 @@ program
   .option('--until <iso>', 'failed before this time (ISO 8601)')
   .option('--dry-run', 'list what would be replayed, change nothing')
   .option('--by <name>', 'who replays, for the sync log (default: the OS user)')
-  .option('--reason <text>', 'why, for the sync log')
-  .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
-  .option('-d, --data <dir>', 'data folder with the SQLite database (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
-  .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
-  .action(async (ids: string[], o: { target?: string; tenant?: string; errorKind?: string; since?: string; until?: string; dryRun?: boolean; by?: string; reason?: string; config: string; data: string; databaseUrl?: string }) => {
+  .option('--reason <text>', 'why, for the sync log');
+withDatabaseOptions(replay).action(
+  async (ids: string[], o: DatabaseCommandOptions & { target?: string; tenant?: string; errorKind?: string; since?: string; until?: string; dryRun?: boolean; by?: string; reason?: string }) => {
     const hasFilter = [o.target, o.tenant, o.errorKind, o.since, o.until].some((v) => v !== undefined);
     if (ids.length && hasFilter) throw new InvalidArgumentError('give delivery ids or a filter, not both');
     if (!ids.length && !hasFilter) throw new InvalidArgumentError('give delivery ids or at least one of --target, --tenant, --error-kind, --since, --until');
@@ -169,13 +166,8 @@ program
       const flag = (f: string) => '--' + f.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
       throw new InvalidArgumentError(parsed.problems.map((p) => (p.field ? `${flag(p.field)}: ${p.detail}` : p.detail)).join('; '));
     }
-    let databaseUrl = o.databaseUrl;
-    if (!databaseUrl) {
-      const configDir = path.resolve(o.config);
-      // Only the database setting is needed; without a configuration folder the data folder's SQLite is used.
-      if (existsSync(configDir)) databaseUrl = loadConfig(configDir, { adapters: await adapterRegistry(configDir), env: process.env }).hub.database.url || undefined;
-    }
-    const store = await openStore({ url: databaseUrl, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite') });
+    // Only the database setting is needed; without a configuration folder the data folder's SQLite is used.
+    const store = await openConfiguredStore(o, o.databaseUrl ? undefined : await loadConfigIfPresent(o));
     try {
       const by = o.by ?? osUser();
       const now = Date.now();
@@ -208,6 +200,7 @@ program
 
 registerReconcileCommand(program);
 registerPruneCommand(program);
+registerTargetsCommand(program);
 
 function osUser(): string {
   try {

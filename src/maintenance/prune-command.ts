@@ -1,49 +1,36 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import type { Command } from 'commander';
-import { adapterRegistry } from '../config/adapter-folders.ts';
-import { loadConfig } from '../config/load.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
 import { pruneOptionsSchema, type PruneOptions } from '../config/schema.ts';
-import { openStore } from '../store/index.ts';
 import { PRUNED_TABLES, PruneStore } from '../store/prune-store.ts';
 import { runPrune, type PruneReport } from './prune.ts';
 
-interface PruneCommandOptions {
-  config: string;
-  data: string;
-  databaseUrl?: string;
-  databaseSchema?: string;
+interface PruneCommandOptions extends DatabaseCommandOptions {
   dryRun?: boolean;
   json?: boolean;
 }
 
 /** `amtsbote prune`: the prune job now, with the options of the configured prune schedule (else the defaults). */
 export function registerPruneCommand(program: Command): void {
-  program
-    .command('prune')
-    .description('delete old reconciliation runs and finished portal status updates now, as the prune schedule would; prints the rows deleted per table')
-    .option('--dry-run', 'count what would be deleted, delete nothing')
-    .option('--json', 'print the counts as JSON')
-    .option('-c, --config <dir>', 'configuration folder: the database and the prune schedule (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
-    .option('-d, --data <dir>', 'data folder with the SQLite database (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
-    .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
-    .option('--database-schema <name>', 'PostgreSQL schema (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA)
-    .action(async (o: PruneCommandOptions) => {
-      const dir = path.resolve(o.config);
-      // Without a configuration folder the data folder's SQLite and the default retention are used.
-      const config = existsSync(dir) ? loadConfig(dir, { adapters: await adapterRegistry(dir), env: process.env }) : undefined;
-      const schedule = config?.hub.schedules.find((s) => s.job === 'prune');
-      const options: PruneOptions = schedule?.job === 'prune' ? schedule.options : pruneOptionsSchema.parse({});
-      const url = o.databaseUrl || config?.hub.database.url || undefined;
-      // Opened without claiming the database: it may run beside a hub (its deletes go in small batches).
-      const store = await openStore({ url, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'), ...(o.databaseSchema ? { schema: o.databaseSchema } : {}) });
-      try {
-        const report = await runPrune(PruneStore.of(store), options, { dryRun: Boolean(o.dryRun) });
-        console.log(o.json ? JSON.stringify(asJson(report, schedule?.id ?? null), null, 2) : formatReport(report, schedule?.id).join('\n'));
-      } finally {
-        await store.close();
-      }
-    });
+  withDatabaseOptions(
+    program
+      .command('prune')
+      .description('delete old reconciliation runs and finished portal status updates now, as the prune schedule would; prints the rows deleted per table')
+      .option('--dry-run', 'count what would be deleted, delete nothing')
+      .option('--json', 'print the counts as JSON'),
+  ).action(async (o: PruneCommandOptions) => {
+    // Without a configuration folder the data folder's SQLite and the default retention are used.
+    const config = await loadConfigIfPresent(o);
+    const schedule = config?.hub.schedules.find((s) => s.job === 'prune');
+    const options: PruneOptions = schedule?.job === 'prune' ? schedule.options : pruneOptionsSchema.parse({});
+    // It may run beside a hub: its deletes go in small batches.
+    const store = await openConfiguredStore(o, config);
+    try {
+      const report = await runPrune(PruneStore.of(store), options, { dryRun: Boolean(o.dryRun) });
+      console.log(o.json ? JSON.stringify(asJson(report, schedule?.id ?? null), null, 2) : formatReport(report, schedule?.id).join('\n'));
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 function asJson(r: PruneReport, schedule: string | null) {

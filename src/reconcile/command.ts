@@ -1,12 +1,8 @@
-import { existsSync } from 'node:fs';
-import path from 'node:path';
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { adapterRegistry } from '../config/adapter-folders.ts';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
 import { createLogger } from '../log/logger.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
-import { openStore } from '../store/index.ts';
 import { ReconcileStore } from '../store/reconcile-store.ts';
 import type { Store } from '../store/store.ts';
 import { StatusRecorder } from '../status/recorder.ts';
@@ -18,35 +14,8 @@ import { runReconciliation } from './run.ts';
 import { reconcilePortals, reconcileTargets } from './sides.ts';
 import { Router } from '../routing/router.ts';
 
-interface DbOptions {
-  config: string;
-  data: string;
-  databaseUrl?: string;
-  databaseSchema?: string;
-}
-
 /** Exit codes of `amtsbote reconcile`: like diff(1), so scripts and cron can tell the cases apart. */
 export const EXIT = { clean: 0, found: 1, trouble: 2 } as const;
-
-function dbOptions(cmd: Command): Command {
-  return cmd
-    .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
-    .option('-d, --data <dir>', 'data folder with the SQLite database (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
-    .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
-    .option('--database-schema <name>', 'PostgreSQL schema (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA);
-}
-
-/** Opens the configured database without claiming it: a running hub may be using it too. */
-async function open(o: DbOptions, config?: LoadedConfig): Promise<Store> {
-  let url = o.databaseUrl;
-  if (!url && config) url = config.hub.database.url || undefined;
-  return openStore({ url, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'), ...(o.databaseSchema ? { schema: o.databaseSchema } : {}) });
-}
-
-async function load(o: DbOptions): Promise<LoadedConfig | undefined> {
-  const dir = path.resolve(o.config);
-  return existsSync(dir) ? loadConfig(dir, { adapters: await adapterRegistry(dir), env: process.env }) : undefined;
-}
 
 async function print(chunks: AsyncIterable<string>, newline = false): Promise<void> {
   for await (const c of chunks) process.stdout.write(newline ? c + '\n' : c);
@@ -54,7 +23,7 @@ async function print(chunks: AsyncIterable<string>, newline = false): Promise<vo
 
 /** `amtsbote reconcile` (run one now), `reconcile show <run>` (export) and `reconcile confirm` (operator's re-delivery). */
 export function registerReconcileCommand(program: Command): void {
-  const reconcile = dbOptions(
+  const reconcile = withDatabaseOptions(
     program
       .command('reconcile')
       .description('run a reconciliation now against the configured database (no HTTP) and print its report; exit 0 when clean, 1 with discrepancies, 2 when the run failed or the arguments are wrong')
@@ -63,15 +32,15 @@ export function registerReconcileCommand(program: Command): void {
       .option('--since <iso>', "compare deliveries from this time on (default: each target's lookbackDays)")
       .option('--stuck-after <minutes>', 'open deliveries this long past due count as stuck', '15')
       .option('--json', 'print the persisted run as JSON'),
-  ).action(async (o: DbOptions & { target?: string; tenant?: string; since?: string; stuckAfter: string; json?: boolean }) => {
-    const config = await load(o);
+  ).action(async (o: DatabaseCommandOptions & { target?: string; tenant?: string; since?: string; stuckAfter: string; json?: boolean }) => {
+    const config = await loadConfigIfPresent(o);
     if (!config) return fail(`no configuration at ${o.config}: the run needs the targets`);
     const parsed = parseRunFilters({ target: o.target, tenant: o.tenant, since: o.since }, [...config.targets.keys()]);
     const stuckAfter = Number(o.stuckAfter);
     if (!parsed.ok) return fail(parsed.problems.map((p) => `--${p.field}: ${p.detail}`).join('; '));
     if (!Number.isInteger(stuckAfter) || stuckAfter < 1) return fail('--stuck-after: expected a whole number of minutes ≥ 1');
     const logger = createLogger({ level: 'warn', console: false });
-    const store = await open(o, config);
+    const store = await openConfiguredStore(o, config);
     const adapters = new Map<string, AdapterInstance>();
     try {
       for (const t of config.targets.values()) {
@@ -99,8 +68,8 @@ export function registerReconcileCommand(program: Command): void {
     .argument('<runId>', 'the run')
     .option('--csv', 'the discrepancies as CSV')
     .action(async (runId: string, _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<DbOptions & { json?: boolean; csv?: boolean }>();
-      const store = await open(o, await load(o).catch(() => undefined));
+      const o = cmd.optsWithGlobals<DatabaseCommandOptions & { json?: boolean; csv?: boolean }>();
+      const store = await openConfiguredStore(o, await loadConfigIfPresent(o).catch(() => undefined));
       try {
         const rstore = ReconcileStore.of(store);
         const run = /^[0-9a-f-]{36}$/.test(runId) ? await rstore.getRun(runId) : undefined;
@@ -119,11 +88,11 @@ export function registerReconcileCommand(program: Command): void {
     .option('--by <name>', 'who confirms, for the sync log (default: the OS user)')
     .option('--reason <text>', 'why, for the sync log')
     .action(async (ids: string[], _o: unknown, cmd: Command) => {
-      const o = cmd.optsWithGlobals<DbOptions & { run?: string; by?: string; reason?: string }>();
+      const o = cmd.optsWithGlobals<DatabaseCommandOptions & { run?: string; by?: string; reason?: string }>();
       if (!ids.length === !o.run) return fail('give finding ids or --run, not both and not neither');
       const numbers = ids.map(Number);
       if (numbers.some((n) => !Number.isSafeInteger(n) || n < 1)) return fail('finding ids are whole numbers (the #id of the report)');
-      const store = await open(o, await load(o).catch(() => undefined));
+      const store = await openConfiguredStore(o, await loadConfigIfPresent(o).catch(() => undefined));
       try {
         const rstore = ReconcileStore.of(store);
         const by = o.by ?? userName();

@@ -1,0 +1,39 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { adapterRegistry } from './config/adapter-folders.ts';
+import { loadConfig, type LoadedConfig } from './config/load.ts';
+import { openStore } from './store/index.ts';
+import type { Store } from './store/store.ts';
+
+/** Where the operator commands (replay, reconcile, prune, targets) find the configuration and the database. */
+export interface DatabaseCommandOptions {
+  config: string;
+  data: string;
+  databaseUrl?: string;
+  databaseSchema?: string;
+}
+
+/** Adds the options of `DatabaseCommandOptions`, with the same environment variables as `amtsbote start`. */
+export function withDatabaseOptions(cmd: Command): Command {
+  return cmd
+    .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
+    .option('-d, --data <dir>', 'data folder with the SQLite database (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
+    .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
+    .option('--database-schema <name>', 'PostgreSQL schema (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA);
+}
+
+/** The configuration, or undefined when the folder does not exist (a command that can do without it goes on). */
+export async function loadConfigIfPresent(o: DatabaseCommandOptions): Promise<LoadedConfig | undefined> {
+  const dir = path.resolve(o.config);
+  return existsSync(dir) ? loadConfig(dir, { adapters: await adapterRegistry(dir), env: process.env }) : undefined;
+}
+
+/**
+ * Opens the database: `--database-url`, else the configuration's, else the data folder's SQLite file. Without
+ * claiming it: a running hub may be using it too.
+ */
+export function openConfiguredStore(o: DatabaseCommandOptions, config?: LoadedConfig): Promise<Store> {
+  const url = o.databaseUrl || config?.hub.database.url || undefined;
+  return openStore({ url, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'), ...(o.databaseSchema ? { schema: o.databaseSchema } : {}) });
+}
