@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
+import path from 'node:path';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
@@ -8,6 +11,7 @@ import { eventually, startTestHub, submission, type TestHub } from './support/hu
 import { documented } from './support/openapi.ts';
 
 const POLICIES = fileURLToPath(new URL('./fixtures/policies', import.meta.url));
+const BIN = fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url));
 const OPERATOR = 'operator-token-for-policy-tests';
 
 /**
@@ -186,6 +190,34 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     const metrics = await (await fetch(`${h.hub.url}/metrics`)).text();
     // All three waited under a minute by the window's reckoning (a slow machine needs some of it), though due since Sunday noon.
     expect(metrics).to.match(/amtsbote_delivery_wait_seconds_bucket\{le="60",target="office-hours"\} 3/);
+  });
+
+  it('shows an operator at a shell what the API shows: amtsbote targets', async () => {
+    const h = await start();
+    bo.down = true;
+    await submit(h, '05513000', 4);
+    await eventually(async () => (await target(h, 'outage')).breaker.state === 'open', 10_000, 'the breaker to open');
+    const o = db().options;
+    const where = o.url ? ['--database-url', o.url, '--database-schema', o.schema!] : ['-d', path.dirname(o.sqliteFile!)];
+    const env = { ...process.env, BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: 'a-portal-token-of-16+-chars' };
+    const cli = (...args: string[]) => promisify(execFile)(process.execPath, [BIN, 'targets', '-c', POLICIES, ...where, ...args], { env });
+
+    const json = JSON.parse((await cli('outage', '--json')).stdout);
+    const api = await target(h, 'outage');
+    // The breaker probes every 300 ms, so the two reads may see it a probe apart: open or half-open, same error.
+    expect(Object.keys(json)).to.deep.equal(Object.keys(api));
+    expect(json.breaker).to.include({ enabled: true, lastError: api.breaker.lastError });
+    expect(json.breaker.state).to.be.oneOf(['open', 'half-open']);
+    expect(json.queue.failed).to.equal(0);
+    expect(json.queue.queued + json.queue.waiting + json.queue.sending).to.equal(4);
+    const table = (await cli()).stdout.split('\n');
+    expect(table[0]).to.match(/^target\s+breaker\s+due/);
+    expect(table.find((l) => l.startsWith('outage '))).to.match(/(open|half-open) until \d{4}-/);
+    expect(table.find((l) => l.startsWith('metered '))).to.match(/600\/min/);
+    expect(table).to.include('outage: last error: ' + api.breaker.lastError);
+    const unknown = await cli('nope').then(() => undefined, (e: { code: number; stderr: string }) => e);
+    expect(unknown).to.include({ code: 2 });
+    expect(unknown!.stderr).to.match(/no target nope; configured: metered, office-hours, outage, sluggish/);
   });
 
   it('lists every target for operators, and only for them', async () => {
