@@ -50,24 +50,28 @@ export function describeTarget(config: LoadedConfig, o: TargetOverview | undefin
   };
 }
 
+/**
+ * Every target as operators see it, sorted by id: the configured ones and any the database still has deliveries
+ * for (a target removed from the configuration); with `only`, that one target if it is either.
+ */
+export async function describeTargets(store: Store, config: LoadedConfig, now: number, only?: string) {
+  const rows = new Map((await store.targetOverview(now)).map((r) => [r.targetId, r]));
+  const ids = [...new Set([...config.targets.keys(), ...rows.keys()])].sort().filter((id) => only === undefined || id === only);
+  return ids.map((id) => describeTarget(config, rows.get(id), id, now));
+}
+
 /** `GET /targets` and `GET /targets/{id}` for operators (mounted under /api/v1). */
 export function targetsRoutes(o: TargetsApiOptions): express.Router {
   const now = o.now ?? Date.now;
   const api = express.Router();
-  const overview = async () => {
-    const rows = await o.store.targetOverview(now());
-    return new Map(rows.map((r) => [r.targetId, r]));
-  };
   api.get('/targets', o.authenticate, async (_req: Request, res: Response) => {
-    const rows = await overview();
-    const ids = [...new Set([...o.config.targets.keys(), ...rows.keys()])].sort();
-    res.json({ targets: ids.map((id) => describeTarget(o.config, rows.get(id), id, now())) });
+    res.json({ targets: await describeTargets(o.store, o.config, now()) });
   });
   api.get('/targets/:id', o.authenticate, async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    const rows = await overview();
-    if (!o.config.targets.has(id) && !rows.has(id)) throw new HttpProblem('not-found', `no target ${id}`);
-    res.json(describeTarget(o.config, rows.get(id), id, now()));
+    const [target] = await describeTargets(o.store, o.config, now(), id);
+    if (!target) throw new HttpProblem('not-found', `no target ${id}`);
+    res.json(target);
   });
   return api;
 }

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
-import { describeTarget } from './targets-api.ts';
+import { describeTargets, type describeTarget } from './targets-api.ts';
 
 type TargetView = ReturnType<typeof describeTarget>;
 
@@ -20,15 +20,12 @@ export function registerTargetsCommand(program: Command): void {
     if (!config) throw new Error(`no configuration at ${o.config}: the targets and their policies come from it`);
     const store = await openConfiguredStore(o, config);
     try {
-      const now = Date.now();
-      const rows = new Map((await store.targetOverview(now)).map((r) => [r.targetId, r]));
-      const ids = [...new Set([...config.targets.keys(), ...rows.keys()])].sort().filter((t) => id === undefined || t === id);
-      if (id !== undefined && ids.length === 0) {
+      const targets = await describeTargets(store, config, Date.now(), id);
+      if (id !== undefined && targets.length === 0) {
         console.error(`no target ${id}; configured: ${[...config.targets.keys()].sort().join(', ')}`);
         process.exitCode = 2;
         return;
       }
-      const targets = ids.map((t) => describeTarget(config, rows.get(t), t, now));
       console.log(o.json ? JSON.stringify(id === undefined ? { targets } : targets[0], null, 2) : formatTargets(targets).join('\n'));
     } finally {
       await store.close();

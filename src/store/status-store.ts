@@ -226,6 +226,8 @@ export class StatusStore {
       if (c) ids.add(c.id);
     }
     if (ids.size < 2) return;
+    // Only the locks are taken here: recordOne reads each case again under its lock, since what was read above,
+    // before any lock, may have changed meanwhile.
     await trx
       .selectFrom('deliveries as d')
       .innerJoin('submissions as s', 's.id', 'd.submission_id')
