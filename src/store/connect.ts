@@ -1,10 +1,11 @@
-import { mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { Kysely, Migrator, PostgresDialect, SqliteDialect, sql } from 'kysely';
+import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import type { Database } from './tables.ts';
 import { migrations } from './migrations.ts';
+import { claimSqliteFile } from './sqlite-claim.ts';
 
 export type Dialect = 'sqlite' | 'postgres';
 
@@ -51,13 +52,41 @@ function connectSqlite(file: string): Connection {
   if (file !== ':memory:') mkdirSync(path.dirname(file), { recursive: true });
   const database = new SQLite(file);
   // WAL lets readers run beside the writer; synchronous=FULL makes every commit survive a power cut,
-  // which is what a 202 promises. busy_timeout covers a checkpoint holding the lock briefly.
+  // which is what a 202 promises. busy_timeout makes every connection, the hub's and an operator command's
+  // (replay, reconcile, prune, targets beside a running hub), wait up to 5 s for the other's write to end
+  // instead of failing with "database is locked".
+  database.pragma(`busy_timeout = ${SQLITE_BUSY_TIMEOUT_MS}`);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
-  database.pragma('busy_timeout = 5000');
-  const db = new Kysely<Database>({ dialect: new SqliteDialect({ database: withStatementCache(database) }) });
+  const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
   return { db, dialect: 'sqlite', close: () => db.destroy() };
+}
+
+/** How long a SQLite connection waits for another process's write lock before it gives up. */
+export const SQLITE_BUSY_TIMEOUT_MS = 5000;
+
+/**
+ * Every transaction in store/ writes (intake batches, completions, status, reconciliation, replay, prune), and
+ * most read before they write. A deferred `BEGIN` takes the write lock only at the first write; in WAL mode, if
+ * another process committed in between, SQLite answers SQLITE_BUSY at once, without the busy_timeout wait, since
+ * waiting cannot make the read snapshot current. `BEGIN IMMEDIATE` takes the write lock first, where
+ * busy_timeout applies, so a second process on the file waits its turn.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly settings: SqliteDialectConfig) {
+    super(settings);
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver(this.settings);
+  }
+}
+
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
 }
 
 /**
@@ -85,53 +114,6 @@ function withStatementCache(database: SQLite.Database, size = 256): SQLite.Datab
       };
     },
   });
-}
-
-/**
- * One hub process per SQLite file: the claim is a lock file holding our pid beside the database. A lock whose
- * process is gone (killed, crashed) is taken over. Returns the release function.
- */
-function claimSqliteFile(file: string): () => void {
-  const lock = `${file}.lock`;
-  mkdirSync(path.dirname(file), { recursive: true });
-  for (let tries = 0; tries < 3; tries++) {
-    try {
-      writeFileSync(lock, String(process.pid), { flag: 'wx' });
-      return () => {
-        try {
-          if (readFileSync(lock, 'utf8') === String(process.pid)) unlinkSync(lock);
-        } catch {
-          // already gone
-        }
-      };
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-    }
-    const holder = Number(readFileSync(lock, 'utf8').trim());
-    // Our own pid counts too: two hubs in one process on one file are just as wrong.
-    if (holder && alive(holder)) {
-      throw new Error(
-        `another Amtsbote process (pid ${holder}) is running on ${file}; SQLite serves one hub process. ` +
-          'Stop it, or run several instances on PostgreSQL (--database-url).',
-      );
-    }
-    // Stale: its process is gone. Remove it and try again (another starter may win the race).
-    try {
-      unlinkSync(lock);
-    } catch {
-      // someone else removed it
-    }
-  }
-  throw new Error(`could not claim ${file} (lock file ${lock})`);
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Connection> {

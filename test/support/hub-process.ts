@@ -28,6 +28,8 @@ export interface HubProcessOptions {
   env?: Record<string, string>;
   /** How long to wait for the "hub started" line. */
   readyTimeoutMs?: number;
+  /** A command that runs the hub, e.g. `['unshare', '--fork', '--pid', …]`: its arguments, then node's. */
+  wrap?: string[];
 }
 
 const running = new Set<HubProcess>();
@@ -44,7 +46,8 @@ export function startHubProcess(o: HubProcessOptions): Promise<HubProcess> {
   const args = [BIN, 'start', '--config', o.configDir, '--data', o.dataDir, '--port', '0', '--no-simulators'];
   if (o.databaseUrl) args.push('--database-url', o.databaseUrl);
   if (o.databaseSchema) args.push('--database-schema', o.databaseSchema);
-  const proc = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  const [command, ...prefix] = o.wrap?.length ? [...o.wrap, process.execPath] : [process.execPath];
+  const proc = spawn(command!, [...prefix, ...args], { cwd: ROOT, env: { ...process.env, ...o.env }, stdio: ['ignore', 'pipe', 'pipe'] });
   const lines: string[] = [];
   const keep = (line: string) => {
     lines.push(line);
