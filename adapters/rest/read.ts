@@ -9,12 +9,16 @@ import { TokenError, errorCode } from './oauth2.ts';
 import { oneLine, parseJsonBody, problemTitle } from './response.ts';
 import type { TargetHttp } from './target-http.ts';
 
-/** What `status()` and `list()` throw: a clean message and whether asking again may help. */
+/**
+ * What `status()` and `list()` throw: a clean message, whether asking again may help, and how long the back
+ * office asked to wait (Retry-After); the hub's reconciliation retries by these.
+ */
 export class BackOfficeReadError extends Error {
   constructor(
     message: string,
     readonly retryable: boolean,
     readonly httpStatus?: number,
+    readonly retryAfterMs?: number,
   ) {
     super(message);
     this.name = new.target.name;
@@ -32,7 +36,7 @@ export interface ReadSpec {
   what: string;
   /** `GET https://fv.example/auftraege/{reference}`: safe to show. */
   shown: string;
-  error: new (message: string, retryable: boolean, httpStatus?: number) => BackOfficeReadError;
+  error: new (message: string, retryable: boolean, httpStatus?: number, retryAfterMs?: number) => BackOfficeReadError;
 }
 
 /**
@@ -51,7 +55,7 @@ export async function getJson(target: TargetHttp, url: string, timeoutMs: number
   }
   if (res.status === 404) return null;
   if (res.status < 200 || res.status >= 300) {
-    const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100));
+    const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), res.headers['retry-after'] as string | undefined);
     const title = problemTitle(res.headers['content-type'], res.data);
     const cred = res.status === 401 || res.status === 403 ? 'credentials rejected: ' : '';
     const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final URL)' : '';
@@ -59,6 +63,7 @@ export async function getJson(target: TargetHttp, url: string, timeoutMs: number
       `${what} ${cred}${shown} answered HTTP ${res.status}${res.statusText ? ' ' + oneLine(res.statusText, 100) : ''}${title ? ': ' + title : ''}${hint}`,
       !r.ok && r.retryable,
       res.status,
+      r.ok ? undefined : r.retryAfterMs,
     );
   }
   const body = parseJsonBody(res.headers['content-type'], res.data);

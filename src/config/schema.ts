@@ -137,6 +137,14 @@ export const targetReconcileSchema = z
     graceMinutes: z.number().int().min(0).default(15).describe('cases delivered less than this long ago are not yet expected in the back office'),
     lookbackDays: z.number().int().min(1).max(3660).default(7).describe('how far back to compare'),
     concurrency: z.number().int().min(1).max(64).default(4).describe('status() questions in flight, for adapters without list()'),
+    retry: z
+      .object({
+        maxAttempts: z.number().int().min(1).max(100).default(4).describe('tries of the listing (or of one status lookup), never more than policy.retry.maxAttempts'),
+        maxDurationMs: durationMs.default(120_000).describe('no further try starts once this long has passed since the first, waits included'),
+      })
+      .strict()
+      .optional()
+      .describe("how often a failed listing is tried again, with policy.retry's delays; absent: 4 tries within 2 minutes"),
   })
   .strict();
 

@@ -14,8 +14,11 @@ import { runReconciliation } from './run.ts';
 import { reconcilePortals, reconcileTargets } from './sides.ts';
 import { Router } from '../routing/router.ts';
 
-/** Exit codes of `amtsbote reconcile`: like diff(1), so scripts and cron can tell the cases apart. */
-export const EXIT = { clean: 0, found: 1, trouble: 2 } as const;
+/**
+ * Exit codes of `amtsbote reconcile`: like diff(1), so scripts and cron can tell the cases apart; 3 is a run
+ * whose findings stand but that could not read every side (see its side-failed findings).
+ */
+export const EXIT = { clean: 0, found: 1, trouble: 2, partial: 3 } as const;
 
 async function print(chunks: AsyncIterable<string>, newline = false): Promise<void> {
   for await (const c of chunks) process.stdout.write(newline ? c + '\n' : c);
@@ -26,7 +29,7 @@ export function registerReconcileCommand(program: Command): void {
   const reconcile = withDatabaseOptions(
     program
       .command('reconcile')
-      .description('run a reconciliation now against the configured database (no HTTP) and print its report; exit 0 when clean, 1 with discrepancies, 2 when the run failed or the arguments are wrong')
+      .description('run a reconciliation now against the configured database (no HTTP) and print its report; exit 0 when clean, 1 with discrepancies, 2 when the run failed or the arguments are wrong, 3 when a back office or portal could not be read (partial)')
       .option('--target <id>', 'only this target')
       .option('--tenant <ags>', 'only deliveries of this tenant (a 5-digit district key includes its municipalities)')
       .option('--since <iso>', "compare deliveries from this time on (default: each target's lookbackDays)")
@@ -54,7 +57,7 @@ export function registerReconcileCommand(program: Command): void {
       const run = (await runReconciliation(deps, { job: 'reconcile', scheduleId: 'on-demand', ...parsed.filters, stuckAfterMinutes: stuckAfter }))!;
       if (o.json) await print(runJsonChunks(rstore, run, 2));
       else await print(formatRun(rstore, run), true);
-      process.exitCode = run.state === 'failed' ? EXIT.trouble : run.discrepancies ? EXIT.found : EXIT.clean;
+      process.exitCode = run.state === 'failed' ? EXIT.trouble : run.state === 'partial' ? EXIT.partial : run.discrepancies ? EXIT.found : EXIT.clean;
     } finally {
       await Promise.all([...adapters.values()].map((a) => a.close?.()));
       await store.close();

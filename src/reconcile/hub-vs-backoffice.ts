@@ -29,7 +29,14 @@ export interface CompareContext {
   runId: string;
   now: number;
   pageSize?: number;
+  /**
+   * Runs one read of the back office (the whole listing, or one status lookup) under the target's retry
+   * policy; without it, once.
+   */
+  retry?: <T>(read: () => Promise<T>) => Promise<T>;
 }
+
+const once = <T>(read: () => Promise<T>): Promise<T> => read();
 
 export interface ComparisonSummary {
   mode: 'list' | 'status';
@@ -56,8 +63,13 @@ export async function compareWithBackoffice(t: TargetComparison, ctx: CompareCon
 }
 
 async function compareByListing(t: TargetComparison, list: (since: Date) => AsyncIterable<CaseStatus>, ctx: CompareContext): Promise<ComparisonSummary> {
-  const index = new BackofficeIndex();
-  for await (const c of list(new Date(t.since))) index.add(c);
+  // A listing that fails half-way is read again from its start, into a fresh index: an adapter's list() cannot
+  // resume at a page, and nothing is compared before the whole listing is in.
+  const index = await (ctx.retry ?? once)(async () => {
+    const fresh = new BackofficeIndex();
+    for await (const c of list(new Date(t.since))) fresh.add(c);
+    return fresh;
+  });
   const outcome = new Outcomes(t, ctx);
   let hubCases = 0;
   for await (const page of deliveredPages(t, ctx)) {
@@ -108,7 +120,7 @@ async function compareByStatus(t: TargetComparison, status: (reference: string) 
     hubCases += page.length;
     const asked = page.filter((h) => h.reference !== null);
     unchecked += page.length - asked.length;
-    const answers = await mapLimit(asked, limit, (h) => status(h.reference!));
+    const answers = await mapLimit(asked, limit, (h) => (ctx.retry ?? once)(() => status(h.reference!)));
     for (let k = 0; k < asked.length; k++) {
       const h = asked[k]!;
       const c = answers[k]!;
@@ -239,14 +251,20 @@ function iso(ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString();
 }
 
-/** Runs `fn` over `items` with at most `limit` in flight; results in input order. */
+/** Runs `fn` over `items` with at most `limit` in flight; results in input order. The first failure stops the rest. */
 export async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
+  let failed = false;
   const lane = async () => {
-    while (next < items.length) {
+    while (next < items.length && !failed) {
       const k = next++;
-      out[k] = await fn(items[k]!);
+      try {
+        out[k] = await fn(items[k]!);
+      } catch (e) {
+        failed = true;
+        throw e;
+      }
     }
   };
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));

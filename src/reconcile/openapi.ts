@@ -128,7 +128,7 @@ export const reconcileSchemas: Record<string, JsonSchema> = {
       instance: { type: 'string' },
       startedAt: { type: 'string', format: 'date-time' },
       finishedAt: time('when it ended'),
-      state: { enum: ['running', 'finished', 'failed'] },
+      state: { enum: ['running', 'finished', 'partial', 'failed'], description: 'partial: a side could not be read (see its side-failed finding) and was not compared; the findings stand' },
       matched: { type: 'integer', minimum: 0 },
       discrepancies: { type: 'integer', minimum: 0 },
       counts: { type: 'object', description: `findings per class: ${DISCREPANCY_CLASSES.join(', ')}`, additionalProperties: { type: 'integer', minimum: 1 } },

@@ -1,6 +1,8 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
-import type { TargetReconcileConfig } from '../config/schema.ts';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { RetryPolicy, TargetReconcileConfig } from '../config/schema.ts';
+import { RetriesFailed, retrying } from '../delivery/backoff.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { ReconcileStore, RunRecord } from '../store/reconcile-store.ts';
@@ -15,12 +17,17 @@ const DAY_MS = 86_400_000;
 /** Defaults for a target named in a run without `reconcile` settings of its own: compare and flag only. */
 export const DEFAULT_TARGET_RECONCILE: TargetReconcileConfig = { timezone: 'Europe/Berlin', graceMinutes: 15, lookbackDays: 7, concurrency: 4 };
 
+/** How often a back-office read is tried when the target's `reconcile.retry` does not say. */
+export const DEFAULT_READ_RETRY = { maxAttempts: 4, maxDurationMs: 120_000 } as const;
+
 export interface ReconcileTarget {
   id: string;
   reconcile?: TargetReconcileConfig | undefined;
   adapter?: AdapterInstance | undefined;
   /** The target's delivery windows: a delivery held by a closed window is not stuck. */
   windows?: readonly string[] | undefined;
+  /** The target's retry policy (policy.retry): its delays pace the retries of a failed listing. Absent: read once. */
+  retry?: RetryPolicy | undefined;
 }
 
 /** Portal vs hub for one portal, reporting into the run's sink (src/reconcile/portal-vs-hub.ts does the work). */
@@ -39,6 +46,8 @@ export interface ReconcileDeps {
   /** Called when deliveries were put back in the queue, so a worker in this process claims them at once. */
   onRedelivered?: () => void;
   now?: () => number;
+  /** Waits between retries of a back-office read; tests may pass one that does not wait. */
+  sleep?: (ms: number) => Promise<void>;
 }
 
 export interface RunRequest {
@@ -60,8 +69,10 @@ export const INSTANCE = `${hostname()}:${process.pid}`;
 /**
  * One reconciliation run, recorded from start to end: stuck deliveries, then (job `reconcile`) each target with
  * a listing or status lookup against its back office, then each portal with a listing against the hub. Returns
- * undefined when another instance already ran this schedule slot. A target that fails (its back office down)
- * is noted in the run's error and the others go on; the run then ends `failed`.
+ * undefined when another instance already ran this schedule slot. A back office's read is retried under the
+ * target's retry policy; a side that still fails (its back office down) gets a `side-failed` finding and the
+ * run's error, the other sides go on, and the run ends `partial`: its findings stand, that side was not
+ * compared. A run that breaks as a whole (the database, a target that cannot be compared at all) ends `failed`.
  */
 export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): Promise<RunRecord | undefined> {
   const clock = deps.now ?? Date.now;
@@ -79,6 +90,12 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
   const log = deps.logger.child({ run: id, job: req.job, schedule: req.scheduleId });
   const report = new RunReport(deps.rstore, id, deps.metrics);
   const errors: string[] = [];
+  const sideErrors: string[] = [];
+  const sideFailed = async (side: { targetId: string } | { portalId: string }, e: unknown) => {
+    const error = (e as Error).message;
+    sideErrors.push(`${'targetId' in side ? `target ${side.targetId}` : `portal ${side.portalId}`}: ${error}`);
+    await report.add({ class: 'side-failed', action: 'reported', ...side, detail: { error, attempts: e instanceof RetriesFailed ? e.attempts : 1 } });
+  };
   let redelivered = 0;
   try {
     const stuck = await findStuckDeliveries(deps.rstore, report, { olderThanMinutes: req.stuckAfterMinutes, targets: req.targets, tenants: req.tenants, now, windows: (id) => deps.targets.get(id)?.windows });
@@ -95,12 +112,12 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
         try {
           const summary = await compareWithBackoffice(
             { targetId: t.id, adapter: t.adapter, settings, since, until: now - settings.graceMinutes * 60_000, tenants: req.tenants },
-            { rstore: deps.rstore, sink: report, status: deps.status, logger: log, runId: id, now },
+            { rstore: deps.rstore, sink: report, status: deps.status, logger: log, runId: id, now, retry: readRetry(t, settings, deps, log) },
           );
           redelivered += summary.redelivered;
           log.info('target reconciled', { target: t.id, ...summary });
         } catch (e) {
-          errors.push(`target ${t.id}: ${(e as Error).message}`);
+          await sideFailed({ targetId: t.id }, e);
           log.error('target reconciliation failed', { target: t.id, error: (e as Error).message });
         }
       }
@@ -109,7 +126,7 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
         try {
           await compare(report, { since: req.since ?? now - (req.lookbackDays ?? DEFAULT_TARGET_RECONCILE.lookbackDays) * DAY_MS, now, tenants: req.tenants, runId: id });
         } catch (e) {
-          errors.push(`portal ${portalId}: ${(e as Error).message}`);
+          await sideFailed({ portalId }, e);
           log.error('portal reconciliation failed', { portal: portalId, error: (e as Error).message });
         }
       }
@@ -121,12 +138,29 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
     await report.flush().catch(() => undefined);
   }
   if (redelivered) deps.onRedelivered?.();
-  const state = errors.length ? 'failed' : 'finished';
-  await deps.rstore.finishRun(id, { state, finishedAt: clock(), counts: report.counts, matched: report.matchedCount, discrepancies: report.total, error: errors.length ? errors.join('; ') : null });
+  const state = errors.length ? 'failed' : sideErrors.length ? 'partial' : 'finished';
+  const error = [...errors, ...sideErrors].join('; ') || null;
+  await deps.rstore.finishRun(id, { state, finishedAt: clock(), counts: report.counts, matched: report.matchedCount, discrepancies: report.total, error });
   deps.metrics?.reconcileRuns.inc({ job: req.job, state });
   const run = (await deps.rstore.getRun(id))!;
   log.info('reconciliation run finished', { state, matched: run.matched, discrepancies: run.discrepancies, counts: run.counts, durationMs: (run.finishedAt ?? now) - now });
   return run;
+}
+
+/** One back-office read of target `t` under its retry policy (delays) and `reconcile.retry` (bounds). */
+function readRetry(t: ReconcileTarget, settings: TargetReconcileConfig, deps: ReconcileDeps, log: Logger): (<T>(read: () => Promise<T>) => Promise<T>) | undefined {
+  const policy = t.retry;
+  if (!policy) return undefined;
+  const bounds = settings.retry ?? DEFAULT_READ_RETRY;
+  return (read) =>
+    retrying(read, {
+      policy,
+      maxAttempts: bounds.maxAttempts,
+      maxDurationMs: bounds.maxDurationMs,
+      now: deps.now ?? Date.now,
+      sleep: deps.sleep ?? ((ms) => sleep(ms)),
+      onRetry: (e, attempt, delayMs) => log.warn('back-office read failed, trying again', { target: t.id, attempt, delayMs, error: e.message }),
+    });
 }
 
 /** The targets a run covers: those named, or else every target with reconcile settings. */

@@ -10,6 +10,8 @@ export const DISCREPANCY_CLASSES = [
   'unknown-to-portal',
   // the hub's own queue
   'stuck-delivery',
+  // a side (a target's back office, a portal) that could not be read: not compared in this run
+  'side-failed',
 ] as const;
 export type DiscrepancyClass = (typeof DISCREPANCY_CLASSES)[number];
 

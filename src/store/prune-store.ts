@@ -71,7 +71,7 @@ export class PruneStore {
         counts.reconcile_discrepancies += n;
         if (n < batchSize) break;
       }
-      const res = await this.db.deleteFrom('reconcile_runs').where('id', 'in', ids).where('state', 'in', ['finished', 'failed']).executeTakeFirst();
+      const res = await this.db.deleteFrom('reconcile_runs').where('id', 'in', ids).where('state', 'in', ['finished', 'partial', 'failed']).executeTakeFirst();
       counts.reconcile_runs += Number(res.numDeletedRows);
       if (runs.length < batchSize) break;
       const last = runs[runs.length - 1]!;
@@ -92,14 +92,14 @@ export class PruneStore {
   }
 
   /**
-   * Runs that may go: finished or failed (never `running`), started before the cutoff (or, having found nothing,
+   * Runs that may go: ended (finished, partial or failed; never `running`), started before the cutoff (or, having found nothing,
    * before the shorter one for empty runs), and without a finding still awaiting an operator's decision.
    */
   private prunableRuns(c: PruneCutoffs) {
     return this.db
       .selectFrom('reconcile_runs as r')
       .where('r.started_at', '<', Math.max(c.runsBefore, c.emptyRunsBefore))
-      .where('r.state', 'in', ['finished', 'failed'])
+      .where('r.state', 'in', ['finished', 'partial', 'failed'])
       .where((eb) => eb.or([eb('r.started_at', '<', c.runsBefore), eb.and([eb('r.state', '=', 'finished'), eb('r.discrepancies', '=', 0), eb('r.started_at', '<', c.emptyRunsBefore)])]))
       .where(({ not, exists, selectFrom }) =>
         not(exists(selectFrom('reconcile_discrepancies as d').select('d.id').whereRef('d.run_id', '=', 'r.id').where('d.action', '=', 'awaiting-operator'))),

@@ -1,6 +1,7 @@
 import type { Generated } from 'kysely';
 
-export type ReconcileRunState = 'running' | 'finished' | 'failed';
+/** `partial`: the run went through, but a side (a back office, a portal) could not be read and was not compared. */
+export type ReconcileRunState = 'running' | 'finished' | 'partial' | 'failed';
 
 /** One reconciliation run: who ran what, when, and how it ended. Counts per class are JSON (one column per class would need a migration per new class). */
 export interface ReconcileRunsTable {
