@@ -190,6 +190,24 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const show = await promisify(execFile)(process.execPath, [BIN, 'reconcile', 'show', run.id, '--csv', ...args.slice(2)], { env });
       expect(show.stdout.split('\r\n')[1]).to.match(/,unknown-to-hub,reported,office,/);
     });
+
+    it('exits 3 from the CLI when the back office cannot be read after its retries: a partial run, the side reported', async function () {
+      this.timeout(60_000);
+      const db = t.db.options;
+      const args = ['reconcile', '--json', '-c', FIXTURE, '-d', t.dataDir, ...(db.url ? ['--database-url', db.url, '--database-schema', db.schema!] : [])];
+      // Nothing listens on port 9 of this host: every try of the listing is refused.
+      const env = { ...process.env, BACKOFFICE_URL: 'http://127.0.0.1:9', TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, RECONCILE_CRON: FAR_AWAY, DROP_DIR: t.dropDir };
+      const out = await promisify(execFile)(process.execPath, [BIN, ...args], { env }).then(
+        () => expect.fail('exit code 0 although the back office could not be read'),
+        (e: { code: number; stdout: string; stderr: string }) => e,
+      );
+      expect(out.code, out.stderr).to.equal(3);
+      const run = JSON.parse(out.stdout) as { state: string; counts: object; error: string; discrepancyList: { class: string; targetId?: string; target?: string; detail: { attempts: number } }[] };
+      expect(run).to.deep.include({ state: 'partial', counts: { 'side-failed': 1 } });
+      // policy.retry.maxAttempts of the fixture's target is 3.
+      expect(run.discrepancyList[0]!.detail.attempts).to.equal(3);
+      expect(run.error).to.match(/^target office: .* \(gave up after 3 attempts\)$/);
+    });
   });
 }
 
