@@ -225,7 +225,7 @@ export default defineAdapter({
         const out = await invoke(checkCall, args, {});
         if (out.ok) return { ok: true, message: `reachable, credentials accepted: ${options.checkOperation} at ${where} answered HTTP ${out.answer?.status ?? '?'}` };
         if (refusesCredentials(out.fault, out.answer?.status)) {
-          return { ok: false, message: `credentials rejected: ${options.checkOperation} at ${where}: ${out.failure.error}` };
+          return { ok: false, refused: true, message: `credentials rejected: ${options.checkOperation} at ${where}: ${out.failure.error}` };
         }
         return { ok: false, message: `${options.checkOperation} at ${where} failed: ${out.failure.error}` };
       },
@@ -289,7 +289,7 @@ export default defineAdapter({
         isSoap = fault !== undefined;
       }
       const shown = fault ? `${describeFault(fault)} (HTTP ${status})` : `HTTP ${status}`;
-      if (refusesCredentials(fault, status)) return { ok: false, message: `credentials rejected: ${where} answered ${shown}` };
+      if (refusesCredentials(fault, status)) return { ok: false, refused: true, message: `credentials rejected: ${where} answered ${shown}` };
       if ([408, 429, 502, 503, 504].includes(status) || (status >= 500 && !fault)) {
         return { ok: false, message: `back office unavailable: ${where} answered ${shown}` };
       }
