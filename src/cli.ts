@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'winston';
 import { startHub } from './hub.ts';
-import { checkConfig } from './config/check.ts';
+import { checkConfig, type TargetReach } from './config/check.ts';
 import { configJsonSchema } from './config/json-schema.ts';
 import { builtinAdapters } from '../adapters/index.ts';
 import { formatFileResult, formatSummary, loadGoldenConfig, runGoldenTests, type GoldenConfig } from './mapping/golden/index.ts';
@@ -70,17 +70,26 @@ program
 const config = program.command('config').description('work with the configuration');
 config
   .command('check')
-  .description('validate a configuration folder: schema, references, adapter options, mappings; exit 1 on errors')
+  .description("validate a configuration folder as start does: schema, references, mappings, and every target's adapter built (WSDL, operation, XSD, certificate and key files) without contacting a back office; exit 1 on errors")
   .argument('[dir]', 'configuration folder', process.env.AMTSBOTE_CONFIG ?? './config')
-  .action(async (dir: string) => {
-    const result = await checkConfig(path.resolve(dir));
-    if (result.ok) {
-      console.log(`${dir}: ok — ${result.summary}`);
+  .option('--connect', "also run each target's check(): reachable, refused (credentials) or unreachable; exit 1 unless all are reachable")
+  .option('--json', 'print the result as JSON')
+  .action(async (dir: string, o: { connect?: boolean; json?: boolean }) => {
+    const result = await checkConfig(path.resolve(dir), process.env, { connect: Boolean(o.connect) });
+    const failed = !result.ok || (result.targets ?? []).some((t) => t.result !== 'reachable');
+    if (failed) process.exitCode = 1;
+    if (o.json) {
+      console.log(JSON.stringify({ dir, ...result }, null, 2));
       return;
     }
-    console.error(`${dir}: ${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}`);
-    for (const p of result.problems) console.error('  ' + p);
-    process.exitCode = 1;
+    if (!result.ok) {
+      console.error(`${dir}: ${result.problems.length} problem${result.problems.length > 1 ? 's' : ''}`);
+      for (const p of result.problems) console.error('  ' + p);
+    } else {
+      console.log(`${dir}: ok — ${result.summary}`);
+    }
+    for (const w of result.warnings) console.error(`  warning: ${w}`);
+    if (result.ok && result.targets) console.log('\n' + formatReachTable(result.targets));
   });
 config
   .command('schema')
@@ -201,6 +210,15 @@ withDatabaseOptions(replay).action(
 registerReconcileCommand(program);
 registerPruneCommand(program);
 registerTargetsCommand(program);
+
+/** `config check --connect`: one line per target, then how many are reachable. */
+function formatReachTable(rows: TargetReach[]): string {
+  const head: TargetReach = { target: 'target', adapter: 'adapter', result: 'result' as TargetReach['result'], message: 'message' };
+  const width = (k: 'target' | 'adapter' | 'result') => Math.max(...[head, ...rows].map((r) => r[k].length));
+  const line = (r: TargetReach) => [r.target.padEnd(width('target')), r.adapter.padEnd(width('adapter')), r.result.padEnd(width('result')), r.message].join('  ');
+  const reachable = rows.filter((r) => r.result === 'reachable').length;
+  return [line(head), ...rows.map(line), '', `${reachable} of ${rows.length} target${rows.length === 1 ? '' : 's'} reachable`].join('\n');
+}
 
 function osUser(): string {
   try {

@@ -6,11 +6,11 @@ import type winston from 'winston';
 import type Transport from 'winston-transport';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { adapterRegistry } from './config/adapter-folders.ts';
+import { createAdapters } from './config/adapter-instances.ts';
 import { Router } from './routing/router.ts';
 import { createLogger } from './log/logger.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/store.ts';
-import type { AdapterInstance } from './sdk/types.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes, problemHandler } from './intake/http.ts';
 import { HttpProblem, sendProblem } from './intake/problem.ts';
@@ -97,14 +97,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     cleanup.push(() => Promise.all(simulators.map((s) => s.close())));
     for (const s of simulators) logger.info('demo back-office simulator started', { component: 'simulator', kind: s.kind, url: s.url });
 
-    const adapters = new Map<string, AdapterInstance>();
-    for (const t of config.targets.values()) {
-      try {
-        adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id, adapter: t.adapter.type }), timeoutMs: t.config.timeoutMs }));
-      } catch (e) {
-        throw new Error(`target ${t.id} (${t.adapter.type} adapter) could not start: ${(e as Error).message}`);
-      }
-    }
+    // The same build `amtsbote config check` runs: what fails here fails there first.
+    const adapters = await createAdapters(config, (t) => logger.child({ target: t.id, adapter: t.adapter.type }));
     cleanup.push(() => Promise.all([...adapters.values()].map((a) => a.close?.())));
 
     const metrics = createMetrics(() => store.deliveryCounts());

@@ -1,7 +1,6 @@
 // The authoring tools: golden mapping tests (`amtsbote mapping test`, and every case under mappings/ as a
 // test of its own) and adapter scaffolding (`amtsbote adapter new`, whose output must pass the conformance
 // suite as generated).
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -9,24 +8,13 @@ import { expect } from 'chai';
 import { caseOutput, compareJson, compareXml, findCaseFiles, loadCaseFile, loadGoldenConfig, runGoldenTests, unifiedDiff, type GoldenReport } from '../src/mapping/golden/index.ts';
 import { compileMapping } from '../src/mapping/engine.ts';
 import { scaffoldAdapter, ScaffoldError } from '../src/sdk/scaffold.ts';
+import { amtsbote as runAmtsbote, run as runCommand } from './support/run.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
 const config = loadGoldenConfig(path.join(root, 'config'));
 
-/** Runs a command to its end; never rejects on a non-zero exit, the test reads the code. */
-function run(cmd: string, args: string[], cwd = root): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { cwd, env: { ...process.env, NO_COLOR: '1', FORCE_COLOR: '0' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
-
-const amtsbote = (args: string[], cwd = root) => run(process.execPath, [path.join(root, 'bin/amtsbote.js'), ...args], cwd);
+const run = (cmd: string, args: string[], cwd = root) => runCommand(cmd, args, { cwd });
+const amtsbote = (args: string[], cwd = root) => runAmtsbote(args, { cwd });
 
 describe('golden mapping cases under mappings/', () => {
   // One test per case, so `npm test` names the case that broke; the runner runs them all once.

@@ -285,7 +285,8 @@ export function sftpTransport(o: SftpTransportOptions, ctx: SftpTransportContext
         });
       } catch (err) {
         if (err instanceof HostKeyMismatchError) return { ok: false, message: `${where}: ${err.message}` };
-        if (err instanceof AuthError || err instanceof ConfigError) return { ok: false, message: `${where}: ${err.message}` };
+        if (err instanceof AuthError) return { ok: false, refused: true, message: `${where}: ${err.message}` };
+        if (err instanceof ConfigError) return { ok: false, message: `${where}: ${err.message}` };
         const c = classifyError(err, where);
         return { ok: false, message: `cannot connect: ${c.ok ? '' : c.error}` };
       }

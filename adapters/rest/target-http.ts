@@ -167,13 +167,17 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
       try {
         res = await send({ method: 'GET', url }, AbortSignal.timeout(timeoutMs), { check: true });
       } catch (err) {
-        if (err instanceof TokenError) return { ok: false, message: `OAuth2 token request failed: ${err.message}` };
+        if (err instanceof TokenError) {
+          // 400/401/403 from the token endpoint: the client id or secret is refused (RFC 6749 §5.2 invalid_client).
+          const refused = err.httpStatus === 400 || err.httpStatus === 401 || err.httpStatus === 403;
+          return { ok: false, ...(refused ? { refused } : {}), message: `OAuth2 token request failed: ${err.message}` };
+        }
         const result = classifyNetworkError({ code: errorCode(err) });
         return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
       }
       if (res.status === 401 || res.status === 403) {
         const hint = auth.type === 'none' ? ' (no auth configured)' : auth.type === 'oauth2' ? ' (the OAuth2 token was refused)' : '';
-        return { ok: false, message: `credentials rejected: GET ${shown} answered HTTP ${res.status}${hint}` };
+        return { ok: false, refused: true, message: `credentials rejected: GET ${shown} answered HTTP ${res.status}${hint}` };
       }
       if (res.status >= 500) return { ok: false, message: `back office unavailable: GET ${shown} answered HTTP ${res.status}` };
       // Any other answer (even 404 or 405 on a bare origin) proves the server is there and talking.

@@ -13,7 +13,7 @@ import { SoapHttpClient, safeUrl, type Exchange, type SoapResponse } from './htt
 import { soapOptionsSchema, type SoapOptions } from './options.ts';
 import { referenceAt } from './reference.ts';
 import { tlsAgentOptions } from '../../src/sdk/index.ts';
-import { inspectWsdl } from './wsdl.ts';
+import { readWsdlPorts, type WsdlPorts } from './wsdl.ts';
 
 export { soapOptionsSchema, type SoapOptions } from './options.ts';
 
@@ -82,9 +82,9 @@ export default defineAdapter({
     let service: string;
     let port: string;
     try {
-      ({ service, port } = resolvePort(client, chosen));
-      ({ call, style } = resolveOperation(client, service, port, options.operation));
-      if (options.checkOperation) checkCall = resolveOperation(client, service, port, options.checkOperation).call;
+      ({ service, port } = resolvePort(client, chosen, wsdlPath));
+      ({ call, style } = resolveOperation(client, service, port, options.operation, wsdlPath));
+      if (options.checkOperation) checkCall = resolveOperation(client, service, port, options.checkOperation, wsdlPath).call;
     } catch (err) {
       httpAgent.destroy();
       httpsAgent.destroy();
@@ -225,7 +225,7 @@ export default defineAdapter({
         const out = await invoke(checkCall, args, {});
         if (out.ok) return { ok: true, message: `reachable, credentials accepted: ${options.checkOperation} at ${where} answered HTTP ${out.answer?.status ?? '?'}` };
         if (refusesCredentials(out.fault, out.answer?.status)) {
-          return { ok: false, message: `credentials rejected: ${options.checkOperation} at ${where}: ${out.failure.error}` };
+          return { ok: false, refused: true, message: `credentials rejected: ${options.checkOperation} at ${where}: ${out.failure.error}` };
         }
         return { ok: false, message: `${options.checkOperation} at ${where} failed: ${out.failure.error}` };
       },
@@ -289,7 +289,7 @@ export default defineAdapter({
         isSoap = fault !== undefined;
       }
       const shown = fault ? `${describeFault(fault)} (HTTP ${status})` : `HTTP ${status}`;
-      if (refusesCredentials(fault, status)) return { ok: false, message: `credentials rejected: ${where} answered ${shown}` };
+      if (refusesCredentials(fault, status)) return { ok: false, refused: true, message: `credentials rejected: ${where} answered ${shown}` };
       if ([408, 429, 502, 503, 504].includes(status) || (status >= 500 && !fault)) {
         return { ok: false, message: `back office unavailable: ${where} answered ${shown}` };
       }
@@ -316,37 +316,40 @@ async function choosePort(wsdlPath: string, options: SoapOptions): Promise<Chose
   } catch (err) {
     throw new Error(`wsdl: cannot read ${wsdlPath} (${errorCode(err) ?? 'unreadable'})`);
   }
-  let ports: ReturnType<typeof inspectWsdl> = [];
+  let found: WsdlPorts = { soap: [], other: [] };
   try {
-    ports = inspectWsdl(xml);
+    found = readWsdlPorts(xml);
   } catch {
     // node-soap reports a broken WSDL with a better message.
   }
-  const match = ports.find((p) => (!options.service || p.service === options.service) && (!options.port || p.port === options.port));
+  const fits = (p: { service: string; port: string }) => (!options.service || p.service === options.service) && (!options.port || p.port === options.port);
+  const match = found.soap.find(fits);
   if (match) return { service: match.service, port: match.port, soapVersion: options.soapVersion ?? match.soapVersion, detected: match.soapVersion };
   if (options.soapVersion) return { service: options.service, port: options.port, soapVersion: options.soapVersion };
-  const known = ports.map((p) => `${p.service}/${p.port} (SOAP ${p.soapVersion})`).join(', ') || 'none in this file';
+  const known = found.soap.map((p) => `${p.service}/${p.port} (SOAP ${p.soapVersion})`).join(', ') || 'none in this file';
+  // The wanted port first: when it exists but is no SOAP port, that is the answer.
+  const others = [...found.other.filter(fits), ...found.other.filter((p) => !fits(p))].map((p) => `${p.service}/${p.port}: ${p.reason}`);
   throw new Error(
-    `wsdl: no SOAP port ${options.service ?? '*'}/${options.port ?? '*'} in ${wsdlPath} (SOAP ports: ${known}); a port from an imported WSDL needs soapVersion`,
+    `wsdl: no SOAP port ${options.service ?? '*'}/${options.port ?? '*'} in ${wsdlPath} (SOAP ports: ${known}${others.length ? `; other ports: ${others.join('; ')}` : ''}); a port from an imported WSDL needs soapVersion`,
   );
 }
 
-function resolvePort(client: Client, chosen: ChosenPort): { service: string; port: string } {
+function resolvePort(client: Client, chosen: ChosenPort, wsdlPath: string): { service: string; port: string } {
   const services = client.wsdl.definitions.services;
   const service = chosen.service ?? Object.keys(services)[0];
   const svc = service !== undefined && Object.hasOwn(services, service) ? services[service] : undefined;
-  if (!service || !svc) throw new Error(`wsdl: no service ${chosen.service ?? ''} (services: ${Object.keys(services).join(', ') || 'none'})`);
+  if (!service || !svc) throw new Error(`wsdl: no service ${chosen.service ?? ''} in ${wsdlPath} (services: ${Object.keys(services).join(', ') || 'none'})`);
   const port = chosen.port ?? Object.keys(svc.ports)[0];
   if (!port || !Object.hasOwn(svc.ports, port)) {
-    throw new Error(`wsdl: no port ${chosen.port ?? ''} in service ${service} (ports: ${Object.keys(svc.ports).join(', ') || 'none'})`);
+    throw new Error(`wsdl: no port ${chosen.port ?? ''} in service ${service} of ${wsdlPath} (ports: ${Object.keys(svc.ports).join(', ') || 'none'})`);
   }
   return { service, port };
 }
 
-function resolveOperation(client: Client, service: string, port: string, operation: string): { call: SoapCall; style: string } {
+function resolveOperation(client: Client, service: string, port: string, operation: string, wsdlPath: string): { call: SoapCall; style: string } {
   const methods = client.wsdl.definitions.services[service]!.ports[port]!.binding.methods;
   const method = Object.hasOwn(methods, operation) ? methods[operation] : undefined;
-  if (!method) throw new Error(`wsdl: no operation ${operation} in ${service}/${port} (operations: ${Object.keys(methods).join(', ') || 'none'})`);
+  if (!method) throw new Error(`wsdl: no operation ${operation} in ${service}/${port} of ${wsdlPath} (operations: ${Object.keys(methods).join(', ') || 'none'})`);
   // node-soap also puts every operation on the client itself, where one named like a client method
   // (describe, setSecurity) or another port's operation would clash; service/port/operation does not.
   const fn: unknown = (client[service] as Record<string, Record<string, unknown>> | undefined)?.[port]?.[operation];

@@ -260,7 +260,7 @@ describe('soap adapter', () => {
       };
       expect(await errorOf({ wsdl: 'adapters/soap/fixtures/missing.wsdl' })).to.match(/^wsdl: cannot read .*missing\.wsdl \(ENOENT\)$/);
       expect(await errorOf({ port: 'HundesteuerSoap13' })).to.contain('SOAP ports: Hundesteuer/HundesteuerSoap11 (SOAP 1.1), Hundesteuer/HundesteuerSoap12 (SOAP 1.2)');
-      expect(await errorOf({ operation: 'Abmelden' })).to.equal('wsdl: no operation Abmelden in Hundesteuer/HundesteuerSoap11 (operations: Anmelden, Ping)');
+      expect(await errorOf({ operation: 'Abmelden' })).to.equal(`wsdl: no operation Abmelden in Hundesteuer/HundesteuerSoap11 of ${WSDL_PATH} (operations: Anmelden, Ping)`);
       expect(await errorOf({ checkOperation: 'Status' })).to.contain('no operation Status');
     });
 

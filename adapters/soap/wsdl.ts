@@ -8,9 +8,28 @@ export const SOAP12_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap12/';
 export interface WsdlPort {
   service: string;
   port: string;
-  /** From the namespace of the binding's `binding` child (the prefix may be anything, XTA calls 1.2 `soap:`). */
+  /** From the namespace of the binding's SOAP `binding` element (the prefix may be anything, XTA calls 1.2 `soap:`). */
   soapVersion: '1.1' | '1.2';
 }
+
+/** A port of the file that is not a SOAP port, and why: shown when no SOAP port fits the configuration. */
+export interface OtherPort {
+  service: string;
+  port: string;
+  reason: string;
+}
+
+export interface WsdlPorts {
+  soap: WsdlPort[];
+  other: OtherPort[];
+}
+
+/** Namespaces of binding extensions that are not SOAP, named in errors so the reader sees what the port is. */
+const KNOWN_BINDINGS: Record<string, string> = {
+  'http://schemas.xmlsoap.org/wsdl/http/': 'an HTTP GET/POST binding',
+  'http://schemas.xmlsoap.org/wsdl/mime/': 'a MIME binding',
+  'http://schemas.microsoft.com/soap-toolkit/wsdl-extension': 'a SOAP Toolkit extension',
+};
 
 type Node = Record<string, unknown>;
 
@@ -19,12 +38,7 @@ const prefixOf = (qname: string) => (qname.includes(':') ? qname.slice(0, qname.
 
 /** Child elements with the given local name, in document order within that name. */
 function children(node: Node, local: string): Node[] {
-  const out: Node[] = [];
-  for (const [key, value] of Object.entries(node)) {
-    if (key.startsWith('@_') || key === '#text' || localName(key) !== local || !Array.isArray(value)) continue;
-    for (const v of value) if (v && typeof v === 'object') out.push(v as Node);
-  }
-  return out;
+  return childEntries(node, local).map(([, element]) => element);
 }
 
 /** The qualified names of child elements with the given local name (to read their prefix). */
@@ -32,7 +46,8 @@ function childEntries(node: Node, local: string): [string, Node][] {
   const out: [string, Node][] = [];
   for (const [key, value] of Object.entries(node)) {
     if (key.startsWith('@_') || localName(key) !== local || !Array.isArray(value)) continue;
-    for (const v of value) if (v && typeof v === 'object') out.push([key, v as Node]);
+    // An element without attributes or content parses to '' (`<soap12:binding/>`): an element all the same.
+    for (const v of value) if (v === '' || (v && typeof v === 'object')) out.push([key, v === '' ? {} : (v as Node)]);
   }
   return out;
 }
@@ -57,6 +72,16 @@ function namespaceOf(prefix: string, scopes: Node[]): string | undefined {
  * imported WSDL are not seen here (node-soap still knows them; `soapVersion` must then be set).
  */
 export function inspectWsdl(xml: string): WsdlPort[] {
+  return readWsdlPorts(xml).soap;
+}
+
+/**
+ * Every port of the WSDL's own services: the SOAP ones with their version, the others with the reason they
+ * are not SOAP. A binding's SOAP element is found by its namespace wherever it stands among the binding's
+ * extensions: Microsoft's tools put others first (the SOAP Toolkit's `<stk:binding>`, WCF's
+ * `<wsp:PolicyReference>`), and any prefix or a default namespace may name it.
+ */
+export function readWsdlPorts(xml: string): WsdlPorts {
   const parser = new XMLParser({
     ignoreAttributes: false,
     attributeNamePrefix: '@_',
@@ -67,30 +92,55 @@ export function inspectWsdl(xml: string): WsdlPort[] {
     isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
   });
   const doc = parser.parse(xml) as Node;
+  const out: WsdlPorts = { soap: [], other: [] };
   const definitions = children(doc, 'definitions')[0];
-  if (!definitions) return [];
+  if (!definitions) return out;
   const bindings = new Map<string, Node>();
   for (const b of children(definitions, 'binding')) {
     const name = attr(b, 'name');
     if (name) bindings.set(name, b);
   }
-  const ports: WsdlPort[] = [];
   for (const service of children(definitions, 'service')) {
     const serviceName = attr(service, 'name');
     if (!serviceName) continue;
     for (const port of children(service, 'port')) {
       const portName = attr(port, 'name');
       const bindingRef = attr(port, 'binding');
-      if (!portName || !bindingRef) continue;
+      if (!portName) continue;
+      const other = (reason: string) => out.other.push({ service: serviceName, port: portName, reason });
+      if (!bindingRef) {
+        other('the port names no binding');
+        continue;
+      }
       const binding = bindings.get(localName(bindingRef));
-      if (!binding) continue;
-      const [qname, soapBinding] = childEntries(binding, 'binding')[0] ?? [];
-      if (!qname || !soapBinding) continue;
-      // An HTTP GET/POST binding (http:binding) or anything else is not a SOAP port.
-      const ns = namespaceOf(prefixOf(qname), [soapBinding, binding, definitions]);
-      const soapVersion = ns === SOAP11_BINDING_NS ? '1.1' : ns === SOAP12_BINDING_NS ? '1.2' : undefined;
-      if (soapVersion) ports.push({ service: serviceName, port: portName, soapVersion });
+      if (!binding) {
+        other(`binding ${bindingRef} is not in this file (imported?)`);
+        continue;
+      }
+      const found = bindingExtensions(binding, definitions);
+      const soap = found.find((f) => f.version);
+      if (soap?.version) {
+        out.soap.push({ service: serviceName, port: portName, soapVersion: soap.version });
+        continue;
+      }
+      const seen = found.map((f) => `<${f.qname}>${f.ns ? ` (${KNOWN_BINDINGS[f.ns] ?? f.ns})` : ' (undeclared prefix)'}`);
+      other(`binding ${bindingRef} has ${seen.length ? seen.join(', ') : 'no binding element'}, no SOAP 1.1 or 1.2 binding`);
     }
   }
-  return ports;
+  return out;
+}
+
+interface BindingExtension {
+  qname: string;
+  ns: string | undefined;
+  version: '1.1' | '1.2' | undefined;
+}
+
+/** The `binding` elements inside a WSDL binding, each with its namespace and the SOAP version it declares. */
+function bindingExtensions(binding: Node, definitions: Node): BindingExtension[] {
+  return childEntries(binding, 'binding').map(([qname, element]) => {
+    const ns = namespaceOf(prefixOf(qname), [element, binding, definitions]);
+    const version = ns === SOAP11_BINDING_NS ? '1.1' : ns === SOAP12_BINDING_NS ? '1.2' : undefined;
+    return { qname, ns, version };
+  });
 }

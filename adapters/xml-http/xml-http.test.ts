@@ -455,7 +455,7 @@ describe('xml-http adapter', () => {
       expect(withKey.message).not.to.contain(TOKEN);
 
       const rejected = await (await adapter({ url: `${base}/xml`, checkUrl: `${base}/health`, auth: { type: 'bearer', token: 'wrong' } })).check();
-      expect(rejected).to.deep.equal({ ok: false, message: `credentials rejected: GET ${base}/health answered HTTP 401` });
+      expect(rejected).to.deep.equal({ ok: false, refused: true, message: `credentials rejected: GET ${base}/health answered HTTP 401` });
 
       const refused = await (await adapter({ url: refusedUrl })).check();
       expect(refused.ok).to.equal(false);

@@ -161,6 +161,8 @@ export function describeAdapterConformance(adapter: AdapterDefinition, harness: 
         const r = await bad.check();
         expect(r.ok).to.equal(false);
         expect(r.message).to.be.a('string');
+        // So that `config check --connect` tells refused credentials from a back office it cannot reach.
+        expect(r.refused, `check() on refused credentials must say refused: true (${r.message})`).to.equal(true);
       } finally {
         await bad.close?.();
       }

@@ -63,6 +63,12 @@ export type AckResult =
 export interface CheckResult {
   ok: boolean;
   message: string;
+  /**
+   * With `ok: false`: the back office answered and refused the credentials (401/403, a WS-Security fault, an
+   * SFTP login refused, a token endpoint refusing the client). `config check --connect` shows it as "refused"
+   * rather than "unreachable".
+   */
+  refused?: boolean;
 }
 
 /** One case as the back office holds it, for status and reconciliation. */
@@ -112,5 +118,11 @@ export interface AdapterDefinition<S extends z.ZodType = z.ZodType> {
   defaultFormat: 'json' | 'xml';
   /** Validated at start-up. Mark secret fields with `secret()` so they are masked wherever options are shown. */
   options: S;
+  /**
+   * Builds the instance from the options: reads its files (WSDL, XSD, certificates, keys), compiles what it
+   * needs, and throws a clear Error (naming the file) when it cannot. It must not contact the back office:
+   * `amtsbote config check` calls create() and close() for every target to find configuration errors without
+   * a network; connect on the first deliver() or check().
+   */
   create(options: z.output<S>, ctx: AdapterCreateContext): AdapterInstance | Promise<AdapterInstance>;
 }
