@@ -388,7 +388,7 @@ describe('amtsbote adapter new', function () {
     const r = await run(process.execPath, [path.join(root, 'node_modules/mocha/bin/mocha.js'), '--no-config', '--node-option', 'import=tsx', '--timeout', '60000', '--exit', test]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.include('adapter conformance: acme');
-    expect(r.stdout).to.match(/11 passing/);
+    expect(r.stdout).to.match(/12 passing/);
     expect(r.stdout).not.to.match(/failing|pending/);
   });
 

@@ -76,6 +76,19 @@ describe('configuration', () => {
     }
   });
 
+  it('reports an acceptance rule that does not compile by target id, key path and line:column', () => {
+    const f = fixtureCopy();
+    try {
+      const targets = path.join(f.config, 'targets.yaml');
+      writeFileSync(targets, readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'referencePointer: /caseId\n      acceptance: { accepted: \'status = "0" and (\' }'));
+      const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
+      expect(problems).to.have.length(1);
+      expect(problems[0]).to.match(/targets\.yaml:\d+:\d+ targets\.backoffice\.options\.acceptance\.accepted: JSONata syntax error at 1:\d+: /);
+    } finally {
+      f.cleanup();
+    }
+  });
+
   it('reports a missing environment variable without printing any secret', () => {
     const problems = problemsOf(() => loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env: { BACKOFFICE_URL: 'http://x', DROP_DIR: '/tmp' } }));
     expect(problems).to.deep.equal([`${path.join(FIXTURE_CONFIG, 'registry.yaml')}:13:12 portals[0].token: environment variable TEST_PORTAL_A_TOKEN is not set`]);

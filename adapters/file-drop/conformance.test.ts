@@ -90,6 +90,9 @@ function folderHarness(backOffice: FolderBackOffice): ConformanceHarness {
         }
       }
     },
+    // deliver() writes a file and reads no answer; the back office's verdict comes later as <name>.ok or .err
+    // (or a move to done/ or error/), which the acknowledgement tests cover. No success can carry a refusal.
+    refusal: { notApplicable: 'a folder gives no answer to deliver(); the verdict is the separate .ok/.err file' },
     filed: () => messageFiles().map((n) => ({ idempotencyKey: SUITE_ID.exec(n)![0] })),
     received: () => {
       scan();

@@ -13,7 +13,9 @@ const CLIENT_SECRET = 'conformance-client-SECRET-5150';
 const ACCESS_TOKEN = 'conformance-access-token-SECRET-77';
 let server: Server | undefined;
 let url = '';
-let behaviour: 'accept' | 'retryable' | 'permanent' = 'accept';
+let behaviour: 'accept' | 'retryable' | 'permanent' | 'refuse' = 'accept';
+// A back office with a status field rather than a flag: {"status": "rejected", "message": …} with HTTP 200.
+const REFUSAL = 'Impfpass nicht lesbar';
 const cases = new Map<string, string>();
 const bodies: Buffer[] = [];
 
@@ -41,6 +43,7 @@ const harness: ConformanceHarness = {
       bodies.push(raw);
       if (behaviour === 'retryable') return void res.status(503).json({ title: 'maintenance' });
       if (behaviour === 'permanent') return void res.status(422).json({ title: 'field missing' });
+      if (behaviour === 'refuse') return void res.status(200).json({ status: 'rejected', message: REFUSAL });
       // A back office that reads the multipart body: the message and the file must both be there.
       const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': req.get('content-type')! } }).formData();
       if (typeof form.get('message') !== 'string' || !(form.get('attachments') instanceof File)) return void res.status(400).json({ title: 'parts missing' });
@@ -63,6 +66,7 @@ const harness: ConformanceHarness = {
     auth: { type: 'oauth2', tokenUrl: `${url}/token`, clientId: 'hub', clientSecret: CLIENT_SECRET },
     body: 'multipart',
     referencePointer: '/id',
+    acceptance: { accepted: '$not(status = "rejected")', error: 'message' },
   }),
   badCredentialOptions: () => ({
     url: `${url}/cases`,
@@ -72,6 +76,7 @@ const harness: ConformanceHarness = {
   }),
   secrets: [CLIENT_SECRET, ACCESS_TOKEN],
   behave: (b) => (behaviour = b),
+  refusal: { text: REFUSAL },
   filed: () => [...cases.keys()].map((idempotencyKey) => ({ idempotencyKey })),
   received: () => bodies,
   message,

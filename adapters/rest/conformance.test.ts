@@ -8,7 +8,9 @@ import rest from './index.ts';
 const TOKEN = 'conformance-token-SECRET-1234';
 let server: Server | undefined;
 let url = '';
-let behaviour: 'accept' | 'retryable' | 'permanent' = 'accept';
+let behaviour: 'accept' | 'retryable' | 'permanent' | 'refuse' = 'accept';
+// The shape of many REST back offices: HTTP 200 with a flag; the adapter's default rule reads it, no option needed.
+const REFUSAL = 'Vorgang nicht angelegt: Gemeinde nicht freigeschaltet';
 const cases = new Map<string, string>();
 const bodies: Buffer[] = [];
 
@@ -26,6 +28,7 @@ const harness: ConformanceHarness = {
       bodies.push(Buffer.from(req.body as Buffer));
       if (behaviour === 'retryable') return res.status(503).json({ title: 'maintenance' });
       if (behaviour === 'permanent') return res.status(422).json({ title: 'field missing' });
+      if (behaviour === 'refuse') return res.status(200).json({ ok: false, error: REFUSAL });
       const key = req.get('idempotency-key')!;
       const known = cases.get(key);
       if (known) return res.status(200).json({ id: known });
@@ -43,6 +46,7 @@ const harness: ConformanceHarness = {
   badCredentialOptions: () => ({ url: `${url}/cases`, auth: { type: 'bearer', token: 'wrong-token-0000000000' }, referencePointer: '/id' }),
   secrets: [TOKEN],
   behave: (b) => (behaviour = b),
+  refusal: { text: REFUSAL },
   filed: () => [...cases.keys()].map((idempotencyKey) => ({ idempotencyKey })),
   received: () => bodies,
   message: jsonMessage({ vorgang: { art: 'sperrmuell', termin: '07.12.2026' } }),

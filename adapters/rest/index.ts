@@ -1,6 +1,6 @@
 import type { AxiosResponse } from 'axios';
-import { defineAdapter, classifyHttpStatus } from '../../src/sdk/index.ts';
-import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
+import { defineAdapter, classifyHttpStatus, compileAcceptance, parseAnswer, refusal, HTTP_DEFAULT_ACCEPTANCE } from '../../src/sdk/index.ts';
+import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import { encodeBody } from './body.ts';
 import { listCases } from './listing.ts';
 import { StatusLookupError, caseAt, getJson, stringAt } from './read.ts';
@@ -29,6 +29,8 @@ export default defineAdapter({
 
   create(options, ctx): AdapterInstance {
     const { logger, timeoutMs } = ctx;
+    // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
+    const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
 
     const target = createTargetHttp({
       adapter: 'rest',
@@ -75,7 +77,7 @@ export default defineAdapter({
 
         const durationMs = Date.now() - started;
         if (res.status >= 200 && res.status < 300) {
-          return accepted(res, meta, durationMs);
+          return accepted(res, message, meta, durationMs);
         }
 
         const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), headerString(res.headers['retry-after']));
@@ -128,25 +130,36 @@ export default defineAdapter({
       return found;
     }
 
-    function accepted(res: AxiosResponse<string>, meta: Record<string, unknown>, durationMs: number): DeliveryResult {
+    /** A 2xx: judged by the acceptance rule, then the reference read. */
+    async function accepted(res: AxiosResponse<string>, message: OutboundMessage, meta: Record<string, unknown>, durationMs: number): Promise<DeliveryResult> {
+      const answer = parseAnswer(res.headers['content-type'], res.data, res.status);
+      const verdict = await rule.judge(answer, message);
+      if (!verdict.accepted) {
+        logger.warn('rest back office refused the case inside a 2xx answer', { ...meta, httpStatus: res.status, errorKind: verdict.errorKind, retryable: verdict.retryable, durationMs });
+        return refusal(verdict, res.status);
+      }
+      if (verdict.reference !== undefined) return withReference(verdict.reference, res.status, meta, durationMs, 'acceptance.reference');
       const pointer = options.referencePointer;
       if (pointer === undefined) {
         logger.debug('rest delivery accepted', { ...meta, httpStatus: res.status, durationMs });
         return { ok: true, reference: null, httpStatus: res.status };
       }
       const body = parseJsonBody(res.headers['content-type'], res.data);
-      const reference = body === undefined ? null : stringAt(body, pointer);
+      return withReference(body === undefined ? null : stringAt(body, pointer), res.status, meta, durationMs, pointer);
+    }
+
+    function withReference(reference: string | null, httpStatus: number, meta: Record<string, unknown>, durationMs: number, where: string): DeliveryResult {
       if (reference !== null) {
-        logger.debug('rest delivery accepted', { ...meta, httpStatus: res.status, durationMs, reference });
-        return { ok: true, reference, httpStatus: res.status };
+        logger.debug('rest delivery accepted', { ...meta, httpStatus, durationMs, reference });
+        return { ok: true, reference, httpStatus };
       }
-      // Decision: a 2xx without the reference is still a success. The back office has filed the case;
+      // Decision: an accepted answer without the reference is still a success. The back office has filed the case;
       // failing here would dead-letter it, and a retry or an operator's replay would file it a second
       // time. Reconciliation finds the case later; the warning (log and sync-log event) makes the
       // missing reference visible meanwhile.
-      const warning = `back office accepted but gave no reference at ${pointer}`;
-      logger.warn(`rest ${warning}`, { ...meta, httpStatus: res.status });
-      return { ok: true, reference: null, httpStatus: res.status, warning };
+      const warning = `back office accepted but gave no reference at ${where}`;
+      logger.warn(`rest ${warning}`, { ...meta, httpStatus });
+      return { ok: true, reference: null, httpStatus, warning };
     }
   },
 });

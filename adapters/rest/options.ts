@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkHttpUrl, secret, tlsOptions } from '../../src/sdk/index.ts';
+import { acceptanceOption, checkHttpUrl, secret, tlsOptions } from '../../src/sdk/index.ts';
 import { isJsonPointer } from './json-pointer.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
@@ -196,6 +196,7 @@ export const restOptionsSchema = z
       .describe('raw (default): the message text as is; form: a flat JSON object as x-www-form-urlencoded; multipart: message and attachments as multipart/form-data'),
     multipart: multipartSchema.optional().describe('part names for body: multipart'),
     referencePointer: pointer.optional().describe("where the back office's reference (Aktenzeichen) sits in its JSON answer"),
+    acceptance: acceptanceOption.optional(),
     checkUrl: httpUrl.optional().describe("URL that check() GETs; default: the origin of url"),
     idempotencyHeader: headerName.default('Idempotency-Key').describe('header that carries the idempotency key'),
     statusLookup: statusLookupSchema.optional().describe("how status(reference) asks the back office for a case's state"),
@@ -204,6 +205,9 @@ export const restOptionsSchema = z
   .strict()
   .superRefine((o, ctx) => {
     checkHeaderSources(o, ctx);
+    if (o.acceptance?.reference && o.referencePointer) {
+      ctx.addIssue({ code: 'custom', path: ['acceptance', 'reference'], message: 'give the reference once: here or as referencePointer' });
+    }
     if (o.multipart && o.body !== 'multipart') {
       ctx.addIssue({ code: 'custom', path: ['multipart'], message: 'applies only with body: multipart' });
     }

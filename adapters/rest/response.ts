@@ -1,21 +1,11 @@
 // Reading the back office's answer without ever copying its body into an error or a log line:
 // bodies carry citizens' data. Only a problem+json `title` (a short, generic phrase) may be shown.
-import { oneLine } from '../../src/sdk/index.ts';
+import { isJsonMediaType, mediaType, oneLine } from '../../src/sdk/index.ts';
 
-// Re-exported for this adapter's modules, which import it from here.
-export { oneLine };
+// Re-exported for this adapter's modules, which import them from here.
+export { isJsonMediaType, mediaType, oneLine };
 
 const TITLE_MAX = 200;
-
-/** The media type without parameters, lower-cased: `application/problem+json`. */
-export function mediaType(contentType: unknown): string {
-  if (typeof contentType !== 'string') return '';
-  return contentType.split(';', 1)[0]!.trim().toLowerCase();
-}
-
-export function isJsonMediaType(type: string): boolean {
-  return type === 'application/json' || type.endsWith('+json');
-}
 
 /** The parsed body when the answer says it is JSON and parses; otherwise `undefined`. */
 export function parseJsonBody(contentType: unknown, text: unknown): unknown {

@@ -1,6 +1,6 @@
 import { describeAdapterConformance, xmlMessage, type ConformanceHarness } from '../../src/sdk/conformance.ts';
 import soap from './index.ts';
-import { HST_NS, HundesteuerBackOffice, WSDL_PATH } from './fixtures/back-office.ts';
+import { HST_NS, HundesteuerBackOffice, REFUSAL_TEXT, WSDL_PATH } from './fixtures/back-office.ts';
 
 // A deduplicating node-soap back office on 127.0.0.1 (one case per IdempotencyKey SOAP header) with
 // WS-Security UsernameToken (PasswordDigest), for the standard adapter suite.
@@ -18,6 +18,8 @@ const options = (password: string) => ({
   endpoint: backOffice().url11,
   security: { type: 'usernameToken', username: 'amtsbote', password },
   referencePath: 'Quittung.Aktenzeichen',
+  // The back office's result code in its response element: 0 filed, 2 busy (later), anything else refused.
+  acceptance: { accepted: 'status = "0"', retryable: 'status = "2"', error: 'errormessage' },
 });
 
 /**
@@ -38,8 +40,9 @@ const harness: ConformanceHarness = {
   badCredentialOptions: () => options('falsches-Passwort-0000'),
   secrets: [PASSWORD],
   behave: (b) => {
-    backOffice().behaviour = b === 'accept' ? 'accept' : b === 'retryable' ? 'serverFault' : 'clientFault';
+    backOffice().behaviour = b === 'accept' ? 'accept' : b === 'retryable' ? 'serverFault' : b === 'refuse' ? 'refused' : 'clientFault';
   },
+  refusal: { text: REFUSAL_TEXT },
   filed: () => backOffice().keys().map((idempotencyKey) => ({ idempotencyKey })),
   received: () => backOffice().received.map((r) => Buffer.from(withoutSecurityHeader(r.body), 'utf8')),
   message: xmlMessage(

@@ -6,8 +6,9 @@ import path from 'node:path';
 // compiles to CommonJS (as under mocha).
 import * as soap from 'soap';
 import type { Client } from 'soap';
-import { defineAdapter } from '../../src/sdk/index.ts';
+import { compileAcceptance, defineAdapter, refusal } from '../../src/sdk/index.ts';
 import type { CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
+import { responseContent } from './response.ts';
 import { classifyCallError, describeFault, errorCode, faultOf, oneLine, refusesCredentials, type Answer, type Failure, type SoapFault } from './faults.ts';
 import { SoapHttpClient, safeUrl, type Exchange, type SoapResponse } from './http-client.ts';
 import { soapOptionsSchema, type SoapOptions } from './options.ts';
@@ -76,14 +77,18 @@ export default defineAdapter({
       throw new Error(`wsdl: cannot build a SOAP client from ${wsdlPath}: ${oneLine(reason, 300)}`);
     }
 
+    // Compiled once. Without a rule, the presence of the operation's response element is what accepts.
+    const rule = options.acceptance ? compileAcceptance(options.acceptance) : undefined;
+
     let call: SoapCall;
     let checkCall: SoapCall | undefined;
     let style: string;
+    let responseElement: string | undefined;
     let service: string;
     let port: string;
     try {
       ({ service, port } = resolvePort(client, chosen, wsdlPath));
-      ({ call, style } = resolveOperation(client, service, port, options.operation, wsdlPath));
+      ({ call, style, responseElement } = resolveOperation(client, service, port, options.operation, wsdlPath));
       if (options.checkOperation) checkCall = resolveOperation(client, service, port, options.checkOperation, wsdlPath).call;
     } catch (err) {
       httpAgent.destroy();
@@ -215,7 +220,7 @@ export default defineAdapter({
           }
           return out.failure;
         }
-        return accepted(out.raw, out.answer, meta, out.durationMs);
+        return accepted(out.raw, out.answer, message, meta, out.durationMs);
       },
 
       async check(): Promise<CheckResult> {
@@ -236,9 +241,32 @@ export default defineAdapter({
       },
     };
 
-    function accepted(raw: string, answer: Answer | undefined, meta: Record<string, unknown>, durationMs: number): DeliveryResult {
+    /** A 2xx SOAP answer without a fault: its response element judged by the acceptance rule, then the reference read. */
+    async function accepted(raw: string, answer: Answer | undefined, message: OutboundMessage, meta: Record<string, unknown>, durationMs: number): Promise<DeliveryResult> {
       const httpStatus = answer?.status;
       const base = httpStatus !== undefined ? { httpStatus } : {};
+      const content = responseContent(raw, responseElement);
+      if (!content.found) {
+        // An empty soap:Body (or one with some other element) under a 2xx is no receipt: the case may or may not
+        // be filed. Permanent, not retryable: it is a defect (the wrong operation, a back office bug) that repeats
+        // on every attempt, so it belongs before an operator as a failed delivery, replayable once it is fixed,
+        // rather than in silent retries; as with an answer that is no SOAP envelope at all.
+        logger.warn('soap back office answered without the response element', { ...meta, httpStatus, expected: responseElement ?? 'any', durationMs });
+        return { ok: false, retryable: false, error: `back office answered ${httpStatus !== undefined ? `HTTP ${httpStatus} ` : ''}${content.why}`, errorKind: 'soap-no-response', ...base };
+      }
+      let ruleReference: string | null | undefined;
+      if (rule) {
+        const verdict = await rule.judge({ body: content.value, httpStatus, mediaType: 'application/soap+xml' }, message);
+        if (!verdict.accepted) {
+          logger.warn('soap back office refused the case inside its response element', { ...meta, httpStatus, errorKind: verdict.errorKind, retryable: verdict.retryable, durationMs });
+          return refusal(verdict, httpStatus);
+        }
+        ruleReference = verdict.reference;
+      }
+      if (ruleReference !== undefined) {
+        if (ruleReference !== null) return { ok: true, reference: ruleReference, ...base };
+        return noReference('acceptance.reference', httpStatus, meta);
+      }
       const pathToRef = options.referencePath;
       if (pathToRef === undefined) {
         logger.debug('soap delivery accepted', { ...meta, httpStatus, durationMs });
@@ -249,11 +277,15 @@ export default defineAdapter({
         logger.debug('soap delivery accepted', { ...meta, httpStatus, durationMs, reference });
         return { ok: true, reference, ...base };
       }
+      return noReference(pathToRef, httpStatus, meta);
+    }
+
+    function noReference(at: string, httpStatus: number | undefined, meta: Record<string, unknown>): DeliveryResult {
       // As in the REST adapter: the back office has filed the case. Failing here would dead-letter it and
       // a retry or replay would file it twice; reconciliation finds it, the warning shows the gap meanwhile.
-      const warning = `back office accepted but gave no reference at ${pathToRef}`;
+      const warning = `back office accepted but gave no reference at ${at}`;
       logger.warn(`soap ${warning}`, { ...meta, httpStatus });
-      return { ok: true, reference: null, ...base, warning };
+      return { ok: true, reference: null, ...(httpStatus !== undefined ? { httpStatus } : {}), warning };
     }
 
     /**
@@ -346,7 +378,13 @@ function resolvePort(client: Client, chosen: ChosenPort, wsdlPath: string): { se
   return { service, port };
 }
 
-function resolveOperation(client: Client, service: string, port: string, operation: string, wsdlPath: string): { call: SoapCall; style: string } {
+function resolveOperation(
+  client: Client,
+  service: string,
+  port: string,
+  operation: string,
+  wsdlPath: string,
+): { call: SoapCall; style: string; responseElement: string | undefined } {
   const methods = client.wsdl.definitions.services[service]!.ports[port]!.binding.methods;
   const method = Object.hasOwn(methods, operation) ? methods[operation] : undefined;
   if (!method) throw new Error(`wsdl: no operation ${operation} in ${service}/${port} of ${wsdlPath} (operations: ${Object.keys(methods).join(', ') || 'none'})`);
@@ -354,7 +392,11 @@ function resolveOperation(client: Client, service: string, port: string, operati
   // (describe, setSecurity) or another port's operation would clash; service/port/operation does not.
   const fn: unknown = (client[service] as Record<string, Record<string, unknown>> | undefined)?.[port]?.[operation];
   if (typeof fn !== 'function') throw new Error(`wsdl: node-soap cannot address ${service}/${port}/${operation} (a name clash in the WSDL?)`);
-  return { call: fn as SoapCall, style: method.style === 'rpc' ? 'rpc' : 'document' };
+  const style = method.style === 'rpc' ? 'rpc' : 'document';
+  // document/literal: the output part's element (Quittung). rpc: the wrapper's name is a convention the
+  // back office may not keep, so any element is taken for it.
+  const output = (method as { output?: { $name?: unknown } }).output?.$name;
+  return { call: fn as SoapCall, style, responseElement: style === 'document' && typeof output === 'string' ? output : undefined };
 }
 
 /** node-soap's hook for each wsdl/xsd import: a remote location would be fetched at start-up. */

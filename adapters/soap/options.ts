@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { checkHttpUrl, filePath, secret, tlsOptions } from '../../src/sdk/index.ts';
+import { acceptanceOption, checkHttpUrl, filePath, secret, tlsOptions } from '../../src/sdk/index.ts';
 
 // Validation messages never echo the value: a bad value may be a credential (or a URL carrying one),
 // and the config loader prints these messages as they are.
@@ -86,6 +86,7 @@ export const soapOptionsSchema = z
       .regex(REFERENCE_PATH, 'must be a dot path of element names such as Quittung.Aktenzeichen')
       .optional()
       .describe("where the back office's reference sits in the answer: a dot path from the soap:Body's child, e.g. Quittung.Aktenzeichen"),
+    acceptance: acceptanceOption.optional(),
     idempotency: idempotencySchema.describe('where the idempotency key goes'),
     checkOperation: ncName.optional().describe('a harmless operation of the same port that check() calls with the credentials'),
     checkXml: z
@@ -99,6 +100,9 @@ export const soapOptionsSchema = z
   .superRefine((o, ctx) => {
     if (o.tls && !o.endpoint.toLowerCase().startsWith('https:')) {
       ctx.addIssue({ code: 'custom', path: ['tls'], message: 'needs an https:// endpoint' });
+    }
+    if (o.acceptance?.reference && o.referencePath) {
+      ctx.addIssue({ code: 'custom', path: ['acceptance', 'reference'], message: 'give the reference once: here or as referencePath' });
     }
     if (o.checkXml && !o.checkOperation) {
       ctx.addIssue({ code: 'custom', path: ['checkXml'], message: 'needs checkOperation' });

@@ -402,6 +402,46 @@ describe('soap adapter', () => {
       expect(await deliver(noPath)).to.deep.equal({ ok: true, reference: null, httpStatus: 200 });
     });
 
+    describe('acceptance', () => {
+      const efile = { accepted: 'status = "0"', retryable: 'status = "2"', error: 'errormessage' };
+
+      it('fails an answer without the operation response element, permanently: an empty soap:Body or another element', async () => {
+        const empty = await adapter({ endpoint: `${bo.base}/empty-body` });
+        expect(failure(await deliver(empty))).to.deep.equal({
+          ok: false,
+          retryable: false,
+          error: "back office answered HTTP 200 with an empty soap:Body, without the operation's response element Quittung",
+          errorKind: 'soap-no-response',
+          httpStatus: 200,
+        });
+        const other = await adapter({ endpoint: `${bo.base}/other-element` });
+        expect(failure(await deliver(other))).to.include({ retryable: false, errorKind: 'soap-no-response', error: "back office answered HTTP 200 without the operation's response element Quittung" });
+      });
+
+      it('refuses a result code inside a 200, permanently or for now, with the errormessage and nothing filed', async () => {
+        const a = await adapter({ acceptance: efile });
+        const filed = bo.filed.length;
+        bo.behaviour = 'refused';
+        expect(failure(await deliver(a))).to.deep.equal({ ok: false, retryable: false, error: 'back office refused the case: Vorgang nicht angelegt', errorKind: 'refused', httpStatus: 200 });
+        bo.behaviour = 'busy';
+        expect(failure(await deliver(a))).to.include({ retryable: true, errorKind: 'refused', error: 'back office refused the case: System ausgelastet, bitte später erneut senden' });
+        bo.behaviour = 'accept';
+        const r = await deliver(a);
+        expect(r).to.include({ ok: true });
+        expect(r.ok && r.reference).to.equal(bo.filed.at(-1)!.aktenzeichen);
+        expect(bo.filed.length).to.equal(filed + 1);
+      });
+
+      it('reads the reference by the rule instead of referencePath, and refuses both at once', async () => {
+        const a = await adapter({ referencePath: undefined, acceptance: { ...efile, reference: 'Aktenzeichen' } });
+        const r = await deliver(a);
+        expect(r.ok && r.reference).to.equal(bo.filed.at(-1)!.aktenzeichen);
+        const both = soapAdapter.options.safeParse({ wsdl: WSDL_PATH, operation: 'Anmelden', endpoint: bo.url11, referencePath: 'Quittung.Aktenzeichen', acceptance: { accepted: 'true', reference: 'x' } });
+        expect(both.success).to.equal(false);
+        expect(both.error!.issues.map((i) => i.path.join('.'))).to.deep.equal(['acceptance.reference']);
+      });
+    });
+
     it('refuses messages it cannot send, permanently and without a request', async () => {
       const a = await adapter({});
       const before = bo.received.length;

@@ -12,12 +12,16 @@ const USER = 'amtsbote';
 const PASSWORD = 'conformance-Pässwort-SECRET-9876';
 let server: Server | undefined;
 let url = '';
-let behaviour: 'accept' | 'retryable' | 'permanent' = 'accept';
+let behaviour: 'accept' | 'retryable' | 'permanent' | 'refuse' = 'accept';
+const REFUSAL = 'Antragsteller unbekannt';
 const cases = new Map<string, string>();
 const bodies: Buffer[] = [];
 
+// The receipt carries its verdict, as XML intakes do: Ergebnis OK with the Aktenzeichen, or FEHLER with a Meldung.
 const receipt = (az: string) =>
-  `<?xml version="1.0" encoding="UTF-8"?><fv:Quittung xmlns:fv="urn:fachverfahren:quittung:2"><fv:Aktenzeichen>${az}</fv:Aktenzeichen></fv:Quittung>`;
+  `<?xml version="1.0" encoding="UTF-8"?><fv:Quittung xmlns:fv="urn:fachverfahren:quittung:2"><fv:Ergebnis>OK</fv:Ergebnis><fv:Aktenzeichen>${az}</fv:Aktenzeichen></fv:Quittung>`;
+const refused = (meldung: string) =>
+  `<?xml version="1.0" encoding="UTF-8"?><fv:Quittung xmlns:fv="urn:fachverfahren:quittung:2"><fv:Ergebnis>FEHLER</fv:Ergebnis><fv:Meldung>${meldung}</fv:Meldung></fv:Quittung>`;
 
 const harness: ConformanceHarness = {
   async start() {
@@ -34,6 +38,7 @@ const harness: ConformanceHarness = {
       bodies.push(Buffer.from(req.body as Buffer));
       if (behaviour === 'retryable') return res.status(503).type('application/xml').send('<Fehler>Wartung</Fehler>');
       if (behaviour === 'permanent') return res.status(422).type('application/problem+json').send(JSON.stringify({ title: 'Pflichtfeld fehlt' }));
+      if (behaviour === 'refuse') return res.status(200).type('application/xml').send(refused(REFUSAL));
       const key = req.get('idempotency-key')!;
       const known = cases.get(key);
       if (known) return res.status(200).type('application/xml').send(receipt(known));
@@ -53,10 +58,12 @@ const harness: ConformanceHarness = {
     auth: { type: 'basic', username: USER, password: PASSWORD },
     schema: FIXTURE_XSD,
     reference: { from: 'xml', path: 'Quittung/Aktenzeichen' },
+    acceptance: { accepted: 'Quittung.Ergebnis = "OK"', error: 'Quittung.Meldung' },
   }),
   badCredentialOptions: () => ({ url: `${url}/eingang`, auth: { type: 'basic', username: USER, password: 'wrong-password-000' } }),
   secrets: [PASSWORD],
   behave: (b) => (behaviour = b),
+  refusal: { text: REFUSAL },
   filed: () => [...cases.keys()].map((idempotencyKey) => ({ idempotencyKey })),
   received: () => bodies,
   message: xmlMessage(fs.readFileSync(FIXTURE_SAMPLE, 'utf8')),

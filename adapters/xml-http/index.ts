@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { AxiosResponse } from 'axios';
-import { classifyHttpStatus, defineAdapter } from '../../src/sdk/index.ts';
-import type { AdapterInstance, CheckResult, DeliveryResult } from '../../src/sdk/index.ts';
+import { classifyHttpStatus, compileAcceptance, defineAdapter, parseAnswer, refusal, HTTP_DEFAULT_ACCEPTANCE } from '../../src/sdk/index.ts';
+import type { AdapterInstance, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/mapping/xsd/index.ts';
 import { oneLine, problemTitle } from '../rest/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
@@ -29,6 +29,8 @@ export default defineAdapter({
 
   async create(options, ctx): Promise<AdapterInstance> {
     const { logger, timeoutMs } = ctx;
+    // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
+    const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
 
     // Compiled once per schema set and shared by every target that names it. Imported only when a target has a
     // schema, so a hub without one never loads the libxml2 WebAssembly module. A schema that cannot be compiled
@@ -111,7 +113,7 @@ export default defineAdapter({
         }
 
         const durationMs = Date.now() - started;
-        if (res.status >= 200 && res.status < 300) return accepted(res, meta, durationMs);
+        if (res.status >= 200 && res.status < 300) return accepted(res, message, meta, durationMs);
 
         const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), headerString(res.headers['retry-after']));
         if (!result.ok) {
@@ -137,7 +139,17 @@ export default defineAdapter({
       },
     };
 
-    function accepted(res: AxiosResponse<string>, meta: Record<string, unknown>, durationMs: number): DeliveryResult {
+    /** A 2xx: judged by the acceptance rule, then the reference read. */
+    async function accepted(res: AxiosResponse<string>, message: OutboundMessage, meta: Record<string, unknown>, durationMs: number): Promise<DeliveryResult> {
+      const verdict = await rule.judge(parseAnswer(res.headers['content-type'], res.data, res.status), message);
+      if (!verdict.accepted) {
+        logger.warn('xml-http back office refused the case inside a 2xx answer', { ...meta, httpStatus: res.status, errorKind: verdict.errorKind, retryable: verdict.retryable, durationMs });
+        return refusal(verdict, res.status);
+      }
+      if (verdict.reference !== undefined) {
+        if (verdict.reference !== null) return { ok: true, reference: verdict.reference, httpStatus: res.status };
+        return noReference('acceptance.reference', 'not in the answer', res.status, meta);
+      }
       const where: ReferenceOption | undefined = options.reference;
       if (!where) {
         logger.debug('xml-http delivery accepted', { ...meta, httpStatus: res.status, durationMs });
@@ -148,12 +160,15 @@ export default defineAdapter({
         logger.debug('xml-http delivery accepted', { ...meta, httpStatus: res.status, durationMs, reference: read.reference });
         return { ok: true, reference: read.reference, httpStatus: res.status };
       }
-      // As in the rest adapter: a 2xx without the reference is still a success. The back office has filed the
-      // case; failing would dead-letter it and a replay would file it twice. Reconciliation finds it later.
-      const at = where.from === 'xml' ? where.path : where.pointer;
-      const warning = `back office accepted but gave no reference at ${at} (${read.why})`;
-      logger.warn(`xml-http ${warning}`, { ...meta, httpStatus: res.status });
-      return { ok: true, reference: null, httpStatus: res.status, warning };
+      return noReference(where.from === 'xml' ? where.path : where.pointer, read.why, res.status, meta);
+    }
+
+    function noReference(at: string, why: string, httpStatus: number, meta: Record<string, unknown>): DeliveryResult {
+      // As in the rest adapter: an accepted answer without the reference is still a success. The back office has
+      // filed the case; failing would dead-letter it and a replay would file it twice. Reconciliation finds it later.
+      const warning = `back office accepted but gave no reference at ${at} (${why})`;
+      logger.warn(`xml-http ${warning}`, { ...meta, httpStatus });
+      return { ok: true, reference: null, httpStatus, warning };
     }
   },
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { filePath } from '../../src/sdk/index.ts';
+import { acceptanceOption, filePath } from '../../src/sdk/index.ts';
 import { isJsonPointer } from '../rest/json-pointer.ts';
 import { authSchema, checkHeaderSources, restOptionsSchema } from '../rest/options.ts';
 
@@ -56,12 +56,16 @@ export const xmlHttpOptionsSchema = z
       .optional()
       .describe('entry XSD (local path; a relative path is found in the configuration folder); every message is validated against it before it is sent'),
     reference: referenceSchema.optional().describe("where the back office's reference (Aktenzeichen) is in its answer"),
+    acceptance: acceptanceOption.optional(),
     checkUrl: rest.checkUrl,
   })
   .strict()
   .superRefine((o, ctx) => {
     // The same rules as the rest adapter: one source per header.
     checkHeaderSources(o, ctx);
+    if (o.acceptance?.reference && o.reference) {
+      ctx.addIssue({ code: 'custom', path: ['acceptance', 'reference'], message: 'give the reference once: here or as reference' });
+    }
   });
 
 export type XmlHttpOptions = z.output<typeof xmlHttpOptionsSchema>;

@@ -2,35 +2,17 @@
 // office's, not ours: it is parsed without DTDs or entity declarations, and nothing of it reaches a log line or
 // an error except the reference itself.
 
-import { XMLParser } from 'fast-xml-parser';
+import { AnswerXmlError, isXmlMediaType, parseAnswerXml } from '../../src/sdk/index.ts';
 import { resolveJsonPointer } from '../rest/json-pointer.ts';
 import { isJsonMediaType, mediaType, parseJsonBody } from '../rest/response.ts';
 import type { ReferenceOption } from './options.ts';
 
-const parser = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  // Values stay the text they are: "007" stays "007", "1e3" is no number.
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  // DOCTYPEs are refused before parsing; what remains are XML's five predefined entities, bounded.
-  processEntities: { enabled: true, maxEntityCount: 0, maxEntitySize: 0, maxTotalExpansions: 10_000, maxExpandedLength: 1_000_000 },
-  htmlEntities: false,
-  maxNestedTags: 64,
-});
+export { isXmlMediaType };
 
 export type ReferenceRead =
   | { found: true; reference: string }
   /** `why` says what was wrong, never quoting the answer. */
   | { found: false; why: string };
-
-export function isXmlMediaType(type: string): boolean {
-  return type === 'application/xml' || type === 'text/xml' || type.endsWith('+xml');
-}
 
 /** The reference at `where` in an answer of `contentType`. */
 export function readReference(where: ReferenceOption, contentType: unknown, body: unknown): ReferenceRead {
@@ -49,12 +31,11 @@ export function readReference(where: ReferenceOption, contentType: unknown, body
 
 /** The text at `path` (`Quittung/Aktenzeichen`, `Quittung/@az`), or why there is none. */
 export function xmlReference(xml: string, path: string): ReferenceRead {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) return { found: false, why: 'the answer carries a DOCTYPE, which is not read' };
   let doc: unknown;
   try {
-    doc = parser.parse(xml);
-  } catch {
-    return { found: false, why: 'the answer is not well-formed XML' };
+    doc = parseAnswerXml(xml);
+  } catch (e) {
+    return { found: false, why: e instanceof AnswerXmlError ? e.message : 'the answer is not well-formed XML' };
   }
   let current: unknown = doc;
   for (const raw of path.replace(/^\//, '').split('/')) {

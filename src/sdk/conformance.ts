@@ -20,8 +20,16 @@ export interface ConformanceHarness {
   badCredentialOptions?(): Record<string, unknown>;
   /** Secret values contained in `options()`: they must never appear in logs, errors or masked options. */
   secrets: string[];
-  /** How the back office answers the next deliveries. */
-  behave(b: 'accept' | 'retryable' | 'permanent'): void;
+  /**
+   * How the back office answers the next deliveries. `refuse`: a success on the wire (HTTP 200, no fault) that
+   * says inside it the case was not filed, in the shape this back office uses, with `refusal.text` as its reason.
+   */
+  behave(b: 'accept' | 'retryable' | 'permanent' | 'refuse'): void;
+  /**
+   * The reason text the back office gives when it refuses inside a success (it must reach the attempt's error);
+   * or, for a back office that gives no answer to read (a folder), why the case does not apply.
+   */
+  refusal: { text: string } | { notApplicable: string };
   /** Cases the back office has filed; it deduplicates by idempotency key, as a careful back office would. */
   filed(): { idempotencyKey: string }[];
   /** Every request body the back office received, in order (the bytes, for the determinism check). */
@@ -70,8 +78,9 @@ function deliveryContext(key?: string): DeliveryContext {
 
 /**
  * The standard tests every adapter passes (mocha `describe`): a valid options schema that masks its secrets,
- * deterministic bytes on the wire, retryable and permanent errors told apart, `check()` failing cleanly,
- * no secrets in logs, and one case for one idempotency key however often it is sent.
+ * deterministic bytes on the wire, retryable and permanent errors told apart, a refusal inside a success never
+ * taken for delivered, `check()` failing cleanly, no secrets in logs, and one case for one idempotency key
+ * however often it is sent.
  */
 export function describeAdapterConformance(adapter: AdapterDefinition, harness: ConformanceHarness): void {
   describe(`adapter conformance: ${adapter.type}`, function () {
@@ -138,6 +147,22 @@ export function describeAdapterConformance(adapter: AdapterDefinition, harness: 
       const r = await instance.deliver(harness.message, deliveryContext());
       expect(r).to.deep.include({ ok: false, retryable: false });
     });
+
+    const refusal = harness.refusal;
+    if ('notApplicable' in refusal) {
+      it.skip(`never calls a refusal inside a successful answer delivered: not applicable, ${refusal.notApplicable}`);
+    } else {
+      it('never calls a refusal inside a successful answer delivered, and names the reason without the message', async () => {
+        harness.behave('refuse');
+        const r = await instance.deliver(harness.message, deliveryContext());
+        expect(r.ok, JSON.stringify(r)).to.equal(false);
+        if (r.ok) return;
+        expect(r.error).to.include(refusal.text);
+        // The back office's text is cut; the request never echoes into the error.
+        expect(r.error.length).to.be.at.most(400);
+        expect(r.error).not.to.include(harness.message.text);
+      });
+    }
 
     it('files one case for one idempotency key, however often it is sent', async () => {
       harness.behave('accept');

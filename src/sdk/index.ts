@@ -5,3 +5,17 @@ export { classifyHttpStatus, parseRetryAfter, classifyNetworkError } from './htt
 export { oneLine } from './text.ts';
 export { checkHttpUrl } from './urls.ts';
 export { tlsOptions, tlsAgentOptions, type TlsOptions } from './tls.ts';
+export {
+  acceptanceOption,
+  compileAcceptance,
+  refusal,
+  withoutFormData,
+  jsonataSyntaxError,
+  HTTP_DEFAULT_ACCEPTANCE,
+  ERROR_TEXT_MAX,
+  type AcceptanceOptions,
+  type AcceptanceRule,
+  type ParsedAnswer,
+  type Verdict,
+} from './acceptance.ts';
+export { parseAnswer, parseAnswerXml, AnswerXmlError, mediaType, isJsonMediaType, isXmlMediaType } from './answer.ts';
