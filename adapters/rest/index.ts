@@ -28,7 +28,7 @@ export default defineAdapter({
   options: restOptionsSchema,
 
   create(options, ctx): AdapterInstance {
-    const { logger, timeoutMs } = ctx;
+    const { logger, timeoutMs, clock } = ctx;
 
     const target = createTargetHttp({
       adapter: 'rest',
@@ -40,12 +40,14 @@ export default defineAdapter({
       timeoutMs,
       logger,
       maxResponseBytes: MAX_RESPONSE_BYTES,
+      clock,
     });
     const send = target.send;
 
     const instance: AdapterInstance = {
       async deliver(message, dctx): Promise<DeliveryResult> {
-        const started = Date.now();
+        // Durations on the monotonic clock: a wall-clock step mid-attempt must not make one negative.
+        const started = performance.now();
         const meta = { deliveryId: dctx.deliveryId, attempt: dctx.attempt };
         const encoded = encodeBody(message, options);
         if (!encoded.ok) {
@@ -73,12 +75,12 @@ export default defineAdapter({
           return failedExchange(err, 'rest', logger, meta, started);
         }
 
-        const durationMs = Date.now() - started;
+        const durationMs = Math.round(performance.now() - started);
         if (res.status >= 200 && res.status < 300) {
           return accepted(res, meta, durationMs);
         }
 
-        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), headerString(res.headers['retry-after']));
+        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: headerString(res.headers['retry-after']), now: clock() });
         if (!result.ok) {
           const title = problemTitle(res.headers['content-type'], res.data);
           if (title) result.error += `: ${title}`;

@@ -9,6 +9,7 @@ import { compareWithBackoffice } from './hub-vs-backoffice.ts';
 import { RunReport, type ReconcileMetrics } from './report.ts';
 import { findStuckDeliveries } from './stuck-deliveries.ts';
 import type { ReportSink } from './types.ts';
+import type { Clock } from '../clock.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -38,7 +39,8 @@ export interface ReconcileDeps {
   instance?: string;
   /** Called when deliveries were put back in the queue, so a worker in this process claims them at once. */
   onRedelivered?: () => void;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 export interface RunRequest {
@@ -64,7 +66,7 @@ export const INSTANCE = `${hostname()}:${process.pid}`;
  * is noted in the run's error and the others go on; the run then ends `failed`.
  */
 export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): Promise<RunRecord | undefined> {
-  const clock = deps.now ?? Date.now;
+  const clock = deps.now;
   const now = clock();
   const id = uuidv7(now);
   const selected = selectTargets(deps.targets, req.targets);
