@@ -27,6 +27,7 @@ import { validateEnvelope } from '../src/intake/envelope.ts';
 import { Router } from '../src/routing/router.ts';
 import { openStore, type DatabaseOptions } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
+import { systemClock } from '../src/clock.ts';
 
 const CONFIG_DIR = fileURLToPath(new URL('./config', import.meta.url));
 /** Submissions handed to the store at once while queueing; group commit writes them 200 per transaction. */
@@ -341,7 +342,7 @@ export async function queueBacklog(db: DatabaseOptions, count: number, env: Reco
         while (next < count) {
           const v = validateEnvelope(JSON.parse(`${prefix}backlog-${tag}-${next++}${suffix}`));
           if (!v.ok) throw new Error(`the bench payload is not a valid envelope: ${JSON.stringify(v.errors)}`);
-          await acceptSubmission(store, router, portal, v.envelope);
+          await acceptSubmission(store, router, portal, v.envelope, systemClock());
         }
       }),
     );

@@ -24,6 +24,7 @@ import { runReconciliation } from '../src/reconcile/run.ts';
 import type { CaseStatus } from '../src/sdk/types.ts';
 import type { StatusSink } from '../src/status/types.ts';
 import { seedCases, type SeedCase } from '../test/support/reconcile-seed.ts';
+import { systemClock } from '../src/clock.ts';
 
 const SELF = fileURLToPath(import.meta.url);
 const TARGET = 'bench-office';
@@ -121,7 +122,7 @@ async function run(dbOptions: Parameters<typeof openStore>[0], count: number, da
   const started = performance.now();
   try {
     const r = (await runReconciliation(
-      { rstore, targets: new Map([[TARGET, { id: TARGET, adapter, reconcile: { timezone: 'Europe/Berlin', graceMinutes: 15, lookbackDays: 7, concurrency: 4, redeliver: 'auto' } }]]), status, logger },
+      { rstore, targets: new Map([[TARGET, { id: TARGET, adapter, reconcile: { timezone: 'Europe/Berlin', graceMinutes: 15, lookbackDays: 7, concurrency: 4, redeliver: 'auto' } }]]), status, logger, now: systemClock },
       { job: 'reconcile', scheduleId: 'on-demand', targets: [TARGET], stuckAfterMinutes: 15 },
     ))!;
     const runSeconds = (performance.now() - started) / 1000;

@@ -14,6 +14,7 @@ import { registerReconcileCommand } from './reconcile/command.ts';
 import { registerPruneCommand } from './maintenance/prune-command.ts';
 import { registerTargetsCommand } from './console/targets-command.ts';
 import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './cli-database.ts';
+import { systemClock } from './clock.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {
@@ -179,7 +180,8 @@ withDatabaseOptions(replay).action(
     const store = await openConfiguredStore(o, o.databaseUrl ? undefined : await loadConfigIfPresent(o));
     try {
       const by = o.by ?? osUser();
-      const now = Date.now();
+      // A process of its own: its one reading of the machine's clock.
+      const now = systemClock();
       const iso = (ms: number) => new Date(ms).toISOString();
       if (parsed?.ok) {
         const r = await replayByFilter(store, parsed.filter, { dryRun: Boolean(o.dryRun), by, reason: o.reason, now });

@@ -29,6 +29,7 @@ import { ReconcileStore } from './store/reconcile-store.ts';
 import { operatorAuthenticator } from './console/operator-auth.ts';
 import { registerTargetMetrics, targetsRoutes } from './console/targets-api.ts';
 import { startSimulators, type RunningSimulator } from './demo/index.ts';
+import { systemClock, type Clock } from './clock.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -44,8 +45,11 @@ export interface HubOptions {
   /** Start the simulators the configuration's demo section names (default true). */
   simulators?: boolean;
   worker?: Partial<LoadedConfig['hub']['worker']>;
-  /** The worker's clock (tests of delivery windows and breakers); default Date.now. */
-  clock?: () => number;
+  /**
+   * The hub's one clock, handed to every part that stamps or compares time (src/clock.ts); default the machine's.
+   * Tests move it to a delivery window's edge, a breaker's cool-down or a retention's end.
+   */
+  clock?: Clock;
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
 }
 
@@ -71,6 +75,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const config = loadConfig(opts.configDir, { adapters: await adapterRegistry(opts.configDir), env: opts.env ?? process.env });
   const router = new Router(config);
   const hub = config.hub;
+  const clock = opts.clock ?? systemClock;
   const logger = createLogger({
     level: hub.log.level,
     console: opts.log?.console ?? hub.log.console,
@@ -98,44 +103,45 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     for (const s of simulators) logger.info('demo back-office simulator started', { component: 'simulator', kind: s.kind, url: s.url });
 
     // The same build `amtsbote config check` runs: what fails here fails there first.
-    const adapters = await createAdapters(config, (t) => logger.child({ target: t.id, adapter: t.adapter.type }));
+    const adapters = await createAdapters(config, (t) => logger.child({ target: t.id, adapter: t.adapter.type }), clock);
     cleanup.push(() => Promise.all([...adapters.values()].map((a) => a.close?.())));
 
     const metrics = createMetrics(() => store.deliveryCounts());
-    registerTargetMetrics(metrics, store);
+    registerTargetMetrics(metrics, store, clock);
 
     const workerCfg = { ...hub.worker, ...opts.worker };
     // Status updates to portals go out with the deliveries: an intake-only instance (worker disabled) sends none.
     const statusOutbox: StatusOutboxWorker | undefined = workerCfg.enabled
-      ? new StatusOutboxWorker({ statusStore: new StatusStore(store.db, store.dialect), portals: hub.portals, logger: logger.child({ component: 'status-outbox' }), metrics, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs })
+      ? new StatusOutboxWorker({ statusStore: new StatusStore(store.db, store.dialect), portals: hub.portals, logger: logger.child({ component: 'status-outbox' }), metrics, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, now: clock })
       : undefined;
-    const statusRecorder: StatusRecorder = new StatusRecorder({ store, config: hub, logger: logger.child({ component: 'status' }), metrics, onQueued: () => statusOutbox?.wake() });
+    const statusRecorder: StatusRecorder = new StatusRecorder({ store, config: hub, logger: logger.child({ component: 'status' }), metrics, onQueued: () => statusOutbox?.wake(), now: clock });
     // A delivered case is RECEIVED for the portal, in the same commit.
     store.onDelivered(statusRecorder.deliveredHook());
     const worker = workerCfg.enabled
-      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, ackPollMs: workerCfg.ackPollMs, ...(opts.clock ? { now: opts.clock } : {}) })
+      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, ackPollMs: workerCfg.ackPollMs, now: clock })
       : undefined;
 
     // Created before HTTP (the operator API runs reconciliations on demand), started after it.
     const scheduler = new Scheduler(hub.schedules, {
       rstore: ReconcileStore.of(store),
       targets: reconcileTargets(config, adapters),
-      portals: reconcilePortals(hub.portals, { store, router, logger, onAccepted: () => worker?.wake() }),
+      portals: reconcilePortals(hub.portals, { store, router, logger, now: clock, onAccepted: () => worker?.wake() }),
       status: statusRecorder,
       metrics,
       logger,
       onRedelivered: () => worker?.wake(),
+      now: clock,
     });
     const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
 
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', false);
-    app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, onAccepted: () => worker?.wake() }));
-    app.use('/api/v1', pushRoutes({ recorder: statusRecorder, targets: hub.targets }));
-    app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, onReplayed: () => worker?.wake() }));
-    app.use('/api/v1', reconcileRoutes({ rstore: ReconcileStore.of(store), scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, onRedelivered: () => worker?.wake() }));
-    app.use('/api/v1', targetsRoutes({ store, config, authenticate }));
+    app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, now: clock, onAccepted: () => worker?.wake() }));
+    app.use('/api/v1', pushRoutes({ recorder: statusRecorder, targets: hub.targets, now: clock }));
+    app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, now: clock, onReplayed: () => worker?.wake() }));
+    app.use('/api/v1', reconcileRoutes({ rstore: ReconcileStore.of(store), scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, now: clock, onRedelivered: () => worker?.wake() }));
+    app.use('/api/v1', targetsRoutes({ store, config, authenticate, now: clock }));
     app.get('/api/v1/openapi.json', (_req, res) => res.json(openApiDocument));
     app.use(healthRoutes({ store, metrics, worker: () => Boolean(worker) }));
     app.use((req, res) => sendProblem(res, new HttpProblem('not-found', `no route for ${req.method} ${req.path}`), req.originalUrl));

@@ -59,6 +59,15 @@ class SwitchableBackOffice {
   }
 }
 
+const HOUR = 3_600_000;
+
+/** 12:00 UTC of the first Sunday after `now` (a week on when `now` is a Sunday). */
+function comingSundayNoonUtc(now: number): number {
+  const day = new Date(now);
+  const midnight = Date.UTC(day.getUTCFullYear(), day.getUTCMonth(), day.getUTCDate());
+  return midnight + (7 - day.getUTCDay()) * 24 * HOUR + 12 * HOUR;
+}
+
 async function submit(h: TestHub, tenant: string, n: number): Promise<string[]> {
   const ids: string[] = [];
   // One after the other, so the order they were taken in is the order they must reach the back office.
@@ -175,17 +184,22 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
   });
 
   it('holds deliveries outside the window and releases them when it opens, without counting them late', async () => {
-    // Sunday noon, then Monday 06:00 UTC: the window opens.
-    let offset = Date.parse('2026-11-29T12:00:00Z') - Date.now();
+    // The hub's clock at the coming Sunday noon, then at Monday 06:00 UTC: the window opens. Counted from today,
+    // so no date is written here: every part of the hub (intake, worker, API) must read the one clock.
+    const sundayNoon = comingSundayNoonUtc(Date.now());
+    const mondayOpening = sundayNoon + 18 * HOUR;
+    let offset = sundayNoon - Date.now();
     const h = await start({ clock: () => Date.now() + offset });
     const ids = await submit(h, '05562008', 3);
     await new Promise((r) => setTimeout(r, 400));
     expect(bo.to('office-hours')).to.have.length(0);
     const closed = await target(h, 'office-hours');
-    expect(closed.window).to.include({ open: false, nextOpening: '2026-11-30T06:00:00.000Z' });
+    expect(closed.window).to.include({ open: false, nextOpening: new Date(mondayOpening).toISOString() });
     expect(closed.queue.due).to.equal(3);
+    // Stamped by the hub's clock, not the machine's: due since Sunday noon.
+    for (const d of await deliveries(h, ids)) expect(d.createdAt).to.be.within(sundayNoon, sundayNoon + 10 * 60_000);
 
-    offset = Date.parse('2026-11-30T06:00:00Z') - Date.now();
+    offset = mondayOpening - Date.now();
     await eventually(async () => (await deliveries(h, ids)).every((d) => d.state === 'delivered'), 10_000, 'delivered once the window opened');
     const metrics = await (await fetch(`${h.hub.url}/metrics`)).text();
     // All three waited under a minute by the window's reckoning (a slow machine needs some of it), though due since Sunday noon.

@@ -7,6 +7,7 @@ import rest from '../adapters/rest/index.ts';
 import type { RetryPolicy, TargetReconcileConfig } from '../src/config/schema.ts';
 import { runReconciliation, type ReconcileTarget } from '../src/reconcile/run.ts';
 import type { AdapterInstance } from '../src/sdk/types.ts';
+import { systemClock } from '../src/clock.ts';
 import { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { seedCases } from './support/reconcile-seed.ts';
@@ -72,7 +73,7 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
       url: `${office.url}/cases`,
       listing: { url: `${office.url}/cases?since={since}`, itemsPointer: '/items', referencePointer: '/reference', statusPointer: '/status', idempotencyKeyPointer: '/key' },
     });
-    const adapter = await rest.create(options, { targetId: id, logger: quiet, timeoutMs: 2000 });
+    const adapter = await rest.create(options, { targetId: id, logger: quiet, timeoutMs: 2000, clock: systemClock });
     adapters.push(adapter);
     return [id, { id, adapter, retry: RETRY, reconcile: { timezone: 'Europe/Berlin', graceMinutes: 0, lookbackDays: 7, concurrency: 2, ...reconcile } }];
   }

@@ -316,7 +316,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     // there the second scheduler shares the store and only the slot's uniqueness is tested.
     const second = kind === 'postgres' ? await openStore(db().options) : store();
     try {
-      const deps = (s: typeof second) => ({ rstore: ReconcileStore.of(s), targets: new Map<string, ReconcileTarget>(), logger: quiet });
+      const deps = (s: typeof second) => ({ rstore: ReconcileStore.of(s), targets: new Map<string, ReconcileTarget>(), logger: quiet, now: () => now });
       const schedules = [{ id: 'nightly', job: 'reconcile' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin', options: { stuckAfterMinutes: 100_000 } }];
       const a = new Scheduler(schedules, deps(store()));
       const b = new Scheduler(schedules, deps(second));
@@ -337,7 +337,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     await rstore.startRun({ ...left, instance: `${hostname()}:999999` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000002', instance: `${hostname()}:${process.pid}` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000003', instance: 'another-host:999999' });
-    const s = new Scheduler([], { rstore, targets: new Map(), logger: quiet });
+    const s = new Scheduler([], { rstore, targets: new Map(), logger: quiet, now: () => now });
     expect(await s.closeAbandoned()).to.equal(1);
     expect(await rstore.getRun(left.id)).to.include({ state: 'failed', error: `the instance ${hostname()}:999999 stopped during the run` });
     expect((await rstore.getRun('01a20000-dead-7000-8000-000000000002'))!.state).to.equal('running');

@@ -100,8 +100,8 @@ describeEachDatabase('status recorder', ({ store }) => {
   /** A submission with one delivery per target, delivered with reference `<target>-<n>`. */
   let n = 0;
   async function submission(targets: string[], portalId = 'portal-a'): Promise<{ id: string; deliveries: { id: string; reference: string }[] }> {
-    const id = uuidv7();
-    const deliveries = targets.map((t) => ({ id: uuidv7(), routeId: 'r', targetId: t, mappingId: 'm.jsonata', reference: `${t.toUpperCase()}-${++n}` }));
+    const id = uuidv7(T0);
+    const deliveries = targets.map((t) => ({ id: uuidv7(T0), routeId: 'r', targetId: t, mappingId: 'm.jsonata', reference: `${t.toUpperCase()}-${++n}` }));
     await store().createSubmission({ id, portalId, externalId: `ext-${id}`, tenant: '05513000', service: 'sperrmuell', submittedAt: '2026-11-24T09:30:00+01:00', receivedAt: T0, bodyHash: 'h', content: '{}', attachments: [], deliveries });
     for (const d of deliveries) await store().db.updateTable('deliveries').set({ state: 'delivered', reference: d.reference, delivered_at: T0 }).where('id', '=', d.id).execute();
     return { id, deliveries };

@@ -13,9 +13,10 @@ export const MAX_ACK_BYTES = 1024 * 1024;
 /**
  * Whether an ack file is complete enough to read. Back offices often write them in place, not
  * atomically: a file that ends with a line break is done; otherwise it must have been left alone
- * for SETTLE_MS (which also covers an empty marker file).
+ * for SETTLE_MS (which also covers an empty marker file). `now` is the hub's clock; the file system's clock
+ * stamped the mtime, and in production the two agree.
  */
-export function isSettled(content: Buffer, mtimeMs: number, now: number = Date.now()): boolean {
+export function isSettled(content: Buffer, mtimeMs: number, now: number): boolean {
   if (content.length > 0 && content[content.length - 1] === 0x0a) return true;
   return now - mtimeMs >= SETTLE_MS;
 }

@@ -39,7 +39,7 @@ export default defineAdapter({
   options: fileDropOptionsSchema,
 
   async create(options, ctx) {
-    const { logger, timeoutMs } = ctx;
+    const { logger, timeoutMs, clock } = ctx;
     const tr = options.transport;
 
     let privateKey: Buffer | undefined;
@@ -60,7 +60,7 @@ export default defineAdapter({
     /** The attempt's names, or an earlier attempt's when {date}/{time} make them differ. */
     async function plan(message: OutboundMessage, dctx: DeliveryContext): Promise<{ primary: string; files: PlannedFile[]; dropped: number }> {
       const parts: Omit<NameParts, 'at'> = { tenant: dctx.tenant, service: dctx.service, deliveryId: dctx.deliveryId, ext: message.format };
-      let at = new Date();
+      let at = new Date(clock());
       if (dependsOnTime(options.fileName)) {
         // A retry on another day or second would otherwise get a new name and write the case twice.
         const found = await earlierAttempt(primaryPattern(options.fileName, options.attachments), parts);
@@ -94,7 +94,7 @@ export default defineAdapter({
         for (const entry of (await transport.list(place)) ?? []) {
           // In files mode the file itself may be gone and only its .ok or .err be left.
           const m = re.exec(ack?.mode === 'files' ? entry.replace(/\.(ok|err)$/, '') : entry);
-          if (m) return timeOfMatch(m);
+          if (m) return timeOfMatch(m, new Date(clock()));
         }
       }
       return null;
@@ -174,7 +174,8 @@ export default defineAdapter({
 
     return {
       async deliver(message, dctx): Promise<DeliveryResult> {
-        const started = Date.now();
+        // A duration, on the monotonic clock: a wall-clock step mid-attempt must not make it negative.
+        const started = performance.now();
         try {
           return await withDeadline(() => attempt(message, dctx));
         } catch (err) {
@@ -184,7 +185,7 @@ export default defineAdapter({
             attempt: dctx.attempt,
             errorKind: result.ok ? undefined : result.errorKind,
             retryable: !result.ok && result.retryable,
-            durationMs: Date.now() - started,
+            durationMs: Math.round(performance.now() - started),
           });
           return result;
         }
@@ -219,7 +220,7 @@ export default defineAdapter({
       if (info.size > MAX_ACK_BYTES) return 'too-large';
       const content = await transport.read(name);
       if (content === null) return null;
-      return isSettled(content, info.mtimeMs) ? content : 'unsettled';
+      return isSettled(content, info.mtimeMs, clock()) ? content : 'unsettled';
     }
 
     async function ackByFiles(name: string, referencePath: string | undefined): Promise<AckResult> {

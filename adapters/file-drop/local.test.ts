@@ -7,6 +7,7 @@ import { expect } from 'chai';
 import { capturingLogger, jsonMessage, xmlMessage } from '../../src/sdk/conformance.ts';
 import type { AdapterInstance, DeliveryContext, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import fileDrop from './index.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // Real folders under the system temp dir; the test plays the batch job where one is needed.
 
@@ -26,7 +27,7 @@ function ctx(over: Partial<DeliveryContext> = {}): DeliveryContext {
 
 async function adapter(options: Record<string, unknown> = {}, timeoutMs = 5000): Promise<AdapterInstance> {
   const parsed = fileDrop.options.parse({ transport: { type: 'local', directory: dir }, ...options });
-  const instance = await fileDrop.create(parsed, { targetId: 'drop-test', logger, timeoutMs });
+  const instance = await fileDrop.create(parsed, { clock: systemClock, targetId: 'drop-test', logger, timeoutMs });
   instances.push(instance);
   return instance;
 }

@@ -117,7 +117,7 @@ export function sameDeliveryMatcher(pattern: string, p: Omit<NameParts, 'at'>): 
 }
 
 /** The attempt time a name matched by `sameDeliveryMatcher` was rendered with (fields not in the name: today's). */
-export function timeOfMatch(m: RegExpMatchArray, today: Date = new Date()): Date {
+export function timeOfMatch(m: RegExpMatchArray, today: Date): Date {
   const d = m.groups?.date;
   const t = m.groups?.time;
   return new Date(

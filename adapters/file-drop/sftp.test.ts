@@ -8,6 +8,7 @@ import type { AdapterInstance, DeliveryContext, DeliveryResult } from '../../src
 import fileDrop from './index.ts';
 import { sftpTransport } from './sftp.ts';
 import { startSshd, type TestSshd } from './test-sshd.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // Against a real OpenSSH server on 127.0.0.1 (started here, as root with key login). The server's
 // folder is on this machine, so the test reads it directly and plays the batch job there.
@@ -55,7 +56,7 @@ describe('file-drop over SFTP (real OpenSSH)', function () {
 
   async function adapter(options: Record<string, unknown> = {}, timeoutMs = 8000): Promise<AdapterInstance> {
     const parsed = fileDrop.options.parse({ ...options, transport: transport(options.transport as Record<string, unknown>) });
-    const instance = await fileDrop.create(parsed, { targetId: 'sftp-test', logger, timeoutMs });
+    const instance = await fileDrop.create(parsed, { clock: systemClock, targetId: 'sftp-test', logger, timeoutMs });
     instances.push(instance);
     return instance;
   }
@@ -252,7 +253,7 @@ describe('file-drop over SFTP: unreachable servers', function () {
   });
 
   async function make(port: number, timeoutMs: number) {
-    return fileDrop.create(fileDrop.options.parse({ transport: { ...base, port } }), { targetId: 't', logger, timeoutMs });
+    return fileDrop.create(fileDrop.options.parse({ transport: { ...base, port } }), { clock: systemClock, targetId: 't', logger, timeoutMs });
   }
 
   it('calls a refused connection retryable and check() not ok', async () => {

@@ -5,6 +5,7 @@ import { expect } from 'chai';
 import type { AdapterInstance, OutboundAttachment, OutboundMessage } from '../../src/sdk/index.ts';
 import rest from './index.ts';
 import { capturingLogger, closeServer, dctx, failure, flushLogs, jsonMessage, listen } from './test-helpers.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // Form and multipart bodies, received by a real express server and parsed the way a back office would:
 // URLSearchParams for the form, the fetch API's multipart parser (Response.formData()) for multipart.
@@ -34,7 +35,7 @@ describe('rest adapter: bodies', () => {
   const adapters: AdapterInstance[] = [];
 
   async function adapter(options: Record<string, unknown>): Promise<AdapterInstance> {
-    const instance = await rest.create(rest.options.parse(options), { targetId: 'body-test', logger, timeoutMs: 2000 });
+    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'body-test', logger, timeoutMs: 2000 });
     adapters.push(instance);
     return instance;
   }

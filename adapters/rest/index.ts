@@ -28,7 +28,7 @@ export default defineAdapter({
   options: restOptionsSchema,
 
   create(options, ctx): AdapterInstance {
-    const { logger, timeoutMs } = ctx;
+    const { logger, timeoutMs, clock } = ctx;
     // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
     const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
 
@@ -42,12 +42,14 @@ export default defineAdapter({
       timeoutMs,
       logger,
       maxResponseBytes: MAX_RESPONSE_BYTES,
+      clock,
     });
     const send = target.send;
 
     const instance: AdapterInstance = {
       async deliver(message, dctx): Promise<DeliveryResult> {
-        const started = Date.now();
+        // Durations on the monotonic clock: a wall-clock step mid-attempt must not make one negative.
+        const started = performance.now();
         const meta = { deliveryId: dctx.deliveryId, attempt: dctx.attempt };
         const encoded = encodeBody(message, options);
         if (!encoded.ok) {
@@ -75,12 +77,12 @@ export default defineAdapter({
           return failedExchange(err, 'rest', logger, meta, started);
         }
 
-        const durationMs = Date.now() - started;
+        const durationMs = Math.round(performance.now() - started);
         if (res.status >= 200 && res.status < 300) {
           return accepted(res, message, meta, durationMs);
         }
 
-        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), headerString(res.headers['retry-after']));
+        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: headerString(res.headers['retry-after']), now: clock() });
         if (!result.ok) {
           const title = problemTitle(res.headers['content-type'], res.data);
           if (title) result.error += `: ${title}`;
@@ -113,7 +115,7 @@ export default defineAdapter({
     }
     if (options.listing) {
       const listing = options.listing;
-      instance.list = (since) => listCases(listing, since, target, timeoutMs, logger);
+      instance.list = (since) => listCases(listing, since, target, timeoutMs, logger, clock);
     }
     return instance;
 
@@ -122,7 +124,7 @@ export default defineAdapter({
       // The template, not the filled URL: no query string (it may carry a key), no reference in logs.
       const marker = 'AMTSBOTE-REFERENCE-MARKER';
       const shown = `${lookup.method} ${shownUrl(lookup.url.replaceAll(REFERENCE_PLACEHOLDER, marker)).replaceAll(marker, REFERENCE_PLACEHOLDER)}`;
-      const spec = { what: 'status lookup', shown, error: StatusLookupError };
+      const spec = { what: 'status lookup', shown, error: StatusLookupError, clock };
       const body = await getJson(target, url, timeoutMs, spec, { statusLookup: true });
       if (body === null) return null;
       const found = caseAt(body, reference, lookup, logger, 'statusLookup');

@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { AdapterInstance, CaseStatus } from '../../src/sdk/index.ts';
 import rest, { ListingError } from './index.ts';
 import { capturingLogger, closeServer, flushLogs, listen } from './test-helpers.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // list(since) against a real back office on 127.0.0.1 that pages through its cases by cursor or by link.
 
@@ -41,7 +42,7 @@ describe('rest adapter: listing', () => {
 
   async function adapter(listing: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<AdapterInstance> {
     const options = { url: `${base}/cases`, auth: { type: 'bearer', token: TOKEN }, ...(listing ? { listing } : {}), ...extra };
-    const instance = await rest.create(rest.options.parse(options), { targetId: 'listing-test', logger, timeoutMs: 2000 });
+    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'listing-test', logger, timeoutMs: 2000 });
     adapters.push(instance);
     return instance;
   }
@@ -200,7 +201,7 @@ describe('rest adapter: listing', () => {
     const capped = await fail(`${base}/cases?since={since}`, { nextPointer: '/weiter', cursorParam: 'cursor', maxPages: 2 });
     expect(capped.message).to.contain('maxPages (2)');
 
-    const bad = await rest.create(rest.options.parse({ url: `${base}/cases`, auth: { type: 'bearer', token: 'wrong' }, listing: { ...fields, url: `${base}/cases?since={since}` } }), {
+    const bad = await rest.create(rest.options.parse({ url: `${base}/cases`, auth: { type: 'bearer', token: 'wrong' }, listing: { ...fields, url: `${base}/cases?since={since}` } }), { clock: systemClock,
       targetId: 'listing-test',
       logger,
       timeoutMs: 2000,

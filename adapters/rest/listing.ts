@@ -39,13 +39,13 @@ export function nextPageUrl(l: Listing, first: string, current: string, next: st
   return u.toString();
 }
 
-export async function* listCases(l: Listing, since: Date, target: TargetHttp, timeoutMs: number, logger: Logger): AsyncGenerator<CaseStatus> {
+export async function* listCases(l: Listing, since: Date, target: TargetHttp, timeoutMs: number, logger: Logger, clock: () => number): AsyncGenerator<CaseStatus> {
   const first = firstPageUrl(l, since);
   let url = first;
   let skipped = 0;
   for (let page = 1; ; page++) {
     const shown = `GET ${shownUrl(url)}`;
-    const spec = { what: 'listing', shown: page > 1 ? `${shown} (page ${page})` : shown, error: ListingError };
+    const spec = { what: 'listing', shown: page > 1 ? `${shown} (page ${page})` : shown, error: ListingError, clock };
     const body = await getJson(target, url, timeoutMs, spec, { listing: true, page });
     // A 404 for a listing is a wrong URL, not an empty result.
     if (body === null) throw new ListingError(`listing ${spec.shown} answered HTTP 404 Not Found`, false, 404);

@@ -6,6 +6,7 @@ import type { AdapterInstance, DeliveryResult } from '../../src/sdk/index.ts';
 import rest from './index.ts';
 import { authHeaders } from './auth.ts';
 import { capturingLogger, closeServer, dctx, failure, flushLogs, jsonMessage, listen, sleep } from './test-helpers.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // A real OAuth2 token endpoint and API on 127.0.0.1. The token endpoint counts its requests, so the
 // tests can say exactly how many tokens the adapter fetched; the API accepts only tokens it knows.
@@ -37,7 +38,7 @@ describe('rest adapter: oauth2 client credentials', function () {
   let apiCalls: { authorization: string | undefined; idempotencyKey: string | undefined }[] = [];
 
   async function adapter(options: Record<string, unknown>, timeoutMs = 2000): Promise<AdapterInstance> {
-    const instance = await rest.create(rest.options.parse(options), { targetId: 'oauth2-test', logger, timeoutMs });
+    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'oauth2-test', logger, timeoutMs });
     adapters.push(instance);
     return instance;
   }

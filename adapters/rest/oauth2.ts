@@ -4,7 +4,7 @@
 
 import type { AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
-import { parseRetryAfter } from '../../src/sdk/index.ts';
+import { parseRetryAfter, type Clock } from '../../src/sdk/index.ts';
 import type { OAuth2Auth } from './options.ts';
 import { oneLine, parseJsonBody } from './response.ts';
 
@@ -40,8 +40,8 @@ export interface TokenSourceOptions {
   auth: OAuth2Auth;
   transport: TokenTransport;
   logger: Logger;
-  /** Injectable for tests; defaults to Date.now. */
-  now?: () => number;
+  /** The hub's clock: when a cached token goes stale, and what a Retry-After date means. */
+  now: Clock;
 }
 
 export class OAuth2TokenSource {
@@ -56,7 +56,7 @@ export class OAuth2TokenSource {
     this.#auth = o.auth;
     this.#transport = o.transport;
     this.#logger = o.logger;
-    this.#now = o.now ?? Date.now;
+    this.#now = o.now;
   }
 
   /** The token endpoint without query string, for messages. */
@@ -121,7 +121,7 @@ export class OAuth2TokenSource {
 
     if (res.status < 200 || res.status >= 300) {
       const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-      const retryAfter = retryable ? parseRetryAfter(headerString(res.headers['retry-after'])) : undefined;
+      const retryAfter = retryable ? parseRetryAfter(headerString(res.headers['retry-after']), this.#now()) : undefined;
       const why = this.#oauthError(res);
       const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final tokenUrl)' : '';
       this.#logger.warn('rest oauth2 token request refused', { httpStatus: res.status, retryable });

@@ -37,6 +37,8 @@ export interface ReadSpec {
   /** `GET https://fv.example/auftraege/{reference}`: safe to show. */
   shown: string;
   error: new (message: string, retryable: boolean, httpStatus?: number, retryAfterMs?: number) => BackOfficeReadError;
+  /** The hub's clock: a Retry-After date is reckoned against it. */
+  clock: () => number;
 }
 
 /**
@@ -55,7 +57,7 @@ export async function getJson(target: TargetHttp, url: string, timeoutMs: number
   }
   if (res.status === 404) return null;
   if (res.status < 200 || res.status >= 300) {
-    const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), res.headers['retry-after'] as string | undefined);
+    const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: res.headers['retry-after'] as string | undefined, now: spec.clock() });
     const title = problemTitle(res.headers['content-type'], res.data);
     const cred = res.status === 401 || res.status === 403 ? 'credentials rejected: ' : '';
     const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final URL)' : '';

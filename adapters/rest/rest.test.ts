@@ -8,6 +8,7 @@ import { maskSecrets } from '../../src/sdk/index.ts';
 import type { AdapterInstance, DeliveryContext, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import rest from './index.ts';
 import { parseJsonPointer, resolveJsonPointer } from './json-pointer.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // A real express server on 127.0.0.1 stands in for the back office: the adapter is tested over
 // real sockets, so headers, timeouts and refused connections behave as in production.
@@ -51,7 +52,7 @@ const logger = capturingLogger(lines);
 
 async function adapter(options: Record<string, unknown>, timeoutMs = 2000, log = logger): Promise<AdapterInstance> {
   const parsed = rest.options.parse(options);
-  const instance = await rest.create(parsed, { targetId: 'test', logger: log, timeoutMs });
+  const instance = await rest.create(parsed, { clock: systemClock, targetId: 'test', logger: log, timeoutMs });
   adapters.push(instance);
   return instance;
 }

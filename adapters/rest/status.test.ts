@@ -4,6 +4,7 @@ import { expect } from 'chai';
 import type { AdapterInstance } from '../../src/sdk/index.ts';
 import rest, { StatusLookupError } from './index.ts';
 import { capturingLogger, closeServer, flushLogs, listen } from './test-helpers.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // status(reference) against a real back office on 127.0.0.1 that knows a few cases.
 
@@ -28,7 +29,7 @@ describe('rest adapter: status lookup', () => {
 
   async function adapter(statusLookup: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<AdapterInstance> {
     const options = { url: `${base}/cases`, auth: { type: 'bearer', token: TOKEN }, ...(statusLookup ? { statusLookup } : {}), ...extra };
-    const instance = await rest.create(rest.options.parse(options), { targetId: 'status-test', logger, timeoutMs: 2000 });
+    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'status-test', logger, timeoutMs: 2000 });
     adapters.push(instance);
     return instance;
   }
@@ -139,7 +140,7 @@ describe('rest adapter: status lookup', () => {
 
     const bad = await rest.create(
       rest.options.parse({ url: `${base}/cases`, auth: { type: 'bearer', token: 'wrong' }, statusLookup: { url: `${base}/cases/{reference}`, statusPointer: '/x' } }),
-      { targetId: 'status-test', logger, timeoutMs: 2000 },
+      { clock: systemClock, targetId: 'status-test', logger, timeoutMs: 2000 },
     );
     adapters.push(bad);
     const e401 = await rejection(bad.status!('AZ-1'));

@@ -3,7 +3,7 @@ import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
 import { authHeaders, isStaticAuth } from './auth.ts';
-import { classifyNetworkError, type CheckResult, type DeliveryResult } from '../../src/sdk/index.ts';
+import { classifyNetworkError, type CheckResult, type Clock, type DeliveryResult } from '../../src/sdk/index.ts';
 import { OAuth2TokenSource, TokenError, errorCode } from './oauth2.ts';
 import type { RestOptions } from './options.ts';
 import { tlsAgentOptions } from '../../src/sdk/index.ts';
@@ -41,11 +41,11 @@ export function headerString(value: unknown): string | undefined {
 /**
  * The delivery result for an exchange that threw: a token endpoint's failure, or a network error. Only the
  * error code is read: axios errors carry the request config, headers (credentials) and body, so the error
- * object itself is never logged or returned.
+ * object itself is never logged or returned. `started` is the attempt's performance.now(), for the logged duration.
  */
 export function failedExchange(err: unknown, adapter: string, logger: Logger, meta: Record<string, unknown>, started: number): DeliveryResult {
   if (err instanceof TokenError) {
-    logger.debug(`${adapter} delivery attempt failed at the token endpoint`, { ...meta, errorKind: err.errorKind, durationMs: Date.now() - started });
+    logger.debug(`${adapter} delivery attempt failed at the token endpoint`, { ...meta, errorKind: err.errorKind, durationMs: Math.round(performance.now() - started) });
     return {
       ok: false,
       retryable: err.retryable,
@@ -55,7 +55,7 @@ export function failedExchange(err: unknown, adapter: string, logger: Logger, me
     };
   }
   const result = classifyNetworkError({ code: errorCode(err) });
-  logger.debug(`${adapter} delivery attempt failed`, { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Date.now() - started });
+  logger.debug(`${adapter} delivery attempt failed`, { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Math.round(performance.now() - started) });
   return result;
 }
 
@@ -71,6 +71,8 @@ export interface TargetHttpOptions {
   logger: Logger;
   /** Cap on the answer read: a back office answers with a small receipt; more is a fault. */
   maxResponseBytes: number;
+  /** The hub's clock (token expiry, Retry-After dates). */
+  clock: Clock;
 }
 
 export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
@@ -122,6 +124,7 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
       ? new OAuth2TokenSource({
           auth,
           logger,
+          now: o.clock,
           // The token request has its own deadline: it is shared by every delivery waiting for it.
           transport: (config) => exchange({ ...config, httpsAgent: tokenHttpsAgent }, AbortSignal.timeout(timeoutMs)),
         })

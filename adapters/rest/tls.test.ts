@@ -10,6 +10,7 @@ import { maskSecrets } from '../../src/sdk/index.ts';
 import type { AdapterInstance } from '../../src/sdk/index.ts';
 import rest from './index.ts';
 import { capturingLogger, closeServer, dctx, failure, flushLogs, jsonMessage, listen } from './test-helpers.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // A real HTTPS back office on 127.0.0.1 that demands a client certificate signed by its CA.
 // The certificates are made with openssl in a temporary folder for this run only.
@@ -47,7 +48,7 @@ describe('rest adapter: tls client certificates', function () {
   const f = (name: string) => path.join(dir, name);
 
   async function adapter(options: Record<string, unknown>, timeoutMs = 3000): Promise<AdapterInstance> {
-    const instance = await rest.create(rest.options.parse(options), { targetId: 'tls-test', logger, timeoutMs });
+    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'tls-test', logger, timeoutMs });
     adapters.push(instance);
     return instance;
   }
@@ -135,10 +136,10 @@ describe('rest adapter: tls client certificates', function () {
   });
 
   it('names a missing file and a key that does not belong to the certificate', async () => {
-    expect(() => rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ cert: f('nope.crt') }) }), { targetId: 't', logger, timeoutMs: 1000 })).to.throw(
+    expect(() => rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ cert: f('nope.crt') }) }), { clock: systemClock, targetId: 't', logger, timeoutMs: 1000 })).to.throw(
       `tls.cert: cannot read ${f('nope.crt')} (ENOENT)`,
     );
-    expect(() => rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ key: f('server.key') }) }), { targetId: 't', logger, timeoutMs: 1000 })).to.throw(
+    expect(() => rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ key: f('server.key') }) }), { clock: systemClock, targetId: 't', logger, timeoutMs: 1000 })).to.throw(
       'the key does not belong to the certificate',
     );
   });

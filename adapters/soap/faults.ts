@@ -89,7 +89,7 @@ export function describeFault(f: SoapFault): string {
  * The design's rule for SOAP: Client (1.1) / Sender (1.2) faults are the message's fault, permanent;
  * Server / Receiver faults are the back office's, retryable. A fault decides over the HTTP status it came with.
  */
-export function classifyFault(f: SoapFault, answer: Answer | undefined): Failure {
+export function classifyFault(f: SoapFault, answer: Answer | undefined, now: number): Failure {
   const base = baseCode(f.code);
   const sub = f.subcode ? baseCode(f.subcode) : '';
   let retryable: boolean;
@@ -116,7 +116,7 @@ export function classifyFault(f: SoapFault, answer: Answer | undefined): Failure
   if (answer) {
     result.httpStatus = answer.status;
     if (retryable) {
-      const after = parseRetryAfter(headerString(answer.headers['retry-after']));
+      const after = parseRetryAfter(headerString(answer.headers['retry-after']), now);
       if (after !== undefined) result.retryAfterMs = after;
     }
   }
@@ -136,15 +136,15 @@ export function refusesCredentials(f: SoapFault | undefined, status: number | un
 
 /**
  * A failed node-soap call, classified. `answer` is what came back over HTTP (none when the connection
- * failed); `timedOut` says the attempt's deadline ended it.
+ * failed); `timedOut` says the attempt's deadline ended it; `now` (the hub's clock) dates a Retry-After.
  */
-export function classifyCallError(err: unknown, answer: Answer | undefined, timedOut: boolean): Failure {
+export function classifyCallError(err: unknown, answer: Answer | undefined, timedOut: boolean, now: number): Failure {
   if (timedOut) return asFailure(classifyNetworkError({ code: 'ETIMEDOUT' }));
   const fault = faultOf(field(err, 'root'));
-  if (fault) return classifyFault(fault, answer);
+  if (fault) return classifyFault(fault, answer, now);
   if (answer) {
     if (answer.status < 200 || answer.status >= 300) {
-      const result = asFailure(classifyHttpStatus(answer.status, oneLine(answer.statusText, 100), headerString(answer.headers['retry-after'])));
+      const result = asFailure(classifyHttpStatus(answer.status, oneLine(answer.statusText, 100), { header: headerString(answer.headers['retry-after']), now }));
       if (answer.status >= 300 && answer.status < 400) result.error += ' (redirects are not followed: configure the final URL as endpoint)';
       return result;
     }

@@ -42,7 +42,7 @@ export default defineAdapter({
   options: soapOptionsSchema,
 
   async create(options, ctx) {
-    const { logger, timeoutMs } = ctx;
+    const { logger, timeoutMs, clock } = ctx;
     const started = performance.now();
 
     // Everything that can fail on a bad configuration runs before a socket or agent exists.
@@ -153,7 +153,7 @@ export default defineAdapter({
           const status = exchange.answer?.status;
           if (!err && status !== undefined && (status < 200 || status >= 300)) err = new Error(`HTTP ${status}`);
           if (err) {
-            const failure = classifyCallError(err, exchange.answer, forcedTimeout || deadline.aborted);
+            const failure = classifyCallError(err, exchange.answer, forcedTimeout || deadline.aborted, clock());
             const fault = faultOf(err && typeof err === 'object' && 'root' in err ? err.root : undefined);
             resolve({ ok: false, failure, fault, answer: exchange.answer, durationMs });
           } else {
@@ -307,7 +307,7 @@ export default defineAdapter({
         httpClient.request(options.endpoint, xml, (err, response) => resolve({ err, response }), headers, exchange as unknown as Record<string, unknown>);
       });
       if (!res.response) {
-        const failure = classifyCallError(res.err, undefined, deadline.aborted);
+        const failure = classifyCallError(res.err, undefined, deadline.aborted, clock());
         return { ok: false, message: `cannot reach ${where}: ${failure.error}` };
       }
       const { status, data } = res.response;

@@ -14,6 +14,7 @@ import { referenceAt } from './reference.ts';
 import { inspectWsdl } from './wsdl.ts';
 import { HST_NS, HundesteuerBackOffice, WSDL_PATH } from './fixtures/back-office.ts';
 import { makePki, opensslAvailable, type TestPki } from './fixtures/certs.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // Real node-soap servers on 127.0.0.1 stand in for the back office: the adapter is tested over real
 // sockets, so envelopes, WS-Security, TLS, timeouts and refused connections behave as in production.
@@ -60,7 +61,7 @@ async function adapter(options: Record<string, unknown>, timeoutMs = 3000, log =
     security: usernameToken(),
     ...options,
   });
-  const instance = await soapAdapter.create(parsed, { targetId: 'test-soap', logger: log, timeoutMs });
+  const instance = await soapAdapter.create(parsed, { clock: systemClock, targetId: 'test-soap', logger: log, timeoutMs });
   adapters.push(instance);
   return instance;
 }
@@ -245,7 +246,7 @@ describe('soap adapter', () => {
 
     it('refuses a missing WSDL, an unknown port and an unknown operation, naming what exists', async () => {
       const make = (o: Record<string, unknown>) =>
-        soapAdapter.create(soapAdapter.options.parse({ wsdl: WSDL_PATH, operation: 'Anmelden', endpoint: bo.url11, ...o }), {
+        soapAdapter.create(soapAdapter.options.parse({ wsdl: WSDL_PATH, operation: 'Anmelden', endpoint: bo.url11, ...o }), { clock: systemClock,
           targetId: 't',
           logger,
           timeoutMs: 1000,
@@ -281,7 +282,7 @@ describe('soap adapter', () => {
         writeFileSync(path.join(dir, 'remote-import.wsdl'), wsdl);
         let message = '';
         try {
-          await soapAdapter.create(soapAdapter.options.parse({ wsdl: path.join(dir, 'remote-import.wsdl'), operation: 'Anmelden', endpoint: bo.url11 }), {
+          await soapAdapter.create(soapAdapter.options.parse({ wsdl: path.join(dir, 'remote-import.wsdl'), operation: 'Anmelden', endpoint: bo.url11 }), { clock: systemClock,
             targetId: 't',
             logger,
             timeoutMs: 1000,
@@ -538,16 +539,19 @@ describe('soap adapter', () => {
       expect(failure(await deliver(a))).to.include({ retryable: false, errorKind: 'soap-fault', httpStatus: 500 });
       const answer = (status: number, headers: Record<string, unknown> = {}) => ({ status, statusText: '', headers });
       const unknown = { code: 'fv:Wartung', reason: 'Wartungsfenster' };
-      expect(classifyFault(unknown, answer(503, { 'retry-after': '30' }))).to.include({ retryable: true, retryAfterMs: 30_000, httpStatus: 503 });
-      expect(classifyFault({ code: 'soap:Server.Busy', reason: '' }, answer(500))).to.include({ retryable: true, errorKind: 'soap-server-fault' });
-      expect(classifyFault({ code: 'Client.Authentication', reason: '' }, answer(500))).to.include({ retryable: false, errorKind: 'soap-client-fault' });
-      expect(classifyFault({ code: 'wsse:FailedAuthentication', reason: '' }, answer(500))).to.include({ retryable: false, errorKind: 'soap-security-fault' });
-      expect(classifyFault({ code: 'env:Sender', subcode: 'wsse:InvalidSecurityToken', reason: '' }, answer(400))).to.include({
+      // The hub's clock, on a whole second: an HTTP date in Retry-After counts from it.
+      const now = 1_800_000_000_000;
+      expect(classifyFault(unknown, answer(503, { 'retry-after': '30' }), now)).to.include({ retryable: true, retryAfterMs: 30_000, httpStatus: 503 });
+      expect(classifyFault(unknown, answer(503, { 'retry-after': new Date(now + 120_000).toUTCString() }), now)).to.include({ retryAfterMs: 120_000 });
+      expect(classifyFault({ code: 'soap:Server.Busy', reason: '' }, answer(500), now)).to.include({ retryable: true, errorKind: 'soap-server-fault' });
+      expect(classifyFault({ code: 'Client.Authentication', reason: '' }, answer(500), now)).to.include({ retryable: false, errorKind: 'soap-client-fault' });
+      expect(classifyFault({ code: 'wsse:FailedAuthentication', reason: '' }, answer(500), now)).to.include({ retryable: false, errorKind: 'soap-security-fault' });
+      expect(classifyFault({ code: 'env:Sender', subcode: 'wsse:InvalidSecurityToken', reason: '' }, answer(400), now)).to.include({
         retryable: false,
         errorKind: 'soap-security-fault',
       });
-      expect(classifyFault({ code: 'soap:VersionMismatch', reason: '' }, answer(503))).to.include({ retryable: false });
-      expect(classifyFault({ code: 'env:Receiver', reason: '' }, answer(503, { 'retry-after': '5' }))).to.include({ retryAfterMs: 5000 });
+      expect(classifyFault({ code: 'soap:VersionMismatch', reason: '' }, answer(503), now)).to.include({ retryable: false });
+      expect(classifyFault({ code: 'env:Receiver', reason: '' }, answer(503, { 'retry-after': '5' }), now)).to.include({ retryAfterMs: 5000 });
       expect(faultOf({ Envelope: { Body: { Fault: { Code: { Value: 'env:Sender' }, Reason: { Text: [{ attributes: { 'xml:lang': 'de' }, $value: 'Fehler' }] } } } } })).to.deep.equal({
         code: 'env:Sender',
         reason: 'Fehler',

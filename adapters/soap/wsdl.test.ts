@@ -9,6 +9,7 @@ import * as soap from 'soap';
 import type { AdapterInstance, DeliveryContext } from '../../src/sdk/index.ts';
 import { capturingLogger, jsonMessage, xmlMessage } from '../../src/sdk/conformance.ts';
 import soapAdapter from './index.ts';
+import { systemClock } from '../../src/clock.ts';
 import { readWsdlPorts } from './wsdl.ts';
 
 // WSDLs as Microsoft's tools write them put other extensions before the SOAP binding (the SOAP Toolkit's
@@ -68,7 +69,7 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
   });
 
   async function create(options: Record<string, unknown>): Promise<AdapterInstance> {
-    const a = await soapAdapter.create(soapAdapter.options.parse({ idempotency: { in: 'none' }, ...options }), { targetId: 't', logger, timeoutMs: 3000 });
+    const a = await soapAdapter.create(soapAdapter.options.parse({ idempotency: { in: 'none' }, ...options }), { targetId: 't', logger, timeoutMs: 3000, clock: systemClock });
     adapters.push(a);
     return a;
   }

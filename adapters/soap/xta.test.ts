@@ -8,6 +8,7 @@ import * as soap from 'soap';
 import { capturingLogger, xmlMessage } from '../../src/sdk/conformance.ts';
 import soapAdapter from './index.ts';
 import { inspectWsdl } from './wsdl.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // The real XTA 2.1.1 WSDL (SOAP 1.2, WS-Addressing, MTOM, 14 local schemas) from shared/reference: the
 // transport interface NRW's portals expect in front of a back office. It shows node-soap and the adapter
@@ -86,7 +87,7 @@ describe('soap adapter and the XTA 2.1.1 WSDL (shared/reference)', function () {
         operation: 'sendMessage',
         endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}/xta/send`,
       }),
-      { targetId: 'xta-test', logger, timeoutMs: 5000 },
+      { clock: systemClock, targetId: 'xta-test', logger, timeoutMs: 5000 },
     );
     console.log(`      XTA.wsdl: adapter create() took ${(performance.now() - started).toFixed(0)} ms`);
     try {

@@ -28,7 +28,7 @@ export default defineAdapter({
   options: xmlHttpOptionsSchema,
 
   async create(options, ctx): Promise<AdapterInstance> {
-    const { logger, timeoutMs } = ctx;
+    const { logger, timeoutMs, clock } = ctx;
     // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
     const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
 
@@ -55,12 +55,14 @@ export default defineAdapter({
       timeoutMs,
       logger,
       maxResponseBytes: MAX_RESPONSE_BYTES,
+      clock,
     });
     const send = target.send;
 
     return {
       async deliver(message, dctx): Promise<DeliveryResult> {
-        const started = Date.now();
+        // Durations and the deadline on the monotonic clock: a wall-clock step mid-attempt must not shift them.
+        const started = performance.now();
         const meta = { deliveryId: dctx.deliveryId, attempt: dctx.attempt };
 
         if (message.format !== 'xml') {
@@ -105,17 +107,17 @@ export default defineAdapter({
                 'X-Amtsbote-Delivery': dctx.deliveryId,
               },
             },
-            AbortSignal.timeout(Math.max(1, timeoutMs - (Date.now() - started))),
+            AbortSignal.timeout(Math.max(1, Math.round(timeoutMs - (performance.now() - started)))),
             meta,
           );
         } catch (err) {
           return failedExchange(err, 'xml-http', logger, meta, started);
         }
 
-        const durationMs = Date.now() - started;
+        const durationMs = Math.round(performance.now() - started);
         if (res.status >= 200 && res.status < 300) return accepted(res, message, meta, durationMs);
 
-        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), headerString(res.headers['retry-after']));
+        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: headerString(res.headers['retry-after']), now: clock() });
         if (!result.ok) {
           const title = problemTitle(res.headers['content-type'], res.data);
           if (title) result.error += `: ${title}`;

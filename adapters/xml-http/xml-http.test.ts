@@ -11,6 +11,7 @@ import type { AdapterInstance, DeliveryContext, DeliveryResult, OutboundMessage 
 import { FIXTURE_SAMPLE, FIXTURE_XSD } from '../../src/mapping/xsd/bench.ts';
 import xmlHttp from './index.ts';
 import { xmlReference } from './reference.ts';
+import { systemClock } from '../../src/clock.ts';
 
 // A real express back office on 127.0.0.1: headers, bodies, timeouts and refused connections behave as in production.
 
@@ -39,7 +40,7 @@ const sample = fs.readFileSync(FIXTURE_SAMPLE, 'utf8');
 const message: OutboundMessage = xmlMessage(sample);
 
 async function adapter(options: Record<string, unknown>, timeoutMs = 2000): Promise<AdapterInstance> {
-  const instance = await xmlHttp.create(xmlHttp.options.parse(options), { targetId: 'test', logger, timeoutMs });
+  const instance = await xmlHttp.create(xmlHttp.options.parse(options), { clock: systemClock, targetId: 'test', logger, timeoutMs });
   instances.push(instance);
   return instance;
 }

@@ -1,4 +1,5 @@
 import type { Logger } from 'winston';
+import type { Clock } from '../clock.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import type { LoadedConfig, ResolvedTarget } from './load.ts';
@@ -17,12 +18,12 @@ import type { LoadedConfig, ResolvedTarget } from './load.ts';
  * Every target is tried, so one run reports every broken one; on any failure the ones built are closed and a
  * ConfigError names each target (its options in the YAML file) and what its adapter said (with the file).
  */
-export async function createAdapters(config: LoadedConfig, loggerFor: (t: ResolvedTarget) => Logger): Promise<Map<string, AdapterInstance>> {
+export async function createAdapters(config: LoadedConfig, loggerFor: (t: ResolvedTarget) => Logger, clock: Clock): Promise<Map<string, AdapterInstance>> {
   const adapters = new Map<string, AdapterInstance>();
   const problems: ConfigProblem[] = [];
   for (const t of config.targets.values()) {
     try {
-      adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: loggerFor(t), timeoutMs: t.config.timeoutMs }));
+      adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: loggerFor(t), timeoutMs: t.config.timeoutMs, clock }));
     } catch (e) {
       const path = ['targets', t.id, 'options'];
       problems.push({ ...config.locate(path), path, message: `${t.adapter.type} adapter could not start: ${e instanceof Error ? e.message : String(e)}` });

@@ -1,3 +1,4 @@
+import { systemClock } from '../clock.ts';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import type { AdapterInstance } from '../sdk/types.ts';
@@ -36,7 +37,7 @@ export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.
   try {
     loaded = loadConfig(dir, { adapters: await adapterRegistry(dir), env });
     new Router(loaded);
-    adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings));
+    adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings), systemClock);
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, problems: e.problems.map(formatProblem), warnings };
     throw e;

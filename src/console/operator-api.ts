@@ -4,6 +4,7 @@ import type { Store } from '../store/store.ts';
 import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
 import { HttpProblem, pointer, type FieldError } from '../intake/problem.ts';
 import { operatorAuthenticator, type Authenticate } from './operator-auth.ts';
+import type { Clock } from '../clock.ts';
 
 export { OPERATOR_TOKEN_ENV } from './operator-auth.ts';
 
@@ -16,14 +17,15 @@ export interface OperatorApiOptions {
   authenticate?: Authenticate;
   /** Called after deliveries were put back in the queue, so the worker claims them at once. */
   onReplayed?: () => void;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 const DELIVERY_ID = /^[0-9a-f-]{36}$/;
 
 /** `POST /deliveries/{id}/replay` and `POST /deliveries/replay`, for operators (mounted under /api/v1). */
 export function operatorRoutes(o: OperatorApiOptions): express.Router {
-  const now = o.now ?? Date.now;
+  const now = o.now;
   const authenticate = o.authenticate ?? operatorAuthenticator(o.token);
   const api = express.Router();
   const readJson = express.json({ limit: '64kb', type: () => true });

@@ -7,12 +7,14 @@ import { tokensAt } from '../delivery/policy/rate-limit.ts';
 import { HttpProblem } from '../intake/problem.ts';
 import type { Authenticate } from './operator-auth.ts';
 import type { Metrics } from './metrics.ts';
+import type { Clock } from '../clock.ts';
 
 export interface TargetsApiOptions {
   store: Store;
   config: LoadedConfig;
   authenticate: Authenticate;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 const iso = (t: number | null | undefined) => (t === null || t === undefined ? null : new Date(t).toISOString());
@@ -62,7 +64,7 @@ export async function describeTargets(store: Store, config: LoadedConfig, now: n
 
 /** `GET /targets` and `GET /targets/{id}` for operators (mounted under /api/v1). */
 export function targetsRoutes(o: TargetsApiOptions): express.Router {
-  const now = o.now ?? Date.now;
+  const now = o.now;
   const api = express.Router();
   api.get('/targets', o.authenticate, async (_req: Request, res: Response) => {
     res.json({ targets: await describeTargets(o.store, o.config, now()) });
@@ -77,7 +79,7 @@ export function targetsRoutes(o: TargetsApiOptions): express.Router {
 }
 
 /** Breaker state and backlog per target as Prometheus gauges, read from the store at each scrape (all instances). */
-export function registerTargetMetrics(metrics: Metrics, store: Store, now: () => number = Date.now): void {
+export function registerTargetMetrics(metrics: Metrics, store: Store, now: Clock): void {
   let pending: Promise<Map<string, TargetOverview>> | undefined;
   // Both gauges collect in one scrape: read the store once for them.
   const read = () =>

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
 import { describeTargets, type describeTarget } from './targets-api.ts';
+import { systemClock } from '../clock.ts';
 
 type TargetView = ReturnType<typeof describeTarget>;
 
@@ -20,7 +21,8 @@ export function registerTargetsCommand(program: Command): void {
     if (!config) throw new Error(`no configuration at ${o.config}: the targets and their policies come from it`);
     const store = await openConfiguredStore(o, config);
     try {
-      const targets = await describeTargets(store, config, Date.now(), id);
+      // A process of its own: its one reading of the machine's clock.
+      const targets = await describeTargets(store, config, systemClock(), id);
       if (id !== undefined && targets.length === 0) {
         console.error(`no target ${id}; configured: ${[...config.targets.keys()].sort().join(', ')}`);
         process.exitCode = 2;

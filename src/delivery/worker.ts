@@ -12,6 +12,7 @@ import { uuidv7 } from '../store/ids.ts';
 import { retryDelay } from './backoff.ts';
 import { mappingInput } from './message-input.ts';
 import { ClaimLoop, type ClaimRound } from './claim-loop.ts';
+import type { Clock } from '../clock.ts';
 
 /** How long past its timeout an adapter may run before the worker stops waiting for it. */
 export const HARD_STOP_GRACE_MS = 1_000;
@@ -31,7 +32,8 @@ export interface WorkerOptions {
   ackPollMs?: number;
   /** Identifies this process in leases and attempts. */
   owner?: string;
-  now?: () => number;
+  /** The hub's clock: claims, leases, attempts, windows, breakers and back-off all read it. */
+  now: Clock;
   random?: () => number;
 }
 
@@ -42,7 +44,7 @@ export interface WorkerOptions {
 export class DeliveryWorker {
   readonly owner: string;
   private readonly loop: ClaimLoop<ClaimedDelivery>;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private readonly random: () => number;
   /** Each target's policy, as the worker applies it around the adapter. */
   private readonly policies = new Map<string, TargetPolicy>();
@@ -62,8 +64,8 @@ export class DeliveryWorker {
   private lastClaimAt = -Infinity;
 
   constructor(private readonly o: WorkerOptions) {
-    this.owner = o.owner ?? `${hostname()}:${process.pid}:${uuidv7().slice(-8)}`;
-    this.now = o.now ?? Date.now;
+    this.now = o.now;
+    this.owner = o.owner ?? `${hostname()}:${process.pid}:${uuidv7(this.now()).slice(-8)}`;
     this.random = o.random ?? Math.random;
     for (const t of o.router.config.targets.values()) this.policies.set(t.id, targetPolicy(t.config));
     this.targetIds = [...this.policies.keys()];

@@ -12,6 +12,7 @@ import { createDogtaxSoapServer, DEFAULT_PASSWORD, DEFAULT_USERNAME } from './si
 import { createWasteXmlApp } from './simulators/waste-xml.ts';
 import { startWasteBatch } from './simulators/waste-batch.ts';
 import { createPortal, type PortalControls } from './simulators/portal.ts';
+import { systemClock, type Clock } from '../clock.ts';
 
 export type { SimCase, SimulatorKind } from './simulators/common.ts';
 export type { PortalControls, PortalEnvelope, PortalSubmissionView, ReceivedStatus } from './simulators/portal.ts';
@@ -31,8 +32,11 @@ export interface SimulatorOptions {
   random?: () => number;
   /** How long each case status lasts before the next (angelegt → disponiert → erledigt); default 60 s. A spec's statusStepMs wins. */
   statusStepMs?: number;
-  /** The simulators' clock; default Date.now. Tests move it to age cases without waiting. */
-  now?: () => number;
+  /**
+   * The simulators' clock. They stand for back offices and a portal, which keep time of their own: the machine's
+   * clock by default, not the hub's, even when the hub runs them. Tests move it to age cases without waiting.
+   */
+  now?: Clock;
 }
 
 export interface RunningSimulator {
@@ -104,7 +108,7 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
   if (spec.kind === 'portal') return startPortal(spec, opts, host);
   const failureRate = spec.failureRate ?? 0;
   if (!(failureRate >= 0 && failureRate <= 1)) throw new Error(`${spec.kind}: failureRate must be between 0 and 1`);
-  const now = opts.now ?? (() => Date.now());
+  const now = opts.now ?? systemClock;
   const life: SimQuirks & { statusStepMs?: number | undefined } = spec.kind === 'waste-rest' || spec.kind === 'dogtax-rest' ? spec : {};
   const statusStepMs = life.statusStepMs ?? opts.statusStepMs ?? 60_000;
   const ctx: SimContext = {
@@ -131,7 +135,7 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
 }
 
 async function startPortal(spec: Extract<SimulatorSpec, { kind: 'portal' }>, opts: SimulatorOptions, host: string): Promise<RunningSimulator> {
-  const { app, controls, timer } = createPortal(spec, opts.logger ?? (() => {}), opts.now);
+  const { app, controls, timer } = createPortal(spec, opts.logger ?? (() => {}), opts.now ?? systemClock);
   const started = await serve(createServer(app), spec.port, host, spec.kind);
   const stop = timer();
   let closing: Promise<void> | undefined;

@@ -17,6 +17,7 @@ import { compileMapping, renderMessage } from '../mapping/engine.ts';
 import type { AdapterInstance, CaseStatus } from '../sdk/types.ts';
 import { exampleInput, type Example } from './example-input.ts';
 import { startSimulator, type RunningSimulator } from './index.ts';
+import { systemClock } from '../clock.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const configDir = path.join(root, 'config');
@@ -48,7 +49,7 @@ async function all(it: AsyncIterable<CaseStatus>): Promise<CaseStatus[]> {
 /** The hub's rest adapter for a demo target, moved from the port hub.yaml gives its simulator to the test's. */
 async function adapterFor(targetId: string, sim: RunningSimulator, port: string): Promise<AdapterInstance> {
   const options = JSON.parse(JSON.stringify(config.targets[targetId]!.options).replaceAll(`http://127.0.0.1:${port}`, sim.url)) as unknown;
-  return rest.create(rest.options.parse(options), { targetId, logger: silent, timeoutMs: 2000 });
+  return rest.create(rest.options.parse(options), { clock: systemClock, targetId, logger: silent, timeoutMs: 2000 });
 }
 
 describe('demo simulators for reconciliation', () => {

@@ -20,6 +20,7 @@ import { AMTSBOTE_NS, DOGTAX_SOAP_PATH, DOGTAX_SOAP_WSDL, HUNDESTEUER_NS } from 
 import { WASTE_XML_PATH, WASTE_XML_XSD } from './simulators/waste-xml.ts';
 import { BATCH_FAILURE } from './simulators/waste-batch.ts';
 import { exampleInput, type Example } from './example-input.ts';
+import { systemClock } from '../clock.ts';
 
 const root = path.resolve(import.meta.dirname, '../..');
 const configDir = path.join(root, 'config');
@@ -339,7 +340,7 @@ describe('dogtax-soap simulator', () => {
 
     it('delivers the mapped example once per key, and check() passes', async () => {
       const parsed = def!.options.parse(options('demo-password'));
-      instance = await def!.create(parsed as never, { targetId: 'bottrop-hundesteuer-soap', logger: silent, timeoutMs: 10_000 });
+      instance = await def!.create(parsed as never, { clock: systemClock, targetId: 'bottrop-hundesteuer-soap', logger: silent, timeoutMs: 10_000 });
       const m = await mapped('hundeanmeldung-bottrop.json', 'bottrop/hundeanmeldung-soap.jsonata');
       const first = await instance.deliver(outbound(m), deliveryContext(m.key, '05512000'));
       expect(first.ok, JSON.stringify(first)).to.equal(true);
@@ -359,7 +360,7 @@ describe('dogtax-soap simulator', () => {
       expect(invalid).to.deep.include({ ok: false, retryable: false, errorKind: 'soap-client-fault' });
       expect(!invalid.ok && invalid.error).to.include('/Anmeldung/hund/chipnummer');
 
-      const wrong = await def!.create(def!.options.parse(options('wrong')) as never, { targetId: 't', logger: silent, timeoutMs: 10_000 });
+      const wrong = await def!.create(def!.options.parse(options('wrong')) as never, { clock: systemClock, targetId: 't', logger: silent, timeoutMs: 10_000 });
       try {
         expect(await wrong.deliver(outbound(m), deliveryContext(m.key, '05512000'))).to.deep.include({ ok: false, retryable: false, errorKind: 'soap-security-fault' });
         expect((await wrong.check()).ok).to.equal(false);
@@ -368,7 +369,7 @@ describe('dogtax-soap simulator', () => {
       }
 
       const flaky = await startSimulator({ kind: 'dogtax-soap', port: 0, failureRate: 1 });
-      const down = await def!.create(def!.options.parse({ ...options('demo-password'), endpoint: flaky.url + DOGTAX_SOAP_PATH }) as never, {
+      const down = await def!.create(def!.options.parse({ ...options('demo-password'), endpoint: flaky.url + DOGTAX_SOAP_PATH }) as never, { clock: systemClock,
         targetId: 't',
         logger: silent,
         timeoutMs: 10_000,
@@ -529,7 +530,7 @@ describe('waste-xml simulator', () => {
         idempotencyHeader: 'Idempotency-Key',
         checkUrl: `${sim.url}/health`,
       });
-      const instance = await def!.create(options as never, { targetId: 'kreis-re-abfall-xml', logger: silent, timeoutMs: 10_000 });
+      const instance = await def!.create(options as never, { clock: systemClock, targetId: 'kreis-re-abfall-xml', logger: silent, timeoutMs: 10_000 });
       try {
         const m = await herten();
         const first = await instance.deliver(outbound(m), deliveryContext(m.key, '05562020'));
@@ -696,7 +697,7 @@ describe('waste-batch simulator', () => {
         attachments: 'none',
         acknowledgement: { mode: 'files', timeoutMs: 60_000 },
       });
-      const instance = await def!.create(options as never, { targetId: 'dorsten-abfall', logger: silent, timeoutMs: 10_000 });
+      const instance = await def!.create(options as never, { clock: systemClock, targetId: 'dorsten-abfall', logger: silent, timeoutMs: 10_000 });
       try {
         const m = await dorsten();
         const result = await instance.deliver(outbound(m), deliveryContext(m.key, '05562012'));

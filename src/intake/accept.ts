@@ -10,14 +10,15 @@ export type AcceptResult = { status: 'created' | 'duplicate'; id: string; delive
 
 /**
  * Checks a valid envelope against the configuration and stores it with one delivery per route target,
- * all in one transaction. Throws HttpProblem for a 403, 409 or 422; writes nothing then.
+ * all in one transaction, received at `now` (the hub's clock). Throws HttpProblem for a 403, 409 or 422; writes
+ * nothing then.
  */
 export async function acceptSubmission(
   store: Store,
   router: Router,
   portal: PortalConfig,
   envelope: Envelope,
-  now: number = Date.now(),
+  now: number,
 ): Promise<AcceptResult> {
   const errors: FieldError[] = [];
   const tenant = router.tenant(envelope.tenant);

@@ -10,6 +10,7 @@ import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
 import { StatusStore } from '../store/status-store.ts';
 import type { Metrics } from '../console/metrics.ts';
+import type { Clock } from '../clock.ts';
 
 export interface IntakeOptions {
   store: Store;
@@ -17,6 +18,8 @@ export interface IntakeOptions {
   logger: Logger;
   metrics: Metrics;
   bodyLimit: string;
+  /** The hub's clock: a submission is received, and its ids made, at its now. */
+  now: Clock;
   /** Called after a new submission is stored, so the worker can start at once instead of at its next poll. */
   onAccepted?: () => void;
 }
@@ -60,7 +63,7 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       }
       const v = validateEnvelope(parsed);
       if (!v.ok) throw new HttpProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
-      const result = await acceptSubmission(store, router, portal, v.envelope);
+      const result = await acceptSubmission(store, router, portal, v.envelope, opts.now());
       const location = `/api/v1/submissions/${result.id}`;
       res.setHeader('Location', location);
       metrics.intake.inc({ portal: portal.id, outcome: result.status });

@@ -1,6 +1,7 @@
 import type { Logger } from 'winston';
 import type { PruneOptions } from '../config/schema.ts';
 import { PRUNED_TABLES, type PruneCounts, type PruneCutoffs, type PruneStore } from '../store/prune-store.ts';
+import type { Clock } from '../clock.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -31,9 +32,9 @@ export function pruneCutoffs(o: PruneOptions, now: number): PruneCutoffs {
 export async function runPrune(
   pstore: PruneStore,
   options: PruneOptions,
-  o: { now?: () => number; dryRun?: boolean; batchSize?: number; logger?: Logger | undefined; metrics?: PruneMetrics | undefined } = {},
+  o: { now: Clock; dryRun?: boolean; batchSize?: number; logger?: Logger | undefined; metrics?: PruneMetrics | undefined },
 ): Promise<PruneReport> {
-  const clock = o.now ?? Date.now;
+  const clock = o.now;
   const started = clock();
   const cutoffs = pruneCutoffs(options, started);
   const dryRun = Boolean(o.dryRun);

@@ -13,6 +13,7 @@ import { parseRunFilters } from './request.ts';
 import { runReconciliation } from './run.ts';
 import { reconcilePortals, reconcileTargets } from './sides.ts';
 import { Router } from '../routing/router.ts';
+import { systemClock } from '../clock.ts';
 
 /**
  * Exit codes of `amtsbote reconcile`: like diff(1), so scripts and cron can tell the cases apart; 3 is a run
@@ -43,17 +44,19 @@ export function registerReconcileCommand(program: Command): void {
     if (!parsed.ok) return fail(parsed.problems.map((p) => `--${p.field}: ${p.detail}`).join('; '));
     if (!Number.isInteger(stuckAfter) || stuckAfter < 1) return fail('--stuck-after: expected a whole number of minutes ≥ 1');
     const logger = createLogger({ level: 'warn', console: false });
+    // A process of its own: the machine's clock, made here once and handed to everything the run uses.
+    const clock = systemClock;
     const store = await openConfiguredStore(o, config);
     const adapters = new Map<string, AdapterInstance>();
     try {
       for (const t of config.targets.values()) {
         if (parsed.filters.targets ? !parsed.filters.targets.includes(t.id) : !t.config.reconcile) continue;
-        adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id }), timeoutMs: t.config.timeoutMs }));
+        adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id }), timeoutMs: t.config.timeoutMs, clock }));
       }
       const rstore = ReconcileStore.of(store);
-      const status = new StatusRecorder({ store, config: config.hub, logger });
-      const portals = reconcilePortals(config.hub.portals, { store, router: new Router(config), logger });
-      const deps = { rstore, targets: reconcileTargets(config, adapters), portals, status, logger, instance: `${hostname()}:${process.pid}:cli` };
+      const status = new StatusRecorder({ store, config: config.hub, logger, now: clock });
+      const portals = reconcilePortals(config.hub.portals, { store, router: new Router(config), logger, now: clock });
+      const deps = { rstore, targets: reconcileTargets(config, adapters), portals, status, logger, instance: `${hostname()}:${process.pid}:cli`, now: clock };
       const run = (await runReconciliation(deps, { job: 'reconcile', scheduleId: 'on-demand', ...parsed.filters, stuckAfterMinutes: stuckAfter }))!;
       if (o.json) await print(runJsonChunks(rstore, run, 2));
       else await print(formatRun(rstore, run), true);
@@ -99,7 +102,8 @@ export function registerReconcileCommand(program: Command): void {
       try {
         const rstore = ReconcileStore.of(store);
         const by = o.by ?? userName();
-        const opts = { by, reason: o.reason, now: Date.now() };
+        // A process of its own: its one reading of the machine's clock.
+        const opts = { by, reason: o.reason, now: systemClock() };
         const results = o.run ? await confirmRun(rstore, o.run, opts) : await confirmRedeliveries(rstore, numbers, opts);
         for (const r of results) console.log(`#${r.discrepancy}\t${r.deliveryId ?? '-'}\t${r.outcome}`);
         const n = results.filter((r) => r.outcome === 'redelivered').length;

@@ -9,6 +9,7 @@ import { confirmRedeliveries, confirmRun, type ConfirmResult } from './confirm.t
 import { runCsvChunks, runJson, runJsonChunks } from './export.ts';
 import { parseRunFilters } from './request.ts';
 import type { Scheduler } from './scheduler.ts';
+import type { Clock } from '../clock.ts';
 
 export interface ReconcileRoutesOptions {
   rstore: ReconcileStore;
@@ -19,7 +20,8 @@ export interface ReconcileRoutesOptions {
   /** Stuck threshold for on-demand runs. */
   stuckAfterMinutes?: number;
   onRedelivered?: () => void;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 const RUN_ID = /^[0-9a-f-]{36}$/;
@@ -31,7 +33,7 @@ const RUN_ID = /^[0-9a-f-]{36}$/;
  * `POST /reconcile/discrepancies/{id}/redeliver` (confirm re-deliveries a target's policy left to operators).
  */
 export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
-  const now = o.now ?? Date.now;
+  const now = o.now;
   const api = express.Router();
   const readJson = express.json({ limit: '64kb', type: () => true });
   const body = (req: Request): Record<string, unknown> => {

@@ -207,12 +207,12 @@ describeEachDatabase('portal vs hub', ({ store }) => {
   });
 
   it('plugs into a reconciliation run as the portal’s comparison', async () => {
-    expect(portalComparison(portal, { store: store(), router, logger: silent })).to.equal(undefined);
+    expect(portalComparison(portal, { store: store(), router, logger: silent, now: () => T0 + 9 * HOUR })).to.equal(undefined);
     const withListing = { ...portal, listing: { url: `${sim.url}/submissions`, token: LISTING_TOKEN, fetchMissing: 'auto' as const, timeoutMs: 2000 } };
     let woken = 0;
-    const compare = portalComparison(withListing, { store: store(), router, logger: silent, onAccepted: () => (woken += 1) })!;
+    const compare = portalComparison(withListing, { store: store(), router, logger: silent, now: () => T0 + 9 * HOUR, onAccepted: () => (woken += 1) })!;
     const report = collector();
-    await compare(report, { since: T0, now: Date.now(), runId: 'run-1' });
+    await compare(report, { since: T0, now: T0 + 10 * HOUR, runId: 'run-1' });
     // The 60 flagged before are taken in now.
     expect(report.found.filter((d) => d.action === 'taken-in')).to.have.length(60);
     expect(woken).to.equal(60);

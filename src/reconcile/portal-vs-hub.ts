@@ -15,6 +15,7 @@ import type { Store } from '../store/store.ts';
 import { PortalListingClient, PortalListingError, type ListedSubmission } from './portal-listing.ts';
 import type { PortalComparison } from './run.ts';
 import type { Discrepancy, ReportSink } from './types.ts';
+import type { Clock } from '../clock.ts';
 
 export interface PortalReconcileInput {
   reader: PortalReconcileStore;
@@ -151,6 +152,8 @@ export interface PortalComparisonDeps {
   store: Store;
   router: Router;
   logger: Logger;
+  /** The hub's clock: a submission taken in is received at its now. */
+  now: Clock;
   /** Called after a submission was taken in, so the worker claims its deliveries at once. */
   onAccepted?: () => void;
 }
@@ -173,7 +176,7 @@ export function portalComparison(portal: PortalConfig, deps: PortalComparisonDep
       report: sink,
       logger: deps.logger.child({ portal: portal.id, run: o.runId }),
       takeIn: async (envelope) => {
-        const r = await acceptSubmission(deps.store, deps.router, portal, envelope);
+        const r = await acceptSubmission(deps.store, deps.router, portal, envelope, deps.now());
         if (r.status === 'created') {
           deps.logger.info('submission taken in by reconciliation', { submissionId: r.id, tenant: envelope.tenant, service: envelope.service, portal: portal.id, run: o.runId });
           deps.onAccepted?.();

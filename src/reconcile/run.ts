@@ -11,6 +11,7 @@ import { compareWithBackoffice } from './hub-vs-backoffice.ts';
 import { RunReport, type ReconcileMetrics } from './report.ts';
 import { findStuckDeliveries } from './stuck-deliveries.ts';
 import type { ReportSink } from './types.ts';
+import type { Clock } from '../clock.ts';
 
 const DAY_MS = 86_400_000;
 
@@ -45,7 +46,8 @@ export interface ReconcileDeps {
   instance?: string;
   /** Called when deliveries were put back in the queue, so a worker in this process claims them at once. */
   onRedelivered?: () => void;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
   /** Waits between retries of a back-office read; tests may pass one that does not wait. */
   sleep?: (ms: number) => Promise<void>;
 }
@@ -75,7 +77,7 @@ export const INSTANCE = `${hostname()}:${process.pid}`;
  * compared. A run that breaks as a whole (the database, a target that cannot be compared at all) ends `failed`.
  */
 export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): Promise<RunRecord | undefined> {
-  const clock = deps.now ?? Date.now;
+  const clock = deps.now;
   const now = clock();
   const id = uuidv7(now);
   const selected = selectTargets(deps.targets, req.targets);

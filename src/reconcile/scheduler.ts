@@ -1,4 +1,5 @@
-import cron, { type ScheduledTask } from 'node-cron';
+import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
+import type { Clock } from '../clock.ts';
 import type { Logger } from 'winston';
 import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
 import type { RunRecord } from '../store/reconcile-store.ts';
@@ -81,7 +82,7 @@ export class Scheduler {
       const task = cron.schedule(
         s.cron,
         async (ctx) => {
-          await this.fire(s, ctx.date).catch((e: Error) => log.error('scheduled run failed', { error: e.message }));
+          await this.fire(s, onHubClock(ctx, this.deps.now)).catch((e: Error) => log.error('scheduled run failed', { error: e.message }));
         },
         {
           name: s.id,
@@ -106,7 +107,7 @@ export class Scheduler {
     const req = s.request;
     const job =
       req.job === 'prune'
-        ? () => runPrune(PruneStore.of(this.deps.rstore), req.options, { logger: log, metrics: this.deps.metrics, ...(this.deps.now ? { now: this.deps.now } : {}) })
+        ? () => runPrune(PruneStore.of(this.deps.rstore), req.options, { logger: log, metrics: this.deps.metrics, now: this.deps.now })
         : () => runReconciliation(this.deps, { ...req, scheduleId: s.id, scheduledFor });
     const r = await this.track(this.deps.rstore.exclusively<RunRecord | PruneReport | undefined>(`schedule:${s.id}`, job));
     if (!r.ran) log.debug('schedule skipped: another instance is running it', { scheduledFor: new Date(scheduledFor).toISOString() });
@@ -129,7 +130,7 @@ export class Scheduler {
   async closeAbandoned(): Promise<number> {
     let n = 0;
     for (const r of await this.deps.rstore.runningRuns()) {
-      if (processGone(r.instance) && (await this.deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, Date.now()))) n++;
+      if (processGone(r.instance) && (await this.deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, this.deps.now()))) n++;
     }
     if (n) this.deps.logger.warn('reconciliation runs left behind by a stopped instance marked failed', { count: n });
     return n;
@@ -141,4 +142,14 @@ export class Scheduler {
     p.then(done, done);
     return p;
   }
+}
+
+/**
+ * A firing's slot on the hub's clock. node-cron's timers run on the machine's clock (a timer can wait on no
+ * other), and it says which slot fired (`date`) and when it fired (`triggeredAt`), both by that clock; the slot
+ * is moved by how far the hub's clock is from it at the firing. With the machine's clock as the hub's, as in
+ * production, that is the slot itself; a test that moves the hub's clock sees its runs at the hub's time.
+ */
+export function onHubClock(ctx: Pick<TaskContext, 'date' | 'triggeredAt'>, now: Clock): Date {
+  return new Date(ctx.date.getTime() + (now() - ctx.triggeredAt.getTime()));
 }

@@ -5,6 +5,7 @@ import winston from 'winston';
 import { z } from 'zod';
 import { maskSecrets } from './define-adapter.ts';
 import type { AdapterDefinition, AdapterInstance, DeliveryContext, OutboundMessage } from './types.ts';
+import { systemClock } from '../clock.ts';
 
 /**
  * What an adapter's own test supplies so the standard suite can run against a real back office on 127.0.0.1.
@@ -88,8 +89,9 @@ export function describeAdapterConformance(adapter: AdapterDefinition, harness: 
     const { logger, lines } = capturingLogger();
     let instance: AdapterInstance;
 
+    // The kit's back offices are real servers: the adapter runs on the machine's clock, as they do.
     const create = async (options: Record<string, unknown>) =>
-      adapter.create(adapter.options.parse(options) as never, { targetId: `conformance-${adapter.type}`, logger, timeoutMs: harness.timeoutMs ?? 5000 });
+      adapter.create(adapter.options.parse(options) as never, { targetId: `conformance-${adapter.type}`, logger, timeoutMs: harness.timeoutMs ?? 5000, clock: systemClock });
 
     before(async () => {
       await harness.start();

@@ -4,7 +4,7 @@ import type { DeliveryResult } from './types.ts';
  * The design's rule for HTTP answers: 5xx, 408 and 429 are retryable, every other 4xx is permanent.
  * Shared by every adapter that speaks HTTP, so they classify alike.
  */
-export function classifyHttpStatus(status: number, statusText: string, retryAfterHeader?: string | null): DeliveryResult {
+export function classifyHttpStatus(status: number, statusText: string, retryAfter?: { header: string | null | undefined; now: number }): DeliveryResult {
   const retryable = status >= 500 || status === 408 || status === 429;
   const result: DeliveryResult = {
     ok: false,
@@ -14,14 +14,14 @@ export function classifyHttpStatus(status: number, statusText: string, retryAfte
     httpStatus: status,
   };
   if (retryable) {
-    const retryAfterMs = parseRetryAfter(retryAfterHeader);
+    const retryAfterMs = retryAfter ? parseRetryAfter(retryAfter.header, retryAfter.now) : undefined;
     if (retryAfterMs !== undefined) result.retryAfterMs = retryAfterMs;
   }
   return result;
 }
 
-/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3). */
-export function parseRetryAfter(value: string | null | undefined, now: number = Date.now()): number | undefined {
+/** Retry-After is either delta-seconds or an HTTP date (RFC 9110 §10.2.3), the latter counted from the hub's `now`. */
+export function parseRetryAfter(value: string | null | undefined, now: number): number | undefined {
   if (!value) return undefined;
   const trimmed = value.trim();
   if (/^\d+$/.test(trimmed)) return Number(trimmed) * 1000;

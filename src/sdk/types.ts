@@ -1,5 +1,7 @@
 import type { z } from 'zod';
 import type { Logger } from 'winston';
+import type { Clock } from '../clock.ts';
+export type { Clock } from '../clock.ts';
 
 /** The message the mapping produced for one delivery, ready for an adapter to send. */
 export interface OutboundMessage {
@@ -107,6 +109,8 @@ export interface AdapterCreateContext {
   logger: Logger;
   /** Per-attempt timeout the hub expects the adapter to honour. */
   timeoutMs: number;
+  /** The hub's clock: for every time the adapter stamps or compares (file names, Retry-After dates, token expiry). */
+  clock: Clock;
 }
 
 export interface AdapterDefinition<S extends z.ZodType = z.ZodType> {

@@ -8,6 +8,7 @@ import { parseRetryAfter } from '../sdk/http-errors.ts';
 import { uuidv7 } from '../store/ids.ts';
 import { ClaimLoop } from '../delivery/claim-loop.ts';
 import type { ClaimedStatusUpdate, StatusStore, StatusUpdateResult } from '../store/status-store.ts';
+import type { Clock } from '../clock.ts';
 
 export interface OutboxWorkerOptions {
   statusStore: StatusStore;
@@ -19,7 +20,8 @@ export interface OutboxWorkerOptions {
   leaseMs: number;
   shutdownGraceMs: number;
   owner?: string;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
   random?: () => number;
 }
 
@@ -43,12 +45,12 @@ export class StatusOutboxWorker {
   readonly owner: string;
   private readonly loop: ClaimLoop<ClaimedStatusUpdate>;
   private readonly callbacks: Map<string, StatusCallbackConfig>;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private readonly concurrency: number;
 
   constructor(private readonly o: OutboxWorkerOptions) {
-    this.owner = o.owner ?? `${hostname()}:${process.pid}:status:${uuidv7().slice(-8)}`;
-    this.now = o.now ?? Date.now;
+    this.now = o.now;
+    this.owner = o.owner ?? `${hostname()}:${process.pid}:status:${uuidv7(this.now()).slice(-8)}`;
     this.concurrency = o.concurrency ?? 4;
     this.callbacks = new Map(o.portals.flatMap((p) => (p.statusCallback ? [[p.id, p.statusCallback] as const] : [])));
     this.loop = new ClaimLoop({
@@ -167,7 +169,7 @@ export class StatusOutboxWorker {
     await res.body?.cancel().catch(() => undefined);
     if (res.status >= 200 && res.status < 300) return undefined;
     const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
-    const retryAfterMs = retryable ? parseRetryAfter(res.headers.get('retry-after')) : undefined;
+    const retryAfterMs = retryable ? parseRetryAfter(res.headers.get('retry-after'), this.now()) : undefined;
     return { retryable, error: `portal answered HTTP ${res.status}`, errorKind: `http-${res.status}`, httpStatus: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
 }

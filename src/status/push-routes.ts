@@ -6,11 +6,13 @@ import type { StatusRecordResult } from '../store/status-store.ts';
 import { PushAuth } from './push-auth.ts';
 import { MAX_REASON_LENGTH, type StatusRecorder } from './recorder.ts';
 import type { BackofficeStatusChange } from './types.ts';
+import type { Clock } from '../clock.ts';
 
 export interface PushRoutesOptions {
   recorder: StatusRecorder;
   targets: HubConfig['targets'];
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 /** At most this many events per request. */
@@ -39,7 +41,7 @@ type PushedEvent = z.output<typeof event>;
  */
 export function pushRoutes(o: PushRoutesOptions): express.Router {
   const auth = new PushAuth(o.targets);
-  const now = o.now ?? Date.now;
+  const now = o.now;
   const api = express.Router();
   const readBody = express.raw({ type: () => true, limit: '1mb' });
 

@@ -7,6 +7,7 @@ import { StatusStore, type StatusNews, type StatusRecordResult, type StatusRules
 import { uuidv7 } from '../store/ids.ts';
 import { StatusMap } from './mapping.ts';
 import type { BackofficeStatusChange, RecordedStatusDetail, StatusSink } from './types.ts';
+import type { Clock } from '../clock.ts';
 
 /** Longest reason kept: a reason is a sentence for the citizen, not a document. */
 export const MAX_REASON_LENGTH = 500;
@@ -18,7 +19,8 @@ export interface StatusRecorderOptions {
   metrics?: Pick<Metrics, 'statusRecorded'>;
   /** Called after an update was queued for a portal, so the outbox worker sends it now rather than at its next poll. */
   onQueued?: () => void;
-  now?: () => number;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 /** What the delivery worker reports when a back office has a case: it stands at RECEIVED (docs/status.md). */
@@ -37,14 +39,14 @@ export class StatusRecorder implements StatusSink {
   readonly statusStore: StatusStore;
   private readonly maps = new Map<string, StatusMap>();
   private readonly callbacks: Set<string>;
-  private readonly now: () => number;
+  private readonly now: Clock;
   private readonly fallbackMap = new StatusMap();
 
   constructor(private readonly o: StatusRecorderOptions) {
     this.statusStore = new StatusStore(o.store.db, o.store.dialect);
     for (const [id, t] of Object.entries(o.config.targets)) this.maps.set(id, new StatusMap(t.status));
     this.callbacks = new Set(o.config.portals.filter((p) => p.statusCallback).map((p) => p.id));
-    this.now = o.now ?? Date.now;
+    this.now = o.now;
   }
 
   /** The target's map (the built-in one for a target no longer configured). */
@@ -105,11 +107,12 @@ export class StatusRecorder implements StatusSink {
   }
 
   private rules(): StatusRules {
+    const now = this.now();
     return {
       map: (targetId, word) => this.mapFor(targetId).map(word),
       forwards: (portalId) => this.callbacks.has(portalId),
-      newId: () => uuidv7(),
-      now: this.now(),
+      newId: () => uuidv7(now),
+      now,
     };
   }
 

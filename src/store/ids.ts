@@ -11,9 +11,9 @@ let counter = 0;
 
 /**
  * UUID version 7 (RFC 9562): time-ordered, so ids sort by creation and index well,
- * with 62 random bits so two instances never collide.
+ * with 62 random bits so two instances never collide. `now` is the hub's clock.
  */
-export function uuidv7(now: number = Date.now()): string {
+export function uuidv7(now: number): string {
   if (offset === POOL.length) {
     randomFillSync(POOL);
     offset = 0;

@@ -7,6 +7,7 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { sendProblem, sendValidationProblem } from './common.ts';
 import type { Example } from '../example-input.ts';
+import type { Clock } from '../../clock.ts';
 
 const EXAMPLES = path.resolve(import.meta.dirname, '../../../examples');
 
@@ -70,7 +71,7 @@ function loadExamples(): PortalEnvelope[] {
     .map((n) => JSON.parse(readFileSync(path.join(EXAMPLES, n), 'utf8')) as PortalEnvelope);
 }
 
-export function createPortal(spec: PortalSpec, log: (msg: string) => void, now: () => number = Date.now): { app: express.Express; controls: PortalControls; timer(): () => void } {
+export function createPortal(spec: PortalSpec, log: (msg: string) => void, now: Clock): { app: express.Express; controls: PortalControls; timer(): () => void } {
   const held = new Map<string, Held>();
   const updates: ReceivedStatus[] = [];
   let failuresLeft = spec.statusFailures ?? 0;
