@@ -76,7 +76,7 @@ config
   .option('--connect', "also run each target's check(): reachable, refused (credentials) or unreachable; exit 1 unless all are reachable")
   .option('--json', 'print the result as JSON')
   .action(async (dir: string, o: { connect?: boolean; json?: boolean }) => {
-    const result = await checkConfig(path.resolve(dir), process.env, { connect: Boolean(o.connect) });
+    const result = await checkConfig(path.resolve(dir), process.env, { connect: Boolean(o.connect), clock: systemClock });
     const failed = !result.ok || (result.targets ?? []).some((t) => t.result !== 'reachable');
     if (failed) process.exitCode = 1;
     if (o.json) {

@@ -1,3 +1,4 @@
+import { systemClock } from '../src/clock.ts';
 import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -117,7 +118,7 @@ describe('configuration', () => {
     const f = fixtureCopy();
     try {
       writeFileSync(path.join(f.dir, 'mappings', 'dog.jsonata'), '{ "a": data.( }');
-      const r = await checkConfig(f.config, env);
+      const r = await checkConfig(f.config, env, { clock: systemClock });
       expect(r.ok).to.equal(false);
       if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata at position \d+ \(S0\d+\)/);
     } finally {
@@ -140,7 +141,7 @@ describe('configuration', () => {
       writeFileSync(hub, readFileSync(hub, 'utf8').replace('  mappings: ../mappings', `  mappings: ../mappings\n  adapters: ["${extra}"]`));
       const targets = path.join(f.config, 'targets.yaml');
       writeFileSync(targets, readFileSync(targets, 'utf8').replace('routes:', '  echo:\n    adapter: echo-office\n    timeoutMs: 2000\n    options: { token: "${env:ECHO_TOKEN:-echo-token-1234}" }\nroutes:'));
-      const r = await checkConfig(f.config, env);
+      const r = await checkConfig(f.config, env, { clock: systemClock });
       expect(r, JSON.stringify(r)).to.deep.include({ ok: true });
       const registry = await adapterRegistry(f.config);
       expect([...registry.keys()]).to.include.members(['rest', 'soap', 'xml-http', 'file-drop', 'echo-office']);

@@ -1,4 +1,4 @@
-import { systemClock } from '../clock.ts';
+import type { Clock } from '../clock.ts';
 import winston from 'winston';
 import Transport from 'winston-transport';
 import type { AdapterInstance } from '../sdk/types.ts';
@@ -23,6 +23,8 @@ export type CheckResult =
 export interface CheckOptions {
   /** Also run each target's check(): reachability and credentials. Without it nothing leaves the machine. */
   connect?: boolean;
+  /** The clock the adapters are built with (the command's own: it is a process of its own). */
+  clock: Clock;
 }
 
 /**
@@ -30,14 +32,14 @@ export interface CheckOptions {
  * every target's adapter built as start builds it (WSDL and its operation, XSD, certificate and key files),
  * then closed again. No back office is contacted unless `connect` is set.
  */
-export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.env, opts: CheckOptions = {}): Promise<CheckResult> {
+export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.env, opts: CheckOptions): Promise<CheckResult> {
   const warnings: string[] = [];
   let loaded: LoadedConfig;
   let adapters: Map<string, AdapterInstance>;
   try {
     loaded = loadConfig(dir, { adapters: await adapterRegistry(dir), env });
     new Router(loaded);
-    adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings), systemClock);
+    adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings), opts.clock);
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, problems: e.problems.map(formatProblem), warnings };
     throw e;

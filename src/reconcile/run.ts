@@ -159,7 +159,7 @@ function readRetry(t: ReconcileTarget, settings: TargetReconcileConfig, deps: Re
       policy,
       maxAttempts: bounds.maxAttempts,
       maxDurationMs: bounds.maxDurationMs,
-      now: deps.now ?? Date.now,
+      now: deps.now,
       sleep: deps.sleep ?? ((ms) => sleep(ms)),
       onRetry: (e, attempt, delayMs) => log.warn('back-office read failed, trying again', { target: t.id, attempt, delayMs, error: e.message }),
     });
