@@ -311,7 +311,8 @@ async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, rou
   if (expectedFile) {
     const previous = existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : undefined;
     const fileText = format === 'json' ? jsonFileText(value) : xmlFileText(value as string, previous);
-    return { details: [], rewrite: { kind: 'file', file: expectedFile, text: fileText } };
+    // The diff from the old expectation: shown if the rewrite is refused (a twin case wrote the file just before).
+    return { details: cmp?.diff ?? [], rewrite: { kind: 'file', file: expectedFile, text: fileText } };
   }
   if (!c.expectedAt) return { details: ['not updated: the inline expected value was not found in the case file', ...(cmp?.diff ?? [])] };
   return { details: [], rewrite: { kind: 'inline', at: c.expectedAt, value, format } };
