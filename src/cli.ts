@@ -109,7 +109,8 @@ mapping
   .argument('[paths...]', 'case files, .jsonata files or folders (default: the configured mappings folder)')
   .option('-c, --config <dir>', 'configuration folder: tenants, services, routes, paths.mappings (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
   .option('-g, --grep <pattern>', 'only cases whose name matches this regular expression')
-  .action(async (paths: string[], o: { config: string; grep?: string }, cmd: Command) => {
+  .option('-u, --update', 'write the actual output as the expectation of every case that differs (expectedFile or inline expected); review with git diff')
+  .action(async (paths: string[], o: { config: string; grep?: string; update?: boolean }, cmd: Command) => {
     const configDir = path.resolve(o.config);
     let config: GoldenConfig | undefined;
     // Without paths the configuration says where mappings are, so it must be there. With paths it only
@@ -128,6 +129,7 @@ mapping
       paths: targets,
       config,
       grep,
+      update: o.update === true,
       adapterFormats: new Map([...builtinAdapters].map(([type, a]) => [type, a.defaultFormat])),
       onFile: (r) => console.log(formatFileResult(r).join('\n') + '\n'),
     });
@@ -137,6 +139,11 @@ mapping
       return;
     }
     console.log(formatSummary(report));
+    if (o.update) {
+      // What changed on disk, for the review in git; files whose cases passed were not touched.
+      const shown = report.written.map((f) => path.relative(process.cwd(), f) || f);
+      console.log(shown.length ? `wrote ${shown.length} file${shown.length === 1 ? '' : 's'} (review with git diff):\n${shown.map((f) => `  ${f}`).join('\n')}` : 'wrote nothing: every expectation matched');
+    }
     if (report.failed) process.exitCode = 1;
   });
 

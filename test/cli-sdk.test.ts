@@ -1,7 +1,7 @@
 // The authoring tools: golden mapping tests (`amtsbote mapping test`, and every case under mappings/ as a
 // test of its own) and adapter scaffolding (`amtsbote adapter new`, whose output must pass the conformance
 // suite as generated).
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -333,6 +333,59 @@ describe('amtsbote mapping test (CLI)', function () {
       const none = await amtsbote(['mapping', 'test', path.join(tmp, 'examples')]);
       expect(none.code).to.equal(1);
       expect(none.stderr).to.match(/no golden cases/);
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+  it('--update writes the actual output back, prints what it wrote, and leaves matching files alone', async () => {
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-golden-update-'));
+    try {
+      for (const d of ['config', 'mappings', 'examples']) cpSync(path.join(root, d), path.join(tmp, d), { recursive: true });
+      const rel = 'mappings/gelsenkirchen/expected/sperrmuell-example.json';
+      const golden = path.join(tmp, rel);
+      const original = readFileSync(golden, 'utf8');
+      writeFileSync(golden, original.replace('"STRASSE"', '"HOF"'));
+      const other = path.join(tmp, 'mappings/bottrop/expected/sperrmuell-example.json');
+      const otherBefore = statSync(other).mtimeMs;
+
+      const r = await amtsbote(['mapping', 'test', '--update', '--config', 'config'], tmp);
+      expect(r.code, r.stderr + r.stdout).to.equal(0);
+      expect(r.stdout).to.include(`  ↻ JSON example — three items, photo attachment, items at the applicant's address  (wrote ${rel})`);
+      // The XML twin shares the file: written once, by the first case, and then it matches.
+      expect(r.stdout).to.include('  ✓ XML example maps like its JSON twin');
+      expect(r.stdout).to.match(/\d+ cases in \d+ files: \d+ passed, 1 updated\n/);
+      expect(r.stdout).to.include(`wrote 1 file (review with git diff):\n  ${rel}\n`);
+      // Byte for byte the file the project keeps in git: --update writes what a reviewer would have written.
+      expect(readFileSync(golden, 'utf8')).to.equal(original);
+      expect(statSync(other).mtimeMs).to.equal(otherBefore);
+
+      const again = await amtsbote(['mapping', 'test', '-u', '--config', 'config'], tmp);
+      expect(again.code).to.equal(0);
+      expect(again.stdout).to.include('wrote nothing: every expectation matched');
+    } finally {
+      rmSync(tmp, { recursive: true, force: true });
+    }
+  });
+
+  it('resolves inputs, expected files and schemas relative to the case file: a copied tree passes from another folder', async () => {
+    // Elsewhere, one level deeper than in the project, and run from a sibling folder: nothing may depend on the
+    // project root or the working directory. The demo's cases name ../../examples and ../../config, so those come along.
+    const tmp = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-golden-copy-'));
+    try {
+      const project = path.join(tmp, 'kunde', 'amtsbote');
+      for (const d of ['config', 'mappings', 'examples']) cpSync(path.join(root, d), path.join(project, d), { recursive: true });
+      const elsewhere = path.join(tmp, 'anderswo');
+      mkdirSync(elsewhere);
+      const files = findCaseFiles(config.mappingsDir);
+      const total = files.reduce((n, f) => n + loadCaseFile(f).cases.length, 0);
+
+      const r = await amtsbote(['mapping', 'test', '../kunde/amtsbote/mappings', '--config', '../kunde/amtsbote/config'], elsewhere);
+      expect(r.code, r.stdout).to.equal(0);
+      expect(r.stdout).to.include(`${total} cases in ${files.length} files: ${total} passed\n`);
+      expect(r.stdout).to.include('../kunde/amtsbote/mappings/bottrop/hundeanmeldung-soap.cases.yaml  → bottrop/hundeanmeldung-soap.jsonata');
+
+      const one = await amtsbote(['mapping', 'test', path.join(project, 'mappings/kreis-recklinghausen/sperrmuell-xml.cases.yaml'), '-c', path.join(project, 'config')], os.tmpdir());
+      expect(one.code, one.stdout).to.equal(0);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
     }

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isMap, isSeq, LineCounter, parseDocument, type Document } from 'yaml';
+import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Scalar } from 'yaml';
 import { z } from 'zod';
 
 /**
@@ -38,7 +38,10 @@ export const caseSchema = z
     format: z.enum(['json', 'xml']).optional(),
     expected: z.unknown().optional(),
     expectedFile: z.string().regex(/\.(json|xml)$/i, 'a .json or .xml file').optional(),
+    // A .xsd file, or a WSDL whose embedded schemas (wsdl:types) are used.
     xsd: z.string().min(1).optional(),
+    // subset: only the keys (JSON) or the attributes and elements (XML) that the expected message names are compared.
+    compare: z.enum(['exact', 'subset']).optional(),
     expectError: z
       .string()
       .min(1)
@@ -54,7 +57,18 @@ export const caseSchema = z
   })
   .strict();
 
-export type GoldenCase = z.output<typeof caseSchema> & { hasExpected: boolean; line?: number };
+/** Where an inline `expected:` value stands in the case file's text, so `--update` can replace just that value. */
+export interface ExpectedAt {
+  /** Offsets of the value (not the key) in the file's text. */
+  start: number;
+  end: number;
+  /** The end of the `expected` key: its `:` follows. */
+  keyEnd: number;
+  /** The column (0-based) of the `expected` key: a block value is indented two more. */
+  keyColumn: number;
+}
+
+export type GoldenCase = z.output<typeof caseSchema> & { hasExpected: boolean; line?: number; expectedAt?: ExpectedAt };
 
 export interface CaseFile {
   file: string;
@@ -120,7 +134,8 @@ export function loadCaseFile(file: string): CaseFile {
     if (expectations !== 1) problems.push(`${at} "${c.name}": give exactly one of expected, expectedFile, expectError`);
     if (names.has(c.name)) problems.push(`${at}: a second case named "${c.name}"`);
     names.add(c.name);
-    cases.push({ ...c, hasExpected, ...(line !== undefined ? { line } : {}) });
+    const expectedAt = hasExpected ? expectedValueAt(casesNode, i, lines) : undefined;
+    cases.push({ ...c, hasExpected, ...(line !== undefined ? { line } : {}), ...(expectedAt ? { expectedAt } : {}) });
   });
   if (problems.length) throw new CaseFileError(problems.join('\n'));
   return { file, mapping, cases };
@@ -131,6 +146,17 @@ function lineOf(_doc: Document, seq: unknown, i: number, lines: LineCounter): nu
   const item = seq.items[i];
   if (!isMap(item) || !item.range) return undefined;
   return lines.linePos(item.range[0]).line;
+}
+
+function expectedValueAt(seq: unknown, i: number, lines: LineCounter): ExpectedAt | undefined {
+  if (!isSeq(seq)) return undefined;
+  const item = seq.items[i];
+  if (!isMap(item)) return undefined;
+  const pair = item.items.find((p) => isScalar(p.key) && p.key.value === 'expected');
+  const key = pair?.key as Scalar | undefined;
+  const value = pair?.value as { range?: [number, number, number] } | null | undefined;
+  if (!key?.range || !value?.range) return undefined;
+  return { start: value.range[0], end: value.range[1], keyEnd: key.range[1], keyColumn: lines.linePos(key.range[0]).col - 1 };
 }
 
 const SKIP_DIRS = new Set(['node_modules', '.git']);

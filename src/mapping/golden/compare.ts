@@ -1,10 +1,28 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { shortenBase64 } from './base64.ts';
 import { unifiedDiff } from './diff.ts';
 
 export interface Comparison {
   equal: boolean;
   /** Unified-style diff lines (expected → actual); empty when equal. */
   diff: string[];
+}
+
+/**
+ * `exact`: the whole message. `subset`: only what the expected message names (docs/mapping-tests.md): JSON
+ * keys absent from the expected object, and XML attributes and elements absent from the expected element,
+ * are not compared.
+ */
+export type CompareMode = 'exact' | 'subset';
+
+type Labels = { expected: string; actual: string };
+
+/** Equality on the full texts; the diff on texts whose long base64 values are shortened, so it stays readable. */
+function comparison(expected: string, actual: string, labels?: Labels): Comparison {
+  if (expected === actual) return { equal: true, diff: [] };
+  const diff = unifiedDiff(shortenBase64(expected), shortenBase64(actual), labels);
+  // Two values equal in head, length and digest prefix are all but impossible; should it happen, show them whole.
+  return { equal: false, diff: diff.length ? diff : unifiedDiff(expected, actual, labels) };
 }
 
 // --- JSON ----------------------------------------------------------------------------------------------
@@ -26,11 +44,24 @@ function sortKeys(value: unknown): unknown {
   return value;
 }
 
-/** Deep equality of two JSON values: object keys in any order, arrays in order. */
-export function compareJson(expected: unknown, actual: unknown, labels?: { expected: string; actual: string }): Comparison {
-  const e = canonicalJson(expected);
-  const a = canonicalJson(actual);
-  return { equal: e === a, diff: unifiedDiff(e, a, labels) };
+const isObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === 'object' && !Array.isArray(v);
+
+/**
+ * The actual value cut to the expected value's keys, at every depth: objects keep only the keys the expected
+ * object has; arrays keep their length (element i is cut to expected element i). What is missing stays missing,
+ * so the diff shows it.
+ */
+export function projectJson(actual: unknown, expected: unknown): unknown {
+  if (isObject(actual) && isObject(expected)) {
+    return Object.fromEntries(Object.keys(expected).flatMap((k) => (k in actual ? [[k, projectJson(actual[k], expected[k])]] : [])));
+  }
+  if (Array.isArray(actual) && Array.isArray(expected)) return actual.map((a, i) => (i < expected.length ? projectJson(a, expected[i]) : a));
+  return actual;
+}
+
+/** Deep equality of two JSON values: object keys in any order, arrays in order; `subset` compares only the expected keys. */
+export function compareJson(expected: unknown, actual: unknown, labels?: Labels, mode: CompareMode = 'exact'): Comparison {
+  return comparison(canonicalJson(expected), canonicalJson(mode === 'subset' ? projectJson(actual, expected) : actual), labels);
 }
 
 // --- XML -----------------------------------------------------------------------------------------------
@@ -39,7 +70,7 @@ export class XmlCompareError extends Error {}
 
 const XML_NS = 'http://www.w3.org/XML/1998/namespace';
 
-interface Element {
+export interface Element {
   ns: string;
   local: string;
   attrs: { ns: string; local: string; value: string }[];
@@ -180,22 +211,69 @@ export function canonicalXml(text: string): string {
   return canonicalXmlLines(parseXmlTree(text)).join('\n');
 }
 
+const sameName = (a: { ns: string; local: string }, b: { ns: string; local: string }) => a.ns === b.ns && a.local === b.local;
+
+/**
+ * The actual element cut to the expected one: only the attributes the expected element has; no children when
+ * the expected element is empty (`<x/>` only says that x is there); else, for each expected child in order,
+ * the next actual child of the same name (or the next text), cut in turn. Actual children that no expected
+ * child names are left out, so order still counts among the ones compared.
+ */
+export function projectXml(actual: Element, expected: Element): Element {
+  if (!sameName(actual, expected)) return actual;
+  const attrs = actual.attrs.filter((a) => expected.attrs.some((e) => sameName(a, e)));
+  if (expected.children.length === 0) return { ...actual, attrs, children: [] };
+  const children: Element['children'] = [];
+  let cursor = 0;
+  for (const want of expected.children) {
+    const at = actual.children.findIndex((c, i) => i >= cursor && (typeof want === 'string' ? typeof c === 'string' : typeof c !== 'string' && sameName(c, want)));
+    if (at < 0) continue;
+    const got = actual.children[at]!;
+    children.push(typeof got === 'string' || typeof want === 'string' ? got : projectXml(got, want));
+    cursor = at + 1;
+  }
+  return { ...actual, attrs, children };
+}
+
+/**
+ * The subset of `actual` that `expected` names, as an XML document (for `--update` of a `compare: subset`
+ * case): the canonical lines, with namespaced attributes given generated prefixes so the text parses again.
+ */
+export function subsetXmlText(expected: string, actual: string): string {
+  const tree = projectXml(parseXmlTree(actual), parseXmlTree(expected));
+  const prefixes = new Map<string, string>();
+  const rename = (el: Element): Element => ({
+    ...el,
+    attrs: el.attrs.map((a) => {
+      if (!a.ns) return a;
+      if (!prefixes.has(a.ns)) prefixes.set(a.ns, a.ns === XML_NS ? 'xml' : `a${prefixes.size + 1}`);
+      return { ns: '', local: `${prefixes.get(a.ns)}:${a.local}`, value: a.value };
+    }),
+    children: el.children.map((c) => (typeof c === 'string' ? c : rename(c))),
+  });
+  const lines = canonicalXmlLines(rename(tree));
+  const decls = [...prefixes].filter(([ns]) => ns !== XML_NS).map(([ns, p]) => ` xmlns:${p}="${escAttr(ns)}"`).join('');
+  // The root's start tag is the first line: `<name` then its own attributes.
+  lines[0] = lines[0]!.replace(/^<([^\s/>]+)/, `<$1${decls}`);
+  return lines.join('\n') + '\n';
+}
+
 /**
  * Namespace-aware, whitespace-insensitive XML equality: namespace URI and local name count, prefixes do
  * not; attribute order and indentation do not; comments, processing instructions and the declaration do not.
  */
-export function compareXml(expected: string, actual: string, labels?: { expected: string; actual: string }): Comparison {
-  let e: string;
+export function compareXml(expected: string, actual: string, labels?: Labels, mode: CompareMode = 'exact'): Comparison {
+  let e: Element;
   try {
-    e = canonicalXml(expected);
+    e = parseXmlTree(expected);
   } catch (err) {
     throw new XmlCompareError(`the expected XML: ${(err as Error).message}`);
   }
-  let a: string;
+  let a: Element;
   try {
-    a = canonicalXml(actual);
+    a = parseXmlTree(actual);
   } catch (err) {
     throw new XmlCompareError(`the mapped XML: ${(err as Error).message}`);
   }
-  return { equal: e === a, diff: unifiedDiff(e, a, labels) };
+  return comparison(canonicalXmlLines(e).join('\n'), canonicalXmlLines(mode === 'subset' ? projectXml(a, e) : a).join('\n'), labels);
 }

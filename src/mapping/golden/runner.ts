@@ -1,8 +1,9 @@
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { compileMapping, MappingError, renderMessage, type CompiledMapping, type XmlOptions } from '../engine.ts';
-import { CaseFileError, findCaseFiles, loadCaseFile, type GoldenCase } from './cases.ts';
-import { compareJson, compareXml, XmlCompareError, type Comparison } from './compare.ts';
+import { compileMapping, MappingError, renderMessage, writeXml, type CompiledMapping, type XmlOptions } from '../engine.ts';
+import { CaseFileError, findCaseFiles, loadCaseFile, type ExpectedAt, type GoldenCase } from './cases.ts';
+import { compareJson, compareXml, projectJson, subsetXmlText, XmlCompareError, type Comparison } from './compare.ts';
+import { jsonFileText, spliceExpected, xmlFileText } from './update.ts';
 import type { GoldenConfig } from './config.ts';
 import { checkedEnvelope, EnvelopeError, mappingInputFromEnvelope, readSubmissionFile, type MappingInput } from './input.ts';
 import { XsdSession, XsdUnavailableError } from './xsd.ts';
@@ -20,6 +21,8 @@ export interface CaseResult {
   line?: number;
   /** Why it failed: the error, or a unified diff of expected → actual. */
   details: string[];
+  /** With `update`: the file this case's new expectation was written to (an expected file, or the case file). */
+  updated?: string;
 }
 
 export interface FileResult {
@@ -29,12 +32,18 @@ export interface FileResult {
   /** A problem with the file itself (YAML, schema, mapping does not compile): every case counts as failed. */
   error?: string;
   cases: CaseResult[];
+  /** With `update`: the files written for this case file's cases, in the order written. */
+  written: string[];
 }
 
 export interface GoldenReport {
   files: FileResult[];
   passed: number;
   failed: number;
+  /** Cases whose expectation `update` rewrote (they pass now). */
+  updated: number;
+  /** Every file written, absolute; unchanged files are never rewritten. */
+  written: string[];
 }
 
 export interface GoldenOptions {
@@ -46,6 +55,11 @@ export interface GoldenOptions {
   grep?: RegExp;
   /** The format an adapter sends when its target names none (the built-in adapters' `defaultFormat`). */
   adapterFormats?: ReadonlyMap<string, 'json' | 'xml'>;
+  /**
+   * Write the actual output as the expectation of each case that does not match it (expectedFile, or the
+   * inline `expected:`), as snapshot tests do. `expectError` cases and mapping errors are never rewritten.
+   */
+  update?: boolean;
   /** Called after each file, for output as the run goes. */
   onFile?(result: FileResult): void;
 }
@@ -56,6 +70,8 @@ class CaseError extends Error {}
 export interface RunState {
   compiled: Map<string, CompiledMapping>;
   xsd: XsdSession;
+  /** Expected files written in this run, with the case that wrote them: a twin case with other output must not overwrite them. */
+  written: Map<string, { text: string; by: string }>;
 }
 
 export async function runGoldenTests(opts: GoldenOptions): Promise<GoldenReport> {
@@ -68,15 +84,16 @@ export async function runGoldenTests(opts: GoldenOptions): Promise<GoldenReport>
     const root = statSync(abs).isDirectory() ? abs : undefined;
     for (const f of findCaseFiles(abs)) if (!files.has(f)) files.set(f, root);
   }
-  const report: GoldenReport = { files: [], passed: 0, failed: 0 };
-  const run: RunState = { compiled: new Map(), xsd: new XsdSession() };
+  const report: GoldenReport = { files: [], passed: 0, failed: 0, updated: 0, written: [] };
+  const run: RunState = { compiled: new Map(), xsd: new XsdSession(), written: new Map() };
   try {
     for (const [file, searchRoot] of files) {
       const result = await runFile(file, searchRoot, opts, run);
       if (result.cases.length === 0 && !result.error && opts.grep) continue;
       report.files.push(result);
       if (result.error) report.failed += Math.max(1, result.cases.length);
-      else for (const c of result.cases) c.ok ? report.passed++ : report.failed++;
+      else for (const c of result.cases) c.updated ? report.updated++ : c.ok ? report.passed++ : report.failed++;
+      report.written.push(...result.written);
       opts.onFile?.(result);
     }
   } finally {
@@ -104,30 +121,59 @@ async function runFile(file: string, searchRoot: string | undefined, opts: Golde
   try {
     cf = loadCaseFile(file);
   } catch (e) {
-    return { file, error: e instanceof CaseFileError ? e.message : String(e), cases: [] };
+    return { file, error: e instanceof CaseFileError ? e.message : String(e), cases: [], written: [] };
   }
   const { root, id, routed } = mappingId(cf.mapping, opts.config, searchRoot);
-  if (!existsSync(cf.mapping)) return { file, mapping: id, error: `no mapping ${path.relative(process.cwd(), cf.mapping)} for these cases`, cases: [] };
+  if (!existsSync(cf.mapping)) return { file, mapping: id, error: `no mapping ${path.relative(process.cwd(), cf.mapping)} for these cases`, cases: [], written: [] };
   const key = `${root}\0${id}`;
   let mapping = compiled.get(key);
   if (!mapping) {
     try {
       mapping = compileMapping(root, id);
     } catch (e) {
-      return { file, mapping: id, error: e instanceof MappingError ? e.describe() : String(e), cases: [] };
+      return { file, mapping: id, error: e instanceof MappingError ? e.describe() : String(e), cases: [], written: [] };
     }
     compiled.set(key, mapping);
   }
-  const result: FileResult = { file, mapping: id, cases: [] };
+  const result: FileResult = { file, mapping: id, cases: [], written: [] };
+  const inline: { at: ExpectedAt; value: unknown; format: 'json' | 'xml' }[] = [];
   for (const c of cf.cases) {
     if (opts.grep && !opts.grep.test(c.name)) continue;
-    let details: string[];
+    let verdict: Verdict;
     try {
-      details = await runCase(c, path.dirname(file), mapping, routed, opts, run.xsd);
+      verdict = await runCase(c, path.dirname(file), mapping, routed, opts, run.xsd);
     } catch (e) {
-      details = (e instanceof CaseError || e instanceof EnvelopeError || e instanceof XmlCompareError || e instanceof XsdUnavailableError ? e.message : `unexpected error: ${(e as Error).stack ?? String(e)}`).split('\n');
+      verdict = { details: (e instanceof CaseError || e instanceof EnvelopeError || e instanceof XmlCompareError || e instanceof XsdUnavailableError ? e.message : `unexpected error: ${(e as Error).stack ?? String(e)}`).split('\n') };
     }
-    result.cases.push({ name: c.name, ok: details.length === 0, ...(c.line !== undefined ? { line: c.line } : {}), details });
+    const base = { name: c.name, ...(c.line !== undefined ? { line: c.line } : {}) };
+    const rw = verdict.rewrite;
+    if (!rw) {
+      result.cases.push({ ...base, ok: verdict.details.length === 0, details: verdict.details });
+    } else if (rw.kind === 'inline') {
+      inline.push(rw);
+      result.cases.push({ ...base, ok: true, details: [], updated: file });
+    } else {
+      const prior = run.written.get(rw.file);
+      if (prior && prior.text !== rw.text) {
+        const shown = path.relative(path.dirname(file), rw.file);
+        result.cases.push({ ...base, ok: false, details: [`not updated: ${shown} was just written for case "${prior.by}", and this case's output differs from it:`, ...verdict.details] });
+        continue;
+      }
+      if (!prior) {
+        mkdirSync(path.dirname(rw.file), { recursive: true });
+        writeFileSync(rw.file, rw.text);
+        run.written.set(rw.file, { text: rw.text, by: c.name });
+        result.written.push(rw.file);
+      }
+      result.cases.push({ ...base, ok: true, details: [], updated: rw.file });
+    }
+  }
+  if (inline.length) {
+    // From the end of the file to its start, so each value's offsets are still those the file was read with.
+    let text = readFileSync(file, 'utf8');
+    for (const r of inline.sort((a, b) => b.at.start - a.at.start)) text = spliceExpected(text, r.at, r.value, r.format);
+    writeFileSync(file, text);
+    result.written.push(file);
   }
   return result;
 }
@@ -136,6 +182,8 @@ async function runFile(file: string, searchRoot: string | undefined, opts: Golde
 export interface CaseOutput {
   format: 'json' | 'xml';
   text?: string;
+  /** The mapping's result before it was written as text. */
+  body?: unknown;
   error?: string;
 }
 
@@ -183,9 +231,10 @@ export async function caseOutput(c: GoldenCase, dir: string, mapping: CompiledMa
   if (c.xsd && format !== 'xml') throw new CaseError(`xsd: the output is ${format}; a schema applies to format: xml`);
 
   let text: string | undefined;
+  let body: unknown;
   let error: string | undefined;
   try {
-    text = (await renderMessage(mapping, input, format, xmlOptions)).text;
+    ({ text, body } = await renderMessage(mapping, input, format, xmlOptions));
   } catch (e) {
     if (!(e instanceof MappingError)) throw e;
     error = e.describe();
@@ -203,32 +252,70 @@ export async function caseOutput(c: GoldenCase, dir: string, mapping: CompiledMa
     }
     if (problems.length) error = `XSD ${c.xsd}: ${problems.join('; ')}`;
   }
-  return { format, ...(text !== undefined ? { text } : {}), ...(error !== undefined ? { error } : {}) };
+  return { format, ...(text !== undefined ? { text, body } : {}), ...(error !== undefined ? { error } : {}) };
 }
 
-/** Runs one case; the failure's lines, or `[]` when it passes. */
-async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, routed: boolean, opts: GoldenOptions, xsd: XsdSession): Promise<string[]> {
+/** What `update` writes instead of failing: an expected file's new text, or the new inline value. */
+type Rewrite = { kind: 'file'; file: string; text: string } | { kind: 'inline'; at: ExpectedAt; value: unknown; format: 'json' | 'xml' };
+
+interface Verdict {
+  /** The failure's lines, or `[]` when the case passes. */
+  details: string[];
+  rewrite?: Rewrite;
+}
+
+/** Runs one case: passes, fails with its lines, or (with `update`) says what to write so that it passes. */
+async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, routed: boolean, opts: GoldenOptions, xsd: XsdSession): Promise<Verdict> {
   const expectedIsXml = c.expectedFile ? /\.xml$/i.test(c.expectedFile) : undefined;
-  const { format, text, error } = await caseOutput(c, dir, mapping, routed, opts, xsd);
+  const { format, text, body, error } = await caseOutput(c, dir, mapping, routed, opts, xsd);
   if (expectedIsXml !== undefined && expectedIsXml !== (format === 'xml')) throw new CaseError(`expectedFile ${c.expectedFile} does not fit format: ${format}`);
 
   if (c.expectError !== undefined) {
-    if (error === undefined) return [`expected an error matching /${c.expectError}/, but the mapping succeeded`];
-    return new RegExp(c.expectError).test(error) ? [] : [`expected an error matching /${c.expectError}/, got:`, `  ${error}`];
+    if (error === undefined) return { details: [`expected an error matching /${c.expectError}/, but the mapping succeeded`] };
+    return { details: new RegExp(c.expectError).test(error) ? [] : [`expected an error matching /${c.expectError}/, got:`, `  ${error}`] };
   }
-  if (error !== undefined) return [error];
+  if (error !== undefined) return { details: [error] };
 
+  const mode = c.compare ?? 'exact';
   const labels = { expected: `expected${c.expectedFile ? ` (${c.expectedFile})` : ''}`, actual: `actual (${mapping.id})` };
-  let cmp: Comparison;
-  if (format === 'json') {
-    const expected = c.expectedFile ? readJson(path.resolve(dir, c.expectedFile), c.expectedFile) : c.expected;
-    cmp = compareJson(expected, JSON.parse(text!) as unknown, labels);
-  } else {
-    const expected = c.expectedFile ? readText(path.resolve(dir, c.expectedFile), c.expectedFile) : c.expected;
+  const expectedFile = c.expectedFile ? path.resolve(dir, c.expectedFile) : undefined;
+  const compare = (expected: unknown): Comparison => {
+    if (format === 'json') return compareJson(expected, JSON.parse(text!) as unknown, labels, mode);
     if (typeof expected !== 'string') throw new CaseError('format: xml needs the expected XML as a string (a YAML block scalar `expected: |`) or an expectedFile');
-    cmp = compareXml(expected, text!, labels);
+    return compareXml(expected, text!, labels, mode);
+  };
+  const readExpected = (): unknown => (!expectedFile ? c.expected : format === 'json' ? readJson(expectedFile, c.expectedFile!) : readText(expectedFile, c.expectedFile!));
+
+  if (!opts.update) {
+    const cmp = compare(readExpected());
+    return { details: cmp.equal ? [] : cmp.diff };
   }
-  return cmp.equal ? [] : cmp.diff;
+  // With update, an expectation that is missing or not even JSON/XML (a fresh `expected: TODO`) is written anew.
+  let expected: unknown;
+  let cmp: Comparison | undefined;
+  try {
+    expected = readExpected();
+    cmp = compare(expected);
+  } catch (e) {
+    if (!(e instanceof CaseError || e instanceof XmlCompareError) || (e instanceof XmlCompareError && !e.message.startsWith('the expected XML'))) throw e;
+    expected = undefined;
+  }
+  if (cmp?.equal) return { details: [] };
+  // A subset case keeps its subset: the actual values of the keys (elements, attributes) it names.
+  const subset = mode === 'subset' && cmp !== undefined;
+  const actualJson = format === 'json' ? (JSON.parse(text!) as unknown) : undefined;
+  const value: unknown =
+    format === 'json' ? (subset ? projectJson(actualJson, expected) : actualJson) : subset ? subsetXmlText(expected as string, text!) : writeXml(body, mapping.id, { declaration: false, indent: true });
+  // The new expectation must pass: a rewrite that still fails would only hide the failure.
+  if (!compare(value).equal) return { details: ['not updated: the rewritten expectation would still differ (please report this)', ...(cmp?.diff ?? [])] };
+  if (expectedFile) {
+    const previous = existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : undefined;
+    const fileText = format === 'json' ? jsonFileText(value) : xmlFileText(value as string, previous);
+    // The diff from the old expectation: shown if the rewrite is refused (a twin case wrote the file just before).
+    return { details: cmp?.diff ?? [], rewrite: { kind: 'file', file: expectedFile, text: fileText } };
+  }
+  if (!c.expectedAt) return { details: ['not updated: the inline expected value was not found in the case file', ...(cmp?.diff ?? [])] };
+  return { details: [], rewrite: { kind: 'inline', at: c.expectedAt, value, format } };
 }
 
 function readText(file: string, shown: string): string {
@@ -291,7 +378,7 @@ export function formatFileResult(r: FileResult, cwd = process.cwd()): string[] {
     return lines;
   }
   for (const c of r.cases) {
-    lines.push(`  ${c.ok ? '✓' : '✗'} ${c.name}`);
+    lines.push(`  ${c.updated ? '↻' : c.ok ? '✓' : '✗'} ${c.name}${c.updated ? `  (wrote ${path.relative(cwd, c.updated) || c.updated})` : ''}`);
     if (!c.ok) {
       if (c.line !== undefined) lines.push(`      at ${shown}:${c.line}`);
       for (const l of c.details) lines.push(`      ${l}`);
@@ -301,7 +388,7 @@ export function formatFileResult(r: FileResult, cwd = process.cwd()): string[] {
 }
 
 export function formatSummary(report: GoldenReport): string {
-  const total = report.passed + report.failed;
   const files = `${report.files.length} file${report.files.length === 1 ? '' : 's'}`;
-  return `${total} case${total === 1 ? '' : 's'} in ${files}: ${report.passed} passed${report.failed ? `, ${report.failed} failed` : ''}`;
+  const total = report.passed + report.failed + report.updated;
+  return `${total} case${total === 1 ? '' : 's'} in ${files}: ${report.passed} passed${report.updated ? `, ${report.updated} updated` : ''}${report.failed ? `, ${report.failed} failed` : ''}`;
 }

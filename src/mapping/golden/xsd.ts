@@ -7,12 +7,13 @@ import type { CompiledSchema, XsdError } from '../xsd/index.ts';
 
 export class XsdUnavailableError extends Error {}
 
-type XsdModule = typeof import('../xsd/index.ts');
+// The WSDL module loads libxml2 too: one import for both.
+type XsdModule = typeof import('../xsd/index.ts') & typeof import('./wsdl.ts');
 
 let loaded: Promise<XsdModule> | undefined;
 
 function loadModule(): Promise<XsdModule> {
-  loaded ??= import('../xsd/index.ts').catch((e: unknown) => {
+  loaded ??= Promise.all([import('../xsd/index.ts'), import('./wsdl.ts')]).then(([xsd, wsdl]) => ({ ...xsd, ...wsdl })).catch((e: unknown) => {
     loaded = undefined;
     throw new XsdUnavailableError(`XSD validation is not available: src/mapping/xsd/ did not load (${(e as Error).message})`);
   });
@@ -26,12 +27,15 @@ function loadModule(): Promise<XsdModule> {
 export class XsdSession {
   private readonly schemas = new Map<string, CompiledSchema>();
 
-  /** The problems the schema finds in `xml`, one line each; empty when it is valid. Throws when the schema cannot be loaded. */
+  /**
+   * The problems the schema finds in `xml`, one line each; empty when it is valid. `xsdFile` is an XSD, or a
+   * WSDL whose embedded schemas apply. Throws when the schema cannot be loaded.
+   */
   async validate(xsdFile: string, xml: string): Promise<string[]> {
     const mod = await loadModule();
     let schema = this.schemas.get(xsdFile);
     if (!schema) {
-      schema = mod.loadSchema(xsdFile);
+      schema = mod.isWsdlFile(xsdFile) ? mod.loadWsdlSchemas(xsdFile) : mod.loadSchema(xsdFile);
       this.schemas.set(xsdFile, schema);
     }
     const result = schema.validate(xml);
