@@ -40,8 +40,8 @@ export function headerString(value: unknown): string | undefined {
 
 /**
  * The delivery result for an exchange that threw: a token endpoint's failure, or a network error. Only the
- * error code is read: axios errors carry the request config, headers (credentials) and body, so the error
- * object itself is never logged or returned.
+ * error code and the request's host and port are read: axios errors carry the request config, headers
+ * (credentials) and body, so the error object itself is never logged or returned.
  */
 export function failedExchange(err: unknown, adapter: string, logger: Logger, meta: Record<string, unknown>, started: number): DeliveryResult {
   if (err instanceof TokenError) {
@@ -54,7 +54,7 @@ export function failedExchange(err: unknown, adapter: string, logger: Logger, me
       ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
     };
   }
-  const result = classifyNetworkError({ code: errorCode(err) });
+  const result = classifyNetworkError(err);
   logger.debug(`${adapter} delivery attempt failed`, { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Date.now() - started });
   return result;
 }
@@ -113,7 +113,8 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
     try {
       return await client.request<string>({ ...config, signal: deadline });
     } catch (err) {
-      throw deadline.aborted ? { code: 'ETIMEDOUT' } : err;
+      // The URL goes along so the timeout can name host and port; nothing else of the request.
+      throw deadline.aborted ? { code: 'ETIMEDOUT', url: config.url } : err;
     }
   }
 
@@ -168,7 +169,7 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
         res = await send({ method: 'GET', url }, AbortSignal.timeout(timeoutMs), { check: true });
       } catch (err) {
         if (err instanceof TokenError) return { ok: false, message: `OAuth2 token request failed: ${err.message}` };
-        const result = classifyNetworkError({ code: errorCode(err) });
+        const result = classifyNetworkError(err, url);
         return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
       }
       if (res.status === 401 || res.status === 403) {
