@@ -1,4 +1,5 @@
 import type { z } from 'zod';
+import { wrappedSchema } from '../sdk/define-adapter.ts';
 
 // Reads zod's own definitions (schema._zod.def) to learn which keys an object at a path accepts, so an
 // unknown key can be answered with the known one it was probably meant to be.
@@ -28,20 +29,10 @@ function literals(s: z.core.$ZodType | undefined): unknown[] {
  * narrows to the option the value's tag names; any other union offers all its options.
  */
 function alternatives(s: z.core.$ZodType, value: unknown): z.core.$ZodType[] {
+  const inner = wrappedSchema(s);
+  if (inner) return alternatives(inner, value);
   const d = defOf(s);
   switch (d.type) {
-    case 'optional':
-    case 'nullable':
-    case 'default':
-    case 'prefault':
-    case 'readonly':
-    case 'catch':
-    case 'nonoptional':
-      return alternatives(d.innerType as z.core.$ZodType, value);
-    case 'pipe':
-      return alternatives(d.in as z.core.$ZodType, value);
-    case 'lazy':
-      return alternatives((d.getter as () => z.core.$ZodType)(), value);
     case 'union': {
       const options = (d.options as z.core.$ZodType[]).flatMap((o) => alternatives(o, value));
       const tag = typeof d.discriminator === 'string' ? d.discriminator : undefined;
