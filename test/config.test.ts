@@ -148,7 +148,7 @@ describe('configuration', () => {
       writeFileSync(path.join(f.dir, 'mappings', 'dog.jsonata'), '{ "a": data.( }');
       const r = await checkConfig(f.config, env);
       expect(r.ok).to.equal(false);
-      if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata at position \d+ \(S0\d+\)/);
+      if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata:\d+:\d+ \(S0\d+\)/);
     } finally {
       f.cleanup();
     }
