@@ -142,6 +142,23 @@ describe('configuration', () => {
     }
   });
 
+  it('names both services and where the first stands when a service key is used twice', () => {
+    const f = fixtureCopy();
+    try {
+      const registry = path.join(f.config, 'registry.yaml');
+      writeFileSync(
+        registry,
+        readFileSync(registry, 'utf8').replace('services:\n', 'services:\n  - { slug: hundesteuer, leika: "99102013104000", name: Hundesteuer Anmeldung }\n'),
+      );
+      const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
+      expect(problems).to.deep.equal([
+        `${registry}:10:5 services[2]: service key 99102013104000 is used twice: by hundeanmeldung "Anmeldung eines Hundes" and by hundesteuer "Hundesteuer Anmeldung" at services[0] (${registry}:8)`,
+      ]);
+    } finally {
+      f.cleanup();
+    }
+  });
+
   it('compiles every mapping at start-up and reports a syntax error with its position', async () => {
     const f = fixtureCopy();
     try {

@@ -88,7 +88,7 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
   }
   if (!parsed.success) throw new ConfigError(problems);
   const hub = parsed.data;
-  problems.push(...checkReferences(hub).map(at));
+  problems.push(...checkReferences(hub, raw.locate).map(at));
   // A lease must outlast the longest attempt, or the delivery is due again while its attempt still runs.
   for (const [id, t] of Object.entries(hub.targets)) {
     const needed = t.timeoutMs + LEASE_MARGIN_MS;
@@ -119,7 +119,7 @@ export function hashToken(token: string): string {
 }
 
 /** Cross-references zod cannot see: ids that must exist, keys that must be unique. */
-function checkReferences(hub: HubConfig): { path: (string | number)[]; message: string }[] {
+function checkReferences(hub: HubConfig, locate: RawConfig['locate']): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
   const tenants = new Set<string>();
   hub.tenants.forEach((t, i) => {
@@ -130,9 +130,20 @@ function checkReferences(hub: HubConfig): { path: (string | number)[]; message: 
     if (t.parent && !tenants.has(t.parent)) out.push({ path: ['tenants', i, 'parent'], message: `no tenant ${t.parent}` });
   });
   const services = new Map<string, string>();
+  const holder = new Map<string, number>();
   hub.services.forEach((s, i) => {
     for (const key of [s.slug, s.leika]) {
-      if (services.has(key)) out.push({ path: ['services', i], message: `service key ${key} is used twice` });
+      const first = holder.get(key);
+      if (first !== undefined) {
+        // Both services by slug and name, and where the first one stands: the usual cause is a demo entry
+        // that collides with a real service the user added.
+        const other = hub.services[first]!;
+        const where = locate(['services', first]);
+        const shown = where.file ? ` (${where.file}${where.line ? `:${where.line}` : ''})` : '';
+        out.push({ path: ['services', i], message: `service key ${key} is used twice: by ${s.slug} "${s.name}" and by ${other.slug} "${other.name}" at services[${first}]${shown}` });
+        continue;
+      }
+      holder.set(key, i);
       services.set(key, s.slug);
     }
   });
