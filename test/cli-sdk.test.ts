@@ -145,7 +145,7 @@ describe('golden test tools', () => {
   format: xml
   set:
     data.items.0.kind: Stuhl
-  expectError: 'antrag\\.jsonata at position \\d+: \\$code: the value is not in the code list \\(Sofa, Tisch\\)'
+  expectError: 'antrag\\.jsonata:\\d+:\\d+: \\$code: the value is not in the code list \\(Sofa, Tisch\\)'
 - name: an error where none is expected
   input: submission.json
   format: xml

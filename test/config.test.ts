@@ -71,7 +71,49 @@ describe('configuration', () => {
       writeFileSync(targets, readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'referencePointer: /caseId\n      colour: blue'));
       const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
       expect(problems).to.have.length(1);
-      expect(problems[0]).to.match(/targets\.yaml:\d+:\d+ targets\.backoffice\.options: unknown key "colour"/);
+      expect(problems[0]).to.match(/targets\.yaml:\d+:\d+ targets\.backoffice\.options\.colour: unknown key/);
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it('suggests the known key an unknown one was probably meant to be, in the hub and in adapter options', () => {
+    const f = fixtureCopy();
+    try {
+      const hub = path.join(f.config, 'hub.yaml');
+      writeFileSync(hub, readFileSync(hub, 'utf8').replace('pollIntervalMs: 50', 'pollIntervallMs: 50').replace('  console: false', '  consol: false\n  colour: true'));
+      const targets = path.join(f.config, 'targets.yaml');
+      writeFileSync(targets, readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'refrencePointer: /caseId'));
+      const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
+      expect(problems).to.deep.equal([
+        `${hub}:9:20 worker.pollIntervallMs: unknown key; did you mean "pollIntervalMs"?`,
+        `${hub}:14:11 log.consol: unknown key; did you mean "console"?`,
+        // Nothing close: the keys that are known there.
+        `${hub}:15:11 log.colour: unknown key; known: level, file, console`,
+        `${targets}:7:24 targets.backoffice.options.refrencePointer: unknown key; did you mean "referencePointer"?`,
+      ]);
+    } finally {
+      f.cleanup();
+    }
+  });
+
+  it('says to quote an AGS or LeiKa key that YAML read as a number', () => {
+    const f = fixtureCopy();
+    try {
+      const registry = path.join(f.config, 'registry.yaml');
+      writeFileSync(
+        registry,
+        readFileSync(registry, 'utf8')
+          .replace('{ key: "05512000", name: Bottrop }', '{ key: 05512000, name: Bottrop }')
+          .replace('leika: "99102013104000"', 'leika: 99102013104000')
+          .replace('tenants: ["05512000"]', 'tenants: [05512000]'),
+      );
+      const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
+      expect(problems).to.deep.equal([
+        `${registry}:5:12 tenants[3].key: YAML reads 05512000 as the number 5512000, losing the leading zero; write it in quotes: '05512000'`,
+        `${registry}:9:36 services[1].leika: YAML reads 99102013104000 as a number, where text is expected; write it in quotes: '99102013104000'`,
+        `${registry}:19:15 portals[1].tenants[0]: YAML reads 05512000 as the number 5512000, losing the leading zero; write it in quotes: '05512000'`,
+      ]);
     } finally {
       f.cleanup();
     }
@@ -114,13 +156,30 @@ describe('configuration', () => {
     }
   });
 
+  it('names both services and where the first stands when a service key is used twice', () => {
+    const f = fixtureCopy();
+    try {
+      const registry = path.join(f.config, 'registry.yaml');
+      writeFileSync(
+        registry,
+        readFileSync(registry, 'utf8').replace('services:\n', 'services:\n  - { slug: hundesteuer, leika: "99102013104000", name: Hundesteuer Anmeldung }\n'),
+      );
+      const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
+      expect(problems).to.deep.equal([
+        `${registry}:10:5 services[2]: service key 99102013104000 is used twice: by hundeanmeldung "Anmeldung eines Hundes" and by hundesteuer "Hundesteuer Anmeldung" at services[0] (${registry}:8)`,
+      ]);
+    } finally {
+      f.cleanup();
+    }
+  });
+
   it('compiles every mapping at start-up and reports a syntax error with its position', async () => {
     const f = fixtureCopy();
     try {
       writeFileSync(path.join(f.dir, 'mappings', 'dog.jsonata'), '{ "a": data.( }');
       const r = await checkConfig(f.config, env, { clock: systemClock });
       expect(r.ok).to.equal(false);
-      if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata at position \d+ \(S0\d+\)/);
+      if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata:\d+:\d+ \(S0\d+\)/);
     } finally {
       f.cleanup();
     }

@@ -96,14 +96,16 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(v.deliveries[0]).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'http-400' });
     });
 
-    it('fails permanently on a mapping error, with JSONata position in the sync log and no form data', async () => {
+    it('fails permanently on a mapping error, with its line and column in the sync log and no form data', async () => {
       const id = await submit(t, submission({ tenant: '05562014', service: 'hundeanmeldung', data: { dog: { name: 'Rex', breed: 'pudel' } } }));
       const d = (await settled(t, id)).deliveries[0]!;
       expect(d).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'mapping' });
-      expect(d.lastError).to.match(/^broken\.jsonata at position \d+: \$code: the value is not in the code list \(dackel\)$/);
+      // Line 2, column 12: the $code call in test/fixtures/mappings/broken.jsonata, under its comment.
+      expect(d.lastError).to.equal('broken.jsonata:2:12: $code: the value is not in the code list (dackel)');
       expect(JSON.stringify(await t.hub.store.events(id))).not.to.include('pudel'); // form data stays out
       const failed = (await t.hub.store.events(id)).find((e) => e.type === 'delivery.failed')!;
       expect(failed.detail).to.include({ errorKind: 'mapping', mapping: 'broken.jsonata' });
+      expect(failed.detail).to.include({ line: 2, column: 12 });
       expect(failed.detail!.position).to.be.a('number');
       expect(bo.requests.some((r) => r.idempotencyKey === failed.deliveryId)).to.equal(false);
       const line = t.logLines.find((l) => l.includes(id) && l.includes('delivery failed'))!;

@@ -46,7 +46,7 @@ describe('mapping engine', () => {
   });
 
   it('formats ISO dates without a time-zone shift and maps code lists strictly', async () => {
-    const m = write('f.jsonata', '{ "d": $formatDate(date, "DD.MM.YYYY"), "y": $formatDate(date, "YY"), "c": $code(kind, { "furniture": "MOEBEL" }), "f": $code(other, { "a": 1 }, "SONST") }');
+    const m = write('f.jsonata', '{\n  "d": $formatDate(date, "DD.MM.YYYY"), "y": $formatDate(date, "YY"),\n  "c": $code(kind, { "furniture": "MOEBEL" }), "f": $code(other, { "a": 1 }, "SONST") }');
     const r = await renderMessage(m, { date: '2026-12-31T23:30:00-05:00', kind: 'furniture', other: 'zzz' }, 'json');
     expect(r.body).to.deep.equal({ d: '31.12.2026', y: '26', c: 'MOEBEL', f: 'SONST' });
     try {
@@ -54,7 +54,8 @@ describe('mapping engine', () => {
       expect.fail('expected a MappingError');
     } catch (e) {
       expect(e).to.be.instanceOf(MappingError);
-      expect((e as MappingError).describe()).to.match(/^f\.jsonata at position \d+: \$code: the value is not in the code list \(furniture\)$/);
+      // Line and column of the $code call that failed, as an editor counts them.
+      expect((e as MappingError).describe()).to.equal('f.jsonata:3:8: $code: the value is not in the code list (furniture)');
     }
   });
 
@@ -82,16 +83,34 @@ describe('mapping engine', () => {
     }
   });
 
-  it('reports a syntax error at compile time with code and position', () => {
+  it('reports a syntax error at compile time with code, line and column', () => {
     try {
-      write('s.jsonata', '{ "a": data.( }');
+      write('s.jsonata', '/* Sperrmüll */\n{\n  "a": data.(\n}');
       expect.fail('expected a MappingError');
     } catch (e) {
       const err = e as MappingError;
       expect(err).to.be.instanceOf(MappingError);
-      expect(err.code).to.match(/^S0\d{3}$/);
+      expect(err.code).to.equal('S0211');
       expect(err.position).to.be.a('number');
-      expect(err.describe()).to.match(/^s\.jsonata at position \d+ \(S0\d{3}\): /);
+      expect(err.at).to.deep.equal({ line: 4, column: 1 });
+      expect(err.describe()).to.equal('s.jsonata:4:1 (S0211): The symbol "}" cannot be used as a unary operator');
+    }
+    // A missing comma: JSONata names the next key without its quotes; the column is its opening quote.
+    expect(() => write('c.jsonata', '{\n  "a": 1\n  "b": 2\n}')).to.throw(MappingError).that.satisfies((e: MappingError) => e.describe() === 'c.jsonata:3:3 (S0202): Expected "}", got "b"');
+  });
+
+  it('places JSONata evaluation errors at the token they blame', async () => {
+    for (const [source, expected] of [
+      ['{\n  "a": data.x,\n  "n": 1 +\n    data.name\n}', 'e.jsonata:3:10 (T2002): The right side of the "+" operator must evaluate to a number'],
+      ['{\n  "a": data.x,\n  "f": $nothing(1)\n}', 'e.jsonata:3:8 (T1006): Attempted to invoke a non-function'],
+    ] as const) {
+      const m = write('e.jsonata', source);
+      try {
+        await renderMessage(m, { data: { x: 1, name: 'Mustermann' } }, 'json');
+        expect.fail('expected a MappingError');
+      } catch (e) {
+        expect((e as MappingError).describe()).to.equal(expected);
+      }
     }
   });
 

@@ -263,8 +263,13 @@ describe('file-drop over SFTP: unreachable servers', function () {
     await new Promise((r) => closed.close(r));
     const a = await make(port, 3000);
     try {
-      expect(await a.deliver(message, ctx)).to.deep.include({ ok: false, retryable: true, errorKind: 'network' });
-      expect((await a.check()).ok).to.equal(false);
+      const r = await a.deliver(message, ctx);
+      expect(r).to.deep.include({ ok: false, retryable: true, errorKind: 'network' });
+      // Host and port are named: the folder's address carries them.
+      expect(r.ok ? '' : r.error).to.match(new RegExp(`^sftp://\\w+@127\\.0\\.0\\.1:${port}/in: connection failed \\(ECONNREFUSED\\)`));
+      const c = await a.check();
+      expect(c.ok).to.equal(false);
+      expect(c.message).to.contain(`127.0.0.1:${port}`);
     } finally {
       await a.close?.();
     }

@@ -214,7 +214,7 @@ describe('rest adapter: listing', () => {
     const port = await listen(closed);
     await closeServer(closed);
     const eNet = await fail(`http://127.0.0.1:${port}/cases?since={since}`);
-    expect(eNet.message).to.equal(`listing GET http://127.0.0.1:${port}/cases failed: network error ECONNREFUSED`);
+    expect(eNet.message).to.equal(`listing GET http://127.0.0.1:${port}/cases failed: network error ECONNREFUSED: 127.0.0.1:${port} refused the connection (nothing listens there)`);
     expect(eNet.retryable).to.equal(true);
 
     await flushLogs();

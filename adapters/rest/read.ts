@@ -52,7 +52,7 @@ export async function getJson(target: TargetHttp, url: string, timeoutMs: number
     res = await target.send({ method: 'GET', url }, AbortSignal.timeout(timeoutMs), meta);
   } catch (err) {
     if (err instanceof TokenError) throw new spec.error(`${what}: OAuth2 ${err.message}`, err.retryable);
-    const r = classifyNetworkError({ code: errorCode(err) });
+    const r = classifyNetworkError(err, url);
     throw new spec.error(`${what} ${shown} failed: ${r.ok ? 'unknown error' : r.error}`, true);
   }
   if (res.status === 404) return null;

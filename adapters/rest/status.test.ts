@@ -152,7 +152,7 @@ describe('rest adapter: status lookup', () => {
     await closeServer(closed);
     const refused = await adapter({ url: `http://127.0.0.1:${port}/cases/{reference}`, statusPointer: '/x' });
     const eNet = await rejection(refused.status!('AZ-1'));
-    expect(eNet.message).to.equal(`status lookup GET http://127.0.0.1:${port}/cases/{reference} failed: network error ECONNREFUSED`);
+    expect(eNet.message).to.equal(`status lookup GET http://127.0.0.1:${port}/cases/{reference} failed: network error ECONNREFUSED: 127.0.0.1:${port} refused the connection (nothing listens there)`);
     expect(eNet.retryable).to.equal(true);
 
     await flushLogs();

@@ -4,7 +4,7 @@ import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse 
 import type { Logger } from 'winston';
 import { authHeaders, isStaticAuth } from './auth.ts';
 import { classifyNetworkError, type CheckResult, type Clock, type DeliveryResult } from '../../src/sdk/index.ts';
-import { OAuth2TokenSource, TokenError, errorCode } from './oauth2.ts';
+import { OAuth2TokenSource, TokenError } from './oauth2.ts';
 import type { RestOptions } from './options.ts';
 import { tlsAgentOptions } from '../../src/sdk/index.ts';
 
@@ -40,8 +40,9 @@ export function headerString(value: unknown): string | undefined {
 
 /**
  * The delivery result for an exchange that threw: a token endpoint's failure, or a network error. Only the
- * error code is read: axios errors carry the request config, headers (credentials) and body, so the error
- * object itself is never logged or returned. `started` is the attempt's performance.now(), for the logged duration.
+ * error code and the request's host and port are read: axios errors carry the request config, headers
+ * (credentials) and body, so the error object itself is never logged or returned. `started` is the attempt's
+ * performance.now(), for the logged duration.
  */
 export function failedExchange(err: unknown, adapter: string, logger: Logger, meta: Record<string, unknown>, started: number): DeliveryResult {
   if (err instanceof TokenError) {
@@ -54,7 +55,7 @@ export function failedExchange(err: unknown, adapter: string, logger: Logger, me
       ...(err.retryAfterMs !== undefined ? { retryAfterMs: err.retryAfterMs } : {}),
     };
   }
-  const result = classifyNetworkError({ code: errorCode(err) });
+  const result = classifyNetworkError(err);
   logger.debug(`${adapter} delivery attempt failed`, { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Math.round(performance.now() - started) });
   return result;
 }
@@ -115,7 +116,8 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
     try {
       return await client.request<string>({ ...config, signal: deadline });
     } catch (err) {
-      throw deadline.aborted ? { code: 'ETIMEDOUT' } : err;
+      // The URL goes along so the timeout can name host and port; nothing else of the request.
+      throw deadline.aborted ? { code: 'ETIMEDOUT', url: config.url } : err;
     }
   }
 
@@ -175,7 +177,7 @@ export function createTargetHttp(o: TargetHttpOptions): TargetHttp {
           const refused = err.httpStatus === 400 || err.httpStatus === 401 || err.httpStatus === 403;
           return { ok: false, ...(refused ? { refused } : {}), message: `OAuth2 token request failed: ${err.message}` };
         }
-        const result = classifyNetworkError({ code: errorCode(err) });
+        const result = classifyNetworkError(err, url);
         return { ok: false, message: `GET ${shown} failed: ${result.ok ? 'unknown error' : result.error}` };
       }
       if (res.status === 401 || res.status === 403) {

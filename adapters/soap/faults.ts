@@ -139,7 +139,8 @@ export function refusesCredentials(f: SoapFault | undefined, status: number | un
  * failed); `timedOut` says the attempt's deadline ended it; `now` (the hub's clock) dates a Retry-After.
  */
 export function classifyCallError(err: unknown, answer: Answer | undefined, timedOut: boolean, now: number): Failure {
-  if (timedOut) return asFailure(classifyNetworkError({ code: 'ETIMEDOUT' }));
+  // `cause` lets the message name the endpoint's host and port when the error knows the request.
+  if (timedOut) return asFailure(classifyNetworkError({ code: 'ETIMEDOUT', cause: err }));
   const fault = faultOf(field(err, 'root'));
   if (fault) return classifyFault(fault, answer, now);
   if (answer) {
@@ -158,7 +159,7 @@ export function classifyCallError(err: unknown, answer: Answer | undefined, time
       httpStatus: answer.status,
     };
   }
-  return asFailure(classifyNetworkError({ code: errorCode(err) }));
+  return asFailure(classifyNetworkError(err));
 }
 
 function asFailure(r: DeliveryResult): Failure {

@@ -622,7 +622,7 @@ describe('soap adapter', () => {
       const a = await adapter({ endpoint: refusedUrl });
       const r = failure(await deliver(a));
       expect(r).to.include({ retryable: true, errorKind: 'network' });
-      expect(r.error).to.contain('ECONNREFUSED');
+      expect(r.error).to.equal(`network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)`);
     });
 
     it('a back office slower than timeoutMs is retryable, errorKind timeout', async () => {
@@ -631,6 +631,7 @@ describe('soap adapter', () => {
       const started = Date.now();
       const r = failure(await deliver(a));
       expect(r).to.include({ retryable: true, errorKind: 'timeout' });
+      expect(r.error).to.equal(`back office ${new URL(bo.base).host} did not answer in time`);
       // Well before the back office's answer at 5 s; the margin is for a busy machine.
       expect(Date.now() - started).to.be.below(4000);
     });
@@ -687,7 +688,7 @@ describe('soap adapter', () => {
 
     it('is not ok when the back office is unreachable, unavailable or not SOAP', async () => {
       const refused = await (await adapter({ endpoint: refusedUrl })).check();
-      expect(refused).to.deep.equal({ ok: false, message: `cannot reach ${refusedUrl}: network error ECONNREFUSED` });
+      expect(refused).to.deep.equal({ ok: false, message: `cannot reach ${refusedUrl}: network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)` });
       const unavailable = await (await adapter({ endpoint: `${bo.base}/status/503` })).check();
       expect(unavailable.ok).to.equal(false);
       expect(unavailable.message).to.match(/^back office unavailable: .* answered HTTP 503$/);
@@ -697,7 +698,7 @@ describe('soap adapter', () => {
       const missing = await (await adapter({ endpoint: `${bo.base}/nothing-here` })).check();
       expect(missing.ok).to.equal(false);
       const checkRefused = await (await adapter({ endpoint: refusedUrl, checkOperation: 'Ping' })).check();
-      expect(checkRefused).to.deep.equal({ ok: false, message: `Ping at ${refusedUrl} failed: network error ECONNREFUSED` });
+      expect(checkRefused).to.deep.equal({ ok: false, message: `Ping at ${refusedUrl} failed: network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)` });
     });
   });
 

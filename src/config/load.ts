@@ -4,7 +4,8 @@ import type { z } from 'zod';
 import type { AdapterDefinition } from '../sdk/types.ts';
 import { resolveFilePaths } from '../sdk/define-adapter.ts';
 import { configSchema, type HubConfig, type TargetConfig } from './schema.ts';
-import { ConfigError, type ConfigProblem } from './errors.ts';
+import { ConfigError, explainIssue, type ConfigProblem, type IssueContext } from './errors.ts';
+import { knownKeys, valueAt } from './schema-keys.ts';
 import { resolveEnv, type EnvProblem } from './env.ts';
 import { readConfigFolder, type RawConfig } from './read-folder.ts';
 
@@ -46,12 +47,18 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
   problems.push(...envProblems.map(at));
 
   const parsed = configSchema.safeParse(resolved);
+  /** Issues of `schema`, which checked the value at `base` of the configuration. */
+  const context = (schema: z.core.$ZodType, base: (string | number)[]): IssueContext => ({
+    knownKeys: (p) => knownKeys(schema, p, valueAt(resolved, base)),
+    valueAt: (p) => valueAt(resolved, [...base, ...p]),
+    sourceAt: (p) => raw.sourceAt([...base, ...p]),
+  });
   // A value whose environment variable is missing fails its schema too; the missing variable is the news.
   const unset = new Set(envProblems.map((p) => p.path.join('.')));
   if (!parsed.success) {
     for (const issue of parsed.error.issues) {
       if (unset.has(issue.path.map(String).join('.'))) continue;
-      problems.push(at({ path: issue.path.map((k) => (typeof k === 'symbol' ? String(k) : k)), message: describeIssue(issue) }));
+      problems.push(...explainIssue(issue, context(configSchema, [])).map(at));
     }
   }
   // Adapter options are checked even when the rest failed, so one run reports every problem.
@@ -67,10 +74,11 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
       continue;
     }
     const options = adapter.options.safeParse((raw as { options?: unknown }).options ?? {});
+    const optionsContext = context(adapter.options, ['targets', id, 'options']);
     if (!options.success) {
       for (const issue of options.error.issues) {
         if (unset.has(['targets', id, 'options', ...issue.path.map(String)].join('.'))) continue;
-        problems.push(at({ path: ['targets', id, 'options', ...issue.path.map(String)], message: describeIssue(issue) }));
+        for (const p of explainIssue(issue, optionsContext)) problems.push(at({ ...p, path: ['targets', id, 'options', ...p.path.map(String)] }));
       }
       continue;
     }
@@ -80,7 +88,7 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
   }
   if (!parsed.success) throw new ConfigError(problems);
   const hub = parsed.data;
-  problems.push(...checkReferences(hub).map(at));
+  problems.push(...checkReferences(hub, raw.locate).map(at));
   // A lease must outlast the longest attempt, or the delivery is due again while its attempt still runs.
   for (const [id, t] of Object.entries(hub.targets)) {
     const needed = t.timeoutMs + LEASE_MARGIN_MS;
@@ -110,13 +118,8 @@ export function hashToken(token: string): string {
   return 'sha256:' + createHash('sha256').update(token, 'utf8').digest('hex');
 }
 
-function describeIssue(issue: z.core.$ZodIssue): string {
-  if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  return issue.message;
-}
-
 /** Cross-references zod cannot see: ids that must exist, keys that must be unique. */
-function checkReferences(hub: HubConfig): { path: (string | number)[]; message: string }[] {
+function checkReferences(hub: HubConfig, locate: RawConfig['locate']): { path: (string | number)[]; message: string }[] {
   const out: { path: (string | number)[]; message: string }[] = [];
   const tenants = new Set<string>();
   hub.tenants.forEach((t, i) => {
@@ -127,9 +130,20 @@ function checkReferences(hub: HubConfig): { path: (string | number)[]; message: 
     if (t.parent && !tenants.has(t.parent)) out.push({ path: ['tenants', i, 'parent'], message: `no tenant ${t.parent}` });
   });
   const services = new Map<string, string>();
+  const holder = new Map<string, number>();
   hub.services.forEach((s, i) => {
     for (const key of [s.slug, s.leika]) {
-      if (services.has(key)) out.push({ path: ['services', i], message: `service key ${key} is used twice` });
+      const first = holder.get(key);
+      if (first !== undefined) {
+        // Both services by slug and name, and where the first one stands: the usual cause is a demo entry
+        // that collides with a real service the user added.
+        const other = hub.services[first]!;
+        const where = locate(['services', first]);
+        const shown = where.file ? ` (${where.file}${where.line ? `:${where.line}` : ''})` : '';
+        out.push({ path: ['services', i], message: `service key ${key} is used twice: by ${s.slug} "${s.name}" and by ${other.slug} "${other.name}" at services[${first}]${shown}` });
+        continue;
+      }
+      holder.set(key, i);
       services.set(key, s.slug);
     }
   });

@@ -1,12 +1,13 @@
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { LineCounter, parseDocument, isNode, type Document } from 'yaml';
+import { LineCounter, parseDocument, isNode, isScalar, type Document } from 'yaml';
 import type { ConfigProblem } from './errors.ts';
 
 interface SourceFile {
   file: string;
   doc: Document;
   lines: LineCounter;
+  text: string;
 }
 
 /** The configuration folder read as one object, remembering which file holds each top-level key. */
@@ -14,6 +15,8 @@ export interface RawConfig {
   value: Record<string, unknown>;
   /** Locates a key path in its file; for problems found after parsing. */
   locate(path: readonly (string | number)[]): Pick<ConfigProblem, 'file' | 'line' | 'column'>;
+  /** The text of the plain value at a key path as the file writes it (`05513000`, not the number 5513000). */
+  sourceAt(path: readonly (string | number)[]): string | undefined;
 }
 
 export function readConfigFolder(dir: string, problems: ConfigProblem[]): RawConfig {
@@ -25,14 +28,15 @@ export function readConfigFolder(dir: string, problems: ConfigProblem[]): RawCon
     names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
   } catch {
     problems.push({ file: dir, path: [], message: 'configuration folder not found' });
-    return { value, locate: () => ({}) };
+    return { value, locate: () => ({}), sourceAt: () => undefined };
   }
   if (names.length === 0) problems.push({ file: dir, path: [], message: 'no .yaml files in the configuration folder' });
 
   for (const name of names) {
     const file = path.join(dir, name);
     const lines = new LineCounter();
-    const doc = parseDocument(readFileSync(file, 'utf8'), { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+    const text = readFileSync(file, 'utf8');
+    const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
     if (doc.errors.length) {
       for (const e of doc.errors) {
         const pos = lines.linePos(e.pos[0]);
@@ -46,7 +50,7 @@ export function readConfigFolder(dir: string, problems: ConfigProblem[]): RawCon
       problems.push({ file, path: [], message: 'expected a mapping of top-level keys (e.g. tenants:, routes:)' });
       continue;
     }
-    const source = { file, doc, lines };
+    const source = { file, doc, lines, text };
     for (const [key, v] of Object.entries(content)) {
       const first = owner.get(key);
       if (first) {
@@ -73,6 +77,12 @@ export function readConfigFolder(dir: string, problems: ConfigProblem[]): RawCon
         }
       }
       return { file: src.file };
+    },
+    sourceAt(p) {
+      const key = p[0];
+      const src = typeof key === 'string' ? owner.get(key) : undefined;
+      const node = src?.doc.getIn(p, true);
+      return src && isScalar(node) && node.range ? src.text.slice(node.range[0], node.range[1]) : undefined;
     },
   };
 }

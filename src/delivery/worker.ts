@@ -250,7 +250,7 @@ export class DeliveryWorker {
       const rendered = await renderMessage(step.mapping, mappingInput(this.o.router, d, d.submissionId, src), step.target.format, step.target.config.xml);
       message = { ...rendered, attachments: src.attachments };
     } catch (e) {
-      if (e instanceof MappingError) return this.failed(e.describe(), 'mapping', { mapping: e.mapping, ...(e.position !== undefined ? { position: e.position } : {}), ...(e.code ? { code: e.code } : {}) });
+      if (e instanceof MappingError) return this.failed(e.describe(), 'mapping', { mapping: e.mapping, ...(e.position !== undefined ? { position: e.position } : {}), ...(e.at ? { line: e.at.line, column: e.at.column } : {}), ...(e.code ? { code: e.code } : {}) });
       throw e;
     }
 

@@ -5,25 +5,62 @@ import { XMLBuilder } from 'fast-xml-parser';
 import type { OutboundMessage } from '../sdk/types.ts';
 import { mappingFunctions } from './functions.ts';
 
-/** A mapping that failed: permanent for the delivery, with JSONata's code and position for the sync log. */
+/** Where in the mapping file an error is: 1-based line and column, as editors count. */
+export interface SourcePosition {
+  line: number;
+  column: number;
+}
+
+/** A mapping that failed: permanent for the delivery, with JSONata's code and the place in the file for the sync log. */
 export class MappingError extends Error {
   constructor(
     message: string,
     readonly mapping: string,
     readonly code?: string,
+    /** JSONata's character offset, just past the offending token. */
     readonly position?: number,
     readonly token?: string,
+    readonly at?: SourcePosition,
   ) {
     super(message);
     this.name = 'MappingError';
   }
 
-  /** "mappings/x.jsonata at 123 (T2002): …" — never the input values. */
+  /** "x.jsonata:12:7 (T2002): …" — never the input values. */
   describe(): string {
-    const where = this.position !== undefined ? ` at position ${this.position}` : '';
+    const where = this.at ? `:${this.at.line}:${this.at.column}` : this.position !== undefined ? ` at position ${this.position}` : '';
     const code = this.code ? ` (${this.code})` : '';
     return `${this.mapping}${where}${code}: ${this.message}`;
   }
+}
+
+/**
+ * Line and column of the token JSONata blames. Its `position` is the offset just past the token (past the
+ * `(` of a function call, before a string's closing quote), so the token is looked for right before it.
+ */
+export function sourcePosition(source: string, position: number, token?: string): SourcePosition {
+  let start = Math.max(0, Math.min(position, source.length) - 1);
+  if (token) {
+    for (const end of [position, position - 1]) {
+      if (end - token.length >= 0 && source.slice(end - token.length, end) === token) {
+        start = end - token.length;
+        // A variable's `$` and a string's or name's quotes belong to the token JSONata names without them.
+        const quote = source[start - 1];
+        if (quote === '$') start--;
+        else if ((quote === '"' || quote === "'" || quote === '`') && source[end] === quote) start--;
+        break;
+      }
+    }
+  }
+  const before = source.slice(0, start);
+  const line = before.split('\n').length;
+  return { line, column: start - (before.lastIndexOf('\n') + 1) + 1 };
+}
+
+/** A JSONata error as a MappingError, placed in the mapping's source. */
+function fromJsonata(err: JsonataError, message: string, id: string, source: string): MappingError {
+  const at = typeof err.position === 'number' ? sourcePosition(source, err.position, err.token) : undefined;
+  return new MappingError(message, id, err.code, err.position, err.token, at);
 }
 
 export interface XmlOptions {
@@ -58,7 +95,7 @@ function safeMessage(err: JsonataError): string {
   return msg;
 }
 
-/** Compiles a JSONata file once; a syntax error is reported with its position at start-up. */
+/** Compiles a JSONata file once; a syntax error is reported with its line and column at start-up. */
 export function compileMapping(mappingsDir: string, id: string): CompiledMapping {
   const file = path.resolve(mappingsDir, id);
   if (!file.startsWith(path.resolve(mappingsDir) + path.sep)) throw new MappingError('mapping path leaves the mappings folder', id);
@@ -73,7 +110,7 @@ export function compileMapping(mappingsDir: string, id: string): CompiledMapping
     expr = jsonata(source);
   } catch (e) {
     const err = e as JsonataError;
-    throw new MappingError(err.message ?? String(e), id, err.code, err.position, err.token);
+    throw fromJsonata(err, err.message ?? String(e), id, source);
   }
   for (const [name, fn] of Object.entries(mappingFunctions)) expr.registerFunction(name, fn.implementation, fn.signature);
   return {
@@ -83,7 +120,7 @@ export function compileMapping(mappingsDir: string, id: string): CompiledMapping
         return await expr.evaluate(input);
       } catch (e) {
         const err = e as JsonataError;
-        throw new MappingError(safeMessage(err), id, err.code, err.position, err.token);
+        throw fromJsonata(err, safeMessage(err), id, source);
       }
     },
   };

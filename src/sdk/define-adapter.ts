@@ -45,12 +45,9 @@ export function resolveFilePaths(schema: z.ZodType, value: unknown, baseDir: str
   return mapMarked(schema, value, 'filePath', (v) => (typeof v === 'string' && !path.isAbsolute(v) ? path.resolve(baseDir, v) : v));
 }
 
-/** Walks a value along its schema and replaces the values whose schema carries `mark`. */
-function mapMarked(schema: z.ZodType, value: unknown, mark: 'secret' | 'filePath', fn: (v: unknown) => unknown): unknown {
-  if (value === undefined || value === null) return value;
-  if (hasMark(schema, mark)) return fn(value);
-  const walk = (s: z.ZodType, v: unknown) => mapMarked(s, v, mark, fn);
-  const def = (schema as unknown as { def: Record<string, unknown> & { type: string } }).def;
+/** The schema a wrapper (optional, default, pipe …) checks its value with; undefined for any other schema. */
+export function wrappedSchema(schema: z.core.$ZodType): z.core.$ZodType | undefined {
+  const def = schema._zod.def as unknown as Record<string, unknown> & { type: string };
   switch (def.type) {
     case 'optional':
     case 'nullable':
@@ -58,9 +55,26 @@ function mapMarked(schema: z.ZodType, value: unknown, mark: 'secret' | 'filePath
     case 'prefault':
     case 'readonly':
     case 'catch':
-      return walk(def.innerType as z.ZodType, value);
+    case 'nonoptional':
+      return def.innerType as z.core.$ZodType;
     case 'pipe':
-      return walk(def.in as z.ZodType, value);
+      return def.in as z.core.$ZodType;
+    case 'lazy':
+      return (def.getter as () => z.core.$ZodType)();
+    default:
+      return undefined;
+  }
+}
+
+/** Walks a value along its schema and replaces the values whose schema carries `mark`. */
+function mapMarked(schema: z.ZodType, value: unknown, mark: 'secret' | 'filePath', fn: (v: unknown) => unknown): unknown {
+  if (value === undefined || value === null) return value;
+  if (hasMark(schema, mark)) return fn(value);
+  const walk = (s: z.ZodType, v: unknown) => mapMarked(s, v, mark, fn);
+  const inner = wrappedSchema(schema);
+  if (inner) return walk(inner as z.ZodType, value);
+  const def = (schema as unknown as { def: Record<string, unknown> & { type: string } }).def;
+  switch (def.type) {
     case 'object': {
       if (typeof value !== 'object' || Array.isArray(value)) return value;
       const shape = def.shape as Record<string, z.ZodType>;
