@@ -254,7 +254,10 @@ describe('amtsbote config check: every check start runs', function () {
         ['dogtax-soap-closed', 'soap', 'unreachable'],
       ]);
       expect(rows[6]![3]).to.match(/^credentials rejected: http:\/\/127\.0\.0\.1:\d+\/hundesteuer\/soap11 answered /);
-      expect(rows[7]![3]).to.equal(`cannot reach ${closedUrl}/hundesteuer/soap11: network error ECONNREFUSED`);
+      const closed = new URL(closedUrl);
+      expect(rows[7]![3]).to.equal(
+        `cannot reach ${closedUrl}/hundesteuer/soap11: network error ECONNREFUSED: ${closed.hostname}:${closed.port} refused the connection (nothing listens there)`,
+      );
       expect(r.stdout.trimEnd().split('\n').at(-1)).to.equal('5 of 7 targets reachable');
       expect(r.stdout + r.stderr, 'no secret').not.to.include(SOAP_PASSWORD);
       // Nothing was filed: check() never delivers.
