@@ -89,7 +89,7 @@ export class FitConnectSimulator {
     this.platformKey = (await testKeys()).platformSigning;
     const app = express();
     app.use((req, res, next) => {
-      res.on('finish', () => this.requests.push({ method: req.method, path: req.path, status: res.statusCode }));
+      res.on('finish', () => this.requests.push({ method: req.method, path: req.originalUrl.split('?')[0]!, status: res.statusCode }));
       const status = this.failures.shift();
       if (status !== undefined) return void problem(res, status, 'simulated outage');
       next();
@@ -142,6 +142,11 @@ export class FitConnectSimulator {
 
   addDestination(d: SimulatorDestination): void {
     this.destinations.set(d.destinationId, d);
+  }
+
+  /** Revokes every access token issued so far, as the platform may before a token's expiry. */
+  revokeTokens(): void {
+    this.tokens.clear();
   }
 
   /** The next `count` requests, whatever they are, get `status` (e.g. 503) before they reach the API. */
