@@ -22,7 +22,7 @@ import { dropSchema, openStore } from '../src/store/index.ts';
 import { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { runReconciliation } from '../src/reconcile/run.ts';
 import type { CaseStatus } from '../src/sdk/types.ts';
-import type { StatusSink } from '../src/status/types.ts';
+import type { StatusSink } from '../src/core/status/types.ts';
 import { seedCases, type SeedCase } from '../test/support/reconcile-seed.ts';
 import { systemClock } from '../src/clock.ts';
 

@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { retryDelay } from '../src/delivery/backoff.ts';
+import { retryDelay } from '../src/core/policy/backoff.ts';
 
 describe('retry back-off', () => {
   const policy = { baseDelayMs: 1000, maxDelayMs: 60_000, maxAttempts: 10, jitter: 0.2 };

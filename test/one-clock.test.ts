@@ -21,10 +21,10 @@ const OWN_CLOCK: Record<string, string> = {
 /** Where a clock is made from the machine's: the hub itself, and processes or harnesses of their own. */
 const MAKES_A_CLOCK: Record<string, string> = {
   'src/hub.ts': 'the hub: HubOptions.clock, else the machine clock',
-  'src/cli.ts': 'amtsbote replay: a process of its own',
-  'src/reconcile/command.ts': 'amtsbote reconcile: a process of its own',
-  'src/console/targets-command.ts': 'amtsbote targets: a process of its own',
-  'src/maintenance/prune-command.ts': 'amtsbote prune: a process of its own',
+  'src/cli/index.ts': 'amtsbote replay: a process of its own',
+  'src/cli/reconcile.ts': 'amtsbote reconcile: a process of its own',
+  'src/cli/targets.ts': 'amtsbote targets: a process of its own',
+  'src/cli/prune.ts': 'amtsbote prune: a process of its own',
   // The simulators stand for back offices and a portal, which keep their own time, even when the hub starts them.
   'src/demo/index.ts': 'the demo back offices and portal, not the hub',
   // The conformance kit runs an adapter against real servers on 127.0.0.1, on their time.

@@ -2,11 +2,11 @@ import { expect } from 'chai';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
-import { openApiDocument, type Header, type Operation, type Reference, type ResponseObject } from '../src/intake/openapi.ts';
+import { openApiDocument, type Header, type Operation, type Reference, type ResponseObject } from '../src/http/openapi.ts';
 import { TestBackOffice } from './support/backoffice.ts';
 import { eventually, PORTAL_B_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
 
-/** Every operation the express app serves (src/hub.ts, src/intake/http.ts, src/console/health.ts), by hand. */
+/** Every operation the express app serves (src/hub.ts, src/intake/http.ts, src/operator/health.ts), by hand. */
 const SERVED = [
   'POST /api/v1/submissions',
   'GET /api/v1/submissions/{id}',

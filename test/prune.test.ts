@@ -15,10 +15,10 @@ import { StatusStore } from '../src/store/status-store.ts';
 import { PruneStore } from '../src/store/prune-store.ts';
 import { runPrune } from '../src/maintenance/prune.ts';
 import { confirmRedeliveries } from '../src/reconcile/confirm.ts';
-import { Scheduler } from '../src/reconcile/scheduler.ts';
-import { createMetrics } from '../src/console/metrics.ts';
+import { Scheduler } from '../src/scheduler/scheduler.ts';
+import { createMetrics } from '../src/operator/metrics.ts';
 import type { ReconcileRunState } from '../src/store/reconcile-tables.ts';
-import type { Discrepancy } from '../src/reconcile/types.ts';
+import type { Discrepancy } from '../src/core/reconcile/types.ts';
 import type { ScheduleConfig } from '../src/config/schema.ts';
 
 const BIN = fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url));

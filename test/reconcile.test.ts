@@ -6,14 +6,14 @@ import { seedCases } from './support/reconcile-seed.ts';
 import { openStore } from '../src/store/index.ts';
 import { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { runReconciliation, type ReconcileTarget } from '../src/reconcile/run.ts';
-import { plannedSchedules, Scheduler } from '../src/reconcile/scheduler.ts';
+import { plannedSchedules, Scheduler } from '../src/scheduler/scheduler.ts';
 import { confirmRedeliveries, confirmRun } from '../src/reconcile/confirm.ts';
 import { csvRow, runCsvChunks, runJsonChunks } from '../src/reconcile/export.ts';
 import { BackofficeIndex } from '../src/reconcile/backoffice-index.ts';
 import { stuckKind } from '../src/reconcile/stuck-deliveries.ts';
-import { DeliveryWindows } from '../src/delivery/policy/window.ts';
+import { DeliveryWindows } from '../src/core/policy/window.ts';
 import type { AdapterInstance, CaseStatus } from '../src/sdk/types.ts';
-import type { BackofficeStatusChange, RecordedStatus, StatusSink } from '../src/status/types.ts';
+import type { BackofficeStatusChange, RecordedStatus, StatusSink } from '../src/core/status/types.ts';
 import type { TargetReconcileConfig } from '../src/config/schema.ts';
 
 const quiet = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });

@@ -5,8 +5,8 @@ import Transport from 'winston-transport';
 import { describeEachDatabase } from './support/databases.ts';
 import { uuidv7 } from '../src/store/ids.ts';
 import { StatusRecorder } from '../src/status/recorder.ts';
-import { StatusMap, statusKey } from '../src/status/mapping.ts';
-import { combineStatuses } from '../src/status/combine.ts';
+import { StatusMap, statusKey } from '../src/core/status/mapping.ts';
+import { combineStatuses } from '../src/core/status/combine.ts';
 import { portalSchema, targetStatusSchema } from '../src/config/schema.ts';
 
 describe('status mapping', () => {

@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import type { OutboundAttachment, OutboundMessage } from '../../src/sdk/index.ts';
 import type { Multipart, RestOptions } from './options.ts';
-import { oneLine } from './response.ts';
+import { oneLine } from '../_http/response.ts';
 
 export type EncodedBody = { ok: true; data: Buffer; contentType: string } | { ok: false; error: string };
 

@@ -5,8 +5,8 @@ import { encodeBody } from './body.ts';
 import { listCases } from './listing.ts';
 import { StatusLookupError, caseAt, getJson, stringAt } from './read.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
-import { oneLine, parseJsonBody, problemTitle } from './response.ts';
-import { createTargetHttp, failedExchange, headerString, shownUrl } from './target-http.ts';
+import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
+import { createTargetHttp, failedExchange, headerString, shownUrl } from '../_http/target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from './oauth2.ts';

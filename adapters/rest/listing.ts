@@ -5,7 +5,7 @@ import type { CaseStatus } from '../../src/sdk/index.ts';
 import { SINCE_PLACEHOLDER, type Listing } from './options.ts';
 import { ListingError, caseAt, getJson, stringAt } from './read.ts';
 import { resolveJsonPointer } from './json-pointer.ts';
-import { shownUrl, type TargetHttp } from './target-http.ts';
+import { shownUrl, type TargetHttp } from '../_http/target-http.ts';
 
 /** The first page's URL: the time in the `{since}` placeholder or in the `sinceParam` query parameter. */
 export function firstPageUrl(l: Listing, since: Date): string {

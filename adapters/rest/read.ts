@@ -6,8 +6,8 @@ import type { Logger } from 'winston';
 import { classifyHttpStatus, classifyNetworkError, type CaseStatus } from '../../src/sdk/index.ts';
 import { resolveJsonPointer } from './json-pointer.ts';
 import { TokenError, errorCode } from './oauth2.ts';
-import { oneLine, parseJsonBody, problemTitle } from './response.ts';
-import type { TargetHttp } from './target-http.ts';
+import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
+import type { TargetHttp } from '../_http/target-http.ts';
 
 /**
  * What `status()` and `list()` throw: a clean message, whether asking again may help, and how long the back

@@ -3,10 +3,10 @@ import type { AxiosResponse } from 'axios';
 import { classifyHttpStatus, compileAcceptance, defineAdapter, parseAnswer, refusal, HTTP_DEFAULT_ACCEPTANCE } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/mapping/xsd/index.ts';
-import { oneLine, problemTitle } from '../rest/response.ts';
+import { oneLine, problemTitle } from '../_http/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
-import { createTargetHttp, failedExchange, headerString } from '../rest/target-http.ts';
+import { createTargetHttp, failedExchange, headerString } from '../_http/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
 

@@ -4,7 +4,7 @@
 
 import { AnswerXmlError, isXmlMediaType, parseAnswerXml } from '../../src/sdk/index.ts';
 import { resolveJsonPointer } from '../rest/json-pointer.ts';
-import { isJsonMediaType, mediaType, parseJsonBody } from '../rest/response.ts';
+import { isJsonMediaType, mediaType, parseJsonBody } from '../_http/response.ts';
 import type { ReferenceOption } from './options.ts';
 
 export { isXmlMediaType };

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { validate as validCron } from 'node-cron';
-import { parseWindow } from '../delivery/policy/window.ts';
+import { parseWindow } from '../core/policy/window.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).

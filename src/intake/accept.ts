@@ -4,7 +4,7 @@ import type { Router } from '../routing/router.ts';
 import type { Store } from '../store/store.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { Envelope } from './envelope.ts';
-import { HttpProblem, type FieldError } from './problem.ts';
+import { HttpProblem, type FieldError } from '../http/problem.ts';
 
 export type AcceptResult = { status: 'created' | 'duplicate'; id: string; deliveries: number };
 

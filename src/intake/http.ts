@@ -3,13 +3,13 @@ import type { Logger } from 'winston';
 import type { Router as HubRouter } from '../routing/router.ts';
 import type { Store } from '../store/store.ts';
 import { acceptSubmission } from './accept.ts';
-import { PortalAuth } from './auth.ts';
+import { PortalAuth } from '../http/bearer.ts';
 import { validateEnvelope } from './envelope.ts';
-import { HttpProblem, sendProblem } from './problem.ts';
+import { HttpProblem, sendProblem } from '../http/problem.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
 import { StatusStore } from '../store/status-store.ts';
-import type { Metrics } from '../console/metrics.ts';
+import type { Metrics } from '../operator/metrics.ts';
 import type { Clock } from '../clock.ts';
 
 export interface IntakeOptions {

@@ -5,7 +5,7 @@ import type { Clock } from '../clock.ts';
 
 const DAY_MS = 86_400_000;
 
-/** The metric the job feeds (created in src/console/metrics.ts). */
+/** The metric the job feeds (created in src/operator/metrics.ts). */
 export interface PruneMetrics {
   prunedRows: { inc(labels: { table: string }, n?: number): void };
 }

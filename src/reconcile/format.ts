@@ -1,5 +1,5 @@
 import type { ReconcileStore, RunRecord, StoredDiscrepancy } from '../store/reconcile-store.ts';
-import { DISCREPANCY_CLASSES } from './types.ts';
+import { DISCREPANCY_CLASSES } from '../core/reconcile/types.ts';
 
 /** How many findings the readable report lists before it points at the export. */
 export const LISTED_MAX = 200;

@@ -2,13 +2,13 @@ import { pipeline } from 'node:stream/promises';
 import { Readable } from 'node:stream';
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
-import type { Authenticate } from '../console/operator-auth.ts';
-import { HttpProblem, pointer } from '../intake/problem.ts';
+import type { Authenticate } from '../operator/operator-auth.ts';
+import { HttpProblem, pointer } from '../http/problem.ts';
 import type { ReconcileStore, RunRecord } from '../store/reconcile-store.ts';
 import { confirmRedeliveries, confirmRun, type ConfirmResult } from './confirm.ts';
 import { runCsvChunks, runJson, runJsonChunks } from './export.ts';
 import { parseRunFilters } from './request.ts';
-import type { Scheduler } from './scheduler.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
 import type { Clock } from '../clock.ts';
 
 export interface ReconcileRoutesOptions {

@@ -2,10 +2,10 @@ import type { Logger } from 'winston';
 import type { TargetReconcileConfig } from '../config/schema.ts';
 import type { AdapterInstance, CaseStatus } from '../sdk/types.ts';
 import type { HubCase, ReconcileStore } from '../store/reconcile-store.ts';
-import type { RecordedStatus, StatusSink } from '../status/types.ts';
-import { statusKey } from '../status/mapping.ts';
+import type { RecordedStatus, StatusSink } from '../core/status/types.ts';
+import { statusKey } from '../core/status/mapping.ts';
 import { BackofficeIndex } from './backoffice-index.ts';
-import type { Discrepancy, DiscrepancyAction, ReportSink } from './types.ts';
+import type { Discrepancy, DiscrepancyAction, ReportSink } from '../core/reconcile/types.ts';
 
 /** Hub rows read per page: large enough to amortise the round trip, small enough to keep memory flat. */
 export const HUB_PAGE = 5_000;

@@ -1,11 +1,11 @@
 /**
- * Reconciliation's part of the OpenAPI document (src/intake/openapi.ts spreads it in); keep it in step with http.ts
+ * Reconciliation's part of the OpenAPI document (src/http/openapi.ts spreads it in); keep it in step with http.ts
  * and export.ts.
  */
-import type { JsonSchema, Operation, PathItem, ResponseObject } from '../intake/openapi.ts';
-import { DISCREPANCY_CLASSES } from './types.ts';
+import type { JsonSchema, Operation, PathItem, ResponseObject } from '../http/openapi.ts';
+import { DISCREPANCY_CLASSES } from '../core/reconcile/types.ts';
 import { CSV_COLUMNS } from './export.ts';
-import { problemTypes, type ProblemType } from '../intake/problem.ts';
+import { problemTypes, type ProblemType } from '../http/problem.ts';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const str = (description?: string): JsonSchema => ({ type: ['string', 'null'], ...(description ? { description } : {}) });

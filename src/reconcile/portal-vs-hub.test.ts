@@ -17,7 +17,7 @@ import { describeEachDatabase } from '../../test/support/databases.ts';
 import { FIXTURE_CONFIG } from '../../test/support/hub.ts';
 import { PortalListingClient, PortalListingError } from './portal-listing.ts';
 import { portalComparison, reconcilePortal, type PortalReconcileInput } from './portal-vs-hub.ts';
-import type { Discrepancy, ReportSink } from './types.ts';
+import type { Discrepancy, ReportSink } from '../core/reconcile/types.ts';
 
 const LISTING_TOKEN = 'portal-listing-token-SECRET-77';
 const CITIZEN = 'Erika Mustermann';

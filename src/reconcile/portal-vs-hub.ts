@@ -8,13 +8,13 @@ import type { Logger } from 'winston';
 import type { PortalConfig } from '../config/schema.ts';
 import { acceptSubmission, type AcceptResult } from '../intake/accept.ts';
 import { validateEnvelope, type Envelope } from '../intake/envelope.ts';
-import { HttpProblem, problemTypes } from '../intake/problem.ts';
+import { HttpProblem, problemTypes } from '../http/problem.ts';
 import type { Router } from '../routing/router.ts';
 import { PortalReconcileStore } from '../store/portal-reconcile-store.ts';
 import type { Store } from '../store/store.ts';
 import { PortalListingClient, PortalListingError, type ListedSubmission } from './portal-listing.ts';
 import type { PortalComparison } from './run.ts';
-import type { Discrepancy, ReportSink } from './types.ts';
+import type { Discrepancy, ReportSink } from '../core/reconcile/types.ts';
 import type { Clock } from '../clock.ts';
 
 export interface PortalReconcileInput {

@@ -1,7 +1,7 @@
 import type { ReconcileStore } from '../store/reconcile-store.ts';
-import type { Discrepancy, DiscrepancyClass, ReportSink } from './types.ts';
+import type { Discrepancy, DiscrepancyClass, ReportSink } from '../core/reconcile/types.ts';
 
-/** The metrics a run feeds (created in src/console/metrics.ts). */
+/** The metrics a run feeds (created in src/operator/metrics.ts). */
 export interface ReconcileMetrics {
   reconcileDiscrepancies: { inc(labels: { class: string; target: string }, n?: number): void };
   reconcileRuns: { inc(labels: { job: string; state: string }, n?: number): void };

@@ -2,15 +2,15 @@ import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryPolicy, TargetReconcileConfig } from '../config/schema.ts';
-import { RetriesFailed, retrying } from '../delivery/backoff.ts';
+import { RetriesFailed, retrying } from '../core/policy/backoff.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { ReconcileStore, RunRecord } from '../store/reconcile-store.ts';
-import type { StatusSink } from '../status/types.ts';
+import type { StatusSink } from '../core/status/types.ts';
 import { compareWithBackoffice } from './hub-vs-backoffice.ts';
 import { RunReport, type ReconcileMetrics } from './report.ts';
 import { findStuckDeliveries } from './stuck-deliveries.ts';
-import type { ReportSink } from './types.ts';
+import type { ReportSink } from '../core/reconcile/types.ts';
 import type { Clock } from '../clock.ts';
 
 const DAY_MS = 86_400_000;

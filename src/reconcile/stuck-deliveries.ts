@@ -1,7 +1,7 @@
 import type { ReconcileStore, StuckDelivery, StuckKind } from '../store/reconcile-store.ts';
-import type { ReportSink } from './types.ts';
+import type { ReportSink } from '../core/reconcile/types.ts';
 import { processGone } from './process-gone.ts';
-import { DeliveryWindows } from '../delivery/policy/window.ts';
+import { DeliveryWindows } from '../core/policy/window.ts';
 
 /** The most stuck deliveries one run reports; the rest wait for the next run (the oldest come first). */
 export const STUCK_MAX = 10_000;

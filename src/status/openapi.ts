@@ -1,10 +1,10 @@
 /**
- * The status back-channel's part of the OpenAPI document (src/intake/openapi.ts spreads it in): the push endpoint
+ * The status back-channel's part of the OpenAPI document (src/http/openapi.ts spreads it in): the push endpoint
  * for back offices and the schemas of a submission's case status. test/openapi.test.ts and test/status-push.test.ts
  * check real responses against it; keep it in step with push-routes.ts and submission-view.ts.
  */
-import type { JsonSchema, PathItem, ResponseObject } from '../intake/openapi.ts';
-import { PORTAL_STATUSES } from './types.ts';
+import type { JsonSchema, PathItem, ResponseObject } from '../http/openapi.ts';
+import { PORTAL_STATUSES } from '../core/status/types.ts';
 import { MAX_EVENTS } from './push-routes.ts';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });

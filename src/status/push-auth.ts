@@ -1,7 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { Request } from 'express';
 import type { HubConfig } from '../config/schema.ts';
-import { HttpProblem } from '../intake/problem.ts';
+import { HttpProblem } from '../http/problem.ts';
 
 /**
  * Back offices authenticate status pushes with a bearer token per target (targets.<id>.status.push). Only SHA-256

@@ -1,11 +1,11 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { HubConfig } from '../config/schema.ts';
-import { HttpProblem, pointer, type FieldError } from '../intake/problem.ts';
+import { HttpProblem, pointer, type FieldError } from '../http/problem.ts';
 import type { StatusRecordResult } from '../store/status-store.ts';
 import { PushAuth } from './push-auth.ts';
 import { MAX_REASON_LENGTH, type StatusRecorder } from './recorder.ts';
-import type { BackofficeStatusChange } from './types.ts';
+import type { BackofficeStatusChange } from '../core/status/types.ts';
 import type { Clock } from '../clock.ts';
 
 export interface PushRoutesOptions {

@@ -1,12 +1,12 @@
 import type { Logger } from 'winston';
 import type { HubConfig } from '../config/schema.ts';
-import type { Metrics } from '../console/metrics.ts';
+import type { Metrics } from '../operator/metrics.ts';
 import { sql } from 'kysely';
 import type { DeliveredHook, Store } from '../store/store.ts';
 import { StatusStore, type StatusNews, type StatusRecordResult, type StatusRules } from '../store/status-store.ts';
 import { uuidv7 } from '../store/ids.ts';
-import { StatusMap } from './mapping.ts';
-import type { BackofficeStatusChange, RecordedStatusDetail, StatusSink } from './types.ts';
+import { StatusMap } from '../core/status/mapping.ts';
+import type { BackofficeStatusChange, RecordedStatusDetail, StatusSink } from '../core/status/types.ts';
 import type { Clock } from '../clock.ts';
 
 /** Longest reason kept: a reason is a sentence for the citizen, not a document. */

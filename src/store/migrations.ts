@@ -2,8 +2,8 @@ import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely
 import type { Dialect } from './connect.ts';
 import { laterMigrations } from './migrations/index.ts';
 
-export { OPEN_STATES_SQL } from './open-states.ts';
-import { OPEN_STATES_SQL } from './open-states.ts';
+export { OPEN_STATES_SQL } from '../core/states.ts';
+import { OPEN_STATES_SQL } from '../core/states.ts';
 
 // Migrations are code, in order, never edited once released: a new change is a new entry.
 export function migrations(dialect: Dialect): MigrationProvider {

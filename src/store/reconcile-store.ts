@@ -4,8 +4,8 @@ import type { Dialect } from './connect.ts';
 import { insertEvent } from './events.ts';
 import type { Database, DeliveryState } from './tables.ts';
 import type { ReconcileDiscrepanciesTable, ReconcileRunState } from './reconcile-tables.ts';
-import type { Discrepancy, DiscrepancyAction, DiscrepancyClass } from '../reconcile/types.ts';
-import { OPEN_STATES_SQL } from './open-states.ts';
+import type { Discrepancy, DiscrepancyAction, DiscrepancyClass } from '../core/reconcile/types.ts';
+import { OPEN_STATES_SQL } from '../core/states.ts';
 
 export interface NewRun {
   id: string;

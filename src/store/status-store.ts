@@ -4,9 +4,9 @@ import type { Database } from './tables.ts';
 import { insertEvent } from './events.ts';
 import type { OutboxState, StatusEffect } from './status-tables.ts';
 import { OUTBOX_OPEN_SQL } from './migrations/0006-status-channel.ts';
-import type { PortalStatus, RecordedStatusDetail, StatusSource } from '../status/types.ts';
-import { combineStatuses, type CaseStatus } from '../status/combine.ts';
-import { statusKey } from '../status/mapping.ts';
+import type { PortalStatus, RecordedStatusDetail, StatusSource } from '../core/status/types.ts';
+import { combineStatuses, type CaseStatus } from '../core/status/combine.ts';
+import { statusKey } from '../core/status/mapping.ts';
 
 type Db = Kysely<Database> | Transaction<Database>;
 

@@ -3,9 +3,9 @@ import type { Connection, Dialect } from './connect.ts';
 import type { AttemptOutcome, Database, DeliveryState } from './tables.ts';
 import { GroupCommit } from './group-commit.ts';
 import { insertEvent, type EventSubject } from './events.ts';
-import { OPEN_STATES_SQL } from './open-states.ts';
-import type { BackOfficeSignal, BreakerSettings, BreakerStatus, BreakerTransition } from '../delivery/policy/breaker.ts';
-import type { RateSettings } from '../delivery/policy/rate-limit.ts';
+import { OPEN_STATES_SQL } from '../core/states.ts';
+import type { BackOfficeSignal, BreakerSettings, BreakerStatus, BreakerTransition } from '../core/policy/breaker.ts';
+import type { RateSettings } from '../core/policy/rate-limit.ts';
 import { applyBreakerSignals, breakerStatus, claimTargetDeliveries, type DueRow } from './target-state.ts';
 
 export interface StoredAttachment {

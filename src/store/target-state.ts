@@ -2,9 +2,9 @@ import { sql, type Transaction } from 'kysely';
 import type { Dialect } from './connect.ts';
 import type { Selectable, Updateable } from 'kysely';
 import type { Database, DeliveryState, TargetStateTable } from './tables.ts';
-import { OPEN_STATES_SQL } from './open-states.ts';
-import { breakerAfter, breakerGate, CLOSED, probing, type BreakerStatus } from '../delivery/policy/breaker.ts';
-import { nextTokenAt, tokensAt } from '../delivery/policy/rate-limit.ts';
+import { OPEN_STATES_SQL } from '../core/states.ts';
+import { breakerAfter, breakerGate, CLOSED, probing, type BreakerStatus } from '../core/policy/breaker.ts';
+import { nextTokenAt, tokensAt } from '../core/policy/rate-limit.ts';
 import type { AttemptResult, BreakerChange, ClaimedDelivery, TargetGate } from './store.ts';
 
 // The per-target half of claiming and of recording attempts: circuit breakers and rate buckets live in

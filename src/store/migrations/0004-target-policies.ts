@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import { OPEN_STATES_SQL } from '../open-states.ts';
+import { OPEN_STATES_SQL } from '../../core/states.ts';
 import type { AnyDb, MigrationModule } from './index.ts';
 
 /**

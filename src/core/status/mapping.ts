@@ -1,4 +1,4 @@
-import type { TargetStatusConfig } from '../config/schema.ts';
+import type { TargetStatusConfig } from '../../config/schema.ts';
 import { PORTAL_STATUSES, type PortalStatus } from './types.ts';
 
 /**

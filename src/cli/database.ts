@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { adapterRegistry } from './config/adapter-folders.ts';
-import { loadConfig, type LoadedConfig } from './config/load.ts';
-import { openStore } from './store/index.ts';
-import type { Store } from './store/store.ts';
+import { adapterRegistry } from '../config/adapter-folders.ts';
+import { loadConfig, type LoadedConfig } from '../config/load.ts';
+import { openStore } from '../store/index.ts';
+import type { Store } from '../store/store.ts';
 
 /** Where the operator commands (replay, reconcile, prune, targets) find the configuration and the database. */
 export interface DatabaseCommandOptions {

@@ -5,9 +5,9 @@ import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
 import type { RunRecord } from '../store/reconcile-store.ts';
 import { PruneStore } from '../store/prune-store.ts';
 import { runPrune, type PruneMetrics, type PruneReport } from '../maintenance/prune.ts';
-import { runReconciliation, type ReconcileDeps, type RunRequest } from './run.ts';
-import type { ReconcileMetrics } from './report.ts';
-import { processGone } from './process-gone.ts';
+import { runReconciliation, type ReconcileDeps, type RunRequest } from '../reconcile/run.ts';
+import type { ReconcileMetrics } from '../reconcile/report.ts';
+import { processGone } from '../reconcile/process-gone.ts';
 
 /** What a firing does: a reconciliation run, or the prune job. */
 export type ScheduledRequest = Omit<RunRequest, 'scheduleId' | 'scheduledFor'> | { job: 'prune'; options: PruneOptions };

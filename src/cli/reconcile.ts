@@ -1,17 +1,17 @@
 import { hostname, userInfo } from 'node:os';
 import type { Command } from 'commander';
-import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
 import { createLogger } from '../log/logger.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
 import { ReconcileStore } from '../store/reconcile-store.ts';
 import type { Store } from '../store/store.ts';
 import { StatusRecorder } from '../status/recorder.ts';
-import { confirmRedeliveries, confirmRun } from './confirm.ts';
-import { runCsvChunks, runJsonChunks } from './export.ts';
-import { formatRun } from './format.ts';
-import { parseRunFilters } from './request.ts';
-import { runReconciliation } from './run.ts';
-import { reconcilePortals, reconcileTargets } from './sides.ts';
+import { confirmRedeliveries, confirmRun } from '../reconcile/confirm.ts';
+import { runCsvChunks, runJsonChunks } from '../reconcile/export.ts';
+import { formatRun } from '../reconcile/format.ts';
+import { parseRunFilters } from '../reconcile/request.ts';
+import { runReconciliation } from '../reconcile/run.ts';
+import { reconcilePortals, reconcileTargets } from '../reconcile/sides.ts';
 import { Router } from '../routing/router.ts';
 import { systemClock } from '../clock.ts';
 

@@ -1,4 +1,4 @@
-import type { RetryPolicy } from '../config/schema.ts';
+import type { RetryPolicy } from '../../config/schema.ts';
 
 /** Honour at most a day of Retry-After: a back office that asks for more is treated as asking for a day. */
 const MAX_RETRY_AFTER_MS = 24 * 60 * 60 * 1000;

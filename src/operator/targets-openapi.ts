@@ -1,8 +1,8 @@
 /**
- * The targets API's part of the OpenAPI document (src/intake/openapi.ts spreads it in). test/delivery-policies.test.ts
+ * The targets API's part of the OpenAPI document (src/http/openapi.ts spreads it in). test/delivery-policies.test.ts
  * checks real answers against it; keep it in step with targets-api.ts.
  */
-import type { JsonSchema, PathItem, ResponseObject } from '../intake/openapi.ts';
+import type { JsonSchema, PathItem, ResponseObject } from '../http/openapi.ts';
 
 const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const time = (description: string): JsonSchema => ({ type: ['string', 'null'], format: 'date-time', description });

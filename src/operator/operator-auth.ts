@@ -1,6 +1,6 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { HttpProblem } from '../intake/problem.ts';
+import { HttpProblem } from '../http/problem.ts';
 
 /** The environment variable holding the operator's bearer token. */
 export const OPERATOR_TOKEN_ENV = 'AMTSBOTE_OPERATOR_TOKEN';

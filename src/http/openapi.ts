@@ -6,7 +6,7 @@
  */
 
 import { statusPaths, statusProblemTypes, statusSchemas, statusSecuritySchemes, statusTag } from '../status/openapi.ts';
-import { targetsPaths, targetsSchemas, targetsTag } from '../console/targets-openapi.ts';
+import { targetsPaths, targetsSchemas, targetsTag } from '../operator/targets-openapi.ts';
 import { reconcilePaths, reconcileProblemTypes, reconcileSchemas, reconcileTag } from '../reconcile/openapi.ts';
 
 /** JSON Schema 2020-12, the dialect of OpenAPI 3.1. Only the keywords used here are named. */

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
-import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
 import { pruneOptionsSchema, type PruneOptions } from '../config/schema.ts';
 import { PRUNED_TABLES, PruneStore } from '../store/prune-store.ts';
-import { runPrune, type PruneReport } from './prune.ts';
+import { runPrune, type PruneReport } from '../maintenance/prune.ts';
 import { systemClock } from '../clock.ts';
 
 interface PruneCommandOptions extends DatabaseCommandOptions {

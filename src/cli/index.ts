@@ -2,19 +2,19 @@ import { existsSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import type { Logger } from 'winston';
-import { startHub } from './hub.ts';
-import { checkConfig, type TargetReach } from './config/check.ts';
-import { configJsonSchema } from './config/json-schema.ts';
-import { builtinAdapters } from '../adapters/index.ts';
-import { formatFileResult, formatSummary, loadGoldenConfig, runGoldenTests, type GoldenConfig } from './mapping/golden/index.ts';
-import { scaffoldAdapter } from './sdk/scaffold.ts';
+import { startHub } from '../hub.ts';
+import { checkConfig, type TargetReach } from '../config/check.ts';
+import { configJsonSchema } from '../config/json-schema.ts';
+import { builtinAdapters } from '../../adapters/index.ts';
+import { formatFileResult, formatSummary, loadGoldenConfig, runGoldenTests, type GoldenConfig } from '../mapping/golden/index.ts';
+import { scaffoldAdapter } from '../sdk/scaffold.ts';
 import { userInfo } from 'node:os';
-import { parseReplayFilter, replayByFilter } from './delivery/replay.ts';
-import { registerReconcileCommand } from './reconcile/command.ts';
-import { registerPruneCommand } from './maintenance/prune-command.ts';
-import { registerTargetsCommand } from './console/targets-command.ts';
-import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './cli-database.ts';
-import { systemClock } from './clock.ts';
+import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
+import { registerReconcileCommand } from './reconcile.ts';
+import { registerPruneCommand } from './prune.ts';
+import { registerTargetsCommand } from './targets.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
+import { systemClock } from '../clock.ts';
 
 /** Exits once the log transports have written everything, so the last lines reach the file too. */
 function flushAndExit(logger: Logger, code: number): void {

@@ -2,7 +2,7 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Store } from '../store/store.ts';
 import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
-import { HttpProblem, pointer, type FieldError } from '../intake/problem.ts';
+import { HttpProblem, pointer, type FieldError } from '../http/problem.ts';
 import { operatorAuthenticator, type Authenticate } from './operator-auth.ts';
 import type { Clock } from '../clock.ts';
 

@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
-import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from '../cli-database.ts';
-import { describeTargets, type describeTarget } from './targets-api.ts';
+import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
+import { describeTargets, type describeTarget } from '../operator/targets-api.ts';
 import { systemClock } from '../clock.ts';
 
 type TargetView = ReturnType<typeof describeTarget>;
