@@ -342,7 +342,8 @@ export async function queueBacklog(db: DatabaseOptions, count: number, env: Reco
         while (next < count) {
           const v = validateEnvelope(JSON.parse(`${prefix}backlog-${tag}-${next++}${suffix}`));
           if (!v.ok) throw new Error(`the bench payload is not a valid envelope: ${JSON.stringify(v.errors)}`);
-          await acceptSubmission(store, router, portal, v.envelope, systemClock());
+          const r = await acceptSubmission(store, router, portal, v.envelope, systemClock());
+          if (!r.ok) throw new Error(`the hub refused the bench payload: ${r.kind} (${r.detail})`);
         }
       }),
     );

@@ -12,12 +12,12 @@ import { createLogger } from './log/logger.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/store.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
-import { intakeRoutes, problemHandler } from './intake/http.ts';
-import { HttpProblem, sendProblem } from './http/problem.ts';
+import { intakeRoutes } from './intake/http.ts';
+import { createHttpApp } from './http/app.ts';
 import { openApiDocument } from './http/openapi.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
-import { OPERATOR_TOKEN_ENV, operatorRoutes } from './operator/operator-api.ts';
+import { operatorRoutes } from './operator/routes.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
 import { StatusRecorder } from './status/recorder.ts';
 import { StatusOutboxWorker } from './status/outbox-worker.ts';
@@ -26,8 +26,8 @@ import { StatusStore } from './store/status-store.ts';
 import { reconcileRoutes } from './reconcile/http.ts';
 import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
 import { ReconcileStore } from './store/reconcile-store.ts';
-import { operatorAuthenticator } from './operator/operator-auth.ts';
-import { registerTargetMetrics, targetsRoutes } from './operator/targets-api.ts';
+import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
+import { registerTargetMetrics } from './operator/targets-api.ts';
 import { startSimulators, type RunningSimulator } from './demo/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 
@@ -134,18 +134,18 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     });
     const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
 
-    const app = express();
-    app.disable('x-powered-by');
-    app.set('trust proxy', false);
-    app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, now: clock, onAccepted: () => worker?.wake() }));
-    app.use('/api/v1', pushRoutes({ recorder: statusRecorder, targets: hub.targets, now: clock }));
-    app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, now: clock, onReplayed: () => worker?.wake() }));
-    app.use('/api/v1', reconcileRoutes({ rstore: ReconcileStore.of(store), scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, now: clock, onRedelivered: () => worker?.wake() }));
-    app.use('/api/v1', targetsRoutes({ store, config, authenticate, now: clock }));
-    app.get('/api/v1/openapi.json', (_req, res) => res.json(openApiDocument));
-    app.use(healthRoutes({ store, metrics, worker: () => Boolean(worker) }));
-    app.use((req, res) => sendProblem(res, new HttpProblem('not-found', `no route for ${req.method} ${req.path}`), req.originalUrl));
-    app.use(problemHandler(logger));
+    const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
+    const app = createHttpApp({
+      logger,
+      mounts: [
+        { path: '/api/v1', router: intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, now: clock, onAccepted: () => worker?.wake() }) },
+        { path: '/api/v1', router: pushRoutes({ recorder: statusRecorder, targets: hub.targets, now: clock }) },
+        { path: '/api/v1', router: operatorRoutes({ store, config, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, now: clock, onReplayed: () => worker?.wake() }) },
+        { path: '/api/v1', router: reconcileRoutes({ rstore: ReconcileStore.of(store), scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, now: clock, onRedelivered: () => worker?.wake() }) },
+        { path: '/api/v1', router: openApi },
+        { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
+      ],
+    });
 
     const server: Server = await new Promise((resolve, reject) => {
       const s = app.listen(opts.port ?? hub.server.port, opts.host ?? hub.server.host, (err?: Error) => (err ? reject(err) : resolve(s)));

@@ -4,14 +4,30 @@ import type { Router } from '../routing/router.ts';
 import type { Store } from '../store/store.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { Envelope } from './envelope.ts';
-import { HttpProblem, type FieldError } from '../http/problem.ts';
 
-export type AcceptResult = { status: 'created' | 'duplicate'; id: string; deliveries: number };
+/** Why a valid envelope is not taken in, and each reason's wording (the intake API's problem titles use it). */
+export const refusalTitles = {
+  'invalid-submission': 'The submission is not valid',
+  'tenant-not-allowed': 'This portal may not submit for this tenant',
+  'external-id-conflict': 'This external id was already used for a different submission',
+} as const;
+
+export type RefusalKind = keyof typeof refusalTitles;
+
+/** One field a refusal is about: its path in the envelope, e.g. `['service']`. */
+export interface RefusedField {
+  path: (string | number)[];
+  detail: string;
+}
+
+export type AcceptResult =
+  | { ok: true; status: 'created' | 'duplicate'; id: string; deliveries: number }
+  | { ok: false; kind: RefusalKind; detail: string; fields: RefusedField[] };
 
 /**
  * Checks a valid envelope against the configuration and stores it with one delivery per route target,
- * all in one transaction, received at `now` (the hub's clock). Throws HttpProblem for a 403, 409 or 422; writes
- * nothing then.
+ * all in one transaction, received at `now` (the hub's clock). A refusal (unknown tenant or service, a tenant
+ * the portal may not submit for, an external id reused for another body) writes nothing.
  */
 export async function acceptSubmission(
   store: Store,
@@ -20,19 +36,19 @@ export async function acceptSubmission(
   envelope: Envelope,
   now: number,
 ): Promise<AcceptResult> {
-  const errors: FieldError[] = [];
+  const fields: RefusedField[] = [];
   const tenant = router.tenant(envelope.tenant);
   const service = router.service(envelope.service);
-  if (!tenant) errors.push({ pointer: '#/tenant', detail: `unknown tenant ${envelope.tenant}` });
-  if (!service) errors.push({ pointer: '#/service', detail: `unknown service ${envelope.service}` });
-  if (errors.length) throw new HttpProblem('invalid-submission', 'the tenant or service is not known to this hub', errors);
-  if (!router.portalMaySubmit(portal, tenant!.key)) {
-    throw new HttpProblem('tenant-not-allowed', `portal ${portal.id} may not submit for tenant ${tenant!.key}`);
+  if (!tenant) fields.push({ path: ['tenant'], detail: `unknown tenant ${envelope.tenant}` });
+  if (!service) fields.push({ path: ['service'], detail: `unknown service ${envelope.service}` });
+  if (!tenant || !service) return refused('invalid-submission', 'the tenant or service is not known to this hub', fields);
+  if (!router.portalMaySubmit(portal, tenant.key)) {
+    return refused('tenant-not-allowed', `portal ${portal.id} may not submit for tenant ${tenant.key}`);
   }
-  const steps = router.steps(tenant!.key, service!.slug);
+  const steps = router.steps(tenant.key, service.slug);
   if (!steps?.length) {
-    throw new HttpProblem('invalid-submission', `no route for service ${service!.slug} in tenant ${tenant!.key} (${tenant!.name})`, [
-      { pointer: '#/service', detail: `service ${service!.slug} is not offered through this hub for tenant ${tenant!.key}` },
+    return refused('invalid-submission', `no route for service ${service.slug} in tenant ${tenant.key} (${tenant.name})`, [
+      { path: ['service'], detail: `service ${service.slug} is not offered through this hub for tenant ${tenant.key}` },
     ]);
   }
 
@@ -45,22 +61,26 @@ export async function acceptSubmission(
     id,
     portalId: portal.id,
     externalId: envelope.externalId,
-    tenant: tenant!.key,
-    service: service!.slug,
+    tenant: tenant.key,
+    service: service.slug,
     submittedAt: envelope.submittedAt,
     receivedAt: now,
-    bodyHash: bodyHash(envelope, tenant!.key, service!.slug),
+    bodyHash: bodyHash(envelope, tenant.key, service.slug),
     content: JSON.stringify({ applicant: envelope.applicant, data: envelope.data }),
     attachments,
     deliveries: steps.map((s) => ({ id: uuidv7(now), routeId: s.route.id, targetId: s.target.id, mappingId: s.mapping.id })),
   });
   if (result.outcome === 'duplicate') {
     if (!result.sameBody) {
-      throw new HttpProblem('external-id-conflict', `external id ${envelope.externalId} was first used for submission ${result.id} with a different body`);
+      return refused('external-id-conflict', `external id ${envelope.externalId} was first used for submission ${result.id} with a different body`);
     }
-    return { status: 'duplicate', id: result.id, deliveries: 0 };
+    return { ok: true, status: 'duplicate', id: result.id, deliveries: 0 };
   }
-  return { status: 'created', id: result.id, deliveries: steps.length };
+  return { ok: true, status: 'created', id: result.id, deliveries: steps.length };
+}
+
+function refused(kind: RefusalKind, detail: string, fields: RefusedField[] = []): AcceptResult {
+  return { ok: false, kind, detail, fields };
 }
 
 function sha256(data: Buffer | string): string {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { pointer, type FieldError } from '../http/problem.ts';
+import { pointer, type FieldError } from '../http/problem-details.ts';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 

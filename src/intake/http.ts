@@ -1,11 +1,13 @@
-import express, { type NextFunction, type Request, type Response } from 'express';
+import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Router as HubRouter } from '../routing/router.ts';
 import type { Store } from '../store/store.ts';
-import { acceptSubmission } from './accept.ts';
-import { PortalAuth } from '../http/bearer.ts';
+import { acceptSubmission, type AcceptResult } from './accept.ts';
+import { PortalAuth } from './portal-auth.ts';
 import { validateEnvelope } from './envelope.ts';
-import { HttpProblem, sendProblem } from '../http/problem.ts';
+import { httpProblem, pointer, type HttpProblem } from '../http/problem-details.ts';
+import { rawBody } from '../http/body.ts';
+import { intakeProblem } from './problems.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
 import { StatusStore } from '../store/status-store.ts';
@@ -33,7 +35,7 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
   const auth = new PortalAuth(router.config.hub.portals);
   const api = express.Router();
   // The body is read raw: we choose the parser by media type and answer 415 before reading anything else.
-  const readBody = express.raw({ type: () => true, limit: opts.bodyLimit });
+  const readBody = rawBody(opts.bodyLimit);
 
   api.post(
     '/submissions',
@@ -41,10 +43,10 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       req.portal = auth.authenticate(req);
       const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
       if (![...JSON_TYPES, ...XML_TYPES].includes(type)) {
-        throw new HttpProblem('unsupported-media-type', type ? `${type} is not accepted` : 'Content-Type is missing');
+        throw httpProblem('unsupported-media-type', type ? `${type} is not accepted` : 'Content-Type is missing');
       }
       const charset = /charset=([^;]+)/i.exec(req.get('content-type') ?? '')?.[1]?.trim().toLowerCase();
-      if (charset && charset !== 'utf-8' && charset !== 'utf8') throw new HttpProblem('unsupported-media-type', 'only UTF-8 is accepted');
+      if (charset && charset !== 'utf-8' && charset !== 'utf8') throw httpProblem('unsupported-media-type', 'only UTF-8 is accepted');
       next();
     },
     readBody,
@@ -57,13 +59,14 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       try {
         parsed = isXml ? parseSubmissionXml(raw) : JSON.parse(raw);
       } catch (e) {
-        if (e instanceof XmlInputError) throw new HttpProblem('malformed-body', e.message);
+        if (e instanceof XmlInputError) throw httpProblem('malformed-body', e.message);
         const at = /position (\d+)/.exec((e as Error).message)?.[1];
-        throw new HttpProblem('malformed-body', `the body is not valid JSON${at ? ` (at character ${at})` : ''}`);
+        throw httpProblem('malformed-body', `the body is not valid JSON${at ? ` (at character ${at})` : ''}`);
       }
       const v = validateEnvelope(parsed);
-      if (!v.ok) throw new HttpProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
+      if (!v.ok) throw intakeProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
       const result = await acceptSubmission(store, router, portal, v.envelope, opts.now());
+      if (!result.ok) throw refusalProblem(result);
       const location = `/api/v1/submissions/${result.id}`;
       res.setHeader('Location', location);
       metrics.intake.inc({ portal: portal.id, outcome: result.status });
@@ -85,34 +88,15 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
     const id = String(req.params.id);
     const s = /^[0-9a-f-]{36}$/.test(id) ? await store.getSubmission(id) : undefined;
     // Another portal's submission is answered like a missing one: its existence is not the caller's business.
-    if (!s || s.portalId !== portal.id) throw new HttpProblem('not-found', `no submission ${id} for this portal`);
+    if (!s || s.portalId !== portal.id) throw httpProblem('not-found', `no submission ${id} for this portal`);
     res.json(submissionResource(s, await new StatusStore(store.db, store.dialect).view(s.id)));
   });
 
   return api;
 }
 
-/** Turns every error into problem+json: ours as they are, body-parser's by kind, anything else as a bare 500. */
-export function problemHandler(logger: Logger) {
-  return (err: unknown, req: Request, res: Response, _next: NextFunction): void => {
-    if (err instanceof HttpProblem) {
-      sendProblem(res, err, req.originalUrl);
-      return;
-    }
-    const e = err as { type?: string; status?: number; limit?: number };
-    if (e?.type === 'entity.too.large') {
-      sendProblem(res, new HttpProblem('body-too-large', `the limit is ${e.limit} bytes`), req.originalUrl);
-      return;
-    }
-    if (e?.type === 'request.aborted' || e?.type === 'request.size.invalid') {
-      sendProblem(res, new HttpProblem('malformed-body', 'the request body was incomplete'), req.originalUrl);
-      return;
-    }
-    if (e?.status === 400 || e?.type === 'encoding.unsupported' || e?.type === 'charset.unsupported') {
-      sendProblem(res, new HttpProblem('malformed-body', 'the request body could not be read'), req.originalUrl);
-      return;
-    }
-    logger.error('request failed', { method: req.method, path: req.route?.path ?? req.path, error: err instanceof Error ? err.message : String(err) });
-    sendProblem(res, new HttpProblem('internal-error'), req.originalUrl);
-  };
+/** A refused submission as the portal API answers it: 403, 409 or 422 with the fields at fault. */
+function refusalProblem(r: Extract<AcceptResult, { ok: false }>): HttpProblem {
+  const errors = r.fields.map((f) => ({ pointer: pointer(f.path), detail: f.detail }));
+  return intakeProblem(r.kind, r.detail, errors.length ? errors : undefined);
 }

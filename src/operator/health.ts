@@ -1,6 +1,8 @@
 import express from 'express';
 import type { Store } from '../store/store.ts';
 import type { Metrics } from './metrics.ts';
+import { sendProblem } from '../http/problem-details.ts';
+import { operatorProblem } from './problems.ts';
 
 /** `/healthz`: the process answers. `/readyz`: the store answers too. `/metrics`: Prometheus. */
 export function healthRoutes(o: { store: Store; metrics: Metrics; worker: () => boolean }): express.Router {
@@ -13,7 +15,7 @@ export function healthRoutes(o: { store: Store; metrics: Metrics; worker: () => 
       await o.store.ping();
       res.json({ status: 'ready', database: o.store.dialect, worker: o.worker() ? 'running' : 'disabled' });
     } catch {
-      res.status(503).type('application/problem+json').json({ type: 'urn:amtsbote:problem:unavailable', title: 'The hub is not ready', status: 503, detail: 'the database does not answer' });
+      sendProblem(res, operatorProblem('unavailable', 'the database does not answer'));
     }
   });
   r.get('/metrics', async (_req, res) => {

@@ -2,7 +2,9 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Store } from '../store/store.ts';
 import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
-import { HttpProblem, pointer, type FieldError } from '../http/problem.ts';
+import { httpProblem, pointer, type FieldError } from '../http/problem-details.ts';
+import { jsonBody } from '../http/body.ts';
+import { operatorProblem } from './problems.ts';
 import { operatorAuthenticator, type Authenticate } from './operator-auth.ts';
 import type { Clock } from '../clock.ts';
 
@@ -24,15 +26,15 @@ export interface OperatorApiOptions {
 const DELIVERY_ID = /^[0-9a-f-]{36}$/;
 
 /** `POST /deliveries/{id}/replay` and `POST /deliveries/replay`, for operators (mounted under /api/v1). */
-export function operatorRoutes(o: OperatorApiOptions): express.Router {
+export function replayRoutes(o: OperatorApiOptions): express.Router {
   const now = o.now;
   const authenticate = o.authenticate ?? operatorAuthenticator(o.token);
   const api = express.Router();
-  const readJson = express.json({ limit: '64kb', type: () => true });
+  const readJson = jsonBody('64kb');
 
   api.post('/deliveries/replay', authenticate, readJson, async (req: Request, res: Response) => {
     const body: unknown = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new HttpProblem('invalid-replay', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw operatorProblem('invalid-replay', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
     const b = body as Record<string, unknown>;
     const errors: FieldError[] = [];
     const known = ['target', 'tenant', 'errorKind', 'since', 'until', 'dryRun', 'reason'];
@@ -41,7 +43,7 @@ export function operatorRoutes(o: OperatorApiOptions): express.Router {
     if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 500)) errors.push({ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' });
     const parsed = parseReplayFilter(b);
     if (!parsed.ok) errors.push(...parsed.problems.map((p) => ({ pointer: p.field ? pointer([p.field]) : '#', detail: p.detail })));
-    if (errors.length || !parsed.ok) throw new HttpProblem('invalid-replay', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+    if (errors.length || !parsed.ok) throw operatorProblem('invalid-replay', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
     const dryRun = b.dryRun === true;
     const report = await replayByFilter(o.store, parsed.filter, { dryRun, by: 'operator', reason: b.reason as string | undefined, now: now() });
     const replayed = report.results.filter((r) => r.outcome === 'replayed').length;
@@ -71,11 +73,11 @@ export function operatorRoutes(o: OperatorApiOptions): express.Router {
     const id = String(req.params.id);
     const b = (typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
     if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 500)) {
-      throw new HttpProblem('invalid-replay', '1 field is not valid', [{ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' }]);
+      throw operatorProblem('invalid-replay', '1 field is not valid', [{ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' }]);
     }
     const [r] = DELIVERY_ID.test(id) ? await o.store.replay([id], 'operator', b.reason as string | undefined, now()) : [{ id, outcome: 'not-found' as const }];
-    if (!r || r.outcome === 'not-found') throw new HttpProblem('not-found', `no delivery ${id}`);
-    if (r.outcome === 'not-failed') throw new HttpProblem('delivery-not-failed', `delivery ${id} is ${r.state ?? 'not failed'}; only failed deliveries can be replayed`);
+    if (!r || r.outcome === 'not-found') throw httpProblem('not-found', `no delivery ${id}`);
+    if (r.outcome === 'not-failed') throw operatorProblem('delivery-not-failed', `delivery ${id} is ${r.state ?? 'not failed'}; only failed deliveries can be replayed`);
     o.logger.info('failed delivery replayed', { by: 'operator', deliveryId: id });
     o.onReplayed?.();
     res.json({ id, state: 'queued', attempts: r.attempts ?? 0, previousError: r.previousError ?? null });

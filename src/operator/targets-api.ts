@@ -4,7 +4,7 @@ import type { LoadedConfig } from '../config/load.ts';
 import type { Store, TargetOverview } from '../store/store.ts';
 import { DeliveryWindows } from '../core/policy/window.ts';
 import { tokensAt } from '../core/policy/rate-limit.ts';
-import { HttpProblem } from '../http/problem.ts';
+import { httpProblem } from '../http/problem-details.ts';
 import type { Authenticate } from './operator-auth.ts';
 import type { Metrics } from './metrics.ts';
 import type { Clock } from '../clock.ts';
@@ -72,7 +72,7 @@ export function targetsRoutes(o: TargetsApiOptions): express.Router {
   api.get('/targets/:id', o.authenticate, async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const [target] = await describeTargets(o.store, o.config, now(), id);
-    if (!target) throw new HttpProblem('not-found', `no target ${id}`);
+    if (!target) throw httpProblem('not-found', `no target ${id}`);
     res.json(target);
   });
   return api;

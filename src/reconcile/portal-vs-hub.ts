@@ -6,9 +6,8 @@
 // Only the listed external ids of the range are held in memory (a Set), never envelopes or form data.
 import type { Logger } from 'winston';
 import type { PortalConfig } from '../config/schema.ts';
-import { acceptSubmission, type AcceptResult } from '../intake/accept.ts';
+import { acceptSubmission, refusalTitles, type AcceptResult } from '../intake/accept.ts';
 import { validateEnvelope, type Envelope } from '../intake/envelope.ts';
-import { HttpProblem, problemTypes } from '../http/problem.ts';
 import type { Router } from '../routing/router.ts';
 import { PortalReconcileStore } from '../store/portal-reconcile-store.ts';
 import type { Store } from '../store/store.ts';
@@ -130,13 +129,8 @@ async function missing(o: PortalReconcileInput, s: ListedSubmission): Promise<'t
     return flag(`the portal's envelope is not valid: ${v.errors.slice(0, 5).map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
   }
   if (v.envelope.externalId !== s.externalId) return flag('the portal served an envelope with another external id');
-  let result: AcceptResult;
-  try {
-    result = await o.takeIn(v.envelope);
-  } catch (e) {
-    if (e instanceof HttpProblem) return flag(`not taken in: ${problemTypes[e.type].title}${e.detail ? ` (${e.detail})` : ''}`);
-    throw e;
-  }
+  const result = await o.takeIn(v.envelope);
+  if (!result.ok) return flag(`not taken in: ${refusalTitles[result.kind]} (${result.detail})`);
   await o.report.add({
     ...base,
     action: 'taken-in',
@@ -177,7 +171,7 @@ export function portalComparison(portal: PortalConfig, deps: PortalComparisonDep
       logger: deps.logger.child({ portal: portal.id, run: o.runId }),
       takeIn: async (envelope) => {
         const r = await acceptSubmission(deps.store, deps.router, portal, envelope, deps.now());
-        if (r.status === 'created') {
+        if (r.ok && r.status === 'created') {
           deps.logger.info('submission taken in by reconciliation', { submissionId: r.id, tenant: envelope.tenant, service: envelope.service, portal: portal.id, run: o.runId });
           deps.onAccepted?.();
         }

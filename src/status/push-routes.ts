@@ -1,7 +1,9 @@
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import type { HubConfig } from '../config/schema.ts';
-import { HttpProblem, pointer, type FieldError } from '../http/problem.ts';
+import { httpProblem, pointer, type FieldError } from '../http/problem-details.ts';
+import { rawBody } from '../http/body.ts';
+import { statusProblem } from './problems.ts';
 import type { StatusRecordResult } from '../store/status-store.ts';
 import { PushAuth } from './push-auth.ts';
 import { MAX_REASON_LENGTH, type StatusRecorder } from './recorder.ts';
@@ -43,14 +45,14 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
   const auth = new PushAuth(o.targets);
   const now = o.now;
   const api = express.Router();
-  const readBody = express.raw({ type: () => true, limit: '1mb' });
+  const readBody = rawBody('1mb');
 
   api.post(
     '/backoffice-events',
     (req, res, next) => {
       res.locals.statusTargets = auth.authenticate(req);
       const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') throw new HttpProblem('unsupported-media-type', type ? `${type} is not accepted; send application/json` : 'Content-Type is missing; send application/json');
+      if (type !== 'application/json') throw httpProblem('unsupported-media-type', type ? `${type} is not accepted; send application/json` : 'Content-Type is missing; send application/json');
       next();
     },
     readBody,
@@ -59,12 +61,12 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
       try {
         body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
       } catch {
-        throw new HttpProblem('malformed-body', 'the body is not valid JSON');
+        throw httpProblem('malformed-body', 'the body is not valid JSON');
       }
       const allowed = res.locals.statusTargets as string[];
       const received = now();
       const { events, single, errors } = validate(body, allowed, received);
-      if (errors.length) throw new HttpProblem('invalid-status-event', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+      if (errors.length) throw statusProblem('invalid-status-event', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
       const changes = events.map(
         (e): BackofficeStatusChange => ({
           targetId: e.target ?? allowed[0]!,
@@ -79,7 +81,7 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
       const results = await o.recorder.recordAll(changes, (c, i) => (events[i]!.target ? [c.targetId] : allowed));
       if (single && results[0]!.outcome === 'unknown-case') {
         const e = events[0]!;
-        throw new HttpProblem('unknown-case', e.reference !== undefined ? `no case with reference ${e.reference}` : `no case with idempotency key ${e.idempotencyKey}`);
+        throw statusProblem('unknown-case', e.reference !== undefined ? `no case with reference ${e.reference}` : `no case with idempotency key ${e.idempotencyKey}`);
       }
       res.json({ results: results.map(publicResult) });
     },
