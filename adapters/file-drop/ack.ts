@@ -1,4 +1,4 @@
-import { XMLParser } from 'fast-xml-parser';
+import { parseUntrustedXml, type UntrustedXmlShape } from '../../src/sdk/index.ts';
 import { oneLine } from './errors.ts';
 
 // Reading what the back office writes into `<name>.ok` and `<name>.err`.
@@ -62,18 +62,10 @@ function atJsonPointer(doc: unknown, pointer: string): unknown {
   return cur;
 }
 
-const xml = new XMLParser({
-  ignoreAttributes: false,
-  attributeNamePrefix: '@',
-  removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-});
+const ACK_SHAPE: UntrustedXmlShape = { ignoreAttributes: false, attributeNamePrefix: '@', removeNSPrefix: true };
 
 function atXmlPath(text: string, path: string): unknown {
-  let cur: unknown = xml.parse(text);
+  let cur: unknown = parseUntrustedXml(text, ACK_SHAPE);
   for (const name of path.slice(1).split('/')) {
     if (Array.isArray(cur)) cur = cur[0];
     if (cur === null || typeof cur !== 'object' || !Object.hasOwn(cur, name)) return undefined;

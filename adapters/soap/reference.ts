@@ -1,17 +1,10 @@
 // Reading the back office's reference (Aktenzeichen) from its SOAP answer by a dot path of local element
 // names. The answer is parsed here as text, without node-soap's schema typing, so "007" stays "007".
 
-import { XMLParser } from 'fast-xml-parser';
+import { parseUntrustedXml, type UntrustedXmlShape } from '../../src/sdk/index.ts';
 
-const parser = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  trimValues: true,
-  // The answer is the back office's, not ours: no entity expansion beyond the XML built-ins.
-  processEntities: true,
-  htmlEntities: false,
-});
+// The answer is the back office's, not ours: parsed hardened, without DOCTYPE or entities beyond the XML built-ins.
+const ANSWER_SHAPE: UntrustedXmlShape = { removeNSPrefix: true };
 
 /**
  * The string at `path` below the answer's soap:Body, e.g. `Quittung.Aktenzeichen`; `null` when the path
@@ -21,7 +14,7 @@ const parser = new XMLParser({
 export function referenceAt(answerXml: string, path: string): string | null {
   let doc: unknown;
   try {
-    doc = parser.parse(answerXml);
+    doc = parseUntrustedXml(answerXml, ANSWER_SHAPE);
   } catch {
     return null;
   }

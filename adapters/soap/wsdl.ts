@@ -1,6 +1,6 @@
-// What node-soap does not keep of a WSDL: whether a port's binding is SOAP 1.1 or 1.2. Read from the WSDL file itself with fast-xml-parser (the mapping engine's XML library).
+// What node-soap does not keep of a WSDL: whether a port's binding is SOAP 1.1 or 1.2. Read from the WSDL file itself with the SDK's hardened parseUntrustedXml.
 
-import { XMLParser } from 'fast-xml-parser';
+import { parseUntrustedXml, type UntrustedXmlShape } from '../../src/sdk/index.ts';
 
 export const SOAP11_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap/';
 export const SOAP12_BINDING_NS = 'http://schemas.xmlsoap.org/wsdl/soap12/';
@@ -75,6 +75,13 @@ export function inspectWsdl(xml: string): WsdlPort[] {
   return readWsdlPorts(xml).soap;
 }
 
+const WSDL_SHAPE: UntrustedXmlShape = {
+  ignoreAttributes: false,
+  attributeNamePrefix: '@_',
+  // Every element as an array (one or many alike); attributes stay plain strings.
+  isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
+};
+
 /**
  * Every port of the WSDL's own services: the SOAP ones with their version, the others with the reason they
  * are not SOAP. A binding's SOAP element is found by its namespace wherever it stands among the binding's
@@ -82,16 +89,7 @@ export function inspectWsdl(xml: string): WsdlPort[] {
  * `<wsp:PolicyReference>`), and any prefix or a default namespace may name it.
  */
 export function readWsdlPorts(xml: string): WsdlPorts {
-  const parser = new XMLParser({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    removeNSPrefix: false,
-    parseTagValue: false,
-    parseAttributeValue: false,
-    // Every element as an array (one or many alike); attributes stay plain strings.
-    isArray: (_name: string, _path: unknown, _leaf: boolean, isAttribute: boolean) => !isAttribute,
-  });
-  const doc = parser.parse(xml) as Node;
+  const doc = parseUntrustedXml(xml, WSDL_SHAPE) as Node;
   const out: WsdlPorts = { soap: [], other: [] };
   const definitions = children(doc, 'definitions')[0];
   if (!definitions) return out;

@@ -1,23 +1,16 @@
 // A back office's answer body, parsed once the same way for every adapter, for the acceptance rule and the
 // reference. The answer is the back office's, not ours: XML is parsed without DTDs or entity declarations, and
 // values stay the text they are ("007" stays "007", "1e3" is no number).
-import { XMLParser } from 'fast-xml-parser';
+import { parseUntrustedXml, UntrustedXmlError, type UntrustedXmlShape } from '../http/untrusted-xml.ts';
 import type { ParsedAnswer } from './acceptance.ts';
 
-const xmlParser = new XMLParser({
+const ANSWER_SHAPE: UntrustedXmlShape = {
   ignoreAttributes: false,
   attributeNamePrefix: '@',
   removeNSPrefix: true,
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  // DOCTYPEs are refused before parsing; what remains are XML's five predefined entities, bounded.
-  processEntities: { enabled: true, maxEntityCount: 0, maxEntitySize: 0, maxTotalExpansions: 10_000, maxExpandedLength: 1_000_000 },
-  htmlEntities: false,
-  maxNestedTags: 64,
-});
+  maxEntityExpansions: 10_000,
+  maxExpandedLength: 1_000_000,
+};
 
 /** Why an XML answer was not read; never quotes it. */
 export class AnswerXmlError extends Error {}
@@ -27,10 +20,10 @@ export class AnswerXmlError extends Error {}
  * attributes has its text under `#text`, a repeated element is an array. Throws AnswerXmlError.
  */
 export function parseAnswerXml(xml: string): Record<string, unknown> {
-  if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw new AnswerXmlError('the answer carries a DOCTYPE, which is not read');
   try {
-    return xmlParser.parse(xml) as Record<string, unknown>;
-  } catch {
+    return parseUntrustedXml(xml, ANSWER_SHAPE) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof UntrustedXmlError && e.fault === 'doctype') throw new AnswerXmlError('the answer carries a DOCTYPE, which is not read');
     throw new AnswerXmlError('the answer is not well-formed XML');
   }
 }

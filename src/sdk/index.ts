@@ -19,3 +19,4 @@ export {
   type Verdict,
 } from './acceptance.ts';
 export { parseAnswer, parseAnswerXml, AnswerXmlError, mediaType, isJsonMediaType, isXmlMediaType } from './answer.ts';
+export { parseUntrustedXml, UntrustedXmlError, type UntrustedXmlShape, type UntrustedXmlFault } from '../http/untrusted-xml.ts';

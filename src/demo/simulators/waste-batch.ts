@@ -4,7 +4,7 @@
 import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { parseUntrustedXml, UntrustedXmlError, type UntrustedXmlShape } from '../../http/untrusted-xml.ts';
 import { z } from 'zod';
 import {
   attachmentMediaType,
@@ -64,20 +64,13 @@ export const dorstenAuftrag = z.strictObject({
     .optional(),
 });
 
-const parser = new XMLParser({
+const BATCH_SHAPE: UntrustedXmlShape = {
   ignoreAttributes: false,
   attributeNamePrefix: '@_',
   textNodeName: '#text',
-  parseTagValue: false,
-  parseAttributeValue: false,
-  trimValues: true,
-  ignoreDeclaration: true,
-  ignorePiTags: true,
-  // The XML built-ins only: the job expands no other entity.
-  processEntities: true,
-  htmlEntities: false,
+  validate: true,
   isArray: (_name, jpath) => jpath === 'SPERRMUELL.POSITIONEN.POSITION' || jpath === 'SPERRMUELL.ANLAGEN.ANLAGE',
-});
+};
 
 /** `/POSITIONEN/POSITION/0/@_ART` → `SPERRMUELL/POSITIONEN/POSITION[1]/@ART`: how the job's operators name a field. */
 function fieldPath(pointer: string): string {
@@ -92,12 +85,12 @@ function fieldPath(pointer: string): string {
 
 /** The problems of one file, first one first; empty when it can be filed. Names fields and rules, never values. */
 export function checkBatchFile(content: string): { problems: string[]; order?: z.output<typeof dorstenAuftrag> } {
-  const wellFormed = XMLValidator.validate(content);
-  if (wellFormed !== true) return { problems: [`not well-formed XML (line ${wellFormed.err.line})`] };
   let doc: Record<string, unknown>;
   try {
-    doc = parser.parse(content) as Record<string, unknown>;
-  } catch {
+    doc = parseUntrustedXml(content, BATCH_SHAPE) as Record<string, unknown>;
+  } catch (e) {
+    if (e instanceof UntrustedXmlError && e.at) return { problems: [`not well-formed XML (line ${e.at.line})`] };
+    if (e instanceof UntrustedXmlError && e.fault === 'doctype') return { problems: ['a DOCTYPE, which the job does not read'] };
     return { problems: ['not well-formed XML'] };
   }
   const roots = Object.keys(doc);

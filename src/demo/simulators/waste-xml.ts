@@ -3,7 +3,7 @@
 // the same schema set the hub's xml-http adapter checks before sending, and answers with an XML Quittung.
 import path from 'node:path';
 import express, { type Request, type Response } from 'express';
-import { XMLParser } from 'fast-xml-parser';
+import { parseUntrustedXml, type UntrustedXmlShape } from '../../http/untrusted-xml.ts';
 import { loadSchema } from '../../mapping/xsd/index.ts';
 import { IDEMPOTENCY_KEY, createApp, finishApp, injectOutages, pad6, sendProblem, type SimContext } from './common.ts';
 import { escapeXml, sendXmlValidationProblem, xmlFieldErrors } from './xml.ts';
@@ -23,13 +23,7 @@ export const WASTE_XML_TOWNS: Readonly<Record<string, string>> = {
 const XML_TYPES = ['application/xml', 'text/xml', 'application/*+xml'];
 
 // Only read after the schema accepted the document: the root element and the town.
-const reader = new XMLParser({
-  ignoreAttributes: true,
-  removeNSPrefix: true,
-  parseTagValue: false,
-  processEntities: false,
-  htmlEntities: false,
-});
+const READER: UntrustedXmlShape = { removeNSPrefix: true, entities: 'keep' };
 
 const xmlAnswer = (root: string, children: Record<string, string>): string =>
   `<?xml version="1.0" encoding="UTF-8"?><${root} xmlns="${SPERRMUELL_NS}">` +
@@ -67,7 +61,7 @@ export function createWasteXmlApp(ctx: SimContext): { app: express.Express; disp
     const text = bytes.toString('utf8');
     if (!result.ok) return sendXmlValidationProblem(res, xmlFieldErrors(text, result.errors), result.total);
     // The schema set also declares the answers (Quittung, Auftragsstatus): only the order itself is a request.
-    const doc = reader.parse(text) as Record<string, Record<string, unknown> | undefined>;
+    const doc = parseUntrustedXml(text, READER) as Record<string, Record<string, unknown> | undefined>;
     const order = doc['SperrmuellAuftrag'];
     if (!order) {
       const root = Object.keys(doc).find((k) => !k.startsWith('?')) ?? '';

@@ -1,7 +1,7 @@
 // What the XML-speaking simulators (dogtax-soap, waste-xml) share: turning libxml2's validation errors into
 // "which element, which rule" for problem answers and SOAP faults, never the value (it is a citizen's data).
 import type { Response } from 'express';
-import { XMLParser } from 'fast-xml-parser';
+import { parseUntrustedXml, type UntrustedXmlShape } from '../../http/untrusted-xml.ts';
 import type { XsdError } from '../../mapping/xsd/index.ts';
 import { sendProblem } from './common.ts';
 
@@ -14,13 +14,7 @@ export interface XmlFieldError {
 type OrderedNode = Record<string, unknown>;
 
 // preserveOrder keeps siblings in document order, which libxml2's positional paths (`*[3]`) count in.
-const ordered = new XMLParser({
-  preserveOrder: true,
-  ignoreAttributes: true,
-  parseTagValue: false,
-  processEntities: false,
-  htmlEntities: false,
-});
+const ORDERED: UntrustedXmlShape = { preserveOrder: true, entities: 'keep' };
 
 interface El {
   name: string;
@@ -48,7 +42,7 @@ export function readablePath(xml: string, xpath: string | undefined): string | u
   if (!xpath?.startsWith('/')) return undefined;
   let siblings: El[];
   try {
-    siblings = elementsOf(ordered.parse(xml));
+    siblings = elementsOf(parseUntrustedXml(xml, ORDERED));
   } catch {
     return undefined;
   }
