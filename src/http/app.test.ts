@@ -8,14 +8,14 @@ import { createHttpApp } from './app.ts';
 import { jsonBody } from './body.ts';
 import { defineProblems, pointer } from './problem-details.ts';
 
-// A feature as the kernel sees it: its own problem types and its router.
-const orderProblem = defineProblems({ 'invalid-order': { status: 422, title: 'The order is not valid' } });
+// A feature as the kernel sees it: its own problem types (test types are named test-…, see problem.test.ts) and its router.
+const orderProblem = defineProblems({ 'test-invalid-order': { status: 422, title: 'The order is not valid' } });
 
 function orders(): express.Router {
   const api = express.Router();
   api.post('/orders', jsonBody('1kb'), (req, res) => {
     const b = req.body as { count?: unknown };
-    if (typeof b.count !== 'number') throw orderProblem('invalid-order', '1 field is not valid', [{ pointer: pointer(['count']), detail: 'expected number' }]);
+    if (typeof b.count !== 'number') throw orderProblem('test-invalid-order', '1 field is not valid', [{ pointer: pointer(['count']), detail: 'expected number' }]);
     res.status(201).json({ count: b.count });
   });
   api.get('/broken', () => {
@@ -46,7 +46,7 @@ describe('the HTTP kernel', () => {
     expect(res.status).to.equal(422);
     expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
     expect(await res.json()).to.deep.equal({
-      type: 'urn:amtsbote:problem:invalid-order',
+      type: 'urn:amtsbote:problem:test-invalid-order',
       title: 'The order is not valid',
       status: 422,
       detail: '1 field is not valid',

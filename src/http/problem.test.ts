@@ -5,7 +5,9 @@ import { problemTypes } from './problem.ts';
 
 describe('problem types', () => {
   it('the OpenAPI table holds every type a feature defines (the hub loaded, so every feature registered)', () => {
-    expect(Object.keys(problemTypes).sort()).to.deep.equal([...registeredProblems().keys()].sort());
+    // Tests define types of their own, named test-…; mocha loads every test file before it runs one.
+    const defined = [...registeredProblems().keys()].filter((t) => !t.startsWith('test-'));
+    expect(Object.keys(problemTypes).sort()).to.deep.equal(defined.sort());
   });
 
   it('a feature makes its problems from its own set, with the type’s fixed status and title', () => {
