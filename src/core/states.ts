@@ -10,10 +10,6 @@ export type DeliveryState = (typeof DELIVERY_STATES)[number];
 export const OPEN_STATES = ['queued', 'waiting', 'sending', 'acknowledging'] as const satisfies readonly DeliveryState[];
 export type OpenState = (typeof OPEN_STATES)[number];
 
-export function isOpen(state: DeliveryState): state is OpenState {
-  return (OPEN_STATES as readonly DeliveryState[]).includes(state);
-}
-
 /**
  * The open delivery states, as SQL; shared by the claim query and the partial indexes, whose WHERE SQLite only
  * uses when the query's text matches. Kept as literal text: a migration's index must not change with OPEN_STATES.
