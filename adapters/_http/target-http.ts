@@ -2,10 +2,10 @@ import http from 'node:http';
 import https from 'node:https';
 import axios, { type AxiosInstance, type AxiosRequestConfig, type AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
-import { authHeaders, isStaticAuth } from '../rest/auth.ts';
+import { authHeaders, isStaticAuth } from './auth.ts';
 import { classifyNetworkError, type CheckResult, type Clock, type DeliveryResult } from '../../src/sdk/index.ts';
-import { OAuth2TokenSource, TokenError } from '../rest/oauth2.ts';
-import type { RestOptions } from '../rest/options.ts';
+import { OAuth2TokenSource, TokenError } from './oauth2.ts';
+import type { HttpAuth, HttpTls } from './options.ts';
 import { tlsAgentOptions } from '../../src/sdk/index.ts';
 
 export type RequestConfig = Omit<AxiosRequestConfig<Buffer | string>, 'headers'> & { headers?: Record<string, string> };
@@ -65,9 +65,9 @@ export interface TargetHttpOptions {
   adapter: string;
   version: string;
   accept: string;
-  auth: RestOptions['auth'];
+  auth: HttpAuth;
   headers?: Record<string, string> | undefined;
-  tls?: RestOptions['tls'];
+  tls?: HttpTls | undefined;
   timeoutMs: number;
   logger: Logger;
   /** Cap on the answer read: a back office answers with a small receipt; more is a fault. */

@@ -9,7 +9,7 @@ import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
 import { createTargetHttp, failedExchange, headerString, shownUrl } from '../_http/target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
-export { TokenError } from './oauth2.ts';
+export { TokenError } from '../_http/oauth2.ts';
 export { BackOfficeReadError, ListingError, StatusLookupError } from './read.ts';
 
 const VERSION = '1.2.0';

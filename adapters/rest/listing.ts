@@ -4,7 +4,7 @@ import type { Logger } from 'winston';
 import type { CaseStatus } from '../../src/sdk/index.ts';
 import { SINCE_PLACEHOLDER, type Listing } from './options.ts';
 import { ListingError, caseAt, getJson, stringAt } from './read.ts';
-import { resolveJsonPointer } from './json-pointer.ts';
+import { resolveJsonPointer } from '../_http/json-pointer.ts';
 import { shownUrl, type TargetHttp } from '../_http/target-http.ts';
 
 /** The first page's URL: the time in the `{since}` placeholder or in the `sinceParam` query parameter. */

@@ -4,7 +4,7 @@ import { expect } from 'chai';
 import { maskSecrets } from '../../src/sdk/index.ts';
 import type { AdapterInstance, DeliveryResult } from '../../src/sdk/index.ts';
 import rest from './index.ts';
-import { authHeaders } from './auth.ts';
+import { authHeaders } from '../_http/auth.ts';
 import { capturingLogger, closeServer, dctx, failure, flushLogs, jsonMessage, listen, sleep } from './test-helpers.ts';
 import { systemClock } from '../../src/clock.ts';
 

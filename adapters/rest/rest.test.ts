@@ -7,7 +7,7 @@ import { expect } from 'chai';
 import { maskSecrets } from '../../src/sdk/index.ts';
 import type { AdapterInstance, DeliveryContext, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import rest from './index.ts';
-import { parseJsonPointer, resolveJsonPointer } from './json-pointer.ts';
+import { parseJsonPointer, resolveJsonPointer } from '../_http/json-pointer.ts';
 import { systemClock } from '../../src/clock.ts';
 
 // A real express server on 127.0.0.1 stands in for the back office: the adapter is tested over

@@ -2,7 +2,7 @@ import path from 'node:path';
 import type { AxiosResponse } from 'axios';
 import { classifyHttpStatus, compileAcceptance, defineAdapter, parseAnswer, refusal, HTTP_DEFAULT_ACCEPTANCE } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
-import type { CompiledSchema } from '../../src/mapping/xsd/index.ts';
+import type { CompiledSchema } from '../../src/sdk/xsd.ts';
 import { oneLine, problemTitle } from '../_http/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
@@ -37,7 +37,7 @@ export default defineAdapter({
     // stops start-up here, with the file and the reason, instead of failing every delivery.
     let schema: CompiledSchema | undefined;
     if (options.schema) {
-      const { loadSchema } = await import('../../src/mapping/xsd/index.ts');
+      const { loadSchema } = await import('../../src/sdk/xsd.ts');
       try {
         schema = loadSchema(options.schema);
       } catch (err) {

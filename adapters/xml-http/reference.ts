@@ -3,7 +3,7 @@
 // an error except the reference itself.
 
 import { AnswerXmlError, isXmlMediaType, parseAnswerXml } from '../../src/sdk/index.ts';
-import { resolveJsonPointer } from '../rest/json-pointer.ts';
+import { resolveJsonPointer } from '../_http/json-pointer.ts';
 import { isJsonMediaType, mediaType, parseJsonBody } from '../_http/response.ts';
 import type { ReferenceOption } from './options.ts';
 

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { validate as validCron } from 'node-cron';
 import { parseWindow } from '../core/policy/window.ts';
+import type { RetryPolicy } from '../core/policy/retry.ts';
+import { PORTAL_STATUSES } from '../core/status/types.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -20,7 +22,7 @@ export const retryPolicy = z
     jitter: z.number().min(0).max(1).default(0.2).describe('fraction of each delay drawn at random, so retries spread'),
     maxAgeMs: durationMs.min(1000).optional().describe('give up retrying once a delivery is this old (from its submission), whatever the attempts'),
   })
-  .strict();
+  .strict() satisfies z.ZodType<RetryPolicy>;
 
 export const breakerPolicy = z
   .object({
@@ -59,8 +61,8 @@ export const serviceSchema = z
   })
   .strict();
 
-/** The portal's vocabulary for where a case stands (src/status/types.ts holds the same list). */
-const portalStatusWord = z.enum(['RECEIVED', 'PROCESSING', 'ACTION_REQUIRED', 'COMPLETED', 'REJECTED']);
+/** The portal's vocabulary for where a case stands (src/core/status/types.ts). */
+const portalStatusWord = z.enum(PORTAL_STATUSES);
 
 /** Where the hub sends a portal its submissions' status changes (docs/status.md). */
 export const statusCallbackSchema = z
@@ -394,7 +396,8 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type PortalConfig = z.output<typeof portalSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
-export type RetryPolicy = z.output<typeof retryPolicy>;
+/** The retry rule's own type (src/core/policy/retry.ts); the schema above is checked to produce it. */
+export type { RetryPolicy };
 export type BreakerPolicy = z.output<typeof breakerPolicy>;
 export type RateLimitPolicy = z.output<typeof rateLimitPolicy>;
 export type StatusCallbackConfig = z.output<typeof statusCallbackSchema>;

@@ -9,7 +9,7 @@ import type { TargetConfig } from '../config/schema.ts';
 import { DeliveryWindows } from '../core/policy/window.ts';
 import type { BackOfficeSignal } from '../core/policy/breaker.ts';
 import { uuidv7 } from '../store/ids.ts';
-import { retryDelay } from '../core/policy/backoff.ts';
+import { afterFailure, budgetAttempt, budgetSpent } from '../core/policy/retry.ts';
 import { mappingInput } from './message-input.ts';
 import { ClaimLoop, type ClaimRound } from './claim-loop.ts';
 import type { Clock } from '../clock.ts';
@@ -39,7 +39,8 @@ export interface WorkerOptions {
 
 /**
  * Claims due deliveries with a lease, maps them, sends them through their target's adapter and records the
- * outcome. Retry policy lives here, around any adapter; adapters only say whether an error is retryable.
+ * outcome. Retry policy is applied here, around any adapter (its rule is src/core/policy/retry.ts); adapters
+ * only say whether an error is retryable.
  */
 export class DeliveryWorker {
   readonly owner: string;
@@ -236,11 +237,9 @@ export class DeliveryWorker {
     }
     if (d.ack) return this.askAcknowledgement(d, adapter, log);
     const policy = step.target.config.policy.retry;
-    // After a replay the budget starts afresh; the attempt numbers go on.
-    const runAttempt = d.attempt - (d.attemptBase ?? 0);
-    if (runAttempt > policy.maxAttempts) {
-      return this.failed(`all ${policy.maxAttempts} attempts are used up; the last one was interrupted before it finished`, 'attempts-exhausted');
-    }
+    const runAttempt = budgetAttempt(d.attempt, d.attemptBase);
+    const spent = budgetSpent(policy, runAttempt);
+    if (spent) return this.failed(spent, 'attempts-exhausted');
     if (d.resumed) log.warn('resuming a delivery whose lease ran out; re-sending with the same idempotency key');
 
     const src = await this.o.store.messageSource(d.submissionId);
@@ -280,13 +279,9 @@ export class DeliveryWorker {
     }
     // A permanent error is still an answer: the back office is up, as far as its breaker is concerned.
     const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus, breaker: this.signal(step.target.config, res.retryable ? 'down' : 'up') };
-    if (!res.retryable) return { outcome: 'failed', ...base };
-    // A probe's failure only says the back office is still down; it spends nothing of the budget.
-    if (runAttempt >= policy.maxAttempts && !d.probe) return { outcome: 'failed', ...base, error: `${res.error} (gave up after ${runAttempt} attempts${d.attemptBase ? ' since the replay' : ''})` };
-    if (policy.maxAgeMs !== undefined && d.createdAt !== undefined && finishedAt - d.createdAt >= policy.maxAgeMs) {
-      return { outcome: 'failed', ...base, error: `${res.error} (gave up: the delivery is older than retry.maxAgeMs, ${policy.maxAgeMs} ms)` };
-    }
-    return { outcome: 'retry', ...base, nextAttemptAt: finishedAt + retryDelay(policy, runAttempt, res.retryAfterMs, this.random) };
+    const next = afterFailure(res, { attempt: runAttempt, replayed: Boolean(d.attemptBase), probe: Boolean(d.probe), createdAt: d.createdAt }, policy, finishedAt, this.random);
+    if (next.next === 'fail') return { outcome: 'failed', ...base, error: next.error };
+    return { outcome: 'retry', ...base, nextAttemptAt: next.at };
   }
 
   /** What the attempt tells the target's circuit breaker, if it has one. */

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RetryPolicy, TargetReconcileConfig } from '../config/schema.ts';
-import { RetriesFailed, retrying } from '../core/policy/backoff.ts';
+import { RetriesFailed, retrying } from '../core/policy/retry.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { ReconcileStore, RunRecord } from '../store/reconcile-store.ts';

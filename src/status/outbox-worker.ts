@@ -3,7 +3,7 @@ import { Gauge } from 'prom-client';
 import type { Logger } from 'winston';
 import type { PortalConfig, StatusCallbackConfig } from '../config/schema.ts';
 import type { Metrics } from '../operator/metrics.ts';
-import { retryDelay } from '../core/policy/backoff.ts';
+import { retryDelay } from '../core/policy/retry.ts';
 import { parseRetryAfter } from '../sdk/http-errors.ts';
 import { uuidv7 } from '../store/ids.ts';
 import { ClaimLoop } from '../delivery/claim-loop.ts';

@@ -1,4 +1,6 @@
 import type { ColumnType, Generated } from 'kysely';
+import type { BreakerState } from '../core/policy/breaker.ts';
+import type { DeliveryState } from '../core/states.ts';
 import type { ReconcileDatabase } from './reconcile-tables.ts';
 import type { StatusDatabase } from './status-tables.ts';
 
@@ -28,8 +30,7 @@ export interface AttachmentsTable {
   content: Buffer;
 }
 
-/** `acknowledging`: handed over; the back office confirms later (e.g. a batch job's `.ok` file). */
-export type DeliveryState = 'queued' | 'sending' | 'waiting' | 'acknowledging' | 'delivered' | 'failed';
+export type { DeliveryState };
 
 export interface DeliveriesTable {
   id: string;
@@ -90,7 +91,7 @@ export interface EventsTable {
   detail: string | null;
 }
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
+export type { BreakerState };
 
 /** Per-target policy state shared by all instances: circuit breaker and rate-limit bucket. */
 export interface TargetStateTable {

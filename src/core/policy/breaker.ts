@@ -1,5 +1,3 @@
-import type { BreakerState } from '../../store/tables.ts';
-
 /**
  * The circuit breaker of one target, shared by every instance through the store. Closed: deliveries flow.
  * After `failureThreshold` retryable failures in a row it opens: nothing is sent, and no attempt is spent, until
@@ -10,6 +8,8 @@ export interface BreakerSettings {
   failureThreshold: number;
   cooldownMs: number;
 }
+
+export type BreakerState = 'closed' | 'open' | 'half-open';
 
 export interface BreakerStatus {
   state: BreakerState;

@@ -1,4 +1,3 @@
-import type { TargetStatusConfig } from '../../config/schema.ts';
 import { PORTAL_STATUSES, type PortalStatus } from './types.ts';
 
 /**
@@ -34,11 +33,17 @@ const DEFAULT_MAP: ReadonlyMap<string, PortalStatus> = new Map(
   PORTAL_STATUSES.flatMap((status) => DEFAULT_STATUS_WORDS[status].map((w) => [statusKey(w), status] as const)),
 );
 
+/** A target's own words (`status.map` in its configuration), and whether the built-in ones apply after them. */
+export interface StatusWords {
+  map: Record<string, PortalStatus>;
+  defaults: boolean;
+}
+
 /** Maps one target's back-office words to the portal's vocabulary; null for a word it does not know. */
 export class StatusMap {
   private readonly own: Map<string, PortalStatus>;
 
-  constructor(private readonly config: Pick<TargetStatusConfig, 'map' | 'defaults'> = { map: {}, defaults: true }) {
+  constructor(private readonly config: StatusWords = { map: {}, defaults: true }) {
     this.own = new Map(Object.entries(config.map).map(([word, status]) => [statusKey(word), status]));
   }
 

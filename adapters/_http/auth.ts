@@ -1,11 +1,11 @@
-import type { RestAuth } from './options.ts';
+import type { HttpAuth } from './options.ts';
 
 /**
  * The request headers that authenticate at the back office. Their values are secrets: never log them.
  * Static credentials only: an `oauth2` token is fetched at run time (see `OAuth2TokenSource` in oauth2.ts),
  * so asking for its headers here is a programming error and throws rather than sending no credentials.
  */
-export function authHeaders(auth: RestAuth): Record<string, string> {
+export function authHeaders(auth: HttpAuth): Record<string, string> {
   switch (auth.type) {
     case 'none':
       return {};
@@ -22,6 +22,6 @@ export function authHeaders(auth: RestAuth): Record<string, string> {
 }
 
 /** True when `authHeaders()` gives the credentials; false for auth that fetches tokens at run time. */
-export function isStaticAuth(auth: RestAuth): auth is Exclude<RestAuth, { type: 'oauth2' }> {
+export function isStaticAuth(auth: HttpAuth): auth is Exclude<HttpAuth, { type: 'oauth2' }> {
   return auth.type !== 'oauth2';
 }

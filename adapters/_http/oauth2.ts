@@ -6,7 +6,7 @@ import type { AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
 import { parseRetryAfter, type Clock } from '../../src/sdk/index.ts';
 import type { OAuth2Auth } from './options.ts';
-import { oneLine, parseJsonBody } from '../_http/response.ts';
+import { oneLine, parseJsonBody } from './response.ts';
 
 /** Renew this long before expiry, so a token does not run out between our check and the back office's. */
 const EXPIRY_SKEW_MS = 30_000;
