@@ -98,6 +98,18 @@ describe('inbound: receiving on a channel', () => {
     });
   });
 
+  it('makes every element the XSD lets repeat an array, without listing it', async () => {
+    const fromXsd = gewerbeChannel({ arrays: [] });
+    expect(fromXsd.arrays).to.include('gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:gewerbetreibender/gew:staatsangehoerigkeit');
+    const s = accepted(await receiveInbound(fromXsd, fixture('gewerbeanmeldung-eine-taetigkeit.xml'), XML, clock));
+    const anzeige = (s.parsed as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']; // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect(anzeige['gew:taetigkeit']).to.be.an('array').with.length(1);
+    expect(anzeige['gew:gewerbetreibender']['gew:staatsangehoerigkeit']).to.be.an('array').with.length(1);
+    const listedOnly = gewerbeChannel({ arrays: [], arraysFromXsd: false });
+    const t = accepted(await receiveInbound(listedOnly, fixture('gewerbeanmeldung-eine-taetigkeit.xml'), XML, clock));
+    expect((t.parsed as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']['gew:taetigkeit']).not.to.be.an('array'); // eslint-disable-line @typescript-eslint/no-explicit-any
+  });
+
   describe('refusals (nothing to store)', () => {
     it('415 for a media type the channel does not take', async () => {
       const r = refused(await receiveInbound(channel, fixture('gewerbeanmeldung.xml'), 'application/json', clock));

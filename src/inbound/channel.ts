@@ -13,6 +13,7 @@ import { charsetOf, DecodeError, decodeJson, decodeXml } from './decode.ts';
 import { loadJsonSchema, type CompiledJsonSchema } from './json-schema.ts';
 import { refuse, type Refusal } from './result.ts';
 import { shapeXml, XmlShapeError, type XmlName } from './xml-shape.ts';
+import { arrayPathsFromXsd } from './xsd-arrays.ts';
 
 const xmlDocument = z
   .object({
@@ -28,8 +29,12 @@ const xmlDocument = z
       .refine((m) => new Set(Object.values(m)).size === Object.values(m).length, 'each namespace once')
       .default({})
       .describe("prefix → namespace URI: the names the mapping reads, whatever prefixes the document uses; '' for bare names"),
-    arrays: z.array(z.string().min(1)).default([]).describe('element paths that are arrays even when the document has one, e.g. gew:anzeige/gew:taetigkeit'),
+    arrays: z
+      .array(z.string().min(1))
+      .default([])
+      .describe('element paths that are arrays even when the document has one, e.g. gew:anzeige/gew:taetigkeit; //gew:feld wherever a path ends so'),
     xsd: z.string().min(1).optional().describe('the XSD to validate against, relative to the configuration folder'),
+    arraysFromXsd: z.boolean().default(true).describe('make every element the XSD lets repeat (maxOccurs > 1) an array, besides those in arrays'),
   })
   .strict();
 
@@ -60,6 +65,8 @@ export interface InboundChannel {
   mapping: CompiledMapping;
   xsd?: CompiledSchema;
   jsonSchema?: CompiledJsonSchema;
+  /** XML: the listed array paths and, with an XSD, those it lets repeat. */
+  arrays: readonly string[];
 }
 
 export interface ChannelPaths {
@@ -68,11 +75,22 @@ export interface ChannelPaths {
   configDir: string;
 }
 
-/** Compiles a channel at start-up. Throws MappingError, SchemaLoadError or JsonSchemaLoadError, as `start` should. */
+/**
+ * Compiles a channel at start-up. Throws MappingError, SchemaLoadError, XsdArraysError or JsonSchemaLoadError,
+ * as `start` should.
+ */
 export function compileChannel(config: InboundChannelConfig, paths: ChannelPaths): InboundChannel {
-  const channel: InboundChannel = { config, mapping: compileMapping(paths.mappingsDir, config.mapping) };
+  const channel: InboundChannel = { config, mapping: compileMapping(paths.mappingsDir, config.mapping), arrays: [] };
   const doc = config.document;
-  if (doc.kind === 'xml' && doc.xsd) channel.xsd = loadSchema(path.resolve(paths.configDir, doc.xsd));
+  if (doc.kind === 'xml') {
+    const arrays = new Set(doc.arrays);
+    if (doc.xsd) {
+      const file = path.resolve(paths.configDir, doc.xsd);
+      channel.xsd = loadSchema(file);
+      if (doc.arraysFromXsd) for (const p of arrayPathsFromXsd(file, doc.root, doc.namespaces)) arrays.add(p);
+    }
+    channel.arrays = [...arrays];
+  }
   if (doc.kind === 'json' && doc.jsonSchema) channel.jsonSchema = loadJsonSchema(path.resolve(paths.configDir, doc.jsonSchema));
   return channel;
 }
@@ -140,7 +158,7 @@ function readXml(channel: InboundChannel, doc: Extract<InboundChannelConfig['doc
   let shaped: ReturnType<typeof shapeXml>;
   try {
     text = decodeXml(bytes, charset);
-    shaped = shapeXml(text, { namespaces: doc.namespaces, arrays: doc.arrays });
+    shaped = shapeXml(text, { namespaces: doc.namespaces, arrays: channel.arrays });
   } catch (e) {
     if (e instanceof DecodeError || e instanceof XmlShapeError) return refuse(400, e.message);
     throw e;

@@ -93,6 +93,11 @@ describe('inbound: the JSON shape of XML', () => {
       }
     });
 
+    it('a path listed with // is an array wherever a path ends so (recursive structures)', () => {
+      const doc = shape(`<r><g><f>1</f><g><f>2</f></g></g></r>`, { arrays: ['//g/f'] });
+      expect(doc).to.deep.equal({ r: { g: { f: ['1'], g: { f: ['2'] } } } });
+    });
+
     it('a listed path the document leaves out stays absent', () => {
       const a = anzeige({ ...options, arrays: ['gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:vorgaenger'] });
       expect(a).not.to.have.property('gew:vorgaenger');

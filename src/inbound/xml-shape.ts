@@ -19,6 +19,7 @@ export interface XmlShapeOptions {
   /**
    * Element paths that are always arrays, even when the document has one of them (or none: then the key is
    * absent). A path is the JSON keys from the root, joined by `/`: `gew:anzeige/gew:betrieb/gew:taetigkeit`.
+   * A path starting with `//` matches wherever it ends a path (`//gew:feld`), for recursive structures.
    */
   arrays?: readonly string[];
   /** Elements nested deeper than this are refused. */
@@ -115,15 +116,21 @@ export function shapeXml(text: string, opts: XmlShapeOptions = {}): ShapedXml {
   const elements = nodes.filter((n) => elementName(n) !== undefined);
   if (elements.length !== 1) throw new XmlShapeError(`a document has exactly one root element, this one has ${elements.length}`);
   const names = new NameWriter(opts.namespaces ?? {});
-  const arrays = new Set((opts.arrays ?? []).map(normalizePath));
+  const listed = opts.arrays ?? [];
+  const arrays = new Set(listed.filter((p) => !p.startsWith('//')).map(normalizePath));
+  const suffixes = listed.filter((p) => p.startsWith('//')).map((p) => '/' + normalizePath(p));
   const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH;
 
   const rootNode = elements[0]!;
   const scope = declare(new Map([['xml', XML_NS]]), rootNode[':@']);
   const root = resolve(elementName(rootNode)!, scope, true);
   const rootKey = names.key(root);
-  const value = shapeElement(rootNode, scope, rootKey, 1, { names, arrays, maxDepth });
+  const value = shapeElement(rootNode, scope, rootKey, 1, { names, arrays, suffixes, maxDepth });
   return { root, value: Object.fromEntries([[rootKey, value]]) };
+}
+
+function isListed(path: string, w: Walk): boolean {
+  return w.arrays.has(path) || w.suffixes.some((s) => path.endsWith(s));
 }
 
 /** `/a/b/` and `a/b` are the same path. */
@@ -134,6 +141,8 @@ function normalizePath(p: string): string {
 interface Walk {
   names: NameWriter;
   arrays: ReadonlySet<string>;
+  /** `//a/b` entries as `/a/b`: a path ending so is an array. */
+  suffixes: readonly string[];
   maxDepth: number;
 }
 
@@ -173,6 +182,12 @@ function resolve(qname: string, scope: ReadonlyMap<string, string>, isElement: b
   if (namespace === undefined) throw new XmlShapeError(`the prefix ${prefix} of <${qname}> is not declared`);
   if (local === '' || local.includes(':')) throw new XmlShapeError(`${qname} is not a valid qualified name`);
   return { namespace, local };
+}
+
+/** How shapeXml keys an element with these prefixes: for paths computed elsewhere (from an XSD). */
+export function elementKey(namespaces: Readonly<Record<string, string>>): (name: XmlName) => string {
+  const writer = new NameWriter(namespaces);
+  return (name) => writer.key(name);
 }
 
 /** Writes resolved names with the configured prefixes: `p:local`, `local` (prefix ''), else `{uri}local`. */
@@ -236,7 +251,7 @@ function shapeElement(node: OrderedNode, scope: ReadonlyMap<string, string>, pat
   if (attributes.length === 0 && fields.size === 0) return text;
   const entries: [string, unknown][] = [...attributes];
   for (const [key, values] of fields) {
-    entries.push([key, values.length > 1 || w.arrays.has(`${path}/${key}`) ? values : values[0]]);
+    entries.push([key, values.length > 1 || isListed(`${path}/${key}`, w) ? values : values[0]]);
   }
   if (text.trim() !== '') entries.push(['#text', fields.size === 0 ? text : texts.filter((t) => t.trim() !== '').join('')]);
   return Object.fromEntries(entries);
