@@ -122,7 +122,7 @@ describe('inbound: receiving on a channel', () => {
     it('422 with the element path when the XSD refuses, never the value', async () => {
       const r = refused(await receiveInbound(channel, fixture('gewerbeanmeldung-ungueltig.xml'), XML, clock));
       expect(r.status).to.equal(422);
-      expect(r.path).to.equal('/xgewerbe:gewerbeanzeige.anmeldung.0100/xgewerbe:anzeige/xgewerbe:betriebsstaette/xgewerbe:postleitzahl');
+      expect(r.path).to.equal('/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:betriebsstaette/gew:postleitzahl');
       expect(r.detail).to.equal("the document does not fit its schema: Element 'postleitzahl': [facet 'pattern'] the value is not accepted by the pattern '[0-9]{5}'.");
       expect(JSON.stringify(r)).not.to.include('4587');
     });
@@ -135,14 +135,25 @@ describe('inbound: receiving on a channel', () => {
       const r = refused(await receiveInbound(channel, Buffer.from(text), XML, clock));
       expect(r.status).to.equal(422);
       expect(r.errors?.map((e) => e.path)).to.deep.equal([
-        '/xgewerbe:gewerbeanzeige.anmeldung.0100/xgewerbe:anzeige/xgewerbe:gewerbetreibender/xgewerbe:geburtsdatum',
-        '/xgewerbe:gewerbeanzeige.anmeldung.0100/xgewerbe:anzeige/xgewerbe:anzahlBeschaeftigte',
+        '/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:gewerbetreibender/gew:geburtsdatum',
+        '/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:anzahlBeschaeftigte',
       ]);
       expect(r.errors?.map((e) => e.detail)).to.deep.equal([
         "Element 'geburtsdatum': the value is not a valid value of the atomic type 'xs:date'.",
         "Element 'anzahlBeschaeftigte': This element is not expected. Expected is ( taetigkeit ).",
       ]);
       expect(r.detail).to.include('(and 1 more)');
+    });
+
+    it('422 with the same element path whatever prefixes the document uses, the position where elements repeat', async () => {
+      const bad = (name: string, from: RegExp, to: string) => Buffer.from(fixture(name).toString('utf8').replace(from, to));
+      const expected = '/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit[2]/gew:beginn';
+      for (const [name, prefix] of [['gewerbeanmeldung.xml', 'xgewerbe:'], ['gewerbeanmeldung-default-ns.xml', ''], ['gewerbeanmeldung-prefix-g.xml', 'g:']] as const) {
+        // The second activity's start date becomes 1 March in German notation.
+        const doc = bad(name, new RegExp(`(<${prefix}taetigkeit>[\\s\\S]*?<${prefix}taetigkeit>[\\s\\S]*?<${prefix}beginn>)2027-01-01`), '$101.03.2027');
+        const r = refused(await receiveInbound(channel, doc, XML, clock));
+        expect(r.path, name).to.equal(expected);
+      }
     });
 
     it('422 for another root element, even with the same local name in another namespace', async () => {

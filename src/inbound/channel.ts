@@ -169,10 +169,11 @@ function readXml(channel: InboundChannel, doc: Extract<InboundChannelConfig['doc
   if (channel.xsd) {
     const r = channel.xsd.validate(text);
     if (!r.ok) {
-      const errors = r.errors.map((e) => ({ path: e.path ?? `line ${e.line}`, detail: e.message }));
-      const first = r.errors[0]!;
+      // libxml2's paths use the document's prefixes, or `*[n]` for a default namespace: told in the channel's keys
+      // instead, the same path whatever prefixes the portal chose, the one the mapping reads.
+      const errors = r.errors.map((e) => ({ path: (e.path && shaped.pathOf(e.path)) ?? e.path ?? `line ${e.line}`, detail: e.message }));
       const more = r.total > 1 ? ` (and ${r.total - 1} more)` : '';
-      return refuse(422, `the document does not fit its schema: ${first.message}${more}`, first.path, errors);
+      return refuse(422, `the document does not fit its schema: ${errors[0]!.detail}${more}`, errors[0]!.path, errors);
     }
   }
   return { ok: true, parsed: shaped.value };

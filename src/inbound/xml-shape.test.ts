@@ -111,6 +111,24 @@ describe('inbound: the JSON shape of XML', () => {
     });
   });
 
+  describe("libxml2's node paths told in the JSON keys", () => {
+    const text = `<r xmlns="urn:x" xmlns:p="urn:p"><p:a/><p:a><b/><code xmlns="">1</code><code xmlns="">2</code></p:a></r>`;
+    const shaped = shapeXml(text, { namespaces: { x: 'urn:x', q: 'urn:p' } });
+
+    it('follows *[n] (a default namespace) and prefix:name[n] steps, with the position where keys repeat', () => {
+      expect(shaped.pathOf('/*')).to.equal('/x:r');
+      expect(shaped.pathOf('/*/p:a[2]/*')).to.equal('/x:r/q:a[2]/x:b');
+      expect(shaped.pathOf('/*/*[2]/code[2]')).to.equal('/x:r/q:a[2]/code[2]');
+    });
+
+    it('gives undefined for a path that names no element of the document', () => {
+      expect(shaped.pathOf('/*/p:a[3]')).to.equal(undefined);
+      expect(shaped.pathOf('/other')).to.equal(undefined);
+      expect(shaped.pathOf('/*/text()')).to.equal(undefined);
+      expect(shaped.pathOf('')).to.equal(undefined);
+    });
+  });
+
   describe('text', () => {
     it('an element with text only is a string, empty ones ""; whitespace inside a leaf is kept', () => {
       expect(shape(`<r><a>  x  </a><b/><c></c></r>`, {})).to.deep.equal({ r: { a: '  x  ', b: '', c: '' } });

@@ -48,6 +48,12 @@ export interface ShapedXml {
   root: XmlName;
   /** `{ [root key]: root value }`, the document in the JSON shape. */
   value: Record<string, unknown>;
+  /**
+   * An element named by libxml2's node path (`/*[1]/*[2]/xgewerbe:plz`, what XSD errors carry) → its path in
+   * the JSON keys, prefix-independent: `/gew:anzeige/gew:taetigkeit[2]/gew:beginn` (`[n]`, from 1, only where
+   * siblings share the key). Undefined when the path names no element of this document.
+   */
+  pathOf(nodePath: string): string | undefined;
 }
 
 export const DEFAULT_MAX_DEPTH = 64;
@@ -126,11 +132,43 @@ export function shapeXml(text: string, opts: XmlShapeOptions = {}): ShapedXml {
   const root = resolve(elementName(rootNode)!, scope, true);
   const rootKey = names.key(root);
   const value = shapeElement(rootNode, scope, rootKey, 1, { names, arrays, suffixes, maxDepth });
-  return { root, value: Object.fromEntries([[rootKey, value]]) };
+  return { root, value: Object.fromEntries([[rootKey, value]]), pathOf: (nodePath) => locate(nodePath, rootNode, scope, names) };
 }
 
 function isListed(path: string, w: Walk): boolean {
   return w.arrays.has(path) || w.suffixes.some((s) => path.endsWith(s));
+}
+
+/**
+ * Follows libxml2's node path (xmlGetNodePath): `name[k]` is the k-th sibling with that qualified name, `*[k]`
+ * (an element in a default namespace) the k-th element child; a step without `[k]` is the only one.
+ */
+function locate(nodePath: string, rootNode: OrderedNode, rootScope: ReadonlyMap<string, string>, names: NameWriter): string | undefined {
+  const steps = nodePath.split('/').slice(1);
+  if (steps.length === 0 || steps.some((s) => !/^(\*|[^\[\]/]+)(\[\d+\])?$/.test(s))) return undefined;
+  const [first, ...rest] = steps.map((s) => {
+    const m = /^([^[]+)(?:\[(\d+)\])?$/.exec(s)!;
+    return { name: m[1]!, index: m[2] ? Number(m[2]) : 1 };
+  });
+  const rootTag = elementName(rootNode)!;
+  if (first!.index !== 1 || (first!.name !== '*' && first!.name !== rootTag)) return undefined;
+  let node = rootNode;
+  let scope = rootScope;
+  let out = '/' + names.key(resolve(rootTag, scope, true));
+  for (const step of rest) {
+    const children = ((node[elementName(node)!] as OrderedNode[] | undefined) ?? []).filter((c) => elementName(c) !== undefined);
+    const matching = step.name === '*' ? children : children.filter((c) => elementName(c) === step.name);
+    const next = matching[step.index - 1];
+    if (!next) return undefined;
+    const nextScope = declare(scope, next[':@']);
+    const key = names.key(resolve(elementName(next)!, nextScope, true));
+    // The position among the siblings that share the key, as the JSON array holds them.
+    const sameKey = children.filter((c) => names.key(resolve(elementName(c)!, declare(scope, c[':@']), true)) === key);
+    out += `/${key}` + (sameKey.length > 1 ? `[${sameKey.indexOf(next) + 1}]` : '');
+    node = next;
+    scope = nextScope;
+  }
+  return out;
 }
 
 /** `/a/b/` and `a/b` are the same path. */
