@@ -190,9 +190,10 @@ function elementName(node: OrderedNode): string | undefined {
 }
 
 /** The namespace scope of an element: its parent's, plus its own xmlns declarations. */
-function declare(parent: ReadonlyMap<string, string>, attrs: Record<string, string> | undefined): Map<string, string> {
+function declare(parent: ReadonlyMap<string, string>, attrs: Record<string, string> | undefined): ReadonlyMap<string, string> {
+  // Most elements declare nothing: they share their parent's scope.
+  if (!attrs || !Object.keys(attrs).some((a) => a === 'xmlns' || a.startsWith('xmlns:'))) return parent;
   const scope = new Map(parent);
-  if (!attrs) return scope;
   for (const [name, value] of Object.entries(attrs)) {
     if (name === 'xmlns') scope.set('', value);
     else if (name.startsWith('xmlns:')) {
@@ -231,6 +232,8 @@ export function elementKey(namespaces: Readonly<Record<string, string>>): (name:
 /** Writes resolved names with the configured prefixes: `p:local`, `local` (prefix ''), else `{uri}local`. */
 class NameWriter {
   readonly #prefixOf = new Map<string, string>();
+  /** Whether some namespace has the prefix '': then elements in no namespace are `{}local`. */
+  readonly #bareTaken: boolean;
 
   constructor(namespaces: Readonly<Record<string, string>>) {
     for (const [prefix, uri] of Object.entries(namespaces)) {
@@ -241,12 +244,13 @@ class NameWriter {
     const taken = new Set(this.#prefixOf.values());
     if (!this.#prefixOf.has(XML_NS) && !taken.has('xml')) this.#prefixOf.set(XML_NS, 'xml');
     if (!this.#prefixOf.has(XSI_NS) && !taken.has('xsi')) this.#prefixOf.set(XSI_NS, 'xsi');
+    this.#bareTaken = taken.has('');
   }
 
   key({ namespace, local }: XmlName): string {
     const prefix = this.#prefixOf.get(namespace);
     if (prefix !== undefined) return prefix === '' ? local : `${prefix}:${local}`;
-    if (namespace === '') return [...this.#prefixOf.values()].includes('') ? `{}${local}` : local;
+    if (namespace === '') return this.#bareTaken ? `{}${local}` : local;
     return `{${namespace}}${local}`;
   }
 
