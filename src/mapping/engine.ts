@@ -3,6 +3,7 @@ import path from 'node:path';
 import jsonata from 'jsonata';
 import { XMLBuilder } from 'fast-xml-parser';
 import type { OutboundMessage } from '../sdk/types.ts';
+import { NoOriginalError, renderOriginal, type OriginalDocument } from '../inbound/pass-through.ts';
 import { mappingFunctions } from './functions.ts';
 
 /** Where in the mapping file an error is: 1-based line and column, as editors count. */
@@ -126,13 +127,25 @@ export function compileMapping(mappingsDir: string, id: string): CompiledMapping
   };
 }
 
+/** `original` passes the submission's original document on unchanged (docs/inbound.md); the mapping is not run. */
+export type RenderFormat = 'json' | 'xml' | 'original';
+
 /** Runs a mapping and writes its result in the target's format. The same input gives byte-identical output. */
 export async function renderMessage(
   mapping: CompiledMapping,
   input: unknown,
-  format: 'json' | 'xml',
+  format: RenderFormat,
   xml: XmlOptions = { declaration: true, indent: false },
-): Promise<Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType'>> {
+  original?: OriginalDocument,
+): Promise<Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType' | 'bytes'>> {
+  if (format === 'original') {
+    try {
+      return renderOriginal(original);
+    } catch (e) {
+      if (e instanceof NoOriginalError) throw new MappingError(e.message, mapping.id);
+      throw e;
+    }
+  }
   const body = await mapping.evaluate(input);
   if (body === undefined) throw new MappingError('the mapping produced no result', mapping.id);
   if (format === 'json') {

@@ -9,8 +9,13 @@ export interface OutboundMessage {
   format: 'json' | 'xml';
   body: unknown;
   text: string;
-  /** `application/json` or `application/xml; charset=utf-8`. */
+  /** `application/json` or `application/xml; charset=utf-8`; for a pass-through, the original's media type. */
   contentType: string;
+  /**
+   * Format `original` (pass-through): the document exactly as the portal sent it. An adapter that sends the
+   * message as a body sends these bytes rather than `text` encoded as UTF-8.
+   */
+  bytes?: Buffer;
   attachments: OutboundAttachment[];
 }
 
