@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import type { Metrics } from './metrics.ts';
 
 /** `/healthz`: the process answers. `/readyz`: the store answers too. `/metrics`: Prometheus. */
@@ -11,7 +11,7 @@ export function healthRoutes(o: { store: Store; metrics: Metrics; worker: () => 
   r.get('/readyz', async (_req, res) => {
     try {
       await o.store.ping();
-      res.json({ status: 'ready', database: o.store.dialect, worker: o.worker() ? 'running' : 'disabled' });
+      res.json({ status: 'ready', database: o.store.dialect.name, worker: o.worker() ? 'running' : 'disabled' });
     } catch {
       res.status(503).type('application/problem+json').json({ type: 'urn:amtsbote:problem:unavailable', title: 'The hub is not ready', status: 503, detail: 'the database does not answer' });
     }

@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
 import { HttpProblem, pointer, type FieldError } from '../http/problem.ts';
 import { operatorAuthenticator, type Authenticate } from './operator-auth.ts';

@@ -1,6 +1,7 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
 import type { ReconcileDatabase } from './reconcile-tables.ts';
 import type { StatusDatabase } from './status-tables.ts';
+import type { BreakerState } from '../core/policy/breaker.ts';
 
 // Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite): one type on both, cheap to compare.
 
@@ -90,7 +91,6 @@ export interface EventsTable {
   detail: string | null;
 }
 
-export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /** Per-target policy state shared by all instances: circuit breaker and rate-limit bucket. */
 export interface TargetStateTable {
@@ -115,3 +115,7 @@ export interface Database extends ReconcileDatabase, StatusDatabase {
   events: EventsTable;
   target_state: TargetStateTable;
 }
+
+/** The database, or a transaction on it: what a store function runs its statements on. */
+export type Db = Kysely<Database> | Transaction<Database>;
+export type Trx = Transaction<Database>;

@@ -1,4 +1,4 @@
-import type { BreakerState } from '../../store/tables.ts';
+export type BreakerState = 'closed' | 'open' | 'half-open';
 
 /**
  * The circuit breaker of one target, shared by every instance through the store. Closed: deliveries flow.
