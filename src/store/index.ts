@@ -1,6 +1,5 @@
 // The store's entrance: how the hub, its commands and its tests open the database, and the shapes they exchange.
-export { connect, dropSchema, type Connection, type DatabaseOptions } from './connect.ts';
-export { migrate } from './migrate.ts';
+export { dropSchema, type DatabaseOptions } from './connect.ts';
 export type { Dialect, DialectName } from './dialect.ts';
 export { Store } from './store.ts';
 export type * from './types.ts';
