@@ -1,7 +1,7 @@
 // The store's entrance: how the hub, its commands and its tests open the database, and the shapes they exchange.
 export { dropSchema, type DatabaseOptions } from './connect.ts';
 export type { Dialect, DialectName } from './dialect.ts';
-export { Store } from './store.ts';
+export type { Store } from './store.ts';
 export type * from './types.ts';
 export type { DeliveredCase, DeliveredHook } from './status-store.ts';
 export type { DeliveryState, AttemptOutcome } from './tables.ts';
