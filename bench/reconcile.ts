@@ -19,7 +19,6 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import winston from 'winston';
 import { dropSchema, openStore } from '../src/store/index.ts';
-import { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { runReconciliation } from '../src/reconcile/run.ts';
 import type { CaseStatus } from '../src/sdk/types.ts';
 import type { StatusSink } from '../src/core/status/types.ts';
@@ -107,7 +106,7 @@ async function* listing(count: number): AsyncGenerator<CaseStatus> {
 async function run(dbOptions: Parameters<typeof openStore>[0], count: number, database: 'sqlite' | 'postgres'): Promise<ReconcileBenchResult> {
   const store = await openStore(dbOptions);
   const p = plantedPerClass(count);
-  const rstore = ReconcileStore.of(store);
+  const rstore = store.reconcile;
   const logger = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
   const status: StatusSink = { record: async (c) => ({ recorded: true, deliveryId: c.deliveryId }) };
   const adapter = { deliver: async () => ({ ok: true as const, reference: null }), check: async () => ({ ok: true, message: '' }), list: () => listing(count) };

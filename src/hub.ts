@@ -10,7 +10,7 @@ import { createAdapters } from './config/adapter-instances.ts';
 import { Router } from './routing/router.ts';
 import { createLogger } from './log/logger.ts';
 import { openStore } from './store/index.ts';
-import type { Store } from './store/store.ts';
+import type { Store } from './store/index.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes } from './intake/http.ts';
 import { createHttpApp } from './http/app.ts';
@@ -22,10 +22,8 @@ import { Scheduler } from './scheduler/scheduler.ts';
 import { StatusRecorder } from './status/recorder.ts';
 import { StatusOutboxWorker } from './status/outbox-worker.ts';
 import { pushRoutes } from './status/push-routes.ts';
-import { StatusStore } from './store/status-store.ts';
 import { reconcileRoutes } from './reconcile/http.ts';
 import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
-import { ReconcileStore } from './store/reconcile-store.ts';
 import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { startSimulators, type RunningSimulator } from './demo/index.ts';
@@ -95,7 +93,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       ...(opts.databaseSchema ? { schema: opts.databaseSchema } : {}),
     });
     cleanup.push(() => store.close());
-    logger.info('store ready', { database: store.dialect });
+    logger.info('store ready', { database: store.dialect.name });
     for (const w of await store.maintenanceWarnings()) logger.warn(w);
 
     const simulators = opts.simulators === false || !hub.demo ? [] : await startSimulators(hub.demo.simulators, { logger: (m) => logger.info(m, { component: 'simulator' }) });
@@ -112,7 +110,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const workerCfg = { ...hub.worker, ...opts.worker };
     // Status updates to portals go out with the deliveries: an intake-only instance (worker disabled) sends none.
     const statusOutbox: StatusOutboxWorker | undefined = workerCfg.enabled
-      ? new StatusOutboxWorker({ statusStore: new StatusStore(store.db, store.dialect), portals: hub.portals, logger: logger.child({ component: 'status-outbox' }), metrics, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, now: clock })
+      ? new StatusOutboxWorker({ statusStore: store.status, portals: hub.portals, logger: logger.child({ component: 'status-outbox' }), metrics, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, now: clock })
       : undefined;
     const statusRecorder: StatusRecorder = new StatusRecorder({ store, config: hub, logger: logger.child({ component: 'status' }), metrics, onQueued: () => statusOutbox?.wake(), now: clock });
     // A delivered case is RECEIVED for the portal, in the same commit.
@@ -123,7 +121,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
 
     // Created before HTTP (the operator API runs reconciliations on demand), started after it.
     const scheduler = new Scheduler(hub.schedules, {
-      rstore: ReconcileStore.of(store),
+      rstore: store.reconcile,
+      prune: store.prune,
       targets: reconcileTargets(config, adapters),
       portals: reconcilePortals(hub.portals, { store, router, logger, now: clock, onAccepted: () => worker?.wake() }),
       status: statusRecorder,
@@ -141,7 +140,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         { path: '/api/v1', router: intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, now: clock, onAccepted: () => worker?.wake() }) },
         { path: '/api/v1', router: pushRoutes({ recorder: statusRecorder, targets: hub.targets, now: clock }) },
         { path: '/api/v1', router: operatorRoutes({ store, config, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, now: clock, onReplayed: () => worker?.wake() }) },
-        { path: '/api/v1', router: reconcileRoutes({ rstore: ReconcileStore.of(store), scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, now: clock, onRedelivered: () => worker?.wake() }) },
+        { path: '/api/v1', router: reconcileRoutes({ rstore: store.reconcile, scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, now: clock, onRedelivered: () => worker?.wake() }) },
         { path: '/api/v1', router: openApi },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],

@@ -10,9 +10,9 @@ import Transport from 'winston-transport';
 import { describeEachDatabase } from './support/databases.ts';
 import { seedCases } from './support/reconcile-seed.ts';
 import { openStore, uuidv7 } from '../src/store/index.ts';
-import { ReconcileStore } from '../src/store/reconcile-store.ts';
-import { StatusStore } from '../src/store/status-store.ts';
-import { PruneStore } from '../src/store/prune-store.ts';
+import type { ReconcileStore } from '../src/store/reconcile-store.ts';
+import type { StatusStore } from '../src/store/status-store.ts';
+import type { PruneStore } from '../src/store/prune-store.ts';
 import { runPrune } from '../src/maintenance/prune.ts';
 import { confirmRedeliveries } from '../src/reconcile/confirm.ts';
 import { Scheduler } from '../src/scheduler/scheduler.ts';
@@ -43,9 +43,9 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
   let sstore: StatusStore;
   let pstore: PruneStore;
   before(() => {
-    rstore = ReconcileStore.of(store());
-    sstore = new StatusStore(store().db, store().dialect);
-    pstore = PruneStore.of(store());
+    rstore = store().reconcile;
+    sstore = store().status;
+    pstore = store().prune;
   });
   // The tests share one database: each starts without runs and status updates (submissions stay; ids differ per test).
   beforeEach(async () => {
@@ -173,7 +173,7 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
       const log = new MemoryTransport();
       const instance = (s: typeof second) => {
         const metrics = createMetrics();
-        return { metrics, scheduler: new Scheduler(schedules, { rstore: ReconcileStore.of(s), targets: new Map(), logger: winston.createLogger({ transports: [log] }), metrics, now: () => NOW }) };
+        return { metrics, scheduler: new Scheduler(schedules, { rstore: s.reconcile, prune: s.prune, targets: new Map(), logger: winston.createLogger({ transports: [log] }), metrics, now: () => NOW }) };
       };
       const a = instance(store());
       const b = instance(second);
@@ -184,7 +184,7 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
         let release!: () => void;
         let held!: () => void;
         const holding = new Promise<void>((r) => (held = r));
-        const other = ReconcileStore.of(second).exclusively('schedule:nightly-prune', () => new Promise<void>((r) => ((release = r), held())));
+        const other = second.reconcile.exclusively('schedule:nightly-prune', () => new Promise<void>((r) => ((release = r), held())));
         await holding;
         expect(await a.scheduler.fire(a.scheduler.schedules[0]!, slot)).to.equal(undefined);
         release();

@@ -7,7 +7,6 @@ import { expect } from 'chai';
 import express from 'express';
 import { eventually, PORTAL_A_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
 import { createTestDatabase, postgresReachable } from './support/databases.ts';
-import { ReconcileStore } from '../src/store/reconcile-store.ts';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/reconcile', import.meta.url));
 const BIN = fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url));
@@ -185,7 +184,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const run = JSON.parse(out.stdout) as { id: string; schedule: string; state: string; counts: object; discrepancyList: { class: string; reference: string }[] };
       expect(run).to.deep.include({ schedule: 'on-demand', state: 'finished', counts: { 'unknown-to-hub': 1 } });
       expect(run.discrepancyList.map((d) => [d.class, d.reference])).to.deep.equal([['unknown-to-hub', 'AZ-FREMD-1']]);
-      expect(await ReconcileStore.of(t.hub.store).getRun(run.id)).to.include({ state: 'finished', discrepancies: 1 });
+      expect(await t.hub.store.reconcile.getRun(run.id)).to.include({ state: 'finished', discrepancies: 1 });
 
       const show = await promisify(execFile)(process.execPath, [BIN, 'reconcile', 'show', run.id, '--csv', ...args.slice(2)], { env });
       expect(show.stdout.split('\r\n')[1]).to.match(/,unknown-to-hub,reported,office,/);
@@ -233,7 +232,7 @@ describe('reconciliation schedules across two hub instances [postgres]', functio
     // Every second, on both instances.
     hubs.push(await startHub('postgres', bo, '* * * * * *', db));
     hubs.push(await startHub('postgres', bo, '* * * * * *', db));
-    const rstore = ReconcileStore.of(hubs[0]!.hub.store);
+    const rstore = hubs[0]!.hub.store.reconcile;
     await eventually(async () => (await rstore.listRuns({ limit: 100, scheduleId: 'target:office' })).filter((r) => r.state === 'finished').length >= 4, 20_000, 'four scheduled runs');
     await Promise.all(hubs.map((h) => h.hub.scheduler.stop()));
     const runs = await rstore.listRuns({ limit: 100, scheduleId: 'target:office' });

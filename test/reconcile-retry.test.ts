@@ -8,7 +8,6 @@ import type { RetryPolicy, TargetReconcileConfig } from '../src/config/schema.ts
 import { runReconciliation, type ReconcileTarget } from '../src/reconcile/run.ts';
 import type { AdapterInstance } from '../src/sdk/types.ts';
 import { systemClock } from '../src/clock.ts';
-import { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { describeEachDatabase } from './support/databases.ts';
 import { seedCases } from './support/reconcile-seed.ts';
 
@@ -80,7 +79,7 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
 
   const run = (targets: [string, ReconcileTarget][]) =>
     runReconciliation(
-      { rstore: ReconcileStore.of(store()), targets: new Map(targets), logger: quiet, now: () => now, sleep },
+      { rstore: store().reconcile, targets: new Map(targets), logger: quiet, now: () => now, sleep },
       { job: 'reconcile', scheduleId: 'on-demand', targets: targets.map(([id]) => id), stuckAfterMinutes: 100_000, since: now - 3_600_000 },
     ).then((r) => r!);
 
@@ -113,7 +112,7 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
     const message = `listing GET ${down.url}/cases answered HTTP 503 Service Unavailable (gave up after 3 attempts)`;
     expect(r.error).to.equal(`target down: ${message}`);
     const found = [];
-    for await (const d of ReconcileStore.of(store()).discrepancies(r.id)) found.push(d);
+    for await (const d of store().reconcile.discrepancies(r.id)) found.push(d);
     expect(found.find((d) => d.class === 'side-failed')).to.deep.include({ targetId: 'down', action: 'reported', detail: { error: message, attempts: 3 } });
     expect(found.find((d) => d.class === 'unknown-to-hub')).to.include({ targetId: 'up', reference: 'AZ-FREMD' });
   });

@@ -4,7 +4,7 @@ import winston from 'winston';
 import { describeEachDatabase } from './support/databases.ts';
 import { seedCases } from './support/reconcile-seed.ts';
 import { openStore } from '../src/store/index.ts';
-import { ReconcileStore } from '../src/store/reconcile-store.ts';
+import type { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { runReconciliation, type ReconcileTarget } from '../src/reconcile/run.ts';
 import { plannedSchedules, Scheduler } from '../src/scheduler/scheduler.ts';
 import { confirmRedeliveries, confirmRun } from '../src/reconcile/confirm.ts';
@@ -143,7 +143,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
   let rstore: ReconcileStore;
   const now = Date.now();
   before(() => {
-    rstore = ReconcileStore.of(store());
+    rstore = store().reconcile;
   });
 
   it('classifies every case: matched, missing, unknown, duplicated, status changed, stuck; records the run', async () => {
@@ -316,7 +316,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     // there the second scheduler shares the store and only the slot's uniqueness is tested.
     const second = kind === 'postgres' ? await openStore(db().options) : store();
     try {
-      const deps = (s: typeof second) => ({ rstore: ReconcileStore.of(s), targets: new Map<string, ReconcileTarget>(), logger: quiet, now: () => now });
+      const deps = (s: typeof second) => ({ rstore: s.reconcile, prune: s.prune, targets: new Map<string, ReconcileTarget>(), logger: quiet, now: () => now });
       const schedules = [{ id: 'nightly', job: 'reconcile' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin', options: { stuckAfterMinutes: 100_000 } }];
       const a = new Scheduler(schedules, deps(store()));
       const b = new Scheduler(schedules, deps(second));
@@ -337,7 +337,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     await rstore.startRun({ ...left, instance: `${hostname()}:999999` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000002', instance: `${hostname()}:${process.pid}` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000003', instance: 'another-host:999999' });
-    const s = new Scheduler([], { rstore, targets: new Map(), logger: quiet, now: () => now });
+    const s = new Scheduler([], { rstore, prune: store().prune, targets: new Map(), logger: quiet, now: () => now });
     expect(await s.closeAbandoned()).to.equal(1);
     expect(await rstore.getRun(left.id)).to.include({ state: 'failed', error: `the instance ${hostname()}:999999 stopped during the run` });
     expect((await rstore.getRun('01a20000-dead-7000-8000-000000000002'))!.state).to.equal('running');
@@ -346,7 +346,8 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
 
   it('holds the advisory lock for the length of a run (PostgreSQL)', async function () {
     if (kind !== 'postgres') this.skip();
-    const other = ReconcileStore.of(await openStore(db().options));
+    const otherStore = await openStore(db().options);
+    const other = otherStore.reconcile;
     try {
       let release!: () => void;
       const holding = rstore.exclusively('schedule:lock-test', () => new Promise<string>((r) => (release = () => r('first'))));
@@ -356,7 +357,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
       expect(await holding).to.deep.equal({ ran: true, value: 'first' });
       expect(await other.exclusively('schedule:lock-test', async () => 'second')).to.deep.equal({ ran: true, value: 'second' });
     } finally {
-      await other.db.destroy();
+      await otherStore.close();
     }
   });
 });

@@ -138,7 +138,7 @@ describeEachDatabase('store', ({ store }) => {
 
   it('warns at start-up when PostgreSQL runs without autovacuum, which a queue table needs', async () => {
     const warnings = await store().maintenanceWarnings();
-    if (store().dialect === 'sqlite') return expect(warnings).to.deep.equal([]);
+    if (store().dialect.name === 'sqlite') return expect(warnings).to.deep.equal([]);
     const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(store().db);
     expect(warnings.length).to.equal(rows[0]!.autovacuum === 'off' ? 1 : 0);
     for (const w of warnings) expect(w).to.match(/autovacuum off.*VACUUM deliveries/);

@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import { describeEachDatabase } from './support/databases.ts';
 import { openStore, uuidv7, type ClaimedDelivery, type NewSubmission, type Store, type TargetGate } from '../src/store/index.ts';
-import type { BreakerChange } from '../src/store/store.ts';
+import type { BreakerChange } from '../src/store/index.ts';
 
 // The store's half of the per-target policies: what two hub instances on one database see when they claim.
 

@@ -4,7 +4,7 @@ import type { Command } from 'commander';
 import { adapterRegistry } from '../config/adapter-folders.ts';
 import { loadConfig, type LoadedConfig } from '../config/load.ts';
 import { openStore } from '../store/index.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 
 /** Where the operator commands (replay, reconcile, prune, targets) find the configuration and the database. */
 export interface DatabaseCommandOptions {

@@ -199,8 +199,7 @@ withDatabaseOptions(replay).action(
         return;
       }
       if (o.dryRun) {
-        const rows = await store.db.selectFrom('deliveries').select(['id', 'state']).where('id', 'in', ids).execute();
-        const state = new Map(rows.map((x) => [x.id, x.state]));
+        const state = await store.deliveryStates(ids);
         for (const id of ids) console.log(`${id}\t${state.get(id) === 'failed' ? 'would be replayed' : state.has(id) ? `not failed (${state.get(id)})` : 'not found'}`);
         const n = ids.filter((id) => state.get(id) === 'failed').length;
         console.log(`dry run: ${n} of ${ids.length} would be replayed`);

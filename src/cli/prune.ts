@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
 import { pruneOptionsSchema, type PruneOptions } from '../config/schema.ts';
-import { PRUNED_TABLES, PruneStore } from '../store/prune-store.ts';
+import { PRUNED_TABLES } from '../store/prune-store.ts';
 import { runPrune, type PruneReport } from '../maintenance/prune.ts';
 import { systemClock } from '../clock.ts';
 
@@ -26,7 +26,7 @@ export function registerPruneCommand(program: Command): void {
     // It may run beside a hub: its deletes go in small batches.
     const store = await openConfiguredStore(o, config);
     try {
-      const report = await runPrune(PruneStore.of(store), options, { now: systemClock, dryRun: Boolean(o.dryRun) });
+      const report = await runPrune(store.prune, options, { now: systemClock, dryRun: Boolean(o.dryRun) });
       console.log(o.json ? JSON.stringify(asJson(report, schedule?.id ?? null), null, 2) : formatReport(report, schedule?.id).join('\n'));
     } finally {
       await store.close();

@@ -3,8 +3,7 @@ import type { Command } from 'commander';
 import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
 import { createLogger } from '../log/logger.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
-import { ReconcileStore } from '../store/reconcile-store.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import { StatusRecorder } from '../status/recorder.ts';
 import { confirmRedeliveries, confirmRun } from '../reconcile/confirm.ts';
 import { runCsvChunks, runJsonChunks } from '../reconcile/export.ts';
@@ -53,7 +52,7 @@ export function registerReconcileCommand(program: Command): void {
         if (parsed.filters.targets ? !parsed.filters.targets.includes(t.id) : !t.config.reconcile) continue;
         adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id }), timeoutMs: t.config.timeoutMs, clock }));
       }
-      const rstore = ReconcileStore.of(store);
+      const rstore = store.reconcile;
       const status = new StatusRecorder({ store, config: config.hub, logger, now: clock });
       const portals = reconcilePortals(config.hub.portals, { store, router: new Router(config), logger, now: clock });
       const deps = { rstore, targets: reconcileTargets(config, adapters), portals, status, logger, instance: `${hostname()}:${process.pid}:cli`, now: clock };
@@ -77,7 +76,7 @@ export function registerReconcileCommand(program: Command): void {
       const o = cmd.optsWithGlobals<DatabaseCommandOptions & { json?: boolean; csv?: boolean }>();
       const store = await openConfiguredStore(o, await loadConfigIfPresent(o).catch(() => undefined));
       try {
-        const rstore = ReconcileStore.of(store);
+        const rstore = store.reconcile;
         const run = /^[0-9a-f-]{36}$/.test(runId) ? await rstore.getRun(runId) : undefined;
         if (!run) return fail(`no reconciliation run ${runId}`);
         await print(o.csv ? runCsvChunks(rstore, run) : o.json ? runJsonChunks(rstore, run, 2) : formatRun(rstore, run, Infinity), !o.csv && !o.json);
@@ -100,7 +99,7 @@ export function registerReconcileCommand(program: Command): void {
       if (numbers.some((n) => !Number.isSafeInteger(n) || n < 1)) return fail('finding ids are whole numbers (the #id of the report)');
       const store = await openConfiguredStore(o, await loadConfigIfPresent(o).catch(() => undefined));
       try {
-        const rstore = ReconcileStore.of(store);
+        const rstore = store.reconcile;
         const by = o.by ?? userName();
         // A process of its own: its one reading of the machine's clock.
         const opts = { by, reason: o.reason, now: systemClock() };

@@ -1,6 +1,6 @@
 import type { ServiceConfig, TenantConfig } from '../config/schema.ts';
 import type { Router } from '../routing/router.ts';
-import type { ClaimedDelivery, MessageSource, StoredAttachment } from '../store/store.ts';
+import type { ClaimedDelivery, MessageSource, StoredAttachment } from '../store/index.ts';
 
 /** What every mapping receives (documented in docs/mappings.md). */
 export interface MappingInput {

@@ -1,4 +1,4 @@
-import type { FailedDelivery, FailedFilter, ReplayResult, Store } from '../store/store.ts';
+import type { FailedDelivery, FailedFilter, ReplayResult, Store } from '../store/index.ts';
 
 /** The most deliveries one replay by filter touches; narrow the filter (or run again) for more. */
 export const REPLAY_MAX = 10_000;

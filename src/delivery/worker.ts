@@ -4,7 +4,7 @@ import type { Metrics } from '../operator/metrics.ts';
 import { MappingError, renderMessage } from '../mapping/engine.ts';
 import type { RouteStep, Router } from '../routing/router.ts';
 import type { AdapterInstance, DeliveryResult, OutboundMessage } from '../sdk/types.ts';
-import type { AttemptResult, ClaimedDelivery, Store, TargetGate } from '../store/store.ts';
+import type { AttemptResult, ClaimedDelivery, Store, TargetGate } from '../store/index.ts';
 import type { TargetConfig } from '../config/schema.ts';
 import { DeliveryWindows } from '../core/policy/window.ts';
 import type { BackOfficeSignal } from '../core/policy/breaker.ts';

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { PortalConfig } from '../config/schema.ts';
 import type { Router } from '../routing/router.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { Envelope } from './envelope.ts';
 

@@ -1,7 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Router as HubRouter } from '../routing/router.ts';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import { acceptSubmission, type AcceptResult } from './accept.ts';
 import { PortalAuth } from './portal-auth.ts';
 import { validateEnvelope } from './envelope.ts';
@@ -10,7 +10,6 @@ import { rawBody } from '../http/body.ts';
 import { intakeProblem } from './problems.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
-import { StatusStore } from '../store/status-store.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Clock } from '../clock.ts';
 
@@ -89,7 +88,7 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
     const s = /^[0-9a-f-]{36}$/.test(id) ? await store.getSubmission(id) : undefined;
     // Another portal's submission is answered like a missing one: its existence is not the caller's business.
     if (!s || s.portalId !== portal.id) throw httpProblem('not-found', `no submission ${id} for this portal`);
-    res.json(submissionResource(s, await new StatusStore(store.db, store.dialect).view(s.id)));
+    res.json(submissionResource(s, await store.status.view(s.id)));
   });
 
   return api;

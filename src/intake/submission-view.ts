@@ -1,4 +1,4 @@
-import type { SubmissionView } from '../store/store.ts';
+import type { SubmissionView } from '../store/index.ts';
 import type { SubmissionStatusView } from '../store/status-store.ts';
 
 export type SubmissionStatus = 'received' | 'delivering' | 'delivered' | 'failed';

@@ -1,5 +1,5 @@
 import express from 'express';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import type { Metrics } from './metrics.ts';
 import { sendProblem } from '../http/problem-details.ts';
 import { operatorProblem } from './problems.ts';
@@ -13,7 +13,7 @@ export function healthRoutes(o: { store: Store; metrics: Metrics; worker: () => 
   r.get('/readyz', async (_req, res) => {
     try {
       await o.store.ping();
-      res.json({ status: 'ready', database: o.store.dialect, worker: o.worker() ? 'running' : 'disabled' });
+      res.json({ status: 'ready', database: o.store.dialect.name, worker: o.worker() ? 'running' : 'disabled' });
     } catch {
       sendProblem(res, operatorProblem('unavailable', 'the database does not answer'));
     }

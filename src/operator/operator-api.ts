@@ -1,6 +1,6 @@
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
-import type { Store } from '../store/store.ts';
+import type { Store } from '../store/index.ts';
 import { parseReplayFilter, replayByFilter } from '../delivery/replay.ts';
 import { httpProblem, pointer, type FieldError } from '../http/problem-details.ts';
 import { jsonBody } from '../http/body.ts';

@@ -1,7 +1,7 @@
 import express, { type Request, type Response } from 'express';
 import { Gauge } from 'prom-client';
 import type { LoadedConfig } from '../config/load.ts';
-import type { Store, TargetOverview } from '../store/store.ts';
+import type { Store, TargetOverview } from '../store/index.ts';
 import { DeliveryWindows } from '../core/policy/window.ts';
 import { tokensAt } from '../core/policy/rate-limit.ts';
 import { httpProblem } from '../http/problem-details.ts';

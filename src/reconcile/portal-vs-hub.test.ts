@@ -12,7 +12,7 @@ import { startSimulator, type PortalEnvelope, type RunningSimulator } from '../d
 import { acceptSubmission } from '../intake/accept.ts';
 import { envelopeSchema } from '../intake/envelope.ts';
 import { Router } from '../routing/router.ts';
-import { PortalReconcileStore } from '../store/portal-reconcile-store.ts';
+import type { PortalReconcileStore } from '../store/portal-reconcile-store.ts';
 import { describeEachDatabase } from '../../test/support/databases.ts';
 import { FIXTURE_CONFIG } from '../../test/support/hub.ts';
 import { PortalListingClient, PortalListingError } from './portal-listing.ts';
@@ -84,7 +84,7 @@ describeEachDatabase('portal vs hub', ({ store }) => {
   before(async () => {
     router = new Router(loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env }));
     portal = router.config.hub.portals.find((p) => p.id === 'portal-a')!;
-    reader = PortalReconcileStore.of(store());
+    reader = store().portalReconcile;
     sim = await startSimulator({ kind: 'portal', port: 0, listingToken: LISTING_TOKEN });
     client = new PortalListingClient(portal.id, { url: `${sim.url}/submissions`, token: LISTING_TOKEN, timeoutMs: 2000 });
     const p = sim.portal!;

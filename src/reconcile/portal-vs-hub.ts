@@ -9,8 +9,8 @@ import type { PortalConfig } from '../config/schema.ts';
 import { acceptSubmission, refusalTitles, type AcceptResult } from '../intake/accept.ts';
 import { validateEnvelope, type Envelope } from '../intake/envelope.ts';
 import type { Router } from '../routing/router.ts';
-import { PortalReconcileStore } from '../store/portal-reconcile-store.ts';
-import type { Store } from '../store/store.ts';
+import type { PortalReconcileStore } from '../store/portal-reconcile-store.ts';
+import type { Store } from '../store/index.ts';
 import { PortalListingClient, PortalListingError, type ListedSubmission } from './portal-listing.ts';
 import type { PortalComparison } from './run.ts';
 import type { Discrepancy, ReportSink } from '../core/reconcile/types.ts';
@@ -157,7 +157,7 @@ export function portalComparison(portal: PortalConfig, deps: PortalComparisonDep
   const listing = portal.listing;
   if (!listing) return undefined;
   const client = new PortalListingClient(portal.id, listing);
-  const reader = PortalReconcileStore.of(deps.store);
+  const reader = deps.store.portalReconcile;
   return async (sink, o) =>
     reconcilePortal({
       reader,

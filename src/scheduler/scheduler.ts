@@ -3,7 +3,7 @@ import type { Clock } from '../clock.ts';
 import type { Logger } from 'winston';
 import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
 import type { RunRecord } from '../store/reconcile-store.ts';
-import { PruneStore } from '../store/prune-store.ts';
+import type { PruneStore } from '../store/prune-store.ts';
 import { runPrune, type PruneMetrics, type PruneReport } from '../maintenance/prune.ts';
 import { runReconciliation, type ReconcileDeps, type RunRequest } from '../reconcile/run.ts';
 import type { ReconcileMetrics } from '../reconcile/report.ts';
@@ -13,7 +13,7 @@ import { processGone } from '../reconcile/process-gone.ts';
 export type ScheduledRequest = Omit<RunRequest, 'scheduleId' | 'scheduledFor'> | { job: 'prune'; options: PruneOptions };
 
 /** What the schedules need; the metrics (if any) are fed by reconciliation runs and the prune job alike. */
-export type SchedulerDeps = ReconcileDeps & { metrics?: (ReconcileMetrics & PruneMetrics) | undefined };
+export type SchedulerDeps = ReconcileDeps & { prune: PruneStore; metrics?: (ReconcileMetrics & PruneMetrics) | undefined };
 
 /** One schedule as the scheduler runs it: a configured one, or a target's own (`target:<id>`). */
 export interface PlannedSchedule {
@@ -107,7 +107,7 @@ export class Scheduler {
     const req = s.request;
     const job =
       req.job === 'prune'
-        ? () => runPrune(PruneStore.of(this.deps.rstore), req.options, { logger: log, metrics: this.deps.metrics, now: this.deps.now })
+        ? () => runPrune(this.deps.prune, req.options, { logger: log, metrics: this.deps.metrics, now: this.deps.now })
         : () => runReconciliation(this.deps, { ...req, scheduleId: s.id, scheduledFor });
     const r = await this.track(this.deps.rstore.exclusively<RunRecord | PruneReport | undefined>(`schedule:${s.id}`, job));
     if (!r.ran) log.debug('schedule skipped: another instance is running it', { scheduledFor: new Date(scheduledFor).toISOString() });

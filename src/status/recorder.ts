@@ -1,9 +1,8 @@
 import type { Logger } from 'winston';
 import type { HubConfig } from '../config/schema.ts';
 import type { Metrics } from '../operator/metrics.ts';
-import { sql } from 'kysely';
-import type { DeliveredHook, Store } from '../store/store.ts';
-import { StatusStore, type StatusNews, type StatusRecordResult, type StatusRules } from '../store/status-store.ts';
+import type { DeliveredCase, DeliveredHook, Store } from '../store/index.ts';
+import type { StatusNews, StatusRecordResult, StatusRules, StatusStore } from '../store/status-store.ts';
 import { uuidv7 } from '../store/ids.ts';
 import { StatusMap } from '../core/status/mapping.ts';
 import type { BackofficeStatusChange, RecordedStatusDetail, StatusSink } from '../core/status/types.ts';
@@ -13,7 +12,7 @@ import type { Clock } from '../clock.ts';
 export const MAX_REASON_LENGTH = 500;
 
 export interface StatusRecorderOptions {
-  store: Pick<Store, 'db' | 'dialect'>;
+  store: Pick<Store, 'status'>;
   config: Pick<HubConfig, 'targets' | 'portals'>;
   logger: Logger;
   metrics?: Pick<Metrics, 'statusRecorded'>;
@@ -21,14 +20,6 @@ export interface StatusRecorderOptions {
   onQueued?: () => void;
   /** The hub's clock. */
   now: Clock;
-}
-
-/** What the delivery worker reports when a back office has a case: it stands at RECEIVED (docs/status.md). */
-export interface DeliveredCase {
-  deliveryId: string;
-  /** When the back office took it (the attempt's or the acknowledgement's end). */
-  at: number;
-  source: 'delivery' | 'acknowledgement';
 }
 
 /**
@@ -43,7 +34,7 @@ export class StatusRecorder implements StatusSink {
   private readonly fallbackMap = new StatusMap();
 
   constructor(private readonly o: StatusRecorderOptions) {
-    this.statusStore = new StatusStore(o.store.db, o.store.dialect);
+    this.statusStore = o.store.status;
     for (const [id, t] of Object.entries(o.config.targets)) this.maps.set(id, new StatusMap(t.status));
     this.callbacks = new Set(o.config.portals.filter((p) => p.statusCallback).map((p) => p.id));
     this.now = o.now;
@@ -85,24 +76,15 @@ export class StatusRecorder implements StatusSink {
 
   /**
    * For the store's completions: delivered cases become RECEIVED in the very transaction that records the delivery,
-   * so no crash can fall between the two, and they share its commit. Inside a savepoint: a failure here is logged
-   * and costs the delivery nothing.
+   * so no crash can fall between the two, and they share its commit (StatusStore.recordReceivedWithin). A failure
+   * there is logged and costs the delivery nothing.
    */
   deliveredHook(): DeliveredHook {
+    const news = (delivered: readonly DeliveredCase[]) => delivered.map((d): StatusNews => ({ targetIds: [], deliveryId: d.deliveryId, word: null, reason: null, at: d.at, source: d.source }));
     return {
-      within: async (trx, delivered) => {
-        const news = delivered.map((d): StatusNews => ({ targetIds: [], deliveryId: d.deliveryId, word: null, reason: null, at: d.at, source: d.source }));
-        await sql`savepoint case_received`.execute(trx);
-        try {
-          const results = await this.statusStore.recordReceived(trx, delivered, this.rules());
-          await sql`release savepoint case_received`.execute(trx);
-          return () => this.reportAll(news, results);
-        } catch (e) {
-          await sql`rollback to savepoint case_received`.execute(trx);
-          this.o.logger.error('could not record delivered cases as received', { count: news.length, error: (e as Error).message });
-          return () => undefined;
-        }
-      },
+      rules: () => this.rules(),
+      recorded: (delivered, results) => this.reportAll(news(delivered), results),
+      failed: (delivered, error) => this.o.logger.error('could not record delivered cases as received', { count: delivered.length, error: error.message }),
     };
   }
 

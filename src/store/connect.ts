@@ -2,12 +2,10 @@ import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
-import { CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
+import { CompiledQuery, Kysely, PostgresDialect, SqliteDialect, SqliteDriver, type DatabaseConnection, type Driver, type SqliteDialectConfig } from 'kysely';
 import type { Database } from './tables.ts';
-import { migrations } from './migrations.ts';
+import { postgres, sqlite, type Dialect } from './dialect.ts';
 import { claimSqliteFile } from './sqlite-claim.ts';
-
-export type Dialect = 'sqlite' | 'postgres';
 
 export interface DatabaseOptions {
   /** postgres://… for PostgreSQL; otherwise SQLite at `sqliteFile`. */
@@ -60,7 +58,7 @@ function connectSqlite(file: string): Connection {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
-  return { db, dialect: 'sqlite', close: () => db.destroy() };
+  return { db, dialect: sqlite, close: () => db.destroy() };
 }
 
 /** How long a SQLite connection waits for another process's write lock before it gives up. */
@@ -133,22 +131,7 @@ async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Conn
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: 'postgres', schema: opts.schema, close: () => db.destroy() };
-}
-
-/** Brings the schema up to date; safe to run from several instances at once (Kysely takes a lock). */
-export async function migrate(conn: Connection): Promise<void> {
-  // Name the schema: without it Kysely may take another schema's migration table for ours.
-  let schema = conn.schema;
-  if (conn.dialect === 'postgres' && !schema) {
-    schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(conn.db)).rows[0]?.schema;
-  }
-  const migrator = new Migrator({ db: conn.db, provider: migrations(conn.dialect), ...(schema ? { migrationTableSchema: schema } : {}) });
-  const { error, results } = await migrator.migrateToLatest();
-  const failed = results?.find((r) => r.status === 'Error');
-  if (error || failed) {
-    throw new Error(`database migration ${failed?.migrationName ?? ''} failed: ${error instanceof Error ? error.message : String(error)}`);
-  }
+  return { db, dialect: postgres, schema: opts.schema, close: () => db.destroy() };
 }
 
 /** Drops a PostgreSQL schema with everything in it (tests). */
@@ -161,5 +144,3 @@ export async function dropSchema(url: string, schema: string): Promise<void> {
     await client.end();
   }
 }
-
-export { sql };

@@ -1,5 +1,5 @@
-import type { Kysely, Transaction } from 'kysely';
-import type { Database } from './tables.ts';
+import type { Db } from './tables.ts';
+import type { EventView } from './types.ts';
 
 /** The row an event is about: a delivery (id) or a whole submission (id null). */
 export interface EventSubject {
@@ -11,9 +11,25 @@ export interface EventSubject {
 }
 
 /** One line of the sync log, in the caller's transaction. `detail` holds ids, states and errors, never form data. */
-export async function insertEvent(trx: Kysely<Database> | Transaction<Database>, c: EventSubject, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
+export async function insertEvent(trx: Db, c: EventSubject, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
   await trx
     .insertInto('events')
     .values({ at, submission_id: c.submission_id, delivery_id: c.id, tenant: c.tenant, service: c.service, target: c.target_id, type, detail: JSON.stringify(detail) })
     .execute();
+}
+
+/** The sync log of one submission, oldest first. */
+export async function readEvents(db: Db, submissionId: string): Promise<EventView[]> {
+  const rows = await db.selectFrom('events').selectAll().where('submission_id', '=', submissionId).orderBy('id').execute();
+  return rows.map((e) => ({
+    id: Number(e.id),
+    at: e.at,
+    submissionId: e.submission_id,
+    deliveryId: e.delivery_id,
+    type: e.type,
+    tenant: e.tenant,
+    service: e.service,
+    target: e.target,
+    detail: e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : null,
+  }));
 }

@@ -1,13 +1,20 @@
-export { connect, migrate, dropSchema, type Connection, type DatabaseOptions, type Dialect } from './connect.ts';
-export { Store } from './store.ts';
-export type * from './store.ts';
+// The store's entrance: how the hub, its commands and its tests open the database, and the shapes they exchange.
+export { dropSchema, type DatabaseOptions } from './connect.ts';
+export type { Dialect, DialectName } from './dialect.ts';
+export type { Store } from './store.ts';
+export type * from './types.ts';
+export type { DeliveredCase, DeliveredHook } from './status-store.ts';
 export type { DeliveryState, AttemptOutcome } from './tables.ts';
 export { uuidv7 } from './ids.ts';
 
-import { connect, migrate, type DatabaseOptions } from './connect.ts';
+import { connect, type DatabaseOptions } from './connect.ts';
+import { migrate } from './migrate.ts';
 import { Store } from './store.ts';
 
-/** Connects, migrates and returns the store: what the hub does at start-up. */
+/**
+ * Connects, migrates and returns the store: the one way to build it. The hub opens it once at start-up and hands
+ * it (or one of its parts: `status`, `reconcile`, `portalReconcile`, `prune`) to whatever needs the database.
+ */
 export async function openStore(opts: DatabaseOptions): Promise<Store> {
   const conn = await connect(opts);
   try {

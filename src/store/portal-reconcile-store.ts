@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import type { Dialect } from './connect.ts';
+import type { Dialect } from './dialect.ts';
 import type { Database } from './tables.ts';
 
 /** One submission of a portal as portal-vs-hub compares it; no form data. */
@@ -34,10 +34,6 @@ export class PortalReconcileStore {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {}
-
-  static of(store: { db: Kysely<Database>; dialect: Dialect }): PortalReconcileStore {
-    return new PortalReconcileStore(store.db, store.dialect);
-  }
 
   /** Of `externalIds`, those the hub holds from `portalId`, each with its submission id (unique index lookups). */
   async known(portalId: string, externalIds: readonly string[]): Promise<Map<string, string>> {

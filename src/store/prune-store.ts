@@ -1,5 +1,5 @@
 import { sql, type Kysely } from 'kysely';
-import type { Dialect } from './connect.ts';
+import type { Dialect } from './dialect.ts';
 import type { Database } from './tables.ts';
 import { OUTBOX_FINAL_SQL } from './migrations/0008-prune.ts';
 
@@ -31,10 +31,6 @@ export class PruneStore {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {}
-
-  static of(store: { db: Kysely<Database>; dialect: Dialect }): PruneStore {
-    return new PruneStore(store.db, store.dialect);
-  }
 
   /** What `prune` would delete now, per table; deletes nothing. */
   async count(c: PruneCutoffs): Promise<PruneCounts> {

@@ -1,6 +1,5 @@
-import { createHash } from 'node:crypto';
 import { sql, type Kysely, type Selectable } from 'kysely';
-import type { Dialect } from './connect.ts';
+import type { Dialect } from './dialect.ts';
 import { insertEvent } from './events.ts';
 import type { Database, DeliveryState } from './tables.ts';
 import type { ReconcileDiscrepanciesTable, ReconcileRunState } from './reconcile-tables.ts';
@@ -105,27 +104,12 @@ export class ReconcileStore {
     readonly dialect: Dialect,
   ) {}
 
-  static of(store: { db: Kysely<Database>; dialect: Dialect }): ReconcileStore {
-    return new ReconcileStore(store.db, store.dialect);
-  }
-
   /**
-   * Runs `fn` only if no other instance holds the lock named `name`. PostgreSQL: a session-level
-   * `pg_try_advisory_lock` on one pinned connection, held until `fn` ends (a crashed holder's lock goes with its
-   * connection). SQLite serves one process, so there is nothing to take.
+   * Runs `fn` only if no other instance holds the lock named `name` (PostgreSQL: an advisory lock held until `fn`
+   * ends; SQLite serves one process, so there is nothing to take).
    */
-  async exclusively<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
-    if (this.dialect !== 'postgres') return { ran: true, value: await fn() };
-    const key = lockKey(name);
-    return this.db.connection().execute(async (conn) => {
-      const { rows } = await sql<{ ok: boolean }>`select pg_try_advisory_lock(${key}::bigint) as ok`.execute(conn);
-      if (!rows[0]?.ok) return { ran: false as const };
-      try {
-        return { ran: true as const, value: await fn() };
-      } finally {
-        await sql`select pg_advisory_unlock(${key}::bigint)`.execute(conn);
-      }
-    });
+  exclusively<T>(name: string, fn: () => Promise<T>): Promise<{ ran: true; value: T } | { ran: false }> {
+    return this.dialect.exclusively(this.db, name, fn);
   }
 
   /** Records a run as running. False when a run for the same schedule slot exists already (another instance ran it). */
@@ -370,11 +354,6 @@ export class ReconcileStore {
       return true;
     });
   }
-}
-
-/** A schedule id as a signed 64-bit advisory-lock key: the first 8 bytes of its SHA-256. */
-export function lockKey(name: string): string {
-  return createHash('sha256').update(`amtsbote:${name}`).digest().readBigInt64BE(0).toString();
 }
 
 function toRun(r: Database['reconcile_runs']): RunRecord {

@@ -1,5 +1,5 @@
 import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Dialect } from './connect.ts';
+import type { Dialect } from './dialect.ts';
 import type { Database } from './tables.ts';
 import { insertEvent } from './events.ts';
 import type { OutboxState, StatusEffect } from './status-tables.ts';
@@ -94,6 +94,27 @@ interface FoundCase {
   service: string;
 }
 
+/** A case the delivery worker handed to its back office: it stands at RECEIVED (docs/status.md). */
+export interface DeliveredCase {
+  deliveryId: string;
+  /** When the back office took it (the attempt's or the acknowledgement's end). */
+  at: number;
+  source: 'delivery' | 'acknowledgement';
+}
+
+/**
+ * The status back-channel's part in the commit that records deliveries as delivered: the store records the cases
+ * as RECEIVED in that very transaction (StatusStore.recordReceivedWithin), so no crash falls between the two.
+ */
+export interface DeliveredHook {
+  /** The rules to record with, asked inside the transaction. */
+  rules(): StatusRules;
+  /** After the commit: what was recorded. */
+  recorded(delivered: readonly DeliveredCase[], results: StatusRecordResult[]): void;
+  /** Recording failed and was rolled back to its savepoint; the deliveries commit all the same. */
+  failed(delivered: readonly DeliveredCase[], error: Error): void;
+}
+
 /** SQL of the status back-channel: history, current statuses and the portal outbox. */
 export class StatusStore {
   constructor(
@@ -108,10 +129,27 @@ export class StatusStore {
 
   /** The same inside the caller's transaction (the worker's: a case is RECEIVED in the commit that delivered it). */
   async recordWithin(trx: Transaction<Database>, news: readonly StatusNews[], rules: StatusRules): Promise<StatusRecordResult[]> {
-    if (this.dialect === 'postgres' && news.length > 1) await this.lockCases(trx, news);
+    if (this.dialect.rowLocks && news.length > 1) await this.lockCases(trx, news);
     const out: StatusRecordResult[] = [];
     for (const n of news) out.push(await this.recordOne(trx, n, rules));
     return out;
+  }
+
+  /**
+   * `recordReceived` in the delivery's own transaction, inside a savepoint: delivered cases become RECEIVED in the
+   * commit that records them delivered, so no crash falls between the two, and a failure here is rolled back to
+   * the savepoint and costs the delivery nothing.
+   */
+  async recordReceivedWithin(trx: Transaction<Database>, delivered: readonly { deliveryId: string; at: number; source: StatusSource }[], rules: StatusRules): Promise<{ ok: true; results: StatusRecordResult[] } | { ok: false; error: Error }> {
+    await sql`savepoint case_received`.execute(trx);
+    try {
+      const results = await this.recordReceived(trx, delivered, rules);
+      await sql`release savepoint case_received`.execute(trx);
+      return { ok: true, results };
+    } catch (e) {
+      await sql`rollback to savepoint case_received`.execute(trx);
+      return { ok: false, error: e as Error };
+    }
   }
 
   /**
@@ -251,7 +289,7 @@ export class StatusStore {
     else return undefined;
     q = q.orderBy('d.created_at', 'desc').limit(1);
     // Changes to one submission take turns: its status and sequence are read and written below.
-    if (this.dialect === 'postgres' && lock) q = q.forUpdate();
+    if (lock) q = this.dialect.lockRows(q);
     return q.executeTakeFirst();
   }
 
@@ -343,7 +381,7 @@ export class StatusStore {
         )
         .orderBy('next_attempt_at')
         .limit(limit);
-      if (this.dialect === 'postgres') q = q.forUpdate().skipLocked();
+      q = this.dialect.claimRows(q);
       const due = await q.execute();
       if (due.length === 0) return [];
       const expires = now + leaseMs;

@@ -1,4 +1,4 @@
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, Kysely, Transaction } from 'kysely';
 import type { BreakerState } from '../core/policy/breaker.ts';
 import type { DeliveryState } from '../core/states.ts';
 import type { ReconcileDatabase } from './reconcile-tables.ts';
@@ -116,3 +116,7 @@ export interface Database extends ReconcileDatabase, StatusDatabase {
   events: EventsTable;
   target_state: TargetStateTable;
 }
+
+/** The database, or a transaction on it: what a store function runs its statements on. */
+export type Db = Kysely<Database> | Transaction<Database>;
+export type Trx = Transaction<Database>;

@@ -1,16 +1,13 @@
-import { sql, type Transaction } from 'kysely';
-import type { Dialect } from './connect.ts';
-import type { Selectable, Updateable } from 'kysely';
-import type { Database, DeliveryState, TargetStateTable } from './tables.ts';
+import { sql, type Selectable, type Updateable } from 'kysely';
+import type { Dialect } from './dialect.ts';
+import type { DeliveryState, TargetStateTable, Trx } from './tables.ts';
 import { OPEN_STATES_SQL } from '../core/states.ts';
 import { breakerAfter, breakerGate, CLOSED, probing, type BreakerStatus } from '../core/policy/breaker.ts';
 import { nextTokenAt, tokensAt } from '../core/policy/rate-limit.ts';
-import type { AttemptResult, BreakerChange, ClaimedDelivery, TargetGate } from './store.ts';
+import type { AttemptResult, BreakerChange, ClaimedDelivery, TargetGate } from './types.ts';
 
 // The per-target half of claiming and of recording attempts: circuit breakers and rate buckets live in
 // `target_state`, one row per target, read and written inside the claim's or the completion's transaction.
-
-type Trx = Transaction<Database>;
 
 export interface DueRow {
   id: string;
@@ -49,7 +46,7 @@ async function readStates(trx: Trx, dialect: Dialect, targetIds: string[], lock:
   if (targetIds.length === 0) return new Map();
   // One lock order (by id) for every transaction that takes these rows, so two instances never deadlock.
   let q = trx.selectFrom('target_state').selectAll().where('target_id', 'in', [...targetIds].sort()).orderBy('target_id');
-  if (lock && dialect === 'postgres') q = q.forUpdate();
+  if (lock) q = dialect.lockRows(q);
   return new Map((await q.execute()).map((r) => [r.target_id, r]));
 }
 
@@ -154,7 +151,7 @@ export async function claimTargetDeliveries(
       .orderBy('id')
       .limit(n);
     if (p.rows.length) q = q.where('id', 'not in', p.rows.map((r) => r.id));
-    if (dialect === 'postgres') q = q.forUpdate().skipLocked();
+    q = dialect.claimRows(q);
     const rows = await q.execute();
     p.rows.push(...rows);
     return rows.length;

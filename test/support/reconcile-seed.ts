@@ -1,4 +1,4 @@
-import type { Store } from '../../src/store/store.ts';
+import type { Store } from '../../src/store/index.ts';
 import type { DeliveryState } from '../../src/store/tables.ts';
 
 /** One hub delivery as reconciliation tests and the benchmark plant it, with its submission. */

@@ -1,11 +1,12 @@
 import { sql } from 'kysely';
-import type { AnyDb, MigrationModule } from './index.ts';
+import type { AnyDb, MigrationModule } from './types.ts';
 
 /** Reconciliation runs and their discrepancies, and the index that lets a run walk a target's deliveries by key. */
 export const reconciliation: MigrationModule = {
   name: '0005-reconciliation',
-  build: (dialect, { time }) => ({
+  build: (dialect) => ({
     async up(db: AnyDb) {
+      const { time } = dialect.types;
       await db.schema
         .createTable('reconcile_runs')
         .addColumn('id', 'text', (c) => c.primaryKey())
@@ -27,7 +28,7 @@ export const reconciliation: MigrationModule = {
       await db.schema.createIndex('reconcile_runs_started').on('reconcile_runs').columns(['started_at', 'id']).execute();
       await db.schema
         .createTable('reconcile_discrepancies')
-        .addColumn('id', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', dialect.types.serial, (c) => dialect.serialKey(c))
         .addColumn('run_id', 'text', (c) => c.notNull().references('reconcile_runs.id').onDelete('cascade'))
         .addColumn('class', 'text', (c) => c.notNull())
         .addColumn('action', 'text', (c) => c.notNull())

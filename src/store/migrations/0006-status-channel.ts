@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AnyDb, MigrationModule } from './index.ts';
+import type { AnyDb, MigrationModule } from './types.ts';
 
 /** The SQL of the outbox's open states; the partial index and the claim query share the text (SQLite needs it). */
 export const OUTBOX_OPEN_SQL = "state in ('pending', 'sending')";
@@ -7,12 +7,12 @@ export const OUTBOX_OPEN_SQL = "state in ('pending', 'sending')";
 /** The status back-channel: status history, current status per delivery and per submission, the portal outbox. */
 export const statusChannel: MigrationModule = {
   name: '0006-status-channel',
-  build: (dialect, { time }) => ({
+  build: (dialect) => ({
     async up(db: AnyDb) {
-      const serial = dialect === 'postgres' ? 'bigserial' : 'integer';
+      const { time } = dialect.types;
       await db.schema
         .createTable('status_history')
-        .addColumn('id', serial, (c) => (dialect === 'postgres' ? c.primaryKey() : c.primaryKey().autoIncrement()))
+        .addColumn('id', dialect.types.serial, (c) => dialect.serialKey(c))
         .addColumn('submission_id', 'text', (c) => c.notNull().references('submissions.id').onDelete('cascade'))
         .addColumn('delivery_id', 'text', (c) => c.notNull().references('deliveries.id').onDelete('cascade'))
         .addColumn('target_id', 'text', (c) => c.notNull())

@@ -1,4 +1,4 @@
-import type { AnyDb, MigrationModule } from './index.ts';
+import type { AnyDb, MigrationModule } from './types.ts';
 
 /**
  * Portal vs hub reads a portal's submissions by receipt time, page after page (keyset on received_at, id): without

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { AnyDb, MigrationModule } from './index.ts';
+import type { AnyDb, MigrationModule } from './types.ts';
 
 /** The SQL of the outbox's final states; the partial index and the prune query share the text (SQLite needs it). */
 export const OUTBOX_FINAL_SQL = "state in ('delivered', 'failed')";

@@ -1,24 +1,30 @@
-import type { Kysely, Migration } from 'kysely';
-import type { Dialect } from '../connect.ts';
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Dialect } from '../dialect.ts';
+import type { MigrationModule } from './types.ts';
+import { core } from './0001-core.ts';
+import { acknowledgements } from './0002-acknowledgements.ts';
+import { replay } from './0003-replay.ts';
 import { targetPolicies } from './0004-target-policies.ts';
 import { reconciliation } from './0005-reconciliation.ts';
 import { statusChannel } from './0006-status-channel.ts';
 import { portalReconcile } from './0007-portal-reconcile.ts';
 import { prune } from './0008-prune.ts';
 
-/** What a migration file exports: its name (ordering key) and its up/down for a dialect. */
-export interface MigrationModule {
-  name: string;
-  build(dialect: Dialect, types: { time: 'bigint' | 'integer'; blob: 'bytea' | 'blob' }): Migration;
-}
-
-export type AnyDb = Kysely<any>;
-
-/** Migrations after 0003, one file each, in order. A new change is a new file and a new line here. */
-export const laterMigrations: MigrationModule[] = [
+/** Every migration, one file each, in order. A new change is a new file and a new line here. */
+export const allMigrations: readonly MigrationModule[] = [
+  core,
+  acknowledgements,
+  replay,
   targetPolicies,
   reconciliation,
   statusChannel,
   portalReconcile,
   prune,
 ];
+
+/** The migrations for Kysely's migrator, built for the dialect. */
+export function migrations(dialect: Dialect): MigrationProvider {
+  const all: Record<string, Migration> = {};
+  for (const m of allMigrations) all[m.name] = m.build(dialect);
+  return { getMigrations: async () => all };
+}

@@ -1,0 +1,157 @@
+import type { Kysely } from 'kysely';
+import type { Database, Db } from './tables.ts';
+import type { CreateResult, MessageSource, NewSubmission, SubmissionView } from './types.ts';
+import { chunks } from './chunks.ts';
+
+// Submissions in and out: intake's batched write (deduplicated by portal and external id), the data a mapping
+// reads, and the operator's view of a submission with its deliveries and attempts.
+
+/** One transaction for a batch of submissions, written as a few multi-row statements. */
+export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): Promise<CreateResult[]> {
+  return db.transaction().execute(async (trx) => {
+    const inserted = new Set<string>();
+    for (const rows of chunks(batch, 500)) {
+      const ids = await trx
+        .insertInto('submissions')
+        .values(
+          rows.map((s) => ({
+            id: s.id,
+            portal_id: s.portalId,
+            external_id: s.externalId,
+            tenant: s.tenant,
+            service: s.service,
+            submitted_at: s.submittedAt,
+            received_at: s.receivedAt,
+            body_hash: s.bodyHash,
+            content: s.content,
+          })),
+        )
+        .onConflict((oc) => oc.columns(['portal_id', 'external_id']).doNothing())
+        .returning('id')
+        .execute();
+      for (const r of ids) inserted.add(r.id);
+    }
+    // Not inserted: the (portal, external id) exists, from earlier or from this very batch.
+    const repeats = batch.filter((s) => !inserted.has(s.id));
+    const firsts = new Map<string, { id: string; body_hash: string }>();
+    for (const rows of chunks(repeats, 200)) {
+      const found = await trx
+        .selectFrom('submissions')
+        .select(['id', 'body_hash', 'portal_id', 'external_id'])
+        .where((eb) => eb.or(rows.map((s) => eb.and([eb('portal_id', '=', s.portalId), eb('external_id', '=', s.externalId)]))))
+        .execute();
+      for (const f of found) firsts.set(`${f.portal_id}\u0000${f.external_id}`, f);
+    }
+    const created = batch.filter((s) => inserted.has(s.id));
+    const attachments = created.flatMap((s) => s.attachments.map((a, position) => ({ submission_id: s.id, position, filename: a.filename, media_type: a.mediaType, size: a.size, sha256: a.sha256, content: a.content })));
+    for (const rows of chunks(attachments, 100)) await trx.insertInto('attachments').values(rows).execute();
+    const deliveries = created.flatMap((s) =>
+      s.deliveries.map((d) => ({
+        id: d.id,
+        submission_id: s.id,
+        route_id: d.routeId,
+        target_id: d.targetId,
+        mapping_id: d.mappingId,
+        idempotency_key: d.id,
+        state: 'queued' as const,
+        attempts: 0,
+        next_attempt_at: s.receivedAt,
+        created_at: s.receivedAt,
+        updated_at: s.receivedAt,
+      })),
+    );
+    for (const rows of chunks(deliveries, 500)) await trx.insertInto('deliveries').values(rows).execute();
+    const events = created.flatMap((s) => {
+      const base = { at: s.receivedAt, submission_id: s.id, tenant: s.tenant, service: s.service };
+      return [
+        { ...base, delivery_id: null, target: null, type: 'submission.received', detail: JSON.stringify({ portal: s.portalId, externalId: s.externalId, attachments: s.attachments.length }) },
+        ...s.deliveries.map((d) => ({ ...base, delivery_id: d.id, target: d.targetId, type: 'delivery.queued', detail: JSON.stringify({ route: d.routeId, mapping: d.mappingId }) })),
+      ];
+    });
+    for (const rows of chunks(events, 500)) await trx.insertInto('events').values(rows).execute();
+    return batch.map((s): CreateResult => {
+      if (inserted.has(s.id)) return { outcome: 'created', id: s.id };
+      const first = firsts.get(`${s.portalId}\u0000${s.externalId}`);
+      if (!first) throw new Error(`submission ${s.portalId}/${s.externalId} was neither inserted nor found`);
+      return { outcome: 'duplicate', id: first.id, sameBody: first.body_hash === s.bodyHash };
+    });
+  });
+}
+
+/** The submission's data for mapping: content and attachments. */
+export async function messageSource(db: Db, submissionId: string): Promise<MessageSource | undefined> {
+  const s = await db
+    .selectFrom('submissions')
+    .select(['portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'content'])
+    .where('id', '=', submissionId)
+    .executeTakeFirst();
+  if (!s) return undefined;
+  const attachments = await db
+    .selectFrom('attachments')
+    .select(['filename', 'media_type', 'size', 'sha256', 'content'])
+    .where('submission_id', '=', submissionId)
+    .orderBy('position')
+    .execute();
+  return {
+    portalId: s.portal_id,
+    externalId: s.external_id,
+    tenant: s.tenant,
+    service: s.service,
+    submittedAt: s.submitted_at,
+    receivedAt: s.received_at,
+    content: s.content,
+    attachments: attachments.map((a) => ({ filename: a.filename, mediaType: a.media_type, size: a.size, sha256: a.sha256, content: Buffer.from(a.content) })),
+  };
+}
+
+/** A submission with its deliveries and their attempts; no form data. */
+export async function getSubmission(db: Db, id: string): Promise<SubmissionView | undefined> {
+  const s = await db
+    .selectFrom('submissions')
+    .select(['id', 'portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at'])
+    .where('id', '=', id)
+    .executeTakeFirst();
+  if (!s) return undefined;
+  const deliveries = await db.selectFrom('deliveries').selectAll().where('submission_id', '=', id).orderBy('created_at').orderBy('id').execute();
+  const attempts = deliveries.length
+    ? await db.selectFrom('attempts').selectAll().where('delivery_id', 'in', deliveries.map((d) => d.id)).orderBy('number').execute()
+    : [];
+  return {
+    id: s.id,
+    portalId: s.portal_id,
+    externalId: s.external_id,
+    tenant: s.tenant,
+    service: s.service,
+    submittedAt: s.submitted_at,
+    receivedAt: s.received_at,
+    deliveries: deliveries.map((d) => ({
+      id: d.id,
+      routeId: d.route_id,
+      targetId: d.target_id,
+      mappingId: d.mapping_id,
+      idempotencyKey: d.idempotency_key,
+      state: d.state,
+      attempts: d.attempts,
+      nextAttemptAt: d.next_attempt_at,
+      reference: d.reference,
+      lastError: d.last_error,
+      lastErrorKind: d.last_error_kind,
+      createdAt: d.created_at,
+      updatedAt: d.updated_at,
+      deliveredAt: d.delivered_at,
+      attemptLog: attempts
+        .filter((a) => a.delivery_id === d.id)
+        .map((a) => ({
+          number: a.number,
+          startedAt: a.started_at,
+          finishedAt: a.finished_at,
+          durationMs: a.duration_ms,
+          outcome: a.outcome,
+          error: a.error,
+          errorKind: a.error_kind,
+          httpStatus: a.http_status,
+          reference: a.reference,
+        })),
+    })),
+  };
+}
