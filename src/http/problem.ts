@@ -12,6 +12,7 @@ export const problemTypes = {
   unauthorized: { status: 401, title: 'A valid portal token is required' },
   'tenant-not-allowed': { status: 403, title: 'This portal may not submit for this tenant' },
   'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'This method is not allowed here' },
   'external-id-conflict': { status: 409, title: 'This external id was already used for a different submission' },
   'body-too-large': { status: 413, title: 'The request body is larger than allowed' },
   'unsupported-media-type': { status: 415, title: 'Send application/json, application/xml or text/xml' },
