@@ -15,6 +15,7 @@ import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes, problemHandler } from './intake/http.ts';
 import { HttpProblem, sendProblem } from './http/problem.ts';
 import { openApiDocument } from './http/openapi.ts';
+import { answerOptions, noStore, securityHeaders } from './http/security-headers.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
 import { OPERATOR_TOKEN_ENV, operatorRoutes } from './operator/operator-api.ts';
@@ -137,6 +138,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const app = express();
     app.disable('x-powered-by');
     app.set('trust proxy', false);
+    app.use(securityHeaders());
+    app.use(answerOptions(app));
+    // Every answer under /api/v1 can hold personal data (a submission, a delivery, a finding): no cache keeps it.
+    app.use('/api/v1', noStore);
     app.use('/api/v1', intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, now: clock, onAccepted: () => worker?.wake() }));
     app.use('/api/v1', pushRoutes({ recorder: statusRecorder, targets: hub.targets, now: clock }));
     app.use('/api/v1', operatorRoutes({ store, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, now: clock, onReplayed: () => worker?.wake() }));

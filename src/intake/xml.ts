@@ -1,4 +1,6 @@
 import { XMLParser, XMLValidator } from 'fast-xml-parser';
+import { checkXmlText } from '../http/xml-guards.ts';
+import { readJsonNumber } from '../http/strict-json.ts';
 
 /**
  * The XML form of a submission: `<submission xmlns="urn:amtsbote:submission:1">` with the envelope's fields as
@@ -24,6 +26,9 @@ const parser = new XMLParser({
 });
 
 export function parseSubmissionXml(text: string): unknown {
+  // Before the parser, which turns &#0; into "" and recurses over the tree: forbidden characters and depth.
+  const guard = checkXmlText(text);
+  if (!guard.ok) throw new XmlInputError(guard.detail);
   if (/<!DOCTYPE/i.test(text) || /<!ENTITY/i.test(text)) {
     throw new XmlInputError('DOCTYPE and entity declarations are not allowed');
   }
@@ -96,10 +101,11 @@ function decodeCharRefs(text: string): string {
 function typed(text: string, type: unknown): unknown {
   if (type === undefined || type === 'string') return text;
   if (type === 'number') {
-    const n = Number(text);
+    // JSON's number grammar, not JavaScript's Number(): "0x10", " 1" and "1e999" are not numbers here.
+    const n = readJsonNumber(text);
     // The value is form data: the message says what is wrong, not what was sent.
-    if (text === '' || !Number.isFinite(n)) throw new XmlInputError('an element marked type="number" does not hold a number');
-    return n;
+    if (!n.ok) throw new XmlInputError('an element marked type="number" does not hold a number as JSON writes one');
+    return n.value;
   }
   if (type === 'boolean') {
     if (text === 'true' || text === '1') return true;
