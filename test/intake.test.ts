@@ -149,6 +149,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         await refused(json(JSON.stringify(s).replace('"applicant":{', '"applicant":{"constructor":"x",')), 422, 'invalid-submission');
       });
 
+      it('refuses XML elements named __proto__ or constructor with 400, not a 500 and an error-log line', async () => {
+        const errorsBefore = t.logLines.filter((l) => l.includes('"level":"error"')).length;
+        for (const name of ['__proto__', 'constructor']) {
+          const p = await refused(xml(envelopeXml(`<${name}><amount>1</amount></${name}>`)), 400, 'malformed-body');
+          expect(p.detail).to.equal('element and attribute names __proto__, constructor and prototype are not accepted');
+        }
+        expect(t.logLines.filter((l) => l.includes('"level":"error"')).length).to.equal(errorsBefore);
+      });
+
       it('refuses duplicate keys with 422 and their path', async () => {
         const body = JSON.stringify(submission()).replace('{', '{"tenant":"05512000",');
         const p = await refused(json(body), 422, 'invalid-submission');

@@ -40,7 +40,15 @@ export function parseSubmissionXml(text: string): unknown {
   if (valid !== true) {
     throw new XmlInputError(`the body is not well-formed XML (line ${valid.err.line}, column ${valid.err.col})`);
   }
-  const doc = parser.parse(text) as Record<string, unknown>;
+  let doc: Record<string, unknown>;
+  try {
+    doc = parser.parse(text) as Record<string, unknown>;
+  } catch (e) {
+    // fast-xml-parser throws a plain Error for names that are not data in JavaScript (`<__proto__>`,
+    // `<constructor>`); that is the sender's input, not a fault of the hub, so it is a 400, not a 500.
+    if (/\[SECURITY\]/.test((e as Error).message)) throw new XmlInputError('element and attribute names __proto__, constructor and prototype are not accepted');
+    throw new XmlInputError('the body could not be parsed as XML');
+  }
   const rootName = Object.keys(doc).find((k) => !k.startsWith('?'));
   if (rootName !== 'submission') throw new XmlInputError('the root element must be <submission>');
   // The parser drops namespace declarations with the prefixes, so read the root's own from its start tag.
