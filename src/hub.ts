@@ -15,6 +15,7 @@ import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes } from './intake/http.ts';
 import { createHttpApp } from './http/app.ts';
 import { openApiDocument } from './http/openapi.ts';
+import { answerOptions, noStore, securityHeaders } from './http/security-headers.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
 import { operatorRoutes } from './operator/routes.ts';

@@ -122,6 +122,94 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await refused(xml('<submission><externalId>x</submission>'), 400, 'malformed-body');
     });
 
+    // Issue 13: an intake no hostile input can bend. Each of these was accepted, altered or a 500 before.
+    describe('hostile input', () => {
+      const envelopeXml = (inner: string) =>
+        `<submission><externalId>h-${Math.random()}</externalId><tenant>05513000</tenant><service>sperrmuell</service><submittedAt>2026-11-24T09:30:00Z</submittedAt><applicant><familyName>M</familyName></applicant><data>${inner}</data></submission>`;
+
+      it('answers deep nesting 400 without an error-log line, JSON and XML, even 150,000 levels', async () => {
+        const errorsBefore = t.logLines.filter((l) => l.includes('"level":"error"')).length;
+        for (const depth of [5_000, 150_000]) {
+          const p = await refused(json(`{"data":${'['.repeat(depth)}`), 400, 'malformed-body');
+          expect(p.detail).to.equal('the body is nested deeper than 64 levels');
+          const x = await refused(xml(envelopeXml('<a>'.repeat(depth) + '</a>'.repeat(depth))), 400, 'malformed-body');
+          expect(x.detail).to.match(/^elements are nested deeper than 64 levels/);
+        }
+        expect(t.logLines.filter((l) => l.includes('"level":"error"')).length).to.equal(errorsBefore);
+      });
+
+      it('refuses __proto__ with 422 on a first send and on a resend that adds one, storing nothing', async () => {
+        const s = submission();
+        const withProto = JSON.stringify(s).replace('"data":{', '"data":{"__proto__":{"amount":1},');
+        const p = await refused(json(withProto), 422, 'invalid-submission');
+        expect(p.errors).to.deep.equal([{ pointer: '#/data/__proto__', detail: 'the key "__proto__" is not accepted' }]);
+        // The same external id, sent clean, is new; a resend that changes a value under __proto__ is not "the same".
+        expect((await t.fetch('/api/v1/submissions', json(s))).status).to.equal(202);
+        await refused(json(withProto), 422, 'invalid-submission');
+        await refused(json(JSON.stringify(s).replace('"applicant":{', '"applicant":{"constructor":"x",')), 422, 'invalid-submission');
+      });
+
+      it('refuses XML elements named __proto__ or constructor with 400, not a 500 and an error-log line', async () => {
+        const errorsBefore = t.logLines.filter((l) => l.includes('"level":"error"')).length;
+        for (const name of ['__proto__', 'constructor']) {
+          const p = await refused(xml(envelopeXml(`<${name}><amount>1</amount></${name}>`)), 400, 'malformed-body');
+          expect(p.detail).to.equal('element and attribute names __proto__, constructor and prototype are not accepted');
+        }
+        expect(t.logLines.filter((l) => l.includes('"level":"error"')).length).to.equal(errorsBefore);
+      });
+
+      it('refuses duplicate keys with 422 and their path', async () => {
+        const body = JSON.stringify(submission()).replace('{', '{"tenant":"05512000",');
+        const p = await refused(json(body), 422, 'invalid-submission');
+        expect(p.errors).to.deep.equal([{ pointer: '#/tenant', detail: 'the key "tenant" appears twice in one object' }]);
+      });
+
+      it('refuses bytes that are not UTF-8 with 400 instead of storing U+FFFD, JSON and XML', async () => {
+        const [head, tail] = JSON.stringify(submission({ applicant: { familyName: 'MXller' } })).split('X') as [string, string];
+        const p = await refused({ ...json(''), body: Buffer.concat([Buffer.from(head), Buffer.from([0xfc]), Buffer.from(tail)]) }, 400, 'malformed-body');
+        expect(p.detail).to.match(/^the body is not valid UTF-8 \(at byte \d+\)$/);
+        const [xh, xt] = envelopeXml('<n>X</n>').split('X') as [string, string];
+        await refused({ ...xml(''), body: Buffer.concat([Buffer.from(xh), Buffer.from([0xc0, 0xaf]), Buffer.from(xt)]) }, 400, 'malformed-body');
+      });
+
+      it('refuses XML character references XML forbids, instead of storing an empty string', async () => {
+        for (const ref of ['&#0;', '&#xD800;', '&#x1B;']) {
+          const p = await refused(xml(envelopeXml(`<n>${ref}</n>`)), 400, 'malformed-body');
+          expect(p.detail, ref).to.match(/names a character XML does not allow/);
+        }
+      });
+
+      it('reads type="number" by JSON’s grammar: 0x10 is not 16', async () => {
+        await refused(xml(envelopeXml('<n type="number">0x10</n>')), 400, 'malformed-body');
+        await refused(xml(envelopeXml('<n type="number">Infinity</n>')), 400, 'malformed-body');
+        await refused(json(JSON.stringify(submission()).replace('"data":{', '"data":{"n":12345678901234567891,')), 422, 'invalid-submission');
+      });
+
+      it('takes a quoted charset and a leading BOM', async () => {
+        const quoted = await t.fetch('/api/v1/submissions', { ...json(submission()), headers: { 'content-type': 'application/json; charset="utf-8"' } });
+        expect(quoted.status, await quoted.clone().text()).to.equal(202);
+        const bom = await t.fetch('/api/v1/submissions', { ...json(''), body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(submission()))]) });
+        expect(bom.status, await bom.clone().text()).to.equal(202);
+        await refused({ ...json(submission()), headers: { 'content-type': 'application/json; x="; charset=latin1"; charset=latin1' } }, 415, 'unsupported-media-type');
+        await refused({ ...json(submission()), headers: { 'content-type': 'application/json; charset=utf-8; charset=latin1' } }, 415, 'unsupported-media-type');
+      });
+
+      it('puts security headers on every answer, no-store on submission reads, and answers OPTIONS 405 problem+json', async () => {
+        const res = await t.fetch('/api/v1/submissions', json(submission()));
+        const { id } = (await res.json()) as { id: string };
+        const read = await t.fetch(`/api/v1/submissions/${id}`);
+        for (const r of [res, read]) {
+          expect(r.headers.get('x-content-type-options')).to.equal('nosniff');
+          expect(r.headers.get('x-frame-options')).to.equal('DENY');
+          expect(r.headers.get('content-security-policy')).to.match(/^default-src 'none'/);
+          expect(r.headers.get('cache-control')).to.equal('no-store');
+        }
+        const options = await refused({ method: 'OPTIONS' }, 405, 'method-not-allowed');
+        expect(options.detail).to.equal('/api/v1/submissions allows POST');
+        expect((await t.fetch(`/api/v1/submissions/${id}`, { method: 'OPTIONS' })).headers.get('allow')).to.equal('GET, HEAD');
+      });
+    });
+
     it('decodes character references and refuses entities XML does not define', async () => {
       const envelope = (name: string) =>
         `<submission><externalId>cr-${Math.random()}</externalId><tenant>05513000</tenant><service>sperrmuell</service><submittedAt>2026-11-24T09:30:00Z</submittedAt><applicant><familyName>${name}</familyName></applicant><data/></submission>`;

@@ -54,6 +54,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await conforms(await push('{"status":', PUSH_TOKEN), '/api/v1/backoffice-events', 'post')).status).to.equal(400);
     });
 
+    it('reads the body as strictly as the intake: depth 400, duplicate and __proto__ keys 422, quoted charset taken', async () => {
+      const deep = await conforms(await push(`{"events":${'['.repeat(100_000)}`), '/api/v1/backoffice-events', 'post');
+      expect(deep).to.include({ status: 400, detail: 'the body is nested deeper than 64 levels' });
+      const twice = await conforms(await push('{"reference":"a","reference":"b","status":"erledigt"}'), '/api/v1/backoffice-events', 'post');
+      expect(twice).to.deep.include({ status: 422, errors: [{ pointer: '#/reference', detail: 'the key "reference" appears twice in one object' }] });
+      const proto = await conforms(await push('{"reference":"a","status":"erledigt","__proto__":{"reason":"x"}}'), '/api/v1/backoffice-events', 'post');
+      expect(proto).to.include({ status: 422, type: 'urn:amtsbote:problem:invalid-status-event' });
+      const quoted = await push({ reference: 'no-such-case', status: 'erledigt' }, PUSH_TOKEN, 'application/json; charset="utf-8"');
+      expect(quoted.status, await quoted.clone().text()).to.equal(404);
+    });
+
     it('records a pushed status, maps it, shows it on the submission and sends it to the portal', async () => {
       const c = await deliveredCase();
       const res = await push({ reference: c.reference, status: 'Rueckfrage Bauamt', reason: 'Foto des Sperrmülls fehlt', at: '2026-11-20T08:00:00+01:00' });

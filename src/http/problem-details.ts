@@ -62,6 +62,7 @@ export function registeredProblems(): ReadonlyMap<string, ProblemDef> {
 export const httpProblem = defineProblems({
   'malformed-body': { status: 400, title: 'The request body could not be parsed' },
   'not-found': { status: 404, title: 'Not found' },
+  'method-not-allowed': { status: 405, title: 'This method is not allowed here' },
   'body-too-large': { status: 413, title: 'The request body is larger than allowed' },
   'unsupported-media-type': { status: 415, title: 'Send application/json, application/xml or text/xml' },
   'internal-error': { status: 500, title: 'The hub could not process the request' },

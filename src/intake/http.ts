@@ -8,6 +8,8 @@ import { validateEnvelope } from './envelope.ts';
 import { httpProblem, pointer, type HttpProblem } from '../http/problem-details.ts';
 import { rawBody } from '../http/body.ts';
 import { intakeProblem } from './problems.ts';
+import { firstInvalidUtf8, readStrictJson, strictJsonStatus } from '../http/strict-json.ts';
+import { isUtf8Charset, parseMediaType } from '../http/media-type.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
 import type { Metrics } from '../operator/metrics.ts';
@@ -38,29 +40,42 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
 
   api.post(
     '/submissions',
-    (req, _res, next) => {
+    (req, res, next) => {
       req.portal = auth.authenticate(req);
-      const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (![...JSON_TYPES, ...XML_TYPES].includes(type)) {
-        throw httpProblem('unsupported-media-type', type ? `${type} is not accepted` : 'Content-Type is missing');
-      }
-      const charset = /charset=([^;]+)/i.exec(req.get('content-type') ?? '')?.[1]?.trim().toLowerCase();
-      if (charset && charset !== 'utf-8' && charset !== 'utf8') throw httpProblem('unsupported-media-type', 'only UTF-8 is accepted');
+      // Parsed by RFC 9110's grammar: `charset="utf-8"` is UTF-8, and a charset inside a quoted value is not one.
+      const media = parseMediaType(req.get('content-type'));
+      if (!media.ok) throw httpProblem('unsupported-media-type', media.detail);
+      const type = media.mediaType.essence;
+      if (![...JSON_TYPES, ...XML_TYPES].includes(type)) throw httpProblem('unsupported-media-type', `${type} is not accepted`);
+      if (!isUtf8Charset(media.mediaType)) throw httpProblem('unsupported-media-type', 'only UTF-8 is accepted');
+      res.locals.isXml = XML_TYPES.includes(type);
       next();
     },
     readBody,
     async (req: Request, res: Response) => {
       const started = process.hrtime.bigint();
       const portal = req.portal!;
-      const raw = Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '';
-      const isXml = XML_TYPES.includes((req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase());
+      const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      const isXml = res.locals.isXml === true;
       let parsed: unknown;
-      try {
-        parsed = isXml ? parseSubmissionXml(raw) : JSON.parse(raw);
-      } catch (e) {
-        if (e instanceof XmlInputError) throw httpProblem('malformed-body', e.message);
-        const at = /position (\d+)/.exec((e as Error).message)?.[1];
-        throw httpProblem('malformed-body', `the body is not valid JSON${at ? ` (at character ${at})` : ''}`);
+      if (isXml) {
+        // Bytes that are not UTF-8 would be stored as U+FFFD: refused, as for JSON.
+        const bad = firstInvalidUtf8(body);
+        if (bad !== -1) throw httpProblem('malformed-body', `the body is not valid UTF-8 (at byte ${bad})`);
+        try {
+          parsed = parseSubmissionXml(body.toString('utf8'));
+        } catch (e) {
+          if (e instanceof XmlInputError) throw httpProblem('malformed-body', e.message);
+          throw e;
+        }
+      } else {
+        // Not JSON.parse: depth, duplicate keys, __proto__, UTF-8 and numbers are checked on the bytes (strict-json.ts).
+        const r = readStrictJson(body);
+        if (!r.ok) {
+          if (strictJsonStatus[r.kind] === 400) throw httpProblem('malformed-body', r.detail);
+          throw intakeProblem('invalid-submission', r.detail, [{ pointer: pointer(r.path), detail: r.detail }]);
+        }
+        parsed = r.value;
       }
       const v = validateEnvelope(parsed);
       if (!v.ok) throw intakeProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);

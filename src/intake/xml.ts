@@ -1,4 +1,5 @@
 import { parseUntrustedXml, UntrustedXmlError, type UntrustedXmlShape } from '../http/untrusted-xml.ts';
+import { readJsonNumber } from '../http/strict-json.ts';
 
 /**
  * The XML form of a submission: `<submission xmlns="urn:amtsbote:submission:1">` with the envelope's fields as
@@ -61,7 +62,9 @@ function inputMessage(e: UntrustedXmlError): string {
     case 'malformed':
       return e.at ? `the body is not well-formed XML (line ${e.at.line}, column ${e.at.column})` : 'the body is not well-formed XML';
     case 'too-deep':
-      return `elements nest deeper than ${MAX_DEPTH} levels`;
+    case 'forbidden-character':
+    case 'forbidden-name':
+      return e.message;
     case 'too-many-entities':
       return 'the body expands more entities than allowed';
     case 'undefined-entity':
@@ -108,10 +111,11 @@ function decodeCharRefs(text: string): string {
 function typed(text: string, type: unknown): unknown {
   if (type === undefined || type === 'string') return text;
   if (type === 'number') {
-    const n = Number(text);
+    // JSON's number grammar, not JavaScript's Number(): "0x10", " 1" and "1e999" are not numbers here.
+    const n = readJsonNumber(text);
     // The value is form data: the message says what is wrong, not what was sent.
-    if (text === '' || !Number.isFinite(n)) throw new XmlInputError('an element marked type="number" does not hold a number');
-    return n;
+    if (!n.ok) throw new XmlInputError('an element marked type="number" does not hold a number as JSON writes one');
+    return n.value;
   }
   if (type === 'boolean') {
     if (text === 'true' || text === '1') return true;

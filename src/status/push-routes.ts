@@ -4,6 +4,8 @@ import type { HubConfig } from '../config/schema.ts';
 import { httpProblem, pointer, type FieldError } from '../http/problem-details.ts';
 import { rawBody } from '../http/body.ts';
 import { statusProblem } from './problems.ts';
+import { isUtf8Charset, parseMediaType } from '../http/media-type.ts';
+import { readStrictJson, strictJsonStatus } from '../http/strict-json.ts';
 import type { StatusRecordResult } from '../store/status-store.ts';
 import { PushAuth } from './push-auth.ts';
 import { MAX_REASON_LENGTH, type StatusRecorder } from './recorder.ts';
@@ -51,18 +53,22 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
     '/backoffice-events',
     (req, res, next) => {
       res.locals.statusTargets = auth.authenticate(req);
-      const type = (req.get('content-type') ?? '').split(';')[0]!.trim().toLowerCase();
-      if (type !== 'application/json') throw httpProblem('unsupported-media-type', type ? `${type} is not accepted; send application/json` : 'Content-Type is missing; send application/json');
+      const media = parseMediaType(req.get('content-type'));
+      if (!media.ok) throw httpProblem('unsupported-media-type', `${media.detail}; send application/json`);
+      const type = media.mediaType.essence;
+      if (type !== 'application/json') throw httpProblem('unsupported-media-type', `${type} is not accepted; send application/json`);
+      if (!isUtf8Charset(media.mediaType)) throw httpProblem('unsupported-media-type', 'only UTF-8 is accepted');
       next();
     },
     readBody,
     async (req: Request, res: Response) => {
-      let body: unknown;
-      try {
-        body = JSON.parse(Buffer.isBuffer(req.body) ? req.body.toString('utf8') : '');
-      } catch {
-        throw httpProblem('malformed-body', 'the body is not valid JSON');
+      // A back office is outside the hub too: the same strict reader as the intake (src/http/strict-json.ts).
+      const read = readStrictJson(Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0));
+      if (!read.ok) {
+        if (strictJsonStatus[read.kind] === 400) throw httpProblem('malformed-body', read.detail);
+        throw statusProblem('invalid-status-event', read.detail, [{ pointer: pointer(read.path), detail: read.detail }]);
       }
+      const body = read.value;
       const allowed = res.locals.statusTargets as string[];
       const received = now();
       const { events, single, errors } = validate(body, allowed, received);
