@@ -8,6 +8,7 @@ import { validateEnvelope } from './envelope.ts';
 import { HttpProblem, sendProblem } from '../http/problem.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
+import type { SubmissionAccepted } from './submission-answers.ts';
 import { StatusStore } from '../store/status-store.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Clock } from '../clock.ts';
@@ -71,12 +72,12 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       if (result.status === 'created') {
         logger.info('submission received', { submissionId: result.id, tenant: v.envelope.tenant, service: v.envelope.service, portal: portal.id, deliveries: result.deliveries, format: isXml ? 'xml' : 'json' });
         opts.onAccepted?.();
-        res.status(202).json({ id: result.id, status: 'received' });
+        res.status(202).json({ id: result.id, status: 'received' } satisfies SubmissionAccepted);
         return;
       }
       logger.info('submission resubmitted; answered with the first', { submissionId: result.id, portal: portal.id });
       const current = await store.getSubmission(result.id);
-      res.status(200).json({ id: result.id, status: current ? submissionStatus(current) : 'received' });
+      res.status(200).json({ id: result.id, status: current ? submissionStatus(current) : 'received' } satisfies SubmissionAccepted);
     },
   );
 
