@@ -14,7 +14,7 @@ import type { Store } from './store/store.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes, problemHandler } from './intake/http.ts';
 import { HttpProblem, sendProblem } from './http/problem.ts';
-import { openApiDocument } from './http/openapi.ts';
+import { openApiDocument } from './api-description.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
 import { OPERATOR_TOKEN_ENV, operatorRoutes } from './operator/operator-api.ts';

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
-import { openApiDocument, type Header, type Operation, type Reference, type ResponseObject } from '../src/http/openapi.ts';
+import { openApiDocument } from '../src/api-description.ts';
+import type { Header, Operation, Reference, ResponseObject } from '../src/http/openapi/types.ts';
 import { TestBackOffice } from './support/backoffice.ts';
 import { eventually, PORTAL_B_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
 
