@@ -2,8 +2,11 @@ import { expect } from 'chai';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
 import type { ValidateFunction } from 'ajv';
-import { openApiDocument, type Header, type Operation, type Reference, type ResponseObject } from '../src/http/openapi.ts';
+import { openApiDocument } from '../src/api-description.ts';
+import type { Header, Operation, Reference, ResponseObject } from '../src/http/openapi/types.ts';
 import { TestBackOffice } from './support/backoffice.ts';
+import { validateEnvelope } from '../src/intake/envelope.ts';
+import { problemTypes, type ProblemType } from '../src/problems.ts';
 import { eventually, PORTAL_B_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
 
 /** Every operation the express app serves (src/hub.ts, src/intake/http.ts, src/operator/health.ts), by hand. */
@@ -173,6 +176,40 @@ describe('OpenAPI description', function () {
       const conflict = `/paths/${seg('/api/v1/submissions')}/post/responses/409/content/${seg('application/problem+json')}/schema`;
       expect(validator(conflict)({ type: 'urn:amtsbote:problem:external-id-conflict', title: 'x', status: 409 })).to.equal(true);
       expect(validator(conflict)({ type: 'urn:amtsbote:problem:not-found', title: 'x', status: 409 }), 'another problem type').to.equal(false);
+    });
+
+    it('describes request bodies as the zod schemas that validate them', () => {
+      const envelope = `/paths/${seg('/api/v1/submissions')}/post/requestBody/content/${seg('application/json')}/schema`;
+      const good = submission({ attachments: [{ filename: 'a.pdf', mediaType: 'application/pdf', content: 'QUJD\nRA==' }] });
+      const cases: [string, Record<string, unknown>][] = [
+        ['the example', good],
+        ['a tenant of 6 digits', { ...good, tenant: '055130' }],
+        ['an externalId with a space', { ...good, externalId: 'a b' }],
+        ['a time without zone', { ...good, submittedAt: '2026-11-24T09:30:00' }],
+        ['a filename with a slash', { ...good, attachments: [{ filename: 'x/y', mediaType: 'application/pdf', content: 'QUJD' }] }],
+        ['the filename ..', { ...good, attachments: [{ filename: '..', mediaType: 'application/pdf', content: 'QUJD' }] }],
+        ['base64 without padding', { ...good, attachments: [{ filename: 'a', mediaType: 'application/pdf', content: 'QUJDRA' }] }],
+        ['an unknown field', { ...good, priority: 1 }],
+      ];
+      for (const [what, body] of cases) {
+        expect(validator(envelope)(body), what).to.equal(validateEnvelope(body).ok);
+      }
+      const events = `/paths/${seg('/api/v1/backoffice-events')}/post/requestBody/content/${seg('application/json')}/schema`;
+      expect(validator(events)({ events: [] }), 'an empty batch').to.equal(false);
+      expect(validator(events)({ reference: 'AZ-1', status: 'x'.repeat(101) }), 'a status word over 100 characters').to.equal(false);
+    });
+
+    it('takes every problem title from the problem registry', () => {
+      for (const [path, item] of Object.entries(openApiDocument.paths)) {
+        for (const op of [item.get, item.post]) {
+          for (const [status, r] of Object.entries(op?.responses ?? {})) {
+            const example = deref<ResponseObject>(r).content?.['application/problem+json']?.example as { type: string; title: string; status: number } | undefined;
+            if (!example) continue;
+            const type = example.type.replace('urn:amtsbote:problem:', '') as ProblemType;
+            expect(example, `${path} ${status}`).to.include({ title: problemTypes[type].title, status: Number(status) });
+          }
+        }
+      }
     });
 
     it('documents every operation the hub serves, and no other', async () => {

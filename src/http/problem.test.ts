@@ -1,7 +1,7 @@
 import { expect } from 'chai';
 import '../hub.ts';
 import { defineProblems, registeredProblems } from './problem-details.ts';
-import { problemTypes } from './problem.ts';
+import { problemTypes } from '../problems.ts';
 
 describe('problem types', () => {
   it('the OpenAPI table holds every type a feature defines (the hub loaded, so every feature registered)', () => {

@@ -12,6 +12,7 @@ import { firstInvalidUtf8, readStrictJson, strictJsonStatus } from '../http/stri
 import { isUtf8Charset, parseMediaType } from '../http/media-type.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
 import { submissionResource, submissionStatus } from './submission-view.ts';
+import type { SubmissionAccepted } from './submission-answers.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Clock } from '../clock.ts';
 
@@ -88,12 +89,12 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       if (result.status === 'created') {
         logger.info('submission received', { submissionId: result.id, tenant: v.envelope.tenant, service: v.envelope.service, portal: portal.id, deliveries: result.deliveries, format: isXml ? 'xml' : 'json' });
         opts.onAccepted?.();
-        res.status(202).json({ id: result.id, status: 'received' });
+        res.status(202).json({ id: result.id, status: 'received' } satisfies SubmissionAccepted);
         return;
       }
       logger.info('submission resubmitted; answered with the first', { submissionId: result.id, portal: portal.id });
       const current = await store.getSubmission(result.id);
-      res.status(200).json({ id: result.id, status: current ? submissionStatus(current) : 'received' });
+      res.status(200).json({ id: result.id, status: current ? submissionStatus(current) : 'received' } satisfies SubmissionAccepted);
     },
   );
 

@@ -1,7 +1,10 @@
 import type { SubmissionView } from '../store/index.ts';
 import type { SubmissionStatusView } from '../store/status-store.ts';
+import type { StatusSource } from '../core/status/types.ts';
 
-export type SubmissionStatus = 'received' | 'delivering' | 'delivered' | 'failed';
+import type { SubmissionAnswer, SubmissionStatus } from './submission-answers.ts';
+
+export type { SubmissionStatus };
 
 /**
  * A submission's status follows from its deliveries: delivered when all are, failed when one failed and none is
@@ -21,7 +24,7 @@ const iso = (ms: number | null): string | null => (ms === null ? null : new Date
  * The public form of a submission: ids, states, attempts and references; never form data. `caseStatus` and
  * `statusHistory` are where the case stands in the back offices, in the portal's vocabulary (docs/status.md).
  */
-export function submissionResource(s: SubmissionView, status: SubmissionStatusView = { current: null, history: [] }) {
+export function submissionResource(s: SubmissionView, status: SubmissionStatusView = { current: null, history: [] }): SubmissionAnswer {
   return {
     id: s.id,
     externalId: s.externalId,
@@ -34,7 +37,8 @@ export function submissionResource(s: SubmissionView, status: SubmissionStatusVi
     statusHistory: status.history.map((h) => ({
       at: iso(h.at)!,
       recordedAt: iso(h.recordedAt)!,
-      source: h.source,
+      // The column holds what the recorder wrote, a StatusSource; the store reads it back as text.
+      source: h.source as StatusSource,
       target: h.targetId,
       deliveryId: h.deliveryId,
       backofficeStatus: h.backofficeStatus,

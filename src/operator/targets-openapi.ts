@@ -1,36 +1,23 @@
 /**
- * The targets API's part of the OpenAPI document (src/http/openapi.ts spreads it in). test/delivery-policies.test.ts
- * checks real answers against it; keep it in step with targets-api.ts.
+ * The targets API's part of the OpenAPI description (the hub hands it to the kernel's assembly).
+ * test/delivery-policies.test.ts checks real answers against it; keep it in step with targets-api.ts.
  */
-import type { JsonSchema, PathItem, ResponseObject } from '../http/openapi.ts';
+import type { OpenApiFragment } from '../http/openapi/assemble.ts';
+import { problemResponse, unauthorizedResponse } from '../http/openapi/problems.ts';
+import { requires } from '../http/openapi/security.ts';
+import { ref, type JsonSchema, type PathItem, type ResponseObject } from '../http/openapi/types.ts';
 
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const time = (description: string): JsonSchema => ({ type: ['string', 'null'], format: 'date-time', description });
 const count = (description: string): JsonSchema => ({ type: 'integer', minimum: 0, description });
 
-function problem(type: string, status: number, description: string, instance: string, example: Record<string, unknown>): ResponseObject {
-  return {
-    description,
-    content: {
-      'application/problem+json': {
-        schema: { allOf: [ref('Problem')], properties: { type: { const: `urn:amtsbote:problem:${type}` }, status: { const: status } } },
-        example: { type: `urn:amtsbote:problem:${type}`, status, instance, ...example },
-      },
-    },
-  };
-}
-
 function operatorErrors(instance: string): Record<string, ResponseObject> {
   return {
-    '401': {
-      ...problem('operator-unauthorized', 401, 'No bearer token, or not the operator token.', instance, { title: 'A valid operator token is required', detail: 'send Authorization: Bearer <operator token>' }),
-      headers: { 'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750) of realm `amtsbote-operator`.', required: true, schema: { type: 'string' } } },
-    },
-    '503': problem('operator-api-disabled', 503, 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', instance, { title: 'The operator API is disabled', detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN' }),
+    '401': unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token.', { detail: 'send Authorization: Bearer <operator token>', instance }),
+    '503': problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', { detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN', instance }),
   };
 }
 
-export const targetsSchemas: Record<string, JsonSchema> = {
+const targetsSchemas: Record<string, JsonSchema> = {
   Target: {
     type: 'object',
     description: 'One target: its policies and where they stand now, read from the database (so the same on every instance).',
@@ -108,15 +95,13 @@ const EXAMPLE = {
   queue: { queued: 412, waiting: 5, sending: 0, acknowledging: 0, failed: 0, due: 417, oldestDueAt: '2026-11-25T02:09:58.000Z' },
 };
 
-export const targetsTag = { name: 'targets', description: 'Each back-office target’s circuit breaker, rate limit, delivery window and queue (for operators).' };
-
-export const targetsPaths: Record<string, PathItem> = {
+const targetsPaths: Record<string, PathItem> = {
   '/api/v1/targets': {
     get: {
       operationId: 'listTargets',
       summary: 'Every target with its breaker, limits, window and queue',
       tags: ['targets'],
-      security: [{ operatorToken: [] }],
+      security: requires('operatorToken'),
       responses: {
         '200': { description: 'All targets, by id.', content: { 'application/json': { schema: { type: 'object', required: ['targets'], additionalProperties: false, properties: { targets: { type: 'array', items: ref('Target') } } }, example: { targets: [EXAMPLE] } } } },
         ...operatorErrors('/api/v1/targets'),
@@ -128,13 +113,19 @@ export const targetsPaths: Record<string, PathItem> = {
       operationId: 'getTarget',
       summary: 'One target with its breaker, limits, window and queue',
       tags: ['targets'],
-      security: [{ operatorToken: [] }],
+      security: requires('operatorToken'),
       parameters: [{ name: 'id', in: 'path', required: true, description: 'The target id of the configuration (`targets.<id>`).', schema: { type: 'string' } }],
       responses: {
         '200': { description: 'The target.', content: { 'application/json': { schema: ref('Target'), example: EXAMPLE } } },
-        '404': problem('not-found', 404, 'No such target, configured or named by an open delivery.', '/api/v1/targets/nope', { title: 'Not found', detail: 'no target nope' }),
+        '404': problemResponse('not-found', 'No such target, configured or named by an open delivery.', { detail: 'no target nope', instance: '/api/v1/targets/nope' }),
         ...operatorErrors('/api/v1/targets/kreis-re-sperrmuell'),
       },
     },
   },
+};
+
+export const targetsFragment: OpenApiFragment = {
+  tags: [{ name: 'targets', description: 'Each back-office target’s circuit breaker, rate limit, delivery window and queue (for operators).' }],
+  paths: targetsPaths,
+  schemas: targetsSchemas,
 };

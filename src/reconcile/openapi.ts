@@ -1,52 +1,35 @@
 /**
- * Reconciliation's part of the OpenAPI document (src/http/openapi.ts spreads it in); keep it in step with http.ts
- * and export.ts.
+ * Reconciliation's part of the OpenAPI description (the hub hands it to the kernel's assembly); keep it in step with
+ * http.ts and export.ts. Its request bodies are checked by hand in http.ts and request.ts, so their schemas are
+ * written here rather than generated.
  */
-import type { JsonSchema, Operation, PathItem, ResponseObject } from '../http/openapi.ts';
+import type { OpenApiFragment } from '../http/openapi/assemble.ts';
+import { problemResponse, unauthorizedResponse } from '../http/openapi/problems.ts';
+import { requires } from '../http/openapi/security.ts';
+import { ref, type JsonSchema, type Operation, type PathItem, type ResponseObject } from '../http/openapi/types.ts';
 import { DISCREPANCY_CLASSES } from '../core/reconcile/types.ts';
 import { CSV_COLUMNS } from './export.ts';
-import { problemTypes, type ProblemType } from '../http/problem.ts';
 
-const ref = (name: string): JsonSchema => ({ $ref: `#/components/schemas/${name}` });
 const str = (description?: string): JsonSchema => ({ type: ['string', 'null'], ...(description ? { description } : {}) });
 const time = (description: string): JsonSchema => ({ type: ['string', 'null'], format: 'date-time', description });
 const ACTIONS = ['redelivered', 'awaiting-operator', 'flagged', 'reported', 'recorded', 'forwarded', 'taken-in', 'released'];
 
-export const reconcileTag = { name: 'reconciliation', description: 'For operators: reconciliation runs, their reports (JSON, CSV), and re-deliveries left to an operator. Needs the operator token.' };
-
-export const reconcileProblemTypes = ['urn:amtsbote:problem:invalid-reconcile-request', 'urn:amtsbote:problem:discrepancy-not-awaiting'];
-
-function problem(type: ProblemType, status: number, description: string, detail: string): ResponseObject {
-  return {
-    description,
-    content: {
-      'application/problem+json': {
-        schema: { allOf: [ref('Problem')], properties: { type: { const: `urn:amtsbote:problem:${type}` }, status: { const: status } } },
-        example: { type: `urn:amtsbote:problem:${type}`, title: problemTypes[type].title, status, detail },
-      },
-    },
-  };
-}
-
 const common: Record<string, ResponseObject> = {
-  '401': {
-    ...problem('operator-unauthorized', 401, 'No bearer token, or not the operator token.', 'send Authorization: Bearer <operator token>'),
-    headers: { 'WWW-Authenticate': { description: 'The bearer challenge (RFC 6750) of realm `amtsbote-operator`.', required: true, schema: { type: 'string' } } },
-  },
-  '500': problem('internal-error', 500, 'The hub could not answer.', 'the hub could not process the request'),
-  '503': problem('operator-api-disabled', 503, 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN'),
+  '401': unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token.', { detail: 'send Authorization: Bearer <operator token>' }),
+  '500': problemResponse('internal-error', 'The hub could not answer.', { detail: 'the hub could not process the request' }),
+  '503': problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', { detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN' }),
 };
-const invalid = problem('invalid-reconcile-request', 422, 'The body or query is not valid; each field at fault has a pointer.', '1 field is not valid');
-const notFound = (what: string) => problem('not-found', 404, `No such ${what}.`, `no ${what}`);
+const invalid = problemResponse('invalid-reconcile-request', 'The body or query is not valid; each field at fault has a pointer.', { detail: '1 field is not valid' });
+const notFound = (what: string) => problemResponse('not-found', `No such ${what}.`, { detail: `no ${what}` });
 const idParam = (description: string, schema: JsonSchema) => ({ name: 'id', in: 'path' as const, required: true, description, schema });
 const reasonBody = { required: false, content: { 'application/json': { schema: ref('ReconcileConfirm') } } };
 const confirmed: ResponseObject = { description: 'What became of each re-delivery asked for.', content: { 'application/json': { schema: ref('ReconcileConfirmed') } } };
 
 function op(o: Omit<Operation, 'tags' | 'security'>): Operation {
-  return { tags: ['reconciliation'], security: [{ operatorToken: [] }], ...o, responses: { ...o.responses, ...common } };
+  return { tags: ['reconciliation'], security: requires('operatorToken'), ...o, responses: { ...o.responses, ...common } };
 }
 
-export const reconcilePaths: Record<string, PathItem> = {
+const reconcilePaths: Record<string, PathItem> = {
   '/api/v1/reconcile/runs': {
     get: op({
       operationId: 'listReconcileRuns',
@@ -63,7 +46,7 @@ export const reconcilePaths: Record<string, PathItem> = {
       summary: 'Run a reconciliation now',
       description: 'Runs one now (stuck deliveries, hub vs back office, portal vs hub) and answers when it ended. Every field is optional.',
       requestBody: { required: false, content: { 'application/json': { schema: ref('ReconcileRequest'), example: { target: 'gelsendienste-sperrmuell', since: '2026-11-20T00:00:00Z' } } } },
-      responses: { '201': { description: 'The run, recorded.', headers: { Location: { description: 'The run.', required: true, schema: { type: 'string' } } }, content: { 'application/json': { schema: ref('ReconcileRun') } } }, '400': problem('malformed-body', 400, 'The body is not JSON.', 'the request body could not be read'), '422': invalid },
+      responses: { '201': { description: 'The run, recorded.', headers: { Location: { description: 'The run.', required: true, schema: { type: 'string' } } }, content: { 'application/json': { schema: ref('ReconcileRun') } } }, '400': problemResponse('malformed-body', 'The body is not JSON.', { detail: 'the request body could not be read' }), '422': invalid },
     }),
   },
   '/api/v1/reconcile/runs/{id}': {
@@ -101,12 +84,12 @@ export const reconcilePaths: Record<string, PathItem> = {
       summary: 'Re-deliver one case a run found missing and left to an operator',
       parameters: [idParam('The finding (`id` in the report).', { type: 'string', pattern: '^[0-9]+$' })],
       requestBody: reasonBody,
-      responses: { '200': confirmed, '404': notFound('reconciliation finding'), '409': problem('discrepancy-not-awaiting', 409, 'The finding is not a missing case waiting for an operator (or it was acted on).', 'finding 7 is not a missing case waiting for an operator'), '422': invalid },
+      responses: { '200': confirmed, '404': notFound('reconciliation finding'), '409': problemResponse('discrepancy-not-awaiting', 'The finding is not a missing case waiting for an operator (or it was acted on).', { detail: 'finding 7 is not a missing case waiting for an operator' }), '422': invalid },
     }),
   },
 };
 
-export const reconcileSchemas: Record<string, JsonSchema> = {
+const reconcileSchemas: Record<string, JsonSchema> = {
   ReconcileRequest: {
     type: 'object',
     additionalProperties: false,
@@ -178,4 +161,10 @@ export const reconcileSchemas: Record<string, JsonSchema> = {
       },
     },
   },
+};
+
+export const reconcileFragment: OpenApiFragment = {
+  tags: [{ name: 'reconciliation', description: 'For operators: reconciliation runs, their reports (JSON, CSV), and re-deliveries left to an operator. Needs the operator token.' }],
+  paths: reconcilePaths,
+  schemas: reconcileSchemas,
 };

@@ -1,5 +1,4 @@
 import express, { type Request, type Response } from 'express';
-import { z } from 'zod';
 import type { HubConfig } from '../config/schema.ts';
 import { httpProblem, pointer, type FieldError } from '../http/problem-details.ts';
 import { rawBody } from '../http/body.ts';
@@ -8,7 +7,9 @@ import { isUtf8Charset, parseMediaType } from '../http/media-type.ts';
 import { readStrictJson, strictJsonStatus } from '../http/strict-json.ts';
 import type { StatusRecordResult } from '../store/status-store.ts';
 import { PushAuth } from './push-auth.ts';
-import { MAX_REASON_LENGTH, type StatusRecorder } from './recorder.ts';
+import type { StatusRecorder } from './recorder.ts';
+import { pushedBatchSchema, pushedEventSchema, type PushedEvent } from './push-schema.ts';
+import type { EventResultsAnswer } from './answers.ts';
 import type { BackofficeStatusChange } from '../core/status/types.ts';
 import type { Clock } from '../clock.ts';
 
@@ -19,24 +20,9 @@ export interface PushRoutesOptions {
   now: Clock;
 }
 
-/** At most this many events per request. */
-export const MAX_EVENTS = 1000;
+export { MAX_EVENTS } from './push-schema.ts';
 /** A back office's clock may run this far ahead; later `at`s are refused, as they would freeze the case's status. */
 export const MAX_CLOCK_SKEW_MS = 5 * 60_000;
-
-const event = z
-  .object({
-    reference: z.string().min(1).max(200).optional(),
-    idempotencyKey: z.string().min(1).max(200).optional(),
-    target: z.string().min(1).max(100).optional(),
-    status: z.string().min(1).max(100),
-    reason: z.string().max(MAX_REASON_LENGTH).optional(),
-    at: z.iso.datetime({ offset: true, message: 'an ISO 8601 date-time with time zone, e.g. 2026-11-24T09:30:00+01:00' }).optional(),
-  })
-  .strict()
-  .refine((e) => e.reference !== undefined || e.idempotencyKey !== undefined, { message: 'give reference or idempotencyKey', path: ['reference'] });
-const batch = z.object({ events: z.array(event).min(1).max(MAX_EVENTS) }).strict();
-type PushedEvent = z.output<typeof event>;
 
 /**
  * `POST /backoffice-events` (under /api/v1): a back office pushes the status of its cases, one event or a batch.
@@ -89,7 +75,7 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
         const e = events[0]!;
         throw statusProblem('unknown-case', e.reference !== undefined ? `no case with reference ${e.reference}` : `no case with idempotency key ${e.idempotencyKey}`);
       }
-      res.json({ results: results.map(publicResult) });
+      res.json({ results: results.map(publicResult) } satisfies EventResultsAnswer);
     },
   );
   return api;
@@ -98,7 +84,7 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
 function validate(body: unknown, allowed: readonly string[], now: number): { events: PushedEvent[]; single: boolean; errors: FieldError[] } {
   if (!body || typeof body !== 'object' || Array.isArray(body)) return { events: [], single: true, errors: [{ pointer: '#', detail: 'the body must be an object' }] };
   const single = !('events' in body);
-  const r = single ? event.safeParse(body, { reportInput: true }) : batch.safeParse(body, { reportInput: true });
+  const r = single ? pushedEventSchema.safeParse(body, { reportInput: true }) : pushedBatchSchema.safeParse(body, { reportInput: true });
   if (!r.success) {
     return {
       events: [],
@@ -121,7 +107,7 @@ function validate(body: unknown, allowed: readonly string[], now: number): { eve
 }
 
 /** One event's result as the back office sees it: what became of it, and where the case stands for the portal. */
-function publicResult(r: StatusRecordResult) {
+function publicResult(r: StatusRecordResult): EventResultsAnswer['results'][number] {
   return {
     outcome: r.outcome,
     ...(r.submissionId ? { submissionId: r.submissionId } : {}),

@@ -1,7 +1,8 @@
 import { expect } from 'chai';
 import Ajv2020 from 'ajv/dist/2020.js';
 import addFormats from 'ajv-formats';
-import { openApiDocument, type ResponseObject } from '../../src/http/openapi.ts';
+import { openApiDocument } from '../../src/api-description.ts';
+import type { ResponseObject } from '../../src/http/openapi/types.ts';
 
 // ajv and ajv-formats are CommonJS: under NodeNext the default import is module.exports.
 const AjvClass = (Ajv2020 as unknown as { default: typeof Ajv2020.default }).default;

@@ -1,0 +1,19 @@
+import { httpProblem } from './http/problem-details.ts';
+import { intakeProblem } from './intake/problems.ts';
+import { operatorProblem } from './operator/problems.ts';
+import { statusProblem } from './status/problems.ts';
+import { reconcileProblem } from './reconcile/problems.ts';
+
+/**
+ * Every API's problem types in one table (the OpenAPI description and its test load it). Nothing is defined here: each feature
+ * defines its own (`defineProblems` in its folder) and the kernel the shared ones (problem-details.ts).
+ */
+export const problemTypes = {
+  ...httpProblem.types,
+  ...intakeProblem.types,
+  ...operatorProblem.types,
+  ...statusProblem.types,
+  ...reconcileProblem.types,
+} as const;
+
+export type ProblemType = keyof typeof problemTypes;
