@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { builtinAdapters } from '../../adapters/index.ts';
 import type { AdapterDefinition } from '../sdk/types.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readConfigFolder } from './read-folder.ts';
@@ -9,10 +8,11 @@ import { readConfigFolder } from './read-folder.ts';
 const ENTRY_FILES = ['index.ts', 'index.js', 'index.mjs'];
 
 /**
- * The adapters a configuration can use: the built-in ones and those in the folders its `paths.adapters` names.
- * Loaded before the configuration is validated, so their options schemas check the targets like the built-ins'.
+ * The adapters a configuration can use: the built-in ones (handed in by the caller, so config/ does not depend on
+ * adapters/) and those in the folders its `paths.adapters` names. Loaded before the configuration is validated,
+ * so their options schemas check the targets like the built-ins'.
  */
-export async function adapterRegistry(configDir: string): Promise<ReadonlyMap<string, AdapterDefinition>> {
+export async function adapterRegistry(configDir: string, builtinAdapters: ReadonlyMap<string, AdapterDefinition>): Promise<ReadonlyMap<string, AdapterDefinition>> {
   const problems: ConfigProblem[] = [];
   const raw = readConfigFolder(configDir, problems);
   // A broken folder is reported by loadConfig with everything else.
