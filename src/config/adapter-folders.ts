@@ -33,6 +33,7 @@ export async function adapterRegistry(configDir: string, builtinAdapters: Readon
       if (!entry) continue;
       let definition: unknown;
       try {
+        if (entry.endsWith('.ts')) await typeScriptLoader();
         definition = ((await import(pathToFileURL(entry).href)) as { default?: unknown }).default;
       } catch (e) {
         problems.push(at(`${entry} could not be loaded: ${(e as Error).message.split('\n')[0]}`));
@@ -63,4 +64,16 @@ function notAnAdapter(d: unknown): string | undefined {
   if (!a.options || typeof (a.options as { safeParse?: unknown }).safeParse !== 'function') return `adapter ${a.type} has no options schema`;
   if (typeof a.create !== 'function') return `adapter ${a.type} has no create()`;
   return undefined;
+}
+
+/**
+ * An adapter folder may hold TypeScript. Run through tsx (tests, or bin/amtsbote.js without a fresh dist/) the
+ * hub loads it as it is; run compiled from dist/, this module is JavaScript and registers tsx first, once.
+ */
+let tsLoader: Promise<void> | undefined;
+function typeScriptLoader(): Promise<void> {
+  if (!import.meta.url.endsWith('.js')) return Promise.resolve();
+  return (tsLoader ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  }));
 }
