@@ -47,6 +47,13 @@ module.exports = {
       to: { path: '^adapters/', pathNot: ['^adapters/$1/', '^adapters/_http/'] },
     },
     {
+      name: 'config-imports-no-features',
+      comment: 'src/config/ reads and checks the configuration: adapters come in through the registry the caller hands it, the demo section only as its schema.',
+      severity: 'error',
+      from: { path: '^src/config/', pathNot: ['\\.test\\.ts$'] },
+      to: { path: ['^adapters/', '^src/delivery/', '^src/demo/(?!schema\\.ts$)'] },
+    },
+    {
       name: 'sdk-does-not-import-adapters',
       comment: 'The SDK is what adapters build on; it must not depend on any of them.',
       severity: 'error',

@@ -22,6 +22,7 @@ import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { loadConfig } from '../src/config/load.ts';
 import { adapterRegistry } from '../src/config/adapter-folders.ts';
+import { builtinAdapters } from '../adapters/index.ts';
 import { acceptSubmission } from '../src/intake/accept.ts';
 import { validateEnvelope } from '../src/intake/envelope.ts';
 import { Router } from '../src/routing/router.ts';
@@ -329,7 +330,7 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
  * validateEnvelope → acceptSubmission → Store.createSubmission, QUEUE_IN_FLIGHT at a time.
  */
 export async function queueBacklog(db: DatabaseOptions, count: number, env: Record<string, string>, tag: string): Promise<{ seconds: number; perSecond: number }> {
-  const config = loadConfig(CONFIG_DIR, { adapters: await adapterRegistry(CONFIG_DIR), env: { ...process.env, ...env } });
+  const config = loadConfig(CONFIG_DIR, { adapters: await adapterRegistry(CONFIG_DIR, builtinAdapters), env: { ...process.env, ...env } });
   const router = new Router(config);
   const portal = config.hub.portals[0]!;
   const { prefix, suffix } = bodyTemplate();

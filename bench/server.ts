@@ -170,7 +170,6 @@ async function startBenchHub(): Promise<Hub> {
     host: '127.0.0.1',
     ...(db === 'postgres' ? { databaseUrl: values['pg-url'], databaseSchema: values.schema } : {}),
     env: process.env,
-    simulators: false,
     worker:
       worker === 'off'
         ? { enabled: false }

@@ -6,6 +6,7 @@ import type winston from 'winston';
 import type Transport from 'winston-transport';
 import { loadConfig, type LoadedConfig } from './config/load.ts';
 import { adapterRegistry } from './config/adapter-folders.ts';
+import { builtinAdapters } from '../adapters/index.ts';
 import { createAdapters } from './config/adapter-instances.ts';
 import { Router } from './routing/router.ts';
 import { createLogger } from './log/logger.ts';
@@ -26,7 +27,6 @@ import { reconcileRoutes } from './reconcile/http.ts';
 import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
 import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
-import { startSimulators, type RunningSimulator } from './demo/index.ts';
 import { systemClock, type Clock } from './clock.ts';
 
 export interface HubOptions {
@@ -40,8 +40,11 @@ export interface HubOptions {
   /** PostgreSQL schema (tests). */
   databaseSchema?: string | undefined;
   env?: NodeJS.ProcessEnv;
-  /** Start the simulators the configuration's demo section names (default true). */
-  simulators?: boolean;
+  /**
+   * What runs beside the hub (`amtsbote start` passes the demo simulators): started once the configuration is
+   * loaded and the store is open, before the adapters and HTTP; closed after the hub.
+   */
+  alongside?: (config: LoadedConfig['hub'], logger: winston.Logger) => Promise<readonly { close(): Promise<unknown> }[]>;
   worker?: Partial<LoadedConfig['hub']['worker']>;
   /**
    * The hub's one clock, handed to every part that stamps or compares time (src/clock.ts); default the machine's.
@@ -60,7 +63,6 @@ export interface Hub {
   worker: DeliveryWorker | undefined;
   logger: winston.Logger;
   metrics: Metrics;
-  simulators: RunningSimulator[];
   scheduler: Scheduler;
   /** The status back-channel's StatusSink: the worker and reconciliation report back-office status here. */
   statusRecorder: StatusRecorder;
@@ -68,9 +70,9 @@ export interface Hub {
   close(): Promise<void>;
 }
 
-/** Loads and checks the configuration, opens the store, starts simulators, adapters, worker, schedules and HTTP. */
+/** Loads and checks the configuration, opens the store, starts what runs alongside, adapters, worker, schedules and HTTP. */
 export async function startHub(opts: HubOptions): Promise<Hub> {
-  const config = loadConfig(opts.configDir, { adapters: await adapterRegistry(opts.configDir), env: opts.env ?? process.env });
+  const config = loadConfig(opts.configDir, { adapters: await adapterRegistry(opts.configDir, builtinAdapters), env: opts.env ?? process.env });
   const router = new Router(config);
   const hub = config.hub;
   const clock = opts.clock ?? systemClock;
@@ -96,9 +98,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     logger.info('store ready', { database: store.dialect.name });
     for (const w of await store.maintenanceWarnings()) logger.warn(w);
 
-    const simulators = opts.simulators === false || !hub.demo ? [] : await startSimulators(hub.demo.simulators, { logger: (m) => logger.info(m, { component: 'simulator' }) });
-    cleanup.push(() => Promise.all(simulators.map((s) => s.close())));
-    for (const s of simulators) logger.info('demo back-office simulator started', { component: 'simulator', kind: s.kind, url: s.url });
+    const beside = opts.alongside ? await opts.alongside(hub, logger) : [];
+    cleanup.push(() => Promise.all(beside.map((s) => s.close())));
 
     // The same build `amtsbote config check` runs: what fails here fails there first.
     const adapters = await createAdapters(config, (t) => logger.child({ target: t.id, adapter: t.adapter.type }), clock);
@@ -180,7 +181,6 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       worker,
       logger,
       metrics,
-      simulators,
       scheduler,
       statusRecorder,
       statusOutbox,

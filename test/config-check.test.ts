@@ -2,6 +2,7 @@
 // a SOAP target (WSDL), an XML target (XSD) and a TLS target (certificate and key), broken one way at a time.
 // `--connect` then asks real back offices on 127.0.0.1: one that works, one that refuses the credentials,
 // and a closed port.
+import { builtinAdapters } from '../adapters/index.ts';
 import { systemClock } from '../src/clock.ts';
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
@@ -170,13 +171,13 @@ describe('amtsbote config check: every check start runs', function () {
 
   it('reports every broken target in one run, as start refuses the same folder', async () => {
     for (const b of breaks.slice(1)) edit(b.change);
-    const r = await checkConfig(config, env(), { clock: systemClock });
+    const r = await checkConfig(config, env(), { clock: systemClock, builtinAdapters });
     if (r.ok) throw new Error('expected problems');
     expect(r.problems.map((p) => /targets\.([\w-]+)\.options:/.exec(p)?.[1])).to.deep.equal(['dogtax-soap', 'waste-xml', 'tls-rest']);
     // start runs the same build: the same problems, before anything serves.
     const data = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-check-data-'));
     try {
-      const started = await startHub({ configDir: config, dataDir: data, env: env(), simulators: false, log: { console: false, file: false } }).then(
+      const started = await startHub({ configDir: config, dataDir: data, env: env(), log: { console: false, file: false } }).then(
         async (hub) => {
           await hub.close();
           return [] as string[];

@@ -177,7 +177,7 @@ describe('configuration', () => {
     const f = fixtureCopy();
     try {
       writeFileSync(path.join(f.dir, 'mappings', 'dog.jsonata'), '{ "a": data.( }');
-      const r = await checkConfig(f.config, env, { clock: systemClock });
+      const r = await checkConfig(f.config, env, { clock: systemClock, builtinAdapters });
       expect(r.ok).to.equal(false);
       if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata:\d+:\d+ \(S0\d+\)/);
     } finally {
@@ -200,12 +200,12 @@ describe('configuration', () => {
       writeFileSync(hub, readFileSync(hub, 'utf8').replace('  mappings: ../mappings', `  mappings: ../mappings\n  adapters: ["${extra}"]`));
       const targets = path.join(f.config, 'targets.yaml');
       writeFileSync(targets, readFileSync(targets, 'utf8').replace('routes:', '  echo:\n    adapter: echo-office\n    timeoutMs: 2000\n    options: { token: "${env:ECHO_TOKEN:-echo-token-1234}" }\nroutes:'));
-      const r = await checkConfig(f.config, env, { clock: systemClock });
+      const r = await checkConfig(f.config, env, { clock: systemClock, builtinAdapters });
       expect(r, JSON.stringify(r)).to.deep.include({ ok: true });
-      const registry = await adapterRegistry(f.config);
+      const registry = await adapterRegistry(f.config, builtinAdapters);
       expect([...registry.keys()]).to.include.members(['rest', 'soap', 'xml-http', 'file-drop', 'echo-office']);
       writeFileSync(hub, readFileSync(hub, 'utf8').replace(extra, '/nowhere/adapters'));
-      const problems = await adapterRegistry(f.config).then(
+      const problems = await adapterRegistry(f.config, builtinAdapters).then(
         () => [],
         (e: ConfigError) => e.problems.map(formatProblem),
       );
@@ -222,11 +222,11 @@ describe('configuration', () => {
   });
 
   it('publishes a JSON Schema that completes adapter options and marks secrets', () => {
-    const schema = JSON.stringify(configJsonSchema());
+    const schema = JSON.stringify(configJsonSchema(builtinAdapters));
     expect(schema).to.include('"referencePointer"');
     expect(schema).to.include('"writeOnly":true');
     const committed = JSON.parse(readFileSync(fileURLToPath(new URL('../config/amtsbote.schema.json', import.meta.url)), 'utf8'));
-    expect(committed, 'config/amtsbote.schema.json is stale: run npm run config:schema').to.deep.equal(configJsonSchema());
+    expect(committed, 'config/amtsbote.schema.json is stale: run npm run config:schema').to.deep.equal(configJsonSchema(builtinAdapters));
   });
 
   describe('amtsbote config check', function () {

@@ -21,7 +21,8 @@ const OWN_CLOCK: Record<string, string> = {
 /** Where a clock is made from the machine's: the hub itself, and processes or harnesses of their own. */
 const MAKES_A_CLOCK: Record<string, string> = {
   'src/hub.ts': 'the hub: HubOptions.clock, else the machine clock',
-  'src/cli/index.ts': 'amtsbote replay: a process of its own',
+  'src/cli/replay.ts': 'amtsbote replay: a process of its own',
+  'src/cli/config-check.ts': 'amtsbote config check: a process of its own',
   'src/cli/reconcile.ts': 'amtsbote reconcile: a process of its own',
   'src/cli/targets.ts': 'amtsbote targets: a process of its own',
   'src/cli/prune.ts': 'amtsbote prune: a process of its own',

@@ -1,9 +1,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
-import { adapterRegistry } from '../config/adapter-folders.ts';
-import { loadConfig, type LoadedConfig } from '../config/load.ts';
-import { openStore } from '../store/index.ts';
+import type { LoadedConfig } from '../config/load.ts';
 import type { Store } from '../store/index.ts';
 
 /** Where the operator commands (replay, reconcile, prune, targets) find the configuration and the database. */
@@ -23,17 +21,23 @@ export function withDatabaseOptions(cmd: Command): Command {
     .option('--database-schema <name>', 'PostgreSQL schema (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA);
 }
 
+// The configuration, the adapters and the store are imported when a command uses them, not when the CLI
+// declares its options (index.ts imports this file): `--help` loads none of them.
+
 /** The configuration, or undefined when the folder does not exist (a command that can do without it goes on). */
 export async function loadConfigIfPresent(o: DatabaseCommandOptions): Promise<LoadedConfig | undefined> {
   const dir = path.resolve(o.config);
-  return existsSync(dir) ? loadConfig(dir, { adapters: await adapterRegistry(dir), env: process.env }) : undefined;
+  if (!existsSync(dir)) return undefined;
+  const [{ loadConfig }, { adapterRegistry }, { builtinAdapters }] = await Promise.all([import('../config/load.ts'), import('../config/adapter-folders.ts'), import('../../adapters/index.ts')]);
+  return loadConfig(dir, { adapters: await adapterRegistry(dir, builtinAdapters), env: process.env });
 }
 
 /**
  * Opens the database: `--database-url`, else the configuration's, else the data folder's SQLite file. Without
  * claiming it: a running hub may be using it too.
  */
-export function openConfiguredStore(o: DatabaseCommandOptions, config?: LoadedConfig): Promise<Store> {
+export async function openConfiguredStore(o: DatabaseCommandOptions, config?: LoadedConfig): Promise<Store> {
+  const { openStore } = await import('../store/index.ts');
   const url = o.databaseUrl || config?.hub.database.url || undefined;
   return openStore({ url, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'), ...(o.databaseSchema ? { schema: o.databaseSchema } : {}) });
 }

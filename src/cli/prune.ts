@@ -1,37 +1,28 @@
-import type { Command } from 'commander';
-import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
+import { loadConfigIfPresent, openConfiguredStore, type DatabaseCommandOptions } from './database.ts';
 import { pruneOptionsSchema, type PruneOptions } from '../config/schema.ts';
 import { PRUNED_TABLES } from '../store/prune-store.ts';
 import { runPrune, type PruneReport } from '../maintenance/prune.ts';
 import { systemClock } from '../clock.ts';
 
-interface PruneCommandOptions extends DatabaseCommandOptions {
+export interface PruneCommandOptions extends DatabaseCommandOptions {
   dryRun?: boolean;
   json?: boolean;
 }
 
 /** `amtsbote prune`: the prune job now, with the options of the configured prune schedule (else the defaults). */
-export function registerPruneCommand(program: Command): void {
-  withDatabaseOptions(
-    program
-      .command('prune')
-      .description('delete old reconciliation runs and finished portal status updates now, as the prune schedule would; prints the rows deleted per table')
-      .option('--dry-run', 'count what would be deleted, delete nothing')
-      .option('--json', 'print the counts as JSON'),
-  ).action(async (o: PruneCommandOptions) => {
-    // Without a configuration folder the data folder's SQLite and the default retention are used.
-    const config = await loadConfigIfPresent(o);
-    const schedule = config?.hub.schedules.find((s) => s.job === 'prune');
-    const options: PruneOptions = schedule?.job === 'prune' ? schedule.options : pruneOptionsSchema.parse({});
-    // It may run beside a hub: its deletes go in small batches.
-    const store = await openConfiguredStore(o, config);
-    try {
-      const report = await runPrune(store.prune, options, { now: systemClock, dryRun: Boolean(o.dryRun) });
-      console.log(o.json ? JSON.stringify(asJson(report, schedule?.id ?? null), null, 2) : formatReport(report, schedule?.id).join('\n'));
-    } finally {
-      await store.close();
-    }
-  });
+export async function prune(o: PruneCommandOptions): Promise<void> {
+  // Without a configuration folder the data folder's SQLite and the default retention are used.
+  const config = await loadConfigIfPresent(o);
+  const schedule = config?.hub.schedules.find((s) => s.job === 'prune');
+  const options: PruneOptions = schedule?.job === 'prune' ? schedule.options : pruneOptionsSchema.parse({});
+  // It may run beside a hub: its deletes go in small batches.
+  const store = await openConfiguredStore(o, config);
+  try {
+    const report = await runPrune(store.prune, options, { now: systemClock, dryRun: Boolean(o.dryRun) });
+    console.log(o.json ? JSON.stringify(asJson(report, schedule?.id ?? null), null, 2) : formatReport(report, schedule?.id).join('\n'));
+  } finally {
+    await store.close();
+  }
 }
 
 function asJson(r: PruneReport, schedule: string | null) {

@@ -1,5 +1,4 @@
-import type { Command } from 'commander';
-import { loadConfigIfPresent, openConfiguredStore, withDatabaseOptions, type DatabaseCommandOptions } from './database.ts';
+import { loadConfigIfPresent, openConfiguredStore, type DatabaseCommandOptions } from './database.ts';
 import { describeTargets, type describeTarget } from '../operator/targets-api.ts';
 import { systemClock } from '../clock.ts';
 
@@ -9,30 +8,22 @@ type TargetView = ReturnType<typeof describeTarget>;
  * `amtsbote targets [id]`: every target's breaker, rate bucket, window and queue, across all instances, read from
  * the database: what `GET /api/v1/targets` answers, for an operator at a shell during an outage.
  */
-export function registerTargetsCommand(program: Command): void {
-  withDatabaseOptions(
-    program
-      .command('targets')
-      .description("show each target's circuit breaker, rate limit, delivery window and queue, across all instances (as GET /api/v1/targets)")
-      .argument('[id]', 'only this target')
-      .option('--json', 'print the targets as JSON, as the API does'),
-  ).action(async (id: string | undefined, o: DatabaseCommandOptions & { json?: boolean }) => {
-    const config = await loadConfigIfPresent(o);
-    if (!config) throw new Error(`no configuration at ${o.config}: the targets and their policies come from it`);
-    const store = await openConfiguredStore(o, config);
-    try {
-      // A process of its own: its one reading of the machine's clock.
-      const targets = await describeTargets(store, config, systemClock(), id);
-      if (id !== undefined && targets.length === 0) {
-        console.error(`no target ${id}; configured: ${[...config.targets.keys()].sort().join(', ')}`);
-        process.exitCode = 2;
-        return;
-      }
-      console.log(o.json ? JSON.stringify(id === undefined ? { targets } : targets[0], null, 2) : formatTargets(targets).join('\n'));
-    } finally {
-      await store.close();
+export async function targets(id: string | undefined, o: DatabaseCommandOptions & { json?: boolean }): Promise<void> {
+  const config = await loadConfigIfPresent(o);
+  if (!config) throw new Error(`no configuration at ${o.config}: the targets and their policies come from it`);
+  const store = await openConfiguredStore(o, config);
+  try {
+    // A process of its own: its one reading of the machine's clock.
+    const targets = await describeTargets(store, config, systemClock(), id);
+    if (id !== undefined && targets.length === 0) {
+      console.error(`no target ${id}; configured: ${[...config.targets.keys()].sort().join(', ')}`);
+      process.exitCode = 2;
+      return;
     }
-  });
+    console.log(o.json ? JSON.stringify(id === undefined ? { targets } : targets[0], null, 2) : formatTargets(targets).join('\n'));
+  } finally {
+    await store.close();
+  }
 }
 
 /** One line per target; the columns an operator scans first during an outage. */

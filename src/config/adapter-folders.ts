@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { builtinAdapters } from '../../adapters/index.ts';
 import type { AdapterDefinition } from '../sdk/types.ts';
 import { ConfigError, type ConfigProblem } from './errors.ts';
 import { readConfigFolder } from './read-folder.ts';
@@ -9,10 +8,11 @@ import { readConfigFolder } from './read-folder.ts';
 const ENTRY_FILES = ['index.ts', 'index.js', 'index.mjs'];
 
 /**
- * The adapters a configuration can use: the built-in ones and those in the folders its `paths.adapters` names.
- * Loaded before the configuration is validated, so their options schemas check the targets like the built-ins'.
+ * The adapters a configuration can use: the built-in ones (handed in by the caller, so config/ does not depend on
+ * adapters/) and those in the folders its `paths.adapters` names. Loaded before the configuration is validated,
+ * so their options schemas check the targets like the built-ins'.
  */
-export async function adapterRegistry(configDir: string): Promise<ReadonlyMap<string, AdapterDefinition>> {
+export async function adapterRegistry(configDir: string, builtinAdapters: ReadonlyMap<string, AdapterDefinition>): Promise<ReadonlyMap<string, AdapterDefinition>> {
   const problems: ConfigProblem[] = [];
   const raw = readConfigFolder(configDir, problems);
   // A broken folder is reported by loadConfig with everything else.
@@ -33,6 +33,7 @@ export async function adapterRegistry(configDir: string): Promise<ReadonlyMap<st
       if (!entry) continue;
       let definition: unknown;
       try {
+        if (entry.endsWith('.ts')) await typeScriptLoader();
         definition = ((await import(pathToFileURL(entry).href)) as { default?: unknown }).default;
       } catch (e) {
         problems.push(at(`${entry} could not be loaded: ${(e as Error).message.split('\n')[0]}`));
@@ -63,4 +64,16 @@ function notAnAdapter(d: unknown): string | undefined {
   if (!a.options || typeof (a.options as { safeParse?: unknown }).safeParse !== 'function') return `adapter ${a.type} has no options schema`;
   if (typeof a.create !== 'function') return `adapter ${a.type} has no create()`;
   return undefined;
+}
+
+/**
+ * An adapter folder may hold TypeScript. Run through tsx (tests, or bin/amtsbote.js without a fresh dist/) the
+ * hub loads it as it is; run compiled from dist/, this module is JavaScript and registers tsx first, once.
+ */
+let tsLoader: Promise<void> | undefined;
+function typeScriptLoader(): Promise<void> {
+  if (!import.meta.url.endsWith('.js')) return Promise.resolve();
+  return (tsLoader ??= import('tsx/esm/api').then(({ register }) => {
+    register();
+  }));
 }

@@ -1,7 +1,7 @@
 import type { Clock } from '../clock.ts';
 import winston from 'winston';
 import Transport from 'winston-transport';
-import type { AdapterInstance } from '../sdk/types.ts';
+import type { AdapterDefinition, AdapterInstance } from '../sdk/types.ts';
 import { adapterRegistry } from './adapter-folders.ts';
 import { closeAdapters, createAdapters } from './adapter-instances.ts';
 import { loadConfig, type LoadedConfig } from './load.ts';
@@ -25,6 +25,8 @@ export interface CheckOptions {
   connect?: boolean;
   /** The clock the adapters are built with (the command's own: it is a process of its own). */
   clock: Clock;
+  /** The built-in adapters (adapters/index.ts); those of the configuration's adapter folders are added. */
+  builtinAdapters: ReadonlyMap<string, AdapterDefinition>;
 }
 
 /**
@@ -37,7 +39,7 @@ export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.
   let loaded: LoadedConfig;
   let adapters: Map<string, AdapterInstance>;
   try {
-    loaded = loadConfig(dir, { adapters: await adapterRegistry(dir), env });
+    loaded = loadConfig(dir, { adapters: await adapterRegistry(dir, opts.builtinAdapters), env });
     new Router(loaded);
     adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings), opts.clock);
   } catch (e) {

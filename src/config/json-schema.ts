@@ -1,13 +1,13 @@
 import { z } from 'zod';
-import { builtinAdapters } from '../../adapters/index.ts';
+import type { AdapterDefinition } from '../sdk/types.ts';
 import { configSchema, targetSchema } from './schema.ts';
 
 /**
- * The configuration's JSON Schema, generated from the zod schemas. Targets are a union over the built-in
- * adapters, so an editor completes and checks each adapter's options too.
+ * The configuration's JSON Schema, generated from the zod schemas. Targets are a union over the adapters given
+ * (the built-in ones for `config schema`), so an editor completes and checks each adapter's options too.
  */
-export function configJsonSchema(): Record<string, unknown> {
-  const perAdapter = [...builtinAdapters.values()].map((a) =>
+export function configJsonSchema(adapters: ReadonlyMap<string, AdapterDefinition>): Record<string, unknown> {
+  const perAdapter = [...adapters.values()].map((a) =>
     targetSchema.extend({ adapter: z.literal(a.type).describe(a.description), options: a.options as z.ZodType }),
   );
   const target = perAdapter.length > 1 ? z.union(perAdapter as unknown as [z.ZodType, z.ZodType, ...z.ZodType[]]) : perAdapter[0]!;

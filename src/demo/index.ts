@@ -4,7 +4,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { z } from 'zod';
-import type { simulatorSchema } from '../config/schema.ts';
+import type { simulatorSchema } from './schema.ts';
 import { CaseBook, type SimCase, type SimContext, type SimQuirks, type SimulatorKind } from './simulators/common.ts';
 import { createWasteRestApp } from './simulators/waste-rest.ts';
 import { createDogtaxRestApp } from './simulators/dogtax-rest.ts';

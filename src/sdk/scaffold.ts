@@ -1,5 +1,6 @@
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { PROJECT_ROOT } from '../project-root.ts';
 
 /**
  * `amtsbote adapter new <name>`: a working adapter to start from. The generated files import the SDK by a
@@ -7,8 +8,8 @@ import path from 'node:path';
  * whose node_modules resolves zod and express.
  */
 
-const SDK_DIR = import.meta.dirname;
-const PROJECT_ROOT = path.resolve(SDK_DIR, '../..');
+// The SDK's sources, also when this runs compiled from dist/: the generated files import the TypeScript.
+const SDK_DIR = path.join(PROJECT_ROOT, 'src', 'sdk');
 const TEMPLATES = path.join(SDK_DIR, 'templates', 'adapter');
 
 /** The adapter type doubles as the folder name and the config value: keep it plain. */

@@ -55,7 +55,6 @@ export async function startTestHub(opts: {
     databaseUrl: db.options.url,
     databaseSchema: db.options.schema,
     env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir, ...opts.env },
-    simulators: false,
     ...(opts.worker ? { worker: opts.worker } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
     log: { console: false, file: false, transports: [capture] },

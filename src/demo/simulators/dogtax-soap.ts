@@ -15,8 +15,9 @@ import { validityErrors } from '../../mapping/xsd/messages.ts';
 import { IDEMPOTENCY_KEY, createApp, finishApp, pad6, type SimContext } from './common.ts';
 import { isListedBreed } from './dogtax-rest.ts';
 import { escapeXml, xmlFieldErrors, type XmlFieldError } from './xml.ts';
+import { PROJECT_ROOT } from '../../project-root.ts';
 
-export const DOGTAX_SOAP_WSDL = path.resolve(import.meta.dirname, '../../../config/wsdl/hundesteuer-bottrop.wsdl');
+export const DOGTAX_SOAP_WSDL = path.join(PROJECT_ROOT, 'config/wsdl/hundesteuer-bottrop.wsdl');
 export const DOGTAX_SOAP_PATH = '/hundesteuer';
 export const HUNDESTEUER_NS = 'urn:bottrop:hundesteuer:1';
 /** The soap adapter's default idempotency header: `<amt:IdempotencyKey xmlns:amt="urn:amtsbote:1">`. */

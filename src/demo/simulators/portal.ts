@@ -8,8 +8,9 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import { sendProblem, sendValidationProblem } from './common.ts';
 import type { Example } from '../example-input.ts';
 import type { Clock } from '../../clock.ts';
+import { PROJECT_ROOT } from '../../project-root.ts';
 
-const EXAMPLES = path.resolve(import.meta.dirname, '../../../examples');
+const EXAMPLES = path.join(PROJECT_ROOT, 'examples');
 
 /** A submission as the hub's intake takes it (src/intake/envelope.ts): the shape of the examples. */
 export type PortalEnvelope = Example;

@@ -8,9 +8,10 @@ import { loadSchema } from '../../mapping/xsd/index.ts';
 import { IDEMPOTENCY_KEY, createApp, finishApp, injectOutages, pad6, sendProblem, type SimContext } from './common.ts';
 import { escapeXml, sendXmlValidationProblem, xmlFieldErrors } from './xml.ts';
 import { KREIS_RE_TOWNS } from './waste-rest.ts';
+import { PROJECT_ROOT } from '../../project-root.ts';
 
 export const WASTE_XML_PATH = '/abfall/xml/auftraege';
-export const WASTE_XML_XSD = path.resolve(import.meta.dirname, '../../../config/xsd/sperrmuell-auftrag.xsd');
+export const WASTE_XML_XSD = path.join(PROJECT_ROOT, 'config/xsd/sperrmuell-auftrag.xsd');
 export const SPERRMUELL_NS = 'urn:kreis-re:abfall:sperrmuell:1';
 export const KOMMUNAL_NS = 'urn:kreis-re:kommunal:1';
 
