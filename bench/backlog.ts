@@ -97,7 +97,15 @@ export interface BacklogResult {
   backOfficeCpuMsPerDelivery: number | null;
   /** The rest of the machine (PostgreSQL, other people's processes, the bench driver), % of one core. */
   otherCpuPercent: number | null;
-  check: { requests: number; cases: number; repeats: number; withoutKey: number; storeDelivered: number | null; distinctReferences: number | null; ok: boolean };
+  check: {
+    requests: number;
+    cases: number;
+    repeats: number;
+    withoutKey: number;
+    storeDelivered: number | null;
+    distinctReferences: number | null;
+    ok: boolean;
+  };
 }
 export interface BacklogSkipped {
   id: 'backlog';
@@ -211,7 +219,15 @@ async function runBaseline<C extends BacklogChild>(ctx: BacklogContext<C>): Prom
       senderLoopBusy: round(loop.utilization, 2),
       backOfficeCpuMsPerDelivery: boCpu === null ? null : round(boCpu / ctx.count, 3),
       otherCpuPercent: machine === null ? null : Math.max(0, round(machine - ((clientCpuMs + (boCpu ?? 0)) / (seconds * 1000)) * 100, 0)),
-      check: { requests: s.requests, cases: s.cases, repeats: s.repeats, withoutKey: s.withoutKey, storeDelivered: null, distinctReferences: null, ok: s.requests === ctx.count && s.cases === ctx.count && s.repeats === 0 && s.withoutKey === 0 },
+      check: {
+        requests: s.requests,
+        cases: s.cases,
+        repeats: s.repeats,
+        withoutKey: s.withoutKey,
+        storeDelivered: null,
+        distinctReferences: null,
+        ok: s.requests === ctx.count && s.cases === ctx.count && s.repeats === 0 && s.withoutKey === 0,
+      },
     };
   } finally {
     await ctx.stopChild(bo.child);
@@ -245,7 +261,20 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
 
     // Started one after the other: on SQLite only one may run, and on PostgreSQL the schema exists already.
     for (const [i, dataDir] of dataDirs.entries()) {
-      const args = ['hub', ...dbArgs, '--data-dir', dataDir, '--worker', 'paused', '--config', 'config', '--concurrency', String(ctx.concurrency), '--poll-ms', String(ctx.pollMs)];
+      const args = [
+        'hub',
+        ...dbArgs,
+        '--data-dir',
+        dataDir,
+        '--worker',
+        'paused',
+        '--config',
+        'config',
+        '--concurrency',
+        String(ctx.concurrency),
+        '--poll-ms',
+        String(ctx.pollMs),
+      ];
       hubs.push(await ctx.spawnChild(`${label} #${i + 1}`, 'server.ts', args, env, { profileAs: `backlog-${setup}-${i + 1}` }));
     }
     const statsOf = () => Promise.all(hubs.map((h) => ctx.getJson<ProcStats>(`${h.info.control}/__bench/stats`)));
@@ -278,7 +307,10 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
     const boCpu = diff(bo.cpuMs(), boBefore);
     const machine = host.done();
     const delivered = counts['delivered'] ?? 0;
-    const hubCpuMs = before.reduce((sum, b, i) => sum + (after[i]!.cpuUserUs - b.cpuUserUs + after[i]!.cpuSystemUs - b.cpuSystemUs) / 1000, 0);
+    const hubCpuMs = before.reduce(
+      (sum, b, i) => sum + (after[i]!.cpuUserUs - b.cpuUserUs + after[i]!.cpuSystemUs - b.cpuSystemUs) / 1000,
+      0,
+    );
     const busy = before.map((b, i) => {
       const active = after[i]!.eluActiveMs - b.eluActiveMs;
       return active / (active + after[i]!.eluIdleMs - b.eluIdleMs);
@@ -315,7 +347,12 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
         distinctReferences: store.references,
         // As many delivered as distinct references, cases, requests and keys: each delivered one reached the back
         // office once. (Whether all were delivered is `delivered` and `timedOut`: a run cut short still checks this.)
-        ok: store.references === store.delivered && s.cases === store.delivered && s.requests === s.cases && s.repeats === 0 && s.withoutKey === 0,
+        ok:
+          store.references === store.delivered &&
+          s.cases === store.delivered &&
+          s.requests === s.cases &&
+          s.repeats === 0 &&
+          s.withoutKey === 0,
       },
     };
   } finally {
@@ -329,7 +366,12 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
  * Writes `count` submissions of the bench payload (one delivery each) as the intake would, minus HTTP:
  * validateEnvelope → acceptSubmission → Store.createSubmission, QUEUE_IN_FLIGHT at a time.
  */
-export async function queueBacklog(db: DatabaseOptions, count: number, env: Record<string, string>, tag: string): Promise<{ seconds: number; perSecond: number }> {
+export async function queueBacklog(
+  db: DatabaseOptions,
+  count: number,
+  env: Record<string, string>,
+  tag: string,
+): Promise<{ seconds: number; perSecond: number }> {
   const config = loadConfig(CONFIG_DIR, { adapters: await adapterRegistry(CONFIG_DIR, builtinAdapters), env: { ...process.env, ...env } });
   const router = new Router(config);
   const portal = config.hub.portals[0]!;
@@ -393,11 +435,19 @@ function caseBody(): string {
 
 function post(agent: http.Agent, url: URL, body: string, key: string): Promise<number> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key } }, (res) => {
-      res.resume();
-      res.on('end', () => resolve(res.statusCode ?? 0));
-      res.on('error', reject);
-    });
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -451,7 +501,17 @@ function round(v: number, digits: number): number {
 
 /** The scenario's own table: deliveries/s, the ratio to the plain client, and CPU per delivery. */
 export function backlogTable(results: BacklogResult[]): string {
-  const head = ['backlog drain', 'delivered/s', 'ratio', 'sender cpu ms/delivery', 'sender cpu', 'loop busy', 'back office cpu ms/delivery', 'other cpu', 'exactly once'];
+  const head = [
+    'backlog drain',
+    'delivered/s',
+    'ratio',
+    'sender cpu ms/delivery',
+    'sender cpu',
+    'loop busy',
+    'back office cpu ms/delivery',
+    'other cpu',
+    'exactly once',
+  ];
   const rows = results.map((r) => [
     r.label.replace(/^backlog: /, ''),
     String(r.deliveredPerSecond),
@@ -464,7 +524,9 @@ export function backlogTable(results: BacklogResult[]): string {
     (r.check.ok ? 'yes' : 'NO') + (r.timedOut ? ` (${r.delivered} of ${r.count}: timed out)` : ''),
   ]);
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  return [head, ...rows].map((cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ')).join('\n');
+  return [head, ...rows]
+    .map((cells) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  '))
+    .join('\n');
 }
 
 export function backlogDetails(r: BacklogResult): string {

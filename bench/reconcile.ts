@@ -71,12 +71,20 @@ async function seed(dbOptions: Parameters<typeof openStore>[0], count: number): 
     for (let start = 0; start < count; start += chunk) {
       const cases: SeedCase[] = [];
       for (let i = start; i < Math.min(count, start + chunk); i++) {
-        cases.push({ id: key(i), targetId: TARGET, reference: ref(i), backofficeStatus: SAME, createdAt: now - 3_600_000, deliveredAt: now - 3_599_000 });
+        cases.push({
+          id: key(i),
+          targetId: TARGET,
+          reference: ref(i),
+          backofficeStatus: SAME,
+          createdAt: now - 3_600_000,
+          deliveredAt: now - 3_599_000,
+        });
       }
       await seedCases(store, cases, now);
     }
     const stuck: SeedCase[] = [];
-    for (let j = 0; j < p; j++) stuck.push({ id: `stuck-${j}`, targetId: TARGET, state: 'queued', createdAt: now - 7_200_000, nextAttemptAt: now - 7_200_000 });
+    for (let j = 0; j < p; j++)
+      stuck.push({ id: `stuck-${j}`, targetId: TARGET, state: 'queued', createdAt: now - 7_200_000, nextAttemptAt: now - 7_200_000 });
     await seedCases(store, stuck, now);
   } finally {
     await store.close();
@@ -103,13 +111,21 @@ async function* listing(count: number): AsyncGenerator<CaseStatus> {
   }
 }
 
-async function run(dbOptions: Parameters<typeof openStore>[0], count: number, database: 'sqlite' | 'postgres'): Promise<ReconcileBenchResult> {
+async function run(
+  dbOptions: Parameters<typeof openStore>[0],
+  count: number,
+  database: 'sqlite' | 'postgres',
+): Promise<ReconcileBenchResult> {
   const store = await openStore(dbOptions);
   const p = plantedPerClass(count);
   const rstore = store.reconcile;
   const logger = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
   const status: StatusSink = { record: async (c) => ({ recorded: true, deliveryId: c.deliveryId }) };
-  const adapter = { deliver: async () => ({ ok: true as const, reference: null }), check: async () => ({ ok: true, message: '' }), list: () => listing(count) };
+  const adapter = {
+    deliver: async () => ({ ok: true as const, reference: null }),
+    check: async () => ({ ok: true, message: '' }),
+    list: () => listing(count),
+  };
   let peak = process.memoryUsage().rss;
   const before = peak;
   let atPeak = process.memoryUsage();
@@ -121,7 +137,22 @@ async function run(dbOptions: Parameters<typeof openStore>[0], count: number, da
   const started = performance.now();
   try {
     const r = (await runReconciliation(
-      { rstore, targets: new Map([[TARGET, { id: TARGET, adapter, reconcile: { timezone: 'Europe/Berlin', graceMinutes: 15, lookbackDays: 7, concurrency: 4, redeliver: 'auto' } }]]), status, logger, now: systemClock },
+      {
+        rstore,
+        targets: new Map([
+          [
+            TARGET,
+            {
+              id: TARGET,
+              adapter,
+              reconcile: { timezone: 'Europe/Berlin', graceMinutes: 15, lookbackDays: 7, concurrency: 4, redeliver: 'auto' },
+            },
+          ],
+        ]),
+        status,
+        logger,
+        now: systemClock,
+      },
       { job: 'reconcile', scheduleId: 'on-demand', targets: [TARGET], stuckAfterMinutes: 15 },
     ))!;
     const runSeconds = (performance.now() - started) / 1000;
@@ -144,7 +175,8 @@ async function run(dbOptions: Parameters<typeof openStore>[0], count: number, da
       seen.add(id);
       if (problems.length > 10) break;
     }
-    for (const c of Object.keys(expected)) if (r.counts[c as keyof typeof r.counts] !== p) problems.push(`${c}: found ${r.counts[c as keyof typeof r.counts] ?? 0} of ${p}`);
+    for (const c of Object.keys(expected))
+      if (r.counts[c as keyof typeof r.counts] !== p) problems.push(`${c}: found ${r.counts[c as keyof typeof r.counts] ?? 0} of ${p}`);
     if (r.matched !== count - 3 * p) problems.push(`matched ${r.matched}, expected ${count - 3 * p}`);
     if (r.state !== 'finished') problems.push(`run ${r.state}: ${r.error}`);
     return {
@@ -158,7 +190,12 @@ async function run(dbOptions: Parameters<typeof openStore>[0], count: number, da
       runSeconds: round(runSeconds),
       peakRssMb: Math.round(peak / 1024 / 1024),
       rssBeforeMb: Math.round(before / 1024 / 1024),
-      atPeakMb: { heapUsed: mb(atPeak.heapUsed), heapTotal: mb(atPeak.heapTotal), external: mb(atPeak.external), arrayBuffers: mb(atPeak.arrayBuffers) },
+      atPeakMb: {
+        heapUsed: mb(atPeak.heapUsed),
+        heapTotal: mb(atPeak.heapTotal),
+        external: mb(atPeak.external),
+        arrayBuffers: mb(atPeak.arrayBuffers),
+      },
       ok: problems.length === 0,
       problems,
       counts: r.counts as Record<string, number>,
@@ -188,12 +225,20 @@ function child(args: string[]): Promise<string> {
     let out = '';
     proc.stdout.on('data', (b: Buffer) => (out += b.toString()));
     proc.on('error', reject);
-    proc.on('exit', (code) => (code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`bench/reconcile.ts ${args[0]} exited with ${code}`))));
+    proc.on('exit', (code) =>
+      code === 0 ? resolve(out.trim().split('\n').pop() ?? '') : reject(new Error(`bench/reconcile.ts ${args[0]} exited with ${code}`)),
+    );
   });
 }
 
 /** Seeds and reconciles on each database, each step in a child process of its own. */
-export async function runReconcileBench(o: { count: number; pgUrl: string; pgProblem?: string | undefined; databases?: readonly ('sqlite' | 'postgres')[]; log: (m: string) => void }): Promise<ReconcileBenchResult[]> {
+export async function runReconcileBench(o: {
+  count: number;
+  pgUrl: string;
+  pgProblem?: string | undefined;
+  databases?: readonly ('sqlite' | 'postgres')[];
+  log: (m: string) => void;
+}): Promise<ReconcileBenchResult[]> {
   const results: ReconcileBenchResult[] = [];
   for (const database of o.databases ?? (['sqlite', 'postgres'] as const)) {
     if (database === 'postgres' && o.pgProblem) {
@@ -202,7 +247,8 @@ export async function runReconcileBench(o: { count: number; pgUrl: string; pgPro
     }
     const dir = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-bench-reconcile-'));
     const schema = `amtsbote_bench_reconcile_${process.pid}`;
-    const spec = database === 'sqlite' ? JSON.stringify({ sqliteFile: path.join(dir, 'amtsbote.sqlite') }) : JSON.stringify({ url: o.pgUrl, schema });
+    const spec =
+      database === 'sqlite' ? JSON.stringify({ sqliteFile: path.join(dir, 'amtsbote.sqlite') }) : JSON.stringify({ url: o.pgUrl, schema });
     try {
       o.log(`reconciliation on ${database}: seeding ${o.count.toLocaleString('en')} deliveries`);
       const seeded = performance.now();
@@ -211,7 +257,9 @@ export async function runReconcileBench(o: { count: number; pgUrl: string; pgPro
       o.log(`reconciliation on ${database}: seeded in ${seedSeconds} s; running`);
       const r = JSON.parse(await child(['run', spec, String(o.count), database])) as ReconcileBenchResult;
       r.seedSeconds = seedSeconds;
-      o.log(`reconciliation on ${database}: ${r.runSeconds} s, peak RSS ${r.peakRssMb} MB, ${r.ok ? 'all planted found, none invented' : r.problems.join('; ')}`);
+      o.log(
+        `reconciliation on ${database}: ${r.runSeconds} s, peak RSS ${r.peakRssMb} MB, ${r.ok ? 'all planted found, none invented' : r.problems.join('; ')}`,
+      );
       results.push(r);
     } finally {
       rmSync(dir, { recursive: true, force: true });
@@ -222,12 +270,41 @@ export async function runReconcileBench(o: { count: number; pgUrl: string; pgPro
 }
 
 export function reconcileTable(results: readonly ReconcileBenchResult[]): string {
-  const rows = [['reconciliation', 'cases', 'planted/class', 'seed', 'run', `goal < ${GOAL_SECONDS} s`, 'peak RSS (before run)', `goal < ${GOAL_RSS_MB} MB`, 'found']];
+  const rows = [
+    [
+      'reconciliation',
+      'cases',
+      'planted/class',
+      'seed',
+      'run',
+      `goal < ${GOAL_SECONDS} s`,
+      'peak RSS (before run)',
+      `goal < ${GOAL_RSS_MB} MB`,
+      'found',
+    ],
+  ];
   for (const r of results) {
-    rows.push([r.label, r.count.toLocaleString('en'), String(r.plantedPerClass), `${r.seedSeconds} s`, `${r.runSeconds} s`, r.runSeconds < GOAL_SECONDS ? 'met' : 'missed', `${r.peakRssMb} MB (${r.rssBeforeMb} MB)`, r.peakRssMb < GOAL_RSS_MB ? 'met' : 'missed', r.ok ? 'all, none invented' : r.problems.join('; ')]);
+    rows.push([
+      r.label,
+      r.count.toLocaleString('en'),
+      String(r.plantedPerClass),
+      `${r.seedSeconds} s`,
+      `${r.runSeconds} s`,
+      r.runSeconds < GOAL_SECONDS ? 'met' : 'missed',
+      `${r.peakRssMb} MB (${r.rssBeforeMb} MB)`,
+      r.peakRssMb < GOAL_RSS_MB ? 'met' : 'missed',
+      r.ok ? 'all, none invented' : r.problems.join('; '),
+    ]);
   }
   const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
-  return rows.map((row) => row.map((cell, c) => cell.padEnd(widths[c]!)).join('  ').trimEnd()).join('\n');
+  return rows
+    .map((row) =>
+      row
+        .map((cell, c) => cell.padEnd(widths[c]!))
+        .join('  ')
+        .trimEnd(),
+    )
+    .join('\n');
 }
 
 if (process.argv[1] === SELF) {
@@ -235,11 +312,16 @@ if (process.argv[1] === SELF) {
   if (mode === 'seed') {
     await seed(JSON.parse(spec!) as Parameters<typeof openStore>[0], Number(count));
   } else if (mode === 'run') {
-    console.log(JSON.stringify(await run(JSON.parse(spec!) as Parameters<typeof openStore>[0], Number(count), database as 'sqlite' | 'postgres')));
+    console.log(
+      JSON.stringify(await run(JSON.parse(spec!) as Parameters<typeof openStore>[0], Number(count), database as 'sqlite' | 'postgres')),
+    );
   } else {
     const n = Number(process.env.BENCH_RECONCILE ?? 1_000_000);
     if (!Number.isInteger(n) || n < 20) throw new Error('BENCH_RECONCILE must be an integer ≥ 20');
-    const databases = (process.env.BENCH_RECONCILE_DATABASES ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as ('sqlite' | 'postgres')[];
+    const databases = (process.env.BENCH_RECONCILE_DATABASES ?? 'sqlite,postgres').split(',').map((s) => s.trim()) as (
+      | 'sqlite'
+      | 'postgres'
+    )[];
     const pgUrl = process.env.BENCH_PG_URL || process.env.AMTSBOTE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test';
     const results = await runReconcileBench({ count: n, pgUrl, databases, log: (m) => console.error(m) });
     console.log(reconcileTable(results));

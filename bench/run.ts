@@ -40,7 +40,15 @@ import pg from 'pg';
 import { benchXsd, type XsdBenchResult } from '../src/mapping/xsd/bench.ts';
 import { dropSchema, type DatabaseOptions } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
-import { BACKLOG_SETUPS, backlogDetails, backlogTable, queueBacklog, runBacklog, type BacklogResult, type BacklogSetup } from './backlog.ts';
+import {
+  BACKLOG_SETUPS,
+  backlogDetails,
+  backlogTable,
+  queueBacklog,
+  runBacklog,
+  type BacklogResult,
+  type BacklogSetup,
+} from './backlog.ts';
 import { reconcileTable, runReconcileBench, type ReconcileBenchResult } from './reconcile.ts';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -65,7 +73,19 @@ function intEnv(name: string, fallback: number, min: number, max: number): numbe
   return n;
 }
 
-const ALL_SCENARIOS = ['baseline', 'sqlite', 'postgres', 'sqlite-queued', 'postgres-queued', 'e2e-sqlite', 'e2e-postgres', 'xsd', 'e2e-adapters', 'backlog', 'reconcile'] as const;
+const ALL_SCENARIOS = [
+  'baseline',
+  'sqlite',
+  'postgres',
+  'sqlite-queued',
+  'postgres-queued',
+  'e2e-sqlite',
+  'e2e-postgres',
+  'xsd',
+  'e2e-adapters',
+  'backlog',
+  'reconcile',
+] as const;
 /** The adapter types of e2e-adapters, each with its bench/config* folder and the back office it delivers to. */
 const ADAPTER_TYPES = ['rest', 'soap', 'xml-http', 'file-drop', 'file-drop-ack'] as const;
 type AdapterType = (typeof ADAPTER_TYPES)[number];
@@ -81,21 +101,27 @@ const settings = {
   e2eTimeoutSeconds: intEnv('BENCH_E2E_TIMEOUT_SECONDS', 90, 1, 3600),
   adapterCount: intEnv('BENCH_ADAPTER_COUNT', 500, 1, 1_000_000),
   adapters: (process.env.BENCH_ADAPTERS ? process.env.BENCH_ADAPTERS.split(',').map((s) => s.trim()) : [...ADAPTER_TYPES]).map((s) => {
-    if (!(ADAPTER_TYPES as readonly string[]).includes(s)) throw new Error(`BENCH_ADAPTERS: unknown adapter type ${s}; known: ${ADAPTER_TYPES.join(', ')}`);
+    if (!(ADAPTER_TYPES as readonly string[]).includes(s))
+      throw new Error(`BENCH_ADAPTERS: unknown adapter type ${s}; known: ${ADAPTER_TYPES.join(', ')}`);
     return s as AdapterType;
   }),
   xsdSeconds: intEnv('BENCH_XSD_SECONDS', 5, 1, 600),
   backlog: intEnv('BENCH_BACKLOG', 100_000, 1, 10_000_000),
   backlogTimeoutSeconds: intEnv('BENCH_BACKLOG_TIMEOUT_SECONDS', 900, 1, 86_400),
-  backlogSetups: (process.env.BENCH_BACKLOG_SETUPS ? process.env.BENCH_BACKLOG_SETUPS.split(',').map((s) => s.trim()) : [...BACKLOG_SETUPS]).map((s) => {
-    if (!(BACKLOG_SETUPS as readonly string[]).includes(s)) throw new Error(`BENCH_BACKLOG_SETUPS: unknown setup ${s}; known: ${BACKLOG_SETUPS.join(', ')}`);
+  backlogSetups: (process.env.BENCH_BACKLOG_SETUPS
+    ? process.env.BENCH_BACKLOG_SETUPS.split(',').map((s) => s.trim())
+    : [...BACKLOG_SETUPS]
+  ).map((s) => {
+    if (!(BACKLOG_SETUPS as readonly string[]).includes(s))
+      throw new Error(`BENCH_BACKLOG_SETUPS: unknown setup ${s}; known: ${BACKLOG_SETUPS.join(', ')}`);
     return s as BacklogSetup;
   }),
   reconcile: intEnv('BENCH_RECONCILE', 1_000_000, 20, 10_000_000),
   pgUrl: process.env.BENCH_PG_URL || process.env.AMTSBOTE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
   only: new Set<ScenarioId>(
     (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...ALL_SCENARIOS]).map((s) => {
-      if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`BENCH_ONLY: unknown scenario ${s}; known: ${ALL_SCENARIOS.join(', ')}`);
+      if (!(ALL_SCENARIOS as readonly string[]).includes(s))
+        throw new Error(`BENCH_ONLY: unknown scenario ${s}; known: ${ALL_SCENARIOS.join(', ')}`);
       return s as ScenarioId;
     }),
   ),
@@ -126,7 +152,13 @@ let aborted = false;
 
 const incidents: string[] = [];
 
-function spawnChild(name: string, script: string, args: string[], env: Record<string, string>, opts: { profileAs?: string } = {}): Promise<Child> {
+function spawnChild(
+  name: string,
+  script: string,
+  args: string[],
+  env: Record<string, string>,
+  opts: { profileAs?: string } = {},
+): Promise<Child> {
   if (aborted) return Promise.reject(new Error('aborted'));
   const readyTimeoutMs = 60_000;
   // One folder per scenario: with --import tsx, node writes a profile per thread (main and module-loader).
@@ -149,7 +181,9 @@ function spawnChild(name: string, script: string, args: string[], env: Record<st
         live.delete(child);
         if (!child.stopping) {
           const tail = child.stderrTail.slice(-20).join('\n');
-          incidents.push(`${name} (pid ${proc.pid}) exited unexpectedly with ${signal ?? `code ${code}`}${tail ? `; its last stderr lines:\n${tail}` : ''}`);
+          incidents.push(
+            `${name} (pid ${proc.pid}) exited unexpectedly with ${signal ?? `code ${code}`}${tail ? `; its last stderr lines:\n${tail}` : ''}`,
+          );
         }
         resolve();
       });
@@ -183,7 +217,11 @@ function spawnChild(name: string, script: string, args: string[], env: Record<st
     });
     void child.exited.then(() => {
       clearTimeout(timer);
-      reject(new Error(`${name} exited (${child.exit?.signal ?? `code ${child.exit?.code}`}) before it was ready; stderr:\n${child.stderrTail.join('\n')}`));
+      reject(
+        new Error(
+          `${name} exited (${child.exit?.signal ?? `code ${child.exit?.code}`}) before it was ready; stderr:\n${child.stderrTail.join('\n')}`,
+        ),
+      );
     });
   });
 }
@@ -211,7 +249,9 @@ function cleanup(): Promise<void> {
   cleanedUp ??= (async () => {
     await Promise.all([...live].map((c) => stopChild(c)));
     for (const task of cleanupTasks.reverse()) {
-      await task().catch((e: unknown) => process.stderr.write(`bench: cleanup step failed: ${e instanceof Error ? e.message : String(e)}\n`));
+      await task().catch((e: unknown) =>
+        process.stderr.write(`bench: cleanup step failed: ${e instanceof Error ? e.message : String(e)}\n`),
+      );
     }
   })();
   return cleanedUp;
@@ -235,7 +275,8 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
 
 function assertLoopback(url: string): void {
   const host = new URL(url).hostname;
-  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]') throw new Error(`refusing to send benchmark traffic to ${host}: loopback only`);
+  if (host !== '127.0.0.1' && host !== 'localhost' && host !== '[::1]')
+    throw new Error(`refusing to send benchmark traffic to ${host}: loopback only`);
 }
 
 async function getJson<T>(url: string, init: RequestInit = {}): Promise<T> {
@@ -301,7 +342,8 @@ function hostDelta(a: HostSample, b: HostSample, serverCpuPercent: number) {
   const wallMs = b.atMs - a.atMs;
   const loadGenerator = round(((b.parent.user - a.parent.user + b.parent.system - a.parent.system) / 1000 / wallMs) * 100, 0);
   const cores = os.cpus().length;
-  const machine = a.machine && b.machine ? round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * cores * 100, 0) : null;
+  const machine =
+    a.machine && b.machine ? round(((b.machine.busy - a.machine.busy) / (b.machine.total - a.machine.total)) * cores * 100, 0) : null;
   return {
     loadGeneratorCpuPercent: loadGenerator,
     machineCpuPercent: machine,
@@ -353,7 +395,14 @@ class Window {
       non2xx: this.non2xx,
       errors: this.errors,
       statusCodes: { ...this.statusCodes },
-      latencyMs: { p50: q(0.5), p90: q(0.9), p99: q(0.99), p999: q(0.999), max: q(1), mean: this.n ? round(sorted.reduce((a, b) => a + b, 0) / this.n, 2) : 0 },
+      latencyMs: {
+        p50: q(0.5),
+        p90: q(0.9),
+        p99: q(0.99),
+        p999: q(0.999),
+        max: q(1),
+        mean: this.n ? round(sorted.reduce((a, b) => a + b, 0) / this.n, 2) : 0,
+      },
     };
   }
 }
@@ -369,8 +418,19 @@ type WindowSummary = ReturnType<Window['summary']>;
 async function fire(
   url: string,
   tag: string,
-  o: { connections: number; amount?: number; warmupSeconds?: number; seconds?: number; onMeasureStart?: () => void; stopOn?: Promise<unknown> },
-): Promise<{ warmup: (WindowSummary & { allConnectionsAnsweredAfterSeconds: number | null }) | null; measured: WindowSummary; totalOk: number }> {
+  o: {
+    connections: number;
+    amount?: number;
+    warmupSeconds?: number;
+    seconds?: number;
+    onMeasureStart?: () => void;
+    stopOn?: Promise<unknown>;
+  },
+): Promise<{
+  warmup: (WindowSummary & { allConnectionsAnsweredAfterSeconds: number | null }) | null;
+  measured: WindowSummary;
+  totalOk: number;
+}> {
   assertLoopback(url);
   let n = 0;
   const { prefix, suffix } = template;
@@ -424,7 +484,8 @@ async function fire(
     if (measuring) return;
     measuring = true;
     warm.endedAt = measured.startedAt = performance.now();
-    if (reason === 'bound') incidents.push(`${tag}: not every connection had an answer after ${maxWarmupMs / 1000} s of warm-up; measured anyway`);
+    if (reason === 'bound')
+      incidents.push(`${tag}: not every connection had an answer after ${maxWarmupMs / 1000} s of warm-up; measured anyway`);
     o.onMeasureStart?.();
     if (timed) {
       measureEnd = measured.startedAt + measureMs;
@@ -466,7 +527,9 @@ async function fire(
   }
   measured.endedAt = Math.min(performance.now(), measureEnd);
   return {
-    warmup: timed ? { ...warm.summary(), allConnectionsAnsweredAfterSeconds: allAnsweredAt === null ? null : round((allAnsweredAt - t0) / 1000, 2) } : null,
+    warmup: timed
+      ? { ...warm.summary(), allConnectionsAnsweredAfterSeconds: allAnsweredAt === null ? null : round((allAnsweredAt - t0) / 1000, 2) }
+      : null,
     measured: measured.summary(),
     totalOk,
   };
@@ -552,7 +615,11 @@ function newSchema(): { schema: string; drop: () => Promise<void> } {
 }
 
 /** Arguments for bench/server.ts in hub mode, and what to clean up after the scenario (the schema, at once). */
-async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused', configFolder = 'config'): Promise<{ args: string[]; store: DatabaseOptions; release: () => Promise<void> }> {
+async function hubArgs(
+  db: 'sqlite' | 'postgres',
+  worker: 'off' | 'paused',
+  configFolder = 'config',
+): Promise<{ args: string[]; store: DatabaseOptions; release: () => Promise<void> }> {
   const dataDir = tempDir('amtsbote-bench-');
   const args = ['hub', '--db', db, '--data-dir', dataDir, '--worker', worker, '--config', configFolder];
   let release = async () => rmSync(dataDir, { recursive: true, force: true });
@@ -573,7 +640,11 @@ async function hubArgs(db: 'sqlite' | 'postgres', worker: 'off' | 'paused', conf
   return { args, store, release };
 }
 
-const hubEnv = (backOfficeUrl: string, extra: Record<string, string> = {}) => ({ BENCH_PORTAL_TOKEN: TOKEN, BACKOFFICE_URL: backOfficeUrl, ...extra });
+const hubEnv = (backOfficeUrl: string, extra: Record<string, string> = {}) => ({
+  BENCH_PORTAL_TOKEN: TOKEN,
+  BACKOFFICE_URL: backOfficeUrl,
+  ...extra,
+});
 
 function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
@@ -620,7 +691,13 @@ async function runIntakeWithQueue(id: ScenarioId, db: 'sqlite' | 'postgres'): Pr
   }
 }
 
-async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'postgres' | null, child: Child, queuedBefore = 0): Promise<IntakeResult> {
+async function measureIntake(
+  id: ScenarioId,
+  label: string,
+  db: 'sqlite' | 'postgres' | null,
+  child: Child,
+  queuedBefore = 0,
+): Promise<IntakeResult> {
   const tag = `${id}-${Date.now().toString(36)}`;
   const statsAt = () => getJson<ProcStats>(`${child.info.control}/__bench/stats`);
   let before: Promise<ProcStats> | undefined;
@@ -641,7 +718,15 @@ async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'post
   if (child.exit) throw new Error(`the server process died during the run (${child.exit.signal ?? `exit code ${child.exit.code}`})`);
   const after = await statsAt();
   const server = procDelta(await before!, after);
-  const result: IntakeResult = { id, label, kind: 'intake', warmup, measured, server, host: hostDelta(hostBefore!, hostAfter, server.cpuPercent) };
+  const result: IntakeResult = {
+    id,
+    label,
+    kind: 'intake',
+    warmup,
+    measured,
+    server,
+    host: hostDelta(hostBefore!, hostAfter, server.cpuPercent),
+  };
   if (db) {
     // One route target per submission, so deliveries = submissions. autocannon stops with up to `connections`
     // requests in flight; the hub stores those but their answers are not counted, so the store may
@@ -652,10 +737,15 @@ async function measureIntake(id: ScenarioId, label: string, db: 'sqlite' | 'post
     const inFlightAtStop = settings.connections;
     const ok = stored >= accepted && stored <= accepted + inFlightAtStop;
     result.durability = { accepted, stored, ok };
-    if (!ok) incidents.push(`${label}: ${accepted} submissions were answered 2xx, but the store holds ${stored} (expected ${accepted} to ${accepted + inFlightAtStop})`);
+    if (!ok)
+      incidents.push(
+        `${label}: ${accepted} submissions were answered 2xx, but the store holds ${stored} (expected ${accepted} to ${accepted + inFlightAtStop})`,
+      );
   }
   if (measured.non2xx || measured.errors) {
-    incidents.push(`${label}: ${measured.non2xx} non-2xx answers (${JSON.stringify(measured.statusCodes)}), ${measured.errors} connection errors or timeouts`);
+    incidents.push(
+      `${label}: ${measured.non2xx} non-2xx answers (${JSON.stringify(measured.statusCodes)}), ${measured.errors} connection errors or timeouts`,
+    );
   }
   return result;
 }
@@ -689,16 +779,31 @@ async function adapterReceiver(adapter: AdapterType, label: string): Promise<Rec
     const dir = tempDir('amtsbote-bench-drop-');
     return {
       env: { BACKOFFICE_URL: 'http://127.0.0.1:9', BENCH_DROP_DIR: dir },
-      stats: async () => ({ requests: null, cases: readdirSync(dir).filter((f) => f.endsWith('.xml')).length, repeats: null, withoutKey: null }),
+      stats: async () => ({
+        requests: null,
+        cases: readdirSync(dir).filter((f) => f.endsWith('.xml')).length,
+        repeats: null,
+        withoutKey: null,
+      }),
       stop: async () => rmSync(dir, { recursive: true, force: true }),
     };
   }
   const dir = adapter === 'file-drop-ack' ? tempDir('amtsbote-bench-drop-') : undefined;
   const kind = adapter === 'soap' ? 'dogtax-soap' : adapter === 'xml-http' ? 'waste-xml' : 'waste-batch';
-  const sim = await spawnChild(`${label}: ${kind} simulator`, 'simulator.ts', dir ? [kind, '--directory', dir, '--interval-ms', '100'] : [kind], {});
+  const sim = await spawnChild(
+    `${label}: ${kind} simulator`,
+    'simulator.ts',
+    dir ? [kind, '--directory', dir, '--interval-ms', '100'] : [kind],
+    {},
+  );
   return {
     env: { BACKOFFICE_URL: dir ? 'http://127.0.0.1:9' : sim.info.url, ...(dir ? { BENCH_DROP_DIR: dir } : {}) },
-    stats: async () => ({ requests: null, cases: (await getJson<{ cases: number }>(`${sim.info.control}/__bench/stats`)).cases, repeats: null, withoutKey: null }),
+    stats: async () => ({
+      requests: null,
+      cases: (await getJson<{ cases: number }>(`${sim.info.control}/__bench/stats`)).cases,
+      repeats: null,
+      withoutKey: null,
+    }),
     stop: async () => {
       await stopChild(sim);
       if (dir) rmSync(dir, { recursive: true, force: true });
@@ -726,17 +831,30 @@ async function runDelivery(o: {
     throw e;
   });
   try {
-    const hub = await spawnChild(label, 'server.ts', setup.args, hubEnv(receiver.env['BACKOFFICE_URL'] ?? 'http://127.0.0.1:9', receiver.env), { profileAs: o.adapter ? `${id}-${o.adapter}` : id });
+    const hub = await spawnChild(
+      label,
+      'server.ts',
+      setup.args,
+      hubEnv(receiver.env['BACKOFFICE_URL'] ?? 'http://127.0.0.1:9', receiver.env),
+      { profileAs: o.adapter ? `${id}-${o.adapter}` : id },
+    );
     try {
       const n = o.count;
       log(`${label}: preloading ${n} submissions (worker paused)`);
-      const { measured: preload } = await fire(hub.info.url, `${id}-${o.adapter ?? 'rest'}-${Date.now().toString(36)}`, { connections: Math.min(settings.connections, n), amount: n, stopOn: hub.exited });
+      const { measured: preload } = await fire(hub.info.url, `${id}-${o.adapter ?? 'rest'}-${Date.now().toString(36)}`, {
+        connections: Math.min(settings.connections, n),
+        amount: n,
+        stopOn: hub.exited,
+      });
       if (hub.exit) throw new Error(`the hub process died during the preload (${hub.exit.signal ?? `exit code ${hub.exit.code}`})`);
       const loaded = await getJson<DeliveryCounts>(`${hub.info.control}/__bench/counts`);
       const total = Object.values(loaded.counts).reduce((a, b) => a + b, 0);
-      if (preload.ok !== n || total !== n) incidents.push(`${label}: preload answered ${preload.ok}/${n} with 2xx; the store holds ${total} deliveries`);
+      if (preload.ok !== n || total !== n)
+        incidents.push(`${label}: preload answered ${preload.ok}/${n} with 2xx; the store holds ${total} deliveries`);
 
-      log(`${label}: worker started (concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms); waiting for ${total} deliveries`);
+      log(
+        `${label}: worker started (concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms); waiting for ${total} deliveries`,
+      );
       const before = await getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
       const hostBefore = hostSample();
       await getJson(`${hub.info.control}/__bench/worker/start`, { method: 'POST' });
@@ -763,7 +881,8 @@ async function runDelivery(o: {
       const { counts } = last;
       if (counts.failed) incidents.push(`${label}: ${counts.failed} deliveries failed`);
       if (bo.repeats) incidents.push(`${label}: the back office saw ${bo.repeats} repeated idempotency keys (re-sends)`);
-      if (bo.cases !== counts.delivered) incidents.push(`${label}: ${counts.delivered} delivered, but the back office holds ${bo.cases} cases`);
+      if (bo.cases !== counts.delivered)
+        incidents.push(`${label}: ${counts.delivered} delivered, but the back office holds ${bo.cases} cases`);
       return {
         id,
         label,
@@ -812,7 +931,17 @@ async function runE2eAdapters(): Promise<ScenarioResult[]> {
     const label = `e2e SQLite, ${ADAPTER_LABELS[adapter]}`;
     const configFolder = adapter === 'rest' ? 'config' : `config-${adapter}`;
     try {
-      out.push(await runDelivery({ id, label, db: 'sqlite', configFolder, count: settings.adapterCount, adapter, receiver: () => adapterReceiver(adapter, label) }));
+      out.push(
+        await runDelivery({
+          id,
+          label,
+          db: 'sqlite',
+          configFolder,
+          count: settings.adapterCount,
+          adapter,
+          receiver: () => adapterReceiver(adapter, label),
+        }),
+      );
     } catch (e) {
       const msg = e instanceof Error ? e.message : String(e);
       incidents.push(`${label}: ${msg}`);
@@ -877,12 +1006,30 @@ function redactUrl(u: string): string {
 function table(results: ScenarioResult[]): string {
   const baseline = results.find((r): r is IntakeResult => r.kind === 'intake' && r.id === 'baseline');
   const head = ['scenario', 'req/s', 'p50 ms', 'p99 ms', 'ratio', 'non-2xx', 'server cpu', 'loop busy', 'loadgen cpu', 'other cpu'];
-  const host = (h: ReturnType<typeof hostDelta>) => [`${h.loadGeneratorCpuPercent}%`, h.otherCpuPercent === null ? 'n/a' : `${h.otherCpuPercent}%`];
+  const host = (h: ReturnType<typeof hostDelta>) => [
+    `${h.loadGeneratorCpuPercent}%`,
+    h.otherCpuPercent === null ? 'n/a' : `${h.otherCpuPercent}%`,
+  ];
   const rows: string[][] = [];
   for (const r of results) {
     if (r.kind === 'intake') {
-      const ratio = baseline && r.id !== 'baseline' ? `${(r.measured.requestsPerSecond / baseline.measured.requestsPerSecond).toFixed(2)}x` : r.id === 'baseline' ? '1.00x' : 'n/a';
-      rows.push([r.label, String(r.measured.requestsPerSecond), String(r.measured.latencyMs.p50), String(r.measured.latencyMs.p99), ratio, String(r.measured.non2xx + r.measured.errors), `${r.server.cpuPercent}%`, `${Math.round(r.server.eventLoopUtilization * 100)}%`, ...host(r.host)]);
+      const ratio =
+        baseline && r.id !== 'baseline'
+          ? `${(r.measured.requestsPerSecond / baseline.measured.requestsPerSecond).toFixed(2)}x`
+          : r.id === 'baseline'
+            ? '1.00x'
+            : 'n/a';
+      rows.push([
+        r.label,
+        String(r.measured.requestsPerSecond),
+        String(r.measured.latencyMs.p50),
+        String(r.measured.latencyMs.p99),
+        ratio,
+        String(r.measured.non2xx + r.measured.errors),
+        `${r.server.cpuPercent}%`,
+        `${Math.round(r.server.eventLoopUtilization * 100)}%`,
+        ...host(r.host),
+      ]);
     } else if (r.kind === 'e2e') {
       rows.push([
         r.label,
@@ -898,7 +1045,6 @@ function table(results: ScenarioResult[]): string {
     } else if (r.kind === 'xsd') {
       rows.push([r.label, `${r.validationsPerSecond} validations/s`]);
     } else if (r.kind === 'backlog' || r.kind === 'reconcile') {
-      continue; // its own table (backlogTable, reconcileTable)
     } else {
       rows.push([r.label, `skipped: ${r.reason}`]);
     }
@@ -936,9 +1082,13 @@ function details(results: ScenarioResult[]): string {
       const m = r.measured;
       lines.push(
         `${r.label}: ${m.responses} responses in ${m.seconds} s, ${m.ok} 2xx; latency mean ${m.latencyMs.mean} / p90 ${m.latencyMs.p90} / p99.9 ${m.latencyMs.p999} / max ${m.latencyMs.max} ms` +
-          (r.warmup ? `; warm-up ${r.warmup.seconds} s (all ${settings.connections} connections answered after ${r.warmup.allConnectionsAnsweredAfterSeconds} s), ${r.warmup.requestsPerSecond} req/s, max ${r.warmup.latencyMs.max} ms` : '') +
+          (r.warmup
+            ? `; warm-up ${r.warmup.seconds} s (all ${settings.connections} connections answered after ${r.warmup.allConnectionsAnsweredAfterSeconds} s), ${r.warmup.requestsPerSecond} req/s, max ${r.warmup.latencyMs.max} ms`
+            : '') +
           `; server rss ${r.server.rssMb} MB` +
-          (r.durability ? `; store holds ${r.durability.stored} for ${r.durability.accepted} counted 2xx (${r.durability.ok ? 'none lost' : 'MISMATCH'})` : ''),
+          (r.durability
+            ? `; store holds ${r.durability.stored} for ${r.durability.accepted} counted 2xx (${r.durability.ok ? 'none lost' : 'MISMATCH'})`
+            : ''),
       );
     } else if (r.kind === 'e2e') {
       const bo = r.backOffice;
@@ -950,7 +1100,9 @@ function details(results: ScenarioResult[]): string {
     } else if (r.kind === 'backlog') {
       lines.push(backlogDetails(r));
     } else if (r.kind === 'xsd') {
-      lines.push(`${r.label}: ${r.validationsPerSecond} validations/s of a ${r.docBytes}-byte document over ${r.seconds} s, one thread, in the bench process`);
+      lines.push(
+        `${r.label}: ${r.validationsPerSecond} validations/s of a ${r.docBytes}-byte document over ${r.seconds} s, one thread, in the bench process`,
+      );
     }
   }
   return lines.join('\n');
@@ -959,7 +1111,8 @@ function details(results: ScenarioResult[]): string {
 /** Which code was measured: the commit and the files under src/ and adapters/ that differ from it (read-only git). */
 function codeState(): { commit: string | null; modified: string[] } {
   // Not trimmed at the start: porcelain lines begin with a status column that may be a space.
-  const git = (...args: string[]) => execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trimEnd();
+  const git = (...args: string[]) =>
+    execFileSync('git', args, { cwd: ROOT, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 }).trimEnd();
   try {
     const modified = git('status', '--porcelain', '--', 'src', 'adapters')
       .split('\n')
@@ -973,7 +1126,10 @@ function codeState(): { commit: string | null; modified: string[] } {
 
 /** ISO 8601 basic format (no colons), safe as a file name everywhere: 20261124T093000Z. */
 function isoBasic(d: Date): string {
-  return d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return d
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, 'Z');
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -986,7 +1142,14 @@ async function main(): Promise<void> {
     `${os.cpus().length} CPUs, node ${process.version}; intake ${settings.warmupSeconds} s warm-up + ${settings.seconds} s at ${settings.connections} connections, ` +
       `body ${template.bytes} bytes; end to end ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}`,
   );
-  const pgProblem = settings.only.has('postgres') || settings.only.has('postgres-queued') || settings.only.has('e2e-postgres') || (settings.only.has('backlog') || settings.only.has('reconcile')) ? await postgresProblem() : undefined;
+  const pgProblem =
+    settings.only.has('postgres') ||
+    settings.only.has('postgres-queued') ||
+    settings.only.has('e2e-postgres') ||
+    settings.only.has('backlog') ||
+    settings.only.has('reconcile')
+      ? await postgresProblem()
+      : undefined;
   if (pgProblem) log(`PostgreSQL scenarios skipped: ${pgProblem}`);
 
   const results: ScenarioResult[] = [];
@@ -1050,23 +1213,36 @@ async function main(): Promise<void> {
       (loadAtStart[0]! > cores / 2 ? ' -- the machine was already busy: expect noisy numbers' : ''),
     `code: ${code.commit ?? 'unknown commit'}${code.modified.length ? ` + uncommitted changes in ${code.modified.join(', ')}` : ''}`,
     `intake: ${settings.connections} connections, ${template.bytes}-byte JSON body, ${settings.seconds} s measured after >= ${settings.warmupSeconds} s warm-up; end to end: ${settings.e2eCount} submissions, worker concurrency ${settings.e2eConcurrency}, poll ${settings.e2ePollMs} ms` +
-      (settings.only.has('e2e-adapters') ? `; by adapter: ${settings.adapterCount} submissions each (${settings.adapters.join(', ')})` : ''),
+      (settings.only.has('e2e-adapters')
+        ? `; by adapter: ${settings.adapterCount} submissions each (${settings.adapters.join(', ')})`
+        : ''),
     '',
     // A backlog-only run has rows only in its own table.
     ...(results.some((r) => r.kind !== 'backlog' && r.kind !== 'reconcile') ? [table(results), ''] : []),
-    ...(results.some((r) => r.kind === 'backlog') ? [backlogTable(results.filter((r): r is BacklogResult => r.kind === 'backlog')), ''] : []),
-    ...(results.some((r) => r.kind === 'reconcile') ? [reconcileTable(results.filter((r): r is ReconcileBenchResult => r.kind === 'reconcile')), ''] : []),
+    ...(results.some((r) => r.kind === 'backlog')
+      ? [backlogTable(results.filter((r): r is BacklogResult => r.kind === 'backlog')), '']
+      : []),
+    ...(results.some((r) => r.kind === 'reconcile')
+      ? [reconcileTable(results.filter((r): r is ReconcileBenchResult => r.kind === 'reconcile')), '']
+      : []),
     'server cpu: the server process, % of one core; loop busy: its event-loop utilisation; loadgen cpu: autocannon (this process);',
     `other cpu: the rest of the machine (PostgreSQL, the back office, anything else running), out of ${cores * 100}%`,
     '',
   ];
-  out.push(`goal: durable intake at >= ${GOAL_RATIO}x the bare-express rate and p99 < ${GOAL_P99_MS} ms at ${settings.connections} connections`);
+  out.push(
+    `goal: durable intake at >= ${GOAL_RATIO}x the bare-express rate and p99 < ${GOAL_P99_MS} ms at ${settings.connections} connections`,
+  );
   for (const x of g) {
     const ratio = x.ratio === null ? 'ratio n/a (no baseline)' : `${x.ratio.toFixed(2)}x ${x.ratioMet ? 'met' : 'NOT met'}`;
-    out.push(`  ${x.label.padEnd(24)} rate ${ratio}; p99 ${x.p99Ms} ms ${x.p99Met ? 'met' : 'NOT met'} (baseline p99 ${x.baselineP99Ms ?? 'n/a'} ms)`);
+    out.push(
+      `  ${x.label.padEnd(24)} rate ${ratio}; p99 ${x.p99Ms} ms ${x.p99Met ? 'met' : 'NOT met'} (baseline p99 ${x.baselineP99Ms ?? 'n/a'} ms)`,
+    );
   }
   const xsd = results.find((r): r is XsdResult => r.kind === 'xsd');
-  if (xsd) out.push(`goal: XSD validation of a ~5 KB document >= ${GOAL_XSD_PER_SECOND}/s: ${xsd.validationsPerSecond}/s ${xsd.goalMet ? 'met' : 'NOT met'}`);
+  if (xsd)
+    out.push(
+      `goal: XSD validation of a ~5 KB document >= ${GOAL_XSD_PER_SECOND}/s: ${xsd.validationsPerSecond}/s ${xsd.goalMet ? 'met' : 'NOT met'}`,
+    );
   out.push('', details(results));
   if (incidents.length) out.push('', 'incidents:', ...incidents.map((i) => `  - ${i}`));
   const finishedAt = new Date();
@@ -1075,7 +1251,14 @@ async function main(): Promise<void> {
     startedAt: startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     code,
-    machine: { cpus: cores, cpuModel: os.cpus()[0]?.model ?? null, platform: `${os.platform()} ${os.release()}`, node: process.version, loadAverageAtStart: loadAtStart, loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)) },
+    machine: {
+      cpus: cores,
+      cpuModel: os.cpus()[0]?.model ?? null,
+      platform: `${os.platform()} ${os.release()}`,
+      node: process.version,
+      loadAverageAtStart: loadAtStart,
+      loadAverageAtEnd: os.loadavg().map((l) => round(l, 2)),
+    },
     settings: { ...settings, only: [...settings.only], pgUrl: redactUrl(settings.pgUrl), bodyBytes: template.bytes },
     results,
     goals: {
@@ -1092,7 +1275,10 @@ async function main(): Promise<void> {
   writeFileSync(file, JSON.stringify(json, null, 2) + '\n');
   // A profiled run's numbers are not comparable: it does not replace latest.json.
   if (!settings.cpuProfile) writeFileSync(path.join(RESULTS_DIR, 'latest.json'), JSON.stringify(json, null, 2) + '\n');
-  out.push('', `results: ${path.relative(ROOT, file)}${settings.cpuProfile ? '' : ' (and bench/results/latest.json)'}; took ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s`);
+  out.push(
+    '',
+    `results: ${path.relative(ROOT, file)}${settings.cpuProfile ? '' : ' (and bench/results/latest.json)'}; took ${Math.round((finishedAt.getTime() - startedAt.getTime()) / 1000)} s`,
+  );
   if (settings.cpuProfile) out.push(`CPU profiles (numbers above are slowed by the profiler): ${path.relative(ROOT, PROFILE_DIR)}/`);
   process.stdout.write(out.join('\n') + '\n');
 }

@@ -26,7 +26,6 @@ import { parseArgs } from 'node:util';
 import express from 'express';
 import { startHub, type Hub } from '../src/hub.ts';
 
-
 const { positionals, values } = parseArgs({
   allowPositionals: true,
   options: {
@@ -56,7 +55,9 @@ async function shutdown(code: number): Promise<void> {
     process.exit(code || 1);
   }, 8_000).unref();
   for (const c of closers.reverse()) {
-    await c().catch((e: unknown) => process.stderr.write(`bench server: shutdown step failed: ${e instanceof Error ? e.message : String(e)}\n`));
+    await c().catch((e: unknown) =>
+      process.stderr.write(`bench server: shutdown step failed: ${e instanceof Error ? e.message : String(e)}\n`),
+    );
   }
   process.exit(code);
 }

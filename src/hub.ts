@@ -72,7 +72,10 @@ export interface Hub {
 
 /** Loads and checks the configuration, opens the store, starts what runs alongside, adapters, worker, schedules and HTTP. */
 export async function startHub(opts: HubOptions): Promise<Hub> {
-  const config = loadConfig(opts.configDir, { adapters: await adapterRegistry(opts.configDir, builtinAdapters), env: opts.env ?? process.env });
+  const config = loadConfig(opts.configDir, {
+    adapters: await adapterRegistry(opts.configDir, builtinAdapters),
+    env: opts.env ?? process.env,
+  });
   const router = new Router(config);
   const hub = config.hub;
   const clock = opts.clock ?? systemClock;
@@ -111,13 +114,41 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const workerCfg = { ...hub.worker, ...opts.worker };
     // Status updates to portals go out with the deliveries: an intake-only instance (worker disabled) sends none.
     const statusOutbox: StatusOutboxWorker | undefined = workerCfg.enabled
-      ? new StatusOutboxWorker({ statusStore: store.status, portals: hub.portals, logger: logger.child({ component: 'status-outbox' }), metrics, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, now: clock })
+      ? new StatusOutboxWorker({
+          statusStore: store.status,
+          portals: hub.portals,
+          logger: logger.child({ component: 'status-outbox' }),
+          metrics,
+          pollIntervalMs: workerCfg.pollIntervalMs,
+          leaseMs: workerCfg.leaseMs,
+          shutdownGraceMs: workerCfg.shutdownGraceMs,
+          now: clock,
+        })
       : undefined;
-    const statusRecorder: StatusRecorder = new StatusRecorder({ store, config: hub, logger: logger.child({ component: 'status' }), metrics, onQueued: () => statusOutbox?.wake(), now: clock });
+    const statusRecorder: StatusRecorder = new StatusRecorder({
+      store,
+      config: hub,
+      logger: logger.child({ component: 'status' }),
+      metrics,
+      onQueued: () => statusOutbox?.wake(),
+      now: clock,
+    });
     // A delivered case is RECEIVED for the portal, in the same commit.
     store.onDelivered(statusRecorder.deliveredHook());
     const worker = workerCfg.enabled
-      ? new DeliveryWorker({ store, router, adapters, logger, metrics, concurrency: workerCfg.concurrency, pollIntervalMs: workerCfg.pollIntervalMs, leaseMs: workerCfg.leaseMs, shutdownGraceMs: workerCfg.shutdownGraceMs, ackPollMs: workerCfg.ackPollMs, now: clock })
+      ? new DeliveryWorker({
+          store,
+          router,
+          adapters,
+          logger,
+          metrics,
+          concurrency: workerCfg.concurrency,
+          pollIntervalMs: workerCfg.pollIntervalMs,
+          leaseMs: workerCfg.leaseMs,
+          shutdownGraceMs: workerCfg.shutdownGraceMs,
+          ackPollMs: workerCfg.ackPollMs,
+          now: clock,
+        })
       : undefined;
 
     // Created before HTTP (the operator API runs reconciliations on demand), started after it.
@@ -138,10 +169,43 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const app = createHttpApp({
       logger,
       mounts: [
-        { path: '/api/v1', router: intakeRoutes({ store, router, logger, metrics, bodyLimit: hub.server.bodyLimit, now: clock, onAccepted: () => worker?.wake() }) },
+        {
+          path: '/api/v1',
+          router: intakeRoutes({
+            store,
+            router,
+            logger,
+            metrics,
+            bodyLimit: hub.server.bodyLimit,
+            now: clock,
+            onAccepted: () => worker?.wake(),
+          }),
+        },
         { path: '/api/v1', router: pushRoutes({ recorder: statusRecorder, targets: hub.targets, now: clock }) },
-        { path: '/api/v1', router: operatorRoutes({ store, config, logger, token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV], authenticate, now: clock, onReplayed: () => worker?.wake() }) },
-        { path: '/api/v1', router: reconcileRoutes({ rstore: store.reconcile, scheduler, knownTargets: [...config.targets.keys()], authenticate, logger, now: clock, onRedelivered: () => worker?.wake() }) },
+        {
+          path: '/api/v1',
+          router: operatorRoutes({
+            store,
+            config,
+            logger,
+            token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV],
+            authenticate,
+            now: clock,
+            onReplayed: () => worker?.wake(),
+          }),
+        },
+        {
+          path: '/api/v1',
+          router: reconcileRoutes({
+            rstore: store.reconcile,
+            scheduler,
+            knownTargets: [...config.targets.keys()],
+            authenticate,
+            logger,
+            now: clock,
+            onRedelivered: () => worker?.wake(),
+          }),
+        },
         { path: '/api/v1', router: openApi },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],

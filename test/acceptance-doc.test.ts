@@ -26,7 +26,8 @@ function examples(markdown: string): Example[] {
     const section = part.slice(0, part.indexOf('\n'));
     let rule: unknown;
     let pending: { kind: Example['kind']; answer: string } | undefined;
-    const token = /^```(\w+) (rule|answer|soap-answer)\n([\s\S]*?)^```$|^Outcome: \*\*(accepted|refused permanently|refused for now)\*\* — `([^`]*)`$/gm;
+    const token =
+      /^```(\w+) (rule|answer|soap-answer)\n([\s\S]*?)^```$|^Outcome: \*\*(accepted|refused permanently|refused for now)\*\* — `([^`]*)`$/gm;
     for (const m of part.matchAll(token)) {
       if (m[2] === 'rule') rule = (parseYaml(m[3]!) as { acceptance: unknown }).acceptance;
       else if (m[2]) pending = { kind: m[2] === 'soap-answer' ? 'soap' : (m[1] as 'json' | 'xml' | 'html'), answer: m[3]! };
@@ -64,7 +65,12 @@ describe('docs/acceptance.md examples', () => {
       if (e.outcome === 'accepted') {
         expect(verdict).to.deep.equal({ accepted: true, reference: e.text });
       } else {
-        expect(verdict).to.deep.equal({ accepted: false, retryable: e.outcome === 'refused for now', errorKind: 'refused', error: `back office refused the case: ${e.text}` });
+        expect(verdict).to.deep.equal({
+          accepted: false,
+          retryable: e.outcome === 'refused for now',
+          errorKind: 'refused',
+          error: `back office refused the case: ${e.text}`,
+        });
       }
     });
   }

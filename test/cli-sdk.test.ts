@@ -5,7 +5,17 @@ import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statS
 import os from 'node:os';
 import path from 'node:path';
 import { expect } from 'chai';
-import { caseOutput, compareJson, compareXml, findCaseFiles, loadCaseFile, loadGoldenConfig, runGoldenTests, unifiedDiff, type GoldenReport } from '../src/mapping/golden/index.ts';
+import {
+  caseOutput,
+  compareJson,
+  compareXml,
+  findCaseFiles,
+  loadCaseFile,
+  loadGoldenConfig,
+  runGoldenTests,
+  unifiedDiff,
+  type GoldenReport,
+} from '../src/mapping/golden/index.ts';
 import { compileMapping } from '../src/mapping/engine.ts';
 import { scaffoldAdapter, ScaffoldError } from '../src/sdk/scaffold.ts';
 import { amtsbote as runAmtsbote, run as runCommand } from './support/run.ts';
@@ -27,12 +37,22 @@ describe('golden mapping cases under mappings/', () => {
 
   it('cover every mapping a route names, and every example (JSON and XML) as input', () => {
     const tested = new Set(caseFiles.map((f) => path.relative(config.mappingsDir, loadCaseFile(f).mapping).split(path.sep).join('/')));
-    for (const mapping of new Set(config.routes.flatMap((r) => r.targets.map((t) => t.mapping)))) expect([...tested], mapping).to.include(mapping);
-    const inputs = new Set(caseFiles.flatMap((f) => loadCaseFile(f).cases.map((c) => (typeof c.input === 'string' ? path.resolve(path.dirname(f), c.input) : ''))));
-    const examples = ['sperrmuell', 'hundeanmeldung'].flatMap((s) => ['gelsenkirchen', 'bottrop', 'gladbeck'].flatMap((t) => ['json', 'xml'].map((x) => path.join(root, 'examples', `${s}-${t}.${x}`))));
+    for (const mapping of new Set(config.routes.flatMap((r) => r.targets.map((t) => t.mapping))))
+      expect([...tested], mapping).to.include(mapping);
+    const inputs = new Set(
+      caseFiles.flatMap((f) =>
+        loadCaseFile(f).cases.map((c) => (typeof c.input === 'string' ? path.resolve(path.dirname(f), c.input) : '')),
+      ),
+    );
+    const examples = ['sperrmuell', 'hundeanmeldung'].flatMap((s) =>
+      ['gelsenkirchen', 'bottrop', 'gladbeck'].flatMap((t) => ['json', 'xml'].map((x) => path.join(root, 'examples', `${s}-${t}.${x}`))),
+    );
     for (const e of examples) expect([...inputs], path.basename(e)).to.include(e);
     const errorCases = caseFiles.flatMap((f) => loadCaseFile(f).cases.filter((c) => c.expectError));
-    expect(errorCases.some((c) => /code list/.test(c.expectError!)), 'an unknown-code case').to.equal(true);
+    expect(
+      errorCases.some((c) => /code list/.test(c.expectError!)),
+      'an unknown-code case',
+    ).to.equal(true);
   });
 
   for (const file of caseFiles) {
@@ -67,7 +87,12 @@ describe('golden test tools', () => {
     service: 'sperrmuell',
     submittedAt: '2026-03-02T00:30:00+01:00',
     applicant: { familyName: 'Müller & <Söhne>' },
-    data: { items: [{ kind: 'Sofa', quantity: 1 }, { kind: 'Tisch', quantity: 2 }] },
+    data: {
+      items: [
+        { kind: 'Sofa', quantity: 1 },
+        { kind: 'Tisch', quantity: 2 },
+      ],
+    },
   };
   const XML_MAPPING = `{ "xd:Antrag": { "@_xmlns:xd": "urn:example:antrag", "@_version": "1.0", "xd:Kennung": submission.id,
      "xd:Tag": $formatDate(submission.submittedAt, "DD.MM.YYYY"), "xd:Name": applicant.familyName,
@@ -108,9 +133,24 @@ describe('golden test tools', () => {
     changed[2] = 'X';
     changed[17] = 'Y';
     expect(unifiedDiff(lines.join('\n'), changed.join('\n'))).to.deep.equal([
-      '--- expected', '+++ actual',
-      '@@ -1,6 +1,6 @@', ' l1', ' l2', '-l3', '+X', ' l4', ' l5', ' l6',
-      '@@ -15,6 +15,6 @@', ' l15', ' l16', ' l17', '-l18', '+Y', ' l19', ' l20',
+      '--- expected',
+      '+++ actual',
+      '@@ -1,6 +1,6 @@',
+      ' l1',
+      ' l2',
+      '-l3',
+      '+X',
+      ' l4',
+      ' l5',
+      ' l6',
+      '@@ -15,6 +15,6 @@',
+      ' l15',
+      ' l16',
+      ' l17',
+      '-l18',
+      '+Y',
+      ' l19',
+      ' l20',
     ]);
   });
 
@@ -164,7 +204,12 @@ describe('golden test tools', () => {
       ['unknown code', true],
       ['an error where none is expected', false],
     ]);
-    expect(cases[2]!.details).to.include.members(['--- expected (antrag.expected.xml)', '+++ actual (antrag.jsonata)', '-  <Posten nr="2">T</Posten>', '+  <Posten nr="3">T</Posten>']);
+    expect(cases[2]!.details).to.include.members([
+      '--- expected (antrag.expected.xml)',
+      '+++ actual (antrag.jsonata)',
+      '-  <Posten nr="2">T</Posten>',
+      '+  <Posten nr="3">T</Posten>',
+    ]);
     expect(cases[4]!.details.join('\n')).to.match(/code list/);
     expect(report).to.include({ passed: 3, failed: 2 });
   });
@@ -192,14 +237,32 @@ describe('golden test tools', () => {
     const out = await caseOutput(loadCaseFile(file).cases[0]!, dir, compileMapping(dir, 'echo.jsonata'), false, { paths: [], config });
     expect(out.format).to.equal('json');
     expect(JSON.parse(out.text!)).to.deep.equal({
-      submission: { id: '01960000-0000-7000-8000-000000000001', externalId: 'E-1', portal: 'emscher-lippe-portal', submittedAt: '2026-03-04T08:05:00+01:00', receivedAt: '2026-03-04T07:05:00.000Z' },
+      submission: {
+        id: '01960000-0000-7000-8000-000000000001',
+        externalId: 'E-1',
+        portal: 'emscher-lippe-portal',
+        submittedAt: '2026-03-04T08:05:00+01:00',
+        receivedAt: '2026-03-04T07:05:00.000Z',
+      },
       tenant: { key: '05562014', name: 'Gladbeck', parent: '05562' },
       service: { slug: 'sperrmuell', leika: '99050012104000', name: 'Sperrmüllabholung beantragen' },
       applicant: {},
       data: { extra: { list: [null, 'x'] } },
-      attachments: [{ filename: 'a.txt', mediaType: 'text/plain', size: 2, sha256: '8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4', content: 'aGk=' }],
+      attachments: [
+        {
+          filename: 'a.txt',
+          mediaType: 'text/plain',
+          size: 2,
+          sha256: '8f434346648f6b96df89dda901c5176b10a6d83961dd3c1ac88b59b2dc327aa4',
+          content: 'aGk=',
+        },
+      ],
       // Not under the configured mappings folder, so no route names this mapping: a stand-in target.
-      delivery: { id: '01960000-0000-7000-8000-000000000002', idempotencyKey: '01960000-0000-7000-8000-000000000002', target: 'golden-target' },
+      delivery: {
+        id: '01960000-0000-7000-8000-000000000002',
+        idempotencyKey: '01960000-0000-7000-8000-000000000002',
+        target: 'golden-target',
+      },
     });
   });
 
@@ -270,7 +333,7 @@ describe('golden test tools', () => {
   xsd: antrag.xsd
   set:
     data.items.0.quantity: 0
-  expectError: '^XSD antrag\.xsd: .*nr'
+  expectError: '^XSD antrag.xsd: .*nr'
 - name: violation not expected
   input: submission.json
   format: xml
@@ -286,7 +349,10 @@ describe('golden test tools', () => {
 `,
     );
     const cases = (await runGoldenTests({ paths: [dir] })).files[0]!.cases;
-    expect(cases.map((c) => [c.name, c.ok]), JSON.stringify(cases, null, 2)).to.deep.equal([
+    expect(
+      cases.map((c) => [c.name, c.ok]),
+      JSON.stringify(cases, null, 2),
+    ).to.deep.equal([
       ['valid', true],
       ['violation expected', true],
       ['violation not expected', false],
@@ -326,7 +392,13 @@ describe('amtsbote mapping test (CLI)', function () {
       // Both the JSON and the XML example share the golden file.
       expect(r.stdout).to.match(/\d+ cases in \d+ files: \d+ passed, 2 failed\n/);
 
-      const one = await amtsbote(['mapping', 'test', path.join(tmp, 'mappings/bottrop/sperrmuell.cases.yaml'), '--config', path.join(tmp, 'config')]);
+      const one = await amtsbote([
+        'mapping',
+        'test',
+        path.join(tmp, 'mappings/bottrop/sperrmuell.cases.yaml'),
+        '--config',
+        path.join(tmp, 'config'),
+      ]);
       expect(one.code, one.stderr).to.equal(0);
       expect(one.stdout).to.include('4 cases in 1 file: 4 passed');
 
@@ -382,9 +454,20 @@ describe('amtsbote mapping test (CLI)', function () {
       const r = await amtsbote(['mapping', 'test', '../kunde/amtsbote/mappings', '--config', '../kunde/amtsbote/config'], elsewhere);
       expect(r.code, r.stdout).to.equal(0);
       expect(r.stdout).to.include(`${total} cases in ${files.length} files: ${total} passed\n`);
-      expect(r.stdout).to.include('../kunde/amtsbote/mappings/bottrop/hundeanmeldung-soap.cases.yaml  → bottrop/hundeanmeldung-soap.jsonata');
+      expect(r.stdout).to.include(
+        '../kunde/amtsbote/mappings/bottrop/hundeanmeldung-soap.cases.yaml  → bottrop/hundeanmeldung-soap.jsonata',
+      );
 
-      const one = await amtsbote(['mapping', 'test', path.join(project, 'mappings/kreis-recklinghausen/sperrmuell-xml.cases.yaml'), '-c', path.join(project, 'config')], os.tmpdir());
+      const one = await amtsbote(
+        [
+          'mapping',
+          'test',
+          path.join(project, 'mappings/kreis-recklinghausen/sperrmuell-xml.cases.yaml'),
+          '-c',
+          path.join(project, 'config'),
+        ],
+        os.tmpdir(),
+      );
       expect(one.code, one.stdout).to.equal(0);
     } finally {
       rmSync(tmp, { recursive: true, force: true });
@@ -438,7 +521,16 @@ describe('amtsbote adapter new', function () {
   it('generates a test that passes the conformance suite unchanged', async () => {
     const test = path.join(tmp, 'adapters', 'acme', 'acme.test.ts');
     expect(existsSync(test), 'generated by the test before').to.equal(true);
-    const r = await run(process.execPath, [path.join(root, 'node_modules/mocha/bin/mocha.js'), '--no-config', '--node-option', 'import=tsx', '--timeout', '60000', '--exit', test]);
+    const r = await run(process.execPath, [
+      path.join(root, 'node_modules/mocha/bin/mocha.js'),
+      '--no-config',
+      '--node-option',
+      'import=tsx',
+      '--timeout',
+      '60000',
+      '--exit',
+      test,
+    ]);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
     expect(r.stdout).to.include('adapter conformance: acme');
     expect(r.stdout).to.match(/12 passing/);
@@ -446,11 +538,12 @@ describe('amtsbote adapter new', function () {
   });
 
   it('generates code that type-checks under the project’s strict settings', async () => {
-    writeFileSync(
-      path.join(tmp, 'tsconfig.json'),
-      JSON.stringify({ extends: path.join(root, 'tsconfig.json'), include: ['adapters'] }),
+    writeFileSync(path.join(tmp, 'tsconfig.json'), JSON.stringify({ extends: path.join(root, 'tsconfig.json'), include: ['adapters'] }));
+    const r = await run(
+      process.execPath,
+      [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(tmp, 'tsconfig.json')],
+      tmp,
     );
-    const r = await run(process.execPath, [path.join(root, 'node_modules/typescript/bin/tsc'), '--noEmit', '-p', path.join(tmp, 'tsconfig.json')], tmp);
     expect(r.code, r.stdout + r.stderr).to.equal(0);
   });
 });

@@ -80,7 +80,12 @@ describe('amtsbote config check: every check start runs', function () {
     copyFileSync(WSDL_PATH, path.join(config, 'wsdl', 'hundesteuer.wsdl'));
     cpSync(path.join(root, 'config', 'xsd'), path.join(config, 'xsd'), { recursive: true });
     mkdirSync(path.join(config, 'tls'));
-    for (const [from, to] of [[pki.clientCert, 'client.crt'], [pki.clientKey, 'client.key'], [pki.caCert, 'ca.crt']] as const) copyFileSync(from, path.join(config, 'tls', to));
+    for (const [from, to] of [
+      [pki.clientCert, 'client.crt'],
+      [pki.clientKey, 'client.key'],
+      [pki.caCert, 'ca.crt'],
+    ] as const)
+      copyFileSync(from, path.join(config, 'tls', to));
     edit((y) => y.replace('routes:', `${TARGETS.slice(1)}routes:`));
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -134,7 +139,8 @@ describe('amtsbote config check: every check start runs', function () {
       name: 'a misspelt SOAP operation',
       change: (y) => y.replace('operation: Anmelden', 'operation: Anmeldn'),
       target: 'dogtax-soap',
-      message: /soap adapter could not start: wsdl: no operation Anmeldn in Hundesteuer\/HundesteuerSoap11 of \S+\/config\/wsdl\/hundesteuer\.wsdl \(operations: Anmelden, Ping\)/,
+      message:
+        /soap adapter could not start: wsdl: no operation Anmeldn in Hundesteuer\/HundesteuerSoap11 of \S+\/config\/wsdl\/hundesteuer\.wsdl \(operations: Anmelden, Ping\)/,
     },
     {
       name: 'a missing WSDL',
@@ -194,7 +200,9 @@ describe('amtsbote config check: every check start runs', function () {
     edit((y) => y.replace('ca: tls/ca.crt }', 'ca: tls/ca.crt, rejectUnauthorized: false }'));
     const r = await amtsbote(['config', 'check', config], env());
     expect(r.code).to.equal(0);
-    expect(r.stderr).to.equal('  warning: targets.tls-rest: rest tls.rejectUnauthorized is false: the back office certificate is not verified\n');
+    expect(r.stderr).to.equal(
+      '  warning: targets.tls-rest: rest tls.rejectUnauthorized is false: the back office certificate is not verified\n',
+    );
   });
 
   describe('--connect', () => {
@@ -234,7 +242,7 @@ describe('amtsbote config check: every check start runs', function () {
         ),
       );
       // The TLS target is not part of this exercise.
-      edit((y) => y.replace(/  tls-rest:\n(    .*\n)+/, ''));
+      edit((y) => y.replace(/ {2}tls-rest:\n( {4}.*\n)+/, ''));
     });
 
     const connectEnv = () => env({ BACKOFFICE_URL: rest.url, SOAP_URL: soap.url11 });
@@ -243,7 +251,10 @@ describe('amtsbote config check: every check start runs', function () {
       const r = await amtsbote(['config', 'check', '--connect', config], connectEnv());
       expect(r.code, r.stderr).to.equal(1);
       expect(r.stdout.split('\n')[0], r.stderr).to.match(/: ok — /);
-      const rows = r.stdout.split('\n').slice(2, -3).map((l) => l.split(/\s{2,}/));
+      const rows = r.stdout
+        .split('\n')
+        .slice(2, -3)
+        .map((l) => l.split(/\s{2,}/));
       expect(rows.map(([target, adapter, result]) => [target, adapter, result])).to.deep.equal([
         ['target', 'adapter', 'result'],
         ['backoffice', 'rest', 'reachable'],
@@ -267,12 +278,18 @@ describe('amtsbote config check: every check start runs', function () {
     });
 
     it('exits 0 when every target answers, and gives the same as JSON', async () => {
-      edit((y) => y.replace(/  dogtax-soap-wrong:\n(    .*\n)+  dogtax-soap-closed:\n(    .*\n)+/, ''));
+      edit((y) => y.replace(/ {2}dogtax-soap-wrong:\n( {4}.*\n)+ {2}dogtax-soap-closed:\n( {4}.*\n)+/, ''));
       const r = await amtsbote(['config', 'check', '--connect', '--json', config], connectEnv());
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       const out = JSON.parse(r.stdout) as { ok: boolean; targets: { target: string; adapter: string; result: string; message: string }[] };
       expect(out.ok).to.equal(true);
-      expect(out.targets.map((t) => `${t.target} ${t.result}`)).to.deep.equal(['backoffice reachable', 'archive reachable', 'dropbox reachable', 'dogtax-soap reachable', 'waste-xml reachable']);
+      expect(out.targets.map((t) => `${t.target} ${t.result}`)).to.deep.equal([
+        'backoffice reachable',
+        'archive reachable',
+        'dropbox reachable',
+        'dogtax-soap reachable',
+        'waste-xml reachable',
+      ]);
       expect(out.targets.find((t) => t.target === 'dogtax-soap')?.message).to.match(/^reachable, credentials not refused: /);
     });
   });

@@ -51,12 +51,22 @@ describe('configuration', () => {
     const f = fixtureCopy();
     try {
       const targets = path.join(f.config, 'targets.yaml');
-      writeFileSync(targets, readFileSync(targets, 'utf8').replace('timeoutMs: 2000', 'timeoutMs: fast').replace('referencePointer: /caseId', 'referencePointer: caseId'));
+      writeFileSync(
+        targets,
+        readFileSync(targets, 'utf8')
+          .replace('timeoutMs: 2000', 'timeoutMs: fast')
+          .replace('referencePointer: /caseId', 'referencePointer: caseId'),
+      );
       const routes = path.join(f.config, 'registry.yaml');
-      writeFileSync(routes, readFileSync(routes, 'utf8').replace('{ key: "05512000", name: Bottrop }', '{ key: "5512000", name: Bottrop }'));
+      writeFileSync(
+        routes,
+        readFileSync(routes, 'utf8').replace('{ key: "05512000", name: Bottrop }', '{ key: "5512000", name: Bottrop }'),
+      );
       const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
       expect(problems).to.have.length(3);
-      expect(problems[0]).to.equal(`${path.join(f.config, 'registry.yaml')}:5:12 tenants[3].key: an official key: 8-digit AGS of a municipality or 5-digit key of a district`);
+      expect(problems[0]).to.equal(
+        `${path.join(f.config, 'registry.yaml')}:5:12 tenants[3].key: an official key: 8-digit AGS of a municipality or 5-digit key of a district`,
+      );
       expect(problems[1]).to.equal(`${targets}:4:16 targets.backoffice.timeoutMs: Invalid input: expected number, received string`);
       expect(problems[2]).to.match(/targets\.yaml:7:25 targets\.backoffice\.options\.referencePointer: /);
     } finally {
@@ -68,7 +78,10 @@ describe('configuration', () => {
     const f = fixtureCopy();
     try {
       const targets = path.join(f.config, 'targets.yaml');
-      writeFileSync(targets, readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'referencePointer: /caseId\n      colour: blue'));
+      writeFileSync(
+        targets,
+        readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'referencePointer: /caseId\n      colour: blue'),
+      );
       const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
       expect(problems).to.have.length(1);
       expect(problems[0]).to.match(/targets\.yaml:\d+:\d+ targets\.backoffice\.options\.colour: unknown key/);
@@ -81,7 +94,12 @@ describe('configuration', () => {
     const f = fixtureCopy();
     try {
       const hub = path.join(f.config, 'hub.yaml');
-      writeFileSync(hub, readFileSync(hub, 'utf8').replace('pollIntervalMs: 50', 'pollIntervallMs: 50').replace('  console: false', '  consol: false\n  colour: true'));
+      writeFileSync(
+        hub,
+        readFileSync(hub, 'utf8')
+          .replace('pollIntervalMs: 50', 'pollIntervallMs: 50')
+          .replace('  console: false', '  consol: false\n  colour: true'),
+      );
       const targets = path.join(f.config, 'targets.yaml');
       writeFileSync(targets, readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'refrencePointer: /caseId'));
       const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
@@ -123,18 +141,30 @@ describe('configuration', () => {
     const f = fixtureCopy();
     try {
       const targets = path.join(f.config, 'targets.yaml');
-      writeFileSync(targets, readFileSync(targets, 'utf8').replace('referencePointer: /caseId', 'referencePointer: /caseId\n      acceptance: { accepted: \'status = "0" and (\' }'));
+      writeFileSync(
+        targets,
+        readFileSync(targets, 'utf8').replace(
+          'referencePointer: /caseId',
+          'referencePointer: /caseId\n      acceptance: { accepted: \'status = "0" and (\' }',
+        ),
+      );
       const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
       expect(problems).to.have.length(1);
-      expect(problems[0]).to.match(/targets\.yaml:\d+:\d+ targets\.backoffice\.options\.acceptance\.accepted: JSONata syntax error at 1:\d+: /);
+      expect(problems[0]).to.match(
+        /targets\.yaml:\d+:\d+ targets\.backoffice\.options\.acceptance\.accepted: JSONata syntax error at 1:\d+: /,
+      );
     } finally {
       f.cleanup();
     }
   });
 
   it('reports a missing environment variable without printing any secret', () => {
-    const problems = problemsOf(() => loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env: { BACKOFFICE_URL: 'http://x', DROP_DIR: '/tmp' } }));
-    expect(problems).to.deep.equal([`${path.join(FIXTURE_CONFIG, 'registry.yaml')}:13:12 portals[0].token: environment variable TEST_PORTAL_A_TOKEN is not set`]);
+    const problems = problemsOf(() =>
+      loadConfig(FIXTURE_CONFIG, { adapters: builtinAdapters, env: { BACKOFFICE_URL: 'http://x', DROP_DIR: '/tmp' } }),
+    );
+    expect(problems).to.deep.equal([
+      `${path.join(FIXTURE_CONFIG, 'registry.yaml')}:13:12 portals[0].token: environment variable TEST_PORTAL_A_TOKEN is not set`,
+    ]);
   });
 
   it('checks references: unknown tenants, services, targets and double routes', () => {
@@ -162,7 +192,10 @@ describe('configuration', () => {
       const registry = path.join(f.config, 'registry.yaml');
       writeFileSync(
         registry,
-        readFileSync(registry, 'utf8').replace('services:\n', 'services:\n  - { slug: hundesteuer, leika: "99102013104000", name: Hundesteuer Anmeldung }\n'),
+        readFileSync(registry, 'utf8').replace(
+          'services:\n',
+          'services:\n  - { slug: hundesteuer, leika: "99102013104000", name: Hundesteuer Anmeldung }\n',
+        ),
       );
       const problems = problemsOf(() => loadConfig(f.config, { adapters: builtinAdapters, env }));
       expect(problems).to.deep.equal([
@@ -179,7 +212,8 @@ describe('configuration', () => {
       writeFileSync(path.join(f.dir, 'mappings', 'dog.jsonata'), '{ "a": data.( }');
       const r = await checkConfig(f.config, env, { clock: systemClock, builtinAdapters });
       expect(r.ok).to.equal(false);
-      if (!r.ok) expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata:\d+:\d+ \(S0\d+\)/);
+      if (!r.ok)
+        expect(r.problems.join('\n')).to.match(/targets\.yaml:\d+:\d+ routes\[1\]\.targets\[0\]\.mapping: dog\.jsonata:\d+:\d+ \(S0\d+\)/);
     } finally {
       f.cleanup();
     }
@@ -188,8 +222,12 @@ describe('configuration', () => {
   it('finds WSDL, XSD and other files of the configuration relative to its folder', () => {
     const demo = fileURLToPath(new URL('../config', import.meta.url));
     const c = loadConfig(demo, { adapters: builtinAdapters, env: {} });
-    expect((c.targets.get('bottrop-hundesteuer')!.options as { wsdl: string }).wsdl).to.equal(path.join(demo, 'wsdl', 'hundesteuer-bottrop.wsdl'));
-    expect((c.targets.get('kreis-re-abfall-xml')!.options as { schema: string }).schema).to.equal(path.join(demo, 'xsd', 'sperrmuell-auftrag.xsd'));
+    expect((c.targets.get('bottrop-hundesteuer')!.options as { wsdl: string }).wsdl).to.equal(
+      path.join(demo, 'wsdl', 'hundesteuer-bottrop.wsdl'),
+    );
+    expect((c.targets.get('kreis-re-abfall-xml')!.options as { schema: string }).schema).to.equal(
+      path.join(demo, 'xsd', 'sperrmuell-auftrag.xsd'),
+    );
   });
 
   it('loads adapters from the folders paths.adapters names, and refuses a folder that is not there', async () => {
@@ -199,7 +237,13 @@ describe('configuration', () => {
       const hub = path.join(f.config, 'hub.yaml');
       writeFileSync(hub, readFileSync(hub, 'utf8').replace('  mappings: ../mappings', `  mappings: ../mappings\n  adapters: ["${extra}"]`));
       const targets = path.join(f.config, 'targets.yaml');
-      writeFileSync(targets, readFileSync(targets, 'utf8').replace('routes:', '  echo:\n    adapter: echo-office\n    timeoutMs: 2000\n    options: { token: "${env:ECHO_TOKEN:-echo-token-1234}" }\nroutes:'));
+      writeFileSync(
+        targets,
+        readFileSync(targets, 'utf8').replace(
+          'routes:',
+          '  echo:\n    adapter: echo-office\n    timeoutMs: 2000\n    options: { token: "${env:ECHO_TOKEN:-echo-token-1234}" }\nroutes:',
+        ),
+      );
       const r = await checkConfig(f.config, env, { clock: systemClock, builtinAdapters });
       expect(r, JSON.stringify(r)).to.deep.include({ ok: true });
       const registry = await adapterRegistry(f.config, builtinAdapters);
@@ -232,11 +276,16 @@ describe('configuration', () => {
   describe('amtsbote config check', function () {
     this.timeout(30_000);
     it('exits 0 on the demo configuration', () => {
-      const out = execFileSync(process.execPath, [BIN, 'config', 'check', fileURLToPath(new URL('../config', import.meta.url))], { encoding: 'utf8' });
+      const out = execFileSync(process.execPath, [BIN, 'config', 'check', fileURLToPath(new URL('../config', import.meta.url))], {
+        encoding: 'utf8',
+      });
       expect(out).to.match(/ok — 13 tenants, 2 services, 1 portal,/);
     });
     it('exits 1 and lists the problems', () => {
-      const r = spawnSync(process.execPath, [BIN, 'config', 'check', FIXTURE_CONFIG], { encoding: 'utf8', env: { ...process.env, BACKOFFICE_URL: '' , TEST_PORTAL_A_TOKEN: '' } });
+      const r = spawnSync(process.execPath, [BIN, 'config', 'check', FIXTURE_CONFIG], {
+        encoding: 'utf8',
+        env: { ...process.env, BACKOFFICE_URL: '', TEST_PORTAL_A_TOKEN: '' },
+      });
       expect(r.status).to.equal(1);
       expect(r.stderr).to.match(/environment variable TEST_PORTAL_A_TOKEN is not set/);
       expect(r.stderr).not.to.match(/at .*\.ts:\d+/);

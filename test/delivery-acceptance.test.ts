@@ -21,7 +21,15 @@ interface Attempt {
 interface View {
   status: string;
   caseStatus: { status: string } | null;
-  deliveries: { target: string; state: string; attempts: number; reference: string | null; lastError: string | null; lastErrorKind: string | null; attemptLog: Attempt[] }[];
+  deliveries: {
+    target: string;
+    state: string;
+    attempts: number;
+    reference: string | null;
+    lastError: string | null;
+    lastErrorKind: string | null;
+    attemptLog: Attempt[];
+  }[];
 }
 
 /** A REST system and an XML intake on one express server; `refuse` makes both answer 200 with a refusal. */
@@ -57,7 +65,7 @@ class RefusingBackOffice {
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`delivery of a refusal inside HTTP 200 [${kind}]`, function () {
+  describe(`delivery of a refusal inside HTTP 200 [${kind}]`, () => {
     let http: RefusingBackOffice;
     let soap: HundesteuerBackOffice;
     let t: TestHub;
@@ -79,16 +87,25 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     async function submit(tenant: string): Promise<string> {
-      const res = await t.fetch('/api/v1/submissions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submission({ tenant })) });
+      const res = await t.fetch('/api/v1/submissions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(submission({ tenant })),
+      });
       expect(res.status, await res.clone().text()).to.equal(202);
       return ((await res.json()) as { id: string }).id;
     }
 
     const view = async (id: string) => (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as View;
-    const settled = (id: string) => eventually(async () => {
-      const v = await view(id);
-      return (v.status === 'delivered' || v.status === 'failed') && v;
-    }, 10_000, `submission ${id} to settle`);
+    const settled = (id: string) =>
+      eventually(
+        async () => {
+          const v = await view(id);
+          return (v.status === 'delivered' || v.status === 'failed') && v;
+        },
+        10_000,
+        `submission ${id} to settle`,
+      );
 
     async function expectRefused(tenant: string, text: string): Promise<void> {
       const id = await submit(tenant);
@@ -123,7 +140,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(d).to.include({ state: 'failed', attempts: 3, lastErrorKind: 'refused' });
       expect(d.lastError).to.match(/gave up after 3 attempts/);
       expect(d.attemptLog.map((a) => a.outcome)).to.deep.equal(['retry', 'retry', 'failed']);
-      for (const a of d.attemptLog) expect(a.error).to.include('back office refused the case: System ausgelastet, bitte später erneut senden');
+      for (const a of d.attemptLog)
+        expect(a.error).to.include('back office refused the case: System ausgelastet, bitte später erneut senden');
       const types = (await t.hub.store.events(id)).map((e) => e.type).filter((x) => !x.startsWith('status.'));
       expect(types.filter((x) => x === 'delivery.waiting')).to.have.length(2);
       expect(types).not.to.include('delivery.delivered');

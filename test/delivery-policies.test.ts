@@ -72,7 +72,11 @@ async function submit(h: TestHub, tenant: string, n: number): Promise<string[]> 
   const ids: string[] = [];
   // One after the other, so the order they were taken in is the order they must reach the back office.
   for (let i = 0; i < n; i++) {
-    const res = await h.fetch('/api/v1/submissions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submission({ tenant })) });
+    const res = await h.fetch('/api/v1/submissions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify(submission({ tenant })),
+    });
     expect(res.status).to.equal(202);
     ids.push(((await res.json()) as { id: string }).id);
   }
@@ -82,7 +86,11 @@ async function submit(h: TestHub, tenant: string, n: number): Promise<string[]> 
 async function target(h: TestHub, id: string) {
   const res = await h.fetch(`/api/v1/targets/${id}`, { token: OPERATOR });
   expect(res.status).to.equal(200);
-  return (await documented(res, '/api/v1/targets/{id}', 'get')) as { breaker: { state: string; consecutiveFailures: number; lastError: string | null }; queue: { due: number; failed: number }; window: { open: boolean; nextOpening: string | null } | null };
+  return (await documented(res, '/api/v1/targets/{id}', 'get')) as {
+    breaker: { state: string; consecutiveFailures: number; lastError: string | null };
+    queue: { due: number; failed: number };
+    window: { open: boolean; nextOpening: string | null } | null;
+  };
 }
 
 async function deliveries(h: TestHub, ids: string[]) {
@@ -93,7 +101,14 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
   let bo: SwitchableBackOffice;
   const hubs: TestHub[] = [];
   const start = async (opts: { clock?: () => number } = {}) => {
-    const h = await startTestHub({ kind, db: db(), configDir: POLICIES, backOfficeUrl: bo.url, env: { AMTSBOTE_OPERATOR_TOKEN: OPERATOR }, ...opts });
+    const h = await startTestHub({
+      kind,
+      db: db(),
+      configDir: POLICIES,
+      backOfficeUrl: bo.url,
+      env: { AMTSBOTE_OPERATOR_TOKEN: OPERATOR },
+      ...opts,
+    });
     hubs.push(h);
     return h;
   };
@@ -116,10 +131,14 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     };
     bo.down = true;
     const ids = await submit(h, '05513000', 12);
-    const open = await eventually(async () => {
-      const t = await target(h, 'outage');
-      return t.breaker.state !== 'closed' && t;
-    }, 10_000, 'the breaker to open');
+    const open = await eventually(
+      async () => {
+        const t = await target(h, 'outage');
+        return t.breaker.state !== 'closed' && t;
+      },
+      10_000,
+      'the breaker to open',
+    );
     expect(open.breaker.lastError).to.match(/503/);
     // A while down: only the probes reach the back office, one per cool-down, and the worker asks the database
     // for the target only when a cool-down ends, not at every poll (50 ms) and every new submission.
@@ -130,7 +149,9 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     const failedWhileDown = bo.to('outage').length;
     expect(failedWhileDown).to.be.within(3, 3 + Math.ceil(1_500 / 300) + 1);
     const cooldowns = Math.ceil((Date.now() - since) / 300);
-    expect(offered.filter((t) => t >= since).length, 'claims offering the target room while its breaker was open').to.be.at.most(cooldowns + (failedWhileDown - probesBefore) + 1);
+    expect(offered.filter((t) => t >= since).length, 'claims offering the target room while its breaker was open').to.be.at.most(
+      cooldowns + (failedWhileDown - probesBefore) + 1,
+    );
     bo.down = false;
 
     await eventually(async () => (await deliveries(h, [...ids, ...others])).every((d) => d.state === 'delivered'), 15_000, 'all delivered');
@@ -150,7 +171,7 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     expect(log).to.match(/circuit breaker closed/);
   });
 
-  it('starts no more deliveries than the rate limit allows, across two instances', async function () {
+  it('starts no more deliveries than the rate limit allows, across two instances', async () => {
     const a = await start();
     // SQLite has one process per file; PostgreSQL shares the bucket between instances.
     const b = kind === 'postgres' ? await start() : a;
@@ -180,7 +201,11 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     // ...while the slow back office had answered only the one.
     expect(bo.to('sluggish')).to.have.length(1);
     bo.release();
-    await eventually(async () => (await deliveries(h, slow)).every((d) => d.state === 'delivered') || (bo.release(), false), 10_000, 'the slow backlog drained');
+    await eventually(
+      async () => (await deliveries(h, slow)).every((d) => d.state === 'delivered') || (bo.release(), false),
+      10_000,
+      'the slow backlog drained',
+    );
   });
 
   it('holds deliveries outside the window and releases them when it opens, without counting them late', async () => {
@@ -200,7 +225,11 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     for (const d of await deliveries(h, ids)) expect(d.createdAt).to.be.within(sundayNoon, sundayNoon + 10 * 60_000);
 
     offset = mondayOpening - Date.now();
-    await eventually(async () => (await deliveries(h, ids)).every((d) => d.state === 'delivered'), 10_000, 'delivered once the window opened');
+    await eventually(
+      async () => (await deliveries(h, ids)).every((d) => d.state === 'delivered'),
+      10_000,
+      'delivered once the window opened',
+    );
     const metrics = await (await fetch(`${h.hub.url}/metrics`)).text();
     // All three waited under a minute by the window's reckoning (a slow machine needs some of it), though due since Sunday noon.
     expect(metrics).to.match(/amtsbote_delivery_wait_seconds_bucket\{le="60",target="office-hours"\} 3/);
@@ -229,7 +258,10 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     expect(table.find((l) => l.startsWith('outage '))).to.match(/(open|half-open) until \d{4}-/);
     expect(table.find((l) => l.startsWith('metered '))).to.match(/600\/min/);
     expect(table).to.include('outage: last error: ' + api.breaker.lastError);
-    const unknown = await cli('nope').then(() => undefined, (e: { code: number; stderr: string }) => e);
+    const unknown = await cli('nope').then(
+      () => undefined,
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(unknown).to.include({ code: 2 });
     expect(unknown!.stderr).to.match(/no target nope; configured: metered, office-hours, outage, sluggish/);
   });

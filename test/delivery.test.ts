@@ -10,24 +10,40 @@ import { createTestDatabase, postgresReachable } from './support/databases.ts';
 
 interface View {
   status: string;
-  deliveries: { target: string; state: string; attempts: number; reference: string | null; lastError: string | null; lastErrorKind: string | null; attemptLog: { outcome: string; errorKind: string | null; httpStatus: number | null }[] }[];
+  deliveries: {
+    target: string;
+    state: string;
+    attempts: number;
+    reference: string | null;
+    lastError: string | null;
+    lastErrorKind: string | null;
+    attemptLog: { outcome: string; errorKind: string | null; httpStatus: number | null }[];
+  }[];
 }
 
 async function submit(t: TestHub, body: Record<string, unknown>): Promise<string> {
-  const res = await t.fetch('/api/v1/submissions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+  const res = await t.fetch('/api/v1/submissions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
   expect(res.status, await res.clone().text()).to.equal(202);
   return ((await res.json()) as { id: string }).id;
 }
 
 async function settled(t: TestHub, id: string, timeoutMs = 10_000): Promise<View> {
-  return eventually(async () => {
-    const v = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as View;
-    return (v.status === 'delivered' || v.status === 'failed') && v;
-  }, timeoutMs, `submission ${id} to settle`);
+  return eventually(
+    async () => {
+      const v = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as View;
+      return (v.status === 'delivered' || v.status === 'failed') && v;
+    },
+    timeoutMs,
+    `submission ${id} to settle`,
+  );
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`delivery [${kind}]`, function () {
+  describe(`delivery [${kind}]`, () => {
     let bo: TestBackOffice;
     let t: TestHub;
 
@@ -53,10 +69,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(JSON.parse(filed.body)).to.include({ kind: 'waste', tenant: '05513000', date: '07.12.2026' });
       expect(filed.idempotencyKey).to.be.a('string');
       // The portal sees the case as received by the back office.
-      const seen = await eventually(async () => {
-        const res = await t.fetch(`/api/v1/submissions/${id}`);
-        return ((await res.json()) as { caseStatus: { status: string } | null }).caseStatus ?? undefined;
-      }, 5_000, 'the case status');
+      const seen = await eventually(
+        async () => {
+          const res = await t.fetch(`/api/v1/submissions/${id}`);
+          return ((await res.json()) as { caseStatus: { status: string } | null }).caseStatus ?? undefined;
+        },
+        5_000,
+        'the case status',
+      );
       expect(seen.status).to.equal('RECEIVED');
     });
 
@@ -65,20 +85,36 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const v = await settled(t, id);
       const d = v.deliveries[0]!;
       expect(d.state).to.equal('delivered');
-      expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 503], ['retry', 503], ['delivered', 201]]);
+      expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([
+        ['retry', 503],
+        ['retry', 503],
+        ['delivered', 201],
+      ]);
       expect(bo.cases.filter((c) => c.reference === d.reference)).to.have.length(1);
       const keys = bo.requests.filter((r) => r.status === 503 || r.status === 201).map((r) => r.idempotencyKey);
       expect(new Set(keys.slice(-3)).size).to.equal(1); // the same key on every attempt
       const events = await t.hub.store.events(id);
       // The delivery's own events (the case status has its own: status.recorded, status.changed).
-      expect(events.map((e) => e.type).filter((t) => !t.startsWith('status.'))).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.delivered']);
+      expect(events.map((e) => e.type).filter((t) => !t.startsWith('status.'))).to.deep.equal([
+        'submission.received',
+        'delivery.queued',
+        'delivery.sending',
+        'delivery.waiting',
+        'delivery.sending',
+        'delivery.waiting',
+        'delivery.sending',
+        'delivery.delivered',
+      ]);
     });
 
     it("waits as long as a 429's Retry-After asks, longer than the policy's back-off", async () => {
       const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'throttle' } }));
       const v = await settled(t, id);
       const [first, second] = (await t.hub.store.getSubmission(id))!.deliveries[0]!.attemptLog;
-      expect(v.deliveries[0]!.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 429], ['delivered', 201]]);
+      expect(v.deliveries[0]!.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([
+        ['retry', 429],
+        ['delivered', 201],
+      ]);
       expect(second!.startedAt - first!.finishedAt!).to.be.at.least(1000); // the policy alone would wait 20 ms
     });
 
@@ -97,7 +133,10 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('fails permanently on a mapping error, with its line and column in the sync log and no form data', async () => {
-      const id = await submit(t, submission({ tenant: '05562014', service: 'hundeanmeldung', data: { dog: { name: 'Rex', breed: 'pudel' } } }));
+      const id = await submit(
+        t,
+        submission({ tenant: '05562014', service: 'hundeanmeldung', data: { dog: { name: 'Rex', breed: 'pudel' } } }),
+      );
       const d = (await settled(t, id)).deliveries[0]!;
       expect(d).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'mapping' });
       // Line 2, column 12: the $code call in test/fixtures/mappings/broken.jsonata, under its comment.
@@ -109,7 +148,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(failed.detail!.position).to.be.a('number');
       expect(bo.requests.some((r) => r.idempotencyKey === failed.deliveryId)).to.equal(false);
       const line = t.logLines.find((l) => l.includes(id) && l.includes('delivery failed'))!;
-      expect(JSON.parse(line)).to.include({ submissionId: id, tenant: '05562014', service: 'hundeanmeldung', target: 'backoffice', errorKind: 'mapping' });
+      expect(JSON.parse(line)).to.include({
+        submissionId: id,
+        tenant: '05562014',
+        service: 'hundeanmeldung',
+        target: 'backoffice',
+        errorKind: 'mapping',
+      });
       expect(t.logLines.join('')).not.to.include('Mustermann');
     });
 
@@ -118,12 +163,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const [okId, errId, silentId] = [await submit3('Ok'), await submit3('Err'), await submit3('Silent')];
       const fileOf = async (id: string) => {
         const deliveryId = (await t.hub.store.getSubmission(id))!.deliveries[0]!.id;
-        return eventually(async () => readdirSync(t.dropDir).find((f) => f.includes(deliveryId) && f.endsWith('.xml')), 5000, 'the dropped file');
+        return eventually(
+          async () => readdirSync(t.dropDir).find((f) => f.includes(deliveryId) && f.endsWith('.xml')),
+          5000,
+          'the dropped file',
+        );
       };
-      const handedOver = await eventually(async () => {
-        const d = (await t.hub.store.getSubmission(okId))!.deliveries[0]!;
-        return d.state === 'acknowledging' && d;
-      }, 5000, 'the hand-over');
+      const handedOver = await eventually(
+        async () => {
+          const d = (await t.hub.store.getSubmission(okId))!.deliveries[0]!;
+          return d.state === 'acknowledging' && d;
+        },
+        5000,
+        'the hand-over',
+      );
       expect(handedOver.attemptLog[0]).to.include({ outcome: 'handed-over' });
       // The batch job answers two of the three files.
       writeFileSync(path.join(t.dropDir, `${await fileOf(okId)}.ok`), 'HST-05512000-000042\n');
@@ -137,9 +190,19 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const silent = (await settled(t, silentId)).deliveries[0]!;
       expect(silent).to.include({ state: 'failed', lastErrorKind: 'ack-timeout', attempts: 1 });
       const types = (await t.hub.store.events(okId)).map((e) => e.type);
-      expect(types.filter((x) => !x.startsWith('status.'))).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.acknowledging', 'delivery.delivered']);
+      expect(types.filter((x) => !x.startsWith('status.'))).to.deep.equal([
+        'submission.received',
+        'delivery.queued',
+        'delivery.sending',
+        'delivery.acknowledging',
+        'delivery.delivered',
+      ]);
       // The acknowledgement is what tells the portal the case was received.
-      await eventually(async () => (await t.hub.store.events(okId)).some((e) => e.type === 'status.changed'), 5_000, 'the case status after the acknowledgement');
+      await eventually(
+        async () => (await t.hub.store.events(okId)).some((e) => e.type === 'status.changed'),
+        5_000,
+        'the case status after the acknowledgement',
+      );
     });
 
     it('delivers one submission to several targets, XML to the archive', async () => {
@@ -148,7 +211,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(v.status).to.equal('delivered');
       const archived = bo.cases.find((c) => c.path === '/archive' && c.body.includes(id))!;
       expect(archived.contentType).to.equal('application/xml; charset=utf-8');
-      expect(archived.body).to.equal(`<?xml version="1.0" encoding="UTF-8"?><ar:Vorgang xmlns:ar="urn:test:archiv" id="${id}"><ar:Hund>Bello &amp; Co</ar:Hund><ar:Halter>Mustermann</ar:Halter></ar:Vorgang>`);
+      expect(archived.body).to.equal(
+        `<?xml version="1.0" encoding="UTF-8"?><ar:Vorgang xmlns:ar="urn:test:archiv" id="${id}"><ar:Hund>Bello &amp; Co</ar:Hund><ar:Halter>Mustermann</ar:Halter></ar:Vorgang>`,
+      );
     });
   });
 }
@@ -166,7 +231,10 @@ describe('delivery across restarts [sqlite]', function () {
     // A grace period shorter than the back office's 1.5 s answer: the attempt is still open at shutdown.
     const first = await startTestHub({ kind: 'sqlite', db, backOfficeUrl: bo.url, worker: { shutdownGraceMs: 200 } });
     const id = await submit(first, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'slow' } }));
-    await eventually(async () => bo.requests.length > 0 || (await first.hub.store.getSubmission(id))?.deliveries[0]?.state === 'sending', 5000);
+    await eventually(
+      async () => bo.requests.length > 0 || (await first.hub.store.getSubmission(id))?.deliveries[0]?.state === 'sending',
+      5000,
+    );
     await first.stop();
     const inspect = await startTestHub({ kind: 'sqlite', db, backOfficeUrl: bo.url, worker: { enabled: false } });
     const released = (await inspect.hub.store.getSubmission(id))!.deliveries[0]!;
@@ -185,18 +253,35 @@ describe('delivery across restarts [sqlite]', function () {
     const db = await createTestDatabase('sqlite');
     const dataDir = fileURLToPath(new URL('.', `file://${db.options.sqliteFile}`));
     const port = await freePort();
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url)), 'start', '--config', FIXTURE_CONFIG, '--data', dataDir, '--port', String(port)], {
-      env: { ...process.env, BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dataDir },
-      stdio: ['ignore', 'ignore', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url)),
+        'start',
+        '--config',
+        FIXTURE_CONFIG,
+        '--data',
+        dataDir,
+        '--port',
+        String(port),
+      ],
+      {
+        env: { ...process.env, BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dataDir },
+        stdio: ['ignore', 'ignore', 'pipe'],
+      },
+    );
     let stderr = '';
     child.stderr.on('data', (c) => (stderr += String(c)));
     try {
       const base = `http://127.0.0.1:${port}`;
-      await eventually(async () => {
-        if (child.exitCode !== null) throw new Error(`the hub process exited with ${child.exitCode}: ${stderr}`);
-        return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok;
-      }, 15_000, 'the hub process to start');
+      await eventually(
+        async () => {
+          if (child.exitCode !== null) throw new Error(`the hub process exited with ${child.exitCode}: ${stderr}`);
+          return (await fetch(`${base}/healthz`).catch(() => undefined))?.ok;
+        },
+        15_000,
+        'the hub process to start',
+      );
       const res = await fetch(`${base}/api/v1/submissions`, {
         method: 'POST',
         headers: { 'content-type': 'application/json', authorization: `Bearer ${PORTAL_A_TOKEN}` },
@@ -217,9 +302,16 @@ describe('delivery across restarts [sqlite]', function () {
       const v = await settled(restarted, id, 20_000); // the fixture's lease is 5 s
       const d = v.deliveries[0]!;
       expect(d.state).to.equal('delivered');
-      expect(d.attemptLog.map((a) => [a.outcome, a.errorKind])).to.deep.equal([['interrupted', 'lease-expired'], ['delivered', null]]);
+      expect(d.attemptLog.map((a) => [a.outcome, a.errorKind])).to.deep.equal([
+        ['interrupted', 'lease-expired'],
+        ['delivered', null],
+      ]);
       // Two requests reached the back office with one key; it filed one case.
-      await eventually(async () => bo.requests.length >= before + 2, 5000, `the killed request to finish: ${JSON.stringify(bo.requests.slice(before - 1))}`);
+      await eventually(
+        async () => bo.requests.length >= before + 2,
+        5000,
+        `the killed request to finish: ${JSON.stringify(bo.requests.slice(before - 1))}`,
+      );
       expect(bo.cases.filter((c) => c.reference === d.reference)).to.have.length(1);
       await restarted.stop(true);
     } finally {

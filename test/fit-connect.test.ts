@@ -21,7 +21,11 @@ describe('FIT-Connect subscriber against the simulated platform', function () {
   afterEach(() => f.sim.stop());
 
   const dogRegistration = JSON.stringify({ halter: { name: 'Erika Mustermann' }, hund: { name: 'Bello', rasse: 'Dackel' } });
-  const data = { content: dogRegistration, mimeType: 'application/json' as const, schemaUri: 'https://schema.fitko.de/fim/s00000092_1.0.schema.json' };
+  const data = {
+    content: dogRegistration,
+    mimeType: 'application/json' as const,
+    schemaUri: 'https://schema.fitko.de/fim/s00000092_1.0.schema.json',
+  };
   const vaccination = { content: Buffer.from('%PDF-1.7 Impfpass'), mimeType: 'application/pdf', filename: 'impfpass.pdf' };
 
   it('lists, fetches, decrypts and verifies a submission, and accepts it with a SET the platform verifies', async () => {
@@ -35,7 +39,9 @@ describe('FIT-Connect subscriber against the simulated platform', function () {
     if (outcome.kind !== 'valid') throw new Error(`not valid: ${JSON.stringify(outcome)}`);
     expect(new TextDecoder().decode(outcome.submission.data)).to.equal(dogRegistration);
     expect(outcome.submission.metadata.contentStructure.data?.submissionSchema.mimeType).to.equal('application/json');
-    expect(outcome.submission.attachments.map((a) => [a.filename, Buffer.from(a.content).toString()])).to.deep.equal([['impfpass.pdf', '%PDF-1.7 Impfpass']]);
+    expect(outcome.submission.attachments.map((a) => [a.filename, Buffer.from(a.content).toString()])).to.deep.equal([
+      ['impfpass.pdf', '%PDF-1.7 Impfpass'],
+    ]);
 
     expect(await acceptSubmission(f.api, f.signer, outcome.submission)).to.deep.equal({ ok: true, value: undefined });
     expect(f.sim.refusedEvents).to.deep.equal([]);
@@ -64,7 +70,12 @@ describe('FIT-Connect subscriber against the simulated platform', function () {
     const outcome = await receiveSubmission(f.api, put.submissionId, f.decryptionKey);
     if (outcome.kind !== 'invalid') throw new Error(`not invalid: ${outcome.kind}`);
     expect(outcome.problems).to.deep.equal([
-      { type: `${PROBLEM_BASE}hash-mismatch`, title: 'Prüfsumme stimmt nicht', detail: `Der Hashwert der Anlage ${attachmentId} stimmt nicht.`, instance: `attachment:${attachmentId}` },
+      {
+        type: `${PROBLEM_BASE}hash-mismatch`,
+        title: 'Prüfsumme stimmt nicht',
+        detail: `Der Hashwert der Anlage ${attachmentId} stimmt nicht.`,
+        instance: `attachment:${attachmentId}`,
+      },
     ]);
     await rejectSubmission(f.api, f.signer, outcome.pickup, outcome.problems);
     expect(f.sim.submissions.get(put.submissionId)!.state).to.equal('rejected');

@@ -3,11 +3,15 @@ import { TestBackOffice } from './support/backoffice.ts';
 import { PORTAL_B_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
 import { postgresReachable } from './support/databases.ts';
 
-const json = (body: unknown) => ({ method: 'POST', headers: { 'content-type': 'application/json' }, body: typeof body === 'string' ? body : JSON.stringify(body) });
+const json = (body: unknown) => ({
+  method: 'POST',
+  headers: { 'content-type': 'application/json' },
+  body: typeof body === 'string' ? body : JSON.stringify(body),
+});
 const xml = (body: string) => ({ method: 'POST', headers: { 'content-type': 'application/xml' }, body });
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`intake: POST /api/v1/submissions [${kind}]`, function () {
+  describe(`intake: POST /api/v1/submissions [${kind}]`, () => {
     let bo: TestBackOffice;
     let t: TestHub;
 
@@ -25,8 +29,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     async function rowCounts() {
       const db = t.hub.store.db;
       const count = async (table: 'submissions' | 'deliveries' | 'events' | 'attachments') =>
-        Number((await db.selectFrom(table).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
-      return { submissions: await count('submissions'), deliveries: await count('deliveries'), events: await count('events'), attachments: await count('attachments') };
+        Number(
+          (
+            await db
+              .selectFrom(table)
+              .select((eb) => eb.fn.countAll().as('n'))
+              .executeTakeFirstOrThrow()
+          ).n,
+        );
+      return {
+        submissions: await count('submissions'),
+        deliveries: await count('deliveries'),
+        events: await count('events'),
+        attachments: await count('attachments'),
+      };
     }
 
     /** Sends a request that must be refused, checks the problem document, and that nothing was written. */
@@ -35,7 +51,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const res = await t.fetch(path, init);
       expect(res.status, await res.clone().text()).to.equal(status);
       expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-      const problem = (await res.json()) as { type: string; title: string; status: number; detail?: string; errors?: { pointer: string; detail: string }[] };
+      const problem = (await res.json()) as {
+        type: string;
+        title: string;
+        status: number;
+        detail?: string;
+        errors?: { pointer: string; detail: string }[];
+      };
       expect(problem.type).to.equal(`urn:amtsbote:problem:${type}`);
       expect(problem.status).to.equal(status);
       expect(problem.title).to.be.a('string');
@@ -54,9 +76,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const after = await rowCounts();
       expect(after.submissions - before.submissions).to.equal(1);
       expect(after.deliveries - before.deliveries).to.equal(2); // backoffice and archive
-      const view = (await (await t.fetch(`/api/v1/submissions/${body.id}`)).json()) as { deliveries: { target: string; state: string }[]; status: string };
+      const view = (await (await t.fetch(`/api/v1/submissions/${body.id}`)).json()) as {
+        deliveries: { target: string; state: string }[];
+        status: string;
+      };
       expect(view.status).to.equal('received');
-      expect(view.deliveries.map((d) => [d.target, d.state]).sort()).to.deep.equal([['archive', 'queued'], ['backoffice', 'queued']]);
+      expect(view.deliveries.map((d) => [d.target, d.state]).sort()).to.deep.equal([
+        ['archive', 'queued'],
+        ['backoffice', 'queued'],
+      ]);
       expect(JSON.stringify(view)).not.to.include('Mustermann');
     });
 
@@ -166,10 +194,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
       it('refuses bytes that are not UTF-8 with 400 instead of storing U+FFFD, JSON and XML', async () => {
         const [head, tail] = JSON.stringify(submission({ applicant: { familyName: 'MXller' } })).split('X') as [string, string];
-        const p = await refused({ ...json(''), body: Buffer.concat([Buffer.from(head), Buffer.from([0xfc]), Buffer.from(tail)]) }, 400, 'malformed-body');
+        const p = await refused(
+          { ...json(''), body: Buffer.concat([Buffer.from(head), Buffer.from([0xfc]), Buffer.from(tail)]) },
+          400,
+          'malformed-body',
+        );
         expect(p.detail).to.match(/^the body is not valid UTF-8 \(at byte \d+\)$/);
         const [xh, xt] = envelopeXml('<n>X</n>').split('X') as [string, string];
-        await refused({ ...xml(''), body: Buffer.concat([Buffer.from(xh), Buffer.from([0xc0, 0xaf]), Buffer.from(xt)]) }, 400, 'malformed-body');
+        await refused(
+          { ...xml(''), body: Buffer.concat([Buffer.from(xh), Buffer.from([0xc0, 0xaf]), Buffer.from(xt)]) },
+          400,
+          'malformed-body',
+        );
       });
 
       it('refuses XML character references XML forbids, instead of storing an empty string', async () => {
@@ -182,16 +218,34 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       it('reads type="number" by JSON’s grammar: 0x10 is not 16', async () => {
         await refused(xml(envelopeXml('<n type="number">0x10</n>')), 400, 'malformed-body');
         await refused(xml(envelopeXml('<n type="number">Infinity</n>')), 400, 'malformed-body');
-        await refused(json(JSON.stringify(submission()).replace('"data":{', '"data":{"n":12345678901234567891,')), 422, 'invalid-submission');
+        await refused(
+          json(JSON.stringify(submission()).replace('"data":{', '"data":{"n":12345678901234567891,')),
+          422,
+          'invalid-submission',
+        );
       });
 
       it('takes a quoted charset and a leading BOM', async () => {
-        const quoted = await t.fetch('/api/v1/submissions', { ...json(submission()), headers: { 'content-type': 'application/json; charset="utf-8"' } });
+        const quoted = await t.fetch('/api/v1/submissions', {
+          ...json(submission()),
+          headers: { 'content-type': 'application/json; charset="utf-8"' },
+        });
         expect(quoted.status, await quoted.clone().text()).to.equal(202);
-        const bom = await t.fetch('/api/v1/submissions', { ...json(''), body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(submission()))]) });
+        const bom = await t.fetch('/api/v1/submissions', {
+          ...json(''),
+          body: Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from(JSON.stringify(submission()))]),
+        });
         expect(bom.status, await bom.clone().text()).to.equal(202);
-        await refused({ ...json(submission()), headers: { 'content-type': 'application/json; x="; charset=latin1"; charset=latin1' } }, 415, 'unsupported-media-type');
-        await refused({ ...json(submission()), headers: { 'content-type': 'application/json; charset=utf-8; charset=latin1' } }, 415, 'unsupported-media-type');
+        await refused(
+          { ...json(submission()), headers: { 'content-type': 'application/json; x="; charset=latin1"; charset=latin1' } },
+          415,
+          'unsupported-media-type',
+        );
+        await refused(
+          { ...json(submission()), headers: { 'content-type': 'application/json; charset=utf-8; charset=latin1' } },
+          415,
+          'unsupported-media-type',
+        );
       });
 
       it('puts security headers on every answer, no-store on submission reads, and answers OPTIONS 405 problem+json', async () => {
@@ -222,7 +276,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('refuses XML with a DOCTYPE or entity declarations (no entity expansion)', async () => {
-      const p = await refused(xml('<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><submission><externalId>&b;</externalId></submission>'), 400, 'malformed-body');
+      const p = await refused(
+        xml(
+          '<?xml version="1.0"?><!DOCTYPE s [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;">]><submission><externalId>&b;</externalId></submission>',
+        ),
+        400,
+        'malformed-body',
+      );
       expect(p.detail).to.match(/DOCTYPE/);
     });
 
@@ -231,15 +291,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(p.detail).to.match(/unknown namespace urn:example:other/);
       const res = await t.fetch(
         '/api/v1/submissions',
-        xml(`<s:submission xmlns:s="urn:amtsbote:submission:1"><s:externalId>ns-${Date.now()}</s:externalId><s:tenant>05513000</s:tenant><s:service>sperrmuell</s:service><s:submittedAt>2026-11-24T09:30:00Z</s:submittedAt><s:applicant><s:familyName>M</s:familyName></s:applicant><s:data><s:preferredDate>2026-12-07</s:preferredDate></s:data><s:attachments/></s:submission>`),
+        xml(
+          `<s:submission xmlns:s="urn:amtsbote:submission:1"><s:externalId>ns-${Date.now()}</s:externalId><s:tenant>05513000</s:tenant><s:service>sperrmuell</s:service><s:submittedAt>2026-11-24T09:30:00Z</s:submittedAt><s:applicant><s:familyName>M</s:familyName></s:applicant><s:data><s:preferredDate>2026-12-07</s:preferredDate></s:data><s:attachments/></s:submission>`,
+        ),
       );
       expect(res.status, await res.clone().text()).to.equal(202);
     });
 
     it('answers 422 with the path of every offending field', async () => {
-      const p = await refused(json({ externalId: 'has space', tenant: '123', service: 'sperrmuell', submittedAt: 'yesterday', applicant: 'me', data: {}, attachments: [{ filename: '../etc/passwd', mediaType: 'text', content: '***' }], extra: 1 }), 422, 'invalid-submission');
+      const p = await refused(
+        json({
+          externalId: 'has space',
+          tenant: '123',
+          service: 'sperrmuell',
+          submittedAt: 'yesterday',
+          applicant: 'me',
+          data: {},
+          attachments: [{ filename: '../etc/passwd', mediaType: 'text', content: '***' }],
+          extra: 1,
+        }),
+        422,
+        'invalid-submission',
+      );
       const pointers = p.errors!.map((e) => e.pointer).sort();
-      expect(pointers).to.deep.equal(['#/applicant', '#/attachments/0/content', '#/attachments/0/filename', '#/attachments/0/mediaType', '#/externalId', '#/extra', '#/submittedAt', '#/tenant']);
+      expect(pointers).to.deep.equal([
+        '#/applicant',
+        '#/attachments/0/content',
+        '#/attachments/0/filename',
+        '#/attachments/0/mediaType',
+        '#/externalId',
+        '#/extra',
+        '#/submittedAt',
+        '#/tenant',
+      ]);
       expect(p.errors).to.deep.include({ pointer: '#/applicant', detail: 'expected object' });
       expect(JSON.stringify(p)).not.to.include('"me"'); // the value is not echoed
       const missing = await refused(json({ tenant: '05513000' }), 422, 'invalid-submission');
@@ -267,7 +351,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it('answers 415 to other media types and 413 to bodies over the limit', async () => {
       await refused({ method: 'POST', headers: { 'content-type': 'text/plain' }, body: 'hello' }, 415, 'unsupported-media-type');
       await refused({ method: 'POST', body: 'hello' }, 415, 'unsupported-media-type');
-      const big = JSON.stringify(submission({ attachments: [{ filename: 'big.bin', mediaType: 'application/octet-stream', content: 'A'.repeat(26 * 1024 * 1024) }] }));
+      const big = JSON.stringify(
+        submission({
+          attachments: [{ filename: 'big.bin', mediaType: 'application/octet-stream', content: 'A'.repeat(26 * 1024 * 1024) }],
+        }),
+      );
       await refused(json(big), 413, 'body-too-large');
     });
 

@@ -17,7 +17,15 @@ describe('mapping engine', () => {
 
   it('writes a JSON result and the same input always gives the same bytes', async () => {
     const m = write('j.jsonata', '{ "name": applicant.familyName, "items": data.items.{ "code": kind, "n": quantity } }');
-    const input = { applicant: { familyName: 'Mustermann' }, data: { items: [{ kind: 'a', quantity: 2 }, { kind: 'b', quantity: 1 }] } };
+    const input = {
+      applicant: { familyName: 'Mustermann' },
+      data: {
+        items: [
+          { kind: 'a', quantity: 2 },
+          { kind: 'b', quantity: 1 },
+        ],
+      },
+    };
     const a = await renderMessage(m, input, 'json');
     const b = await renderMessage(m, structuredClone(input), 'json');
     expect(a.text).to.equal('{"name":"Mustermann","items":[{"code":"a","n":2},{"code":"b","n":1}]}');
@@ -31,7 +39,19 @@ describe('mapping engine', () => {
       `{ "xd:Antrag": { "@_xmlns:xd": "urn:example:antrag", "@_version": "1.0",
          "xd:Name": applicant.familyName, "xd:Posten": data.items.{ "@_nr": $string(quantity), "#text": kind } } }`,
     );
-    const r = await renderMessage(m, { applicant: { familyName: 'Müller & <Söhne>' }, data: { items: [{ kind: 'Sofa', quantity: 1 }, { kind: 'Tisch', quantity: 2 }] } }, 'xml');
+    const r = await renderMessage(
+      m,
+      {
+        applicant: { familyName: 'Müller & <Söhne>' },
+        data: {
+          items: [
+            { kind: 'Sofa', quantity: 1 },
+            { kind: 'Tisch', quantity: 2 },
+          ],
+        },
+      },
+      'xml',
+    );
     expect(r.contentType).to.equal('application/xml; charset=utf-8');
     expect(r.text).to.equal(
       '<?xml version="1.0" encoding="UTF-8"?><xd:Antrag xmlns:xd="urn:example:antrag" version="1.0"><xd:Name>Müller &amp; &lt;Söhne&gt;</xd:Name><xd:Posten nr="1">Sofa</xd:Posten><xd:Posten nr="2">Tisch</xd:Posten></xd:Antrag>',
@@ -40,13 +60,22 @@ describe('mapping engine', () => {
   });
 
   it('refuses XML results that are not one root element with valid names', () => {
-    expect(() => writeXml({ a: 1, b: 2 }, 'm', { declaration: true, indent: false })).to.throw(MappingError, /exactly one root element, got 2/);
+    expect(() => writeXml({ a: 1, b: 2 }, 'm', { declaration: true, indent: false })).to.throw(
+      MappingError,
+      /exactly one root element, got 2/,
+    );
     expect(() => writeXml(['a'], 'm', { declaration: true, indent: false })).to.throw(MappingError, /one root element/);
-    expect(() => writeXml({ a: { 'bad name': 1 } }, 'm', { declaration: true, indent: false })).to.throw(MappingError, /"bad name" at \/a is not a valid XML name/);
+    expect(() => writeXml({ a: { 'bad name': 1 } }, 'm', { declaration: true, indent: false })).to.throw(
+      MappingError,
+      /"bad name" at \/a is not a valid XML name/,
+    );
   });
 
   it('formats ISO dates without a time-zone shift and maps code lists strictly', async () => {
-    const m = write('f.jsonata', '{\n  "d": $formatDate(date, "DD.MM.YYYY"), "y": $formatDate(date, "YY"),\n  "c": $code(kind, { "furniture": "MOEBEL" }), "f": $code(other, { "a": 1 }, "SONST") }');
+    const m = write(
+      'f.jsonata',
+      '{\n  "d": $formatDate(date, "DD.MM.YYYY"), "y": $formatDate(date, "YY"),\n  "c": $code(kind, { "furniture": "MOEBEL" }), "f": $code(other, { "a": 1 }, "SONST") }',
+    );
     const r = await renderMessage(m, { date: '2026-12-31T23:30:00-05:00', kind: 'furniture', other: 'zzz' }, 'json');
     expect(r.body).to.deep.equal({ d: '31.12.2026', y: '26', c: 'MOEBEL', f: 'SONST' });
     try {
@@ -59,7 +88,7 @@ describe('mapping engine', () => {
     }
   });
 
-  it('keeps form values out of error messages, JSONata\'s own included', async () => {
+  it("keeps form values out of error messages, JSONata's own included", async () => {
     const m = write('v.jsonata', '{ "n": $number(data.x), "d": $formatDate(data.d, "DD") }');
     for (const input of [{ data: { x: 'Geheim-4711', d: '2026-01-01' } }, { data: { x: '1', d: 'Geheim-4711' } }]) {
       try {
@@ -96,12 +125,17 @@ describe('mapping engine', () => {
       expect(err.describe()).to.equal('s.jsonata:4:1 (S0211): The symbol "}" cannot be used as a unary operator');
     }
     // A missing comma: JSONata names the next key without its quotes; the column is its opening quote.
-    expect(() => write('c.jsonata', '{\n  "a": 1\n  "b": 2\n}')).to.throw(MappingError).that.satisfies((e: MappingError) => e.describe() === 'c.jsonata:3:3 (S0202): Expected "}", got "b"');
+    expect(() => write('c.jsonata', '{\n  "a": 1\n  "b": 2\n}'))
+      .to.throw(MappingError)
+      .that.satisfies((e: MappingError) => e.describe() === 'c.jsonata:3:3 (S0202): Expected "}", got "b"');
   });
 
   it('places JSONata evaluation errors at the token they blame', async () => {
     for (const [source, expected] of [
-      ['{\n  "a": data.x,\n  "n": 1 +\n    data.name\n}', 'e.jsonata:3:10 (T2002): The right side of the "+" operator must evaluate to a number'],
+      [
+        '{\n  "a": data.x,\n  "n": 1 +\n    data.name\n}',
+        'e.jsonata:3:10 (T2002): The right side of the "+" operator must evaluate to a number',
+      ],
       ['{\n  "a": data.x,\n  "f": $nothing(1)\n}', 'e.jsonata:3:8 (T1006): Attempted to invoke a non-function'],
     ] as const) {
       const m = write('e.jsonata', source);

@@ -68,7 +68,11 @@ describe('several hub processes on one PostgreSQL', function () {
   it('deliver 2,000 submissions posted to both, each exactly once by idempotency key', async () => {
     const started = Date.now();
     const [a, b] = await Promise.all([startHub(), startHub()]);
-    const load = await postAll(COUNT, (i) => [a!, b!][i % 2]!, () => false);
+    const load = await postAll(
+      COUNT,
+      (i) => [a!, b!][i % 2]!,
+      () => false,
+    );
     expect(load.accepted.size).to.equal(COUNT);
 
     await allDelivered(store, COUNT);
@@ -90,22 +94,27 @@ describe('several hub processes on one PostgreSQL', function () {
 
     // Every 50th case takes the back office 1.5 s, so the victim surely has deliveries in its hands when it dies.
     const slow = (i: number) => i % 50 === 0;
-    const load = await postAll(COUNT, (i) => live[i % live.length]!, slow, async (accepted) => {
-      if (killed || accepted.size < COUNT * 0.35) return;
-      const victim = b!;
-      const acceptedBy = [...accepted.values()].filter((x) => x.pid === victim.pid).map((x) => x.id);
-      killed = { pid: victim.pid, acceptedBy, inFlight: 0, missing: 0 };
-      // Kill it while it has deliveries in the back office's hands, so some are cut off mid-flight
-      // (and while requests to its intake are in flight too: those lose their answer).
-      await eventually(async () => (await inFlightOf(store, victim.pid)) > 0, 10_000, 'deliveries in flight in the victim');
-      live.splice(live.indexOf(victim), 1);
-      await victim.kill();
-      // Every 202 it gave was committed: the rows are there although the process is gone.
-      killed.missing = acceptedBy.length - (await countSubmissions(store, acceptedBy));
-      killed.inFlight = await inFlightOf(store, victim.pid);
-      restarted = startHub().then((h) => void live.push(h));
-      restarted.catch(() => undefined); // awaited after the load; this only keeps an early failure from counting as unhandled
-    });
+    const load = await postAll(
+      COUNT,
+      (i) => live[i % live.length]!,
+      slow,
+      async (accepted) => {
+        if (killed || accepted.size < COUNT * 0.35) return;
+        const victim = b!;
+        const acceptedBy = [...accepted.values()].filter((x) => x.pid === victim.pid).map((x) => x.id);
+        killed = { pid: victim.pid, acceptedBy, inFlight: 0, missing: 0 };
+        // Kill it while it has deliveries in the back office's hands, so some are cut off mid-flight
+        // (and while requests to its intake are in flight too: those lose their answer).
+        await eventually(async () => (await inFlightOf(store, victim.pid)) > 0, 10_000, 'deliveries in flight in the victim');
+        live.splice(live.indexOf(victim), 1);
+        await victim.kill();
+        // Every 202 it gave was committed: the rows are there although the process is gone.
+        killed.missing = acceptedBy.length - (await countSubmissions(store, acceptedBy));
+        killed.inFlight = await inFlightOf(store, victim.pid);
+        restarted = startHub().then((h) => void live.push(h));
+        restarted.catch(() => undefined); // awaited after the load; this only keeps an early failure from counting as unhandled
+      },
+    );
     await restarted;
     expect(killed, 'the kill happened during the load').to.not.equal(undefined);
     expect(killed!.missing, 'submissions answered 202 by the killed hub but not in the store').to.equal(0);
@@ -150,16 +159,27 @@ interface Load {
  * external id, as a portal would. `slow(i)` makes the back office take 1.5 s over that one (TestBackOffice's
  * `slow` scenario). `onAccepted` runs after each 202 (the kill test uses it as its trigger).
  */
-async function postAll(count: number, pick: (i: number) => HubProcess, slow: (i: number) => boolean, onAccepted?: (accepted: Map<string, Accepted>) => Promise<void>): Promise<Load> {
+async function postAll(
+  count: number,
+  pick: (i: number) => HubProcess,
+  slow: (i: number) => boolean,
+  onAccepted?: (accepted: Map<string, Accepted>) => Promise<void>,
+): Promise<Load> {
   const load: Load = { accepted: new Map(), duplicates: new Map(), cutOff: 0 };
   let next = 0;
   const one = async (i: number) => {
-    const body = JSON.stringify(submission({ externalId: `mi-${i}`, ...(slow(i) ? { data: { preferredDate: '2026-12-07', items: [], scenario: 'slow' } } : {}) }));
+    const body = JSON.stringify(
+      submission({ externalId: `mi-${i}`, ...(slow(i) ? { data: { preferredDate: '2026-12-07', items: [], scenario: 'slow' } } : {}) }),
+    );
     for (let tries = 0; ; tries++) {
       const hub = pick(i + tries);
       let res: Response;
       try {
-        res = await fetch(`${hub.url}/api/v1/submissions`, { method: 'POST', body, headers: { 'content-type': 'application/json', authorization: `Bearer ${PORTAL_A_TOKEN}` } });
+        res = await fetch(`${hub.url}/api/v1/submissions`, {
+          method: 'POST',
+          body,
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${PORTAL_A_TOKEN}` },
+        });
       } catch (e) {
         if (tries > 20) throw e;
         load.cutOff++;
@@ -167,7 +187,8 @@ async function postAll(count: number, pick: (i: number) => HubProcess, slow: (i:
         continue;
       }
       const answer = (await res.json()) as { id: string };
-      if (res.status !== 202 && res.status !== 200) throw new Error(`POST mi-${i} to ${hub.url}: HTTP ${res.status} ${JSON.stringify(answer)}`);
+      if (res.status !== 202 && res.status !== 200)
+        throw new Error(`POST mi-${i} to ${hub.url}: HTTP ${res.status} ${JSON.stringify(answer)}`);
       (res.status === 202 ? load.accepted : load.duplicates).set(answer.id, { id: answer.id, externalId: `mi-${i}`, pid: hub.pid });
       if (res.status === 200) return;
       await onAccepted?.(load.accepted);
@@ -226,12 +247,24 @@ async function reconcile(store: Store, backOffice: TestBackOffice, load: Load) {
   const rows = await store.db
     .selectFrom('deliveries')
     .innerJoin('submissions', 'submissions.id', 'deliveries.submission_id')
-    .select(['deliveries.id', 'deliveries.submission_id', 'deliveries.idempotency_key', 'deliveries.state', 'deliveries.reference', 'deliveries.attempts', 'submissions.external_id'])
+    .select([
+      'deliveries.id',
+      'deliveries.submission_id',
+      'deliveries.idempotency_key',
+      'deliveries.state',
+      'deliveries.reference',
+      'deliveries.attempts',
+      'submissions.external_id',
+    ])
     .execute();
   // Each external id is one submission with one delivery (a single-target route).
   expect(new Set(rows.map((r) => r.external_id)).size).to.equal(COUNT);
   expect(rows).to.have.length(COUNT);
-  for (const id of load.accepted.keys()) expect(rows.some((r) => r.submission_id === id), `202 for ${id} but no delivery stored`).to.equal(true);
+  for (const id of load.accepted.keys())
+    expect(
+      rows.some((r) => r.submission_id === id),
+      `202 for ${id} but no delivery stored`,
+    ).to.equal(true);
   expect(rows.filter((r) => r.state !== 'delivered')).to.deep.equal([]);
 
   const cases = new Map(backOffice.cases.map((c) => [c.idempotencyKey, c]));

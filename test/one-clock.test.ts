@@ -61,7 +61,9 @@ function hubSources(): string[] {
 }
 
 function offenders(files: string[], find: (source: string) => { line: number; text: string }[], allowed: Record<string, string>): string[] {
-  return files.filter((f) => !Object.hasOwn(allowed, f)).flatMap((f) => find(readFileSync(path.join(ROOT, f), 'utf8')).map((m) => `${f}:${m.line}: ${m.text}`));
+  return files
+    .filter((f) => !Object.hasOwn(allowed, f))
+    .flatMap((f) => find(readFileSync(path.join(ROOT, f), 'utf8')).map((m) => `${f}:${m.line}: ${m.text}`));
 }
 
 describe('one clock for the whole hub', () => {
@@ -78,11 +80,17 @@ describe('one clock for the whole hub', () => {
   it('reads the machine clock only in src/clock.ts and code that is not the hub', () => {
     expect(files).to.include.members([CLOCK_MODULE, 'src/hub.ts', 'src/intake/accept.ts', 'adapters/rest/index.ts']);
     expect(clockReads(readFileSync(path.join(ROOT, CLOCK_MODULE), 'utf8'))).to.have.length(1);
-    expect(offenders(files, clockReads, { [CLOCK_MODULE]: 'the clock', ...OWN_CLOCK }), 'take the clock you are handed (src/clock.ts) instead').to.deep.equal([]);
+    expect(
+      offenders(files, clockReads, { [CLOCK_MODULE]: 'the clock', ...OWN_CLOCK }),
+      'take the clock you are handed (src/clock.ts) instead',
+    ).to.deep.equal([]);
   });
 
   it('makes a clock from the machine clock only where a hub or a process of its own starts', () => {
-    expect(offenders(files, systemClockUses, { [CLOCK_MODULE]: 'the clock', ...MAKES_A_CLOCK }), 'take the clock you are handed instead of systemClock').to.deep.equal([]);
+    expect(
+      offenders(files, systemClockUses, { [CLOCK_MODULE]: 'the clock', ...MAKES_A_CLOCK }),
+      'take the clock you are handed instead of systemClock',
+    ).to.deep.equal([]);
     // Each entry still makes one: the list does not outlive the code it describes.
     for (const f of Object.keys(MAKES_A_CLOCK)) expect(systemClockUses(readFileSync(path.join(ROOT, f), 'utf8')), f).to.not.deep.equal([]);
     for (const f of Object.keys(OWN_CLOCK)) expect(clockReads(readFileSync(path.join(ROOT, f), 'utf8')), f).to.not.deep.equal([]);

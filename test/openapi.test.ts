@@ -43,7 +43,10 @@ const isRef = (x: unknown): x is Reference => typeof x === 'object' && x !== nul
 
 function deref<T>(x: T | Reference): T {
   if (!isRef(x)) return x;
-  const parts = x.$ref.replace(/^#\//, '').split('/').map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
+  const parts = x.$ref
+    .replace(/^#\//, '')
+    .split('/')
+    .map((p) => p.replace(/~1/g, '/').replace(/~0/g, '~'));
   let at: unknown = openApiDocument;
   for (const p of parts) at = (at as Record<string, unknown> | undefined)?.[p];
   if (at === undefined) throw new Error(`unresolved $ref ${x.$ref}`);
@@ -68,7 +71,8 @@ describe('OpenAPI description', function () {
   };
   const check = (pointer: string, value: unknown, what: string) => {
     const v = validator(pointer);
-    if (!v(value)) expect.fail(`${what} does not match ${pointer}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value, null, 1).slice(0, 2000)}`);
+    if (!v(value))
+      expect.fail(`${what} does not match ${pointer}: ${ajv.errorsText(v.errors)}\n${JSON.stringify(value, null, 1).slice(0, 2000)}`);
   };
 
   function operation(path: string, method: Method): Operation {
@@ -95,7 +99,10 @@ describe('OpenAPI description', function () {
     if (!response.content) {
       expect(text, `${method.toUpperCase()} ${path} ${status} is documented without a body`).to.equal('');
     } else {
-      if (!response.content[essence]) expect.fail(`${method.toUpperCase()} ${path} ${status} answered ${contentType || 'no content type'}; documented: ${Object.keys(response.content).join(', ')}`);
+      if (!response.content[essence])
+        expect.fail(
+          `${method.toUpperCase()} ${path} ${status} answered ${contentType || 'no content type'}; documented: ${Object.keys(response.content).join(', ')}`,
+        );
     }
     for (const [name, h] of Object.entries(response.headers ?? {})) {
       const header = deref<Header>(h);
@@ -119,15 +126,20 @@ describe('OpenAPI description', function () {
       body,
       ...(init.token !== undefined ? { token: init.token } : {}),
     });
-  const postJson = (envelope: Record<string, unknown>, token?: string | null) => post(JSON.stringify(envelope), token === undefined ? {} : { token });
+  const postJson = (envelope: Record<string, unknown>, token?: string | null) =>
+    post(JSON.stringify(envelope), token === undefined ? {} : { token });
   const getSubmission = (id: string, token?: string | null) => t.fetch(`/api/v1/submissions/${id}`, token === undefined ? {} : { token });
 
   async function delivered(id: string, status: 'delivered' | 'failed' = 'delivered'): Promise<any> {
-    return eventually(async () => {
-      const res = await getSubmission(id);
-      const body = (await res.clone().json()) as { status?: string };
-      return body.status === status && conforms(res, '/api/v1/submissions/{id}', 'get');
-    }, 10_000, `submission ${id} ${status}`);
+    return eventually(
+      async () => {
+        const res = await getSubmission(id);
+        const body = (await res.clone().json()) as { status?: string };
+        return body.status === status && conforms(res, '/api/v1/submissions/{id}', 'get');
+      },
+      10_000,
+      `submission ${id} ${status}`,
+    );
   }
 
   before(async () => {
@@ -172,10 +184,15 @@ describe('OpenAPI description', function () {
       expect(validator(submissionGet)(good)).to.equal(true);
       expect(validator(submissionGet)({ ...good, portalId: 'portal-a' }), 'an extra property').to.equal(false);
       expect(validator(submissionGet)({ ...good, status: 'done' }), 'a status outside the enum').to.equal(false);
-      expect(validator(submissionGet)({ ...good, deliveries: [{ ...good.deliveries[0], reference: undefined }] }), 'a missing property').to.equal(false);
+      expect(
+        validator(submissionGet)({ ...good, deliveries: [{ ...good.deliveries[0], reference: undefined }] }),
+        'a missing property',
+      ).to.equal(false);
       const conflict = `/paths/${seg('/api/v1/submissions')}/post/responses/409/content/${seg('application/problem+json')}/schema`;
       expect(validator(conflict)({ type: 'urn:amtsbote:problem:external-id-conflict', title: 'x', status: 409 })).to.equal(true);
-      expect(validator(conflict)({ type: 'urn:amtsbote:problem:not-found', title: 'x', status: 409 }), 'another problem type').to.equal(false);
+      expect(validator(conflict)({ type: 'urn:amtsbote:problem:not-found', title: 'x', status: 409 }), 'another problem type').to.equal(
+        false,
+      );
     });
 
     it('describes request bodies as the zod schemas that validate them', () => {
@@ -203,7 +220,9 @@ describe('OpenAPI description', function () {
       for (const [path, item] of Object.entries(openApiDocument.paths)) {
         for (const op of [item.get, item.post]) {
           for (const [status, r] of Object.entries(op?.responses ?? {})) {
-            const example = deref<ResponseObject>(r).content?.['application/problem+json']?.example as { type: string; title: string; status: number } | undefined;
+            const example = deref<ResponseObject>(r).content?.['application/problem+json']?.example as
+              | { type: string; title: string; status: number }
+              | undefined;
             if (!example) continue;
             const type = example.type.replace('urn:amtsbote:problem:', '') as ProblemType;
             expect(example, `${path} ${status}`).to.include({ title: problemTypes[type].title, status: Number(status) });
@@ -220,7 +239,10 @@ describe('OpenAPI description', function () {
       // And each is really served: the app's fallback answers "no route for …" otherwise.
       for (const op of SERVED) {
         const [method, path] = op.split(' ') as [string, string];
-        const res = await t.fetch(path.replace('{id}', '00000000-0000-7000-8000-000000000000'), { method, ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}) });
+        const res = await t.fetch(path.replace('{id}', '00000000-0000-7000-8000-000000000000'), {
+          method,
+          ...(method === 'POST' ? { headers: { 'content-type': 'application/json' }, body: '{}' } : {}),
+        });
         const text = await res.text();
         expect(text, op).not.to.include('no route for');
       }
@@ -235,7 +257,11 @@ describe('OpenAPI description', function () {
 
     it('describes /healthz, /readyz and /metrics', async () => {
       expect(await conforms(await t.fetch('/healthz', { token: null }), '/healthz', 'get')).to.deep.equal({ status: 'ok' });
-      expect(await conforms(await t.fetch('/readyz', { token: null }), '/readyz', 'get')).to.deep.equal({ status: 'ready', database: 'sqlite', worker: 'running' });
+      expect(await conforms(await t.fetch('/readyz', { token: null }), '/readyz', 'get')).to.deep.equal({
+        status: 'ready',
+        database: 'sqlite',
+        worker: 'running',
+      });
       const metrics = await t.fetch('/metrics', { token: null });
       expect(metrics.headers.get('content-type')).to.match(/^text\/plain; version=0\.0\.4/);
       expect(await conforms(metrics, '/metrics', 'get')).to.include('# TYPE');
@@ -254,7 +280,13 @@ describe('OpenAPI description', function () {
       expect(res.headers.get('location')).to.equal(`/api/v1/submissions/${accepted.id}`);
 
       const view = await delivered(accepted.id);
-      expect(view).to.include({ id: accepted.id, externalId: envelope.externalId, tenant: '05513000', service: 'sperrmuell', status: 'delivered' });
+      expect(view).to.include({
+        id: accepted.id,
+        externalId: envelope.externalId,
+        tenant: '05513000',
+        service: 'sperrmuell',
+        status: 'delivered',
+      });
       expect(view.deliveries).to.have.length(1);
       expect(view.deliveries[0]).to.include({ target: 'backoffice', route: 'waste', state: 'delivered', nextAttemptAt: null });
       expect(view.deliveries[0].reference).to.match(/^AZ-/);
@@ -289,8 +321,16 @@ describe('OpenAPI description', function () {
     });
 
     it('GET 200 for a delivery that was retried and one that failed for good', async () => {
-      const flaky = await conforms(await postJson(submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-1' } })), '/api/v1/submissions', 'post');
-      const rejected = await conforms(await postJson(submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'reject' } })), '/api/v1/submissions', 'post');
+      const flaky = await conforms(
+        await postJson(submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-1' } })),
+        '/api/v1/submissions',
+        'post',
+      );
+      const rejected = await conforms(
+        await postJson(submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'reject' } })),
+        '/api/v1/submissions',
+        'post',
+      );
       const retried = await delivered(flaky.id);
       expect(retried.deliveries[0].attemptLog.map((a: { outcome: string }) => a.outcome)).to.deep.equal(['retry', 'delivered']);
       expect(retried.deliveries[0].attemptLog[0]).to.include({ httpStatus: 503, errorKind: 'http-503' });
@@ -326,7 +366,7 @@ describe('OpenAPI description', function () {
       await conforms(wrong, '/api/v1/submissions', 'post');
     });
 
-    it('202 inside the portal\'s tenants and districts, 403 outside them', async () => {
+    it("202 inside the portal's tenants and districts, 403 outside them", async () => {
       for (const tenant of ['05513000', '05562014']) {
         const res = await postJson(submission({ tenant }));
         expect(res.status, tenant).to.equal(202);
@@ -364,7 +404,11 @@ describe('OpenAPI description', function () {
     });
 
     it('422 for missing and invalid fields, with a pointer each', async () => {
-      const res = await postJson({ externalId: 'has space', tenant: '5513', attachments: [{ filename: '../x', mediaType: 'pdf', content: 'abc' }] });
+      const res = await postJson({
+        externalId: 'has space',
+        tenant: '5513',
+        attachments: [{ filename: '../x', mediaType: 'pdf', content: 'abc' }],
+      });
       expect(res.status).to.equal(422);
       const p = await conforms(res, '/api/v1/submissions', 'post');
       expect(p.errors.map((e: { pointer: string }) => e.pointer)).to.include.members([
@@ -380,7 +424,9 @@ describe('OpenAPI description', function () {
       ]);
       const unknownService = await postJson(submission({ service: 'baumfaellung' }));
       expect(unknownService.status).to.equal(422);
-      expect((await conforms(unknownService, '/api/v1/submissions', 'post')).errors).to.deep.equal([{ pointer: '#/service', detail: 'unknown service baumfaellung' }]);
+      expect((await conforms(unknownService, '/api/v1/submissions', 'post')).errors).to.deep.equal([
+        { pointer: '#/service', detail: 'unknown service baumfaellung' },
+      ]);
     });
   });
 
@@ -391,7 +437,7 @@ describe('OpenAPI description', function () {
       await conforms(res, '/api/v1/submissions/{id}', 'get');
     });
 
-    it('404 for an unknown id, a malformed one, and another portal\'s submission', async () => {
+    it("404 for an unknown id, a malformed one, and another portal's submission", async () => {
       for (const id of ['00000000-0000-7000-8000-000000000000', 'nope']) {
         const res = await getSubmission(id);
         expect(res.status, id).to.equal(404);

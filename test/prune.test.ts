@@ -36,7 +36,8 @@ class MemoryTransport extends Transport {
   }
 }
 
-const reported = (n: number, p: string): Discrepancy[] => Array.from({ length: n }, (_, i) => ({ class: 'stuck-delivery', action: 'reported', deliveryId: `${p}${i}` }));
+const reported = (n: number, p: string): Discrepancy[] =>
+  Array.from({ length: n }, (_, i) => ({ class: 'stuck-delivery', action: 'reported', deliveryId: `${p}${i}` }));
 
 describeEachDatabase('prune', ({ kind, store, db }) => {
   let rstore: ReconcileStore;
@@ -56,10 +57,27 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
   async function recordRun(o: { daysAgo: number; state: ReconcileRunState; findings?: Discrepancy[]; error?: string }): Promise<string> {
     const startedAt = NOW - o.daysAgo * DAY;
     const id = uuidv7(startedAt);
-    expect(await rstore.startRun({ id, job: 'reconcile', scheduleId: 'on-demand', scheduledFor: null, filters: {}, instance: 'test:1', startedAt })).to.equal(true);
+    expect(
+      await rstore.startRun({
+        id,
+        job: 'reconcile',
+        scheduleId: 'on-demand',
+        scheduledFor: null,
+        filters: {},
+        instance: 'test:1',
+        startedAt,
+      }),
+    ).to.equal(true);
     await rstore.addDiscrepancies(id, o.findings ?? []);
     if (o.state !== 'running') {
-      await rstore.finishRun(id, { state: o.state, finishedAt: startedAt + 2_000, counts: {}, matched: 0, discrepancies: o.findings?.length ?? 0, error: o.error ?? null });
+      await rstore.finishRun(id, {
+        state: o.state,
+        finishedAt: startedAt + 2_000,
+        counts: {},
+        matched: 0,
+        discrepancies: o.findings?.length ?? 0,
+        error: o.error ?? null,
+      });
     }
     return id;
   }
@@ -77,7 +95,12 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
   async function send(u: { id: string; at: number }, outcome?: 'delivered' | 'failed'): Promise<void> {
     const [claimed] = await sstore.claimUpdates('test-sender', u.at, 60_000, 10);
     expect(claimed!.id).to.equal(u.id);
-    if (outcome) await sstore.completeUpdate(claimed!, 'test-sender', { outcome, finishedAt: u.at + 1_000, ...(outcome === 'failed' ? { error: 'HTTP 410', errorKind: 'http-410' } : {}) });
+    if (outcome)
+      await sstore.completeUpdate(claimed!, 'test-sender', {
+        outcome,
+        finishedAt: u.at + 1_000,
+        ...(outcome === 'failed' ? { error: 'HTTP 410', errorKind: 'http-410' } : {}),
+      });
   }
 
   const runIds = async () => (await store().db.selectFrom('reconcile_runs').select('id').execute()).map((r) => r.id);
@@ -85,16 +108,33 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
   const outboxIds = async () => (await store().db.selectFrom('status_outbox').select('id').execute()).map((r) => r.id);
   const auditTrail = async () => {
     const out: Record<string, number> = {};
-    for (const t of ['events', 'status_history', 'submissions', 'deliveries'] as const) out[t] = Number((await store().db.selectFrom(t).select((eb) => eb.fn.countAll().as('n')).executeTakeFirstOrThrow()).n);
+    for (const t of ['events', 'status_history', 'submissions', 'deliveries'] as const)
+      out[t] = Number(
+        (
+          await store()
+            .db.selectFrom(t)
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
     return out;
   };
 
   it('deletes old runs with their findings and finished status updates; keeps running runs, runs awaiting an operator, updates on their way and young rows', async () => {
     const p = 'p1-';
-    await seedCases(store(), ['lost', 'confirmed', 'delivered-old', 'given-up', 'delivered-young', 'pending', 'sending'].map((c) => ({ id: `${p}${c}` })), NOW - 100 * DAY);
+    await seedCases(
+      store(),
+      ['lost', 'confirmed', 'delivered-old', 'given-up', 'delivered-young', 'pending', 'sending'].map((c) => ({ id: `${p}${c}` })),
+      NOW - 100 * DAY,
+    );
 
     const oldFinished = await recordRun({ daysAgo: 100, state: 'finished', findings: reported(2, `${p}a`) });
-    const oldFailed = await recordRun({ daysAgo: 95, state: 'failed', findings: reported(1, `${p}b`), error: 'target office: listing answered HTTP 503' });
+    const oldFailed = await recordRun({
+      daysAgo: 95,
+      state: 'failed',
+      findings: reported(1, `${p}b`),
+      error: 'target office: listing answered HTTP 503',
+    });
     const oldRunning = await recordRun({ daysAgo: 100, state: 'running', findings: reported(1, `${p}c`) });
     // redeliver: ask — one finding waits for an operator, so the whole run stays, whatever its age.
     const oldAwaiting = await recordRun({
@@ -103,9 +143,15 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
       findings: [{ class: 'missing-in-backoffice', action: 'awaiting-operator', deliveryId: `${p}lost` }, ...reported(1, `${p}d`)],
     });
     // The same, but an operator has decided: nothing holds it any more.
-    const oldConfirmed = await recordRun({ daysAgo: 100, state: 'finished', findings: [{ class: 'missing-in-backoffice', action: 'awaiting-operator', deliveryId: `${p}confirmed` }] });
+    const oldConfirmed = await recordRun({
+      daysAgo: 100,
+      state: 'finished',
+      findings: [{ class: 'missing-in-backoffice', action: 'awaiting-operator', deliveryId: `${p}confirmed` }],
+    });
     const [finding] = await store().db.selectFrom('reconcile_discrepancies').select('id').where('run_id', '=', oldConfirmed).execute();
-    expect((await confirmRedeliveries(rstore, [Number(finding!.id)], { by: 'erika', now: NOW - 99 * DAY }))[0]!.outcome).to.equal('redelivered');
+    expect((await confirmRedeliveries(rstore, [Number(finding!.id)], { by: 'erika', now: NOW - 99 * DAY }))[0]!.outcome).to.equal(
+      'redelivered',
+    );
     const emptyLastWeek = await recordRun({ daysAgo: 8, state: 'finished' });
     const failedEmptyLastWeek = await recordRun({ daysAgo: 8, state: 'failed', error: 'target office: listing answered HTTP 503' });
     const foundLastWeek = await recordRun({ daysAgo: 8, state: 'finished', findings: reported(1, `${p}e`) });
@@ -129,7 +175,11 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
     expect(await outboxIds()).to.have.length(5);
 
     const done = await runPrune(pstore, DEFAULTS, { now: () => NOW });
-    expect(done).to.deep.include({ dryRun: false, counts: expected, cutoffs: { runsBefore: NOW - 90 * DAY, emptyRunsBefore: NOW - 7 * DAY, outboxBefore: NOW - 30 * DAY } });
+    expect(done).to.deep.include({
+      dryRun: false,
+      counts: expected,
+      cutoffs: { runsBefore: NOW - 90 * DAY, emptyRunsBefore: NOW - 7 * DAY, outboxBefore: NOW - 30 * DAY },
+    });
     expect(await runIds()).to.have.members([oldRunning, oldAwaiting, failedEmptyLastWeek, foundLastWeek, emptyYesterday]);
     expect(await findingRuns()).to.have.members([oldRunning, oldAwaiting, oldAwaiting, foundLastWeek]);
     for (const gone of [oldFinished, oldFailed, oldConfirmed, emptyLastWeek]) expect(await rstore.getRun(gone)).to.equal(undefined);
@@ -137,16 +187,29 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
     expect(await auditTrail(), 'events, status history, submissions and deliveries are the audit trail').to.deep.equal(trail);
 
     // Nothing is left that is old enough: a second prune deletes nothing.
-    expect((await runPrune(pstore, DEFAULTS, { now: () => NOW })).counts).to.deep.equal({ reconcile_runs: 0, reconcile_discrepancies: 0, status_outbox: 0 });
+    expect((await runPrune(pstore, DEFAULTS, { now: () => NOW })).counts).to.deep.equal({
+      reconcile_runs: 0,
+      reconcile_discrepancies: 0,
+      status_outbox: 0,
+    });
   });
 
   it('deletes in batches: more runs, findings and status updates than a batch holds, skipping a run it must keep', async () => {
     const p = 'p2-';
     const old = Array.from({ length: 25 }, (_, i) => `${p}u${i}`);
-    await seedCases(store(), [...old, `${p}pending`].map((id) => ({ id })), NOW - 100 * DAY);
+    await seedCases(
+      store(),
+      [...old, `${p}pending`].map((id) => ({ id })),
+      NOW - 100 * DAY,
+    );
     for (let i = 0; i < 12; i++) await recordRun({ daysAgo: 100 + i, state: 'finished' });
-    const held = await recordRun({ daysAgo: 95, state: 'finished', findings: [{ class: 'missing-in-backoffice', action: 'awaiting-operator', deliveryId: `${p}held` }] });
-    for (let i = 0; i < 13; i++) await recordRun({ daysAgo: 91 + i * 0.5, state: 'failed', error: 'target office: listing answered HTTP 503' });
+    const held = await recordRun({
+      daysAgo: 95,
+      state: 'finished',
+      findings: [{ class: 'missing-in-backoffice', action: 'awaiting-operator', deliveryId: `${p}held` }],
+    });
+    for (let i = 0; i < 13; i++)
+      await recordRun({ daysAgo: 91 + i * 0.5, state: 'failed', error: 'target office: listing answered HTTP 503' });
     // One run with a report larger than two default batches (1,000 rows).
     await recordRun({ daysAgo: 93, state: 'finished', findings: reported(2_345, `${p}big`) });
     for (const id of old) await send(await queueUpdate(id, 31), 'delivered');
@@ -169,11 +232,23 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
       await send(await queueUpdate('p3-a', 40), 'delivered');
       await send(await queueUpdate('p3-b', 41), 'failed');
 
-      const schedules: ScheduleConfig[] = [{ id: 'nightly-prune', job: 'prune', cron: '0 3 * * *', timezone: 'Europe/Berlin', options: DEFAULTS }];
+      const schedules: ScheduleConfig[] = [
+        { id: 'nightly-prune', job: 'prune', cron: '0 3 * * *', timezone: 'Europe/Berlin', options: DEFAULTS },
+      ];
       const log = new MemoryTransport();
       const instance = (s: typeof second) => {
         const metrics = createMetrics();
-        return { metrics, scheduler: new Scheduler(schedules, { rstore: s.reconcile, prune: s.prune, targets: new Map(), logger: winston.createLogger({ transports: [log] }), metrics, now: () => NOW }) };
+        return {
+          metrics,
+          scheduler: new Scheduler(schedules, {
+            rstore: s.reconcile,
+            prune: s.prune,
+            targets: new Map(),
+            logger: winston.createLogger({ transports: [log] }),
+            metrics,
+            now: () => NOW,
+          }),
+        };
       };
       const a = instance(store());
       const b = instance(second);
@@ -192,7 +267,10 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
         expect(await runIds()).to.have.length(3);
       }
 
-      const fired = await Promise.all([a.scheduler.fire(a.scheduler.schedules[0]!, slot), b.scheduler.fire(b.scheduler.schedules[0]!, slot)]);
+      const fired = await Promise.all([
+        a.scheduler.fire(a.scheduler.schedules[0]!, slot),
+        b.scheduler.fire(b.scheduler.schedules[0]!, slot),
+      ]);
       // Each row is deleted and counted once, whichever instance got to it.
       const total = { reconcile_runs: 0, reconcile_discrepancies: 0, status_outbox: 0 };
       for (const r of fired) if (r && 'dryRun' in r) for (const t of Object.keys(total) as (keyof typeof total)[]) total[t] += r.counts[t];
@@ -200,7 +278,8 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
       expect(await runIds()).to.deep.equal([]);
       expect(await outboxIds()).to.deep.equal([]);
 
-      const pruned = async (m: typeof a.metrics, table: string) => (await m.prunedRows.get()).values.find((v) => v.labels.table === table)?.value ?? 0;
+      const pruned = async (m: typeof a.metrics, table: string) =>
+        (await m.prunedRows.get()).values.find((v) => v.labels.table === table)?.value ?? 0;
       expect((await pruned(a.metrics, 'reconcile_runs')) + (await pruned(b.metrics, 'reconcile_runs'))).to.equal(3);
       expect((await pruned(a.metrics, 'status_outbox')) + (await pruned(b.metrics, 'status_outbox'))).to.equal(2);
       const line = log.lines.find((l) => l.message === 'database pruned' && (l.counts as { reconcile_runs: number }).reconcile_runs === 3);
@@ -220,13 +299,27 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
     await send(u, 'delivered');
     const configDir = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-prune-config-'));
     try {
-      writeFileSync(path.join(configDir, 'schedules.yaml'), 'schedules:\n  - id: weekly-prune\n    job: prune\n    cron: "0 4 * * 0"\n    options:\n      statusOutboxDays: 5\n');
+      writeFileSync(
+        path.join(configDir, 'schedules.yaml'),
+        'schedules:\n  - id: weekly-prune\n    job: prune\n    cron: "0 4 * * 0"\n    options:\n      statusOutboxDays: 5\n',
+      );
       const o = db().options;
       const where = o.url ? ['--database-url', o.url, '--database-schema', o.schema!] : ['-d', path.dirname(o.sqliteFile!)];
-      const prune = async (...args: string[]) => JSON.parse((await promisify(execFile)(process.execPath, [BIN, 'prune', '--json', '-c', configDir, ...where, ...args])).stdout) as { dryRun: boolean; schedule: string; options: object; counts: object };
+      const prune = async (...args: string[]) =>
+        JSON.parse((await promisify(execFile)(process.execPath, [BIN, 'prune', '--json', '-c', configDir, ...where, ...args])).stdout) as {
+          dryRun: boolean;
+          schedule: string;
+          options: object;
+          counts: object;
+        };
 
       const dry = await prune('--dry-run');
-      expect(dry).to.deep.include({ dryRun: true, schedule: 'weekly-prune', options: { reconcileRunsDays: 90, emptyRunsDays: 7, statusOutboxDays: 5 }, counts: { reconcile_runs: 0, reconcile_discrepancies: 0, status_outbox: 1 } });
+      expect(dry).to.deep.include({
+        dryRun: true,
+        schedule: 'weekly-prune',
+        options: { reconcileRunsDays: 90, emptyRunsDays: 7, statusOutboxDays: 5 },
+        counts: { reconcile_runs: 0, reconcile_discrepancies: 0, status_outbox: 1 },
+      });
       expect(await outboxIds()).to.deep.equal([u.id]);
       expect(await prune()).to.deep.include({ dryRun: false, counts: { reconcile_runs: 0, reconcile_discrepancies: 0, status_outbox: 1 } });
       expect(await outboxIds()).to.deep.equal([]);

@@ -66,15 +66,33 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
     await Promise.all(offices.splice(0).map((o) => o.stop()));
   });
 
-  async function target(id: string, office: ListingOffice, reconcile: Partial<TargetReconcileConfig> = {}): Promise<[string, ReconcileTarget]> {
+  async function target(
+    id: string,
+    office: ListingOffice,
+    reconcile: Partial<TargetReconcileConfig> = {},
+  ): Promise<[string, ReconcileTarget]> {
     offices.push(await office.start());
     const options = rest.options.parse({
       url: `${office.url}/cases`,
-      listing: { url: `${office.url}/cases?since={since}`, itemsPointer: '/items', referencePointer: '/reference', statusPointer: '/status', idempotencyKeyPointer: '/key' },
+      listing: {
+        url: `${office.url}/cases?since={since}`,
+        itemsPointer: '/items',
+        referencePointer: '/reference',
+        statusPointer: '/status',
+        idempotencyKeyPointer: '/key',
+      },
     });
     const adapter = await rest.create(options, { targetId: id, logger: quiet, timeoutMs: 2000, clock: systemClock });
     adapters.push(adapter);
-    return [id, { id, adapter, retry: RETRY, reconcile: { timezone: 'Europe/Berlin', graceMinutes: 0, lookbackDays: 7, concurrency: 2, ...reconcile } }];
+    return [
+      id,
+      {
+        id,
+        adapter,
+        retry: RETRY,
+        reconcile: { timezone: 'Europe/Berlin', graceMinutes: 0, lookbackDays: 7, concurrency: 2, ...reconcile },
+      },
+    ];
   }
 
   const run = (targets: [string, ReconcileTarget][]) =>
@@ -84,7 +102,14 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
     ).then((r) => r!);
 
   it("lists after two 503s, waiting the target's back-off and the Retry-After the back office asked for", async () => {
-    await seedCases(store(), [{ id: 'flaky-1', targetId: 'flaky', deliveredAt: now - 60_000 }, { id: 'flaky-2', targetId: 'flaky', deliveredAt: now - 60_000 }], now);
+    await seedCases(
+      store(),
+      [
+        { id: 'flaky-1', targetId: 'flaky', deliveredAt: now - 60_000 },
+        { id: 'flaky-2', targetId: 'flaky', deliveredAt: now - 60_000 },
+      ],
+      now,
+    );
     const office = new ListingOffice([{ reference: 'AZ-1', status: 'eingegangen', key: 'flaky-1' }], { failures: 2 });
     const r = await run([await target('flaky', office)]);
     expect(r.state, r.error ?? '').to.equal('finished');
@@ -96,7 +121,14 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
   });
 
   it('reports a back office that never lists as side-failed and keeps the findings of the other target: a partial run', async () => {
-    await seedCases(store(), [{ id: 'down-1', targetId: 'down', deliveredAt: now - 60_000 }, { id: 'up-1', targetId: 'up', deliveredAt: now - 60_000 }], now);
+    await seedCases(
+      store(),
+      [
+        { id: 'down-1', targetId: 'down', deliveredAt: now - 60_000 },
+        { id: 'up-1', targetId: 'up', deliveredAt: now - 60_000 },
+      ],
+      now,
+    );
     const down = new ListingOffice([], { failures: Infinity });
     const up = new ListingOffice([
       { reference: 'AZ-UP-1', status: 'eingegangen', key: 'up-1' },
@@ -113,7 +145,11 @@ describeEachDatabase('reconciliation: a back office whose listing fails', ({ sto
     expect(r.error).to.equal(`target down: ${message}`);
     const found = [];
     for await (const d of store().reconcile.discrepancies(r.id)) found.push(d);
-    expect(found.find((d) => d.class === 'side-failed')).to.deep.include({ targetId: 'down', action: 'reported', detail: { error: message, attempts: 3 } });
+    expect(found.find((d) => d.class === 'side-failed')).to.deep.include({
+      targetId: 'down',
+      action: 'reported',
+      detail: { error: message, attempts: 3 },
+    });
     expect(found.find((d) => d.class === 'unknown-to-hub')).to.include({ targetId: 'up', reference: 'AZ-FREMD' });
   });
 

@@ -86,7 +86,7 @@ describe('reconciliation: back-office index', () => {
     expect([...index.unseen()]).to.have.length(5000);
   });
 
-  it('keeps keys in the hub\'s UUID form compactly and tells them from the same text in another form', () => {
+  it("keeps keys in the hub's UUID form compactly and tells them from the same text in another form", () => {
     const index = new BackofficeIndex();
     const uuid = '01a20f8d-4ba7-7915-81a3-571deacb6558';
     index.add({ reference: 'AZ-1', status: 'offen', idempotencyKey: uuid });
@@ -99,27 +99,61 @@ describe('reconciliation: back-office index', () => {
 });
 
 describe('reconciliation: schedules', () => {
-  const t = (adapter: AdapterInstance, schedule?: string) => new Map<string, ReconcileTarget>([['office', { id: 'office', adapter, reconcile: settings(schedule ? { schedule } : {}) }]]);
-  const nightly = { id: 'nightly', job: 'reconcile' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin', options: { targets: ['office'], stuckAfterMinutes: 15 } };
+  const t = (adapter: AdapterInstance, schedule?: string) =>
+    new Map<string, ReconcileTarget>([['office', { id: 'office', adapter, reconcile: settings(schedule ? { schedule } : {}) }]]);
+  const nightly = {
+    id: 'nightly',
+    job: 'reconcile' as const,
+    cron: '0 3 * * *',
+    timezone: 'Europe/Berlin',
+    options: { targets: ['office'], stuckAfterMinutes: 15 },
+  };
 
   it('plans the configured schedules and one per target with a schedule of its own', () => {
-    const planned = plannedSchedules([nightly, { id: 'stuck', job: 'stuck-deliveries', cron: '*/5 * * * *', timezone: 'UTC', options: { olderThanMinutes: 10 } }], t(office([]), '15 * * * *'));
+    const planned = plannedSchedules(
+      [nightly, { id: 'stuck', job: 'stuck-deliveries', cron: '*/5 * * * *', timezone: 'UTC', options: { olderThanMinutes: 10 } }],
+      t(office([]), '15 * * * *'),
+    );
     expect(planned).to.deep.equal([
-      { id: 'nightly', cron: '0 3 * * *', timezone: 'Europe/Berlin', request: { job: 'reconcile', targets: ['office'], tenants: undefined, lookbackDays: undefined, stuckAfterMinutes: 15 } },
+      {
+        id: 'nightly',
+        cron: '0 3 * * *',
+        timezone: 'Europe/Berlin',
+        request: { job: 'reconcile', targets: ['office'], tenants: undefined, lookbackDays: undefined, stuckAfterMinutes: 15 },
+      },
       { id: 'stuck', cron: '*/5 * * * *', timezone: 'UTC', request: { job: 'stuck-deliveries', stuckAfterMinutes: 10 } },
-      { id: 'target:office', cron: '15 * * * *', timezone: 'Europe/Berlin', request: { job: 'reconcile', targets: ['office'], stuckAfterMinutes: 15 } },
+      {
+        id: 'target:office',
+        cron: '15 * * * *',
+        timezone: 'Europe/Berlin',
+        request: { job: 'reconcile', targets: ['office'], stuckAfterMinutes: 15 },
+      },
     ]);
   });
 
   it('refuses at start-up a schedule that could never run', () => {
-    expect(() => plannedSchedules([{ ...nightly, options: { targets: ['nope'], stuckAfterMinutes: 15 } }], t(office([])))).to.throw('schedules nightly: options.targets names no configured target: nope');
+    expect(() => plannedSchedules([{ ...nightly, options: { targets: ['nope'], stuckAfterMinutes: 15 } }], t(office([])))).to.throw(
+      'schedules nightly: options.targets names no configured target: nope',
+    );
     const mute: AdapterInstance = { deliver: async () => ({ ok: true, reference: null }), check: async () => ({ ok: true, message: '' }) };
-    expect(() => plannedSchedules([], t(mute, '15 * * * *'))).to.throw('targets.office.reconcile.schedule: the target\'s adapter offers neither list() nor status()');
+    expect(() => plannedSchedules([], t(mute, '15 * * * *'))).to.throw(
+      "targets.office.reconcile.schedule: the target's adapter offers neither list() nor status()",
+    );
   });
 });
 
 describe('reconciliation: stuck deliveries and delivery windows', () => {
-  const waiting = { id: 'd', submissionId: 's', targetId: 'office', tenant: '05513000', state: 'queued' as const, attempts: 0, createdAt: 0, leaseOwner: null, leaseExpiresAt: null };
+  const waiting = {
+    id: 'd',
+    submissionId: 's',
+    targetId: 'office',
+    tenant: '05513000',
+    state: 'queued' as const,
+    attempts: 0,
+    createdAt: 0,
+    leaseOwner: null,
+    leaseExpiresAt: null,
+  };
   it('does not call a delivery stuck that waited for its window, only one that waited after the opening', () => {
     const windows = new DeliveryWindows(['Mon-Fri 06:00-22:00 Europe/Berlin']);
     const fridayNight = Date.parse('2026-11-27T22:00:00Z');
@@ -135,7 +169,9 @@ describe('reconciliation: stuck deliveries and delivery windows', () => {
 
 describe('reconciliation: CSV', () => {
   it('quotes fields with commas, quotes and line breaks, and defuses spreadsheet formulas', () => {
-    expect(csvRow(['a', 'b,c', 'say "hi"', 'two\nlines', null, 3, '=SUM(A1)'])).to.equal('a,"b,c","say ""hi""","two\nlines",,3,\'=SUM(A1)\r\n');
+    expect(csvRow(['a', 'b,c', 'say "hi"', 'two\nlines', null, 3, '=SUM(A1)'])).to.equal(
+      'a,"b,c","say ""hi""","two\nlines",,3,\'=SUM(A1)\r\n',
+    );
   });
 });
 
@@ -148,23 +184,39 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
 
   it('classifies every case: matched, missing, unknown, duplicated, status changed, stuck; records the run', async () => {
     const p = 'c1-';
-    await seedCases(store(), [
-      { id: `${p}matched` },
-      { id: `${p}by-ref` },
-      { id: `${p}missing` },
-      { id: `${p}dup` },
-      { id: `${p}changed`, backofficeStatus: 'eingegangen' },
-      { id: `${p}first-word`, backofficeStatus: null },
-      { id: `${p}spelling`, backofficeStatus: 'in Bearbeitung' },
-      { id: `${p}fresh`, deliveredAt: now - 2 * MIN },
-      { id: `${p}old`, deliveredAt: now - 30 * 86_400_000 },
-      { id: `${p}other-target`, targetId: 'elsewhere' },
-      { id: `${p}never-claimed`, state: 'queued', nextAttemptAt: now - 60 * MIN, createdAt: now - 60 * MIN },
-      { id: `${p}overdue`, state: 'waiting', attempts: 2, nextAttemptAt: now - 40 * MIN },
-      { id: `${p}lease-expired`, state: 'sending', leaseOwner: 'elsewhere:1:x', leaseExpiresAt: now - MIN, nextAttemptAt: now - MIN },
-      { id: `${p}holder-gone`, state: 'sending', leaseOwner: `${hostname()}:999999:dead`, leaseExpiresAt: now + 10 * MIN, nextAttemptAt: now + 10 * MIN },
-      { id: `${p}holder-alive`, state: 'sending', leaseOwner: `${hostname()}:${process.pid}:live`, leaseExpiresAt: now + 10 * MIN, nextAttemptAt: now + 10 * MIN },
-    ], now);
+    await seedCases(
+      store(),
+      [
+        { id: `${p}matched` },
+        { id: `${p}by-ref` },
+        { id: `${p}missing` },
+        { id: `${p}dup` },
+        { id: `${p}changed`, backofficeStatus: 'eingegangen' },
+        { id: `${p}first-word`, backofficeStatus: null },
+        { id: `${p}spelling`, backofficeStatus: 'in Bearbeitung' },
+        { id: `${p}fresh`, deliveredAt: now - 2 * MIN },
+        { id: `${p}old`, deliveredAt: now - 30 * 86_400_000 },
+        { id: `${p}other-target`, targetId: 'elsewhere' },
+        { id: `${p}never-claimed`, state: 'queued', nextAttemptAt: now - 60 * MIN, createdAt: now - 60 * MIN },
+        { id: `${p}overdue`, state: 'waiting', attempts: 2, nextAttemptAt: now - 40 * MIN },
+        { id: `${p}lease-expired`, state: 'sending', leaseOwner: 'elsewhere:1:x', leaseExpiresAt: now - MIN, nextAttemptAt: now - MIN },
+        {
+          id: `${p}holder-gone`,
+          state: 'sending',
+          leaseOwner: `${hostname()}:999999:dead`,
+          leaseExpiresAt: now + 10 * MIN,
+          nextAttemptAt: now + 10 * MIN,
+        },
+        {
+          id: `${p}holder-alive`,
+          state: 'sending',
+          leaseOwner: `${hostname()}:${process.pid}:live`,
+          leaseExpiresAt: now + 10 * MIN,
+          nextAttemptAt: now + 10 * MIN,
+        },
+      ],
+      now,
+    );
     const bo = office([
       { reference: `AZ-${p}matched`, status: 'eingegangen', idempotencyKey: `${p}matched` },
       { reference: `AZ-${p}matched`, status: 'eingegangen', idempotencyKey: `${p}matched` }, // listed twice: the same case
@@ -179,29 +231,61 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
       { reference: 'AZ-stranger', status: 'in Bearbeitung', idempotencyKey: 'not-from-the-hub' },
     ]);
     const sink = new RecordingSink();
-    const run = (await runReconciliation({ rstore, targets: targets('office', bo), status: sink, logger: quiet, now: () => now }, { job: 'reconcile', scheduleId: 'on-demand', stuckAfterMinutes: 15 }))!;
+    const run = (await runReconciliation(
+      { rstore, targets: targets('office', bo), status: sink, logger: quiet, now: () => now },
+      { job: 'reconcile', scheduleId: 'on-demand', stuckAfterMinutes: 15 },
+    ))!;
 
     expect(run.state, run.error ?? '').to.equal('finished');
     // matched, by-ref, first-word (the hub learns it), spelling (one word); and fresh and old too: outside the
     // window, but listed, so compared as well.
     expect(run.matched).to.equal(6);
-    expect(run.counts).to.deep.equal({ 'missing-in-backoffice': 1, 'unknown-to-hub': 1, 'duplicated-in-backoffice': 1, 'status-changed': 1, 'stuck-delivery': 4 });
+    expect(run.counts).to.deep.equal({
+      'missing-in-backoffice': 1,
+      'unknown-to-hub': 1,
+      'duplicated-in-backoffice': 1,
+      'status-changed': 1,
+      'stuck-delivery': 4,
+    });
     expect(run.discrepancies).to.equal(8);
     expect(bo.listedSince[0]!.getTime()).to.equal(now - 7 * 86_400_000);
 
     const found = await all(rstore.discrepancies(run.id));
     const by = (cls: string) => found.filter((d) => d.class === cls);
-    expect(by('missing-in-backoffice')[0]).to.include({ deliveryId: `${p}missing`, action: 'flagged', submissionId: `s-${p}missing`, externalId: `ext-${p}missing`, tenant: '05513000', targetId: 'office', idempotencyKey: `${p}missing` });
+    expect(by('missing-in-backoffice')[0]).to.include({
+      deliveryId: `${p}missing`,
+      action: 'flagged',
+      submissionId: `s-${p}missing`,
+      externalId: `ext-${p}missing`,
+      tenant: '05513000',
+      targetId: 'office',
+      idempotencyKey: `${p}missing`,
+    });
     expect(by('unknown-to-hub')[0]).to.include({ reference: 'AZ-stranger', idempotencyKey: 'not-from-the-hub', action: 'reported' });
-    expect(by('duplicated-in-backoffice')[0]).to.deep.include({ deliveryId: `${p}dup`, action: 'flagged', detail: { references: [`AZ-${p}dup`, `AZ-${p}dup-2`] } });
-    expect(by('status-changed')[0]).to.deep.include({ deliveryId: `${p}changed`, action: 'forwarded', detail: { from: 'eingegangen', to: 'abgeschlossen' } });
+    expect(by('duplicated-in-backoffice')[0]).to.deep.include({
+      deliveryId: `${p}dup`,
+      action: 'flagged',
+      detail: { references: [`AZ-${p}dup`, `AZ-${p}dup-2`] },
+    });
+    expect(by('status-changed')[0]).to.deep.include({
+      deliveryId: `${p}changed`,
+      action: 'forwarded',
+      detail: { from: 'eingegangen', to: 'abgeschlossen' },
+    });
     expect(sink.changes.map((c) => [c.deliveryId, c.status])).to.have.deep.members([
       [`${p}first-word`, 'eingegangen'],
       [`${p}changed`, 'abgeschlossen'],
     ]);
-    expect(sink.changes.find((c) => c.deliveryId === `${p}changed`)).to.deep.equal(
-      { targetId: 'office', deliveryId: `${p}changed`, idempotencyKey: `${p}changed`, reference: `AZ-${p}changed`, status: 'abgeschlossen', reason: 'Abholung erfolgt', at: now, source: 'reconciliation' },
-    );
+    expect(sink.changes.find((c) => c.deliveryId === `${p}changed`)).to.deep.equal({
+      targetId: 'office',
+      deliveryId: `${p}changed`,
+      idempotencyKey: `${p}changed`,
+      reference: `AZ-${p}changed`,
+      status: 'abgeschlossen',
+      reason: 'Abholung erfolgt',
+      at: now,
+      source: 'reconciliation',
+    });
     const stuck = Object.fromEntries(by('stuck-delivery').map((d) => [d.deliveryId, [(d.detail as { kind: string }).kind, d.action]]));
     expect(stuck).to.deep.equal({
       [`${p}never-claimed`]: ['never-claimed', 'reported'],
@@ -210,21 +294,39 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
       [`${p}holder-gone`]: ['holder-gone', 'released'],
     });
     // Released: due now, so the next claim takes it over and marks its attempt interrupted.
-    const gone = await store().db.selectFrom('deliveries').select(['state', 'next_attempt_at']).where('id', '=', `${p}holder-gone`).executeTakeFirstOrThrow();
+    const gone = await store()
+      .db.selectFrom('deliveries')
+      .select(['state', 'next_attempt_at'])
+      .where('id', '=', `${p}holder-gone`)
+      .executeTakeFirstOrThrow();
     expect(gone).to.deep.equal({ state: 'sending', next_attempt_at: now });
 
     // Persisted and exportable.
     const stored = await rstore.getRun(run.id);
-    expect(stored).to.deep.include({ job: 'reconcile', scheduleId: 'on-demand', scheduledFor: null, state: 'finished', matched: 6, discrepancies: 8 });
+    expect(stored).to.deep.include({
+      job: 'reconcile',
+      scheduleId: 'on-demand',
+      scheduledFor: null,
+      state: 'finished',
+      matched: 6,
+      discrepancies: 8,
+    });
     expect(stored!.finishedAt).to.be.a('number');
-    const json = JSON.parse((await all(runJsonChunks(rstore, stored!, 2))).join('')) as { discrepancyList: { class: string }[]; counts: object };
+    const json = JSON.parse((await all(runJsonChunks(rstore, stored!, 2))).join('')) as {
+      discrepancyList: { class: string }[];
+      counts: object;
+    };
     expect(json.discrepancyList.map((d) => d.class)).to.have.members(found.map((d) => d.class));
     expect(JSON.parse((await all(runJsonChunks(rstore, stored!))).join(''))).to.deep.equal(json);
     const csv = (await all(runCsvChunks(rstore, stored!))).join('');
     const lines = csv.split('\r\n');
-    expect(lines[0]).to.equal('id,class,action,target,portal,tenant,submission,delivery,reference,idempotencyKey,externalId,resolvedAt,resolvedBy,detail');
+    expect(lines[0]).to.equal(
+      'id,class,action,target,portal,tenant,submission,delivery,reference,idempotencyKey,externalId,resolvedAt,resolvedBy,detail',
+    );
     expect(lines).to.have.length(8 + 2);
-    expect(csv).to.include(`,duplicated-in-backoffice,flagged,office,portal-a,05513000,s-${p}dup,${p}dup,AZ-${p}dup,${p}dup,ext-${p}dup,,,"{""references"":[""AZ-${p}dup"",""AZ-${p}dup-2""]}"`);
+    expect(csv).to.include(
+      `,duplicated-in-backoffice,flagged,office,portal-a,05513000,s-${p}dup,${p}dup,AZ-${p}dup,${p}dup,ext-${p}dup,,,"{""references"":[""AZ-${p}dup"",""AZ-${p}dup-2""]}"`,
+    );
   });
 
   it('re-delivers a missing case under redeliver: auto with the same idempotency key and a new retry budget', async () => {
@@ -239,14 +341,33 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     expect(d).to.include({ class: 'missing-in-backoffice', action: 'redelivered', deliveryId: `${p}lost` });
     expect(woken).to.equal(1);
     const row = await store().db.selectFrom('deliveries').selectAll().where('id', '=', `${p}lost`).executeTakeFirstOrThrow();
-    expect(row).to.include({ state: 'queued', idempotency_key: `${p}key`, attempts: 3, attempt_base: 3, next_attempt_at: now, lease_owner: null });
+    expect(row).to.include({
+      state: 'queued',
+      idempotency_key: `${p}key`,
+      attempts: 3,
+      attempt_base: 3,
+      next_attempt_at: now,
+      lease_owner: null,
+    });
     const [ev] = (await store().events(`s-${p}lost`)).filter((e) => e.type === 'delivery.redelivered');
-    expect(ev!.detail).to.deep.include({ by: 'reconciliation', reason: 'reconciliation: delivered by the hub but not in the back office', previousReference: `AZ-${p}lost`, runId: run.id });
+    expect(ev!.detail).to.deep.include({
+      by: 'reconciliation',
+      reason: 'reconciliation: delivered by the hub but not in the back office',
+      previousReference: `AZ-${p}lost`,
+      runId: run.id,
+    });
   });
 
   it('leaves a missing case to an operator under redeliver: ask, and re-delivers it once when confirmed', async () => {
     const p = 'c3-';
-    await seedCases(store(), [{ id: `${p}lost`, targetId: 'ask' }, { id: `${p}lost-too`, targetId: 'ask' }], now);
+    await seedCases(
+      store(),
+      [
+        { id: `${p}lost`, targetId: 'ask' },
+        { id: `${p}lost-too`, targetId: 'ask' },
+      ],
+      now,
+    );
     const run = (await runReconciliation(
       { rstore, targets: targets('ask', office([]), { redeliver: 'ask' }), logger: quiet, now: () => now },
       { job: 'reconcile', scheduleId: 'on-demand', targets: ['ask'], stuckAfterMinutes: 15, since: now - 2 * 3_600_000 },
@@ -256,7 +377,9 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
       [`${p}lost`, 'awaiting-operator'],
       [`${p}lost-too`, 'awaiting-operator'],
     ]);
-    expect((await store().db.selectFrom('deliveries').select('state').where('id', '=', `${p}lost`).executeTakeFirstOrThrow()).state).to.equal('delivered');
+    expect(
+      (await store().db.selectFrom('deliveries').select('state').where('id', '=', `${p}lost`).executeTakeFirstOrThrow()).state,
+    ).to.equal('delivered');
 
     const [one] = await confirmRedeliveries(rstore, [found[0]!.id], { by: 'erika', now });
     expect(one).to.deep.equal({ discrepancy: found[0]!.id, deliveryId: `${p}lost`, outcome: 'redelivered' });
@@ -274,7 +397,16 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
   it('asks status(reference) per delivered case when the adapter cannot list', async () => {
     const p = 'c4-';
     const t = { targetId: 'asked' };
-    await seedCases(store(), [{ id: `${p}same`, ...t }, { id: `${p}gone`, ...t }, { id: `${p}moved`, ...t }, { id: `${p}no-ref`, reference: null, ...t }], now);
+    await seedCases(
+      store(),
+      [
+        { id: `${p}same`, ...t },
+        { id: `${p}gone`, ...t },
+        { id: `${p}moved`, ...t },
+        { id: `${p}no-ref`, reference: null, ...t },
+      ],
+      now,
+    );
     const bo = office(
       [
         { reference: `AZ-${p}same`, status: 'eingegangen' },
@@ -282,7 +414,10 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
       ],
       { list: false },
     );
-    const run = (await runReconciliation({ rstore, targets: targets('asked', bo), logger: quiet, now: () => now }, { job: 'reconcile', scheduleId: 'on-demand', targets: ['asked'], stuckAfterMinutes: 15, since: now - 2 * 3_600_000 }))!;
+    const run = (await runReconciliation(
+      { rstore, targets: targets('asked', bo), logger: quiet, now: () => now },
+      { job: 'reconcile', scheduleId: 'on-demand', targets: ['asked'], stuckAfterMinutes: 15, since: now - 2 * 3_600_000 },
+    ))!;
     expect(run.counts).to.deep.equal({ 'missing-in-backoffice': 1, 'status-changed': 1 });
     expect(run.matched).to.equal(1);
     const found = await all(rstore.discrepancies(run.id));
@@ -296,7 +431,7 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
   it('records a partial run when a back office cannot be listed, and carries on with the other targets', async () => {
     const broken: AdapterInstance = {
       ...office([]),
-      // eslint-disable-next-line require-yield
+      // biome-ignore lint/correctness/useYield: a listing that fails before its first page
       list: async function* () {
         throw new Error('listing GET http://127.0.0.1:9/cases answered HTTP 503');
       },
@@ -305,19 +440,30 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
       ['broken', { id: 'broken', reconcile: settings(), adapter: broken }],
       ['office', { id: 'office', reconcile: settings(), adapter: office([]) }],
     ]);
-    const run = (await runReconciliation({ rstore, targets: t, logger: quiet, now: () => now }, { job: 'reconcile', scheduleId: 'on-demand', targets: ['broken', 'office'], stuckAfterMinutes: 100_000, since: now - 60_000 }))!;
+    const run = (await runReconciliation(
+      { rstore, targets: t, logger: quiet, now: () => now },
+      { job: 'reconcile', scheduleId: 'on-demand', targets: ['broken', 'office'], stuckAfterMinutes: 100_000, since: now - 60_000 },
+    ))!;
     expect(run.state).to.equal('partial');
     expect(run.counts['side-failed']).to.equal(1);
     expect(run.error).to.equal('target broken: listing GET http://127.0.0.1:9/cases answered HTTP 503');
   });
 
-  it('runs a schedule slot once across two schedulers on one database', async function () {
+  it('runs a schedule slot once across two schedulers on one database', async () => {
     // Two instances: on PostgreSQL two stores with pools of their own; SQLite is one process by design, so
     // there the second scheduler shares the store and only the slot's uniqueness is tested.
     const second = kind === 'postgres' ? await openStore(db().options) : store();
     try {
-      const deps = (s: typeof second) => ({ rstore: s.reconcile, prune: s.prune, targets: new Map<string, ReconcileTarget>(), logger: quiet, now: () => now });
-      const schedules = [{ id: 'nightly', job: 'reconcile' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin', options: { stuckAfterMinutes: 100_000 } }];
+      const deps = (s: typeof second) => ({
+        rstore: s.reconcile,
+        prune: s.prune,
+        targets: new Map<string, ReconcileTarget>(),
+        logger: quiet,
+        now: () => now,
+      });
+      const schedules = [
+        { id: 'nightly', job: 'reconcile' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin', options: { stuckAfterMinutes: 100_000 } },
+      ];
       const a = new Scheduler(schedules, deps(store()));
       const b = new Scheduler(schedules, deps(second));
       const slot = new Date('2026-11-25T02:00:00Z');
@@ -333,7 +479,14 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
   });
 
   it('ends as failed a run whose instance on this host died mid-run', async () => {
-    const left = { id: '01a20000-dead-7000-8000-000000000001', job: 'reconcile', scheduleId: 'on-demand', scheduledFor: null, filters: {}, startedAt: now };
+    const left = {
+      id: '01a20000-dead-7000-8000-000000000001',
+      job: 'reconcile',
+      scheduleId: 'on-demand',
+      scheduledFor: null,
+      filters: {},
+      startedAt: now,
+    };
     await rstore.startRun({ ...left, instance: `${hostname()}:999999` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000002', instance: `${hostname()}:${process.pid}` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000003', instance: 'another-host:999999' });

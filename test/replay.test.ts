@@ -20,7 +20,11 @@ interface Problem {
 }
 
 async function submit(t: TestHub, scenario: string): Promise<{ id: string; deliveryId: string }> {
-  const res = await t.fetch('/api/v1/submissions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submission({ data: { preferredDate: '2026-12-07', items: [], scenario } })) });
+  const res = await t.fetch('/api/v1/submissions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(submission({ data: { preferredDate: '2026-12-07', items: [], scenario } })),
+  });
   expect(res.status, await res.clone().text()).to.equal(202);
   const { id } = (await res.json()) as { id: string };
   const deliveryId = (await t.hub.store.getSubmission(id))!.deliveries[0]!.id;
@@ -28,10 +32,14 @@ async function submit(t: TestHub, scenario: string): Promise<{ id: string; deliv
 }
 
 async function settledDelivery(t: TestHub, id: string, state?: string) {
-  return eventually(async () => {
-    const d = (await t.hub.store.getSubmission(id))!.deliveries[0]!;
-    return (state ? d.state === state : d.state === 'delivered' || d.state === 'failed') && d;
-  }, 10_000, `submission ${id} to settle${state ? ` as ${state}` : ''}`);
+  return eventually(
+    async () => {
+      const d = (await t.hub.store.getSubmission(id))!.deliveries[0]!;
+      return (state ? d.state === state : d.state === 'delivered' || d.state === 'failed') && d;
+    },
+    10_000,
+    `submission ${id} to settle${state ? ` as ${state}` : ''}`,
+  );
 }
 
 function operator(t: TestHub, path: string, body: unknown, token: string | null = OPERATOR_TOKEN): Promise<Response> {
@@ -39,7 +47,7 @@ function operator(t: TestHub, path: string, body: unknown, token: string | null 
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`replay [${kind}]`, function () {
+  describe(`replay [${kind}]`, () => {
     let bo: TestBackOffice;
     let t: TestHub;
 
@@ -87,10 +95,19 @@ for (const kind of ['sqlite', 'postgres'] as const) {
 
       const events = await t.hub.store.events(id);
       expect(events.map((e) => e.type).filter((x) => !x.startsWith('status.'))).to.deep.equal([
-        'submission.received', 'delivery.queued',
-        'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.failed',
+        'submission.received',
+        'delivery.queued',
+        'delivery.sending',
+        'delivery.waiting',
+        'delivery.sending',
+        'delivery.waiting',
+        'delivery.sending',
+        'delivery.failed',
         'delivery.replayed',
-        'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.delivered',
+        'delivery.sending',
+        'delivery.waiting',
+        'delivery.sending',
+        'delivery.delivered',
       ]);
       const replayed = events.find((e) => e.type === 'delivery.replayed')!;
       expect(replayed.deliveryId).to.equal(deliveryId);
@@ -118,11 +135,17 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const since = new Date(Date.now() - 1).toISOString();
       const a = await submit(t, 'reject');
       const b = await submit(t, 'reject');
-      for (const s of [a, b]) expect(await settledDelivery(t, s.id)).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'http-400' });
+      for (const s of [a, b])
+        expect(await settledDelivery(t, s.id)).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'http-400' });
 
       const dry = await operator(t, '/api/v1/deliveries/replay', { errorKind: 'http-400', since, target: 'backoffice', dryRun: true });
       expect(dry.status, await dry.clone().text()).to.equal(200);
-      const report = (await documented(dry, MANY)) as { dryRun: boolean; matched: number; replayed: number; deliveries: { id: string; target: string; tenant: string; errorKind: string; failedAt: string }[] };
+      const report = (await documented(dry, MANY)) as {
+        dryRun: boolean;
+        matched: number;
+        replayed: number;
+        deliveries: { id: string; target: string; tenant: string; errorKind: string; failedAt: string }[];
+      };
       expect(report).to.include({ dryRun: true, matched: 2, replayed: 0 });
       expect(report.deliveries.map((d) => d.id)).to.have.members([a.deliveryId, b.deliveryId]);
       expect(report.deliveries[0]).to.include({ target: 'backoffice', tenant: '05513000', errorKind: 'http-400' });
@@ -137,22 +160,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const p = (await documented(bad, MANY)) as Problem;
       expect(p.type).to.equal('urn:amtsbote:problem:invalid-replay');
       expect(p.errors!.map((e) => e.pointer)).to.have.members(['#/colour', '#/dryRun', '#/since']);
-      const garbled = await t.fetch('/api/v1/deliveries/replay', { method: 'POST', token: OPERATOR_TOKEN, headers: { 'content-type': 'application/json' }, body: '{"since":' });
+      const garbled = await t.fetch('/api/v1/deliveries/replay', {
+        method: 'POST',
+        token: OPERATOR_TOKEN,
+        headers: { 'content-type': 'application/json' },
+        body: '{"since":',
+      });
       expect(garbled.status).to.equal(400);
       expect(((await documented(garbled, MANY)) as Problem).type).to.equal('urn:amtsbote:problem:malformed-body');
       const none = await operator(t, '/api/v1/deliveries/replay', { dryRun: true });
       expect(none.status).to.equal(422);
-      expect(((await none.json()) as Problem).errors).to.deep.equal([{ pointer: '#', detail: 'give at least one of target, tenant, errorKind, since, until' }]);
+      expect(((await none.json()) as Problem).errors).to.deep.equal([
+        { pointer: '#', detail: 'give at least one of target, tenant, errorKind, since, until' },
+      ]);
 
       const run = await operator(t, '/api/v1/deliveries/replay', { errorKind: 'http-400', since });
       expect(run.status).to.equal(200);
       expect(await documented(run, MANY)).to.include({ dryRun: false, matched: 2, replayed: 2 });
       // The back office still rejects them: a second attempt each, numbered on, and failed again.
       for (const s of [a, b]) {
-        const d = await eventually(async () => {
-          const v = (await t.hub.store.getSubmission(s.id))!.deliveries[0]!;
-          return v.state === 'failed' && v.attempts === 2 && v;
-        }, 10_000, 'the replayed delivery to fail again');
+        const d = await eventually(
+          async () => {
+            const v = (await t.hub.store.getSubmission(s.id))!.deliveries[0]!;
+            return v.state === 'failed' && v.attempts === 2 && v;
+          },
+          10_000,
+          'the replayed delivery to fail again',
+        );
         expect(d.attemptLog.map((x) => x.number)).to.deep.equal([1, 2]);
       }
     });
@@ -188,17 +222,26 @@ describe('replay from the command line [sqlite]', function () {
       expect(await settledDelivery(t, id)).to.include({ state: 'failed', attempts: 1 });
       const off = await operator(t, `/api/v1/deliveries/${deliveryId}/replay`, {}, 'anything');
       expect(off.status).to.equal(503);
-      expect(await documented(off, ONE)).to.include({ type: 'urn:amtsbote:problem:operator-api-disabled', detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN' });
+      expect(await documented(off, ONE)).to.include({
+        type: 'urn:amtsbote:problem:operator-api-disabled',
+        detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN',
+      });
       await t.stop();
       stopped = true;
 
       const env = { ...process.env, BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: t.dropDir };
-      const dry = await cli(['replay', '--error-kind', 'http-400', '--target', 'backoffice', '--dry-run', '--config', FIXTURE_CONFIG, '--data', t.dataDir], env);
+      const dry = await cli(
+        ['replay', '--error-kind', 'http-400', '--target', 'backoffice', '--dry-run', '--config', FIXTURE_CONFIG, '--data', t.dataDir],
+        env,
+      );
       expect(dry.code, dry.stderr).to.equal(0);
       expect(dry.stdout).to.include(`${deliveryId}\tbackoffice\t05513000\thttp-400\t`);
       expect(dry.stdout).to.include('dry run: 1 failed delivery would be replayed');
 
-      const run = await cli(['replay', deliveryId, '--by', 'erika', '--reason', 'Feld ergänzt', '--config', FIXTURE_CONFIG, '--data', t.dataDir], env);
+      const run = await cli(
+        ['replay', deliveryId, '--by', 'erika', '--reason', 'Feld ergänzt', '--config', FIXTURE_CONFIG, '--data', t.dataDir],
+        env,
+      );
       expect(run.code, run.stderr).to.equal(0);
       expect(run.stdout).to.include(`${deliveryId}\treplayed (queued)`);
       expect(run.stdout).to.include('replayed 1 of 1 by erika');
@@ -226,7 +269,10 @@ describe('replay from the command line [sqlite]', function () {
 
 function cli(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url)), ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url)), ...args], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (c) => (stdout += String(c)));

@@ -34,7 +34,12 @@ describe('one hub process per SQLite file', function () {
 
   /** `amtsbote start` as a real child process on the test database's SQLite file. */
   async function hubProcess(db: TestDatabase, wrap?: string[]): Promise<HubProcess> {
-    const p = await startHubProcess({ configDir: CONFIG, dataDir: path.dirname(db.options.sqliteFile!), env: { BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN }, ...(wrap ? { wrap } : {}) });
+    const p = await startHubProcess({
+      configDir: CONFIG,
+      dataDir: path.dirname(db.options.sqliteFile!),
+      env: { BACKOFFICE_URL: bo.url, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN },
+      ...(wrap ? { wrap } : {}),
+    });
     procs.push(p);
     return p;
   }
@@ -92,7 +97,9 @@ describe('one hub process per SQLite file', function () {
     const unshare = ['unshare', '--fork', '--pid', '--mount-proc', '--kill-child'];
     const probe = spawnSync(unshare[0]!, [...unshare.slice(1), 'true'], { encoding: 'utf8' });
     if (probe.error || probe.status !== 0) {
-      console.warn(`      (skipped: cannot make a pid namespace here (${probe.error?.message ?? probe.stderr.trim()}); needs root or user namespaces)`);
+      console.warn(
+        `      (skipped: cannot make a pid namespace here (${probe.error?.message ?? probe.stderr.trim()}); needs root or user namespaces)`,
+      );
       this.skip();
     }
     const db = await database();

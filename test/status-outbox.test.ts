@@ -17,7 +17,7 @@ const NEWS = [
 const EXPECTED = ['RECEIVED', 'PROCESSING', 'ACTION_REQUIRED', 'COMPLETED'];
 
 for (const kind of ['sqlite', 'postgres'] as const) {
-  describe(`status outbox [${kind}]`, function () {
+  describe(`status outbox [${kind}]`, () => {
     let bo: TestBackOffice;
     let portal: TestPortal;
     let config: string;
@@ -45,7 +45,13 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     const start = async (db?: TestHub['db'], dataDir?: string) => {
-      const t = await startTestHub({ kind, backOfficeUrl: bo.url, configDir: config, ...(db ? { db } : {}), ...(dataDir ? { dataDir } : {}) });
+      const t = await startTestHub({
+        kind,
+        backOfficeUrl: bo.url,
+        configDir: config,
+        ...(db ? { db } : {}),
+        ...(dataDir ? { dataDir } : {}),
+      });
       hubs.push(t);
       return t;
     };
@@ -54,14 +60,22 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     async function cases(t: TestHub, n: number): Promise<{ id: string; deliveryId: string }[]> {
       const out: { id: string; deliveryId: string }[] = [];
       for (let i = 0; i < n; i++) {
-        const res = await t.fetch('/api/v1/submissions', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(submission()) });
+        const res = await t.fetch('/api/v1/submissions', {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(submission()),
+        });
         out.push({ id: ((await res.json()) as { id: string }).id, deliveryId: '' });
       }
       for (const c of out) {
-        c.deliveryId = await eventually(async () => {
-          const v = (await (await t.fetch(`/api/v1/submissions/${c.id}`)).json()) as any;
-          return v.status === 'delivered' && (v.deliveries[0].id as string);
-        }, 10_000, 'delivery');
+        c.deliveryId = await eventually(
+          async () => {
+            const v = (await (await t.fetch(`/api/v1/submissions/${c.id}`)).json()) as any;
+            return v.status === 'delivered' && (v.deliveries[0].id as string);
+          },
+          10_000,
+          'delivery',
+        );
       }
       return out;
     }
@@ -73,7 +87,14 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           method: 'POST',
           token: PUSH_TOKEN,
           headers: { 'content-type': 'application/json' },
-          body: JSON.stringify({ events: list.map((c) => ({ idempotencyKey: c.deliveryId, status, at, ...(status.startsWith('Rueckfrage') ? { reason: 'Foto fehlt' } : {}) })) }),
+          body: JSON.stringify({
+            events: list.map((c) => ({
+              idempotencyKey: c.deliveryId,
+              status,
+              at,
+              ...(status.startsWith('Rueckfrage') ? { reason: 'Foto fehlt' } : {}),
+            })),
+          }),
         });
         expect(res.status).to.equal(200);
       }
@@ -90,7 +111,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       }
       const keys = portal.taken.filter((u) => list.some((c) => c.id === u.body.submissionId)).map((u) => u.key);
       expect(new Set(keys).size).to.equal(keys.length);
-      for (const k of keys) expect(portal.requests.filter(([key, status]) => key === k && status === 204), `key ${k}`).to.have.length(1);
+      for (const k of keys)
+        expect(
+          portal.requests.filter(([key, status]) => key === k && status === 204),
+          `key ${k}`,
+        ).to.have.length(1);
     }
 
     it('survives a portal outage: every update arrives once, in order per submission', async () => {
@@ -107,16 +132,24 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(tried.size).to.equal(3);
       portal.down = false;
       await allArrivedInOrder(list);
-      const events = await eventually(async () => {
-        const e = (await t.hub.store.events(list[0]!.id)).map((x) => x.type);
-        return e.filter((x) => x === 'status.forwarded').length === 4 && e;
-      }, 5000, 'the forwarded events');
+      const events = await eventually(
+        async () => {
+          const e = (await t.hub.store.events(list[0]!.id)).map((x) => x.type);
+          return e.filter((x) => x === 'status.forwarded').length === 4 && e;
+        },
+        5000,
+        'the forwarded events',
+      );
       expect(events).to.include('status.forward-retry');
       // The portal may have the last update a moment before the hub records its answer.
-      const metrics = await eventually(async () => {
-        const text = await (await t.fetch('/metrics', { token: null })).text();
-        return /amtsbote_status_outbox\{state="delivered"\} 12/.test(text) && text;
-      }, 5_000, 'every update recorded as delivered');
+      const metrics = await eventually(
+        async () => {
+          const text = await (await t.fetch('/metrics', { token: null })).text();
+          return /amtsbote_status_outbox\{state="delivered"\} 12/.test(text) && text;
+        },
+        5_000,
+        'every update recorded as delivered',
+      );
       expect(metrics).to.match(/amtsbote_status_forward_attempts_total\{portal="portal-a",outcome="retry"\} [1-9]/);
     });
 

@@ -31,16 +31,29 @@ export function statusConfig(callbackUrl: string, extra: { retry?: Record<string
     retry: { baseDelayMs: 20, maxDelayMs: 100, maxAttempts: 1000, jitter: 0, ...extra.retry },
   };
   const targets = read('targets.yaml');
-  targets.targets.backoffice.status = { map: { 'Rueckfrage Bauamt': 'ACTION_REQUIRED', ERLEDIGT_OK: 'COMPLETED' }, push: { token: PUSH_TOKEN } };
+  targets.targets.backoffice.status = {
+    map: { 'Rueckfrage Bauamt': 'ACTION_REQUIRED', ERLEDIGT_OK: 'COMPLETED' },
+    push: { token: PUSH_TOKEN },
+  };
   targets.targets.archive.status = { push: { token: ARCHIVE_PUSH_TOKEN } };
-  for (const [f, v] of Object.entries({ 'hub.yaml': hub, 'registry.yaml': registry, 'targets.yaml': targets })) writeFileSync(path.join(dir, f), YAML.stringify(v));
+  for (const [f, v] of Object.entries({ 'hub.yaml': hub, 'registry.yaml': registry, 'targets.yaml': targets }))
+    writeFileSync(path.join(dir, f), YAML.stringify(v));
   return dir;
 }
 
 export interface ReceivedUpdate {
   key: string;
   authorization: string | undefined;
-  body: { submissionId: string; externalId: string; tenant: string; service: string; status: string; reason?: string; at: string; sequence: number };
+  body: {
+    submissionId: string;
+    externalId: string;
+    tenant: string;
+    service: string;
+    status: string;
+    reason?: string;
+    at: string;
+    sequence: number;
+  };
 }
 
 /** A portal's status-callback receiver: answers 503 while `down`, else 204; keeps every update it took, in order. */
@@ -59,8 +72,12 @@ export class TestPortal {
       const key = req.get('idempotency-key') ?? '';
       const status = this.down ? 503 : 204;
       this.requests.push([key, status]);
-      if (status === 204 && !this.taken.some((t) => t.key === key)) this.taken.push({ key, authorization: req.get('authorization'), body: req.body });
-      res.status(status).set(status === 503 ? { 'Retry-After': '0' } : {}).end();
+      if (status === 204 && !this.taken.some((t) => t.key === key))
+        this.taken.push({ key, authorization: req.get('authorization'), body: req.body });
+      res
+        .status(status)
+        .set(status === 503 ? { 'Retry-After': '0' } : {})
+        .end();
     });
     await new Promise<void>((resolve) => (this.server = app.listen(port, '127.0.0.1', () => resolve())));
     this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;

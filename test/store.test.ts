@@ -71,8 +71,12 @@ describeEachDatabase('store', ({ store }) => {
     const retaken = (await store().claimDue('worker-b', now + 61_000, 60_000, 100)).find((c) => c.id === mine.id)!;
     expect(retaken).to.include({ attempt: 2, resumed: true, idempotencyKey: mine.idempotencyKey });
     // the old holder's late result is refused; the new holder's is taken
-    expect(await store().completeAttempt(mine, 'worker-a', { outcome: 'delivered', finishedAt: now + 62_000, reference: 'X' })).to.equal(false);
-    expect(await store().completeAttempt(retaken, 'worker-b', { outcome: 'delivered', finishedAt: now + 62_000, reference: 'AZ-1' })).to.equal(true);
+    expect(await store().completeAttempt(mine, 'worker-a', { outcome: 'delivered', finishedAt: now + 62_000, reference: 'X' })).to.equal(
+      false,
+    );
+    expect(
+      await store().completeAttempt(retaken, 'worker-b', { outcome: 'delivered', finishedAt: now + 62_000, reference: 'AZ-1' }),
+    ).to.equal(true);
     const view = (await store().getSubmission(s.id))!.deliveries[0]!;
     expect(view).to.include({ state: 'delivered', reference: 'AZ-1', attempts: 2 });
     expect(view.attemptLog.map((a) => a.outcome)).to.deep.equal(['interrupted', 'delivered']);
@@ -83,16 +87,39 @@ describeEachDatabase('store', ({ store }) => {
     const s = newSubmission('ext-3', ['t'], 3_000_000);
     await store().createSubmission(s);
     const [c] = (await store().claimDue('w', 3_000_000, 60_000, 100)).filter((x) => x.submissionId === s.id);
-    await store().completeAttempt(c!, 'w', { outcome: 'retry', finishedAt: 3_000_100, error: 'HTTP 503', errorKind: 'http-503', httpStatus: 503, nextAttemptAt: 3_010_000 });
+    await store().completeAttempt(c!, 'w', {
+      outcome: 'retry',
+      finishedAt: 3_000_100,
+      error: 'HTTP 503',
+      errorKind: 'http-503',
+      httpStatus: 503,
+      nextAttemptAt: 3_010_000,
+    });
     expect((await store().claimDue('w', 3_005_000, 60_000, 100)).some((x) => x.id === c!.id)).to.equal(false);
     const [c2] = (await store().claimDue('w', 3_010_000, 60_000, 100)).filter((x) => x.id === c!.id);
     expect(c2!.attempt).to.equal(2);
-    await store().completeAttempt(c2!, 'w', { outcome: 'failed', finishedAt: 3_010_050, error: 'HTTP 400', errorKind: 'http-400', httpStatus: 400 });
+    await store().completeAttempt(c2!, 'w', {
+      outcome: 'failed',
+      finishedAt: 3_010_050,
+      error: 'HTTP 400',
+      errorKind: 'http-400',
+      httpStatus: 400,
+    });
     const d = (await store().getSubmission(s.id))!.deliveries[0]!;
     expect(d).to.include({ state: 'failed', lastError: 'HTTP 400', lastErrorKind: 'http-400' });
-    expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([['retry', 503], ['failed', 400]]);
+    expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([
+      ['retry', 503],
+      ['failed', 400],
+    ]);
     const types = (await store().events(s.id)).map((e) => e.type);
-    expect(types).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.waiting', 'delivery.sending', 'delivery.failed']);
+    expect(types).to.deep.equal([
+      'submission.received',
+      'delivery.queued',
+      'delivery.sending',
+      'delivery.waiting',
+      'delivery.sending',
+      'delivery.failed',
+    ]);
   });
 
   it('waits for an acknowledgement after a hand-over, without spending attempts on asking', async () => {
@@ -100,7 +127,12 @@ describeEachDatabase('store', ({ store }) => {
     await store().createSubmission(s);
     const [c] = (await store().claimDue('w', 8_000_000, 60_000, 100)).filter((x) => x.submissionId === s.id);
     expect(
-      await store().completeAttempt(c!, 'w', { outcome: 'handed-over', finishedAt: 8_000_010, nextAttemptAt: 8_005_000, ack: { token: 'file-1.xml', deadline: 8_100_000 } }),
+      await store().completeAttempt(c!, 'w', {
+        outcome: 'handed-over',
+        finishedAt: 8_000_010,
+        nextAttemptAt: 8_005_000,
+        ack: { token: 'file-1.xml', deadline: 8_100_000 },
+      }),
     ).to.equal(true);
     let d = (await store().getSubmission(s.id))!.deliveries[0]!;
     expect(d).to.include({ state: 'acknowledging', attempts: 1 });
@@ -115,7 +147,13 @@ describeEachDatabase('store', ({ store }) => {
     d = (await store().getSubmission(s.id))!.deliveries[0]!;
     expect(d).to.include({ state: 'delivered', attempts: 1, reference: 'OK-77' });
     const types = (await store().events(s.id)).map((e) => e.type);
-    expect(types).to.deep.equal(['submission.received', 'delivery.queued', 'delivery.sending', 'delivery.acknowledging', 'delivery.delivered']);
+    expect(types).to.deep.equal([
+      'submission.received',
+      'delivery.queued',
+      'delivery.sending',
+      'delivery.acknowledging',
+      'delivery.delivered',
+    ]);
   });
 
   it('releases leases on shutdown so the delivery is due at once', async () => {

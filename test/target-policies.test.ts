@@ -23,8 +23,20 @@ function queue(target: string, n: number, at: number): NewSubmission[] {
 
 const LEASE = 60_000;
 const settings = { failureThreshold: 2, cooldownMs: 1_000 };
-const down = (d: ClaimedDelivery, at: number) => ({ outcome: 'retry' as const, finishedAt: at, error: 'HTTP 503', errorKind: 'http-503', nextAttemptAt: at + 600_000, breaker: { signal: 'down' as const, settings } });
-const up = (at: number) => ({ outcome: 'delivered' as const, finishedAt: at, reference: 'AZ', breaker: { signal: 'up' as const, settings } });
+const down = (d: ClaimedDelivery, at: number) => ({
+  outcome: 'retry' as const,
+  finishedAt: at,
+  error: 'HTTP 503',
+  errorKind: 'http-503',
+  nextAttemptAt: at + 600_000,
+  breaker: { signal: 'down' as const, settings },
+});
+const up = (at: number) => ({
+  outcome: 'delivered' as const,
+  finishedAt: at,
+  reference: 'AZ',
+  breaker: { signal: 'up' as const, settings },
+});
 
 describeEachDatabase('target policies', ({ db, store }) => {
   let other: Store;
@@ -47,7 +59,9 @@ describeEachDatabase('target policies', ({ db, store }) => {
     const b2 = await other.claimForTargets('b', 1_000_300, LEASE, 10, gate);
     expect(b2.claimed).to.have.length(1);
     // Oldest first within the target.
-    expect([...a.claimed, ...b2.claimed].map((c) => c.idempotencyKey)).to.deep.equal([...[...a.claimed, ...b2.claimed].map((c) => c.idempotencyKey)].sort());
+    expect([...a.claimed, ...b2.claimed].map((c) => c.idempotencyKey)).to.deep.equal(
+      [...[...a.claimed, ...b2.claimed].map((c) => c.idempotencyKey)].sort(),
+    );
   });
 
   it('draws from one rate bucket across instances and says when the next token comes', async () => {
@@ -109,7 +123,11 @@ describeEachDatabase('target policies', ({ db, store }) => {
     await other.completeAttempt(probe.claimed[0]!, 'b', down(probe.claimed[0]!, 3_001_400));
     const view = await store().getSubmission(probe.claimed[0]!.submissionId);
     expect(view!.deliveries[0]!.attempts).to.equal(2);
-    const base = await store().db.selectFrom('deliveries').select('attempt_base').where('id', '=', probe.claimed[0]!.id).executeTakeFirstOrThrow();
+    const base = await store()
+      .db.selectFrom('deliveries')
+      .select('attempt_base')
+      .where('id', '=', probe.claimed[0]!.id)
+      .executeTakeFirstOrThrow();
     expect(base.attempt_base).to.equal(1);
     expect((await store().claimForTargets('a', 3_002_000, LEASE, 10, gate)).claimed).to.have.length(0);
 

@@ -125,18 +125,34 @@ export class OAuth2TokenSource {
       const why = this.#oauthError(res);
       const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final tokenUrl)' : '';
       this.#logger.warn('rest oauth2 token request refused', { httpStatus: res.status, retryable });
-      throw new TokenError(`token endpoint ${this.shownUrl} answered HTTP ${res.status}${why}${hint}`, retryable, `token-http-${res.status}`, res.status, retryAfter);
+      throw new TokenError(
+        `token endpoint ${this.shownUrl} answered HTTP ${res.status}${why}${hint}`,
+        retryable,
+        `token-http-${res.status}`,
+        res.status,
+        retryAfter,
+      );
     }
 
     const body = parseJsonBody(res.headers['content-type'], res.data) as Record<string, unknown> | undefined;
     const token = body && typeof body === 'object' ? body.access_token : undefined;
     // The token goes into a header: anything Node would refuse there is as useless as no token.
     if (typeof token !== 'string' || token === '' || !/^[\x21-\x7e]+$/.test(token)) {
-      throw new TokenError(`token endpoint ${this.shownUrl} answered HTTP ${res.status} without a usable access_token`, false, 'token-invalid-answer', res.status);
+      throw new TokenError(
+        `token endpoint ${this.shownUrl} answered HTTP ${res.status} without a usable access_token`,
+        false,
+        'token-invalid-answer',
+        res.status,
+      );
     }
     const type = body!.token_type;
     if (typeof type === 'string' && type.toLowerCase() !== 'bearer') {
-      throw new TokenError(`token endpoint ${this.shownUrl} issued a token of type "${oneLine(type, 30)}"; only Bearer is supported`, false, 'token-invalid-answer', res.status);
+      throw new TokenError(
+        `token endpoint ${this.shownUrl} issued a token of type "${oneLine(type, 30)}"; only Bearer is supported`,
+        false,
+        'token-invalid-answer',
+        res.status,
+      );
     }
 
     const expiresIn = positiveNumber(body!.expires_in);

@@ -24,7 +24,7 @@ export const extraHeaders = z
   .optional()
   .describe('extra request headers, shown in clear: put credentials under auth, never here');
 export const idempotencyHeader = headerName.default('Idempotency-Key').describe('header that carries the idempotency key');
-export const checkUrlOption = httpUrl.optional().describe("URL that check() GETs; default: the origin of url");
+export const checkUrlOption = httpUrl.optional().describe('URL that check() GETs; default: the origin of url');
 
 const oauth2Schema = z
   .object({
@@ -37,7 +37,9 @@ const oauth2Schema = z
     clientAuth: z
       .enum(['basic', 'body'])
       .default('basic')
-      .describe('basic: client id and secret in an Authorization: Basic header (RFC 6749 §2.3.1); body: as client_id/client_secret form fields'),
+      .describe(
+        'basic: client id and secret in an Authorization: Basic header (RFC 6749 §2.3.1); body: as client_id/client_secret form fields',
+      ),
     defaultTokenLifetimeSeconds: z
       .number()
       .int()
@@ -47,7 +49,9 @@ const oauth2Schema = z
     tokenTls: z
       .enum(['target', 'system'])
       .default('target')
-      .describe("target: the token endpoint is reached with this target's tls settings; system: with Node's default trust store and no client certificate"),
+      .describe(
+        "target: the token endpoint is reached with this target's tls settings; system: with Node's default trust store and no client certificate",
+      ),
   })
   .strict();
 

@@ -44,9 +44,19 @@ export function headerString(value: unknown): string | undefined {
  * (credentials) and body, so the error object itself is never logged or returned. `started` is the attempt's
  * performance.now(), for the logged duration.
  */
-export function failedExchange(err: unknown, adapter: string, logger: Logger, meta: Record<string, unknown>, started: number): DeliveryResult {
+export function failedExchange(
+  err: unknown,
+  adapter: string,
+  logger: Logger,
+  meta: Record<string, unknown>,
+  started: number,
+): DeliveryResult {
   if (err instanceof TokenError) {
-    logger.debug(`${adapter} delivery attempt failed at the token endpoint`, { ...meta, errorKind: err.errorKind, durationMs: Math.round(performance.now() - started) });
+    logger.debug(`${adapter} delivery attempt failed at the token endpoint`, {
+      ...meta,
+      errorKind: err.errorKind,
+      durationMs: Math.round(performance.now() - started),
+    });
     return {
       ok: false,
       retryable: err.retryable,
@@ -56,7 +66,11 @@ export function failedExchange(err: unknown, adapter: string, logger: Logger, me
     };
   }
   const result = classifyNetworkError(err);
-  logger.debug(`${adapter} delivery attempt failed`, { ...meta, errorKind: result.ok ? undefined : result.errorKind, durationMs: Math.round(performance.now() - started) });
+  logger.debug(`${adapter} delivery attempt failed`, {
+    ...meta,
+    errorKind: result.ok ? undefined : result.errorKind,
+    durationMs: Math.round(performance.now() - started),
+  });
   return result;
 }
 

@@ -33,7 +33,10 @@ export function firstLine(content: Buffer): string {
  * path in a JSON (RFC 6901 pointer) or XML (element names, `@attr` last) document. Null when absent.
  */
 export function referenceFrom(content: Buffer, referencePath?: string): string | null {
-  const text = content.toString('utf8').replace(/^\uFEFF/, '').trim();
+  const text = content
+    .toString('utf8')
+    .replace(/^\uFEFF/, '')
+    .trim();
   if (text === '') return null;
   if (!referencePath || !/^[<{[]/.test(text)) {
     const line = firstLine(content);

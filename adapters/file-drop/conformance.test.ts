@@ -30,7 +30,9 @@ function folderHarness(backOffice: FolderBackOffice): ConformanceHarness {
   const seen = new Set<string>();
 
   const messageFiles = () =>
-    (statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(dir) : []).filter((n) => SUITE_ID.test(n) && !n.startsWith('.') && !planted.includes(n)).sort();
+    (statSync(dir, { throwIfNoEntry: false })?.isDirectory() ? readdirSync(dir) : [])
+      .filter((n) => SUITE_ID.test(n) && !n.startsWith('.') && !planted.includes(n))
+      .sort();
 
   /** Reads message files not seen before; names carry the suite's counter, so name order is write order. */
   function scan(): void {
@@ -122,7 +124,7 @@ describeAdapterConformance(
 );
 
 // --- the same folder behind a real OpenSSH server, with a passphrase-protected key ---
-describe('file-drop conformance over SFTP', function () {
+describe('file-drop conformance over SFTP', () => {
   let sshd: TestSshd | undefined;
   before(async function () {
     this.timeout(30_000);

@@ -45,8 +45,17 @@ const MISSING = new Set<string | number>(['ENOENT', 'ENOTDIR', SFTP_NO_SUCH_FILE
 const DENIED = new Set<string | number>(['EACCES', 'EPERM', SFTP_PERMISSION_DENIED]);
 const FULL = new Set<string | number>(['ENOSPC', 'EDQUOT']);
 const NETWORK = new Set<string | number>([
-  'ECONNREFUSED', 'ECONNRESET', 'ECONNABORTED', 'EHOSTUNREACH', 'ENETUNREACH', 'ENETDOWN', 'ENOTFOUND', 'EAI_AGAIN', 'EPIPE',
-  'ERR_NOT_CONNECTED', 'ERR_GENERIC_CLIENT',
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ECONNABORTED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENETDOWN',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'EPIPE',
+  'ERR_NOT_CONNECTED',
+  'ERR_GENERIC_CLIENT',
 ]);
 const TIMEOUT = new Set<string | number>(['ETIMEDOUT', 'ESOCKETTIMEDOUT']);
 /** A name or a request the target can never accept: retrying the same thing fails the same way. */
@@ -62,7 +71,12 @@ export function classifyError(err: unknown, where: string): Failure {
   if (err instanceof HostKeyMismatchError) {
     // A security failure, not an outage: the server is not the one configured (a man in the middle,
     // or a re-installed server). Retrying would keep knocking at it; an operator must check and fix hostKey.
-    return { ok: false, retryable: false, error: `${where}: ${err.message}; not delivered. Verify the server and update hostKey`, errorKind: 'host-key' };
+    return {
+      ok: false,
+      retryable: false,
+      error: `${where}: ${err.message}; not delivered. Verify the server and update hostKey`,
+      errorKind: 'host-key',
+    };
   }
   if (err instanceof AuthError) {
     // As 401/403 in the REST adapter: the same credentials are refused the same way on every retry.
@@ -74,7 +88,12 @@ export function classifyError(err: unknown, where: string): Failure {
   const code = (err as { code?: unknown } | null)?.code;
   const message = oneLine(err instanceof Error ? err.message : String(err), 200);
   const codeText = typeof code === 'string' ? code : typeof code === 'number' ? `SFTP status ${code}` : 'no code';
-  const fail = (retryable: boolean, errorKind: string, text: string): Failure => ({ ok: false, retryable, error: `${where}: ${text}`, errorKind });
+  const fail = (retryable: boolean, errorKind: string, text: string): Failure => ({
+    ok: false,
+    retryable,
+    error: `${where}: ${text}`,
+    errorKind,
+  });
 
   if (typeof code === 'string' || typeof code === 'number') {
     // Decision: a missing directory is retryable. It is what an unmounted share or a folder the back office

@@ -34,7 +34,8 @@ interface PlannedFile {
 export default defineAdapter({
   type: 'file-drop',
   version: VERSION,
-  description: 'Writes each case as a file (XML or JSON, attachments beside it or zipped) into a folder, local or over SFTP, that a batch job polls.',
+  description:
+    'Writes each case as a file (XML or JSON, attachments beside it or zipped) into a folder, local or over SFTP, that a batch job polls.',
   defaultFormat: 'xml',
   options: fileDropOptionsSchema,
 
@@ -51,14 +52,18 @@ export default defineAdapter({
         throw new Error(`privateKey file ${tr.privateKey} cannot be read (${errorCode(err) ?? 'error'})`);
       }
     }
-    const transport: DropTransport = tr.type === 'local' ? localTransport(tr.directory) : sftpTransport(tr, { logger, timeoutMs, privateKey });
+    const transport: DropTransport =
+      tr.type === 'local' ? localTransport(tr.directory) : sftpTransport(tr, { logger, timeoutMs, privateKey });
     const ack = options.acknowledgement;
     const ackFolders = ack?.mode === 'folders' ? [ack.done, ack.error] : [];
     // Relative paths below the directory, joined the SFTP way; local paths accept '/' too.
     const inFolder = (folder: string, name: string) => posix.join(folder, name);
 
     /** The attempt's names, or an earlier attempt's when {date}/{time} make them differ. */
-    async function plan(message: OutboundMessage, dctx: DeliveryContext): Promise<{ primary: string; files: PlannedFile[]; dropped: number }> {
+    async function plan(
+      message: OutboundMessage,
+      dctx: DeliveryContext,
+    ): Promise<{ primary: string; files: PlannedFile[]; dropped: number }> {
       const parts: Omit<NameParts, 'at'> = { tenant: dctx.tenant, service: dctx.service, deliveryId: dctx.deliveryId, ext: message.format };
       let at = new Date(clock());
       if (dependsOnTime(options.fileName)) {
@@ -141,12 +146,19 @@ export default defineAdapter({
         }
       }
       const again = processed === 'yes' || outcomes.every((o) => o === 'identical');
-      logger.debug(again ? 'file-drop file was already handed over (earlier attempt)' : 'file-drop file written', { ...meta, files: files.length });
+      logger.debug(again ? 'file-drop file was already handed over (earlier attempt)' : 'file-drop file written', {
+        ...meta,
+        files: files.length,
+      });
 
       const result: Extract<DeliveryResult, { ok: true }> = {
         ok: true,
         reference: null,
-        detail: { file: primary, ...(files.length > 1 ? { files: files.map((f) => f.name) } : {}), ...(again ? { alreadyThere: true } : {}) },
+        detail: {
+          file: primary,
+          ...(files.length > 1 ? { files: files.map((f) => f.name) } : {}),
+          ...(again ? { alreadyThere: true } : {}),
+        },
       };
       if (ack) result.awaitingAck = { token: primary, timeoutMs: ack.timeoutMs };
       if (dropped > 0) {
@@ -229,7 +241,13 @@ export default defineAdapter({
       if (err === 'unsettled') return { state: 'pending' };
       if (err !== null) {
         const line = err === 'too-large' ? '' : firstLine(err);
-        return { state: 'rejected', error: line === '' ? `the back office rejected ${name} (${name}.err${err === 'too-large' ? ' too large to read' : ' is empty'})` : line };
+        return {
+          state: 'rejected',
+          error:
+            line === ''
+              ? `the back office rejected ${name} (${name}.err${err === 'too-large' ? ' too large to read' : ' is empty'})`
+              : line,
+        };
       }
       const ok = await readAckFile(`${name}.ok`);
       if (ok === 'unsettled' || ok === null) return { state: 'pending' };

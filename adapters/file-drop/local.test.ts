@@ -40,7 +40,13 @@ const okResult = (r: DeliveryResult) => {
 const fileOf = (r: DeliveryResult) => String(okResult(r).detail?.file);
 
 function withAttachments(m: OutboundMessage): OutboundMessage {
-  const a = (filename: string, content: Buffer) => ({ filename, mediaType: 'application/octet-stream', size: content.length, sha256: '', content });
+  const a = (filename: string, content: Buffer) => ({
+    filename,
+    mediaType: 'application/octet-stream',
+    size: content.length,
+    sha256: '',
+    content,
+  });
   return { ...m, attachments: [a('Impfpass Größe.pdf', Buffer.from('%PDF-1.7 impfpass')), a('../foto.jpg', Buffer.alloc(5000, 0xff))] };
 }
 
@@ -79,7 +85,9 @@ describe('file-drop local', () => {
       const name = fileOf(await a.deliver(jsonMessage({ rasse: 'Dackel' }), c));
       expect(name).to.match(new RegExp(`^HUND-\\d{8}-\\d{6}-05513000-${c.deliveryId}\\.json$`));
       const now = new Date();
-      expect(name.slice(5, 13)).to.equal(`${now.getFullYear()}${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')}`);
+      expect(name.slice(5, 13)).to.equal(
+        `${now.getFullYear()}${String(now.getMonth() + 1).padStart(2, '0')}${String(now.getDate()).padStart(2, '0')}`,
+      );
     });
 
     it('never overwrites: a different file under the name is a permanent failure and stays untouched', async () => {
@@ -129,7 +137,10 @@ describe('file-drop local', () => {
       const c = ctx();
       const stem = `05513000_hundeanmeldung_${c.deliveryId}`;
       const r = okResult(await a.deliver(withAttachments(message), c));
-      expect(r.detail).to.deep.equal({ file: `${stem}.xml`, files: [`${stem}.1-Impfpass_Groesse.pdf`, `${stem}.2-foto.jpg`, `${stem}.xml`] });
+      expect(r.detail).to.deep.equal({
+        file: `${stem}.xml`,
+        files: [`${stem}.1-Impfpass_Groesse.pdf`, `${stem}.2-foto.jpg`, `${stem}.xml`],
+      });
       expect(await ls()).to.deep.equal([`${stem}.1-Impfpass_Groesse.pdf`, `${stem}.2-foto.jpg`, `${stem}.xml`]);
       expect(await readFile(join(dir, `${stem}.2-foto.jpg`))).to.deep.equal(Buffer.alloc(5000, 0xff));
       // A retry after a crash between the attachments and the message completes the set.
@@ -237,14 +248,17 @@ describe('file-drop local', () => {
     });
 
     it('throws a clean error while the folder cannot be read, so the hub asks again', async () => {
-    const a = await adapter({ transport: { type: 'local', directory: join(root, 'plain-file', 'drop') }, acknowledgement: { mode: 'files', timeoutMs: 60_000 } });
-    await writeFile(join(root, 'plain-file'), 'x');
-    let error = '';
-    await a.acknowledgement!('05513000_x_y.xml').catch((e: Error) => (error = e.message));
-    expect(error).to.include('directory missing or not a directory (ENOTDIR)');
-  });
+      const a = await adapter({
+        transport: { type: 'local', directory: join(root, 'plain-file', 'drop') },
+        acknowledgement: { mode: 'files', timeoutMs: 60_000 },
+      });
+      await writeFile(join(root, 'plain-file'), 'x');
+      let error = '';
+      await a.acknowledgement!('05513000_x_y.xml').catch((e: Error) => (error = e.message));
+      expect(error).to.include('directory missing or not a directory (ENOTDIR)');
+    });
 
-  it('refuses tokens that are not its own file names', async () => {
+    it('refuses tokens that are not its own file names', async () => {
       const a = await adapter({ acknowledgement: { mode: 'files', timeoutMs: 60_000 } });
       for (const token of ['../etc/passwd', '/etc/passwd', '.hidden', '']) {
         expect((await a.acknowledgement!(token)).state, token).to.equal('rejected');

@@ -90,7 +90,7 @@ export function localTransport(directory: string): DropTransport {
     },
 
     async check(folders): Promise<CheckResult> {
-      let s;
+      let s: Awaited<ReturnType<typeof stat>>;
       try {
         s = await stat(dir);
       } catch (err) {
@@ -150,7 +150,7 @@ async function exists(path: string): Promise<boolean> {
 
 /** Makes the new directory entry durable, so a crash after "delivered" cannot lose the name. */
 async function fsyncDir(dir: string): Promise<void> {
-  let fh;
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
   try {
     fh = await open(dir, constants.O_RDONLY);
     await fh.sync();

@@ -141,7 +141,10 @@ export function sanitizeAttachmentName(filename: string): string {
   let s = filename.split(/[/\\]/).pop() ?? '';
   s = s.replace(/[äöüÄÖÜß]/g, (c) => UMLAUTS[c]!);
   s = s.normalize('NFKD').replace(/[\u0300-\u036f]/g, '');
-  s = s.replace(/[^A-Za-z0-9._-]+/g, '_').replace(/^[._]+/, '').replace(/_+$/, '');
+  s = s
+    .replace(/[^A-Za-z0-9._-]+/g, '_')
+    .replace(/^[._]+/, '')
+    .replace(/_+$/, '');
   if (s === '' || /^\.*$/.test(s)) s = 'attachment';
   if (s.length > 100) {
     const dot = s.lastIndexOf('.');

@@ -7,7 +7,10 @@ import { DEFAULT_FILE_NAME, patternProblems } from './naming.ts';
 /** OpenSSH's notation (`ssh-keygen -lf`, `ssh-keyscan | ssh-keygen -lf -`): SHA256: and 43 base64 characters. */
 export const HOST_KEY_FINGERPRINT = /^SHA256:[A-Za-z0-9+/]{43}=?$/;
 
-const directory = z.string().min(1).refine((d) => !d.includes('\0'), 'must be a path');
+const directory = z
+  .string()
+  .min(1)
+  .refine((d) => !d.includes('\0'), 'must be a path');
 
 const localTransport = z
   .object({
@@ -29,23 +32,34 @@ const sftpTransport = z
     passphrase: secret(z.string().min(1)).optional().describe('passphrase of an encrypted privateKey'),
     hostKey: z
       .string()
-      .regex(HOST_KEY_FINGERPRINT, 'must be the SHA256 fingerprint of the server host key, e.g. SHA256:…(43 characters); see ssh-keygen -lf')
+      .regex(
+        HOST_KEY_FINGERPRINT,
+        'must be the SHA256 fingerprint of the server host key, e.g. SHA256:…(43 characters); see ssh-keygen -lf',
+      )
       .describe('the server host key fingerprint the hub expects; required, a key is never trusted on first use'),
     directory: directory.describe('the folder on the server (absolute, or relative to the login directory)'),
   })
   .strict()
   .superRefine((o, ctx) => {
-    if (!o.password && !o.privateKey) ctx.addIssue({ code: 'custom', path: ['password'], message: 'give password or privateKey (or both)' });
+    if (!o.password && !o.privateKey)
+      ctx.addIssue({ code: 'custom', path: ['password'], message: 'give password or privateKey (or both)' });
     if (o.passphrase && !o.privateKey) ctx.addIssue({ code: 'custom', path: ['passphrase'], message: 'a passphrase needs privateKey' });
   });
 
-const timeoutMs = z.number().int().min(1000).default(24 * 60 * 60_000);
+const timeoutMs = z
+  .number()
+  .int()
+  .min(1000)
+  .default(24 * 60 * 60_000);
 
 /** done/ and error/: below directory when relative; never `..` upwards, never directory itself. */
 const ackFolder = z
   .string()
   .min(1)
-  .refine((p) => !p.split(/[/\\]/).some((s) => s === '..') && p !== '.' && p !== './' && !p.includes('\0'), 'must name a folder other than directory, without ".."');
+  .refine(
+    (p) => !p.split(/[/\\]/).some((s) => s === '..') && p !== '.' && p !== './' && !p.includes('\0'),
+    'must name a folder other than directory, without ".."',
+  );
 
 const acknowledgement = z.discriminatedUnion('mode', [
   z
@@ -72,7 +86,9 @@ const acknowledgement = z.discriminatedUnion('mode', [
 
 export const fileDropOptionsSchema = z
   .object({
-    transport: z.discriminatedUnion('type', [localTransport, sftpTransport]).describe('where the folder is: local (a mount) or on an SFTP server'),
+    transport: z
+      .discriminatedUnion('type', [localTransport, sftpTransport])
+      .describe('where the folder is: local (a mount) or on an SFTP server'),
     fileName: z
       .string()
       .min(1)
@@ -84,7 +100,9 @@ export const fileDropOptionsSchema = z
     attachments: z
       .enum(['none', 'embedded', 'beside', 'zip'])
       .default('none')
-      .describe('none: not delivered (a warning per delivery); embedded: the mapping carries them inside the message; beside: <stem>.<n>-<filename> next to the message; zip: all in <stem>.zip'),
+      .describe(
+        'none: not delivered (a warning per delivery); embedded: the mapping carries them inside the message; beside: <stem>.<n>-<filename> next to the message; zip: all in <stem>.zip',
+      ),
     acknowledgement: acknowledgement.optional().describe('how the back office confirms that it took the file'),
   })
   .strict();

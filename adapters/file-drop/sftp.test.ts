@@ -92,7 +92,13 @@ describe('file-drop over SFTP (real OpenSSH)', function () {
   it('relies on a server that refuses to rename over an existing file', async () => {
     // What the no-overwrite guarantee rests on, checked against this very server.
     const client = new SftpClient('probe', { error: () => undefined, end: () => undefined, close: () => undefined });
-    await client.connect({ host: '127.0.0.1', port: sshd.port, username: sshd.username, privateKey: await readFile(sshd.clientKey), hostVerifier: () => true });
+    await client.connect({
+      host: '127.0.0.1',
+      port: sshd.port,
+      username: sshd.username,
+      privateKey: await readFile(sshd.clientKey),
+      hostVerifier: () => true,
+    });
     try {
       await client.put(Buffer.from('new'), `${dir}/a`);
       await client.put(Buffer.from('old'), `${dir}/b`);
@@ -128,7 +134,11 @@ describe('file-drop over SFTP (real OpenSSH)', function () {
     await new Promise((r) => setTimeout(r, 200));
     expect(accepted() - before, 'logins for four deliveries').to.equal(1);
 
-    const t = sftpTransport(fileDrop.options.parse({ transport: transport() }).transport as never, { logger, timeoutMs: 5000, privateKey: await readFile(sshd.clientKey) });
+    const t = sftpTransport(fileDrop.options.parse({ transport: transport() }).transport as never, {
+      logger,
+      timeoutMs: 5000,
+      privateKey: await readFile(sshd.clientKey),
+    });
     try {
       expect(await t.writeNew('x.xml', Buffer.from('x'))).to.equal('written');
       t.abort(); // what a deadline does to a hung session
@@ -238,8 +248,22 @@ describe('file-drop over SFTP: unreachable servers', function () {
   let silent: Server;
   let silentPort = 0;
   const sockets: Socket[] = [];
-  const base = { type: 'sftp', host: '127.0.0.1', username: 'amtsbote', password: 'pw-SECRET-1', hostKey: 'SHA256:' + 'A'.repeat(43), directory: '/in' };
-  const ctx: DeliveryContext = { deliveryId: 'd-1', idempotencyKey: 'd-1', submissionId: 's', tenant: '05513000', service: 'x', attempt: 1 };
+  const base = {
+    type: 'sftp',
+    host: '127.0.0.1',
+    username: 'amtsbote',
+    password: 'pw-SECRET-1',
+    hostKey: 'SHA256:' + 'A'.repeat(43),
+    directory: '/in',
+  };
+  const ctx: DeliveryContext = {
+    deliveryId: 'd-1',
+    idempotencyKey: 'd-1',
+    submissionId: 's',
+    tenant: '05513000',
+    service: 'x',
+    attempt: 1,
+  };
 
   before(async () => {
     // Accepts TCP and never says a word: a hung server or a black-holing firewall.
@@ -253,7 +277,12 @@ describe('file-drop over SFTP: unreachable servers', function () {
   });
 
   async function make(port: number, timeoutMs: number) {
-    return fileDrop.create(fileDrop.options.parse({ transport: { ...base, port } }), { clock: systemClock, targetId: 't', logger, timeoutMs });
+    return fileDrop.create(fileDrop.options.parse({ transport: { ...base, port } }), {
+      clock: systemClock,
+      targetId: 't',
+      logger,
+      timeoutMs,
+    });
   }
 
   it('calls a refused connection retryable and check() not ok', async () => {

@@ -79,8 +79,10 @@ export function sftpTransport(o: SftpTransportOptions, ctx: SftpTransportContext
       const password = o.password;
       if (password) {
         // Servers that take passwords through PAM ask for them as keyboard-interactive prompts.
-        client.on('keyboard-interactive', (_name: string, _instructions: string, _lang: string, prompts: unknown[], finish: (answers: string[]) => void) =>
-          finish(prompts.map(() => password)),
+        client.on(
+          'keyboard-interactive',
+          (_name: string, _instructions: string, _lang: string, prompts: unknown[], finish: (answers: string[]) => void) =>
+            finish(prompts.map(() => password)),
         );
       }
       try {
@@ -114,7 +116,11 @@ export function sftpTransport(o: SftpTransportOptions, ctx: SftpTransportContext
       } catch (err) {
         destroy(client);
         if (mismatch) {
-          ctx.logger.warn('file-drop sftp host key mismatch; not connecting', { where, expected: mismatch.expected, presented: mismatch.presented });
+          ctx.logger.warn('file-drop sftp host key mismatch; not connecting', {
+            where,
+            expected: mismatch.expected,
+            presented: mismatch.presented,
+          });
           throw mismatch;
         }
         const message = String(raw?.message ?? (err as Error)?.message ?? '');

@@ -85,7 +85,9 @@ export async function startSshd(): Promise<TestSshd | { unavailable: string }> {
     await keygen(join(root, 'stranger_ed25519'));
     const passphrase = 'Test-Passphrase-SECRET-9f2c';
     await keygen(join(root, 'encrypted_ed25519'), passphrase);
-    const authorized = (await Promise.all(['client_ed25519.pub', 'encrypted_ed25519.pub'].map((f) => readFile(join(root, f), 'utf8')))).join('');
+    const authorized = (
+      await Promise.all(['client_ed25519.pub', 'encrypted_ed25519.pub'].map((f) => readFile(join(root, f), 'utf8')))
+    ).join('');
     await writeFile(join(root, 'authorized_keys'), authorized, { mode: 0o600 });
     const port = await freePort();
     const username = (await run('id', ['-un'])).stdout.trim();

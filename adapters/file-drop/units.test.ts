@@ -64,7 +64,9 @@ describe('file-drop options', () => {
     expect(parse({ transport: { ...sftp, password: 'pw', hostKey: 'ab:cd:ef' } }).success, 'MD5 notation').to.equal(false);
     expect(parse({ transport: sftp }).success, 'no credential').to.equal(false);
     expect(parse({ transport: { ...sftp, password: 'pw', passphrase: 'x' } }).success, 'passphrase without key').to.equal(false);
-    const parsed = fileDrop.options.parse({ transport: { ...sftp, port: 2222, privateKey: '/etc/amtsbote/id_ed25519', passphrase: 'phrase-SECRET', password: 'pw-SECRET' } });
+    const parsed = fileDrop.options.parse({
+      transport: { ...sftp, port: 2222, privateKey: '/etc/amtsbote/id_ed25519', passphrase: 'phrase-SECRET', password: 'pw-SECRET' },
+    });
     const shown = JSON.stringify(maskSecrets(fileDrop.options, parsed));
     expect(shown).not.to.include('SECRET');
     expect(shown).to.include('/etc/amtsbote/id_ed25519');
@@ -73,7 +75,10 @@ describe('file-drop options', () => {
   });
 
   it('takes both acknowledgement modes and refuses done = error', () => {
-    const files = fileDrop.options.parse({ transport: local, acknowledgement: { mode: 'files', timeoutMs: 60_000, referencePath: '/quittung/az' } });
+    const files = fileDrop.options.parse({
+      transport: local,
+      acknowledgement: { mode: 'files', timeoutMs: 60_000, referencePath: '/quittung/az' },
+    });
     expect(files.acknowledgement).to.deep.equal({ mode: 'files', timeoutMs: 60_000, referencePath: '/quittung/az' });
     const folders = fileDrop.options.parse({ transport: local, acknowledgement: { mode: 'folders' } });
     expect(folders.acknowledgement).to.deep.include({ mode: 'folders', done: 'done', error: 'error' });
@@ -179,7 +184,9 @@ describe('file-drop acknowledgement files', () => {
   it('reads the reference at referencePath from JSON and XML', () => {
     expect(referenceFrom(b('{"quittung":{"az":"HU-77"}}'), '/quittung/az')).to.equal('HU-77');
     expect(referenceFrom(b('{"list":[{"az":12}]}'), '/list/0/az')).to.equal('12');
-    expect(referenceFrom(b('<?xml version="1.0"?><q:quittung xmlns:q="urn:x"><q:az>HU-78</q:az></q:quittung>'), '/quittung/az')).to.equal('HU-78');
+    expect(referenceFrom(b('<?xml version="1.0"?><q:quittung xmlns:q="urn:x"><q:az>HU-78</q:az></q:quittung>'), '/quittung/az')).to.equal(
+      'HU-78',
+    );
     expect(referenceFrom(b('<quittung><az typ="neu">HU-79</az></quittung>'), '/quittung/az')).to.equal('HU-79');
     expect(referenceFrom(b('<quittung az="HU-80"/>'), '/quittung/@az')).to.equal('HU-80');
     expect(referenceFrom(b('{"quittung":{}}'), '/quittung/az')).to.equal(null);
@@ -211,7 +218,9 @@ describe('file-drop zip and host key helpers', () => {
     const script = `import { buildZip } from ${JSON.stringify(fileURLToPath(new URL('./zip.ts', import.meta.url)))};
       const z = await buildZip([{ name: 'b.xml', content: Buffer.from('<a/>') }, { name: 'b.1-foto.jpg', content: Buffer.alloc(1000, 7) }]);
       process.stdout.write((await import('node:crypto')).createHash('sha256').update(z).digest('hex'));`;
-    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { env: { ...process.env, TZ: zone } });
+    const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], {
+      env: { ...process.env, TZ: zone },
+    });
     expect(stdout).to.equal(createHash('sha256').update(here).digest('hex'));
   });
 

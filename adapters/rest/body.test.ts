@@ -78,7 +78,7 @@ describe('rest adapter: bodies', () => {
   describe('form', () => {
     it('sends a flat object as application/x-www-form-urlencoded, in the mapping’s order', async () => {
       const a = await adapter({ url: `${base}/in`, body: 'form', headers: { 'X-Mandant': '05513000' } });
-      const body = { name: CITIZEN, 'straße': 'Heide & Co = 1+1', alter: 42, hund: true, bemerkung: null, leer: '' };
+      const body = { name: CITIZEN, straße: 'Heide & Co = 1+1', alter: 42, hund: true, bemerkung: null, leer: '' };
       const ctx = dctx('form');
       expect(await a.deliver(jsonMessage(body), ctx)).to.include({ ok: true, httpStatus: 201 });
       const r = last();
@@ -152,7 +152,9 @@ describe('rest adapter: bodies', () => {
       // The part headers as written on the wire.
       const raw = r.body.toString('latin1');
       expect(raw).to.contain('Content-Disposition: form-data; name="message"\r\nContent-Type: application/json\r\n\r\n');
-      expect(raw).to.contain('Content-Disposition: form-data; name="attachments"; filename="Nachweis Hund.pdf"\r\nContent-Type: application/pdf\r\n\r\n');
+      expect(raw).to.contain(
+        'Content-Disposition: form-data; name="attachments"; filename="Nachweis Hund.pdf"\r\nContent-Type: application/pdf\r\n\r\n',
+      );
       expect(r.body.toString('utf8')).to.contain('filename="Foto %22Bello%22 – ä.png"');
     });
 
@@ -210,7 +212,21 @@ describe('rest adapter: bodies', () => {
 
   describe('reserved headers', () => {
     it('cannot be set through headers, in any case and with any body or auth', () => {
-      const reserved = ['Authorization', 'content-type', 'CONTENT-LENGTH', 'Host', 'Transfer-Encoding', 'Connection', 'Keep-Alive', 'Upgrade', 'TE', 'Trailer', 'Expect', 'X-Amtsbote-Delivery', 'Idempotency-Key'];
+      const reserved = [
+        'Authorization',
+        'content-type',
+        'CONTENT-LENGTH',
+        'Host',
+        'Transfer-Encoding',
+        'Connection',
+        'Keep-Alive',
+        'Upgrade',
+        'TE',
+        'Trailer',
+        'Expect',
+        'X-Amtsbote-Delivery',
+        'Idempotency-Key',
+      ];
       const auths = [
         { type: 'none' },
         { type: 'bearer', token: 't' },
@@ -224,7 +240,11 @@ describe('rest adapter: bodies', () => {
           }
         }
       }
-      const key = rest.options.safeParse({ url: 'https://fv.example', auth: { type: 'api-key', header: 'X-Key', value: 'v' }, headers: { 'x-key': 'y' } });
+      const key = rest.options.safeParse({
+        url: 'https://fv.example',
+        auth: { type: 'api-key', header: 'X-Key', value: 'v' },
+        headers: { 'x-key': 'y' },
+      });
       expect(key.success).to.equal(false);
     });
 

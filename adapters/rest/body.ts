@@ -29,17 +29,22 @@ export function encodeBody(message: OutboundMessage, options: Pick<RestOptions, 
 function formBody(message: OutboundMessage): EncodedBody {
   const body = message.body;
   if (message.format !== 'json' || body === null || typeof body !== 'object' || Array.isArray(body)) {
-    const got = message.format !== 'json' ? 'an XML message' : body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
+    const got =
+      message.format !== 'json' ? 'an XML message' : body === null ? 'null' : Array.isArray(body) ? 'an array' : `a ${typeof body}`;
     return { ok: false, error: `body: form needs a JSON message that is an object of fields; the mapping produced ${got}` };
   }
   const form = new URLSearchParams();
   for (const [name, value] of Object.entries(body as Record<string, unknown>)) {
     if (value === null) form.append(name, '');
-    else if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) form.append(name, String(value));
+    else if (typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value)))
+      form.append(name, String(value));
     else {
       // The field's name only, never its value: values are citizens' data.
       const kind = Array.isArray(value) ? 'an array' : typeof value === 'object' ? 'an object' : `a ${typeof value}`;
-      return { ok: false, error: `body: form sends flat fields only; field "${oneLine(name, 60)}" holds ${kind}: flatten it in the mapping` };
+      return {
+        ok: false,
+        error: `body: form sends flat fields only; field "${oneLine(name, 60)}" holds ${kind}: flatten it in the mapping`,
+      };
     }
   }
   return { ok: true, data: Buffer.from(form.toString(), 'utf8'), contentType: 'application/x-www-form-urlencoded' };
@@ -54,7 +59,9 @@ function multipartBody(message: OutboundMessage, m: Multipart): EncodedBody {
   const text = Buffer.from(message.text, 'utf8');
   const parts: { headers: string; content: Buffer }[] = [
     {
-      headers: disposition(m.messageField, m.messageFilename) + `Content-Type: ${safeMediaType(message.contentType, 'text/plain; charset=utf-8')}\r\n`,
+      headers:
+        disposition(m.messageField, m.messageFilename) +
+        `Content-Type: ${safeMediaType(message.contentType, 'text/plain; charset=utf-8')}\r\n`,
       content: text,
     },
     ...message.attachments.map((a: OutboundAttachment) => ({

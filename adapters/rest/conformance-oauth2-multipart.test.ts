@@ -22,7 +22,15 @@ const bodies: Buffer[] = [];
 const pdf = Buffer.from('%PDF-1.7\r\n%âãÏÓ\r\n');
 const message = {
   ...jsonMessage({ vorgang: { art: 'hundeanmeldung', rasse: 'Mischling' } }),
-  attachments: [{ filename: 'Impfpass.pdf', mediaType: 'application/pdf', size: pdf.length, sha256: createHash('sha256').update(pdf).digest('hex'), content: pdf }],
+  attachments: [
+    {
+      filename: 'Impfpass.pdf',
+      mediaType: 'application/pdf',
+      size: pdf.length,
+      sha256: createHash('sha256').update(pdf).digest('hex'),
+      content: pdf,
+    },
+  ],
 };
 
 const harness: ConformanceHarness = {
@@ -36,7 +44,9 @@ const harness: ConformanceHarness = {
       res.json({ access_token: ACCESS_TOKEN, token_type: 'Bearer', expires_in: 300 });
     });
     app.use(express.raw({ type: () => true }));
-    app.use((req, res, next) => (req.get('authorization') === `Bearer ${ACCESS_TOKEN}` ? next() : res.status(401).json({ title: 'unauthorized' })));
+    app.use((req, res, next) =>
+      req.get('authorization') === `Bearer ${ACCESS_TOKEN}` ? next() : res.status(401).json({ title: 'unauthorized' }),
+    );
     app.get('/', (_req, res) => void res.json({ ok: true }));
     app.post('/cases', async (req, res) => {
       const raw = Buffer.from(req.body as Buffer);
@@ -46,7 +56,8 @@ const harness: ConformanceHarness = {
       if (behaviour === 'refuse') return void res.status(200).json({ status: 'rejected', message: REFUSAL });
       // A back office that reads the multipart body: the message and the file must both be there.
       const form = await new Response(new Uint8Array(raw), { headers: { 'content-type': req.get('content-type')! } }).formData();
-      if (typeof form.get('message') !== 'string' || !(form.get('attachments') instanceof File)) return void res.status(400).json({ title: 'parts missing' });
+      if (typeof form.get('message') !== 'string' || !(form.get('attachments') instanceof File))
+        return void res.status(400).json({ title: 'parts missing' });
       const key = req.get('idempotency-key')!;
       const known = cases.get(key);
       if (known) return void res.status(200).json({ id: known });

@@ -20,7 +20,9 @@ const harness: ConformanceHarness = {
     bodies.length = 0;
     const app = express();
     app.use(express.raw({ type: () => true }));
-    app.use((req, res, next) => (req.get('authorization') === `Bearer ${TOKEN}` ? next() : res.status(401).json({ title: 'unauthorized' })));
+    app.use((req, res, next) =>
+      req.get('authorization') === `Bearer ${TOKEN}` ? next() : res.status(401).json({ title: 'unauthorized' }),
+    );
     app.get('/', (_req, res) => {
       res.json({ ok: true });
     });

@@ -1,5 +1,12 @@
 import type { AxiosResponse } from 'axios';
-import { defineAdapter, classifyHttpStatus, compileAcceptance, parseAnswer, refusal, HTTP_DEFAULT_ACCEPTANCE } from '../../src/sdk/index.ts';
+import {
+  defineAdapter,
+  classifyHttpStatus,
+  compileAcceptance,
+  parseAnswer,
+  refusal,
+  HTTP_DEFAULT_ACCEPTANCE,
+} from '../../src/sdk/index.ts';
 import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import { encodeBody } from './body.ts';
 import { listCases } from './listing.ts';
@@ -23,7 +30,8 @@ const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 export default defineAdapter({
   type: 'rest',
   version: VERSION,
-  description: 'Delivers each case as one HTTP POST or PUT of the mapped JSON or XML (raw, as a form, or multipart with attachments) to a back-office endpoint.',
+  description:
+    'Delivers each case as one HTTP POST or PUT of the mapped JSON or XML (raw, as a form, or multipart with attachments) to a back-office endpoint.',
   defaultFormat: 'json',
   options: restOptionsSchema,
 
@@ -82,7 +90,10 @@ export default defineAdapter({
           return accepted(res, message, meta, durationMs);
         }
 
-        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: headerString(res.headers['retry-after']), now: clock() });
+        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), {
+          header: headerString(res.headers['retry-after']),
+          now: clock(),
+        });
         if (!result.ok) {
           const title = problemTitle(res.headers['content-type'], res.data);
           if (title) result.error += `: ${title}`;
@@ -133,11 +144,22 @@ export default defineAdapter({
     }
 
     /** A 2xx: judged by the acceptance rule, then the reference read. */
-    async function accepted(res: AxiosResponse<string>, message: OutboundMessage, meta: Record<string, unknown>, durationMs: number): Promise<DeliveryResult> {
+    async function accepted(
+      res: AxiosResponse<string>,
+      message: OutboundMessage,
+      meta: Record<string, unknown>,
+      durationMs: number,
+    ): Promise<DeliveryResult> {
       const answer = parseAnswer(res.headers['content-type'], res.data, res.status);
       const verdict = await rule.judge(answer, message);
       if (!verdict.accepted) {
-        logger.warn('rest back office refused the case inside a 2xx answer', { ...meta, httpStatus: res.status, errorKind: verdict.errorKind, retryable: verdict.retryable, durationMs });
+        logger.warn('rest back office refused the case inside a 2xx answer', {
+          ...meta,
+          httpStatus: res.status,
+          errorKind: verdict.errorKind,
+          retryable: verdict.retryable,
+          durationMs,
+        });
         return refusal(verdict, res.status);
       }
       if (verdict.reference !== undefined) return withReference(verdict.reference, res.status, meta, durationMs, 'acceptance.reference');
@@ -150,7 +172,13 @@ export default defineAdapter({
       return withReference(body === undefined ? null : stringAt(body, pointer), res.status, meta, durationMs, pointer);
     }
 
-    function withReference(reference: string | null, httpStatus: number, meta: Record<string, unknown>, durationMs: number, where: string): DeliveryResult {
+    function withReference(
+      reference: string | null,
+      httpStatus: number,
+      meta: Record<string, unknown>,
+      durationMs: number,
+      where: string,
+    ): DeliveryResult {
       if (reference !== null) {
         logger.debug('rest delivery accepted', { ...meta, httpStatus, durationMs, reference });
         return { ok: true, reference, httpStatus };

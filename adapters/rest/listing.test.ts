@@ -42,7 +42,12 @@ describe('rest adapter: listing', () => {
 
   async function adapter(listing: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<AdapterInstance> {
     const options = { url: `${base}/cases`, auth: { type: 'bearer', token: TOKEN }, ...(listing ? { listing } : {}), ...extra };
-    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'listing-test', logger, timeoutMs: 2000 });
+    const instance = await rest.create(rest.options.parse(options), {
+      clock: systemClock,
+      targetId: 'listing-test',
+      logger,
+      timeoutMs: 2000,
+    });
     adapters.push(instance);
     return instance;
   }
@@ -97,7 +102,10 @@ describe('rest adapter: listing', () => {
     // A next link in the answer (relative, as many APIs give it).
     app.get('/linked', (req, res) => {
       const { rows, more, start } = page(req);
-      res.json({ vorgaenge: rows, links: { next: more ? `/linked?since=${encodeURIComponent(String(req.query.since))}&cursor=${start + 10}` : null } });
+      res.json({
+        vorgaenge: rows,
+        links: { next: more ? `/linked?since=${encodeURIComponent(String(req.query.since))}&cursor=${start + 10}` : null },
+      });
     });
     app.get('/by-path/:since', (req, res) => {
       const rows = ROWS.filter((r) => Date.parse(r.geaendert) >= Date.parse(req.params.since));
@@ -106,14 +114,27 @@ describe('rest adapter: listing', () => {
     app.get('/elsewhere', (_req, res) => void res.json({ vorgaenge: [ROWS[0]], links: { next: 'http://192.0.2.1/steal' } }));
     app.get('/loop', (req, res) => void res.json({ vorgaenge: [ROWS[0]], weiter: String(req.query.cursor ?? '1') }));
     app.get('/broken', (_req, res) => {
-      res.status(503).type('application/problem+json').send(JSON.stringify({ title: 'Wartung', detail: `case of ${CITIZEN}` }));
+      res
+        .status(503)
+        .type('application/problem+json')
+        .send(JSON.stringify({ title: 'Wartung', detail: `case of ${CITIZEN}` }));
     });
     app.get('/flaky', (req, res) => {
       if (req.query.cursor) return void res.status(500).send(`<p>${CITIZEN}</p>`);
       res.json({ vorgaenge: ROWS.slice(0, 2), weiter: '2' });
     });
     app.get('/no-items', (_req, res) => void res.json({ daten: [] }));
-    app.get('/odd', (_req, res) => void res.json({ vorgaenge: [{ zustand: 'X', name: CITIZEN }, { az: 'AZ-ok', zustand: 'NEU' }, { az: 'AZ-nostate', name: CITIZEN }] }));
+    app.get(
+      '/odd',
+      (_req, res) =>
+        void res.json({
+          vorgaenge: [
+            { zustand: 'X', name: CITIZEN },
+            { az: 'AZ-ok', zustand: 'NEU' },
+            { az: 'AZ-nostate', name: CITIZEN },
+          ],
+        }),
+    );
     server = http.createServer(app);
     base = `http://127.0.0.1:${await listen(server)}`;
   });
@@ -154,7 +175,13 @@ describe('rest adapter: listing', () => {
 
   it('follows next links on the same origin, with the time in a query parameter as epoch milliseconds', async () => {
     const since = new Date('2026-03-02T08:20:00Z');
-    const a = await adapter({ ...fields, url: `${base}/linked?format=json`, sinceParam: 'since', sinceFormat: 'epoch-ms', nextPointer: '/links/next' });
+    const a = await adapter({
+      ...fields,
+      url: `${base}/linked?format=json`,
+      sinceParam: 'since',
+      sinceFormat: 'epoch-ms',
+      nextPointer: '/links/next',
+    });
     const cases = await all(a.list!(new Date('2026-03-02T08:10:00Z')));
     expect(cases.map((c) => c.reference)).to.deep.equal(ROWS.slice(10).map((r) => r.az));
     expect(requests[0]).to.equal(`/linked?format=json&since=${Date.parse('2026-03-02T08:10:00Z')}`);
@@ -186,7 +213,8 @@ describe('rest adapter: listing', () => {
   });
 
   it('throws clean errors at the page that failed: status and problem title, never the body, the query or the token', async () => {
-    const fail = async (url: string, extra: Record<string, unknown> = {}) => rejection(all((await adapter({ ...fields, url, ...extra })).list!(new Date(0))));
+    const fail = async (url: string, extra: Record<string, unknown> = {}) =>
+      rejection(all((await adapter({ ...fields, url, ...extra })).list!(new Date(0))));
     const e503 = await fail(`${base}/broken?since={since}&key=abc123`);
     expect(e503.message).to.equal(`listing GET ${base}/broken answered HTTP 503 Service Unavailable: Wartung`);
     expect(e503).to.include({ retryable: true, httpStatus: 503 });
@@ -195,17 +223,26 @@ describe('rest adapter: listing', () => {
     const e404 = await fail(`${base}/nowhere?since={since}`);
     expect(e404.message).to.equal(`listing GET ${base}/nowhere answered HTTP 404 Not Found`);
     expect(e404.retryable).to.equal(false);
-    expect((await fail(`${base}/no-items?since={since}`)).message).to.equal(`listing GET ${base}/no-items: the answer has no array at /vorgaenge`);
-    expect((await fail(`${base}/elsewhere?since={since}`, { nextPointer: '/links/next' })).message).to.contain('leaves').and.to.contain('not followed');
-    expect((await fail(`${base}/loop?since={since}`, { nextPointer: '/weiter', cursorParam: 'cursor' })).message).to.contain('the next page is the same page');
+    expect((await fail(`${base}/no-items?since={since}`)).message).to.equal(
+      `listing GET ${base}/no-items: the answer has no array at /vorgaenge`,
+    );
+    expect((await fail(`${base}/elsewhere?since={since}`, { nextPointer: '/links/next' })).message)
+      .to.contain('leaves')
+      .and.to.contain('not followed');
+    expect((await fail(`${base}/loop?since={since}`, { nextPointer: '/weiter', cursorParam: 'cursor' })).message).to.contain(
+      'the next page is the same page',
+    );
     const capped = await fail(`${base}/cases?since={since}`, { nextPointer: '/weiter', cursorParam: 'cursor', maxPages: 2 });
     expect(capped.message).to.contain('maxPages (2)');
 
-    const bad = await rest.create(rest.options.parse({ url: `${base}/cases`, auth: { type: 'bearer', token: 'wrong' }, listing: { ...fields, url: `${base}/cases?since={since}` } }), { clock: systemClock,
-      targetId: 'listing-test',
-      logger,
-      timeoutMs: 2000,
-    });
+    const bad = await rest.create(
+      rest.options.parse({
+        url: `${base}/cases`,
+        auth: { type: 'bearer', token: 'wrong' },
+        listing: { ...fields, url: `${base}/cases?since={since}` },
+      }),
+      { clock: systemClock, targetId: 'listing-test', logger, timeoutMs: 2000 },
+    );
     adapters.push(bad);
     const e401 = await rejection(all(bad.list!(new Date(0))));
     expect(e401.message).to.equal(`listing credentials rejected: GET ${base}/cases answered HTTP 401 Unauthorized`);
@@ -214,7 +251,9 @@ describe('rest adapter: listing', () => {
     const port = await listen(closed);
     await closeServer(closed);
     const eNet = await fail(`http://127.0.0.1:${port}/cases?since={since}`);
-    expect(eNet.message).to.equal(`listing GET http://127.0.0.1:${port}/cases failed: network error ECONNREFUSED: 127.0.0.1:${port} refused the connection (nothing listens there)`);
+    expect(eNet.message).to.equal(
+      `listing GET http://127.0.0.1:${port}/cases failed: network error ECONNREFUSED: 127.0.0.1:${port} refused the connection (nothing listens there)`,
+    );
     expect(eNet.retryable).to.equal(true);
 
     await flushLogs();
@@ -234,7 +273,12 @@ describe('rest adapter: listing', () => {
     ]) {
       expect(rest.options.safeParse({ url: base, listing }).success, JSON.stringify(listing)).to.equal(false);
     }
-    expect(rest.options.parse({ url: base, listing: { url: `${base}/c?s={since}`, itemsPointer: '', referencePointer: '/r', statusPointer: '/s' } }).listing).to.deep.equal({
+    expect(
+      rest.options.parse({
+        url: base,
+        listing: { url: `${base}/c?s={since}`, itemsPointer: '', referencePointer: '/r', statusPointer: '/s' },
+      }).listing,
+    ).to.deep.equal({
       url: `${base}/c?s={since}`,
       sinceFormat: 'iso',
       itemsPointer: '',

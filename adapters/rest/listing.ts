@@ -34,12 +34,22 @@ export function nextPageUrl(l: Listing, first: string, current: string, next: st
     throw new ListingError(`listing GET ${shownUrl(current)}: the next link at ${l.nextPointer} is not a URL`, false);
   }
   if (u.origin !== new URL(first).origin) {
-    throw new ListingError(`listing GET ${shownUrl(current)}: the next link at ${l.nextPointer} leaves ${new URL(first).origin}; not followed`, false);
+    throw new ListingError(
+      `listing GET ${shownUrl(current)}: the next link at ${l.nextPointer} leaves ${new URL(first).origin}; not followed`,
+      false,
+    );
   }
   return u.toString();
 }
 
-export async function* listCases(l: Listing, since: Date, target: TargetHttp, timeoutMs: number, logger: Logger, clock: () => number): AsyncGenerator<CaseStatus> {
+export async function* listCases(
+  l: Listing,
+  since: Date,
+  target: TargetHttp,
+  timeoutMs: number,
+  logger: Logger,
+  clock: () => number,
+): AsyncGenerator<CaseStatus> {
   const first = firstPageUrl(l, since);
   let url = first;
   let skipped = 0;
@@ -67,6 +77,10 @@ export async function* listCases(l: Listing, since: Date, target: TargetHttp, ti
   }
   if (skipped > 0) {
     // Counts only: an item may carry citizens' data.
-    logger.warn('rest listing: items without a reference or a state were skipped', { skipped, referencePointer: l.referencePointer, statusPointer: l.statusPointer });
+    logger.warn('rest listing: items without a reference or a state were skipped', {
+      skipped,
+      referencePointer: l.referencePointer,
+      statusPointer: l.statusPointer,
+    });
   }
 }

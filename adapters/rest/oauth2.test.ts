@@ -21,7 +21,7 @@ interface TokenCall {
   form: Record<string, string>;
 }
 
-describe('rest adapter: oauth2 client credentials', function () {
+describe('rest adapter: oauth2 client credentials', () => {
   let server: http.Server;
   let base = '';
   const lines: string[] = [];
@@ -71,14 +71,19 @@ describe('rest adapter: oauth2 client credentials', function () {
       if (tokenMode === '503') return void res.status(503).set('Retry-After', '3').json({ error: 'temporarily_unavailable' });
       if (tokenMode === 'slow') return void setTimeout(() => !res.destroyed && res.json({ access_token: 'late' }), 5000).unref();
       const c = credentials(req);
-      if ((req.body as Record<string, string>).grant_type !== 'client_credentials') return void res.status(400).json({ error: 'unsupported_grant_type' });
+      if ((req.body as Record<string, string>).grant_type !== 'client_credentials')
+        return void res.status(400).json({ error: 'unsupported_grant_type' });
       if (c.id !== CLIENT_ID || c.secret !== CLIENT_SECRET) {
         return void res.status(401).json({ error: 'invalid_client', error_description: 'Client authentication failed' });
       }
       if (tokenMode === 'no-token') return void res.json({ token_type: 'Bearer' });
       const token = `at-${issued.length + 1}-Zk9qX`;
       issued.push(token);
-      res.json({ access_token: token, token_type: tokenMode === 'mac' ? 'mac' : 'Bearer', ...(expiresIn === undefined ? {} : { expires_in: expiresIn }) });
+      res.json({
+        access_token: token,
+        token_type: tokenMode === 'mac' ? 'mac' : 'Bearer',
+        ...(expiresIn === undefined ? {} : { expires_in: expiresIn }),
+      });
     });
     const api = express.Router();
     api.use(express.text({ type: () => true }));
@@ -113,7 +118,10 @@ describe('rest adapter: oauth2 client credentials', function () {
 
   describe('options', () => {
     it('applies the defaults, masks the client secret and refuses incomplete oauth2', () => {
-      const o = rest.options.parse({ url: 'https://fv.example/cases', auth: { type: 'oauth2', tokenUrl: 'https://idp.example/token', clientId: 'c', clientSecret: CLIENT_SECRET } });
+      const o = rest.options.parse({
+        url: 'https://fv.example/cases',
+        auth: { type: 'oauth2', tokenUrl: 'https://idp.example/token', clientId: 'c', clientSecret: CLIENT_SECRET },
+      });
       expect(o.auth).to.deep.equal({
         type: 'oauth2',
         tokenUrl: 'https://idp.example/token',
@@ -136,7 +144,9 @@ describe('rest adapter: oauth2 client credentials', function () {
         expect(rest.options.safeParse({ url: 'https://fv.example', auth: bad }).success, JSON.stringify(bad)).to.equal(false);
       }
       // Reserved headers stay reserved with oauth2 too.
-      expect(rest.options.safeParse({ url: 'https://fv.example', auth: oauth(), headers: { authorization: 'Bearer x' } }).success).to.equal(false);
+      expect(rest.options.safeParse({ url: 'https://fv.example', auth: oauth(), headers: { authorization: 'Bearer x' } }).success).to.equal(
+        false,
+      );
     });
 
     it('authHeaders() refuses oauth2 instead of sending no credentials', () => {
@@ -148,15 +158,26 @@ describe('rest adapter: oauth2 client credentials', function () {
   describe('tokens', () => {
     it('fetches one token for many deliveries, sequential and concurrent, with Basic client auth, scope and audience', async () => {
       tokenDelayMs = 100; // the concurrent deliveries all arrive while the first request is in flight
-      const a = await adapter({ url: `${base}/api/cases`, referencePointer: '/id', auth: oauth({ scope: 'faelle:schreiben faelle:lesen', audience: 'https://fv.example' }) });
+      const a = await adapter({
+        url: `${base}/api/cases`,
+        referencePointer: '/id',
+        auth: oauth({ scope: 'faelle:schreiben faelle:lesen', audience: 'https://fv.example' }),
+      });
       const concurrent = await Promise.all(Array.from({ length: 6 }, () => a.deliver(message, dctx('oa'))));
       for (let i = 0; i < 4; i++) concurrent.push(await a.deliver(message, dctx('oa')));
-      expect(concurrent.every((r) => r.ok), JSON.stringify(concurrent)).to.equal(true);
+      expect(
+        concurrent.every((r) => r.ok),
+        JSON.stringify(concurrent),
+      ).to.equal(true);
       expect(tokenCalls).to.have.length(1);
       expect(apiCalls).to.have.length(10);
       expect(new Set(apiCalls.map((c) => c.authorization))).to.deep.equal(new Set([`Bearer ${issued.at(-1)}`]));
       const call = tokenCalls[0]!;
-      expect(call.form).to.deep.equal({ grant_type: 'client_credentials', scope: 'faelle:schreiben faelle:lesen', audience: 'https://fv.example' });
+      expect(call.form).to.deep.equal({
+        grant_type: 'client_credentials',
+        scope: 'faelle:schreiben faelle:lesen',
+        audience: 'https://fv.example',
+      });
       expect(call.authorization).to.match(/^Basic /);
     });
 
@@ -219,7 +240,10 @@ describe('rest adapter: oauth2 client credentials', function () {
       tokenCalls = [];
       tokenDelayMs = 100;
       const results = await Promise.all(Array.from({ length: 5 }, () => a.deliver(message, dctx('oa'))));
-      expect(results.every((r) => r.ok), JSON.stringify(results)).to.equal(true);
+      expect(
+        results.every((r) => r.ok),
+        JSON.stringify(results),
+      ).to.equal(true);
       expect(tokenCalls).to.have.length(1);
     });
 
@@ -237,12 +261,16 @@ describe('rest adapter: oauth2 client credentials', function () {
       const a = await adapter({ url: `${base}/api/cases`, auth: oauth({ clientSecret: 'wrong-SECRET-77' }) });
       const r = failure(await a.deliver(message, dctx('oa')));
       expect(r).to.include({ retryable: false, errorKind: 'token-http-401' });
-      expect(r.error).to.equal(`OAuth2 token endpoint ${base}/oauth/token answered HTTP 401: invalid_client (Client authentication failed)`);
+      expect(r.error).to.equal(
+        `OAuth2 token endpoint ${base}/oauth/token answered HTTP 401: invalid_client (Client authentication failed)`,
+      );
       expect(apiCalls).to.have.length(0);
 
       const c = await a.check();
       expect(c.ok).to.equal(false);
-      expect(c.message).to.equal(`OAuth2 token request failed: token endpoint ${base}/oauth/token answered HTTP 401: invalid_client (Client authentication failed)`);
+      expect(c.message).to.equal(
+        `OAuth2 token request failed: token endpoint ${base}/oauth/token answered HTTP 401: invalid_client (Client authentication failed)`,
+      );
       expect(tokenCalls).to.have.length(2); // a failed token is not cached
     });
 
@@ -297,7 +325,11 @@ describe('rest adapter: oauth2 client credentials', function () {
 
   describe('status lookup with oauth2', () => {
     it('uses the token and refreshes it once on a 401', async () => {
-      const a = await adapter({ url: `${base}/api/cases`, auth: oauth(), statusLookup: { url: `${base}/api/status/{reference}`, statusPointer: '/state' } });
+      const a = await adapter({
+        url: `${base}/api/cases`,
+        auth: oauth(),
+        statusLookup: { url: `${base}/api/status/{reference}`, statusPointer: '/state' },
+      });
       expect(await a.status!('AZ-1')).to.deep.equal({ reference: 'AZ-1', status: 'S-AZ-1' });
       revoked.add(issued.at(-1)!);
       expect(await a.status!('AZ-2')).to.deep.equal({ reference: 'AZ-2', status: 'S-AZ-2' });

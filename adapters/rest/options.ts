@@ -46,7 +46,10 @@ export const multipartSchema = z
     attachmentField: fieldName.default('attachments').describe('name of the parts that carry the attachments, one part per file'),
   })
   .strict()
-  .refine((m) => m.messageField !== m.attachmentField, { message: 'messageField and attachmentField must differ', path: ['attachmentField'] });
+  .refine((m) => m.messageField !== m.attachmentField, {
+    message: 'messageField and attachmentField must differ',
+    path: ['attachmentField'],
+  });
 
 const stateMap = z
   .record(z.string(), z.string().min(1))
@@ -85,9 +88,7 @@ export const listingSchema = z
       .string()
       .superRefine((value, ctx) => checkUrl(value.replaceAll(SINCE_PLACEHOLDER, 'SINCE'), ctx))
       .describe('GET this URL for the first page; {since} is replaced by the URL-encoded start of the time range'),
-    sinceParam: queryParam
-      .optional()
-      .describe('instead of {since}: the query parameter that carries the start of the time range'),
+    sinceParam: queryParam.optional().describe('instead of {since}: the query parameter that carries the start of the time range'),
     sinceFormat: z.enum(['iso', 'epoch-ms']).default('iso').describe('iso: 2026-03-02T08:15:00.000Z; epoch-ms: milliseconds since 1970'),
     itemsPointer: pointer.describe('where the array of cases sits in each page'),
     referencePointer: pointer.describe("where the case's reference sits in each item"),
@@ -104,7 +105,11 @@ export const listingSchema = z
   .superRefine((l, ctx) => {
     const placeholder = l.url.includes(SINCE_PLACEHOLDER);
     if (placeholder === (l.sinceParam !== undefined)) {
-      ctx.addIssue({ code: 'custom', path: ['url'], message: `must contain ${SINCE_PLACEHOLDER}, or give sinceParam instead (one of the two)` });
+      ctx.addIssue({
+        code: 'custom',
+        path: ['url'],
+        message: `must contain ${SINCE_PLACEHOLDER}, or give sinceParam instead (one of the two)`,
+      });
     }
     if (l.cursorParam && !l.nextPointer) ctx.addIssue({ code: 'custom', path: ['cursorParam'], message: 'needs nextPointer' });
   });
@@ -120,7 +125,9 @@ export const restOptionsSchema = z
     body: z
       .enum(['raw', 'form', 'multipart'])
       .optional()
-      .describe('raw (default): the message text as is; form: a flat JSON object as x-www-form-urlencoded; multipart: message and attachments as multipart/form-data'),
+      .describe(
+        'raw (default): the message text as is; form: a flat JSON object as x-www-form-urlencoded; multipart: message and attachments as multipart/form-data',
+      ),
     multipart: multipartSchema.optional().describe('part names for body: multipart'),
     referencePointer: pointer.optional().describe("where the back office's reference (Aktenzeichen) sits in its JSON answer"),
     acceptance: acceptanceOption.optional(),

@@ -45,7 +45,13 @@ export interface ReadSpec {
  * GETs `url` and returns its parsed JSON body, or `null` for a 404. Anything else that is not a 2xx JSON answer
  * throws `spec.error` with a clean message.
  */
-export async function getJson(target: TargetHttp, url: string, timeoutMs: number, spec: ReadSpec, meta: Record<string, unknown>): Promise<unknown> {
+export async function getJson(
+  target: TargetHttp,
+  url: string,
+  timeoutMs: number,
+  spec: ReadSpec,
+  meta: Record<string, unknown>,
+): Promise<unknown> {
   const { what, shown } = spec;
   let res: AxiosResponse<string>;
   try {
@@ -57,7 +63,10 @@ export async function getJson(target: TargetHttp, url: string, timeoutMs: number
   }
   if (res.status === 404) return null;
   if (res.status < 200 || res.status >= 300) {
-    const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: res.headers['retry-after'] as string | undefined, now: spec.clock() });
+    const r = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), {
+      header: res.headers['retry-after'] as string | undefined,
+      now: spec.clock(),
+    });
     const title = problemTitle(res.headers['content-type'], res.data);
     const cred = res.status === 401 || res.status === 403 ? 'credentials rejected: ' : '';
     const hint = res.status >= 300 && res.status < 400 ? ' (redirects are not followed: configure the final URL)' : '';
@@ -93,7 +102,13 @@ export interface CaseFields {
  * The case in `doc` with the state mapped (when `map` is set: the back office's own word in
  * `detail.backOfficeStatus`), or `null` when it has no state. Optional fields are left out when absent.
  */
-export function caseAt(doc: unknown, reference: string, f: CaseFields, logger: Logger, option: 'statusLookup' | 'listing'): CaseStatus | null {
+export function caseAt(
+  doc: unknown,
+  reference: string,
+  f: CaseFields,
+  logger: Logger,
+  option: 'statusLookup' | 'listing',
+): CaseStatus | null {
   const raw = stringAt(doc, f.statusPointer);
   if (raw === null) return null;
   const c: CaseStatus = { reference, status: raw };
@@ -101,7 +116,10 @@ export function caseAt(doc: unknown, reference: string, f: CaseFields, logger: L
     const mapped = Object.hasOwn(f.map, raw) ? f.map[raw] : undefined;
     if (mapped === undefined) {
       // Not the state itself: it is the back office's text. The caller has it in detail.backOfficeStatus.
-      logger.warn(`rest ${option === 'listing' ? 'listing' : 'status lookup'}: the back office state is not in ${option}.map; passed through unchanged`, { statusPointer: f.statusPointer });
+      logger.warn(
+        `rest ${option === 'listing' ? 'listing' : 'status lookup'}: the back office state is not in ${option}.map; passed through unchanged`,
+        { statusPointer: f.statusPointer },
+      );
     }
     c.status = mapped ?? raw;
     c.detail = { backOfficeStatus: raw };

@@ -149,13 +149,19 @@ before(async () => {
       .send(JSON.stringify({ type: 'about:blank', title: 'Pflichtfeld fehlt\r\nforged log line', detail: `echo: ${String(req.body)}` }));
   });
   app.post('/status/422-long', (_req, res) => {
-    res.status(422).type('application/problem+json').send(JSON.stringify({ title: 'x'.repeat(500) }));
+    res
+      .status(422)
+      .type('application/problem+json')
+      .send(JSON.stringify({ title: 'x'.repeat(500) }));
   });
   app.post('/status/408', (_req, res) => {
     res.sendStatus(408);
   });
   app.post('/status/500', (req, res) => {
-    res.status(500).type('text/plain').send(`internal error while processing ${String(req.body)}`);
+    res
+      .status(500)
+      .type('text/plain')
+      .send(`internal error while processing ${String(req.body)}`);
   });
   app.post('/redirect', (_req, res) => {
     res.redirect(307, '/cases');
@@ -259,7 +265,9 @@ describe('rest adapter', () => {
         { url: 'https://x.example', idempotencyHeader: 'X-Amtsbote-Delivery' },
       ];
       for (const o of bad) expect(rest.options.safeParse(o).success, JSON.stringify(o)).to.equal(false);
-      expect(rest.options.safeParse({ url: 'https://x.example', referencePointer: '/a~1b/~0c/0', headers: { 'X-Mandant': '05513000' } }).success).to.equal(true);
+      expect(
+        rest.options.safeParse({ url: 'https://x.example', referencePointer: '/a~1b/~0c/0', headers: { 'X-Mandant': '05513000' } }).success,
+      ).to.equal(true);
     });
 
     it('masks password, token and api-key value', () => {
@@ -278,7 +286,9 @@ describe('rest adapter', () => {
         const text = JSON.stringify(masked);
         for (const s of [PASSWORD, TOKEN, API_KEY]) expect(text).not.to.contain(s);
       }
-      const basic = maskSecrets(rest.options, rest.options.parse({ url: 'https://x.example', auth: cases[0]!.auth })) as { auth: { username: string } };
+      const basic = maskSecrets(rest.options, rest.options.parse({ url: 'https://x.example', auth: cases[0]!.auth })) as {
+        auth: { username: string };
+      };
       expect(basic.auth.username).to.equal('sachbearbeitung');
     });
   });
@@ -376,7 +386,11 @@ describe('rest adapter', () => {
 
   describe('auth', () => {
     it('basic: the server accepts the UTF-8 credentials', async () => {
-      const a = await adapter({ url: `${base}/auth/basic`, referencePointer: '/id', auth: { type: 'basic', username: 'sachbearbeitung', password: PASSWORD } });
+      const a = await adapter({
+        url: `${base}/auth/basic`,
+        referencePointer: '/id',
+        auth: { type: 'basic', username: 'sachbearbeitung', password: PASSWORD },
+      });
       expect(await a.deliver(message, dctx())).to.include({ ok: true, reference: 'B-1' });
     });
 
@@ -515,7 +529,16 @@ describe('rest adapter', () => {
         { type: 'api-key', value: API_KEY },
       ];
       for (const auth of auths) {
-        for (const path of ['/auth/basic', '/auth/bearer', '/auth/api-key', '/status/400', '/status/500', '/status/503', '/no-ref', '/redirect']) {
+        for (const path of [
+          '/auth/basic',
+          '/auth/bearer',
+          '/auth/api-key',
+          '/status/400',
+          '/status/500',
+          '/status/503',
+          '/no-ref',
+          '/redirect',
+        ]) {
           const a = await adapter({ url: `${base}${path}`, auth, referencePointer: '/auftrag/aktenzeichen' }, 2000, log);
           results.push(await a.deliver(message, dctx()));
         }

@@ -24,12 +24,19 @@ describe('rest adapter: status lookup', () => {
     'AZ-num': { vorgang: { zustand: 3 } },
     'AZ-none': { vorgang: {} },
     'AZ-odd': { vorgang: { zustand: 'NEU_IM_SYSTEM' } },
-    'AZ-rej': { vorgang: { zustand: 'ABGELEHNT', grund: 'Unterlagen fehlen', geaendert: 1772438400000, schluessel: 'idem-9', name: CITIZEN } },
+    'AZ-rej': {
+      vorgang: { zustand: 'ABGELEHNT', grund: 'Unterlagen fehlen', geaendert: 1772438400000, schluessel: 'idem-9', name: CITIZEN },
+    },
   };
 
   async function adapter(statusLookup: Record<string, unknown> | undefined, extra: Record<string, unknown> = {}): Promise<AdapterInstance> {
     const options = { url: `${base}/cases`, auth: { type: 'bearer', token: TOKEN }, ...(statusLookup ? { statusLookup } : {}), ...extra };
-    const instance = await rest.create(rest.options.parse(options), { clock: systemClock, targetId: 'status-test', logger, timeoutMs: 2000 });
+    const instance = await rest.create(rest.options.parse(options), {
+      clock: systemClock,
+      targetId: 'status-test',
+      logger,
+      timeoutMs: 2000,
+    });
     adapters.push(instance);
     return instance;
   }
@@ -52,7 +59,11 @@ describe('rest adapter: status lookup', () => {
     });
     app.get('/cases/:ref', (req, res) => {
       const c = cases[req.params.ref];
-      if (!c) return void res.status(404).type('application/problem+json').send(JSON.stringify({ title: 'Not found' }));
+      if (!c)
+        return void res
+          .status(404)
+          .type('application/problem+json')
+          .send(JSON.stringify({ title: 'Not found' }));
       res.json(c);
     });
     app.get('/lookup', (req, res) => {
@@ -60,7 +71,10 @@ describe('rest adapter: status lookup', () => {
       c ? res.json(c) : res.sendStatus(404);
     });
     app.get('/broken/:ref', (_req, res) => {
-      res.status(500).type('application/problem+json').send(JSON.stringify({ title: 'Datenbank nicht erreichbar', detail: `case of ${CITIZEN}` }));
+      res
+        .status(500)
+        .type('application/problem+json')
+        .send(JSON.stringify({ title: 'Datenbank nicht erreichbar', detail: `case of ${CITIZEN}` }));
     });
     app.get('/html/:ref', (_req, res) => void res.type('text/html').send(`<p>${CITIZEN}</p>`));
     app.get('/moved/:ref', (_req, res) => void res.redirect(301, '/cases/AZ-1'));
@@ -99,14 +113,27 @@ describe('rest adapter: status lookup', () => {
       statusPointer: '/vorgang/zustand',
       map: { IN_BEARBEITUNG: 'in-progress', ABGESCHLOSSEN: 'completed' },
     });
-    expect(await a.status!('AZ-1')).to.deep.equal({ reference: 'AZ-1', status: 'in-progress', detail: { backOfficeStatus: 'IN_BEARBEITUNG' } });
-    expect(await a.status!('AZ-odd')).to.deep.equal({ reference: 'AZ-odd', status: 'NEU_IM_SYSTEM', detail: { backOfficeStatus: 'NEU_IM_SYSTEM' } });
+    expect(await a.status!('AZ-1')).to.deep.equal({
+      reference: 'AZ-1',
+      status: 'in-progress',
+      detail: { backOfficeStatus: 'IN_BEARBEITUNG' },
+    });
+    expect(await a.status!('AZ-odd')).to.deep.equal({
+      reference: 'AZ-odd',
+      status: 'NEU_IM_SYSTEM',
+      detail: { backOfficeStatus: 'NEU_IM_SYSTEM' },
+    });
     await flushLogs();
     expect(lines.join('\n')).to.contain('not in statusLookup.map');
   });
 
   it('returns the reason, the time of the change and the idempotency key where pointers say, mapped or not', async () => {
-    const pointers = { statusPointer: '/vorgang/zustand', reasonPointer: '/vorgang/grund', updatedAtPointer: '/vorgang/geaendert', idempotencyKeyPointer: '/vorgang/schluessel' };
+    const pointers = {
+      statusPointer: '/vorgang/zustand',
+      reasonPointer: '/vorgang/grund',
+      updatedAtPointer: '/vorgang/geaendert',
+      idempotencyKeyPointer: '/vorgang/schluessel',
+    };
     const a = await adapter({ url: `${base}/cases/{reference}`, ...pointers, map: { ABGELEHNT: 'rejected' } });
     expect(await a.status!('AZ-rej')).to.deep.equal({
       reference: 'AZ-rej',
@@ -117,13 +144,19 @@ describe('rest adapter: status lookup', () => {
       detail: { backOfficeStatus: 'ABGELEHNT' },
     });
     // Absent fields are left out, not null.
-    expect(await a.status!('AZ-1')).to.deep.equal({ reference: 'AZ-1', status: 'IN_BEARBEITUNG', detail: { backOfficeStatus: 'IN_BEARBEITUNG' } });
+    expect(await a.status!('AZ-1')).to.deep.equal({
+      reference: 'AZ-1',
+      status: 'IN_BEARBEITUNG',
+      detail: { backOfficeStatus: 'IN_BEARBEITUNG' },
+    });
   });
 
   it('throws clean errors: status and problem title, never the body, the query or the token', async () => {
     const broken = await adapter({ url: `${base}/broken/{reference}?key=abc123`, statusPointer: '/vorgang/zustand' });
     const e500 = await rejection(broken.status!('AZ-1'));
-    expect(e500.message).to.equal(`status lookup GET ${base}/broken/{reference} answered HTTP 500 Internal Server Error: Datenbank nicht erreichbar`);
+    expect(e500.message).to.equal(
+      `status lookup GET ${base}/broken/{reference} answered HTTP 500 Internal Server Error: Datenbank nicht erreichbar`,
+    );
     expect(e500).to.include({ retryable: true, httpStatus: 500 });
 
     const html = await adapter({ url: `${base}/html/{reference}`, statusPointer: '/vorgang/zustand' });
@@ -136,10 +169,16 @@ describe('rest adapter: status lookup', () => {
     expect(eNone.message).to.equal(`status lookup GET ${base}/cases/{reference}: the answer has no state at /vorgang/zustand`);
 
     const moved = await adapter({ url: `${base}/moved/{reference}`, statusPointer: '/vorgang/zustand' });
-    expect((await rejection(moved.status!('AZ-1'))).message).to.contain('HTTP 301').and.to.contain('redirects are not followed');
+    expect((await rejection(moved.status!('AZ-1'))).message)
+      .to.contain('HTTP 301')
+      .and.to.contain('redirects are not followed');
 
     const bad = await rest.create(
-      rest.options.parse({ url: `${base}/cases`, auth: { type: 'bearer', token: 'wrong' }, statusLookup: { url: `${base}/cases/{reference}`, statusPointer: '/x' } }),
+      rest.options.parse({
+        url: `${base}/cases`,
+        auth: { type: 'bearer', token: 'wrong' },
+        statusLookup: { url: `${base}/cases/{reference}`, statusPointer: '/x' },
+      }),
       { clock: systemClock, targetId: 'status-test', logger, timeoutMs: 2000 },
     );
     adapters.push(bad);
@@ -152,7 +191,9 @@ describe('rest adapter: status lookup', () => {
     await closeServer(closed);
     const refused = await adapter({ url: `http://127.0.0.1:${port}/cases/{reference}`, statusPointer: '/x' });
     const eNet = await rejection(refused.status!('AZ-1'));
-    expect(eNet.message).to.equal(`status lookup GET http://127.0.0.1:${port}/cases/{reference} failed: network error ECONNREFUSED: 127.0.0.1:${port} refused the connection (nothing listens there)`);
+    expect(eNet.message).to.equal(
+      `status lookup GET http://127.0.0.1:${port}/cases/{reference} failed: network error ECONNREFUSED: 127.0.0.1:${port} refused the connection (nothing listens there)`,
+    );
     expect(eNet.retryable).to.equal(true);
 
     await flushLogs();
@@ -173,7 +214,9 @@ describe('rest adapter: status lookup', () => {
     ]) {
       expect(rest.options.safeParse({ url: base, statusLookup }).success, JSON.stringify(statusLookup)).to.equal(false);
     }
-    expect(rest.options.parse({ url: base, statusLookup: { url: `${base}/c/{reference}`, statusPointer: '/s' } }).statusLookup).to.deep.equal({
+    expect(
+      rest.options.parse({ url: base, statusLookup: { url: `${base}/c/{reference}`, statusPointer: '/s' } }).statusLookup,
+    ).to.deep.equal({
       url: `${base}/c/{reference}`,
       method: 'GET',
       statusPointer: '/s',

@@ -25,13 +25,49 @@ function openssl(cwd: string, ...args: string[]): void {
 /** CA, a server certificate for 127.0.0.1, a client certificate, and the client key encrypted. */
 function makeCertificates(dir: string): void {
   const ec = ['-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes'];
-  openssl(dir, 'req', '-x509', ...ec, '-keyout', 'ca.key', '-out', 'ca.crt', '-days', '2', '-subj', '/CN=Amtsbote Test CA',
-    '-addext', 'basicConstraints=critical,CA:TRUE', '-addext', 'keyUsage=critical,keyCertSign,cRLSign');
+  openssl(
+    dir,
+    'req',
+    '-x509',
+    ...ec,
+    '-keyout',
+    'ca.key',
+    '-out',
+    'ca.crt',
+    '-days',
+    '2',
+    '-subj',
+    '/CN=Amtsbote Test CA',
+    '-addext',
+    'basicConstraints=critical,CA:TRUE',
+    '-addext',
+    'keyUsage=critical,keyCertSign,cRLSign',
+  );
   writeFileSync(path.join(dir, 'server.ext'), 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n');
   writeFileSync(path.join(dir, 'client.ext'), 'extendedKeyUsage=clientAuth\n');
-  for (const [name, cn] of [['server', '127.0.0.1'], ['client', 'amtsbote-hub']] as const) {
+  for (const [name, cn] of [
+    ['server', '127.0.0.1'],
+    ['client', 'amtsbote-hub'],
+  ] as const) {
     openssl(dir, 'req', ...ec, '-keyout', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`);
-    openssl(dir, 'x509', '-req', '-in', `${name}.csr`, '-CA', 'ca.crt', '-CAkey', 'ca.key', '-CAcreateserial', '-out', `${name}.crt`, '-days', '2', '-extfile', `${name}.ext`);
+    openssl(
+      dir,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      'ca.crt',
+      '-CAkey',
+      'ca.key',
+      '-CAcreateserial',
+      '-out',
+      `${name}.crt`,
+      '-days',
+      '2',
+      '-extfile',
+      `${name}.ext`,
+    );
   }
   openssl(dir, 'pkey', '-in', 'client.key', '-aes256', '-passout', `pass:${PASSPHRASE}`, '-out', 'client-enc.key');
 }
@@ -70,7 +106,8 @@ describe('rest adapter: tls client certificates', function () {
     app.use((req, res, next) => {
       // A back office behind mTLS may want credentials on top of the certificate.
       const h = req.headers.authorization;
-      if (req.path.startsWith('/basic/') && h !== 'Basic ' + Buffer.from(`hub:${BASIC_PASSWORD}`).toString('base64')) return void res.sendStatus(401);
+      if (req.path.startsWith('/basic/') && h !== 'Basic ' + Buffer.from(`hub:${BASIC_PASSWORD}`).toString('base64'))
+        return void res.sendStatus(401);
       if (req.path.startsWith('/oauth2/') && h !== 'Bearer mtls-bound-token') return void res.sendStatus(401);
       next();
     });
@@ -83,7 +120,13 @@ describe('rest adapter: tls client certificates', function () {
     app.post('/oauth2/cases', cases);
     app.get('/', (_req, res) => void res.send('ok'));
     server = https.createServer(
-      { key: readFileSync(f('server.key')), cert: readFileSync(f('server.crt')), ca: readFileSync(f('ca.crt')), requestCert: true, rejectUnauthorized: true },
+      {
+        key: readFileSync(f('server.key')),
+        cert: readFileSync(f('server.crt')),
+        ca: readFileSync(f('ca.crt')),
+        requestCert: true,
+        rejectUnauthorized: true,
+      },
       app,
     );
     base = `https://127.0.0.1:${await listen(server)}`;
@@ -136,16 +179,30 @@ describe('rest adapter: tls client certificates', function () {
   });
 
   it('names a missing file and a key that does not belong to the certificate', async () => {
-    expect(() => rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ cert: f('nope.crt') }) }), { clock: systemClock, targetId: 't', logger, timeoutMs: 1000 })).to.throw(
-      `tls.cert: cannot read ${f('nope.crt')} (ENOENT)`,
-    );
-    expect(() => rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ key: f('server.key') }) }), { clock: systemClock, targetId: 't', logger, timeoutMs: 1000 })).to.throw(
-      'the key does not belong to the certificate',
-    );
+    expect(() =>
+      rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ cert: f('nope.crt') }) }), {
+        clock: systemClock,
+        targetId: 't',
+        logger,
+        timeoutMs: 1000,
+      }),
+    ).to.throw(`tls.cert: cannot read ${f('nope.crt')} (ENOENT)`);
+    expect(() =>
+      rest.create(rest.options.parse({ url: `${base}/cases`, tls: mtls({ key: f('server.key') }) }), {
+        clock: systemClock,
+        targetId: 't',
+        logger,
+        timeoutMs: 1000,
+      }),
+    ).to.throw('the key does not belong to the certificate');
   });
 
   it('works together with basic auth and with oauth2 (the token endpoint behind the same mTLS)', async () => {
-    const a = await adapter({ url: `${base}/basic/cases`, auth: { type: 'basic', username: 'hub', password: BASIC_PASSWORD }, tls: mtls() });
+    const a = await adapter({
+      url: `${base}/basic/cases`,
+      auth: { type: 'basic', username: 'hub', password: BASIC_PASSWORD },
+      tls: mtls(),
+    });
     expect(await a.deliver(message, dctx('tls'))).to.include({ ok: true });
     const oauth = { type: 'oauth2', tokenUrl: `${base}/oauth/token`, clientId: 'hub', clientSecret: 'cs-SECRET-9' };
     const b = await adapter({ url: `${base}/oauth2/cases`, referencePointer: '/client', auth: oauth, tls: mtls() });
@@ -162,14 +219,23 @@ describe('rest adapter: tls client certificates', function () {
     await flushLogs();
     const key = readFileSync(f('client.key'), 'utf8').split('\n')[1]!;
     const log = lines.join('\n');
-    for (const forbidden of [PASSPHRASE, BASIC_PASSWORD, key, 'mtls-bound-token', 'cs-SECRET-9']) expect(log, forbidden).not.to.contain(forbidden);
+    for (const forbidden of [PASSPHRASE, BASIC_PASSWORD, key, 'mtls-bound-token', 'cs-SECRET-9'])
+      expect(log, forbidden).not.to.contain(forbidden);
   });
 });
 
 describe('rest adapter: tls options', () => {
   it('options: paths only, cert and key together, https only, passphrase masked', () => {
-    const ok = rest.options.parse({ url: 'https://fv.example/cases', tls: { cert: '/etc/amtsbote/c.pem', key: '/etc/amtsbote/k.pem', passphrase: PASSPHRASE } });
-    expect(ok.tls).to.deep.equal({ cert: '/etc/amtsbote/c.pem', key: '/etc/amtsbote/k.pem', passphrase: PASSPHRASE, rejectUnauthorized: true });
+    const ok = rest.options.parse({
+      url: 'https://fv.example/cases',
+      tls: { cert: '/etc/amtsbote/c.pem', key: '/etc/amtsbote/k.pem', passphrase: PASSPHRASE },
+    });
+    expect(ok.tls).to.deep.equal({
+      cert: '/etc/amtsbote/c.pem',
+      key: '/etc/amtsbote/k.pem',
+      passphrase: PASSPHRASE,
+      rejectUnauthorized: true,
+    });
     const masked = JSON.stringify(maskSecrets(rest.options, ok));
     expect(masked).not.to.contain(PASSPHRASE);
     expect(masked).to.contain('/etc/amtsbote/k.pem');

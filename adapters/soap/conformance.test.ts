@@ -43,7 +43,10 @@ const harness: ConformanceHarness = {
     backOffice().behaviour = b === 'accept' ? 'accept' : b === 'retryable' ? 'serverFault' : b === 'refuse' ? 'refused' : 'clientFault';
   },
   refusal: { text: REFUSAL_TEXT },
-  filed: () => backOffice().keys().map((idempotencyKey) => ({ idempotencyKey })),
+  filed: () =>
+    backOffice()
+      .keys()
+      .map((idempotencyKey) => ({ idempotencyKey })),
   received: () => backOffice().received.map((r) => Buffer.from(withoutSecurityHeader(r.body), 'utf8')),
   message: xmlMessage(
     `<?xml version="1.0" encoding="UTF-8"?><hst:Anmeldung xmlns:hst="${HST_NS}"><hst:Gemeinde>05513000</hst:Gemeinde>` +

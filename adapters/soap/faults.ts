@@ -145,7 +145,9 @@ export function classifyCallError(err: unknown, answer: Answer | undefined, time
   if (fault) return classifyFault(fault, answer, now);
   if (answer) {
     if (answer.status < 200 || answer.status >= 300) {
-      const result = asFailure(classifyHttpStatus(answer.status, oneLine(answer.statusText, 100), { header: headerString(answer.headers['retry-after']), now }));
+      const result = asFailure(
+        classifyHttpStatus(answer.status, oneLine(answer.statusText, 100), { header: headerString(answer.headers['retry-after']), now }),
+      );
       if (answer.status >= 300 && answer.status < 400) result.error += ' (redirects are not followed: configure the final URL as endpoint)';
       return result;
     }

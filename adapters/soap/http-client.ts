@@ -68,9 +68,12 @@ export class SoapHttpClient implements IHttpClient {
     const exchange = exoptions as Partial<Exchange> | undefined;
     if (typeof data !== 'string') {
       // node-soap sends a GET (no data) only to fetch a WSDL or schema over http(s).
-      const refused = Object.assign(new Error(`refusing to fetch ${safeUrl(rurl)} over the network: keep the WSDL and everything it imports local`), {
-        code: 'EREMOTEWSDL',
-      });
+      const refused = Object.assign(
+        new Error(`refusing to fetch ${safeUrl(rurl)} over the network: keep the WSDL and everything it imports local`),
+        {
+          code: 'EREMOTEWSDL',
+        },
+      );
       queueMicrotask(() => callback(refused));
       const p = Promise.reject(refused) as AxiosPromise;
       p.catch(() => undefined);

@@ -9,7 +9,17 @@ import type { Client } from 'soap';
 import { compileAcceptance, defineAdapter, refusal } from '../../src/sdk/index.ts';
 import type { CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import { responseContent } from './response.ts';
-import { classifyCallError, describeFault, errorCode, faultOf, oneLine, refusesCredentials, type Answer, type Failure, type SoapFault } from './faults.ts';
+import {
+  classifyCallError,
+  describeFault,
+  errorCode,
+  faultOf,
+  oneLine,
+  refusesCredentials,
+  type Answer,
+  type Failure,
+  type SoapFault,
+} from './faults.ts';
 import { SoapHttpClient, safeUrl, type Exchange, type SoapResponse } from './http-client.ts';
 import { soapOptionsSchema, type SoapOptions } from './options.ts';
 import { referenceAt } from './reference.ts';
@@ -50,7 +60,11 @@ export default defineAdapter({
     const wsdlPath = path.resolve(options.wsdl);
     const chosen = await choosePort(wsdlPath, options);
     if (options.soapVersion && chosen.detected && options.soapVersion !== chosen.detected) {
-      logger.warn('soap: soapVersion overrides the binding in the WSDL', { port: chosen.port, soapVersion: options.soapVersion, binding: chosen.detected });
+      logger.warn('soap: soapVersion overrides the binding in the WSDL', {
+        port: chosen.port,
+        soapVersion: options.soapVersion,
+        binding: chosen.detected,
+      });
     }
 
     // Per-target agents: connections are reused between deliveries to the same back office, the client
@@ -102,7 +116,9 @@ export default defineAdapter({
       wsSecurity = new soap.WSSecurity(username, password, { passwordType, hasTimeStamp: true });
       client.setSecurity(wsSecurity);
       if (passwordType === 'PasswordText' && options.endpoint.toLowerCase().startsWith('http:')) {
-        logger.warn('soap: a PasswordText token over plain http travels readable; use https or PasswordDigest', { endpoint: safeUrl(options.endpoint) });
+        logger.warn('soap: a PasswordText token over plain http travels readable; use https or PasswordDigest', {
+          endpoint: safeUrl(options.endpoint),
+        });
       }
     }
 
@@ -113,7 +129,9 @@ export default defineAdapter({
     if (idem.in === 'soapHeader') {
       client.addSoapHeader((_method: unknown, _location: unknown, _action: unknown, args: unknown) => {
         const key = args && typeof args === 'object' ? keys.get(args) : undefined;
-        return key === undefined ? '' : `<${idem.prefix}:${idem.element} xmlns:${idem.prefix}="${idem.namespace}">${xmlEscape(key)}</${idem.prefix}:${idem.element}>`;
+        return key === undefined
+          ? ''
+          : `<${idem.prefix}:${idem.element} xmlns:${idem.prefix}="${idem.namespace}">${xmlEscape(key)}</${idem.prefix}:${idem.element}>`;
       });
     }
 
@@ -139,7 +157,10 @@ export default defineAdapter({
         let settled = false;
         // A last resort, before the worker's own hard stop (timeoutMs + 1 s): node-soap settles every call once
         // axios does, but a delivery must never hang.
-        const guard = setTimeout(() => finish(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' }), undefined, true), timeoutMs + 500);
+        const guard = setTimeout(
+          () => finish(Object.assign(new Error('no answer'), { code: 'ETIMEDOUT' }), undefined, true),
+          timeoutMs + 500,
+        );
         function finish(err: unknown, raw: unknown, forcedTimeout = false): void {
           if (settled) return;
           settled = true;
@@ -182,10 +203,13 @@ export default defineAdapter({
 
     /** The operation's arguments from the mapped message, or why the message cannot be sent. */
     function argsFor(message: OutboundMessage): { args: object } | { failure: Failure } {
-      const refuse = (error: string): { failure: Failure } => ({ failure: { ok: false, retryable: false, error, errorKind: 'mapping-output' } });
+      const refuse = (error: string): { failure: Failure } => ({
+        failure: { ok: false, retryable: false, error, errorKind: 'mapping-output' },
+      });
       if (message.format === 'json') {
         const body = message.body;
-        if (!body || typeof body !== 'object' || Array.isArray(body)) return refuse('a json message for a SOAP operation must be an object (the operation input)');
+        if (!body || typeof body !== 'object' || Array.isArray(body))
+          return refuse('a json message for a SOAP operation must be an object (the operation input)');
         // A copy: node-soap reads special keys (attributes, $value, $xml) and must not touch the hub's message.
         return { args: structuredClone(body) as object };
       }
@@ -216,7 +240,10 @@ export default defineAdapter({
             durationMs: out.durationMs,
           });
           if (out.failure.httpStatus !== undefined && out.failure.httpStatus >= 300 && out.failure.httpStatus < 400) {
-            logger.warn('soap back office answered with a redirect; set endpoint to the final address', { ...meta, httpStatus: out.failure.httpStatus });
+            logger.warn('soap back office answered with a redirect; set endpoint to the final address', {
+              ...meta,
+              httpStatus: out.failure.httpStatus,
+            });
           }
           return out.failure;
         }
@@ -228,7 +255,11 @@ export default defineAdapter({
         if (!checkCall) return probe(where);
         const args = options.checkXml ? { _xml: stripProlog(options.checkXml) } : {};
         const out = await invoke(checkCall, args, {});
-        if (out.ok) return { ok: true, message: `reachable, credentials accepted: ${options.checkOperation} at ${where} answered HTTP ${out.answer?.status ?? '?'}` };
+        if (out.ok)
+          return {
+            ok: true,
+            message: `reachable, credentials accepted: ${options.checkOperation} at ${where} answered HTTP ${out.answer?.status ?? '?'}`,
+          };
         if (refusesCredentials(out.fault, out.answer?.status)) {
           return { ok: false, refused: true, message: `credentials rejected: ${options.checkOperation} at ${where}: ${out.failure.error}` };
         }
@@ -242,7 +273,13 @@ export default defineAdapter({
     };
 
     /** A 2xx SOAP answer without a fault: its response element judged by the acceptance rule, then the reference read. */
-    async function accepted(raw: string, answer: Answer | undefined, message: OutboundMessage, meta: Record<string, unknown>, durationMs: number): Promise<DeliveryResult> {
+    async function accepted(
+      raw: string,
+      answer: Answer | undefined,
+      message: OutboundMessage,
+      meta: Record<string, unknown>,
+      durationMs: number,
+    ): Promise<DeliveryResult> {
       const httpStatus = answer?.status;
       const base = httpStatus !== undefined ? { httpStatus } : {};
       const content = responseContent(raw, responseElement);
@@ -251,14 +288,31 @@ export default defineAdapter({
         // be filed. Permanent, not retryable: it is a defect (the wrong operation, a back office bug) that repeats
         // on every attempt, so it belongs before an operator as a failed delivery, replayable once it is fixed,
         // rather than in silent retries; as with an answer that is no SOAP envelope at all.
-        logger.warn('soap back office answered without the response element', { ...meta, httpStatus, expected: responseElement ?? 'any', durationMs });
-        return { ok: false, retryable: false, error: `back office answered ${httpStatus !== undefined ? `HTTP ${httpStatus} ` : ''}${content.why}`, errorKind: 'soap-no-response', ...base };
+        logger.warn('soap back office answered without the response element', {
+          ...meta,
+          httpStatus,
+          expected: responseElement ?? 'any',
+          durationMs,
+        });
+        return {
+          ok: false,
+          retryable: false,
+          error: `back office answered ${httpStatus !== undefined ? `HTTP ${httpStatus} ` : ''}${content.why}`,
+          errorKind: 'soap-no-response',
+          ...base,
+        };
       }
       let ruleReference: string | null | undefined;
       if (rule) {
         const verdict = await rule.judge({ body: content.value, httpStatus, mediaType: 'application/soap+xml' }, message);
         if (!verdict.accepted) {
-          logger.warn('soap back office refused the case inside its response element', { ...meta, httpStatus, errorKind: verdict.errorKind, retryable: verdict.retryable, durationMs });
+          logger.warn('soap back office refused the case inside its response element', {
+            ...meta,
+            httpStatus,
+            errorKind: verdict.errorKind,
+            retryable: verdict.retryable,
+            durationMs,
+          });
           return refusal(verdict, httpStatus);
         }
         ruleReference = verdict.reference;
@@ -300,11 +354,19 @@ export default defineAdapter({
       const header = wsSecurity ? `<${env}:Header>${wsSecurity.toXML()}</${env}:Header>` : '';
       const xml = `<?xml version="1.0" encoding="utf-8"?><${env}:Envelope xmlns:${env}="${ENVELOPE_NS[chosen.soapVersion]}">${header}<${env}:Body/></${env}:Envelope>`;
       const headers: Record<string, string> =
-        chosen.soapVersion === '1.2' ? { 'Content-Type': 'application/soap+xml; charset=utf-8' } : { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '""' };
+        chosen.soapVersion === '1.2'
+          ? { 'Content-Type': 'application/soap+xml; charset=utf-8' }
+          : { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: '""' };
       const deadline = AbortSignal.timeout(timeoutMs);
       const exchange: Exchange = { signal: deadline, timeout: timeoutMs };
       const res = await new Promise<{ err: unknown; response?: SoapResponse }>((resolve) => {
-        httpClient.request(options.endpoint, xml, (err, response) => resolve({ err, response }), headers, exchange as unknown as Record<string, unknown>);
+        httpClient.request(
+          options.endpoint,
+          xml,
+          (err, response) => resolve({ err, response }),
+          headers,
+          exchange as unknown as Record<string, unknown>,
+        );
       });
       if (!res.response) {
         const failure = classifyCallError(res.err, undefined, deadline.aborted, clock());
@@ -321,7 +383,8 @@ export default defineAdapter({
         isSoap = fault !== undefined;
       }
       const shown = fault ? `${describeFault(fault)} (HTTP ${status})` : `HTTP ${status}`;
-      if (refusesCredentials(fault, status)) return { ok: false, refused: true, message: `credentials rejected: ${where} answered ${shown}` };
+      if (refusesCredentials(fault, status))
+        return { ok: false, refused: true, message: `credentials rejected: ${where} answered ${shown}` };
       if ([408, 429, 502, 503, 504].includes(status) || (status >= 500 && !fault)) {
         return { ok: false, message: `back office unavailable: ${where} answered ${shown}` };
       }
@@ -354,9 +417,11 @@ async function choosePort(wsdlPath: string, options: SoapOptions): Promise<Chose
   } catch {
     // node-soap reports a broken WSDL with a better message.
   }
-  const fits = (p: { service: string; port: string }) => (!options.service || p.service === options.service) && (!options.port || p.port === options.port);
+  const fits = (p: { service: string; port: string }) =>
+    (!options.service || p.service === options.service) && (!options.port || p.port === options.port);
   const match = found.soap.find(fits);
-  if (match) return { service: match.service, port: match.port, soapVersion: options.soapVersion ?? match.soapVersion, detected: match.soapVersion };
+  if (match)
+    return { service: match.service, port: match.port, soapVersion: options.soapVersion ?? match.soapVersion, detected: match.soapVersion };
   if (options.soapVersion) return { service: options.service, port: options.port, soapVersion: options.soapVersion };
   const known = found.soap.map((p) => `${p.service}/${p.port} (SOAP ${p.soapVersion})`).join(', ') || 'none in this file';
   // The wanted port first: when it exists but is no SOAP port, that is the answer.
@@ -370,10 +435,13 @@ function resolvePort(client: Client, chosen: ChosenPort, wsdlPath: string): { se
   const services = client.wsdl.definitions.services;
   const service = chosen.service ?? Object.keys(services)[0];
   const svc = service !== undefined && Object.hasOwn(services, service) ? services[service] : undefined;
-  if (!service || !svc) throw new Error(`wsdl: no service ${chosen.service ?? ''} in ${wsdlPath} (services: ${Object.keys(services).join(', ') || 'none'})`);
+  if (!service || !svc)
+    throw new Error(`wsdl: no service ${chosen.service ?? ''} in ${wsdlPath} (services: ${Object.keys(services).join(', ') || 'none'})`);
   const port = chosen.port ?? Object.keys(svc.ports)[0];
   if (!port || !Object.hasOwn(svc.ports, port)) {
-    throw new Error(`wsdl: no port ${chosen.port ?? ''} in service ${service} of ${wsdlPath} (ports: ${Object.keys(svc.ports).join(', ') || 'none'})`);
+    throw new Error(
+      `wsdl: no port ${chosen.port ?? ''} in service ${service} of ${wsdlPath} (ports: ${Object.keys(svc.ports).join(', ') || 'none'})`,
+    );
   }
   return { service, port };
 }
@@ -387,11 +455,15 @@ function resolveOperation(
 ): { call: SoapCall; style: string; responseElement: string | undefined } {
   const methods = client.wsdl.definitions.services[service]!.ports[port]!.binding.methods;
   const method = Object.hasOwn(methods, operation) ? methods[operation] : undefined;
-  if (!method) throw new Error(`wsdl: no operation ${operation} in ${service}/${port} of ${wsdlPath} (operations: ${Object.keys(methods).join(', ') || 'none'})`);
+  if (!method)
+    throw new Error(
+      `wsdl: no operation ${operation} in ${service}/${port} of ${wsdlPath} (operations: ${Object.keys(methods).join(', ') || 'none'})`,
+    );
   // node-soap also puts every operation on the client itself, where one named like a client method
   // (describe, setSecurity) or another port's operation would clash; service/port/operation does not.
   const fn: unknown = (client[service] as Record<string, Record<string, unknown>> | undefined)?.[port]?.[operation];
-  if (typeof fn !== 'function') throw new Error(`wsdl: node-soap cannot address ${service}/${port}/${operation} (a name clash in the WSDL?)`);
+  if (typeof fn !== 'function')
+    throw new Error(`wsdl: node-soap cannot address ${service}/${port}/${operation} (a name clash in the WSDL?)`);
   const style = method.style === 'rpc' ? 'rpc' : 'document';
   // document/literal: the output part's element (Quittung). rpc: the wrapper's name is a convention the
   // back office may not keep, so any element is taken for it.
@@ -402,14 +474,19 @@ function resolveOperation(
 /** node-soap's hook for each wsdl/xsd import: a remote location would be fetched at start-up. */
 function refuseRemoteImport(location: string): string {
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(location) && !/^file:/i.test(location)) {
-    throw new Error(`the WSDL imports ${safeUrl(location)}: keep every imported WSDL and schema as a local file and import it by a relative path`);
+    throw new Error(
+      `the WSDL imports ${safeUrl(location)}: keep every imported WSDL and schema as a local file and import it by a relative path`,
+    );
   }
   return location;
 }
 
 /** The mapping's text without byte-order mark and XML declaration: it becomes part of the envelope. */
 function stripProlog(text: string): string {
-  return text.replace(/^\uFEFF/, '').replace(/^\s*<\?xml\s[^?]*\?>/, '').trimStart();
+  return text
+    .replace(/^\uFEFF/, '')
+    .replace(/^\s*<\?xml\s[^?]*\?>/, '')
+    .trimStart();
 }
 
 function xmlEscape(s: string): string {

@@ -13,19 +13,20 @@ export const REFERENCE_PATH = /^[A-Za-z_][\w-]*(\.([A-Za-z_][\w-]*|\d+))*$/;
 
 /** A local file. URLs are refused: the hub never fetches a WSDL (or anything it imports) at run time. */
 const localPath = (what: string) =>
-  filePath(z
-    .string()
-    .min(1)
-    .superRefine((value, ctx) => {
-      if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-        ctx.addIssue({
-          code: 'custom',
-          message: `must be the path of a local ${what} file, not a URL: download it (and everything it imports) once and keep it with the configuration`,
-        });
-      } else if (value.trimStart().startsWith('<') || value.includes('-----BEGIN')) {
-        ctx.addIssue({ code: 'custom', message: `must be the path of a ${what} file, not its content` });
-      }
-    }),
+  filePath(
+    z
+      .string()
+      .min(1)
+      .superRefine((value, ctx) => {
+        if (/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `must be the path of a local ${what} file, not a URL: download it (and everything it imports) once and keep it with the configuration`,
+          });
+        } else if (value.trimStart().startsWith('<') || value.includes('-----BEGIN')) {
+          ctx.addIssue({ code: 'custom', message: `must be the path of a ${what} file, not its content` });
+        }
+      }),
   );
 
 /** Message-level security (WS-Security in the SOAP header). Transport security is `tls`, beside it. */

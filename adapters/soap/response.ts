@@ -16,7 +16,8 @@ export function responseContent(envelope: string, element: string | undefined): 
     return { found: false, why: 'with an envelope that cannot be read' };
   }
   const body = child(child(doc, 'Envelope'), 'Body');
-  const names = body && typeof body === 'object' ? Object.keys(body).filter((k) => !k.startsWith('@') && k !== '#text' && k !== 'Fault') : [];
+  const names =
+    body && typeof body === 'object' ? Object.keys(body).filter((k) => !k.startsWith('@') && k !== '#text' && k !== 'Fault') : [];
   const name = element ?? names[0];
   if (name === undefined || !names.includes(name)) {
     const what = element ? `the operation's response element ${element}` : 'a response element';
@@ -29,5 +30,7 @@ export function responseContent(envelope: string, element: string | undefined): 
 
 function child(node: unknown, name: string): unknown {
   // Own properties only, so `constructor` or `__proto__` never reach Object.prototype.
-  return node && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, name) ? (node as Record<string, unknown>)[name] : undefined;
+  return node && typeof node === 'object' && !Array.isArray(node) && Object.hasOwn(node, name)
+    ? (node as Record<string, unknown>)[name]
+    : undefined;
 }

@@ -129,7 +129,12 @@ describe('soap adapter', () => {
         security: { type: 'none' },
         idempotency: { in: 'soapHeader', element: 'IdempotencyKey', namespace: 'urn:amtsbote:1', prefix: 'amt' },
       });
-      const t = soapAdapter.options.parse({ wsdl: 'a.wsdl', operation: 'A', endpoint: 'https://x.example', security: { type: 'usernameToken', username: 'u', password: 'p' } });
+      const t = soapAdapter.options.parse({
+        wsdl: 'a.wsdl',
+        operation: 'A',
+        endpoint: 'https://x.example',
+        security: { type: 'usernameToken', username: 'u', password: 'p' },
+      });
       expect(t.security).to.deep.equal({ type: 'usernameToken', username: 'u', password: 'p', passwordType: 'PasswordDigest' });
       expect(soapAdapter.type).to.equal('soap');
       expect(soapAdapter.version).to.equal('1.0.0');
@@ -227,7 +232,13 @@ describe('soap adapter', () => {
       expect(r.headers.soapaction).to.equal('"urn:de:amtsbote:test:hundesteuer:1/Anmelden"');
       await flushLogs();
       const ready = captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.message === 'soap client ready');
-      expect(ready).to.include({ service: 'Hundesteuer', port: 'HundesteuerSoap11', operation: 'Anmelden', soapVersion: '1.1', wsdl: WSDL_PATH });
+      expect(ready).to.include({
+        service: 'Hundesteuer',
+        port: 'HundesteuerSoap11',
+        operation: 'Anmelden',
+        soapVersion: '1.1',
+        wsdl: WSDL_PATH,
+      });
       expect(ready?.buildMs).to.be.a('number');
     });
 
@@ -246,7 +257,8 @@ describe('soap adapter', () => {
 
     it('refuses a missing WSDL, an unknown port and an unknown operation, naming what exists', async () => {
       const make = (o: Record<string, unknown>) =>
-        soapAdapter.create(soapAdapter.options.parse({ wsdl: WSDL_PATH, operation: 'Anmelden', endpoint: bo.url11, ...o }), { clock: systemClock,
+        soapAdapter.create(soapAdapter.options.parse({ wsdl: WSDL_PATH, operation: 'Anmelden', endpoint: bo.url11, ...o }), {
+          clock: systemClock,
           targetId: 't',
           logger,
           timeoutMs: 1000,
@@ -260,8 +272,12 @@ describe('soap adapter', () => {
         throw new Error('create() succeeded');
       };
       expect(await errorOf({ wsdl: 'adapters/soap/fixtures/missing.wsdl' })).to.match(/^wsdl: cannot read .*missing\.wsdl \(ENOENT\)$/);
-      expect(await errorOf({ port: 'HundesteuerSoap13' })).to.contain('SOAP ports: Hundesteuer/HundesteuerSoap11 (SOAP 1.1), Hundesteuer/HundesteuerSoap12 (SOAP 1.2)');
-      expect(await errorOf({ operation: 'Abmelden' })).to.equal(`wsdl: no operation Abmelden in Hundesteuer/HundesteuerSoap11 of ${WSDL_PATH} (operations: Anmelden, Ping)`);
+      expect(await errorOf({ port: 'HundesteuerSoap13' })).to.contain(
+        'SOAP ports: Hundesteuer/HundesteuerSoap11 (SOAP 1.1), Hundesteuer/HundesteuerSoap12 (SOAP 1.2)',
+      );
+      expect(await errorOf({ operation: 'Abmelden' })).to.equal(
+        `wsdl: no operation Abmelden in Hundesteuer/HundesteuerSoap11 of ${WSDL_PATH} (operations: Anmelden, Ping)`,
+      );
       expect(await errorOf({ checkOperation: 'Status' })).to.contain('no operation Status');
     });
 
@@ -282,15 +298,16 @@ describe('soap adapter', () => {
         writeFileSync(path.join(dir, 'remote-import.wsdl'), wsdl);
         let message = '';
         try {
-          await soapAdapter.create(soapAdapter.options.parse({ wsdl: path.join(dir, 'remote-import.wsdl'), operation: 'Anmelden', endpoint: bo.url11 }), { clock: systemClock,
-            targetId: 't',
-            logger,
-            timeoutMs: 1000,
-          });
+          await soapAdapter.create(
+            soapAdapter.options.parse({ wsdl: path.join(dir, 'remote-import.wsdl'), operation: 'Anmelden', endpoint: bo.url11 }),
+            { clock: systemClock, targetId: 't', logger, timeoutMs: 1000 },
+          );
         } catch (err) {
           message = (err as Error).message;
         }
-        expect(message).to.contain('imports http://127.0.0.1:').and.contain('/remote.xsd: keep every imported WSDL and schema as a local file');
+        expect(message)
+          .to.contain('imports http://127.0.0.1:')
+          .and.contain('/remote.xsd: keep every imported WSDL and schema as a local file');
         expect(message).not.to.contain('key=abc');
         expect(fetched).to.equal(0);
       } finally {
@@ -325,7 +342,9 @@ describe('soap adapter', () => {
       expect(r).to.include({ ok: true, httpStatus: 200 });
       expect(r.ok && r.reference).to.match(/^HST-2025-\d{4}$/);
       const got = lastReceived();
-      expect(got.headers['content-type']).to.equal('application/soap+xml; charset=utf-8; action="urn:de:amtsbote:test:hundesteuer:1/Anmelden"');
+      expect(got.headers['content-type']).to.equal(
+        'application/soap+xml; charset=utf-8; action="urn:de:amtsbote:test:hundesteuer:1/Anmelden"',
+      );
       expect(got.headers.soapaction).to.equal(undefined);
       expect(got.body).to.contain('xmlns:soap="http://www.w3.org/2003/05/soap-envelope"');
       expect(got.body).to.contain(`<soap:Body>${ANMELDUNG_XML}</soap:Body>`);
@@ -372,7 +391,9 @@ describe('soap adapter', () => {
     });
 
     it('takes a custom header element, or none', async () => {
-      const custom = await adapter({ idempotency: { in: 'soapHeader', element: 'Vorgangsschluessel', namespace: 'urn:fv:kopf', prefix: 'fv' } });
+      const custom = await adapter({
+        idempotency: { in: 'soapHeader', element: 'Vorgangsschluessel', namespace: 'urn:fv:kopf', prefix: 'fv' },
+      });
       await deliver(custom, message, dctx('k<&>1'));
       expect(lastReceived().body).to.contain('<fv:Vorgangsschluessel xmlns:fv="urn:fv:kopf">k&lt;&amp;&gt;1</fv:Vorgangsschluessel>');
 
@@ -393,7 +414,12 @@ describe('soap adapter', () => {
       const a = await adapter({}, 3000, captured.logger);
       bo.behaviour = 'noReference';
       const r = await deliver(a);
-      expect(r).to.deep.equal({ ok: true, reference: null, httpStatus: 200, warning: 'back office accepted but gave no reference at Quittung.Aktenzeichen' });
+      expect(r).to.deep.equal({
+        ok: true,
+        reference: null,
+        httpStatus: 200,
+        warning: 'back office accepted but gave no reference at Quittung.Aktenzeichen',
+      });
       await flushLogs();
       const warn = captured.lines.map((l) => JSON.parse(l) as Record<string, unknown>).find((l) => l.level === 'warn');
       expect(warn?.message).to.contain('no reference at Quittung.Aktenzeichen');
@@ -416,16 +442,30 @@ describe('soap adapter', () => {
           httpStatus: 200,
         });
         const other = await adapter({ endpoint: `${bo.base}/other-element` });
-        expect(failure(await deliver(other))).to.include({ retryable: false, errorKind: 'soap-no-response', error: "back office answered HTTP 200 without the operation's response element Quittung" });
+        expect(failure(await deliver(other))).to.include({
+          retryable: false,
+          errorKind: 'soap-no-response',
+          error: "back office answered HTTP 200 without the operation's response element Quittung",
+        });
       });
 
       it('refuses a result code inside a 200, permanently or for now, with the errormessage and nothing filed', async () => {
         const a = await adapter({ acceptance: efile });
         const filed = bo.filed.length;
         bo.behaviour = 'refused';
-        expect(failure(await deliver(a))).to.deep.equal({ ok: false, retryable: false, error: 'back office refused the case: Vorgang nicht angelegt', errorKind: 'refused', httpStatus: 200 });
+        expect(failure(await deliver(a))).to.deep.equal({
+          ok: false,
+          retryable: false,
+          error: 'back office refused the case: Vorgang nicht angelegt',
+          errorKind: 'refused',
+          httpStatus: 200,
+        });
         bo.behaviour = 'busy';
-        expect(failure(await deliver(a))).to.include({ retryable: true, errorKind: 'refused', error: 'back office refused the case: System ausgelastet, bitte später erneut senden' });
+        expect(failure(await deliver(a))).to.include({
+          retryable: true,
+          errorKind: 'refused',
+          error: 'back office refused the case: System ausgelastet, bitte später erneut senden',
+        });
         bo.behaviour = 'accept';
         const r = await deliver(a);
         expect(r).to.include({ ok: true });
@@ -437,7 +477,13 @@ describe('soap adapter', () => {
         const a = await adapter({ referencePath: undefined, acceptance: { ...efile, reference: 'Aktenzeichen' } });
         const r = await deliver(a);
         expect(r.ok && r.reference).to.equal(bo.filed.at(-1)!.aktenzeichen);
-        const both = soapAdapter.options.safeParse({ wsdl: WSDL_PATH, operation: 'Anmelden', endpoint: bo.url11, referencePath: 'Quittung.Aktenzeichen', acceptance: { accepted: 'true', reference: 'x' } });
+        const both = soapAdapter.options.safeParse({
+          wsdl: WSDL_PATH,
+          operation: 'Anmelden',
+          endpoint: bo.url11,
+          referencePath: 'Quittung.Aktenzeichen',
+          acceptance: { accepted: 'true', reference: 'x' },
+        });
         expect(both.success).to.equal(false);
         expect(both.error!.issues.map((i) => i.path.join('.'))).to.deep.equal(['acceptance.reference']);
       });
@@ -462,7 +508,9 @@ describe('soap adapter', () => {
 
     it('reads references through repeated elements and never through prototypes', () => {
       const env = (body: string) => `<s:Envelope xmlns:s="http://schemas.xmlsoap.org/soap/envelope/"><s:Body>${body}</s:Body></s:Envelope>`;
-      const doc = env('<a:Antwort xmlns:a="urn:a"><a:Akte><a:Zeichen> 007 </a:Zeichen></a:Akte><a:Akte><a:Zeichen>008</a:Zeichen></a:Akte></a:Antwort>');
+      const doc = env(
+        '<a:Antwort xmlns:a="urn:a"><a:Akte><a:Zeichen> 007 </a:Zeichen></a:Akte><a:Akte><a:Zeichen>008</a:Zeichen></a:Akte></a:Antwort>',
+      );
       expect(referenceAt(doc, 'Antwort.Akte.1.Zeichen')).to.equal('008');
       expect(referenceAt(doc, 'Antwort.Akte.0.Zeichen')).to.equal('007');
       expect(referenceAt(doc, 'Antwort.Akte.Zeichen')).to.equal(null);
@@ -541,18 +589,41 @@ describe('soap adapter', () => {
       const unknown = { code: 'fv:Wartung', reason: 'Wartungsfenster' };
       // The hub's clock, on a whole second: an HTTP date in Retry-After counts from it.
       const now = 1_800_000_000_000;
-      expect(classifyFault(unknown, answer(503, { 'retry-after': '30' }), now)).to.include({ retryable: true, retryAfterMs: 30_000, httpStatus: 503 });
-      expect(classifyFault(unknown, answer(503, { 'retry-after': new Date(now + 120_000).toUTCString() }), now)).to.include({ retryAfterMs: 120_000 });
-      expect(classifyFault({ code: 'soap:Server.Busy', reason: '' }, answer(500), now)).to.include({ retryable: true, errorKind: 'soap-server-fault' });
-      expect(classifyFault({ code: 'Client.Authentication', reason: '' }, answer(500), now)).to.include({ retryable: false, errorKind: 'soap-client-fault' });
-      expect(classifyFault({ code: 'wsse:FailedAuthentication', reason: '' }, answer(500), now)).to.include({ retryable: false, errorKind: 'soap-security-fault' });
+      expect(classifyFault(unknown, answer(503, { 'retry-after': '30' }), now)).to.include({
+        retryable: true,
+        retryAfterMs: 30_000,
+        httpStatus: 503,
+      });
+      expect(classifyFault(unknown, answer(503, { 'retry-after': new Date(now + 120_000).toUTCString() }), now)).to.include({
+        retryAfterMs: 120_000,
+      });
+      expect(classifyFault({ code: 'soap:Server.Busy', reason: '' }, answer(500), now)).to.include({
+        retryable: true,
+        errorKind: 'soap-server-fault',
+      });
+      expect(classifyFault({ code: 'Client.Authentication', reason: '' }, answer(500), now)).to.include({
+        retryable: false,
+        errorKind: 'soap-client-fault',
+      });
+      expect(classifyFault({ code: 'wsse:FailedAuthentication', reason: '' }, answer(500), now)).to.include({
+        retryable: false,
+        errorKind: 'soap-security-fault',
+      });
       expect(classifyFault({ code: 'env:Sender', subcode: 'wsse:InvalidSecurityToken', reason: '' }, answer(400), now)).to.include({
         retryable: false,
         errorKind: 'soap-security-fault',
       });
       expect(classifyFault({ code: 'soap:VersionMismatch', reason: '' }, answer(503), now)).to.include({ retryable: false });
-      expect(classifyFault({ code: 'env:Receiver', reason: '' }, answer(503, { 'retry-after': '5' }), now)).to.include({ retryAfterMs: 5000 });
-      expect(faultOf({ Envelope: { Body: { Fault: { Code: { Value: 'env:Sender' }, Reason: { Text: [{ attributes: { 'xml:lang': 'de' }, $value: 'Fehler' }] } } } } })).to.deep.equal({
+      expect(classifyFault({ code: 'env:Receiver', reason: '' }, answer(503, { 'retry-after': '5' }), now)).to.include({
+        retryAfterMs: 5000,
+      });
+      expect(
+        faultOf({
+          Envelope: {
+            Body: { Fault: { Code: { Value: 'env:Sender' }, Reason: { Text: [{ attributes: { 'xml:lang': 'de' }, $value: 'Fehler' }] } } },
+          },
+        }),
+      ).to.deep.equal({
         code: 'env:Sender',
         reason: 'Fehler',
       });
@@ -652,7 +723,9 @@ describe('soap adapter', () => {
       const filed = bo.filed.length;
       const r = await a.check();
       expect(r.ok, r.message).to.equal(true);
-      expect(r.message).to.match(/^reachable, credentials not refused: http:\/\/127\.0\.0\.1:\d+\/hundesteuer\/soap11 answered the empty probe with SOAP fault/);
+      expect(r.message).to.match(
+        /^reachable, credentials not refused: http:\/\/127\.0\.0\.1:\d+\/hundesteuer\/soap11 answered the empty probe with SOAP fault/,
+      );
       expect(bo.auth.at(-1)).to.include({ ok: true });
       expect(bo.filed.length).to.equal(filed);
       const probe = lastReceived();
@@ -670,10 +743,15 @@ describe('soap adapter', () => {
     });
 
     it('with checkOperation: calls the harmless operation with the credentials', async () => {
-      const a = await adapter({ checkOperation: 'Ping', checkXml: `<?xml version="1.0"?><h:PingAnfrage xmlns:h="${HST_NS}"><h:Echo>amtsbote</h:Echo></h:PingAnfrage>` });
+      const a = await adapter({
+        checkOperation: 'Ping',
+        checkXml: `<?xml version="1.0"?><h:PingAnfrage xmlns:h="${HST_NS}"><h:Echo>amtsbote</h:Echo></h:PingAnfrage>`,
+      });
       const r = await a.check();
       expect(r.ok, r.message).to.equal(true);
-      expect(r.message).to.match(/^reachable, credentials accepted: Ping at http:\/\/127\.0\.0\.1:\d+\/hundesteuer\/soap11 answered HTTP 200$/);
+      expect(r.message).to.match(
+        /^reachable, credentials accepted: Ping at http:\/\/127\.0\.0\.1:\d+\/hundesteuer\/soap11 answered HTTP 200$/,
+      );
       expect(bo.pings.at(-1)).to.deep.equal({ Echo: 'amtsbote' });
       expect(lastReceived().headers.soapaction).to.equal('"urn:de:amtsbote:test:hundesteuer:1/Ping"');
 
@@ -683,12 +761,17 @@ describe('soap adapter', () => {
       const bad = await adapter({ checkOperation: 'Ping', security: usernameToken('falsch') });
       const b = await bad.check();
       expect(b.ok).to.equal(false);
-      expect(b.message).to.match(/^credentials rejected: Ping at .*: back office answered with SOAP fault SOAP-ENV:Client \(AuthenticationFailure\): Invalid username or password$/);
+      expect(b.message).to.match(
+        /^credentials rejected: Ping at .*: back office answered with SOAP fault SOAP-ENV:Client \(AuthenticationFailure\): Invalid username or password$/,
+      );
     });
 
     it('is not ok when the back office is unreachable, unavailable or not SOAP', async () => {
       const refused = await (await adapter({ endpoint: refusedUrl })).check();
-      expect(refused).to.deep.equal({ ok: false, message: `cannot reach ${refusedUrl}: network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)` });
+      expect(refused).to.deep.equal({
+        ok: false,
+        message: `cannot reach ${refusedUrl}: network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)`,
+      });
       const unavailable = await (await adapter({ endpoint: `${bo.base}/status/503` })).check();
       expect(unavailable.ok).to.equal(false);
       expect(unavailable.message).to.match(/^back office unavailable: .* answered HTTP 503$/);
@@ -698,11 +781,14 @@ describe('soap adapter', () => {
       const missing = await (await adapter({ endpoint: `${bo.base}/nothing-here` })).check();
       expect(missing.ok).to.equal(false);
       const checkRefused = await (await adapter({ endpoint: refusedUrl, checkOperation: 'Ping' })).check();
-      expect(checkRefused).to.deep.equal({ ok: false, message: `Ping at ${refusedUrl} failed: network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)` });
+      expect(checkRefused).to.deep.equal({
+        ok: false,
+        message: `Ping at ${refusedUrl} failed: network error ECONNREFUSED: ${new URL(refusedUrl).host} refused the connection (nothing listens there)`,
+      });
     });
   });
 
-  describe('TLS with client certificates', function () {
+  describe('TLS with client certificates', () => {
     let pki: TestPki | undefined;
     let tlsBo: HundesteuerBackOffice;
 
@@ -786,7 +872,11 @@ describe('soap adapter', () => {
     it('never contain a secret or the message, in failing and succeeding deliveries', async () => {
       const captured = capturingLogger();
       const checks: string[] = [];
-      for (const security of [usernameToken(PASSWORD, 'PasswordText'), usernameToken(PASSWORD, 'PasswordDigest'), usernameToken('Falsch-' + PASSWORD)]) {
+      for (const security of [
+        usernameToken(PASSWORD, 'PasswordText'),
+        usernameToken(PASSWORD, 'PasswordDigest'),
+        usernameToken('Falsch-' + PASSWORD),
+      ]) {
         for (const behaviour of ['accept', 'clientFault', 'echoFault', 'serverFault', 'noReference'] as const) {
           const a = await adapter({ security, checkOperation: 'Ping' }, 3000, captured.logger);
           bo.behaviour = behaviour;
@@ -794,7 +884,12 @@ describe('soap adapter', () => {
           await deliver(a, jsonAnmeldung);
           checks.push((await a.check()).message);
         }
-        for (const endpoint of [refusedUrl, `${bo.base}/status/500-html`, `${bo.base}/status/302`, `http://127.0.0.1:1/x?password=${PASSWORD}`]) {
+        for (const endpoint of [
+          refusedUrl,
+          `${bo.base}/status/500-html`,
+          `${bo.base}/status/302`,
+          `http://127.0.0.1:1/x?password=${PASSWORD}`,
+        ]) {
           const a = await adapter({ security, endpoint }, 3000, captured.logger);
           await deliver(a);
           checks.push((await a.check()).message);

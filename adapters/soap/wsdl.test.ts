@@ -37,7 +37,14 @@ const HTTP_ONLY_WSDL = `<?xml version="1.0" encoding="utf-8"?>
 </wsdl:definitions>`;
 
 const { logger } = capturingLogger();
-const ctx = (n: number): DeliveryContext => ({ deliveryId: `dlv-${n}`, idempotencyKey: `idem-${n}`, submissionId: 'sub-1', tenant: '05513000', service: 'hundeanmeldung', attempt: 1 });
+const ctx = (n: number): DeliveryContext => ({
+  deliveryId: `dlv-${n}`,
+  idempotencyKey: `idem-${n}`,
+  submissionId: 'sub-1',
+  tenant: '05513000',
+  service: 'hundeanmeldung',
+  attempt: 1,
+});
 
 describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', () => {
   let server: http.Server;
@@ -54,11 +61,26 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
     base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     // Each WSDL as its own service on its own path, as the back office's stack would serve it.
-    const toolkit = { Vorgangsverwaltung: { VorgangSoapPort: { Anlegen: (args: unknown) => (calls.push({ op: 'toolkit', args }), { Result: `VG-${calls.length}` }) } } };
+    const toolkit = {
+      Vorgangsverwaltung: {
+        VorgangSoapPort: { Anlegen: (args: unknown) => (calls.push({ op: 'toolkit', args }), { Result: `VG-${calls.length}` }) },
+      },
+    };
     const wcfOp = (name: string) => (args: unknown) => (calls.push({ op: name, args }), { AnlegenResult: `WCF-${calls.length}` });
-    const wcf = { VorgangService: { BasicHttpBinding_IVorgangService: { Anlegen: wcfOp('wcf-basic') }, WSHttpBinding_IVorgangService: { Anlegen: wcfOp('wcf-ws') } } };
+    const wcf = {
+      VorgangService: {
+        BasicHttpBinding_IVorgangService: { Anlegen: wcfOp('wcf-basic') },
+        WSHttpBinding_IVorgangService: { Anlegen: wcfOp('wcf-ws') },
+      },
+    };
     soap.listen(server, { path: '/toolkit', services: toolkit, xml: readFileSync(TOOLKIT_WSDL, 'utf8'), suppressStack: true });
-    soap.listen(server, { path: '/wcf12', services: wcf, xml: readFileSync(WCF_WSDL, 'utf8'), forceSoap12Headers: true, suppressStack: true });
+    soap.listen(server, {
+      path: '/wcf12',
+      services: wcf,
+      xml: readFileSync(WCF_WSDL, 'utf8'),
+      forceSoap12Headers: true,
+      suppressStack: true,
+    });
     dir = mkdtempSync(path.join(tmpdir(), 'amtsbote-wsdl-'));
   });
 
@@ -69,7 +91,12 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
   });
 
   async function create(options: Record<string, unknown>): Promise<AdapterInstance> {
-    const a = await soapAdapter.create(soapAdapter.options.parse({ idempotency: { in: 'none' }, ...options }), { targetId: 't', logger, timeoutMs: 3000, clock: systemClock });
+    const a = await soapAdapter.create(soapAdapter.options.parse({ idempotency: { in: 'none' }, ...options }), {
+      targetId: 't',
+      logger,
+      timeoutMs: 3000,
+      clock: systemClock,
+    });
     adapters.push(a);
     return a;
   }
@@ -89,7 +116,12 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
       other: [],
     });
     // rpc/encoded, as the Toolkit writes it: node-soap writes the wrapper, so the mapping sends JSON.
-    const a = await create({ wsdl: TOOLKIT_WSDL, operation: 'Anlegen', endpoint: `${base}/toolkit`, referencePath: 'AnlegenResponse.Result' });
+    const a = await create({
+      wsdl: TOOLKIT_WSDL,
+      operation: 'Anlegen',
+      endpoint: `${base}/toolkit`,
+      referencePath: 'AnlegenResponse.Result',
+    });
     const r = await a.deliver(jsonMessage({ Gemeinde: '05513000', Betreff: 'Hundeanmeldung' }), ctx(1));
     expect(r).to.deep.equal({ ok: true, reference: `VG-${calls.length}`, httpStatus: 200 });
     expect(calls.at(-1)).to.deep.equal({ op: 'toolkit', args: { Gemeinde: '05513000', Betreff: 'Hundeanmeldung' } });
@@ -100,8 +132,17 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
       { service: 'VorgangService', port: 'BasicHttpBinding_IVorgangService', soapVersion: '1.1' },
       { service: 'VorgangService', port: 'WSHttpBinding_IVorgangService', soapVersion: '1.2' },
     ]);
-    const a = await create({ wsdl: WCF_WSDL, port: 'WSHttpBinding_IVorgangService', operation: 'Anlegen', endpoint: `${base}/wcf12`, referencePath: 'AnlegenResponse.AnlegenResult' });
-    const r = await a.deliver(xmlMessage('<Anlegen xmlns="http://tempuri.org/"><gemeinde>05513000</gemeinde><betreff>Hundeanmeldung</betreff></Anlegen>'), ctx(2));
+    const a = await create({
+      wsdl: WCF_WSDL,
+      port: 'WSHttpBinding_IVorgangService',
+      operation: 'Anlegen',
+      endpoint: `${base}/wcf12`,
+      referencePath: 'AnlegenResponse.AnlegenResult',
+    });
+    const r = await a.deliver(
+      xmlMessage('<Anlegen xmlns="http://tempuri.org/"><gemeinde>05513000</gemeinde><betreff>Hundeanmeldung</betreff></Anlegen>'),
+      ctx(2),
+    );
     expect(r).to.deep.equal({ ok: true, reference: `WCF-${calls.length}`, httpStatus: 200 });
     expect(calls.at(-1)).to.deep.equal({ op: 'wcf-ws', args: { gemeinde: '05513000', betreff: 'Hundeanmeldung' } });
   });
@@ -111,9 +152,15 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
     const other = toolkit.replaceAll('soap:', 'w11:').replace("xmlns:soap='", "xmlns:w11='");
     expect(readWsdlPorts(other).soap).to.deep.equal([{ service: 'Vorgangsverwaltung', port: 'VorgangSoapPort', soapVersion: '1.1' }]);
     // The SOAP 1.2 binding in its own default namespace; the WSDL elements are prefixed.
-    const wcf = readFileSync(WCF_WSDL, 'utf8').replace('<soap12:binding transport=', '<binding xmlns="http://schemas.xmlsoap.org/wsdl/soap12/" transport=');
+    const wcf = readFileSync(WCF_WSDL, 'utf8').replace(
+      '<soap12:binding transport=',
+      '<binding xmlns="http://schemas.xmlsoap.org/wsdl/soap12/" transport=',
+    );
     expect(readWsdlPorts(wcf).soap.map((p) => p.soapVersion)).to.deep.equal(['1.1', '1.2']);
-    const bare = readFileSync(WCF_WSDL, 'utf8').replace('<soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/>', '<soap12:binding/>');
+    const bare = readFileSync(WCF_WSDL, 'utf8').replace(
+      '<soap12:binding transport="http://schemas.xmlsoap.org/soap/http"/>',
+      '<soap12:binding/>',
+    );
     expect(readWsdlPorts(bare).soap.map((p) => p.soapVersion)).to.deep.equal(['1.1', '1.2']);
   });
 
@@ -135,9 +182,13 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
     );
     // A binding that is missing, or whose extension's prefix is not declared, is named as such.
     const broken = HTTP_ONLY_WSDL.replace('binding="tns:VorgangHttpGet"', 'binding="tns:Elsewhere"');
-    expect(readWsdlPorts(broken).other).to.deep.equal([{ service: 'Vorgang', port: 'VorgangHttpGet', reason: 'binding tns:Elsewhere is not in this file (imported?)' }]);
+    expect(readWsdlPorts(broken).other).to.deep.equal([
+      { service: 'Vorgang', port: 'VorgangHttpGet', reason: 'binding tns:Elsewhere is not in this file (imported?)' },
+    ]);
     const undeclared = HTTP_ONLY_WSDL.replace('<http:binding verb="GET"/>', '<soapx:binding/>');
-    expect(readWsdlPorts(undeclared).other[0]?.reason).to.equal('binding tns:VorgangHttpGet has <soapx:binding> (undeclared prefix), no SOAP 1.1 or 1.2 binding');
+    expect(readWsdlPorts(undeclared).other[0]?.reason).to.equal(
+      'binding tns:VorgangHttpGet has <soapx:binding> (undeclared prefix), no SOAP 1.1 or 1.2 binding',
+    );
   });
 
   it('names the wanted port first when it exists but is not SOAP', async () => {
@@ -148,7 +199,9 @@ describe('soap adapter: WSDLs written by Microsoft tools and other prefixes', ()
     );
     writeFileSync(file, mixed);
     const message = await errorOf({ wsdl: file, port: 'HttpPost', operation: 'Anlegen', endpoint: `${base}/wcf12` });
-    expect(message).to.contain('SOAP ports: VorgangService/BasicHttpBinding_IVorgangService (SOAP 1.1), VorgangService/WSHttpBinding_IVorgangService (SOAP 1.2)');
+    expect(message).to.contain(
+      'SOAP ports: VorgangService/BasicHttpBinding_IVorgangService (SOAP 1.1), VorgangService/WSHttpBinding_IVorgangService (SOAP 1.2)',
+    );
     expect(message).to.contain('other ports: VorgangService/HttpPost: binding tns:Http has <http:binding> (an HTTP GET/POST binding)');
   });
 });

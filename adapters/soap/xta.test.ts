@@ -71,10 +71,12 @@ describe('soap adapter and the XTA 2.1.1 WSDL (shared/reference)', function () {
       req.on('data', (c: Buffer) => chunks.push(c));
       req.on('end', () => {
         seen.push({ headers: req.headers, body: Buffer.concat(chunks).toString('utf8') });
-        res.writeHead(500, { 'Content-Type': 'application/soap+xml; charset=utf-8' }).end(
-          '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><env:Fault><env:Code><env:Value>env:Receiver</env:Value></env:Code>' +
-            '<env:Reason><env:Text xml:lang="de">XTA-Server nicht bereit</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>',
-        );
+        res
+          .writeHead(500, { 'Content-Type': 'application/soap+xml; charset=utf-8' })
+          .end(
+            '<env:Envelope xmlns:env="http://www.w3.org/2003/05/soap-envelope"><env:Body><env:Fault><env:Code><env:Value>env:Receiver</env:Value></env:Code>' +
+              '<env:Reason><env:Text xml:lang="de">XTA-Server nicht bereit</env:Text></env:Reason></env:Fault></env:Body></env:Envelope>',
+          );
       });
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', () => resolve()));
@@ -98,7 +100,14 @@ describe('soap adapter and the XTA 2.1.1 WSDL (shared/reference)', function () {
       const message = xmlMessage(
         '<xta:GenericContentContainer xmlns:xta="http://xoev.de/transport/xta/211"><xta:ContentContainer><xta:Message>PE5hY2hyaWNodC8+</xta:Message></xta:ContentContainer></xta:GenericContentContainer>',
       );
-      const r = await instance.deliver(message, { deliveryId: 'd-xta', idempotencyKey: 'k-xta', submissionId: 's', tenant: '05513000', service: 'xta', attempt: 1 });
+      const r = await instance.deliver(message, {
+        deliveryId: 'd-xta',
+        idempotencyKey: 'k-xta',
+        submissionId: 's',
+        tenant: '05513000',
+        service: 'xta',
+        attempt: 1,
+      });
       expect(r).to.deep.include({ ok: false, retryable: true, errorKind: 'soap-server-fault' });
       expect(seen[0]!.headers['content-type']).to.equal('application/soap+xml; charset=utf-8; action="http://www.xta.de/XTA/SendMessage"');
       expect(seen[0]!.body).to.contain('xmlns:soap="http://www.w3.org/2003/05/soap-envelope"');

@@ -30,14 +30,20 @@ const harness: ConformanceHarness = {
     const expected = 'Basic ' + Buffer.from(`${USER}:${PASSWORD}`, 'utf8').toString('base64');
     const app = express();
     app.use(express.raw({ type: () => true }));
-    app.use((req, res, next) => (req.get('authorization') === expected ? next() : res.status(401).type('application/xml').send('<Fehler>unauthorized</Fehler>')));
+    app.use((req, res, next) =>
+      req.get('authorization') === expected ? next() : res.status(401).type('application/xml').send('<Fehler>unauthorized</Fehler>'),
+    );
     app.get('/', (_req, res) => {
       res.type('application/xml').send('<Status>bereit</Status>');
     });
     app.post('/eingang', (req, res) => {
       bodies.push(Buffer.from(req.body as Buffer));
       if (behaviour === 'retryable') return res.status(503).type('application/xml').send('<Fehler>Wartung</Fehler>');
-      if (behaviour === 'permanent') return res.status(422).type('application/problem+json').send(JSON.stringify({ title: 'Pflichtfeld fehlt' }));
+      if (behaviour === 'permanent')
+        return res
+          .status(422)
+          .type('application/problem+json')
+          .send(JSON.stringify({ title: 'Pflichtfeld fehlt' }));
       if (behaviour === 'refuse') return res.status(200).type('application/xml').send(refused(REFUSAL));
       const key = req.get('idempotency-key')!;
       const known = cases.get(key);

@@ -1,6 +1,13 @@
 import path from 'node:path';
 import type { AxiosResponse } from 'axios';
-import { classifyHttpStatus, compileAcceptance, defineAdapter, parseAnswer, refusal, HTTP_DEFAULT_ACCEPTANCE } from '../../src/sdk/index.ts';
+import {
+  classifyHttpStatus,
+  compileAcceptance,
+  defineAdapter,
+  parseAnswer,
+  refusal,
+  HTTP_DEFAULT_ACCEPTANCE,
+} from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/sdk/xsd.ts';
 import { oneLine, problemTitle } from '../_http/response.ts';
@@ -17,7 +24,6 @@ const MAX_RESPONSE_BYTES = 10 * 1024 * 1024;
 
 /** Schema errors shown in a delivery's error; the rest are counted. */
 const ERRORS_SHOWN = 3;
-
 
 export default defineAdapter({
   type: 'xml-http',
@@ -67,7 +73,12 @@ export default defineAdapter({
 
         if (message.format !== 'xml') {
           logger.warn('xml-http got a JSON message; set format: xml on the target', meta);
-          return { ok: false, retryable: false, error: 'xml-http sends XML documents, but the mapping produced JSON (set format: xml on the target)', errorKind: 'format' };
+          return {
+            ok: false,
+            retryable: false,
+            error: 'xml-http sends XML documents, but the mapping produced JSON (set format: xml on the target)',
+            errorKind: 'format',
+          };
         }
 
         if (schema) {
@@ -117,7 +128,10 @@ export default defineAdapter({
         const durationMs = Math.round(performance.now() - started);
         if (res.status >= 200 && res.status < 300) return accepted(res, message, meta, durationMs);
 
-        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), { header: headerString(res.headers['retry-after']), now: clock() });
+        const result = classifyHttpStatus(res.status, oneLine(res.statusText ?? '', 100), {
+          header: headerString(res.headers['retry-after']),
+          now: clock(),
+        });
         if (!result.ok) {
           const title = problemTitle(res.headers['content-type'], res.data);
           if (title) result.error += `: ${title}`;
@@ -126,7 +140,12 @@ export default defineAdapter({
             logger.warn('xml-http back office answered with a redirect; set url to the final address', { ...meta, httpStatus: res.status });
           }
         }
-        logger.debug('xml-http delivery attempt refused', { ...meta, httpStatus: res.status, retryable: !result.ok && result.retryable, durationMs });
+        logger.debug('xml-http delivery attempt refused', {
+          ...meta,
+          httpStatus: res.status,
+          retryable: !result.ok && result.retryable,
+          durationMs,
+        });
         return result;
       },
 
@@ -142,10 +161,21 @@ export default defineAdapter({
     };
 
     /** A 2xx: judged by the acceptance rule, then the reference read. */
-    async function accepted(res: AxiosResponse<string>, message: OutboundMessage, meta: Record<string, unknown>, durationMs: number): Promise<DeliveryResult> {
+    async function accepted(
+      res: AxiosResponse<string>,
+      message: OutboundMessage,
+      meta: Record<string, unknown>,
+      durationMs: number,
+    ): Promise<DeliveryResult> {
       const verdict = await rule.judge(parseAnswer(res.headers['content-type'], res.data, res.status), message);
       if (!verdict.accepted) {
-        logger.warn('xml-http back office refused the case inside a 2xx answer', { ...meta, httpStatus: res.status, errorKind: verdict.errorKind, retryable: verdict.retryable, durationMs });
+        logger.warn('xml-http back office refused the case inside a 2xx answer', {
+          ...meta,
+          httpStatus: res.status,
+          errorKind: verdict.errorKind,
+          retryable: verdict.retryable,
+          durationMs,
+        });
         return refusal(verdict, res.status);
       }
       if (verdict.reference !== undefined) {
@@ -176,4 +206,3 @@ export default defineAdapter({
 });
 
 /** Origin and path only: a query string may carry a key. */
-

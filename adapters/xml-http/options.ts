@@ -8,13 +8,15 @@ import { authSchema, checkHeaderSources, checkUrlOption, extraHeaders, httpMetho
 // alike. Messages never echo a value: it may be a credential, and the config loader prints them as they are.
 
 /** `type/subtype` with optional parameters, and nothing Node would refuse in a header. */
-const MEDIA_TYPE = /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\r\n]*"|[A-Za-z0-9!#$&^_.+-]+))*$/;
+const MEDIA_TYPE =
+  /^[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*\/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]*(\s*;\s*[A-Za-z0-9!#$&^_.+-]+=("[^"\r\n]*"|[A-Za-z0-9!#$&^_.+-]+))*$/;
 
 /**
  * `Quittung/Aktenzeichen`, `/Quittung/Aktenzeichen` or `Quittung/@aktenzeichen`: element names from the root
  * down, an optional attribute last. A prefix (`q:Quittung`) is allowed and ignored, like namespaces.
  */
-export const XML_PATH = /^\/?(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*(?:\/(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*)*(?:\/@(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*)?$/u;
+export const XML_PATH =
+  /^\/?(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*(?:\/(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*)*(?:\/@(?:[\p{L}_][\p{L}\p{N}_.-]*:)?[\p{L}_][\p{L}\p{N}_.-]*)?$/u;
 
 export const referenceSchema = z.discriminatedUnion('from', [
   z
@@ -22,7 +24,10 @@ export const referenceSchema = z.discriminatedUnion('from', [
       from: z.literal('xml'),
       path: z
         .string()
-        .regex(XML_PATH, 'must be element names from the root down, separated by "/", e.g. Quittung/Aktenzeichen (an attribute last as @name)')
+        .regex(
+          XML_PATH,
+          'must be element names from the root down, separated by "/", e.g. Quittung/Aktenzeichen (an attribute last as @name)',
+        )
         .describe('element names from the root element down; namespace prefixes are ignored'),
     })
     .strict(),
@@ -50,9 +55,14 @@ export const xmlHttpOptionsSchema = z
       .describe('Content-Type of the request; the body is always the UTF-8 text of the mapped document'),
     idempotencyHeader,
     schema: filePath(z.string().min(1))
-      .refine((p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p), 'must be the path of a local .xsd file, not a URL: schemas are never fetched from the network')
+      .refine(
+        (p) => !/^[a-z][a-z0-9+.-]*:\/\//i.test(p),
+        'must be the path of a local .xsd file, not a URL: schemas are never fetched from the network',
+      )
       .optional()
-      .describe('entry XSD (local path; a relative path is found in the configuration folder); every message is validated against it before it is sent'),
+      .describe(
+        'entry XSD (local path; a relative path is found in the configuration folder); every message is validated against it before it is sent',
+      ),
     reference: referenceSchema.optional().describe("where the back office's reference (Aktenzeichen) is in its answer"),
     acceptance: acceptanceOption.optional(),
     checkUrl: checkUrlOption,

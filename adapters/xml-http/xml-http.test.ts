@@ -48,7 +48,14 @@ async function adapter(options: Record<string, unknown>, timeoutMs = 2000): Prom
 let counter = 0;
 function dctx(): DeliveryContext {
   counter += 1;
-  return { deliveryId: `dlv-x-${counter}`, idempotencyKey: `idem-x-${counter}`, submissionId: 'sub-1', tenant: '05513000', service: 'hundeanmeldung', attempt: 1 };
+  return {
+    deliveryId: `dlv-x-${counter}`,
+    idempotencyKey: `idem-x-${counter}`,
+    submissionId: 'sub-1',
+    tenant: '05513000',
+    service: 'hundeanmeldung',
+    attempt: 1,
+  };
 }
 
 function failure(r: DeliveryResult): Extract<DeliveryResult, { ok: false }> {
@@ -75,16 +82,22 @@ before(async () => {
   const app = express();
   app.use(express.raw({ type: () => true, limit: '1mb' }));
   app.use((req, _res, next) => {
-    if (req.path !== '/token') seen.push({ method: req.method, path: req.path, headers: req.headers, body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
+    if (req.path !== '/token')
+      seen.push({ method: req.method, path: req.path, headers: req.headers, body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0) });
     next();
   });
-  const xml = (res: express.Response, body: string, status = 201, type = 'application/xml; charset=utf-8') => res.status(status).type(type).send(body);
+  const xml = (res: express.Response, body: string, status = 201, type = 'application/xml; charset=utf-8') =>
+    res.status(status).type(type).send(body);
 
   app.post('/xml', (_req, res) => xml(res, RECEIPT_NS));
   app.put('/xml', (_req, res) => xml(res, RECEIPT_NS, 200));
-  app.post('/xml-default-ns', (_req, res) => xml(res, '<Quittung xmlns="urn:fv" aktenzeichen="ATTR-1"><Aktenzeichen typ="intern">DEF-77</Aktenzeichen></Quittung>', 200, 'text/xml'));
+  app.post('/xml-default-ns', (_req, res) =>
+    xml(res, '<Quittung xmlns="urn:fv" aktenzeichen="ATTR-1"><Aktenzeichen typ="intern">DEF-77</Aktenzeichen></Quittung>', 200, 'text/xml'),
+  );
   app.post('/xml-as-text', (_req, res) => xml(res, RECEIPT_NS, 200, 'text/plain'));
-  app.post('/xml-doctype', (_req, res) => xml(res, '<!DOCTYPE q [<!ENTITY e SYSTEM "file:///etc/passwd">]><Quittung><Aktenzeichen>&e;</Aktenzeichen></Quittung>'));
+  app.post('/xml-doctype', (_req, res) =>
+    xml(res, '<!DOCTYPE q [<!ENTITY e SYSTEM "file:///etc/passwd">]><Quittung><Aktenzeichen>&e;</Aktenzeichen></Quittung>'),
+  );
   app.post('/xml-two', (_req, res) => xml(res, '<Quittung><Aktenzeichen>A</Aktenzeichen><Aktenzeichen>B</Aktenzeichen></Quittung>'));
   app.post('/json', (_req, res) => res.status(201).json({ id: 'FV-42', vorgang: { nr: 1234 } }));
   app.post('/empty', (_req, res) => res.sendStatus(204));
@@ -118,9 +131,19 @@ before(async () => {
   app.post('/status/408', (_req, res) => void res.sendStatus(408));
   app.post('/status/400', (req, res) => {
     // Echoes the request: none of it may reach an error or a log line.
-    res.status(400).type('application/problem+json').send(JSON.stringify({ title: 'Schemafehler', detail: String(req.body) }));
+    res
+      .status(400)
+      .type('application/problem+json')
+      .send(JSON.stringify({ title: 'Schemafehler', detail: String(req.body) }));
   });
-  app.post('/status/500', (req, res) => void res.status(500).type('application/xml').send(`<Fehler>${String(req.body)}</Fehler>`));
+  app.post(
+    '/status/500',
+    (req, res) =>
+      void res
+        .status(500)
+        .type('application/xml')
+        .send(`<Fehler>${String(req.body)}</Fehler>`),
+  );
   app.post('/redirect', (_req, res) => res.redirect(307, '/xml'));
   app.post('/slow', (_req, res) => {
     setTimeout(() => {
@@ -296,7 +319,9 @@ describe('xml-http adapter', () => {
         expect(r.ok, p).to.equal(true);
         if (!r.ok) continue;
         expect(r.reference, p).to.equal(null);
-        expect(r.warning, p).to.match(/^back office accepted but gave no reference at /).and.contain(why);
+        expect(r.warning, p)
+          .to.match(/^back office accepted but gave no reference at /)
+          .and.contain(why);
         expect(r.warning).not.to.contain('root:');
       }
       const none = await adapter({ url: `${base}/empty` });
@@ -306,7 +331,9 @@ describe('xml-http adapter', () => {
     it('refuses a JSON message without sending it', async () => {
       const a = await adapter({ url: `${base}/xml` });
       const before = seen.length;
-      const r = failure(await a.deliver({ format: 'json', body: { a: 1 }, text: '{"a":1}', contentType: 'application/json', attachments: [] }, dctx()));
+      const r = failure(
+        await a.deliver({ format: 'json', body: { a: 1 }, text: '{"a":1}', contentType: 'application/json', attachments: [] }, dctx()),
+      );
       expect(r).to.include({ retryable: false, errorKind: 'format' });
       expect(seen.length).to.equal(before);
     });
@@ -339,12 +366,16 @@ describe('xml-http adapter', () => {
       expect(missing.error).to.match(/^the message violates the schema hundeanmeldung\.xsd, nothing was sent: line \d+: /);
       expect(missing.error).to.contain("Element 'Geschlecht': This element is not expected. Expected is ( Rasse ).");
 
-      const wrongType = failure(await a.deliver(xmlMessage(sample.replace('<p:Geburtsdatum>1984-03-17<', '<p:Geburtsdatum>17.03.1984<')), dctx()));
+      const wrongType = failure(
+        await a.deliver(xmlMessage(sample.replace('<p:Geburtsdatum>1984-03-17<', '<p:Geburtsdatum>17.03.1984<')), dctx()),
+      );
       expect(wrongType).to.include({ retryable: false, errorKind: 'schema' });
       expect(wrongType.error).to.contain("Element 'Geburtsdatum': the value is not a valid value of the atomic type 'xs:date'");
       expect(wrongType.error).not.to.contain('17.03.1984');
 
-      const many = failure(await a.deliver(xmlMessage(sample.replace(/<ha:(Geburtsdatum|Haltungsbeginn)>[^<]*</g, '<ha:$1>bald<')), dctx()));
+      const many = failure(
+        await a.deliver(xmlMessage(sample.replace(/<ha:(Geburtsdatum|Haltungsbeginn)>[^<]*</g, '<ha:$1>bald<')), dctx()),
+      );
       expect(many.error).to.match(/\(and 3 more\)$/);
 
       const doctype = failure(await a.deliver(xmlMessage(`<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>`), dctx()));
@@ -358,7 +389,10 @@ describe('xml-http adapter', () => {
       const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'xml-http-'));
       try {
         const entry = path.join(dir, 'antrag.xsd');
-        fs.writeFileSync(entry, '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="fehlt.xsd"/></xs:schema>');
+        fs.writeFileSync(
+          entry,
+          '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"><xs:include schemaLocation="fehlt.xsd"/></xs:schema>',
+        );
         let error: unknown;
         await adapter({ url: `${base}/xml`, schema: entry }).catch((e: unknown) => (error = e));
         expect(String(error)).to.match(/xml-http schema: .*fehlt\.xsd/);
@@ -374,11 +408,19 @@ describe('xml-http adapter', () => {
   describe('auth', () => {
     it('basic, bearer and api-key reach the back office', async () => {
       const ref = { from: 'xml', path: 'Quittung/Aktenzeichen' };
-      const basic = await adapter({ url: `${base}/auth/basic`, reference: ref, auth: { type: 'basic', username: 'sachbearbeitung', password: PASSWORD } });
+      const basic = await adapter({
+        url: `${base}/auth/basic`,
+        reference: ref,
+        auth: { type: 'basic', username: 'sachbearbeitung', password: PASSWORD },
+      });
       expect(await basic.deliver(message, dctx())).to.include({ ok: true, reference: 'HU-2026-0815' });
       const bearer = await adapter({ url: `${base}/auth/bearer`, reference: ref, auth: { type: 'bearer', token: TOKEN } });
       expect(await bearer.deliver(message, dctx())).to.include({ ok: true });
-      const key = await adapter({ url: `${base}/auth/api-key`, reference: ref, auth: { type: 'api-key', header: 'X-FV-Key', value: API_KEY } });
+      const key = await adapter({
+        url: `${base}/auth/api-key`,
+        reference: ref,
+        auth: { type: 'api-key', header: 'X-FV-Key', value: API_KEY },
+      });
       expect(await key.deliver(message, dctx())).to.include({ ok: true });
     });
 
@@ -417,7 +459,10 @@ describe('xml-http adapter', () => {
         errorKind: 'http-429',
         retryAfterMs: 30_000,
       });
-      expect(failure(await (await adapter({ url: `${base}/status/408` })).deliver(message, dctx()))).to.include({ retryable: true, errorKind: 'http-408' });
+      expect(failure(await (await adapter({ url: `${base}/status/408` })).deliver(message, dctx()))).to.include({
+        retryable: true,
+        errorKind: 'http-408',
+      });
       const r500 = failure(await (await adapter({ url: `${base}/status/500` })).deliver(message, dctx()));
       expect(r500).to.include({ retryable: true, errorKind: 'http-500' });
       expect(r500.error).not.to.contain('Mustermann');
@@ -437,7 +482,10 @@ describe('xml-http adapter', () => {
 
     it('a slow or trickling back office times out within timeoutMs, retryable', async () => {
       for (const p of ['/slow', '/trickle']) {
-        const a = await adapter({ url: `${base}${p}`, schema: FIXTURE_XSD, reference: { from: 'xml', path: 'Quittung/Aktenzeichen' } }, 200);
+        const a = await adapter(
+          { url: `${base}${p}`, schema: FIXTURE_XSD, reference: { from: 'xml', path: 'Quittung/Aktenzeichen' } },
+          200,
+        );
         const started = Date.now();
         expect(failure(await a.deliver(message, dctx())), p).to.include({ retryable: true, errorKind: 'timeout' });
         // Well before the back office would have finished (5 s either way); the margin is for a busy machine.
@@ -451,11 +499,15 @@ describe('xml-http adapter', () => {
       const ok = await (await adapter({ url: `${base}/xml` })).check();
       expect(ok).to.deep.equal({ ok: true, message: `reachable: GET ${base}/ answered HTTP 200` });
 
-      const withKey = await (await adapter({ url: `${base}/xml`, checkUrl: `${base}/health?probe=${TOKEN}`, auth: { type: 'bearer', token: TOKEN } })).check();
+      const withKey = await (
+        await adapter({ url: `${base}/xml`, checkUrl: `${base}/health?probe=${TOKEN}`, auth: { type: 'bearer', token: TOKEN } })
+      ).check();
       expect(withKey.ok).to.equal(true);
       expect(withKey.message).not.to.contain(TOKEN);
 
-      const rejected = await (await adapter({ url: `${base}/xml`, checkUrl: `${base}/health`, auth: { type: 'bearer', token: 'wrong' } })).check();
+      const rejected = await (
+        await adapter({ url: `${base}/xml`, checkUrl: `${base}/health`, auth: { type: 'bearer', token: 'wrong' } })
+      ).check();
       expect(rejected).to.deep.equal({ ok: false, refused: true, message: `credentials rejected: GET ${base}/health answered HTTP 401` });
 
       const refused = await (await adapter({ url: refusedUrl })).check();
@@ -470,11 +522,25 @@ describe('xml-http adapter', () => {
       const everything = lines.join('\n');
       expect(lines.length).to.be.greaterThan(10);
       const basicHeader = Buffer.from(`sachbearbeitung:${PASSWORD}`, 'utf8').toString('base64');
-      for (const forbidden of [PASSWORD, TOKEN, API_KEY, CLIENT_SECRET, OAUTH_TOKEN, basicHeader, 'Mustermann', 'Heidestra', '17.03.1984', 'angenommen', 'root:']) {
+      for (const forbidden of [
+        PASSWORD,
+        TOKEN,
+        API_KEY,
+        CLIENT_SECRET,
+        OAUTH_TOKEN,
+        basicHeader,
+        'Mustermann',
+        'Heidestra',
+        '17.03.1984',
+        'angenommen',
+        'root:',
+      ]) {
         expect(everything, forbidden).not.to.contain(forbidden);
       }
       // The schema warning is there, naming elements and rules.
-      const warnings = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.message === 'xml-http message violates the schema; nothing was sent');
+      const warnings = lines
+        .map((l) => JSON.parse(l) as Record<string, unknown>)
+        .filter((l) => l.message === 'xml-http message violates the schema; nothing was sent');
       expect(warnings.map((w) => w.level)).to.include('warn');
       expect(JSON.stringify(warnings)).to.contain("Element 'Geburtsdatum'").and.contain("Element 'Geschlecht'");
     });
@@ -486,7 +552,10 @@ describe('xml-http reference paths', () => {
     expect(xmlReference(RECEIPT_NS, 'Quittung/Aktenzeichen')).to.deep.equal({ found: true, reference: 'HU-2026-0815' });
     expect(xmlReference(RECEIPT_NS, 'Aktenzeichen')).to.deep.equal({ found: false, why: 'not in the answer' });
     expect(xmlReference('<a><b>1</b><b>2</b></a>', 'a/b')).to.deep.equal({ found: false, why: 'more than one value there' });
-    expect(xmlReference('<a><b><c>1</c></b><b><c>2</c></b></a>', 'a/b/c')).to.deep.equal({ found: false, why: 'more than one element on the way there' });
+    expect(xmlReference('<a><b><c>1</c></b><b><c>2</c></b></a>', 'a/b/c')).to.deep.equal({
+      found: false,
+      why: 'more than one element on the way there',
+    });
     expect(xmlReference('<a><b> 007 </b></a>', 'a/b')).to.deep.equal({ found: true, reference: '007' });
     expect(xmlReference('<a><b/></a>', 'a/b')).to.deep.equal({ found: false, why: 'empty there' });
     expect(xmlReference('<a><b><c/></b></a>', 'a/b')).to.deep.equal({ found: false, why: 'not a single value there' });

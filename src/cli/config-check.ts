@@ -26,7 +26,8 @@ export async function configCheck(dir: string, o: { connect?: boolean; json?: bo
 function formatReachTable(rows: TargetReach[]): string {
   const head: TargetReach = { target: 'target', adapter: 'adapter', result: 'result' as TargetReach['result'], message: 'message' };
   const width = (k: 'target' | 'adapter' | 'result') => Math.max(...[head, ...rows].map((r) => r[k].length));
-  const line = (r: TargetReach) => [r.target.padEnd(width('target')), r.adapter.padEnd(width('adapter')), r.result.padEnd(width('result')), r.message].join('  ');
+  const line = (r: TargetReach) =>
+    [r.target.padEnd(width('target')), r.adapter.padEnd(width('adapter')), r.result.padEnd(width('result')), r.message].join('  ');
   const reachable = rows.filter((r) => r.result === 'reachable').length;
   return [line(head), ...rows.map(line), '', `${reachable} of ${rows.length} target${rows.length === 1 ? '' : 's'} reachable`].join('\n');
 }

@@ -17,7 +17,11 @@ export function withDatabaseOptions(cmd: Command): Command {
   return cmd
     .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
     .option('-d, --data <dir>', 'data folder with the SQLite database (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
-    .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
+    .option(
+      '--database-url <url>',
+      'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)',
+      process.env.AMTSBOTE_DATABASE_URL,
+    )
     .option('--database-schema <name>', 'PostgreSQL schema (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA);
 }
 
@@ -28,7 +32,11 @@ export function withDatabaseOptions(cmd: Command): Command {
 export async function loadConfigIfPresent(o: DatabaseCommandOptions): Promise<LoadedConfig | undefined> {
   const dir = path.resolve(o.config);
   if (!existsSync(dir)) return undefined;
-  const [{ loadConfig }, { adapterRegistry }, { builtinAdapters }] = await Promise.all([import('../config/load.ts'), import('../config/adapter-folders.ts'), import('../../adapters/index.ts')]);
+  const [{ loadConfig }, { adapterRegistry }, { builtinAdapters }] = await Promise.all([
+    import('../config/load.ts'),
+    import('../config/adapter-folders.ts'),
+    import('../../adapters/index.ts'),
+  ]);
   return loadConfig(dir, { adapters: await adapterRegistry(dir, builtinAdapters), env: process.env });
 }
 
@@ -39,5 +47,9 @@ export async function loadConfigIfPresent(o: DatabaseCommandOptions): Promise<Lo
 export async function openConfiguredStore(o: DatabaseCommandOptions, config?: LoadedConfig): Promise<Store> {
   const { openStore } = await import('../store/index.ts');
   const url = o.databaseUrl || config?.hub.database.url || undefined;
-  return openStore({ url, sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'), ...(o.databaseSchema ? { schema: o.databaseSchema } : {}) });
+  return openStore({
+    url,
+    sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'),
+    ...(o.databaseSchema ? { schema: o.databaseSchema } : {}),
+  });
 }

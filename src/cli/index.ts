@@ -13,15 +13,25 @@ program
   .option('-c, --config <dir>', 'configuration folder (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
   .option('-d, --data <dir>', 'data folder: SQLite database and logs (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
   .option('-p, --port <n>', 'HTTP port (env AMTSBOTE_PORT; default: server.port of the configuration, 3000)', parsePort)
-  .option('--database-url <url>', 'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)', process.env.AMTSBOTE_DATABASE_URL)
-  .option('--database-schema <name>', 'PostgreSQL schema to use (created if missing), e.g. one per test run (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA)
+  .option(
+    '--database-url <url>',
+    'PostgreSQL instead of SQLite: postgres://… (env AMTSBOTE_DATABASE_URL)',
+    process.env.AMTSBOTE_DATABASE_URL,
+  )
+  .option(
+    '--database-schema <name>',
+    'PostgreSQL schema to use (created if missing), e.g. one per test run (env AMTSBOTE_DATABASE_SCHEMA)',
+    process.env.AMTSBOTE_DATABASE_SCHEMA,
+  )
   .option('--no-simulators', 'do not start the demo back-office simulators')
   .action(async (o) => (await import('./start.ts')).start(o));
 
 const config = program.command('config').description('work with the configuration');
 config
   .command('check')
-  .description("validate a configuration folder as start does: schema, references, mappings, and every target's adapter built (WSDL, operation, XSD, certificate and key files) without contacting a back office; exit 1 on errors")
+  .description(
+    "validate a configuration folder as start does: schema, references, mappings, and every target's adapter built (WSDL, operation, XSD, certificate and key files) without contacting a back office; exit 1 on errors",
+  )
   .argument('[dir]', 'configuration folder', process.env.AMTSBOTE_CONFIG ?? './config')
   .option('--connect', "also run each target's check(): reachable, refused (credentials) or unreachable; exit 1 unless all are reachable")
   .option('--json', 'print the result as JSON')
@@ -37,10 +47,19 @@ mapping
   .command('test')
   .description('run the golden cases (*.cases.yaml) of the mappings; exit 1 on any failure')
   .argument('[paths...]', 'case files, .jsonata files or folders (default: the configured mappings folder)')
-  .option('-c, --config <dir>', 'configuration folder: tenants, services, routes, paths.mappings (env AMTSBOTE_CONFIG)', process.env.AMTSBOTE_CONFIG ?? './config')
+  .option(
+    '-c, --config <dir>',
+    'configuration folder: tenants, services, routes, paths.mappings (env AMTSBOTE_CONFIG)',
+    process.env.AMTSBOTE_CONFIG ?? './config',
+  )
   .option('-g, --grep <pattern>', 'only cases whose name matches this regular expression')
-  .option('-u, --update', 'write the actual output as the expectation of every case that differs (expectedFile or inline expected); review with git diff')
-  .action(async (paths: string[], o, cmd: Command) => (await import('./mapping-test.ts')).mappingTest(paths, { ...o, configGiven: cmd.getOptionValueSource('config') !== 'default' }));
+  .option(
+    '-u, --update',
+    'write the actual output as the expectation of every case that differs (expectedFile or inline expected); review with git diff',
+  )
+  .action(async (paths: string[], o, cmd: Command) =>
+    (await import('./mapping-test.ts')).mappingTest(paths, { ...o, configGiven: cmd.getOptionValueSource('config') !== 'default' }),
+  );
 
 const adapter = program.command('adapter').description('work with adapters');
 adapter
@@ -68,7 +87,9 @@ withDatabaseOptions(
 const reconcile = withDatabaseOptions(
   program
     .command('reconcile')
-    .description('run a reconciliation now against the configured database (no HTTP) and print its report; exit 0 when clean, 1 with discrepancies, 2 when the run failed or the arguments are wrong, 3 when a back office or portal could not be read (partial)')
+    .description(
+      'run a reconciliation now against the configured database (no HTTP) and print its report; exit 0 when clean, 1 with discrepancies, 2 when the run failed or the arguments are wrong, 3 when a back office or portal could not be read (partial)',
+    )
     .option('--target <id>', 'only this target')
     .option('--tenant <ags>', 'only deliveries of this tenant (a 5-digit district key includes its municipalities)')
     .option('--since <iso>', "compare deliveries from this time on (default: each target's lookbackDays)")
@@ -94,7 +115,9 @@ reconcile
 withDatabaseOptions(
   program
     .command('prune')
-    .description('delete old reconciliation runs and finished portal status updates now, as the prune schedule would; prints the rows deleted per table')
+    .description(
+      'delete old reconciliation runs and finished portal status updates now, as the prune schedule would; prints the rows deleted per table',
+    )
     .option('--dry-run', 'count what would be deleted, delete nothing')
     .option('--json', 'print the counts as JSON'),
 ).action(async (o) => (await import('./prune.ts')).prune(o));

@@ -36,7 +36,9 @@ export async function mappingTest(paths: string[], o: MappingTestOptions): Promi
     onFile: (r) => console.log(formatFileResult(r).join('\n') + '\n'),
   });
   if (report.files.length === 0) {
-    console.error(`no golden cases (*.cases.yaml) under ${targets.map((t) => path.relative(process.cwd(), path.resolve(t)) || '.').join(', ')}${grep ? ` matching ${grep}` : ''}`);
+    console.error(
+      `no golden cases (*.cases.yaml) under ${targets.map((t) => path.relative(process.cwd(), path.resolve(t)) || '.').join(', ')}${grep ? ` matching ${grep}` : ''}`,
+    );
     process.exitCode = 1;
     return;
   }
@@ -44,7 +46,11 @@ export async function mappingTest(paths: string[], o: MappingTestOptions): Promi
   if (o.update) {
     // What changed on disk, for the review in git; files whose cases passed were not touched.
     const shown = report.written.map((f) => path.relative(process.cwd(), f) || f);
-    console.log(shown.length ? `wrote ${shown.length} file${shown.length === 1 ? '' : 's'} (review with git diff):\n${shown.map((f) => `  ${f}`).join('\n')}` : 'wrote nothing: every expectation matched');
+    console.log(
+      shown.length
+        ? `wrote ${shown.length} file${shown.length === 1 ? '' : 's'} (review with git diff):\n${shown.map((f) => `  ${f}`).join('\n')}`
+        : 'wrote nothing: every expectation matched',
+    );
   }
   if (report.failed) process.exitCode = 1;
 }

@@ -27,7 +27,18 @@ export async function prune(o: PruneCommandOptions): Promise<void> {
 
 function asJson(r: PruneReport, schedule: string | null) {
   const iso = (ms: number) => new Date(ms).toISOString();
-  return { dryRun: r.dryRun, schedule, options: r.options, cutoffs: { runsBefore: iso(r.cutoffs.runsBefore), emptyRunsBefore: iso(r.cutoffs.emptyRunsBefore), outboxBefore: iso(r.cutoffs.outboxBefore) }, counts: r.counts, durationMs: r.durationMs };
+  return {
+    dryRun: r.dryRun,
+    schedule,
+    options: r.options,
+    cutoffs: {
+      runsBefore: iso(r.cutoffs.runsBefore),
+      emptyRunsBefore: iso(r.cutoffs.emptyRunsBefore),
+      outboxBefore: iso(r.cutoffs.outboxBefore),
+    },
+    counts: r.counts,
+    durationMs: r.durationMs,
+  };
 }
 
 function formatReport(r: PruneReport, schedule: string | undefined): string[] {

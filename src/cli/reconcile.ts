@@ -48,16 +48,38 @@ export async function reconcile(o: ReconcileCommandOptions): Promise<void> {
   try {
     for (const t of config.targets.values()) {
       if (parsed.filters.targets ? !parsed.filters.targets.includes(t.id) : !t.config.reconcile) continue;
-      adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: logger.child({ target: t.id }), timeoutMs: t.config.timeoutMs, clock }));
+      adapters.set(
+        t.id,
+        await t.adapter.create(t.options as never, {
+          targetId: t.id,
+          logger: logger.child({ target: t.id }),
+          timeoutMs: t.config.timeoutMs,
+          clock,
+        }),
+      );
     }
     const rstore = store.reconcile;
     const status = new StatusRecorder({ store, config: config.hub, logger, now: clock });
     const portals = reconcilePortals(config.hub.portals, { store, router: new Router(config), logger, now: clock });
-    const deps = { rstore, targets: reconcileTargets(config, adapters), portals, status, logger, instance: `${hostname()}:${process.pid}:cli`, now: clock };
-    const run = (await runReconciliation(deps, { job: 'reconcile', scheduleId: 'on-demand', ...parsed.filters, stuckAfterMinutes: stuckAfter }))!;
+    const deps = {
+      rstore,
+      targets: reconcileTargets(config, adapters),
+      portals,
+      status,
+      logger,
+      instance: `${hostname()}:${process.pid}:cli`,
+      now: clock,
+    };
+    const run = (await runReconciliation(deps, {
+      job: 'reconcile',
+      scheduleId: 'on-demand',
+      ...parsed.filters,
+      stuckAfterMinutes: stuckAfter,
+    }))!;
     if (o.json) await print(runJsonChunks(rstore, run, 2));
     else await print(formatRun(rstore, run), true);
-    process.exitCode = run.state === 'failed' ? EXIT.trouble : run.state === 'partial' ? EXIT.partial : run.discrepancies ? EXIT.found : EXIT.clean;
+    process.exitCode =
+      run.state === 'failed' ? EXIT.trouble : run.state === 'partial' ? EXIT.partial : run.discrepancies ? EXIT.found : EXIT.clean;
   } finally {
     await Promise.all([...adapters.values()].map((a) => a.close?.()));
     await store.close();
@@ -71,14 +93,20 @@ export async function reconcileShow(runId: string, o: DatabaseCommandOptions & {
     const rstore = store.reconcile;
     const run = /^[0-9a-f-]{36}$/.test(runId) ? await rstore.getRun(runId) : undefined;
     if (!run) return fail(`no reconciliation run ${runId}`);
-    await print(o.csv ? runCsvChunks(rstore, run) : o.json ? runJsonChunks(rstore, run, 2) : formatRun(rstore, run, Infinity), !o.csv && !o.json);
+    await print(
+      o.csv ? runCsvChunks(rstore, run) : o.json ? runJsonChunks(rstore, run, 2) : formatRun(rstore, run, Infinity),
+      !o.csv && !o.json,
+    );
   } finally {
     await store.close();
   }
 }
 
 /** `amtsbote reconcile confirm`: re-delivers the findings a run left to an operator (redeliver: ask). */
-export async function reconcileConfirm(ids: string[], o: DatabaseCommandOptions & { run?: string; by?: string; reason?: string }): Promise<void> {
+export async function reconcileConfirm(
+  ids: string[],
+  o: DatabaseCommandOptions & { run?: string; by?: string; reason?: string },
+): Promise<void> {
   if (!ids.length === !o.run) return fail('give finding ids or --run, not both and not neither');
   const numbers = ids.map(Number);
   if (numbers.some((n) => !Number.isSafeInteger(n) || n < 1)) return fail('finding ids are whole numbers (the #id of the report)');

@@ -22,7 +22,14 @@ export async function start(o: StartCommandOptions): Promise<void> {
   } catch {
     throw new Error(`AMTSBOTE_PORT must be a port number from 0 to 65535`);
   }
-  const hub = await startHub({ configDir: path.resolve(o.config), dataDir: path.resolve(o.data), port: o.port ?? envPort, databaseUrl: o.databaseUrl, databaseSchema: o.databaseSchema, alongside: o.simulators ? startDemo : undefined });
+  const hub = await startHub({
+    configDir: path.resolve(o.config),
+    dataDir: path.resolve(o.data),
+    port: o.port ?? envPort,
+    databaseUrl: o.databaseUrl,
+    databaseSchema: o.databaseSchema,
+    alongside: o.simulators ? startDemo : undefined,
+  });
   let stopping = false;
   const stop = (signal: string) => {
     if (stopping) return;

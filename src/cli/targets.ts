@@ -33,13 +33,31 @@ export function formatTargets(targets: readonly TargetView[]): string[] {
     const b = t.breaker;
     const breaker = !b.enabled ? 'off' : b.state === 'closed' ? 'closed' : `${b.state} until ${b.retryAt ?? '?'}`;
     const r = t.rateLimit;
-    const rate = [r.perMinute !== null ? `${r.perMinute}/min, ${r.tokens} tokens` : '', r.maxInFlight !== null ? `max ${r.maxInFlight} in flight` : ''].filter(Boolean).join('; ') || '-';
+    const rate =
+      [r.perMinute !== null ? `${r.perMinute}/min, ${r.tokens} tokens` : '', r.maxInFlight !== null ? `max ${r.maxInFlight} in flight` : '']
+        .filter(Boolean)
+        .join('; ') || '-';
     const window = t.window === null ? '-' : t.window.open ? 'open' : `closed until ${t.window.nextOpening ?? '?'}`;
     const q = t.queue;
-    return [t.configured ? t.id : `${t.id} (not configured)`, breaker, String(q.due), String(q.waiting), String(q.sending), String(q.acknowledging), String(q.failed), q.oldestDueAt ?? '-', rate, window];
+    return [
+      t.configured ? t.id : `${t.id} (not configured)`,
+      breaker,
+      String(q.due),
+      String(q.waiting),
+      String(q.sending),
+      String(q.acknowledging),
+      String(q.failed),
+      q.oldestDueAt ?? '-',
+      rate,
+      window,
+    ];
   });
   const widths = head.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
   const out = [line(head), ...rows.map(line)];
   // Why a breaker is open is the first question; the last error answers it.
   for (const t of targets) if (t.breaker.state !== 'closed' && t.breaker.lastError) out.push(`${t.id}: last error: ${t.breaker.lastError}`);

@@ -12,7 +12,10 @@ const ENTRY_FILES = ['index.ts', 'index.js', 'index.mjs'];
  * adapters/) and those in the folders its `paths.adapters` names. Loaded before the configuration is validated,
  * so their options schemas check the targets like the built-ins'.
  */
-export async function adapterRegistry(configDir: string, builtinAdapters: ReadonlyMap<string, AdapterDefinition>): Promise<ReadonlyMap<string, AdapterDefinition>> {
+export async function adapterRegistry(
+  configDir: string,
+  builtinAdapters: ReadonlyMap<string, AdapterDefinition>,
+): Promise<ReadonlyMap<string, AdapterDefinition>> {
   const problems: ConfigProblem[] = [];
   const raw = readConfigFolder(configDir, problems);
   // A broken folder is reported by loadConfig with everything else.
@@ -46,7 +49,11 @@ export async function adapterRegistry(configDir: string, builtinAdapters: Readon
       }
       const adapter = definition as AdapterDefinition;
       if (registry.has(adapter.type)) {
-        problems.push(at(`${entry}: adapter type "${adapter.type}" is already taken${builtinAdapters.has(adapter.type) ? ' by a built-in adapter' : ''}`));
+        problems.push(
+          at(
+            `${entry}: adapter type "${adapter.type}" is already taken${builtinAdapters.has(adapter.type) ? ' by a built-in adapter' : ''}`,
+          ),
+        );
         continue;
       }
       registry.set(adapter.type, adapter);
@@ -61,7 +68,8 @@ function notAnAdapter(d: unknown): string | undefined {
   const a = d as Partial<AdapterDefinition>;
   if (typeof a.type !== 'string' || !/^[a-z][a-z0-9-]*$/.test(a.type)) return 'the adapter has no valid type';
   if (typeof a.version !== 'string') return `adapter ${a.type} has no version`;
-  if (!a.options || typeof (a.options as { safeParse?: unknown }).safeParse !== 'function') return `adapter ${a.type} has no options schema`;
+  if (!a.options || typeof (a.options as { safeParse?: unknown }).safeParse !== 'function')
+    return `adapter ${a.type} has no options schema`;
   if (typeof a.create !== 'function') return `adapter ${a.type} has no create()`;
   return undefined;
 }

@@ -18,15 +18,26 @@ import type { LoadedConfig, ResolvedTarget } from './load.ts';
  * Every target is tried, so one run reports every broken one; on any failure the ones built are closed and a
  * ConfigError names each target (its options in the YAML file) and what its adapter said (with the file).
  */
-export async function createAdapters(config: LoadedConfig, loggerFor: (t: ResolvedTarget) => Logger, clock: Clock): Promise<Map<string, AdapterInstance>> {
+export async function createAdapters(
+  config: LoadedConfig,
+  loggerFor: (t: ResolvedTarget) => Logger,
+  clock: Clock,
+): Promise<Map<string, AdapterInstance>> {
   const adapters = new Map<string, AdapterInstance>();
   const problems: ConfigProblem[] = [];
   for (const t of config.targets.values()) {
     try {
-      adapters.set(t.id, await t.adapter.create(t.options as never, { targetId: t.id, logger: loggerFor(t), timeoutMs: t.config.timeoutMs, clock }));
+      adapters.set(
+        t.id,
+        await t.adapter.create(t.options as never, { targetId: t.id, logger: loggerFor(t), timeoutMs: t.config.timeoutMs, clock }),
+      );
     } catch (e) {
       const path = ['targets', t.id, 'options'];
-      problems.push({ ...config.locate(path), path, message: `${t.adapter.type} adapter could not start: ${e instanceof Error ? e.message : String(e)}` });
+      problems.push({
+        ...config.locate(path),
+        path,
+        message: `${t.adapter.type} adapter could not start: ${e instanceof Error ? e.message : String(e)}`,
+      });
     }
   }
   if (problems.length) {

@@ -49,7 +49,14 @@ export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.
   try {
     const h = loaded.hub;
     const n = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
-    const summary = [n(h.tenants.length, 'tenant'), n(h.services.length, 'service'), n(h.portals.length, 'portal'), n(loaded.targets.size, 'target'), n(h.routes.length, 'route'), n(h.schedules.length, 'schedule')].join(', ');
+    const summary = [
+      n(h.tenants.length, 'tenant'),
+      n(h.services.length, 'service'),
+      n(h.portals.length, 'portal'),
+      n(loaded.targets.size, 'target'),
+      n(h.routes.length, 'route'),
+      n(h.schedules.length, 'schedule'),
+    ].join(', ');
     if (!opts.connect) return { ok: true, summary, warnings };
     return { ok: true, summary, warnings, targets: await reachAll(loaded, adapters) };
   } finally {

@@ -6,12 +6,7 @@ export interface EnvProblem {
   message: string;
 }
 
-export function resolveEnv(
-  value: unknown,
-  env: NodeJS.ProcessEnv,
-  problems: EnvProblem[],
-  path: (string | number)[] = [],
-): unknown {
+export function resolveEnv(value: unknown, env: NodeJS.ProcessEnv, problems: EnvProblem[], path: (string | number)[] = []): unknown {
   if (typeof value === 'string') {
     if (!value.includes('${env:')) return value;
     return value.replace(PATTERN, (_m, name: string, fallback: string | undefined) => {
@@ -24,9 +19,7 @@ export function resolveEnv(
   }
   if (Array.isArray(value)) return value.map((v, i) => resolveEnv(v, env, problems, [...path, i]));
   if (value && typeof value === 'object') {
-    return Object.fromEntries(
-      Object.entries(value).map(([k, v]) => [k, resolveEnv(v, env, problems, [...path, k])]),
-    );
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, resolveEnv(v, env, problems, [...path, k])]));
   }
   return value;
 }

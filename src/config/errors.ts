@@ -10,9 +10,7 @@ export interface ConfigProblem {
 }
 
 export function formatPath(path: readonly (string | number)[]): string {
-  return path
-    .map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`))
-    .join('');
+  return path.map((p, i) => (typeof p === 'number' ? `[${p}]` : i === 0 ? p : `.${p}`)).join('');
 }
 
 export function formatProblem(p: ConfigProblem): string {

@@ -14,5 +14,9 @@ export function configJsonSchema(adapters: ReadonlyMap<string, AdapterDefinition
   // Every key optional: each YAML file of the folder holds only some of them.
   const schema = configSchema.extend({ targets: z.record(z.string(), target) }).partial();
   const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return { ...json, title: 'Amtsbote configuration', description: 'One file of an Amtsbote configuration folder (hub.yaml, tenants.yaml, …); see docs/configuration.md.' };
+  return {
+    ...json,
+    title: 'Amtsbote configuration',
+    description: 'One file of an Amtsbote configuration folder (hub.yaml, tenants.yaml, …); see docs/configuration.md.',
+  };
 }

@@ -70,7 +70,9 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
     if (typeof type !== 'string') continue;
     const adapter = opts.adapters.get(type);
     if (!adapter) {
-      problems.push(at({ path: ['targets', id, 'adapter'], message: `unknown adapter "${type}"; known: ${[...opts.adapters.keys()].join(', ')}` }));
+      problems.push(
+        at({ path: ['targets', id, 'adapter'], message: `unknown adapter "${type}"; known: ${[...opts.adapters.keys()].join(', ')}` }),
+      );
       continue;
     }
     const options = adapter.options.safeParse((raw as { options?: unknown }).options ?? {});
@@ -78,7 +80,8 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
     if (!options.success) {
       for (const issue of options.error.issues) {
         if (unset.has(['targets', id, 'options', ...issue.path.map(String)].join('.'))) continue;
-        for (const p of explainIssue(issue, optionsContext)) problems.push(at({ ...p, path: ['targets', id, 'options', ...p.path.map(String)] }));
+        for (const p of explainIssue(issue, optionsContext))
+          problems.push(at({ ...p, path: ['targets', id, 'options', ...p.path.map(String)] }));
       }
       continue;
     }
@@ -93,7 +96,12 @@ export function loadConfig(dir: string, opts: LoadOptions): LoadedConfig {
   for (const [id, t] of Object.entries(hub.targets)) {
     const needed = t.timeoutMs + LEASE_MARGIN_MS;
     if (hub.worker.leaseMs < needed) {
-      problems.push(at({ path: ['targets', id, 'timeoutMs'], message: `${t.timeoutMs} ms leaves no room in worker.leaseMs (${hub.worker.leaseMs} ms); the lease must be at least timeoutMs + ${LEASE_MARGIN_MS} ms` }));
+      problems.push(
+        at({
+          path: ['targets', id, 'timeoutMs'],
+          message: `${t.timeoutMs} ms leaves no room in worker.leaseMs (${hub.worker.leaseMs} ms); the lease must be at least timeoutMs + ${LEASE_MARGIN_MS} ms`,
+        }),
+      );
     }
   }
   if (problems.length) throw new ConfigError(problems);
@@ -140,7 +148,10 @@ function checkReferences(hub: HubConfig, locate: RawConfig['locate']): { path: (
         const other = hub.services[first]!;
         const where = locate(['services', first]);
         const shown = where.file ? ` (${where.file}${where.line ? `:${where.line}` : ''})` : '';
-        out.push({ path: ['services', i], message: `service key ${key} is used twice: by ${s.slug} "${s.name}" and by ${other.slug} "${other.name}" at services[${first}]${shown}` });
+        out.push({
+          path: ['services', i],
+          message: `service key ${key} is used twice: by ${s.slug} "${s.name}" and by ${other.slug} "${other.name}" at services[${first}]${shown}`,
+        });
         continue;
       }
       holder.set(key, i);
@@ -170,13 +181,15 @@ function checkReferences(hub: HubConfig, locate: RawConfig['locate']): { path: (
       if (!tenants.has(t)) out.push({ path: ['routes', i, 'tenants', j], message: `no tenant ${t}` });
       const pair = `${t}/${slug}`;
       const other = pairs.get(pair);
-      if (slug && other) out.push({ path: ['routes', i, 'tenants', j], message: `tenant ${t} and service ${slug} are already routed by route ${other}` });
+      if (slug && other)
+        out.push({ path: ['routes', i, 'tenants', j], message: `tenant ${t} and service ${slug} are already routed by route ${other}` });
       pairs.set(pair, r.id);
     });
     const seen = new Set<string>();
     r.targets.forEach((t, j) => {
       if (!(t.target in hub.targets)) out.push({ path: ['routes', i, 'targets', j, 'target'], message: `no target ${t.target}` });
-      if (seen.has(t.target)) out.push({ path: ['routes', i, 'targets', j, 'target'], message: `target ${t.target} appears twice in this route` });
+      if (seen.has(t.target))
+        out.push({ path: ['routes', i, 'targets', j, 'target'], message: `target ${t.target} appears twice in this route` });
       seen.add(t.target);
     });
   });

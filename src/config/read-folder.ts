@@ -25,7 +25,9 @@ export function readConfigFolder(dir: string, problems: ConfigProblem[]): RawCon
   let names: string[];
   try {
     if (!statSync(dir).isDirectory()) throw new Error('not a folder');
-    names = readdirSync(dir).filter((n) => /\.ya?ml$/.test(n)).sort();
+    names = readdirSync(dir)
+      .filter((n) => /\.ya?ml$/.test(n))
+      .sort();
   } catch {
     problems.push({ file: dir, path: [], message: 'configuration folder not found' });
     return { value, locate: () => ({}), sourceAt: () => undefined };

@@ -10,9 +10,7 @@ import { demoSchema } from '../demo/schema.ts';
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
 
-export const tenantKey = z
-  .string()
-  .regex(/^\d{5}(\d{3})?$/, 'an official key: 8-digit AGS of a municipality or 5-digit key of a district');
+export const tenantKey = z.string().regex(/^\d{5}(\d{3})?$/, 'an official key: 8-digit AGS of a municipality or 5-digit key of a district');
 
 export const durationMs = z.number().int().nonnegative();
 
@@ -22,7 +20,10 @@ export const retryPolicy = z
     maxDelayMs: durationMs.default(15 * 60_000).describe('cap of the exponential back-off'),
     maxAttempts: z.number().int().min(1).max(1000).default(10),
     jitter: z.number().min(0).max(1).default(0.2).describe('fraction of each delay drawn at random, so retries spread'),
-    maxAgeMs: durationMs.min(1000).optional().describe('give up retrying once a delivery is this old (from its submission), whatever the attempts'),
+    maxAgeMs: durationMs
+      .min(1000)
+      .optional()
+      .describe('give up retrying once a delivery is this old (from its submission), whatever the attempts'),
   })
   .strict() satisfies z.ZodType<RetryPolicy>;
 
@@ -37,8 +38,19 @@ export const breakerPolicy = z
 export const rateLimitPolicy = z
   .object({
     maxInFlight: z.number().int().min(1).max(1000).optional().describe('at most this many attempts at once, across all hub instances'),
-    perMinute: z.number().min(0.01).max(1_000_000).optional().describe('at most this many attempts started per minute, across all hub instances'),
-    burst: z.number().int().min(1).max(10_000).default(1).describe('attempts that may start at once after a quiet spell; the rest are spaced 60/perMinute seconds apart'),
+    perMinute: z
+      .number()
+      .min(0.01)
+      .max(1_000_000)
+      .optional()
+      .describe('at most this many attempts started per minute, across all hub instances'),
+    burst: z
+      .number()
+      .int()
+      .min(1)
+      .max(10_000)
+      .default(1)
+      .describe('attempts that may start at once after a quiet spell; the rest are spaced 60/perMinute seconds apart'),
   })
   .strict();
 
@@ -69,7 +81,10 @@ const portalStatusWord = z.enum(PORTAL_STATUSES);
 /** Where the hub sends a portal its submissions' status changes (docs/status.md). */
 export const statusCallbackSchema = z
   .object({
-    url: z.string().regex(/^https?:\/\//, 'an http(s) URL').describe('POSTed one JSON status update at a time, in order per submission'),
+    url: z
+      .string()
+      .regex(/^https?:\/\//, 'an http(s) URL')
+      .describe('POSTed one JSON status update at a time, in order per submission'),
     token: z.string().min(16).optional().describe('sent as Authorization: Bearer; write ${env:NAME}, never logged'),
     timeoutMs: durationMs.min(100).default(10_000),
     retry: z
@@ -90,11 +105,21 @@ export const targetStatusSchema = z
     defaults: z.boolean().default(true).describe('also use the built-in map of common German and English words (after `map`)'),
     push: z
       .object({
-        token: z.string().min(16).optional().describe('bearer token for POST /api/v1/backoffice-events, written ${env:NAME}; only its hash is kept'),
-        tokenHash: z.string().regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>').optional(),
+        token: z
+          .string()
+          .min(16)
+          .optional()
+          .describe('bearer token for POST /api/v1/backoffice-events, written ${env:NAME}; only its hash is kept'),
+        tokenHash: z
+          .string()
+          .regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>')
+          .optional(),
       })
       .strict()
-      .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, { message: 'give exactly one of token or tokenHash', path: ['token'] })
+      .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, {
+        message: 'give exactly one of token or tokenHash',
+        path: ['token'],
+      })
       // The token leaves memory here: only its hash is kept.
       .transform((p) => ({ tokenHash: p.tokenHash ?? 'sha256:' + createHash('sha256').update(p.token!, 'utf8').digest('hex') }))
       .optional()
@@ -105,9 +130,15 @@ export const targetStatusSchema = z
 /** A portal's listing API: GET <url>?since=…&cursor=… and GET <url>/<externalId> (docs/reconciliation-portal.md). */
 export const portalListingSchema = z
   .object({
-    url: z.string().regex(/^https?:\/\/[^/@\s]+(\/[^?#\s]*)?$/, 'an http(s) URL without credentials, query or fragment').describe('the submissions collection'),
+    url: z
+      .string()
+      .regex(/^https?:\/\/[^/@\s]+(\/[^?#\s]*)?$/, 'an http(s) URL without credentials, query or fragment')
+      .describe('the submissions collection'),
     token: z.string().min(16).optional().describe('sent as Authorization: Bearer; write ${env:NAME}, never logged'),
-    fetchMissing: z.enum(['auto', 'flag']).default('flag').describe('a submission the portal has and the hub lacks: auto fetches and takes it in, flag only reports it'),
+    fetchMissing: z
+      .enum(['auto', 'flag'])
+      .default('flag')
+      .describe('a submission the portal has and the hub lacks: auto fetches and takes it in, flag only reports it'),
     timeoutMs: durationMs.min(100).default(10_000),
   })
   .strict();
@@ -122,9 +153,14 @@ export const portalSchema = z
       .regex(/^sha256:[0-9a-f]{64}$/, 'sha256:<64 hex digits>')
       .optional()
       .describe('the SHA-256 of the bearer token, for configurations that must not hold the token'),
-    tenants: z.array(z.union([tenantKey, z.literal('*')])).min(1).describe('tenants this portal may submit for; a district key includes its municipalities'),
+    tenants: z
+      .array(z.union([tenantKey, z.literal('*')]))
+      .min(1)
+      .describe('tenants this portal may submit for; a district key includes its municipalities'),
     statusCallback: statusCallbackSchema.optional().describe("where the hub sends status changes of this portal's submissions"),
-    listing: portalListingSchema.optional().describe("the portal's listing API, for reconciling portal vs hub (docs/reconciliation-portal.md)"),
+    listing: portalListingSchema
+      .optional()
+      .describe("the portal's listing API, for reconciling portal vs hub (docs/reconciliation-portal.md)"),
   })
   .strict()
   .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, {
@@ -135,16 +171,39 @@ export const portalSchema = z
 /** Reconciliation of one target against its back office (needs an adapter with list() or status()). */
 export const targetReconcileSchema = z
   .object({
-    schedule: z.string().refine((c) => validCron(c), 'a cron expression with five or six fields').optional().describe('when to reconcile this target; absent: only in global reconcile schedules and on demand'),
-    timezone: z.string().refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin').default('Europe/Berlin'),
-    redeliver: z.enum(['auto', 'ask']).optional().describe('a case missing in the back office: auto re-delivers it, ask waits for an operator; absent: flag only'),
-    graceMinutes: z.number().int().min(0).default(15).describe('cases delivered less than this long ago are not yet expected in the back office'),
+    schedule: z
+      .string()
+      .refine((c) => validCron(c), 'a cron expression with five or six fields')
+      .optional()
+      .describe('when to reconcile this target; absent: only in global reconcile schedules and on demand'),
+    timezone: z
+      .string()
+      .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin')
+      .default('Europe/Berlin'),
+    redeliver: z
+      .enum(['auto', 'ask'])
+      .optional()
+      .describe('a case missing in the back office: auto re-delivers it, ask waits for an operator; absent: flag only'),
+    graceMinutes: z
+      .number()
+      .int()
+      .min(0)
+      .default(15)
+      .describe('cases delivered less than this long ago are not yet expected in the back office'),
     lookbackDays: z.number().int().min(1).max(3660).default(7).describe('how far back to compare'),
     concurrency: z.number().int().min(1).max(64).default(4).describe('status() questions in flight, for adapters without list()'),
     retry: z
       .object({
-        maxAttempts: z.number().int().min(1).max(100).default(4).describe('tries of the listing (or of one status lookup), never more than policy.retry.maxAttempts'),
-        maxDurationMs: durationMs.default(120_000).describe('no further try starts once this long has passed since the first, waits included'),
+        maxAttempts: z
+          .number()
+          .int()
+          .min(1)
+          .max(100)
+          .default(4)
+          .describe('tries of the listing (or of one status lookup), never more than policy.retry.maxAttempts'),
+        maxDurationMs: durationMs
+          .default(120_000)
+          .describe('no further try starts once this long has passed since the first, waits included'),
       })
       .strict()
       .optional()
@@ -172,8 +231,12 @@ export const targetSchema = z
       })
       .strict()
       .prefault({}),
-    status: targetStatusSchema.prefault({}).describe("how the back office's status words map to the portal's, and whether it may push them"),
-    reconcile: targetReconcileSchema.optional().describe('compare what the hub delivered with what the back office holds (docs/reconciliation.md)'),
+    status: targetStatusSchema
+      .prefault({})
+      .describe("how the back office's status words map to the portal's, and whether it may push them"),
+    reconcile: targetReconcileSchema
+      .optional()
+      .describe('compare what the hub delivered with what the back office holds (docs/reconciliation.md)'),
     xml: z
       .object({
         declaration: z.boolean().default(true),
@@ -187,7 +250,10 @@ export const targetSchema = z
 
 export const routeSchema = z
   .object({
-    id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/).describe('stable id, shown in logs and the sync log'),
+    id: z
+      .string()
+      .regex(/^[a-z0-9][a-z0-9-]*$/)
+      .describe('stable id, shown in logs and the sync log'),
     tenants: z.array(tenantKey).min(1),
     service: z.string().min(1).describe('service slug or LeiKa key'),
     targets: z
@@ -205,7 +271,10 @@ export const routeSchema = z
 
 const scheduleBase = {
   id: z.string().regex(/^[a-z0-9][a-z0-9-]*$/),
-  cron: z.string().refine((c) => validCron(c), 'a cron expression with five or six fields, e.g. */5 * * * *').describe('cron expression with five or six fields'),
+  cron: z
+    .string()
+    .refine((c) => validCron(c), 'a cron expression with five or six fields, e.g. */5 * * * *')
+    .describe('cron expression with five or six fields'),
   timezone: z
     .string()
     .refine((tz) => Intl.supportedValuesOf('timeZone').includes(tz) || tz === 'UTC', 'an IANA time zone such as Europe/Berlin')
@@ -217,9 +286,15 @@ const retentionDays = z.number().int().min(1).max(3660);
 /** What the `prune` job keeps; exported so `amtsbote prune` without a prune schedule uses the same defaults. */
 export const pruneOptionsSchema = z
   .object({
-    reconcileRunsDays: retentionDays.default(90).describe('reconciliation runs (finished or failed) started more than this many days ago are deleted with their findings; never a run still running or one with a finding awaiting an operator'),
+    reconcileRunsDays: retentionDays
+      .default(90)
+      .describe(
+        'reconciliation runs (finished or failed) started more than this many days ago are deleted with their findings; never a run still running or one with a finding awaiting an operator',
+      ),
     emptyRunsDays: retentionDays.default(7).describe('finished runs that found nothing are deleted after this many days already'),
-    statusOutboxDays: retentionDays.default(30).describe('status updates for portals that were delivered or given up more than this many days ago are deleted; pending ones never'),
+    statusOutboxDays: retentionDays
+      .default(30)
+      .describe('status updates for portals that were delivered or given up more than this many days ago are deleted; pending ones never'),
   })
   .strict();
 
@@ -238,12 +313,24 @@ export const scheduleSchema = z.discriminatedUnion('job', [
   z
     .object({
       ...scheduleBase,
-      job: z.literal('reconcile').describe('stuck deliveries, hub vs back office, portal vs hub; one recorded run (docs/reconciliation.md)'),
+      job: z
+        .literal('reconcile')
+        .describe('stuck deliveries, hub vs back office, portal vs hub; one recorded run (docs/reconciliation.md)'),
       options: z
         .object({
-          targets: z.array(z.string().min(1)).min(1).optional().describe('only these targets; default: every target with reconcile settings'),
+          targets: z
+            .array(z.string().min(1))
+            .min(1)
+            .optional()
+            .describe('only these targets; default: every target with reconcile settings'),
           tenants: z.array(tenantKey).min(1).optional().describe('only deliveries of these tenants'),
-          lookbackDays: z.number().int().min(1).max(3660).optional().describe("how far back to compare; default: each target's reconcile.lookbackDays"),
+          lookbackDays: z
+            .number()
+            .int()
+            .min(1)
+            .max(3660)
+            .optional()
+            .describe("how far back to compare; default: each target's reconcile.lookbackDays"),
           stuckAfterMinutes: z.number().int().min(1).default(15).describe('open deliveries this long past due are reported as stuck'),
         })
         .strict()
@@ -253,7 +340,11 @@ export const scheduleSchema = z.discriminatedUnion('job', [
   z
     .object({
       ...scheduleBase,
-      job: z.literal('prune').describe('deletes old reconciliation runs and finished portal status updates, so the database does not grow without bound (docs/operations.md)'),
+      job: z
+        .literal('prune')
+        .describe(
+          'deletes old reconciliation runs and finished portal status updates, so the database does not grow without bound (docs/operations.md)',
+        ),
       options: pruneOptionsSchema.prefault({}),
     })
     .strict(),
@@ -284,7 +375,9 @@ export const hubSchema = z
         adapters: z
           .array(z.string().min(1))
           .default([])
-          .describe('folders with more adapters, relative to the config folder: each subfolder whose index.ts (or index.js) default-exports defineAdapter(...)'),
+          .describe(
+            'folders with more adapters, relative to the config folder: each subfolder whose index.ts (or index.js) default-exports defineAdapter(...)',
+          ),
       })
       .strict()
       .prefault({}),

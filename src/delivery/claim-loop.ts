@@ -77,7 +77,10 @@ export class ClaimLoop<T extends { id: string }> {
       if (round.claimed.length > 0 && round.claimed.length === free) continue;
       if (!this.running) break;
       const wakeAt = round.wakeAt;
-      const sleep = wakeAt !== undefined && Number.isFinite(wakeAt) ? Math.min(this.o.pollIntervalMs, Math.max(5, wakeAt - this.o.now())) : this.o.pollIntervalMs;
+      const sleep =
+        wakeAt !== undefined && Number.isFinite(wakeAt)
+          ? Math.min(this.o.pollIntervalMs, Math.max(5, wakeAt - this.o.now()))
+          : this.o.pollIntervalMs;
       await new Promise<void>((resolve) => {
         const timer = setTimeout(done, sleep);
         function done() {

@@ -35,12 +35,24 @@ export interface MappingInputParts {
 export function buildMappingInput(p: MappingInputParts): MappingInput {
   const { tenant, service } = p;
   return {
-    submission: { id: p.submissionId, externalId: p.externalId, portal: p.portal, submittedAt: p.submittedAt, receivedAt: new Date(p.receivedAt).toISOString() },
+    submission: {
+      id: p.submissionId,
+      externalId: p.externalId,
+      portal: p.portal,
+      submittedAt: p.submittedAt,
+      receivedAt: new Date(p.receivedAt).toISOString(),
+    },
     tenant: tenant ? { key: tenant.key, name: tenant.name, ...(tenant.parent ? { parent: tenant.parent } : {}) } : { key: p.tenantKey },
     service: service ? { slug: service.slug, leika: service.leika, name: service.name } : { slug: p.serviceKey },
     applicant: p.applicant,
     data: p.data,
-    attachments: p.attachments.map((a) => ({ filename: a.filename, mediaType: a.mediaType, size: a.size, sha256: a.sha256, content: a.content.toString('base64') })),
+    attachments: p.attachments.map((a) => ({
+      filename: a.filename,
+      mediaType: a.mediaType,
+      size: a.size,
+      sha256: a.sha256,
+      content: a.content.toString('base64'),
+    })),
     delivery: { ...p.delivery },
   };
 }

@@ -93,7 +93,14 @@ export async function replayByFilter(
   if (o.dryRun) return { dryRun: true, matched, truncated, results: [] };
   const results: ReplayResult[] = [];
   for (let i = 0; i < matched.length; i += PAGE) {
-    results.push(...(await store.replay(matched.slice(i, i + PAGE).map((d) => d.id), o.by, o.reason, o.now)));
+    results.push(
+      ...(await store.replay(
+        matched.slice(i, i + PAGE).map((d) => d.id),
+        o.by,
+        o.reason,
+        o.now,
+      )),
+    );
   }
   return { dryRun: false, matched, truncated, results };
 }

@@ -73,11 +73,26 @@ export class DeliveryWorker {
     o.store.onBreakerChange((c) => {
       // A breaker this instance closed is known here at once: no need to wait out what was held.
       if (c.transition === 'closed') this.heldUntil.delete(c.targetId);
-      const meta = { target: c.targetId, consecutiveFailures: c.status.consecutiveFailures, ...(c.status.lastError ? { lastError: c.status.lastError } : {}) };
+      const meta = {
+        target: c.targetId,
+        consecutiveFailures: c.status.consecutiveFailures,
+        ...(c.status.lastError ? { lastError: c.status.lastError } : {}),
+      };
       if (c.transition === 'closed') o.logger.info('circuit breaker closed: the back office answers again', meta);
-      else o.logger.warn(`circuit breaker ${c.transition}: deliveries to the target wait without spending attempts`, { ...meta, probeAt: new Date(c.status.retryAt!).toISOString() });
+      else
+        o.logger.warn(`circuit breaker ${c.transition}: deliveries to the target wait without spending attempts`, {
+          ...meta,
+          probeAt: new Date(c.status.retryAt!).toISOString(),
+        });
     });
-    this.loop = new ClaimLoop({ concurrency: o.concurrency, pollIntervalMs: o.pollIntervalMs, shutdownGraceMs: o.shutdownGraceMs, now: this.now, claim: (free) => this.claim(free), process: (d) => this.process(d) });
+    this.loop = new ClaimLoop({
+      concurrency: o.concurrency,
+      pollIntervalMs: o.pollIntervalMs,
+      shutdownGraceMs: o.shutdownGraceMs,
+      now: this.now,
+      claim: (free) => this.claim(free),
+      process: (d) => this.process(d),
+    });
   }
 
   start(): void {
@@ -157,7 +172,8 @@ export class DeliveryWorker {
    */
   private async claim(free: number): Promise<ClaimRound<ClaimedDelivery>> {
     const now = this.now();
-    if (this.loop.size > 0 && free < Math.ceil(this.o.concurrency / 2) && now - this.lastClaimAt < this.o.pollIntervalMs) return { claimed: [], wakeAt: this.lastClaimAt + this.o.pollIntervalMs };
+    if (this.loop.size > 0 && free < Math.ceil(this.o.concurrency / 2) && now - this.lastClaimAt < this.o.pollIntervalMs)
+      return { claimed: [], wakeAt: this.lastClaimAt + this.o.pollIntervalMs };
     this.lastClaimAt = now;
     const { gates, windowWake, heldWake } = this.gates(now);
     if (gates.every((g) => g.room === 0)) return { claimed: [], wakeAt: Math.min(windowWake ?? Infinity, heldWake ?? Infinity) };
@@ -187,7 +203,14 @@ export class DeliveryWorker {
 
   /** One attempt of one delivery, start to end. Never throws. */
   private async process(d: ClaimedDelivery): Promise<void> {
-    const log = this.o.logger.child({ submissionId: d.submissionId, deliveryId: d.id, tenant: d.tenant, service: d.service, target: d.targetId, attempt: d.attempt });
+    const log = this.o.logger.child({
+      submissionId: d.submissionId,
+      deliveryId: d.id,
+      tenant: d.tenant,
+      service: d.service,
+      target: d.targetId,
+      attempt: d.attempt,
+    });
     const started = this.now();
     let result: AttemptResult;
     try {
@@ -195,7 +218,13 @@ export class DeliveryWorker {
     } catch (e) {
       // A bug or a store error, not the back office's answer: try again later rather than lose the delivery.
       log.error('attempt failed unexpectedly', { error: (e as Error).message });
-      result = { outcome: 'retry', finishedAt: this.now(), error: 'internal error in the hub', errorKind: 'internal', nextAttemptAt: this.now() + this.o.pollIntervalMs * 10 };
+      result = {
+        outcome: 'retry',
+        finishedAt: this.now(),
+        error: 'internal error in the hub',
+        errorKind: 'internal',
+        nextAttemptAt: this.now() + this.o.pollIntervalMs * 10,
+      };
     }
     const durationS = (result.finishedAt - started) / 1000;
     if (!d.ack) {
@@ -213,7 +242,8 @@ export class DeliveryWorker {
       log.error('could not record the attempt', { error: (e as Error).message, outcome: result.outcome });
       return;
     }
-    if (result.outcome === 'delivered' || result.outcome === 'failed') this.o.metrics.finished.inc({ target: d.targetId, outcome: result.outcome });
+    if (result.outcome === 'delivered' || result.outcome === 'failed')
+      this.o.metrics.finished.inc({ target: d.targetId, outcome: result.outcome });
     const meta = {
       outcome: result.outcome,
       durationMs: result.finishedAt - started,
@@ -223,9 +253,14 @@ export class DeliveryWorker {
       ...(result.detail?.warning ? { warning: result.detail.warning } : {}),
     };
     if (result.outcome === 'ack-pending') return;
-    if (result.outcome === 'handed-over') log.info('handed over; waiting for the back office to acknowledge', { ...meta, acknowledgementDeadline: new Date(result.ack!.deadline).toISOString() });
+    if (result.outcome === 'handed-over')
+      log.info('handed over; waiting for the back office to acknowledge', {
+        ...meta,
+        acknowledgementDeadline: new Date(result.ack!.deadline).toISOString(),
+      });
     else if (result.outcome === 'delivered') log.log(meta.warning ? 'warn' : 'info', 'delivered', meta);
-    else if (result.outcome === 'retry') log.warn('attempt failed, will retry', { ...meta, nextAttemptAt: new Date(result.nextAttemptAt!).toISOString() });
+    else if (result.outcome === 'retry')
+      log.warn('attempt failed, will retry', { ...meta, nextAttemptAt: new Date(result.nextAttemptAt!).toISOString() });
     else log.error('delivery failed', meta);
   }
 
@@ -246,17 +281,29 @@ export class DeliveryWorker {
     if (!src) return this.failed('the submission is gone', 'internal');
     let message: OutboundMessage;
     try {
-      const rendered = await renderMessage(step.mapping, mappingInput(this.o.router, d, d.submissionId, src), step.target.format, step.target.config.xml);
+      const rendered = await renderMessage(
+        step.mapping,
+        mappingInput(this.o.router, d, d.submissionId, src),
+        step.target.format,
+        step.target.config.xml,
+      );
       message = { ...rendered, attachments: src.attachments };
     } catch (e) {
-      if (e instanceof MappingError) return this.failed(e.describe(), 'mapping', { mapping: e.mapping, ...(e.position !== undefined ? { position: e.position } : {}), ...(e.at ? { line: e.at.line, column: e.at.column } : {}), ...(e.code ? { code: e.code } : {}) });
+      if (e instanceof MappingError)
+        return this.failed(e.describe(), 'mapping', {
+          mapping: e.mapping,
+          ...(e.position !== undefined ? { position: e.position } : {}),
+          ...(e.at ? { line: e.at.line, column: e.at.column } : {}),
+          ...(e.code ? { code: e.code } : {}),
+        });
       throw e;
     }
 
     const res = await this.send(adapter, step, message, d);
     const finishedAt = this.now();
     if (res.ok && res.awaitingAck) {
-      if (!adapter.acknowledgement) return this.failed(`adapter ${step.target.adapter.type} asked for an acknowledgement it cannot check`, 'internal');
+      if (!adapter.acknowledgement)
+        return this.failed(`adapter ${step.target.adapter.type} asked for an acknowledgement it cannot check`, 'internal');
       return {
         outcome: 'handed-over',
         finishedAt,
@@ -278,8 +325,20 @@ export class DeliveryWorker {
       };
     }
     // A permanent error is still an answer: the back office is up, as far as its breaker is concerned.
-    const base = { finishedAt, error: res.error, errorKind: res.errorKind, httpStatus: res.httpStatus, breaker: this.signal(step.target.config, res.retryable ? 'down' : 'up') };
-    const next = afterFailure(res, { attempt: runAttempt, replayed: Boolean(d.attemptBase), probe: Boolean(d.probe), createdAt: d.createdAt }, policy, finishedAt, this.random);
+    const base = {
+      finishedAt,
+      error: res.error,
+      errorKind: res.errorKind,
+      httpStatus: res.httpStatus,
+      breaker: this.signal(step.target.config, res.retryable ? 'down' : 'up'),
+    };
+    const next = afterFailure(
+      res,
+      { attempt: runAttempt, replayed: Boolean(d.attemptBase), probe: Boolean(d.probe), createdAt: d.createdAt },
+      policy,
+      finishedAt,
+      this.random,
+    );
     if (next.next === 'fail') return { outcome: 'failed', ...base, error: next.error };
     return { outcome: 'retry', ...base, nextAttemptAt: next.at };
   }
@@ -320,11 +379,21 @@ export class DeliveryWorker {
     const limit = step.target.config.timeoutMs + HARD_STOP_GRACE_MS;
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<DeliveryResult>((resolve) => {
-      timer = setTimeout(() => resolve({ ok: false, retryable: true, error: `the adapter did not return within ${limit} ms`, errorKind: 'timeout' }), limit);
+      timer = setTimeout(
+        () => resolve({ ok: false, retryable: true, error: `the adapter did not return within ${limit} ms`, errorKind: 'timeout' }),
+        limit,
+      );
     });
     try {
       return await Promise.race([
-        adapter.deliver(message, { deliveryId: d.id, idempotencyKey: d.idempotencyKey, submissionId: d.submissionId, tenant: d.tenant, service: d.service, attempt: d.attempt }),
+        adapter.deliver(message, {
+          deliveryId: d.id,
+          idempotencyKey: d.idempotencyKey,
+          submissionId: d.submissionId,
+          tenant: d.tenant,
+          service: d.service,
+          attempt: d.attempt,
+        }),
         timeout,
       ]);
     } catch (e) {

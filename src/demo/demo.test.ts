@@ -25,7 +25,9 @@ const examplesDir = path.join(root, 'examples');
 
 // --- the configuration as the hub would merge it ------------------------------------------------------
 
-const yamlFiles = readdirSync(configDir).filter((n) => /\.ya?ml$/.test(n)).sort();
+const yamlFiles = readdirSync(configDir)
+  .filter((n) => /\.ya?ml$/.test(n))
+  .sort();
 const rawConfig: Record<string, unknown> = Object.assign(
   {},
   ...yamlFiles.map((n) => parseYaml(readFileSync(path.join(configDir, n), 'utf8')) as Record<string, unknown>),
@@ -45,15 +47,19 @@ function routeFor(tenant: string, service: string) {
 
 // --- examples -------------------------------------------------------------------------------------------
 
-
-const exampleNames = readdirSync(examplesDir).filter((n) => n.endsWith('.json')).sort();
+const exampleNames = readdirSync(examplesDir)
+  .filter((n) => n.endsWith('.json'))
+  .sort();
 const readExample = (name: string): Example => JSON.parse(readFileSync(path.join(examplesDir, name), 'utf8')) as Example;
 
 const mappingInput = (ex: Example, target: string, n: number) => exampleInput(config, ex, target, n, '0196a000');
 
 function resolvePointer(doc: unknown, pointer: string): unknown {
   let cur = doc;
-  for (const token of pointer.split('/').slice(1).map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))) {
+  for (const token of pointer
+    .split('/')
+    .slice(1)
+    .map((t) => t.replace(/~1/g, '/').replace(/~0/g, '~'))) {
     if (!cur || typeof cur !== 'object') return undefined;
     cur = (cur as Record<string, unknown>)[token];
   }
@@ -117,9 +123,19 @@ describe('Emscher-Lippe demo', () => {
 
   describe('config/', () => {
     it('every YAML file references the generated JSON schema on its first line', () => {
-      expect(yamlFiles).to.include.members(['hub.yaml', 'tenants.yaml', 'services.yaml', 'portals.yaml', 'targets.yaml', 'routes.yaml', 'schedules.yaml']);
+      expect(yamlFiles).to.include.members([
+        'hub.yaml',
+        'tenants.yaml',
+        'services.yaml',
+        'portals.yaml',
+        'targets.yaml',
+        'routes.yaml',
+        'schedules.yaml',
+      ]);
       for (const n of yamlFiles) {
-        expect(readFileSync(path.join(configDir, n), 'utf8').split('\n')[0], n).to.equal('# yaml-language-server: $schema=./amtsbote.schema.json');
+        expect(readFileSync(path.join(configDir, n), 'utf8').split('\n')[0], n).to.equal(
+          '# yaml-language-server: $schema=./amtsbote.schema.json',
+        );
       }
     });
 
@@ -138,11 +154,16 @@ describe('Emscher-Lippe demo', () => {
           method: z.enum(['POST', 'PUT']).default('POST'),
           auth: z.looseObject({ type: z.enum(['none', 'basic', 'bearer', 'api-key']) }).default({ type: 'none' }),
           headers: z.record(z.string(), z.string()).optional(),
-          referencePointer: z.string().regex(/^(\/([^~/]|~[01])*)*$/).optional(),
+          referencePointer: z
+            .string()
+            .regex(/^(\/([^~/]|~[01])*)*$/)
+            .optional(),
           checkUrl: z.url().optional(),
           idempotencyHeader: z.string().default('Idempotency-Key'),
           statusLookup: z.looseObject({ url: z.string(), statusPointer: z.string() }).optional(),
-          listing: z.looseObject({ url: z.string(), itemsPointer: z.string(), referencePointer: z.string(), statusPointer: z.string() }).optional(),
+          listing: z
+            .looseObject({ url: z.string(), itemsPointer: z.string(), referencePointer: z.string(), statusPointer: z.string() })
+            .optional(),
         }),
         create: () => {
           throw new Error('not used');
@@ -220,7 +241,13 @@ describe('Emscher-Lippe demo', () => {
       expect(portal?.id).to.equal('emscher-lippe-portal');
       expect(portal?.tokenHash).to.equal('sha256:' + createHash('sha256').update('demo-portal-token').digest('hex'));
       expect(portal?.tenants).to.have.members([...MUNICIPALITIES, '05562']);
-      expect(config.schedules).to.deep.include({ id: 'stuck-deliveries', job: 'stuck-deliveries', cron: '*/5 * * * *', timezone: 'Europe/Berlin', options: { olderThanMinutes: 15 } });
+      expect(config.schedules).to.deep.include({
+        id: 'stuck-deliveries',
+        job: 'stuck-deliveries',
+        cron: '*/5 * * * *',
+        timezone: 'Europe/Berlin',
+        options: { olderThanMinutes: 15 },
+      });
     });
   });
 
@@ -229,10 +256,12 @@ describe('Emscher-Lippe demo', () => {
       const expected = ['sperrmuell', 'hundeanmeldung'].flatMap((s) => ['gelsenkirchen', 'bottrop', 'gladbeck'].map((c) => `${s}-${c}`));
       const files = readdirSync(examplesDir);
       for (const e of expected) expect(files).to.include.members([`${e}.json`, `${e}.xml`]);
-      const ids = files.filter((f) => /\.(json|xml)$/.test(f)).map((f) => {
-        const text = readFileSync(path.join(examplesDir, f), 'utf8');
-        return f.endsWith('.json') ? (JSON.parse(text) as Example).externalId : /<externalId>([^<]+)<\/externalId>/.exec(text)?.[1];
-      });
+      const ids = files
+        .filter((f) => /\.(json|xml)$/.test(f))
+        .map((f) => {
+          const text = readFileSync(path.join(examplesDir, f), 'utf8');
+          return f.endsWith('.json') ? (JSON.parse(text) as Example).externalId : /<externalId>([^<]+)<\/externalId>/.exec(text)?.[1];
+        });
       expect(new Set(ids).size).to.equal(ids.length);
     });
 
@@ -246,7 +275,11 @@ describe('Emscher-Lippe demo', () => {
         expect(intake.validateEnvelope(fromXml).ok, xmlName).to.equal(true);
         // Same content; the external id differs (J… vs X…) so both files can be posted.
         expect(fromXml.externalId).to.equal(json.externalId.replace(/-J(\d+)$/, '-X$1'));
-        expect({ ...fromXml, externalId: '', attachments: fromXml.attachments ?? [] }, xmlName).to.deep.equal({ ...json, externalId: '', attachments: json.attachments ?? [] });
+        expect({ ...fromXml, externalId: '', attachments: fromXml.attachments ?? [] }, xmlName).to.deep.equal({
+          ...json,
+          externalId: '',
+          attachments: json.attachments ?? [],
+        });
       }
     });
 
@@ -306,7 +339,11 @@ describe('Emscher-Lippe demo', () => {
       expect(gla['abholanschrift']).to.deep.equal({ strasse: 'Musterallee', hausnummer: '5', postleitzahl: '45964', ort: 'Gladbeck' });
       expect(((await mapped('hundeanmeldung-gelsenkirchen.json')).message.body as Record<string, unknown>)['steuerklasse']).to.equal('N');
       // Bottrop now files over SOAP; the shared mapping (the Kreis towns' tax software) keeps the code list.
-      const shared = await renderMessage(compileMapping(mappingsDir, 'shared/hundeanmeldung.jsonata'), mappingInput(readExample('hundeanmeldung-bottrop.json'), 'kreis-re-hundesteuer', ++seq), 'json');
+      const shared = await renderMessage(
+        compileMapping(mappingsDir, 'shared/hundeanmeldung.jsonata'),
+        mappingInput(readExample('hundeanmeldung-bottrop.json'), 'kreis-re-hundesteuer', ++seq),
+        'json',
+      );
       expect((shared.body as Record<string, unknown>)['hundeart']).to.equal(3);
       expect(((await mapped('hundeanmeldung-gladbeck.json')).message.body as Record<string, unknown>)['hundeart']).to.equal(2);
     });
@@ -371,7 +408,7 @@ describe('Emscher-Lippe demo', () => {
         const res = await post(m.url, body, m.key);
         expect(res.status).to.equal(400);
         expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
-        expect((res.json?.['errors'] as { pointer: string }[]).map((e) => e.pointer)).to.include(field);
+        expect(((res.json?.['errors'] ?? []) as { pointer: string }[]).map((e) => e.pointer)).to.include(field);
         expect(res.json?.['title']).to.include(field);
         // Nothing was filed, so the same key files the corrected case.
         expect((await post(m.url, m.message.text, m.key)).status).to.equal(201);

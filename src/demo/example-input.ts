@@ -31,7 +31,13 @@ export function exampleInput(config: HubConfig, ex: Example, target: string, n: 
     data: ex.data,
     attachments: (ex.attachments ?? []).map((a) => {
       const bytes = Buffer.from(a.content, 'base64');
-      return { filename: a.filename, mediaType: a.mediaType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), content: bytes };
+      return {
+        filename: a.filename,
+        mediaType: a.mediaType,
+        size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        content: bytes,
+      };
     }),
     delivery: { id: `dlv-${idPrefix}-${n}`, idempotencyKey: `idem-${idPrefix}-${n}-${ex.externalId}`, target },
   });

@@ -63,7 +63,14 @@ interface Started {
   close(): Promise<void>;
 }
 
-export const SIMULATOR_KINDS: readonly DemoSimulatorKind[] = ['waste-rest', 'dogtax-rest', 'dogtax-soap', 'waste-xml', 'waste-batch', 'portal'];
+export const SIMULATOR_KINDS: readonly DemoSimulatorKind[] = [
+  'waste-rest',
+  'dogtax-rest',
+  'dogtax-soap',
+  'waste-xml',
+  'waste-batch',
+  'portal',
+];
 
 type BackOfficeSpec = Exclude<SimulatorSpec, { kind: 'portal' }>;
 
@@ -74,7 +81,10 @@ async function startKind(spec: BackOfficeSpec, ctx: SimContext, host: string): P
     case 'dogtax-rest':
       return serve(createServer(createDogtaxRestApp(ctx)), spec.port, host, spec.kind);
     case 'dogtax-soap': {
-      const server = await createDogtaxSoapServer(ctx, { username: spec.username ?? DEFAULT_USERNAME, password: spec.password ?? DEFAULT_PASSWORD });
+      const server = await createDogtaxSoapServer(ctx, {
+        username: spec.username ?? DEFAULT_USERNAME,
+        password: spec.password ?? DEFAULT_PASSWORD,
+      });
       return serve(server, spec.port, host, spec.kind);
     }
     case 'waste-xml': {
@@ -88,7 +98,8 @@ async function startKind(spec: BackOfficeSpec, ctx: SimContext, host: string): P
     }
     case 'waste-batch': {
       const intervalMs = spec.intervalMs ?? 2000;
-      if (!(Number.isInteger(intervalMs) && intervalMs >= 10)) throw new Error('waste-batch: intervalMs must be a whole number of at least 10');
+      if (!(Number.isInteger(intervalMs) && intervalMs >= 10))
+        throw new Error('waste-batch: intervalMs must be a whole number of at least 10');
       const batch = await startWasteBatch(ctx, { directory: spec.directory, intervalMs });
       return { url: batch.url, port: 0, close: () => batch.close() };
     }
@@ -118,7 +129,11 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
     log: opts.logger ?? (() => {}),
     statusStepMs,
     now,
-    book: new CaseBook({ statusStepMs, now, quirks: { loseEvery: life.loseEvery, duplicateCase: life.duplicateCase, rejectEvery: life.rejectEvery } }),
+    book: new CaseBook({
+      statusStepMs,
+      now,
+      quirks: { loseEvery: life.loseEvery, duplicateCase: life.duplicateCase, rejectEvery: life.rejectEvery },
+    }),
   };
   const started = await startKind(spec, ctx, host);
   let closing: Promise<void> | undefined;
@@ -134,7 +149,11 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
   };
 }
 
-async function startPortal(spec: Extract<SimulatorSpec, { kind: 'portal' }>, opts: SimulatorOptions, host: string): Promise<RunningSimulator> {
+async function startPortal(
+  spec: Extract<SimulatorSpec, { kind: 'portal' }>,
+  opts: SimulatorOptions,
+  host: string,
+): Promise<RunningSimulator> {
   const { app, controls, timer } = createPortal(spec, opts.logger ?? (() => {}), opts.now ?? systemClock);
   const started = await serve(createServer(app), spec.port, host, spec.kind);
   const stop = timer();

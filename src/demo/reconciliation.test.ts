@@ -68,7 +68,9 @@ describe('demo simulators for reconciliation', () => {
     });
 
     it('takes the case-life fields on the REST simulators and the portal kind with its defaults', () => {
-      expect(simulatorSchema.parse({ kind: 'waste-rest', port: 1, statusStepMs: 5, loseEvery: 5, duplicateCase: 3, rejectEvery: 4 })).to.deep.equal({
+      expect(
+        simulatorSchema.parse({ kind: 'waste-rest', port: 1, statusStepMs: 5, loseEvery: 5, duplicateCase: 3, rejectEvery: 4 }),
+      ).to.deep.equal({
         kind: 'waste-rest',
         port: 1,
         failureRate: 0,
@@ -77,7 +79,13 @@ describe('demo simulators for reconciliation', () => {
         duplicateCase: 3,
         rejectEvery: 4,
       });
-      expect(simulatorSchema.parse({ kind: 'portal', port: 4105 })).to.deep.equal({ kind: 'portal', port: 4105, submissions: 12, submitEveryMs: 5000, statusFailures: 0 });
+      expect(simulatorSchema.parse({ kind: 'portal', port: 4105 })).to.deep.equal({
+        kind: 'portal',
+        port: 4105,
+        submissions: 12,
+        submitEveryMs: 5000,
+        statusFailures: 0,
+      });
       expect(simulatorSchema.safeParse({ kind: 'dogtax-soap', port: 1, loseEvery: 2 }).success, 'loseEvery on soap').to.equal(false);
       expect(simulatorSchema.safeParse({ kind: 'portal', port: 1, listingToken: 'short' }).success, 'short token').to.equal(false);
     });
@@ -97,7 +105,10 @@ describe('demo simulators for reconciliation', () => {
       const ex = readExample('sperrmuell-gelsenkirchen.json');
       const input = exampleInput(config, ex, step.target, n, '0196c000');
       const message = await renderMessage(compileMapping(path.resolve(configDir, config.paths.mappings), step.mapping), input, 'json');
-      const result = await adapter.deliver({ ...message, attachments: [] }, { deliveryId: `dlv-${n}`, idempotencyKey: key, submissionId: 'sub', tenant: '05513000', service: 'sperrmuell', attempt: 1 });
+      const result = await adapter.deliver(
+        { ...message, attachments: [] },
+        { deliveryId: `dlv-${n}`, idempotencyKey: key, submissionId: 'sub', tenant: '05513000', service: 'sperrmuell', attempt: 1 },
+      );
       if (!result.ok) throw new Error(result.error);
       return result.reference!;
     }
@@ -138,7 +149,9 @@ describe('demo simulators for reconciliation', () => {
       expect(done).to.include({ reference: references[0], status: 'erledigt' });
       const rejected = await adapter.status!(references[1]!);
       expect(rejected).to.include({ status: 'abgelehnt', reason: 'Abholung am Wunschtermin nicht möglich; bitte neuen Termin beantragen' });
-      expect(rejected!.updatedAt).to.equal(new Date(Date.parse(sim.cases().find((c) => c.reference === references[1])!.createdAt) + 2 * STEP).toISOString());
+      expect(rejected!.updatedAt).to.equal(
+        new Date(Date.parse(sim.cases().find((c) => c.reference === references[1])!.createdAt) + 2 * STEP).toISOString(),
+      );
     });
 
     it('loses the 3rd case one step after filing it: gone from listing and lookup, its key forgotten', async () => {
@@ -156,7 +169,10 @@ describe('demo simulators for reconciliation', () => {
 
     it('lists per collection, and every case at /cases; pages with a keyset cursor', async () => {
       const base = sim.url;
-      const page1 = (await (await fetch(`${base}/cases?since=0&limit=2`)).json()) as { items: { reference: string }[]; next: string | null };
+      const page1 = (await (await fetch(`${base}/cases?since=0&limit=2`)).json()) as {
+        items: { reference: string }[];
+        next: string | null;
+      };
       expect(page1.items).to.have.length(2);
       const seen = page1.items.map((i) => i.reference);
       let next = page1.next;
@@ -191,8 +207,15 @@ describe('demo simulators for reconciliation', () => {
         const ex = readExample('hundeanmeldung-gladbeck.json');
         const route = config.routes.find((r) => r.tenants.includes('05562014') && r.service === 'hundeanmeldung')!;
         const input = exampleInput(config, ex, 'kreis-re-hundesteuer', 1, '0196c001');
-        const message = await renderMessage(compileMapping(path.resolve(configDir, config.paths.mappings), route.targets[0]!.mapping), input, 'json');
-        const r = await adapter.deliver({ ...message, attachments: [] }, { deliveryId: 'd', idempotencyKey: 'idem-dog-1', submissionId: 's', tenant: '05562014', service: 'hundeanmeldung', attempt: 1 });
+        const message = await renderMessage(
+          compileMapping(path.resolve(configDir, config.paths.mappings), route.targets[0]!.mapping),
+          input,
+          'json',
+        );
+        const r = await adapter.deliver(
+          { ...message, attachments: [] },
+          { deliveryId: 'd', idempotencyKey: 'idem-dog-1', submissionId: 's', tenant: '05562014', service: 'hundeanmeldung', attempt: 1 },
+        );
         expect(r.ok).to.equal(true);
         t.advance(3 * STEP);
         expect(await all(adapter.list!(new Date(0)))).to.deep.equal([
@@ -226,7 +249,8 @@ describe('demo simulators for reconciliation', () => {
       const app = express();
       app.use(express.json({ limit: '30mb' }));
       app.post('/api/v1/submissions', (req, res) => {
-        if (hubAnswer === 202) received.push({ key: req.get('authorization'), externalId: (req.body as { externalId: string }).externalId });
+        if (hubAnswer === 202)
+          received.push({ key: req.get('authorization'), externalId: (req.body as { externalId: string }).externalId });
         res.status(hubAnswer).json({});
       });
       hub = http.createServer(app);
@@ -241,7 +265,15 @@ describe('demo simulators for reconciliation', () => {
     it('sends its submissions to the hub, loses every n-th, retries when the hub is down, and lists them all', async () => {
       const logs: string[] = [];
       const sim = await startSimulator(
-        { kind: 'portal', port: 0, submitTo: `${hubUrl}/api/v1/submissions`, hubToken: 'demo-portal-token', listingToken: TOKEN, submissions: 5, loseEvery: 2 },
+        {
+          kind: 'portal',
+          port: 0,
+          submitTo: `${hubUrl}/api/v1/submissions`,
+          hubToken: 'demo-portal-token',
+          listingToken: TOKEN,
+          submissions: 5,
+          loseEvery: 2,
+        },
         { logger: (m) => logs.push(m) },
       );
       try {
@@ -263,7 +295,10 @@ describe('demo simulators for reconciliation', () => {
         let cursor: string | null = null;
         do {
           const res = await fetch(`${sim.url}/submissions?since=2000-01-01T00:00:00Z&limit=2${cursor ? `&cursor=${cursor}` : ''}`, auth);
-          const page = (await res.json()) as { items: { externalId: string; tenant: string; service: string; submittedAt: string }[]; next: string | null };
+          const page = (await res.json()) as {
+            items: { externalId: string; tenant: string; service: string; submittedAt: string }[];
+            next: string | null;
+          };
           for (const i of page.items) expect(Object.keys(i)).to.deep.equal(['externalId', 'tenant', 'service', 'submittedAt']);
           listed.push(...page.items.map((i) => i.externalId));
           cursor = page.next;
@@ -284,8 +319,14 @@ describe('demo simulators for reconciliation', () => {
       const logs: string[] = [];
       const sim = await startSimulator({ kind: 'portal', port: 0, statusFailures: 2 }, { logger: (m) => logs.push(m) });
       try {
-        const post = (body: unknown) => fetch(`${sim.url}/status`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
-        const update = { submissionId: '0196c000-0000-7000-8000-000000000001', externalId: 'ELP-1', status: 'PROCESSING', note: 'Erika Mustermann' };
+        const post = (body: unknown) =>
+          fetch(`${sim.url}/status`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+        const update = {
+          submissionId: '0196c000-0000-7000-8000-000000000001',
+          externalId: 'ELP-1',
+          status: 'PROCESSING',
+          note: 'Erika Mustermann',
+        };
         const first = await post(update);
         expect([first.status, first.headers.get('retry-after')]).to.deep.equal([503, '1']);
         expect((await post(update)).status).to.equal(503);

@@ -38,7 +38,11 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
       port: simulatorPort,
       failureRate: simulatorFailureRate('share of requests answered with a soap:Server fault'),
       username: z.string().min(1).default('demo-bottrop').describe('WS-Security UsernameToken user the service accepts'),
-      password: z.string().min(1).default('demo-password').describe('the password behind the PasswordDigest the service accepts (demo only)'),
+      password: z
+        .string()
+        .min(1)
+        .default('demo-password')
+        .describe('the password behind the PasswordDigest the service accepts (demo only)'),
     })
     .strict(),
   z
@@ -50,7 +54,9 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
-      kind: z.literal('waste-batch').describe("Dorsten's legacy waste system: a batch job polling a drop folder, answering <file>.ok / <file>.err"),
+      kind: z
+        .literal('waste-batch')
+        .describe("Dorsten's legacy waste system: a batch job polling a drop folder, answering <file>.ok / <file>.err"),
       directory: z.string().min(1).describe('the drop folder; relative paths resolve against the working directory; created if missing'),
       intervalMs: z.number().int().min(10).default(2000).describe('how often the job looks for new files'),
       failureRate: simulatorFailureRate('share of files answered with .err "Verarbeitungsfehler im Nachtlauf"'),
@@ -58,10 +64,16 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
     .strict(),
   z
     .object({
-      kind: z.literal('portal').describe('the citizen portal: sends example submissions to the hub (losing some), lists them, takes status updates'),
+      kind: z
+        .literal('portal')
+        .describe('the citizen portal: sends example submissions to the hub (losing some), lists them, takes status updates'),
       port: simulatorPort,
       listingToken: z.string().min(16).optional().describe('bearer token the hub must send to the listing API; absent: no auth'),
-      submitTo: z.string().regex(/^https?:\/\//, 'an http(s) URL').optional().describe("the hub's POST /api/v1/submissions; absent: sends nothing"),
+      submitTo: z
+        .string()
+        .regex(/^https?:\/\//, 'an http(s) URL')
+        .optional()
+        .describe("the hub's POST /api/v1/submissions; absent: sends nothing"),
       hubToken: z.string().min(1).optional().describe("the portal's bearer token at the hub (demo only)"),
       submissions: z.number().int().min(0).max(10_000).default(12).describe('how many submissions it makes from examples/'),
       submitEveryMs: z.number().int().min(10).default(5000).describe('one submission every so often'),

@@ -37,7 +37,6 @@ const rawConfig: Record<string, unknown> = Object.assign(
 );
 const config: HubConfig = configSchema.parse(rawConfig);
 
-
 const readExample = (name: string): Example => JSON.parse(readFileSync(path.join(examplesDir, name), 'utf8')) as Example;
 
 let seq = 0;
@@ -49,7 +48,10 @@ async function mapped(example: string, mapping: string, opts: { declaration?: bo
   const ex = readExample(example);
   opts.edit?.(ex);
   const input = mappingInput(ex, mapping);
-  const message = await renderMessage(compileMapping(mappingsDir, mapping), input, 'xml', { declaration: opts.declaration ?? true, indent: false });
+  const message = await renderMessage(compileMapping(mappingsDir, mapping), input, 'xml', {
+    declaration: opts.declaration ?? true,
+    indent: false,
+  });
   return { ex, input, text: message.text, message, key: input.delivery.idempotencyKey };
 }
 
@@ -57,12 +59,25 @@ async function mapped(example: string, mapping: string, opts: { declaration?: bo
 function outbound(m: Awaited<ReturnType<typeof mapped>>): OutboundMessage {
   return {
     ...m.message,
-    attachments: m.input.attachments.map((a) => ({ filename: a.filename, mediaType: a.mediaType, size: a.size, sha256: a.sha256, content: Buffer.from(a.content, 'base64') })),
+    attachments: m.input.attachments.map((a) => ({
+      filename: a.filename,
+      mediaType: a.mediaType,
+      size: a.size,
+      sha256: a.sha256,
+      content: Buffer.from(a.content, 'base64'),
+    })),
   };
 }
 
 function deliveryContext(key: string, tenant: string): DeliveryContext {
-  return { deliveryId: key.replace(/^idem-/, 'dlv-'), idempotencyKey: key, submissionId: 'sub-1', tenant, service: 'sperrmuell', attempt: 1 };
+  return {
+    deliveryId: key.replace(/^idem-/, 'dlv-'),
+    idempotencyKey: key,
+    submissionId: 'sub-1',
+    tenant,
+    service: 'sperrmuell',
+    attempt: 1,
+  };
 }
 
 const silent = winston.createLogger({ silent: true });
@@ -97,7 +112,11 @@ describe('simulatorSchema', () => {
       username: 'demo-bottrop',
       password: 'demo-password',
     });
-    expect(simulatorSchema.parse({ kind: 'waste-xml', port: 4104, failureRate: 0.2 })).to.deep.equal({ kind: 'waste-xml', port: 4104, failureRate: 0.2 });
+    expect(simulatorSchema.parse({ kind: 'waste-xml', port: 4104, failureRate: 0.2 })).to.deep.equal({
+      kind: 'waste-xml',
+      port: 4104,
+      failureRate: 0.2,
+    });
     expect(simulatorSchema.parse({ kind: 'waste-batch', directory: 'data/demo/dorsten' })).to.deep.equal({
       kind: 'waste-batch',
       directory: 'data/demo/dorsten',
@@ -152,11 +171,18 @@ describe('dogtax-soap simulator', () => {
   async function fault(p: Promise<unknown>) {
     const err = await p.then(
       () => expect.fail('expected a SOAP fault'),
-      (e: unknown) => e as { root?: { Envelope?: { Body?: { Fault?: Record<string, unknown> } } }; response?: { status: number }; body?: string },
+      (e: unknown) =>
+        e as { root?: { Envelope?: { Body?: { Fault?: Record<string, unknown> } } }; response?: { status: number }; body?: string },
     );
     const f = err.root?.Envelope?.Body?.Fault;
     expect(f, 'a soap:Fault').to.be.an('object');
-    return { code: String(f!['faultcode']), text: String(f!['faultstring']), detail: f!['detail'], status: err.response?.status, body: err.body ?? '' };
+    return {
+      code: String(f!['faultcode']),
+      text: String(f!['faultstring']),
+      detail: f!['detail'],
+      status: err.response?.status,
+      body: err.body ?? '',
+    };
   }
 
   const bottrop = () => mapped('hundeanmeldung-bottrop.json', 'bottrop/hundeanmeldung-soap.jsonata', { declaration: false });
@@ -172,9 +198,20 @@ describe('dogtax-soap simulator', () => {
     expect((await call('Anmelden', other.text, { key: m.key }))['Kassenzeichen']).to.equal(first['Kassenzeichen']);
     const filed = sim.cases().filter((c) => c.idempotencyKey === m.key);
     expect(filed).to.have.length(1);
-    expect(filed[0]).to.deep.include({ kind: 'dogtax-soap', dialect: 'hundesteuer-bottrop', ags: '05512000', reference: first['Kassenzeichen'], status: 'eingegangen' });
+    expect(filed[0]).to.deep.include({
+      kind: 'dogtax-soap',
+      dialect: 'hundesteuer-bottrop',
+      ags: '05512000',
+      reference: first['Kassenzeichen'],
+      status: 'eingegangen',
+    });
     expect(filed[0]?.body).to.equal(m.text);
-    expect(await call('StatusAbfragen', `<StatusAbfrage xmlns="${HUNDESTEUER_NS}"><Kassenzeichen>${String(first['Kassenzeichen'])}</Kassenzeichen></StatusAbfrage>`)).to.deep.equal({
+    expect(
+      await call(
+        'StatusAbfragen',
+        `<StatusAbfrage xmlns="${HUNDESTEUER_NS}"><Kassenzeichen>${String(first['Kassenzeichen'])}</Kassenzeichen></StatusAbfrage>`,
+      ),
+    ).to.deep.equal({
       Kassenzeichen: first['Kassenzeichen'],
       Bearbeitungsstand: 'eingegangen',
     });
@@ -214,7 +251,11 @@ describe('dogtax-soap simulator', () => {
       `<?xml version="1.0" encoding="utf-8"?><soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Header>${sec}` +
       `<amt:IdempotencyKey xmlns:amt="${AMTSBOTE_NS}">${m.key}</amt:IdempotencyKey></soap:Header><soap:Body>${m.text}</soap:Body></soap:Envelope>`;
     const post = (xml: string) =>
-      fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${HUNDESTEUER_NS}/Anmelden"` }, body: xml });
+      fetch(endpoint, {
+        method: 'POST',
+        headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: `"${HUNDESTEUER_NS}/Anmelden"` },
+        body: xml,
+      });
     const ok = await post(envelope(header));
     expect(ok.status, await ok.clone().text()).to.equal(200);
     expect(await ok.text()).to.match(/<Kassenzeichen>HST-BOT-/);
@@ -224,7 +265,9 @@ describe('dogtax-soap simulator', () => {
     // A token made 10 minutes ago (the digest is right for it, but it is stale).
     const created = new Date(Date.now() - 10 * 60_000).toISOString().replace(/\.\d{3}Z$/, 'Z');
     const nonce = Buffer.from('0123456789abcdef').toString('base64');
-    const digest = createHash('sha1').update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from('demo-password')])).digest('base64');
+    const digest = createHash('sha1')
+      .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created), Buffer.from('demo-password')]))
+      .digest('base64');
     const stale = header
       .replace(/(<wsse:Password [^>]*>)[^<]*/, `$1${digest}`)
       .replace(/(<wsse:Nonce [^>]*>)[^<]*/, `$1${nonce}`)
@@ -235,12 +278,24 @@ describe('dogtax-soap simulator', () => {
   });
 
   const broken: [string, string, (xml: string) => string][] = [
-    ['a 5-digit chip number', '/Anmeldung/hund/chipnummer', (x) => x.replace(/<chipnummer>\d+<\/chipnummer>/, '<chipnummer>12345</chipnummer>')],
-    ['an ISO date the wrong way round', '/Anmeldung/hund/geburtsdatum', (x) => x.replace(/<geburtsdatum>[^<]+</, '<geburtsdatum>01.08.2023<')],
+    [
+      'a 5-digit chip number',
+      '/Anmeldung/hund/chipnummer',
+      (x) => x.replace(/<chipnummer>\d+<\/chipnummer>/, '<chipnummer>12345</chipnummer>'),
+    ],
+    [
+      'an ISO date the wrong way round',
+      '/Anmeldung/hund/geburtsdatum',
+      (x) => x.replace(/<geburtsdatum>[^<]+</, '<geburtsdatum>01.08.2023<'),
+    ],
     ['hundeart 4', '/Anmeldung/hundeart', (x) => x.replace(/<hundeart>\d<\/hundeart>/, '<hundeart>4</hundeart>')],
     ['an unknown element', '/Anmeldung/hund/farbe', (x) => x.replace('</chipnummer>', '</chipnummer><farbe>braun</farbe>')],
     ['an attachment without mimeType', '/Anmeldung/anlagen/anlage/@mimeType', (x) => x.replace(/ mimeType="[^"]*"/, '')],
-    ['a listed breed as an ordinary first dog', '/Anmeldung/hundeart', (x) => x.replace(/<hundeart>\d<\/hundeart>/, '<hundeart>1</hundeart>')],
+    [
+      'a listed breed as an ordinary first dog',
+      '/Anmeldung/hundeart',
+      (x) => x.replace(/<hundeart>\d<\/hundeart>/, '<hundeart>1</hundeart>'),
+    ],
     ['keeping before birth', '/Anmeldung/haltungsbeginn', (x) => x.replace(/<haltungsbeginn>[^<]+</, '<haltungsbeginn>2020-01-01<')],
   ];
   for (const [what, element, breakIt] of broken) {
@@ -263,12 +318,16 @@ describe('dogtax-soap simulator', () => {
     const f = await fault(call('Anmelden', m.text));
     expect(f.code).to.equal('soap:Client');
     expect(f.text).to.include('IdempotencyKey').and.include(AMTSBOTE_NS);
-    const g = await fault(call('Anmelden', `<StatusAbfrage xmlns="${HUNDESTEUER_NS}"><Kassenzeichen>x</Kassenzeichen></StatusAbfrage>`, { key: m.key }));
+    const g = await fault(
+      call('Anmelden', `<StatusAbfrage xmlns="${HUNDESTEUER_NS}"><Kassenzeichen>x</Kassenzeichen></StatusAbfrage>`, { key: m.key }),
+    );
     expect(g.text).to.match(/expects \{urn:bottrop:hundesteuer:1\}Anmeldung/);
     // The right name in the wrong namespace is another element.
     const h = await fault(call('Anmelden', m.text.replace(HUNDESTEUER_NS, 'urn:example:other'), { key: m.key }));
     expect(h.code).to.equal('soap:Client');
-    const unknown = await fault(call('StatusAbfragen', `<StatusAbfrage xmlns="${HUNDESTEUER_NS}"><Kassenzeichen>HST-BOT-1999-000000</Kassenzeichen></StatusAbfrage>`));
+    const unknown = await fault(
+      call('StatusAbfragen', `<StatusAbfrage xmlns="${HUNDESTEUER_NS}"><Kassenzeichen>HST-BOT-1999-000000</Kassenzeichen></StatusAbfrage>`),
+    );
     expect(unknown.text).to.include('/StatusAbfrage/Kassenzeichen');
     expect(sim.cases()).to.have.length(before);
   });
@@ -276,7 +335,10 @@ describe('dogtax-soap simulator', () => {
   it('answers an unknown SOAPAction and a body that is not XML with a soap:Client fault', async () => {
     const post = (action: string, body: string) =>
       fetch(endpoint, { method: 'POST', headers: { 'Content-Type': 'text/xml; charset=utf-8', SOAPAction: action }, body });
-    const bad = await post('"urn:bottrop:hundesteuer:1/Abmelden"', '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>');
+    const bad = await post(
+      '"urn:bottrop:hundesteuer:1/Abmelden"',
+      '<soap:Envelope xmlns:soap="http://schemas.xmlsoap.org/soap/envelope/"><soap:Body/></soap:Envelope>',
+    );
     expect(bad.status).to.equal(500);
     // Without a token, the token is what is refused first.
     expect(await bad.text()).to.include('wsse:InvalidSecurity');
@@ -295,7 +357,10 @@ describe('dogtax-soap simulator', () => {
       c.addSoapHeader(`<amt:IdempotencyKey xmlns:amt="${AMTSBOTE_NS}">${m.key}</amt:IdempotencyKey>`);
       const err = await (c['AnmeldenAsync']({ _xml: m.text }) as Promise<unknown>).then(
         () => expect.fail('expected a fault'),
-        (e: { root: { Envelope: { Body: { Fault: { faultcode: string } } } }; response: { status: number; headers: Record<string, string> } }) => e,
+        (e: {
+          root: { Envelope: { Body: { Fault: { faultcode: string } } } };
+          response: { status: number; headers: Record<string, string> };
+        }) => e,
       );
       expect(err.root.Envelope.Body.Fault.faultcode).to.equal('soap:Server');
       expect(err.response.status).to.equal(500);
@@ -341,7 +406,12 @@ describe('dogtax-soap simulator', () => {
 
     it('delivers the mapped example once per key, and check() passes', async () => {
       const parsed = def!.options.parse(options('demo-password'));
-      instance = await def!.create(parsed as never, { clock: systemClock, targetId: 'bottrop-hundesteuer-soap', logger: silent, timeoutMs: 10_000 });
+      instance = await def!.create(parsed as never, {
+        clock: systemClock,
+        targetId: 'bottrop-hundesteuer-soap',
+        logger: silent,
+        timeoutMs: 10_000,
+      });
       const m = await mapped('hundeanmeldung-bottrop.json', 'bottrop/hundeanmeldung-soap.jsonata');
       const first = await instance.deliver(outbound(m), deliveryContext(m.key, '05512000'));
       expect(first.ok, JSON.stringify(first)).to.equal(true);
@@ -361,23 +431,38 @@ describe('dogtax-soap simulator', () => {
       expect(invalid).to.deep.include({ ok: false, retryable: false, errorKind: 'soap-client-fault' });
       expect(!invalid.ok && invalid.error).to.include('/Anmeldung/hund/chipnummer');
 
-      const wrong = await def!.create(def!.options.parse(options('wrong')) as never, { clock: systemClock, targetId: 't', logger: silent, timeoutMs: 10_000 });
+      const wrong = await def!.create(def!.options.parse(options('wrong')) as never, {
+        clock: systemClock,
+        targetId: 't',
+        logger: silent,
+        timeoutMs: 10_000,
+      });
       try {
-        expect(await wrong.deliver(outbound(m), deliveryContext(m.key, '05512000'))).to.deep.include({ ok: false, retryable: false, errorKind: 'soap-security-fault' });
+        expect(await wrong.deliver(outbound(m), deliveryContext(m.key, '05512000'))).to.deep.include({
+          ok: false,
+          retryable: false,
+          errorKind: 'soap-security-fault',
+        });
         expect((await wrong.check()).ok).to.equal(false);
       } finally {
         await wrong.close?.();
       }
 
       const flaky = await startSimulator({ kind: 'dogtax-soap', port: 0, failureRate: 1 });
-      const down = await def!.create(def!.options.parse({ ...options('demo-password'), endpoint: flaky.url + DOGTAX_SOAP_PATH }) as never, { clock: systemClock,
+      const down = await def!.create(def!.options.parse({ ...options('demo-password'), endpoint: flaky.url + DOGTAX_SOAP_PATH }) as never, {
+        clock: systemClock,
         targetId: 't',
         logger: silent,
         timeoutMs: 10_000,
       });
       try {
         const ok = await mapped('hundeanmeldung-bottrop.json', 'bottrop/hundeanmeldung-soap.jsonata');
-        expect(await down.deliver(outbound(ok), deliveryContext(ok.key, '05512000'))).to.deep.include({ ok: false, retryable: true, errorKind: 'soap-server-fault', retryAfterMs: 1000 });
+        expect(await down.deliver(outbound(ok), deliveryContext(ok.key, '05512000'))).to.deep.include({
+          ok: false,
+          retryable: true,
+          errorKind: 'soap-server-fault',
+          retryAfterMs: 1000,
+        });
       } finally {
         await down.close?.();
         await flaky.close();
@@ -402,7 +487,8 @@ describe('waste-xml simulator', () => {
 
   const post = (body: string, key?: string, type = 'application/xml; charset=utf-8') =>
     fetch(url, { method: 'POST', headers: { 'Content-Type': type, ...(key ? { 'Idempotency-Key': key } : {}) }, body });
-  const herten = (edit?: (ex: Example) => void) => mapped('sperrmuell-herten.json', 'kreis-recklinghausen/sperrmuell-xml.jsonata', edit ? { edit } : {});
+  const herten = (edit?: (ex: Example) => void) =>
+    mapped('sperrmuell-herten.json', 'kreis-recklinghausen/sperrmuell-xml.jsonata', edit ? { edit } : {});
 
   it('the mapped Herten example is valid against the XSD set, which imports kommunal-typen.xsd', async () => {
     const schema = loadSchema(WASTE_XML_XSD);
@@ -413,7 +499,9 @@ describe('waste-xml simulator', () => {
       // Also the Dorsten example (no e-mail, a separate pickup address) in this format.
       const d = await mapped('sperrmuell-dorsten.json', 'kreis-recklinghausen/sperrmuell-xml.jsonata');
       expect(schema.validate(d.text)).to.deep.equal({ ok: true });
-      expect(m.text).to.match(/^<\?xml version="1\.0" encoding="UTF-8"\?><SperrmuellAuftrag xmlns="urn:kreis-re:abfall:sperrmuell:1" xmlns:kt="urn:kreis-re:kommunal:1" version="1\.0">/);
+      expect(m.text).to.match(
+        /^<\?xml version="1\.0" encoding="UTF-8"\?><SperrmuellAuftrag xmlns="urn:kreis-re:abfall:sperrmuell:1" xmlns:kt="urn:kreis-re:kommunal:1" version="1\.0">/,
+      );
       expect(m.text).to.include('<gegenstand schluessel="SM-01"><menge>2</menge>').and.include('<kt:vorname>Erika</kt:vorname>');
     } finally {
       schema.dispose();
@@ -428,7 +516,9 @@ describe('waste-xml simulator', () => {
     expect(res.headers.get('content-type')).to.match(/^application\/xml/);
     const az = /<Aktenzeichen>([^<]+)<\/Aktenzeichen>/.exec(body)?.[1];
     expect(az).to.match(/^KRE-ABF-05562020-\d{6}$/);
-    expect(body).to.equal(`<?xml version="1.0" encoding="UTF-8"?><Quittung xmlns="urn:kreis-re:abfall:sperrmuell:1"><Aktenzeichen>${az}</Aktenzeichen></Quittung>`);
+    expect(body).to.equal(
+      `<?xml version="1.0" encoding="UTF-8"?><Quittung xmlns="urn:kreis-re:abfall:sperrmuell:1"><Aktenzeichen>${az}</Aktenzeichen></Quittung>`,
+    );
     expect(res.headers.get('location')).to.equal(`${WASTE_XML_PATH}/${az}`);
     const replay = await post(m.text, m.key);
     expect(replay.status).to.equal(200);
@@ -457,13 +547,29 @@ describe('waste-xml simulator', () => {
 
   const broken: [string, string, (xml: string) => string][] = [
     ['menge 0', '/SperrmuellAuftrag/gegenstaende/gegenstand[2]/menge', (x) => x.replace('<menge>1</menge>', '<menge>0</menge>')],
-    ['an unknown item key', '/SperrmuellAuftrag/gegenstaende/gegenstand[1]/@schluessel', (x) => x.replace('schluessel="SM-01"', 'schluessel="SM-42"')],
+    [
+      'an unknown item key',
+      '/SperrmuellAuftrag/gegenstaende/gegenstand[1]/@schluessel',
+      (x) => x.replace('schluessel="SM-01"', 'schluessel="SM-42"'),
+    ],
     ['a missing first name', '/SperrmuellAuftrag/antragsteller/familienname', (x) => x.replace(/<kt:vorname>[^<]*<\/kt:vorname>/, '')],
-    ['an unprefixed person element (wrong namespace)', '/SperrmuellAuftrag/antragsteller/vorname', (x) => x.replace(/<kt:vorname>([^<]*)<\/kt:vorname>/, '<vorname>$1</vorname>')],
+    [
+      'an unprefixed person element (wrong namespace)',
+      '/SperrmuellAuftrag/antragsteller/vorname',
+      (x) => x.replace(/<kt:vorname>([^<]*)<\/kt:vorname>/, '<vorname>$1</vorname>'),
+    ],
     ['a German date', '/SperrmuellAuftrag/wunschtermin', (x) => x.replace(/<wunschtermin>[^<]+</, '<wunschtermin>15.04.2026<')],
     ['version 2.0', '/SperrmuellAuftrag/@version', (x) => x.replace(' version="1.0">', ' version="2.0">')],
-    ['a 4-digit postal code', '/SperrmuellAuftrag/abholanschrift/postleitzahl', (x) => x.replace(/(<abholanschrift>[\s\S]*?<kt:postleitzahl>)\d+/, '$14569')],
-    ['a Quittung instead of an order', '/Quittung', () => `<Quittung xmlns="urn:kreis-re:abfall:sperrmuell:1"><Aktenzeichen>KRE-ABF-05562020-000001</Aktenzeichen></Quittung>`],
+    [
+      'a 4-digit postal code',
+      '/SperrmuellAuftrag/abholanschrift/postleitzahl',
+      (x) => x.replace(/(<abholanschrift>[\s\S]*?<kt:postleitzahl>)\d+/, '$14569'),
+    ],
+    [
+      'a Quittung instead of an order',
+      '/Quittung',
+      () => `<Quittung xmlns="urn:kreis-re:abfall:sperrmuell:1"><Aktenzeichen>KRE-ABF-05562020-000001</Aktenzeichen></Quittung>`,
+    ],
   ];
   for (const [what, element, breakIt] of broken) {
     it(`answers ${what} with 400 problem+json naming ${element}, and the key stays usable`, async () => {
@@ -498,7 +604,11 @@ describe('waste-xml simulator', () => {
     const flaky = await startSimulator({ kind: 'waste-xml', port: 0, failureRate: 1 });
     try {
       const m = await herten();
-      const res = await fetch(flaky.url + WASTE_XML_PATH, { method: 'POST', headers: { 'Content-Type': 'application/xml', 'Idempotency-Key': m.key }, body: m.text });
+      const res = await fetch(flaky.url + WASTE_XML_PATH, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/xml', 'Idempotency-Key': m.key },
+        body: m.text,
+      });
       expect(res.status).to.equal(503);
       expect(res.headers.get('retry-after')).to.equal('1');
       expect(flaky.cases()).to.have.length(0);
@@ -531,7 +641,12 @@ describe('waste-xml simulator', () => {
         idempotencyHeader: 'Idempotency-Key',
         checkUrl: `${sim.url}/health`,
       });
-      const instance = await def!.create(options as never, { clock: systemClock, targetId: 'kreis-re-abfall-xml', logger: silent, timeoutMs: 10_000 });
+      const instance = await def!.create(options as never, {
+        clock: systemClock,
+        targetId: 'kreis-re-abfall-xml',
+        logger: silent,
+        timeoutMs: 10_000,
+      });
       try {
         const m = await herten();
         const first = await instance.deliver(outbound(m), deliveryContext(m.key, '05562020'));
@@ -541,7 +656,11 @@ describe('waste-xml simulator', () => {
         expect(again.ok && again.reference).to.equal(first.ok && first.reference);
         const before = sim.cases().length;
         const bad = await herten((ex) => ((ex.data['items'] as { quantity: number }[])[0]!.quantity = 0));
-        expect(await instance.deliver(outbound(bad), deliveryContext(bad.key, '05562020'))).to.deep.include({ ok: false, retryable: false, errorKind: 'schema' });
+        expect(await instance.deliver(outbound(bad), deliveryContext(bad.key, '05562020'))).to.deep.include({
+          ok: false,
+          retryable: false,
+          errorKind: 'schema',
+        });
         expect(sim.cases()).to.have.length(before);
         expect((await instance.check()).ok).to.equal(true);
       } finally {
@@ -582,7 +701,8 @@ describe('waste-batch simulator', () => {
       return undefined;
     });
 
-  const dorsten = (edit?: (ex: Example) => void) => mapped('sperrmuell-dorsten.json', 'kreis-recklinghausen/sperrmuell-batch.jsonata', edit ? { edit } : {});
+  const dorsten = (edit?: (ex: Example) => void) =>
+    mapped('sperrmuell-dorsten.json', 'kreis-recklinghausen/sperrmuell-batch.jsonata', edit ? { edit } : {});
 
   it('runs without a port: url is the folder as file://, port 0', () => {
     expect(sim.port).to.equal(0);
@@ -600,7 +720,13 @@ describe('waste-batch simulator', () => {
     const reference = ack.content.trim();
     const filed = sim.cases().filter((c) => c.reference === reference);
     expect(filed).to.have.length(1);
-    expect(filed[0]).to.deep.include({ kind: 'waste-batch', dialect: 'dorsten-batch', ags: '05562012', idempotencyKey: m.input.submission.id, body: m.text });
+    expect(filed[0]).to.deep.include({
+      kind: 'waste-batch',
+      dialect: 'dorsten-batch',
+      ags: '05562012',
+      idempotencyKey: m.input.submission.id,
+      body: m.text,
+    });
     // Several rounds later: nothing processed twice, the answer untouched.
     const mtime = statSync(path.join(dir, `${name}.ok`)).mtimeMs;
     const count = sim.cases().length;
@@ -646,7 +772,10 @@ describe('waste-batch simulator', () => {
     const before = sim.cases().length;
     await new Promise((r) => setTimeout(r, 300));
     expect(sim.cases()).to.have.length(before);
-    expect(readdirSync(dir).filter((n) => n.startsWith('.half-written') || n.startsWith('notes'))).to.deep.equal(['.half-written.xml', 'notes.txt']);
+    expect(readdirSync(dir).filter((n) => n.startsWith('.half-written') || n.startsWith('notes'))).to.deep.equal([
+      '.half-written.xml',
+      'notes.txt',
+    ]);
     // A second run of the job over the same folder finds every file answered.
     const rerun = await startSimulator({ kind: 'waste-batch', directory: dir, intervalMs: 50 });
     try {
@@ -698,7 +827,12 @@ describe('waste-batch simulator', () => {
         attachments: 'none',
         acknowledgement: { mode: 'files', timeoutMs: 60_000 },
       });
-      const instance = await def!.create(options as never, { clock: systemClock, targetId: 'dorsten-abfall', logger: silent, timeoutMs: 10_000 });
+      const instance = await def!.create(options as never, {
+        clock: systemClock,
+        targetId: 'dorsten-abfall',
+        logger: silent,
+        timeoutMs: 10_000,
+      });
       try {
         const m = await dorsten();
         const result = await instance.deliver(outbound(m), deliveryContext(m.key, '05562012'));

@@ -15,7 +15,8 @@ function orders(): express.Router {
   const api = express.Router();
   api.post('/orders', jsonBody('1kb'), (req, res) => {
     const b = req.body as { count?: unknown };
-    if (typeof b.count !== 'number') throw orderProblem('test-invalid-order', '1 field is not valid', [{ pointer: pointer(['count']), detail: 'expected number' }]);
+    if (typeof b.count !== 'number')
+      throw orderProblem('test-invalid-order', '1 field is not valid', [{ pointer: pointer(['count']), detail: 'expected number' }]);
     res.status(201).json({ count: b.count });
   });
   api.get('/broken', () => {
@@ -30,7 +31,9 @@ describe('the HTTP kernel', () => {
   const logged: string[] = [];
 
   before(async () => {
-    const logger = winston.createLogger({ transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) })] });
+    const logger = winston.createLogger({
+      transports: [new winston.transports.Stream({ stream: new Writable({ write: (c, _e, cb) => (logged.push(String(c)), cb()) }) })],
+    });
     const app = createHttpApp({ logger, mounts: [{ path: '/api/v1', router: orders() }] });
     server = await new Promise((resolve) => {
       const s = app.listen(0, '127.0.0.1', () => resolve(s));
@@ -58,16 +61,29 @@ describe('the HTTP kernel', () => {
 
   it('turns body-parser’s errors into problems, without the parser’s words', async () => {
     const broken = await post('{"count":');
-    expect(await broken.json()).to.deep.include({ type: 'urn:amtsbote:problem:malformed-body', status: 400, detail: 'the request body could not be read' });
+    expect(await broken.json()).to.deep.include({
+      type: 'urn:amtsbote:problem:malformed-body',
+      status: 400,
+      detail: 'the request body could not be read',
+    });
     const big = await post(JSON.stringify({ count: 1, pad: 'x'.repeat(2000) }));
-    expect(await big.json()).to.deep.include({ type: 'urn:amtsbote:problem:body-too-large', status: 413, detail: 'the limit is 1024 bytes' });
+    expect(await big.json()).to.deep.include({
+      type: 'urn:amtsbote:problem:body-too-large',
+      status: 413,
+      detail: 'the limit is 1024 bytes',
+    });
   });
 
   it('answers an unexpected error with a bare 500: the message goes to the log, not to the client', async () => {
     const res = await fetch(`${url}/broken`);
     const text = await res.text();
     expect(res.status).to.equal(500);
-    expect(JSON.parse(text)).to.deep.equal({ type: 'urn:amtsbote:problem:internal-error', title: 'The hub could not process the request', status: 500, instance: '/api/v1/broken' });
+    expect(JSON.parse(text)).to.deep.equal({
+      type: 'urn:amtsbote:problem:internal-error',
+      title: 'The hub could not process the request',
+      status: 500,
+      instance: '/api/v1/broken',
+    });
     expect(text).not.to.include('secrets');
     expect(logged.join('')).to.include('SELECT * FROM secrets failed');
   });

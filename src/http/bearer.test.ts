@@ -3,7 +3,8 @@ import { createHash } from 'node:crypto';
 import type { Request } from 'express';
 import { BearerVerifier, bearerChallenge, bearerToken } from './bearer.ts';
 
-const request = (authorization?: string) => ({ get: (h: string) => (h.toLowerCase() === 'authorization' ? authorization : undefined) }) as unknown as Request;
+const request = (authorization?: string) =>
+  ({ get: (h: string) => (h.toLowerCase() === 'authorization' ? authorization : undefined) }) as unknown as Request;
 const hash = (t: string) => 'sha256:' + createHash('sha256').update(t, 'utf8').digest('hex');
 
 describe('BearerVerifier', () => {
@@ -26,7 +27,10 @@ describe('BearerVerifier', () => {
   });
 
   it('made of one plain token, holds only its hash; none given, it is disabled', () => {
-    expect(BearerVerifier.ofToken('s3cret', 'operator').verify(request('Bearer s3cret'))).to.deep.equal({ ok: true, principals: ['operator'] });
+    expect(BearerVerifier.ofToken('s3cret', 'operator').verify(request('Bearer s3cret'))).to.deep.equal({
+      ok: true,
+      principals: ['operator'],
+    });
     expect(BearerVerifier.ofToken('', 'operator').enabled).to.equal(false);
     expect(bearerToken(request('Bearer a b'))).to.equal(undefined);
   });

@@ -47,25 +47,44 @@ describe('media type (RFC 9110 §8.3.1)', () => {
     expect(parseMediaType(undefined)).to.deep.equal({ ok: false, detail: 'Content-Type is missing' });
     expect(parseMediaType('  ')).to.deep.equal({ ok: false, detail: 'Content-Type is missing' });
     expect(parseMediaType('json')).to.deep.equal({ ok: false, detail: 'Content-Type is not a media type: "/" is expected at character 4' });
-    for (const header of ['application/', '/json', 'application/json charset=utf-8', 'application/json; charset', 'application/json; charset=', 'application/json; charset="utf-8', 'application/json; =x', 'application /json', 'application/json; a="\u0001"', 'application/json; a=é']) {
+    for (const header of [
+      'application/',
+      '/json',
+      'application/json charset=utf-8',
+      'application/json; charset',
+      'application/json; charset=',
+      'application/json; charset="utf-8',
+      'application/json; =x',
+      'application /json',
+      'application/json; a="\u0001"',
+      'application/json; a=é',
+    ]) {
       expect(parseMediaType(header).ok, header).to.equal(false);
     }
   });
 
   it('refuses a parameter named twice, so no two readers can disagree about it', () => {
-    expect(parseMediaType('application/json; charset=utf-8; CHARSET=latin1')).to.deep.equal({ ok: false, detail: 'Content-Type names the parameter charset twice' });
+    expect(parseMediaType('application/json; charset=utf-8; CHARSET=latin1')).to.deep.equal({
+      ok: false,
+      detail: 'Content-Type names the parameter charset twice',
+    });
   });
 
   it('never throws, and reads back what it is given in canonical form', () => {
     const token = fc.stringMatching(/^[!#$%&'*+\-.^_`|~0-9A-Za-z]{1,10}$/);
     const value = fc.string({ maxLength: 10, unit: fc.constantFrom('a', 'Z', ' ', '"', '\\', ';', ',', '=', '\t', 'é') });
     fc.assert(
-      fc.property(token, token, fc.uniqueArray(fc.tuple(token, value), { maxLength: 4, selector: ([n]) => n.toLowerCase() }), (type, subtype, params) => {
-        const header = `${type}/${subtype}${params.map(([n, v]) => `; ${n}="${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join('')}`;
-        const m = parsed(header);
-        expect(m.essence).to.equal(`${type}/${subtype}`.toLowerCase());
-        expect([...m.parameters]).to.deep.equal(params.map(([n, v]) => [n.toLowerCase(), v]));
-      }),
+      fc.property(
+        token,
+        token,
+        fc.uniqueArray(fc.tuple(token, value), { maxLength: 4, selector: ([n]) => n.toLowerCase() }),
+        (type, subtype, params) => {
+          const header = `${type}/${subtype}${params.map(([n, v]) => `; ${n}="${v.replace(/["\\]/g, (c) => `\\${c}`)}"`).join('')}`;
+          const m = parsed(header);
+          expect(m.essence).to.equal(`${type}/${subtype}`.toLowerCase());
+          expect([...m.parameters]).to.deep.equal(params.map(([n, v]) => [n.toLowerCase(), v]));
+        },
+      ),
     );
     fc.assert(fc.property(fc.string({ maxLength: 60 }), (header) => void parseMediaType(header)));
   });

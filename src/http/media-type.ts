@@ -74,7 +74,8 @@ export function parseMediaType(header: string | undefined): MediaTypeResult {
         if (c === 0x5c) {
           // quoted-pair = "\" ( HTAB / SP / VCHAR / obs-text )
           const next = s.charCodeAt(i + 1);
-          if (!(next === 0x09 || (next >= 0x20 && next !== 0x7f && next <= 0xff))) return bad('a backslash must escape a visible character');
+          if (!(next === 0x09 || (next >= 0x20 && next !== 0x7f && next <= 0xff)))
+            return bad('a backslash must escape a visible character');
           value += s[i + 1];
           i += 2;
           continue;

@@ -45,7 +45,8 @@ const registry = new Map<string, ProblemDef>();
 export function defineProblems<const T extends Record<string, ProblemDef>>(types: T): ProblemFactory<T> {
   for (const [name, def] of Object.entries(types)) {
     const known = registry.get(name);
-    if (known && (known.status !== def.status || known.title !== def.title)) throw new Error(`problem type ${name} is defined twice, differently`);
+    if (known && (known.status !== def.status || known.title !== def.title))
+      throw new Error(`problem type ${name} is defined twice, differently`);
     registry.set(name, def);
   }
   const make = (type: keyof T & string, detail?: string, errors?: FieldError[], headers?: Record<string, string>) =>

@@ -26,7 +26,11 @@ export function problemHandler(logger: Logger) {
       sendProblem(res, httpProblem('malformed-body', 'the request body could not be read'), req.originalUrl);
       return;
     }
-    logger.error('request failed', { method: req.method, path: req.route?.path ?? req.path, error: err instanceof Error ? err.message : String(err) });
+    logger.error('request failed', {
+      method: req.method,
+      path: req.route?.path ?? req.path,
+      error: err instanceof Error ? err.message : String(err),
+    });
     sendProblem(res, httpProblem('internal-error'), req.originalUrl);
   };
 }

@@ -11,11 +11,15 @@ describe('problem types', () => {
   });
 
   it('a feature makes its problems from its own set, with the type’s fixed status and title', () => {
-    const p = defineProblems({ 'test-gone': { status: 410, title: 'Gone for the test' } })('test-gone', 'the thing left', [{ pointer: '#/id', detail: 'no longer here' }]);
+    const p = defineProblems({ 'test-gone': { status: 410, title: 'Gone for the test' } })('test-gone', 'the thing left', [
+      { pointer: '#/id', detail: 'no longer here' },
+    ]);
     expect(p).to.deep.include({ type: 'test-gone', status: 410, title: 'Gone for the test', detail: 'the thing left' });
   });
 
   it('one type URI cannot mean two things', () => {
-    expect(() => defineProblems({ 'not-found': { status: 410, title: 'Gone' } })).to.throw('problem type not-found is defined twice, differently');
+    expect(() => defineProblems({ 'not-found': { status: 410, title: 'Gone' } })).to.throw(
+      'problem type not-found is defined twice, differently',
+    );
   });
 });

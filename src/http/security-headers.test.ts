@@ -36,7 +36,11 @@ describe('security headers and OPTIONS', () => {
   after(() => new Promise((resolve) => server.close(resolve)));
 
   it('puts helmet’s headers, set for an API, on every answer, errors included', async () => {
-    for (const [method, path] of [['GET', '/healthz'], ['POST', '/api/v1/submissions'], ['GET', '/nowhere']]) {
+    for (const [method, path] of [
+      ['GET', '/healthz'],
+      ['POST', '/api/v1/submissions'],
+      ['GET', '/nowhere'],
+    ]) {
       const res = await fetch(base + path, { method });
       const h = res.headers;
       expect(h.get('x-content-type-options'), path).to.equal('nosniff');

@@ -42,7 +42,11 @@ export function answerOptions(app: Express): RequestHandler {
       sendProblem(res, httpProblem('not-found', `no route for ${req.method} ${req.path}`), req.originalUrl);
       return;
     }
-    sendProblem(res, httpProblem('method-not-allowed', `${req.path} allows ${methods.join(', ')}`, undefined, { Allow: methods.join(', ') }), req.originalUrl);
+    sendProblem(
+      res,
+      httpProblem('method-not-allowed', `${req.path} allows ${methods.join(', ')}`, undefined, { Allow: methods.join(', ') }),
+      req.originalUrl,
+    );
   };
 }
 

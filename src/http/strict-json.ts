@@ -199,7 +199,12 @@ export function parseStrictJsonText(text: string, options: StrictJsonOptions = {
         i++;
         return out;
       }
-      if (c < 0x20) return fail('malformed', `the body is not valid JSON: a control character (U+${hex4(c)}) in a string at character ${i}; write it escaped`, i);
+      if (c < 0x20)
+        return fail(
+          'malformed',
+          `the body is not valid JSON: a control character (U+${hex4(c)}) in a string at character ${i}; write it escaped`,
+          i,
+        );
       if (c !== 0x5c) {
         i++;
         continue;
@@ -208,22 +213,40 @@ export function parseStrictJsonText(text: string, options: StrictJsonOptions = {
       const e = text.charCodeAt(i + 1);
       let decoded: string | undefined;
       switch (e) {
-        case 0x22: decoded = '"'; break;
-        case 0x5c: decoded = '\\'; break;
-        case 0x2f: decoded = '/'; break;
-        case 0x62: decoded = '\b'; break;
-        case 0x66: decoded = '\f'; break;
-        case 0x6e: decoded = '\n'; break;
-        case 0x72: decoded = '\r'; break;
-        case 0x74: decoded = '\t'; break;
+        case 0x22:
+          decoded = '"';
+          break;
+        case 0x5c:
+          decoded = '\\';
+          break;
+        case 0x2f:
+          decoded = '/';
+          break;
+        case 0x62:
+          decoded = '\b';
+          break;
+        case 0x66:
+          decoded = '\f';
+          break;
+        case 0x6e:
+          decoded = '\n';
+          break;
+        case 0x72:
+          decoded = '\r';
+          break;
+        case 0x74:
+          decoded = '\t';
+          break;
         case 0x75: {
           const unit = hexUnit(text, i + 2);
           if (unit < 0) return fail('malformed', `the body is not valid JSON: a \\u escape at character ${i} needs four hex digits`, i);
           if (unit === 0) return fail('invalid-unicode', `\\u0000 at character ${i}: NUL cannot be stored or forwarded`, i);
-          if (unit >= 0xdc00 && unit <= 0xdfff) return fail('invalid-unicode', `\\u${hex4(unit)} at character ${i} is half of a surrogate pair without its first half`, i);
+          if (unit >= 0xdc00 && unit <= 0xdfff)
+            return fail('invalid-unicode', `\\u${hex4(unit)} at character ${i} is half of a surrogate pair without its first half`, i);
           if (unit >= 0xd800 && unit <= 0xdbff) {
             const low = text.charCodeAt(i + 6) === 0x5c && text.charCodeAt(i + 7) === 0x75 ? hexUnit(text, i + 8) : -1;
-            if (low < 0xdc00 || low > 0xdfff) return fail('invalid-unicode', `\\u${hex4(unit)} at character ${i} is half of a surrogate pair without its second half`, i);
+            if (low < 0xdc00 || low > 0xdfff)
+              return fail('invalid-unicode', `\\u${hex4(unit)} at character ${i} is half of a surrogate pair without its second half`, i);
             out += String.fromCharCode(unit, low);
             i += 12;
           } else {
@@ -260,7 +283,7 @@ export function parseStrictJsonText(text: string, options: StrictJsonOptions = {
           value = arr;
         } else {
           stack.push({ array: true, value: arr });
-          continue expectValue;
+          continue;
         }
       } else {
         const obj: Record<string, unknown> = {};
@@ -272,7 +295,7 @@ export function parseStrictJsonText(text: string, options: StrictJsonOptions = {
           stack.push(frame);
           const k = readKey(frame);
           if (typeof k !== 'string') return k;
-          continue expectValue;
+          continue;
         }
       }
     } else if (c === 0x22) {
@@ -305,7 +328,13 @@ export function parseStrictJsonText(text: string, options: StrictJsonOptions = {
       const top = stack[stack.length - 1];
       if (!top) {
         skipWhitespace();
-        if (i < n) return fail('malformed', `the body is not valid JSON: ${describe(text, i)} at character ${i} after the end of the document`, i, []);
+        if (i < n)
+          return fail(
+            'malformed',
+            `the body is not valid JSON: ${describe(text, i)} at character ${i} after the end of the document`,
+            i,
+            [],
+          );
         return { ok: true, value };
       }
       if (top.array) top.value.push(value);

@@ -13,7 +13,9 @@ function fault(text: string, shape = {}): UntrustedXmlError {
 
 describe('parseUntrustedXml', () => {
   it('keeps values as the text they are and decodes the predefined entities', () => {
-    expect(parseUntrustedXml('<?xml version="1.0"?><a><plz>01234</plz><n>1e3</n><t>a &amp; b</t></a>')).to.deep.equal({ a: { plz: '01234', n: '1e3', t: 'a & b' } });
+    expect(parseUntrustedXml('<?xml version="1.0"?><a><plz>01234</plz><n>1e3</n><t>a &amp; b</t></a>')).to.deep.equal({
+      a: { plz: '01234', n: '1e3', t: 'a & b' },
+    });
   });
 
   it('refuses a DOCTYPE, so no entity is ever declared or expanded (billion laughs, external entities)', () => {
@@ -49,8 +51,17 @@ describe('parseUntrustedXml', () => {
   it('takes the shape from the caller: attributes, prefixes, arrays, entities left as written', () => {
     const xml = '<s:Envelope xmlns:s="urn:x"><s:Body><r id="7">x &amp; y</r><r id="8">z</r></s:Body></s:Envelope>';
     expect(parseUntrustedXml(xml, { removeNSPrefix: true, ignoreAttributes: false, attributeNamePrefix: '@' })).to.deep.equal({
-      Envelope: { Body: { r: [{ '#text': 'x & y', '@id': '7' }, { '#text': 'z', '@id': '8' }] } },
+      Envelope: {
+        Body: {
+          r: [
+            { '#text': 'x & y', '@id': '7' },
+            { '#text': 'z', '@id': '8' },
+          ],
+        },
+      },
     });
-    expect(parseUntrustedXml('<a><b>x &amp; y</b></a>', { entities: 'keep', isArray: (name) => name === 'b' })).to.deep.equal({ a: { b: ['x &amp; y'] } });
+    expect(parseUntrustedXml('<a><b>x &amp; y</b></a>', { entities: 'keep', isArray: (name) => name === 'b' })).to.deep.equal({
+      a: { b: ['x &amp; y'] },
+    });
   });
 });

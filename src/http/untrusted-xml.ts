@@ -38,7 +38,14 @@ export interface UntrustedXmlShape {
   maxExpandedLength?: number;
 }
 
-export type UntrustedXmlFault = 'doctype' | 'undefined-entity' | 'forbidden-character' | 'forbidden-name' | 'malformed' | 'too-deep' | 'too-many-entities';
+export type UntrustedXmlFault =
+  | 'doctype'
+  | 'undefined-entity'
+  | 'forbidden-character'
+  | 'forbidden-name'
+  | 'malformed'
+  | 'too-deep'
+  | 'too-many-entities';
 
 /** Why the XML was not read. The message is ours, never the parser's and never a quote of the input. */
 export class UntrustedXmlError extends Error {
@@ -57,17 +64,29 @@ const parsers = new WeakMap<UntrustedXmlShape, XMLParser>();
 
 /** Parses `text` with the given shape; throws UntrustedXmlError. Pass one shape object per use: its parser is built once. */
 export function parseUntrustedXml(text: string, shape: UntrustedXmlShape = {}): unknown {
-  if (/<!DOCTYPE|<!ENTITY/i.test(text)) throw new UntrustedXmlError('doctype', 'the XML carries a DOCTYPE or entity declaration, which is not read');
+  if (/<!DOCTYPE|<!ENTITY/i.test(text))
+    throw new UntrustedXmlError('doctype', 'the XML carries a DOCTYPE or entity declaration, which is not read');
   // Before the parser, which turns &#0; into "" and recurses over the tree: characters XML forbids, and depth.
   const guard = checkXmlText(text, { maxDepth: shape.maxDepth ?? DEFAULT_MAX_DEPTH });
   if (!guard.ok) throw new UntrustedXmlError(guard.kind === 'too-deep' ? 'too-deep' : 'forbidden-character', guard.detail);
   if (shape.onlyPredefinedEntities) {
-    const unknown = /&(?!(?:lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)[^;\s<]{0,32};?/.exec(text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, ''));
-    if (unknown) throw new UntrustedXmlError('undefined-entity', `undefined entity ${unknown[0].slice(0, 34)}; only &lt; &gt; &amp; &quot; &apos; and character references are allowed`);
+    const unknown = /&(?!(?:lt|gt|amp|quot|apos|#\d{1,7}|#x[0-9A-Fa-f]{1,6});)[^;\s<]{0,32};?/.exec(
+      text.replace(/<!\[CDATA\[[\s\S]*?\]\]>/g, ''),
+    );
+    if (unknown)
+      throw new UntrustedXmlError(
+        'undefined-entity',
+        `undefined entity ${unknown[0].slice(0, 34)}; only &lt; &gt; &amp; &quot; &apos; and character references are allowed`,
+      );
   }
   if (shape.validate) {
     const valid = XMLValidator.validate(text);
-    if (valid !== true) throw new UntrustedXmlError('malformed', `not well-formed XML (line ${valid.err.line}, column ${valid.err.col})`, { line: valid.err.line, column: valid.err.col, rule: valid.err.msg });
+    if (valid !== true)
+      throw new UntrustedXmlError('malformed', `not well-formed XML (line ${valid.err.line}, column ${valid.err.col})`, {
+        line: valid.err.line,
+        column: valid.err.col,
+        rule: valid.err.msg,
+      });
   }
   let parser = parsers.get(shape);
   if (!parser) parsers.set(shape, (parser = new XMLParser(parserOptions(shape))));
@@ -76,8 +95,10 @@ export function parseUntrustedXml(text: string, shape: UntrustedXmlShape = {}): 
   } catch (e) {
     const message = (e as Error).message ?? '';
     // fast-xml-parser refuses names that are not data in JavaScript (`<__proto__>`, `<constructor>`): the sender's input.
-    if (/\[SECURITY\]/.test(message)) throw new UntrustedXmlError('forbidden-name', 'element and attribute names __proto__, constructor and prototype are not accepted');
-    if (/nested tags/i.test(message)) throw new UntrustedXmlError('too-deep', `elements nest deeper than ${shape.maxDepth ?? DEFAULT_MAX_DEPTH} levels`);
+    if (/\[SECURITY\]/.test(message))
+      throw new UntrustedXmlError('forbidden-name', 'element and attribute names __proto__, constructor and prototype are not accepted');
+    if (/nested tags/i.test(message))
+      throw new UntrustedXmlError('too-deep', `elements nest deeper than ${shape.maxDepth ?? DEFAULT_MAX_DEPTH} levels`);
     if (/entit|expan/i.test(message)) throw new UntrustedXmlError('too-many-entities', 'the XML expands more entities than allowed');
     throw new UntrustedXmlError('malformed', 'not well-formed XML');
   }
@@ -103,7 +124,13 @@ function parserOptions(s: UntrustedXmlShape): Partial<X2jOptions> {
     processEntities:
       s.entities === 'keep'
         ? false
-        : { enabled: true, maxEntityCount: 0, maxEntitySize: 0, maxTotalExpansions: s.maxEntityExpansions ?? 100_000, maxExpandedLength: s.maxExpandedLength ?? 100_000 },
+        : {
+            enabled: true,
+            maxEntityCount: 0,
+            maxEntitySize: 0,
+            maxTotalExpansions: s.maxEntityExpansions ?? 100_000,
+            maxExpandedLength: s.maxExpandedLength ?? 100_000,
+          },
     maxNestedTags: s.maxDepth ?? DEFAULT_MAX_DEPTH,
   };
 }

@@ -2,7 +2,8 @@ import { expect } from 'chai';
 import fc from 'fast-check';
 import { checkXmlText, isXmlChar, type XmlGuardResult } from './xml-guards.ts';
 
-const doc = (inner: string): string => `<?xml version="1.0" encoding="UTF-8"?>\n<submission xmlns="urn:amtsbote:submission:1">${inner}</submission>`;
+const doc = (inner: string): string =>
+  `<?xml version="1.0" encoding="UTF-8"?>\n<submission xmlns="urn:amtsbote:submission:1">${inner}</submission>`;
 
 function refusal(r: XmlGuardResult) {
   if (r.ok) throw new Error('expected a refusal');
@@ -11,12 +12,27 @@ function refusal(r: XmlGuardResult) {
 
 describe('XML guards (pre-scan before parsing)', () => {
   it('passes an ordinary submission with entities, references, comments and CDATA', () => {
-    const text = doc('<!-- a comment with <b> and &#0; --><name>M&#252;ller &amp; S&#xF6;hne</name><n type="number">12</n><note><![CDATA[&#0; <x> as text]]></note><e/><a t="&#x1F600;&lt;"/>');
+    const text = doc(
+      '<!-- a comment with <b> and &#0; --><name>M&#252;ller &amp; S&#xF6;hne</name><n type="number">12</n><note><![CDATA[&#0; <x> as text]]></note><e/><a t="&#x1F600;&lt;"/>',
+    );
     expect(checkXmlText(text)).to.deep.equal({ ok: true });
   });
 
   describe('character references', () => {
-    for (const ref of ['&#0;', '&#x0;', '&#1;', '&#x1F;', '&#xD800;', '&#xDFFF;', '&#xFFFE;', '&#xFFFF;', '&#x110000;', '&#1114112;', '&#99999999999999999999;', '&#x000000000000D800;']) {
+    for (const ref of [
+      '&#0;',
+      '&#x0;',
+      '&#1;',
+      '&#x1F;',
+      '&#xD800;',
+      '&#xDFFF;',
+      '&#xFFFE;',
+      '&#xFFFF;',
+      '&#x110000;',
+      '&#1114112;',
+      '&#99999999999999999999;',
+      '&#x000000000000D800;',
+    ]) {
       it(`refuses ${ref}, which names a character XML does not allow, instead of storing an empty string`, () => {
         const r = refusal(checkXmlText(doc(`<name>${ref}</name>`)));
         expect(r.kind).to.equal('forbidden-reference');
@@ -91,15 +107,47 @@ describe('XML guards (pre-scan before parsing)', () => {
   });
 
   it('never throws on any text and says where', () => {
-    const piece = fc.constantFrom('<', '>', '/', '"', "'", '&', '&#', 'x', '0', '1', 'D800', ';', '<!--', '-->', '<![CDATA[', ']]>', '<?', '?>', '<!', '[', ']', 'a', '\u0000', '\n', '\ud800');
+    const piece = fc.constantFrom(
+      '<',
+      '>',
+      '/',
+      '"',
+      "'",
+      '&',
+      '&#',
+      'x',
+      '0',
+      '1',
+      'D800',
+      ';',
+      '<!--',
+      '-->',
+      '<![CDATA[',
+      ']]>',
+      '<?',
+      '?>',
+      '<!',
+      '[',
+      ']',
+      'a',
+      '\u0000',
+      '\n',
+      '\ud800',
+    );
     fc.assert(
-      fc.property(fc.oneof(fc.string({ maxLength: 100, unit: 'binary' }), fc.array(piece, { maxLength: 100 }).map((p) => p.join(''))), (text) => {
-        const r = checkXmlText(text, { maxDepth: 3 });
-        if (!r.ok) {
-          expect(r.offset).to.be.within(0, text.length);
-          expect(r.line).to.equal(text.slice(0, r.offset).split('\n').length);
-        }
-      }),
+      fc.property(
+        fc.oneof(
+          fc.string({ maxLength: 100, unit: 'binary' }),
+          fc.array(piece, { maxLength: 100 }).map((p) => p.join('')),
+        ),
+        (text) => {
+          const r = checkXmlText(text, { maxDepth: 3 });
+          if (!r.ok) {
+            expect(r.offset).to.be.within(0, text.length);
+            expect(r.line).to.equal(text.slice(0, r.offset).split('\n').length);
+          }
+        },
+      ),
       { numRuns: 3000 },
     );
   });

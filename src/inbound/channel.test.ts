@@ -1,7 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
-import { compileChannel, inboundChannelSchema, receiveInbound, type InboundChannel, type InboundResult, type InboundSubmission } from './channel.ts';
+import {
+  compileChannel,
+  inboundChannelSchema,
+  receiveInbound,
+  type InboundChannel,
+  type InboundResult,
+  type InboundSubmission,
+} from './channel.ts';
 import type { Refusal } from './result.ts';
 
 const GEW = 'http://www.xgewerbeanzeige.de/spezifikation/version1_4';
@@ -30,7 +37,14 @@ function gewerbeChannel(overrides: Record<string, unknown> = {}): InboundChannel
 }
 
 function fimChannel(mapping = 'hundeanmeldung-fim-eingang.jsonata'): InboundChannel {
-  return compileChannel(inboundChannelSchema.parse({ name: 'fim-hundeanmeldung', document: { kind: 'json', jsonSchema: 'fim-hundeanmeldung.schema.json' }, mapping }), paths);
+  return compileChannel(
+    inboundChannelSchema.parse({
+      name: 'fim-hundeanmeldung',
+      document: { kind: 'json', jsonSchema: 'fim-hundeanmeldung.schema.json' },
+      mapping,
+    }),
+    paths,
+  );
 }
 
 function accepted(r: InboundResult): InboundSubmission {
@@ -51,7 +65,13 @@ describe('inbound: receiving on a channel', () => {
   describe('an XGewerbeanzeige message', () => {
     it('gives tenant, service, external id and submitted-at from its own structure', async () => {
       const s = accepted(await receiveInbound(channel, fixture('gewerbeanmeldung.xml'), XML, clock));
-      expect(s).to.include({ channel: 'xgewerbeanzeige', tenant: '05513000', service: 'gewerbeanmeldung', externalId: '5b0d7c1e-3f8a-4c2e-9a61-2f4b8e0c7d15', submittedAt: '2026-12-01T09:15:00+01:00' });
+      expect(s).to.include({
+        channel: 'xgewerbeanzeige',
+        tenant: '05513000',
+        service: 'gewerbeanmeldung',
+        externalId: '5b0d7c1e-3f8a-4c2e-9a61-2f4b8e0c7d15',
+        submittedAt: '2026-12-01T09:15:00+01:00',
+      });
       expect(s.receivedAt).to.equal(clock());
       expect(s.applicant).to.deep.equal({ familienname: 'Özdemir-Kühn', vorname: 'Jürgen & Ayşe' });
     });
@@ -92,9 +112,13 @@ describe('inbound: receiving on a channel', () => {
     it('makes the data the parsed document when the mapping gives none, with the listed arrays', async () => {
       const s = accepted(await receiveInbound(channel, fixture('gewerbeanmeldung-eine-taetigkeit.xml'), XML, clock));
       expect(s.data).to.equal(s.parsed);
-      const taetigkeit = (s.data as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']['gew:taetigkeit']; // eslint-disable-line @typescript-eslint/no-explicit-any
+      const taetigkeit = (s.data as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']['gew:taetigkeit'];
       expect(taetigkeit).to.be.an('array').with.length(1);
-      expect(taetigkeit[0]['gew:wirtschaftszweig']).to.deep.equal({ '@listURI': 'urn:de:destatis:wz', '@listVersionID': '2008', code: '47.64.1' });
+      expect(taetigkeit[0]['gew:wirtschaftszweig']).to.deep.equal({
+        '@listURI': 'urn:de:destatis:wz',
+        '@listVersionID': '2008',
+        code: '47.64.1',
+      });
     });
   });
 
@@ -102,12 +126,12 @@ describe('inbound: receiving on a channel', () => {
     const fromXsd = gewerbeChannel({ arrays: [] });
     expect(fromXsd.arrays).to.include('gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:gewerbetreibender/gew:staatsangehoerigkeit');
     const s = accepted(await receiveInbound(fromXsd, fixture('gewerbeanmeldung-eine-taetigkeit.xml'), XML, clock));
-    const anzeige = (s.parsed as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const anzeige = (s.parsed as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige'];
     expect(anzeige['gew:taetigkeit']).to.be.an('array').with.length(1);
     expect(anzeige['gew:gewerbetreibender']['gew:staatsangehoerigkeit']).to.be.an('array').with.length(1);
     const listedOnly = gewerbeChannel({ arrays: [], arraysFromXsd: false });
     const t = accepted(await receiveInbound(listedOnly, fixture('gewerbeanmeldung-eine-taetigkeit.xml'), XML, clock));
-    expect((t.parsed as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']['gew:taetigkeit']).not.to.be.an('array'); // eslint-disable-line @typescript-eslint/no-explicit-any
+    expect((t.parsed as any)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']['gew:taetigkeit']).not.to.be.an('array');
   });
 
   describe('refusals (nothing to store)', () => {
@@ -116,14 +140,18 @@ describe('inbound: receiving on a channel', () => {
       expect(r.status).to.equal(415);
       expect(r.detail).to.include('not application/json');
       expect(refused(await receiveInbound(channel, fixture('gewerbeanmeldung.xml'), undefined, clock)).status).to.equal(415);
-      expect(accepted(await receiveInbound(channel, fixture('gewerbeanmeldung.xml'), 'application/xgewerbeanzeige+xml', clock)).tenant).to.equal('05513000');
+      expect(
+        accepted(await receiveInbound(channel, fixture('gewerbeanmeldung.xml'), 'application/xgewerbeanzeige+xml', clock)).tenant,
+      ).to.equal('05513000');
     });
 
     it('422 with the element path when the XSD refuses, never the value', async () => {
       const r = refused(await receiveInbound(channel, fixture('gewerbeanmeldung-ungueltig.xml'), XML, clock));
       expect(r.status).to.equal(422);
       expect(r.path).to.equal('/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:betriebsstaette/gew:postleitzahl');
-      expect(r.detail).to.equal("the document does not fit its schema: Element 'postleitzahl': [facet 'pattern'] the value is not accepted by the pattern '[0-9]{5}'.");
+      expect(r.detail).to.equal(
+        "the document does not fit its schema: Element 'postleitzahl': [facet 'pattern'] the value is not accepted by the pattern '[0-9]{5}'.",
+      );
       expect(JSON.stringify(r)).not.to.include('4587');
     });
 
@@ -148,9 +176,17 @@ describe('inbound: receiving on a channel', () => {
     it('422 with the same element path whatever prefixes the document uses, the position where elements repeat', async () => {
       const bad = (name: string, from: RegExp, to: string) => Buffer.from(fixture(name).toString('utf8').replace(from, to));
       const expected = '/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit[2]/gew:beginn';
-      for (const [name, prefix] of [['gewerbeanmeldung.xml', 'xgewerbe:'], ['gewerbeanmeldung-default-ns.xml', ''], ['gewerbeanmeldung-prefix-g.xml', 'g:']] as const) {
+      for (const [name, prefix] of [
+        ['gewerbeanmeldung.xml', 'xgewerbe:'],
+        ['gewerbeanmeldung-default-ns.xml', ''],
+        ['gewerbeanmeldung-prefix-g.xml', 'g:'],
+      ] as const) {
         // The second activity's start date becomes 1 March in German notation.
-        const doc = bad(name, new RegExp(`(<${prefix}taetigkeit>[\\s\\S]*?<${prefix}taetigkeit>[\\s\\S]*?<${prefix}beginn>)2027-01-01`), '$101.03.2027');
+        const doc = bad(
+          name,
+          new RegExp(`(<${prefix}taetigkeit>[\\s\\S]*?<${prefix}taetigkeit>[\\s\\S]*?<${prefix}beginn>)2027-01-01`),
+          '$101.03.2027',
+        );
         const r = refused(await receiveInbound(channel, doc, XML, clock));
         expect(r.path, name).to.equal(expected);
       }
@@ -160,7 +196,9 @@ describe('inbound: receiving on a channel', () => {
       const other = fixture('gewerbeanmeldung.xml').toString('utf8').replaceAll(GEW, 'urn:someone-else');
       const r = refused(await receiveInbound(channel, Buffer.from(other), XML, clock));
       expect(r).to.deep.include({ status: 422, path: '/' });
-      expect(r.detail).to.equal(`the root element is {urn:someone-else}gewerbeanzeige.anmeldung.0100; channel xgewerbeanzeige takes {${GEW}}gewerbeanzeige.anmeldung.0100`);
+      expect(r.detail).to.equal(
+        `the root element is {urn:someone-else}gewerbeanzeige.anmeldung.0100; channel xgewerbeanzeige takes {${GEW}}gewerbeanzeige.anmeldung.0100`,
+      );
     });
 
     it('400 for hostile XML, before any schema sees it', async () => {
@@ -175,7 +213,10 @@ describe('inbound: receiving on a channel', () => {
       expect(refused(await receiveInbound(channel, Buffer.from('<a><b></a>'), XML, clock)).detail).to.match(/^not well-formed XML/);
       // The Content-Type's charset wins over the declaration (RFC 7303): ISO-8859-1 bytes sent as UTF-8.
       const latin1 = fixture('gewerbeanmeldung-latin1.xml');
-      expect(refused(await receiveInbound(channel, latin1, XML, clock))).to.deep.include({ status: 400, detail: 'the document is not valid utf-8' });
+      expect(refused(await receiveInbound(channel, latin1, XML, clock))).to.deep.include({
+        status: 400,
+        detail: 'the document is not valid utf-8',
+      });
     });
 
     it('422 when the inbound mapping cannot read the document (a message type it does not know)', async () => {
@@ -183,14 +224,20 @@ describe('inbound: receiving on a channel', () => {
       const text = fixture('gewerbeanmeldung.xml').toString('utf8').replace('<code>0100</code>', '<code>0200</code>');
       const r = refused(await receiveInbound(noXsd, Buffer.from(text), XML, clock));
       expect(r.status).to.equal(422);
-      expect(r.detail).to.match(/^the inbound mapping could not read the document: gewerbeanmeldung-eingang\.jsonata:\d+:\d+.*\$code: the value is not in the code list/);
+      expect(r.detail).to.match(
+        /^the inbound mapping could not read the document: gewerbeanmeldung-eingang\.jsonata:\d+:\d+.*\$code: the value is not in the code list/,
+      );
     });
 
     it('422 with the field when the mapping gives no valid tenant', async () => {
-      const text = fixture('gewerbeanmeldung.xml').toString('utf8').replace('<xgewerbe:kennung>05513000</xgewerbe:kennung>', '<xgewerbe:kennung>Gelsenkirchen</xgewerbe:kennung>');
+      const text = fixture('gewerbeanmeldung.xml')
+        .toString('utf8')
+        .replace('<xgewerbe:kennung>05513000</xgewerbe:kennung>', '<xgewerbe:kennung>Gelsenkirchen</xgewerbe:kennung>');
       const r = refused(await receiveInbound(channel, Buffer.from(text), XML, clock));
       expect(r).to.deep.include({ status: 422, path: '/tenant' });
-      expect(r.detail).to.equal('the inbound mapping gewerbeanmeldung-eingang.jsonata gave no valid tenant: an official key: 8-digit AGS or 5-digit district key');
+      expect(r.detail).to.equal(
+        'the inbound mapping gewerbeanmeldung-eingang.jsonata gave no valid tenant: an official key: 8-digit AGS or 5-digit district key',
+      );
     });
   });
 
@@ -200,7 +247,12 @@ describe('inbound: receiving on a channel', () => {
     it('is validated, mapped, and kept as it came', async () => {
       const original = fixture('fim-hundeanmeldung.json');
       const s = accepted(await receiveInbound(fim, original, 'application/json', clock));
-      expect(s).to.include({ tenant: '05513000', service: 'hundeanmeldung', externalId: 'HA-2026-000123', submittedAt: '2026-12-01T10:00:00+01:00' });
+      expect(s).to.include({
+        tenant: '05513000',
+        service: 'hundeanmeldung',
+        externalId: 'HA-2026-000123',
+        submittedAt: '2026-12-01T10:00:00+01:00',
+      });
       expect(s.applicant).to.deep.equal({ familienname: 'Kowalski', vorname: 'Maria' });
       expect(s.data).to.deep.equal({ hund: { rasse: 'Labrador', geburtsdatum: '2025-06-01', gefaehrlich: false } });
       expect(s.content).to.deep.equal({ bytes: original, mediaType: 'application/json' });
@@ -228,7 +280,9 @@ describe('inbound: receiving on a channel', () => {
     });
 
     it('422 for a mapping that gives a field no submission has', async () => {
-      const r = refused(await receiveInbound(fimChannel('tippfehler-eingang.jsonata'), fixture('fim-hundeanmeldung.json'), 'application/json', clock));
+      const r = refused(
+        await receiveInbound(fimChannel('tippfehler-eingang.jsonata'), fixture('fim-hundeanmeldung.json'), 'application/json', clock),
+      );
       expect(r.status).to.equal(422);
       expect(r.errors).to.deep.include({ path: '/externalID', detail: 'not a field the mapping can give (externalID)' });
       expect(r.errors).to.deep.include({ path: '/externalId', detail: 'required' });

@@ -32,9 +32,14 @@ const xmlDocument = z
     arrays: z
       .array(z.string().min(1))
       .default([])
-      .describe('element paths that are arrays even when the document has one, e.g. gew:anzeige/gew:taetigkeit; //gew:feld wherever a path ends so'),
+      .describe(
+        'element paths that are arrays even when the document has one, e.g. gew:anzeige/gew:taetigkeit; //gew:feld wherever a path ends so',
+      ),
     xsd: z.string().min(1).optional().describe('the XSD to validate against, relative to the configuration folder'),
-    arraysFromXsd: z.boolean().default(true).describe('make every element the XSD lets repeat (maxOccurs > 1) an array, besides those in arrays'),
+    arraysFromXsd: z
+      .boolean()
+      .default(true)
+      .describe('make every element the XSD lets repeat (maxOccurs > 1) an array, besides those in arrays'),
   })
   .strict();
 
@@ -53,7 +58,12 @@ export const inboundChannelSchema = z
       .describe('the channel in the URL: POST /api/v1/inbound/{name}'),
     description: z.string().optional(),
     document: z.discriminatedUnion('kind', [xmlDocument, jsonDocument]),
-    mapping: z.string().min(1).describe('JSONata over the parsed document, relative to the mappings folder; yields tenant, service, externalId, submittedAt and optionally applicant and data'),
+    mapping: z
+      .string()
+      .min(1)
+      .describe(
+        'JSONata over the parsed document, relative to the mappings folder; yields tenant, service, externalId, submittedAt and optionally applicant and data',
+      ),
   })
   .strict();
 
@@ -126,13 +136,21 @@ export function normalizeMediaType(contentType: string | undefined): { essence: 
 }
 
 /** Receives one document on a channel: media type, encoding, well-formedness, root, schema, then the mapping. */
-export async function receiveInbound(channel: InboundChannel, bytes: Uint8Array, contentType: string | undefined, clock: Clock): Promise<InboundResult> {
+export async function receiveInbound(
+  channel: InboundChannel,
+  bytes: Uint8Array,
+  contentType: string | undefined,
+  clock: Clock,
+): Promise<InboundResult> {
   const receivedAt = clock();
   const { essence, mediaType } = normalizeMediaType(contentType);
   const doc = channel.config.document;
   const accepted = doc.kind === 'xml' ? XML_TYPES : JSON_TYPES;
   if (!accepted.test(essence)) {
-    return refuse(415, `channel ${channel.config.name} takes ${doc.kind === 'xml' ? 'application/xml (or text/xml, application/…+xml)' : 'application/json (or application/…+json)'}, not ${essence.slice(0, 80) || 'a body without Content-Type'}`);
+    return refuse(
+      415,
+      `channel ${channel.config.name} takes ${doc.kind === 'xml' ? 'application/xml (or text/xml, application/…+xml)' : 'application/json (or application/…+json)'}, not ${essence.slice(0, 80) || 'a body without Content-Type'}`,
+    );
   }
   const read = doc.kind === 'xml' ? readXml(channel, doc, bytes, charsetOf(contentType)) : readJson(channel, bytes);
   if (!read.ok) return read;
@@ -153,7 +171,12 @@ export async function receiveInbound(channel: InboundChannel, bytes: Uint8Array,
 
 type Read = { ok: true; parsed: unknown } | Refusal;
 
-function readXml(channel: InboundChannel, doc: Extract<InboundChannelConfig['document'], { kind: 'xml' }>, bytes: Uint8Array, charset: string | undefined): Read {
+function readXml(
+  channel: InboundChannel,
+  doc: Extract<InboundChannelConfig['document'], { kind: 'xml' }>,
+  bytes: Uint8Array,
+  charset: string | undefined,
+): Read {
   let text: string;
   let shaped: ReturnType<typeof shapeXml>;
   try {
@@ -164,7 +187,11 @@ function readXml(channel: InboundChannel, doc: Extract<InboundChannelConfig['doc
     throw e;
   }
   if (shaped.root.namespace !== doc.root.namespace || shaped.root.local !== doc.root.element) {
-    return refuse(422, `the root element is ${clark(shaped.root)}; channel ${channel.config.name} takes ${clark({ namespace: doc.root.namespace, local: doc.root.element })}`, '/');
+    return refuse(
+      422,
+      `the root element is ${clark(shaped.root)}; channel ${channel.config.name} takes ${clark({ namespace: doc.root.namespace, local: doc.root.element })}`,
+      '/',
+    );
   }
   if (channel.xsd) {
     const r = channel.xsd.validate(text);
@@ -204,12 +231,17 @@ function clark(n: XmlName): string {
   return n.namespace ? `{${n.namespace}}${n.local}` : n.local;
 }
 
-const mappedFields = envelopeSchema.pick({ tenant: true, service: true, externalId: true, submittedAt: true }).extend({
-  applicant: z.record(z.string(), z.unknown()).optional(),
-  data: z.record(z.string(), z.unknown()).optional(),
-}).strict();
+const mappedFields = envelopeSchema
+  .pick({ tenant: true, service: true, externalId: true, submittedAt: true })
+  .extend({
+    applicant: z.record(z.string(), z.unknown()).optional(),
+    data: z.record(z.string(), z.unknown()).optional(),
+  })
+  .strict();
 
-type Mapped = { ok: true; fields: Pick<InboundSubmission, 'tenant' | 'service' | 'externalId' | 'submittedAt' | 'applicant' | 'data'> } | Refusal;
+type Mapped =
+  | { ok: true; fields: Pick<InboundSubmission, 'tenant' | 'service' | 'externalId' | 'submittedAt' | 'applicant' | 'data'> }
+  | Refusal;
 
 async function runMapping(channel: InboundChannel, parsed: unknown): Promise<Mapped> {
   let out: unknown;
@@ -222,17 +254,24 @@ async function runMapping(channel: InboundChannel, parsed: unknown): Promise<Map
   }
   // JSONata returns its own array and object flavours; a JSON round trip gives plain values for zod and the store.
   const plain = out === undefined ? undefined : (JSON.parse(JSON.stringify(out)) as unknown);
-  if (!isObject(plain)) return refuse(422, `the inbound mapping ${channel.mapping.id} must give an object with tenant, service, externalId and submittedAt`);
+  if (!isObject(plain))
+    return refuse(422, `the inbound mapping ${channel.mapping.id} must give an object with tenant, service, externalId and submittedAt`);
   const r = mappedFields.safeParse(plain, { reportInput: true });
   if (!r.success) {
     // The input rides along only to tell "missing" from "wrong"; the answer names the rule, never the value.
     const errors = r.error.issues.map((i) => {
       const at = '/' + i.path.map(String).join('/');
-      if (i.code === 'unrecognized_keys') return { path: `${at === '/' ? '' : at}/${i.keys[0]}`, detail: `not a field the mapping can give (${i.keys.join(', ')})` };
+      if (i.code === 'unrecognized_keys')
+        return { path: `${at === '/' ? '' : at}/${i.keys[0]}`, detail: `not a field the mapping can give (${i.keys.join(', ')})` };
       return { path: at, detail: i.code === 'invalid_type' && i.input === undefined ? 'required' : i.message };
     });
     const first = errors[0]!;
-    return refuse(422, `the inbound mapping ${channel.mapping.id} gave no valid ${first.path.slice(1) || 'result'}: ${first.detail}`, first.path, errors);
+    return refuse(
+      422,
+      `the inbound mapping ${channel.mapping.id} gave no valid ${first.path.slice(1) || 'result'}: ${first.detail}`,
+      first.path,
+      errors,
+    );
   }
   const { applicant, data, ...head } = r.data;
   return { ok: true, fields: { ...head, applicant: applicant ?? {}, data: data ?? (isObject(parsed) ? parsed : { value: parsed }) } };

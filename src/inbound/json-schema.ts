@@ -8,7 +8,9 @@ import { Ajv2020 } from 'ajv/dist/2020.js';
 import addFormatsModule from 'ajv-formats';
 
 // ajv-formats is CommonJS with `exports.default`; under NodeNext the default import is the module object.
-const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (ajv: Ajv) => Ajv;
+const addFormats = ((addFormatsModule as unknown as { default?: typeof addFormatsModule }).default ?? addFormatsModule) as unknown as (
+  ajv: Ajv,
+) => Ajv;
 
 /** One place where a document breaks its schema. */
 export interface SchemaViolation {
@@ -66,7 +68,7 @@ export function compileJsonSchema(schema: unknown, source: string): CompiledJson
   };
 }
 
-function escape(segment: string): string {
+function escapeSegment(segment: string): string {
   return segment.replace(/~/g, '~0').replace(/\//g, '~1');
 }
 
@@ -74,7 +76,7 @@ function escape(segment: string): string {
 function violation(e: ErrorObject): SchemaViolation {
   const p = e.params as { missingProperty?: string; additionalProperty?: string; unevaluatedProperty?: string };
   const child = p.missingProperty ?? p.additionalProperty ?? p.unevaluatedProperty;
-  const path = child !== undefined ? `${e.instancePath}/${escape(child)}` : e.instancePath;
+  const path = child !== undefined ? `${e.instancePath}/${escapeSegment(child)}` : e.instancePath;
   if (e.keyword === 'required') return { path, detail: 'required' };
   if (e.keyword === 'additionalProperties' || e.keyword === 'unevaluatedProperties') return { path, detail: 'not allowed here' };
   return { path, detail: e.message ?? `fails ${e.keyword}` };

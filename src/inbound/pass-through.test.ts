@@ -21,7 +21,12 @@ describe('inbound: the pass-through target format (original)', () => {
 
   it('keeps a byte order mark and an ISO-8859-1 document as they are; text is the Unicode document', async () => {
     const bom = Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), fixture('gewerbeanmeldung.xml')]);
-    expect(Buffer.from((await renderMessage(mapping, {}, 'original', undefined, { bytes: bom, mediaType: 'application/xml' })).text, 'utf8').equals(bom)).to.equal(true);
+    expect(
+      Buffer.from(
+        (await renderMessage(mapping, {}, 'original', undefined, { bytes: bom, mediaType: 'application/xml' })).text,
+        'utf8',
+      ).equals(bom),
+    ).to.equal(true);
     const latin1 = fixture('gewerbeanmeldung-latin1.xml');
     const m = await renderMessage(mapping, {}, 'original', undefined, { bytes: latin1, mediaType: 'text/xml' });
     expect(m.bytes?.equals(latin1)).to.equal(true);
@@ -42,7 +47,9 @@ describe('inbound: the pass-through target format (original)', () => {
       expect.fail('rendered');
     } catch (e) {
       expect(e).to.be.instanceOf(MappingError);
-      expect((e as MappingError).describe()).to.equal('gewerbeanmeldung-fachverfahren.jsonata: format original needs a submission that came in on an inbound channel; this one has no original document');
+      expect((e as MappingError).describe()).to.equal(
+        'gewerbeanmeldung-fachverfahren.jsonata: format original needs a submission that came in on an inbound channel; this one has no original document',
+      );
     }
   });
 
@@ -50,7 +57,13 @@ describe('inbound: the pass-through target format (original)', () => {
     const channel = compileChannel(
       inboundChannelSchema.parse({
         name: 'xgewerbeanzeige',
-        document: { kind: 'xml', root: { namespace: GEW, element: 'gewerbeanzeige.anmeldung.0100' }, namespaces: { gew: GEW }, arrays: ['gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit'], xsd: 'xgewerbeanzeige.xsd' },
+        document: {
+          kind: 'xml',
+          root: { namespace: GEW, element: 'gewerbeanzeige.anmeldung.0100' },
+          namespaces: { gew: GEW },
+          arrays: ['gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit'],
+          xsd: 'xgewerbeanzeige.xsd',
+        },
         mapping: 'gewerbeanmeldung-eingang.jsonata',
       }),
       { mappingsDir: fixtures + 'mappings', configDir: fixtures },

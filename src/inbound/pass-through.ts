@@ -19,8 +19,11 @@ export class NoOriginalError extends Error {}
  * adapters that embed it (a SOAP body): for UTF-8 the exact bytes decoded, byte order mark included, so
  * `Buffer.from(text, 'utf8')` gives the original back; for another encoding its Unicode text.
  */
-export function renderOriginal(original: OriginalDocument | undefined): Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType' | 'bytes'> {
-  if (!original) throw new NoOriginalError('format original needs a submission that came in on an inbound channel; this one has no original document');
+export function renderOriginal(
+  original: OriginalDocument | undefined,
+): Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType' | 'bytes'> {
+  if (!original)
+    throw new NoOriginalError('format original needs a submission that came in on an inbound channel; this one has no original document');
   const essence = original.mediaType.split(';')[0]!.trim().toLowerCase();
   const isJson = /^application\/(?:[\w.-]+\+)?json$/.test(essence);
   const bytes = Buffer.from(original.bytes);
@@ -37,6 +40,7 @@ export function renderOriginal(original: OriginalDocument | undefined): Pick<Out
       throw e;
     }
   }
-  if (isJson) return { format: 'json', body: JSON.parse(text.replace(/^\ufeff/, '')) as unknown, text, contentType: original.mediaType, bytes };
+  if (isJson)
+    return { format: 'json', body: JSON.parse(text.replace(/^\ufeff/, '')) as unknown, text, contentType: original.mediaType, bytes };
   return { format: 'xml', body: undefined, text, contentType: original.mediaType, bytes };
 }

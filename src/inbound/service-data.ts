@@ -31,5 +31,10 @@ export function validateServiceData(schemas: ServiceDataSchemas, service: string
   if (violations.length === 0) return { ok: true };
   const first = violations[0]!;
   const more = violations.length > 1 ? ` (and ${violations.length - 1} more)` : '';
-  return refuse(422, `the data does not fit the schema of service ${service}: ${first.path || '/'} ${first.detail}${more}`, first.path, violations);
+  return refuse(
+    422,
+    `the data does not fit the schema of service ${service}: ${first.path || '/'} ${first.detail}${more}`,
+    first.path,
+    violations,
+  );
 }

@@ -17,7 +17,7 @@ const refusal = (text: string, o: XmlShapeOptions = options): string => {
   throw new Error('the document was not refused');
 };
 
-type Json = Record<string, any>; // eslint-disable-line @typescript-eslint/no-explicit-any
+type Json = Record<string, any>;
 
 describe('inbound: the JSON shape of XML', () => {
   describe('an XGewerbeanzeige message', () => {
@@ -64,12 +64,16 @@ describe('inbound: the JSON shape of XML', () => {
   });
 
   it('resolves prefixes per element: declared further down, or the same prefix bound to another namespace inside', () => {
-    const doc = shape(`<a:r xmlns:a="urn:one"><x:k xmlns:x="urn:one">1</x:k><a:k2 xmlns:a="urn:two">2</a:k2></a:r>`, { namespaces: { o: 'urn:one', t: 'urn:two' } });
+    const doc = shape(`<a:r xmlns:a="urn:one"><x:k xmlns:x="urn:one">1</x:k><a:k2 xmlns:a="urn:two">2</a:k2></a:r>`, {
+      namespaces: { o: 'urn:one', t: 'urn:two' },
+    });
     expect(doc).to.deep.equal({ 'o:r': { 'o:k': '1', 't:k2': '2' } });
   });
 
   it('writes a namespace the channel does not name as {uri}local, and no namespace as the bare local name', () => {
-    expect(shape(`<r xmlns="urn:x" xmlns:y="urn:y" y:a="1"><k xmlns="">v</k></r>`, {})).to.deep.equal({ '{urn:x}r': { '@{urn:y}a': '1', k: 'v' } });
+    expect(shape(`<r xmlns="urn:x" xmlns:y="urn:y" y:a="1"><k xmlns="">v</k></r>`, {})).to.deep.equal({
+      '{urn:x}r': { '@{urn:y}a': '1', k: 'v' },
+    });
   });
 
   it("maps a namespace to bare names with the prefix ''; elements in no namespace are then {}local", () => {
@@ -86,7 +90,10 @@ describe('inbound: the JSON shape of XML', () => {
     });
 
     it('a listed path is an array even with one occurrence; a leading slash makes no difference', () => {
-      for (const path of ['gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit', '/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit']) {
+      for (const path of [
+        'gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit',
+        '/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit',
+      ]) {
         const t = anzeige({ ...options, arrays: [path] })['gew:taetigkeit'];
         expect(t).to.be.an('array').with.length(1);
         expect(t[0]['gew:beschreibung']).to.equal('Einzelhandel mit Fahrrädern');
@@ -105,7 +112,9 @@ describe('inbound: the JSON shape of XML', () => {
 
     it('the same document with one or three activities gives the same type at the listed path', () => {
       const o = { ...options, arrays: ['gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit'] };
-      const three = (shape(decodeXml(fixture('gewerbeanmeldung.xml')), o) as Json)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige']['gew:taetigkeit'];
+      const three = (shape(decodeXml(fixture('gewerbeanmeldung.xml')), o) as Json)['gew:gewerbeanzeige.anmeldung.0100']['gew:anzeige'][
+        'gew:taetigkeit'
+      ];
       expect(three).to.be.an('array').with.length(3);
       expect(anzeige(o)['gew:taetigkeit']).to.be.an('array');
     });
@@ -202,7 +211,9 @@ describe('inbound: the JSON shape of XML', () => {
     });
 
     it('a prefixed name that resolves to a key like __proto__ stays an ordinary key', () => {
-      const doc = shape(`<r xmlns:p="urn:p"><p:constructor>c</p:constructor><p:toString>t</p:toString></r>`, { namespaces: { '': 'urn:p' } }) as Json;
+      const doc = shape(`<r xmlns:p="urn:p"><p:constructor>c</p:constructor><p:toString>t</p:toString></r>`, {
+        namespaces: { '': 'urn:p' },
+      }) as Json;
       expect(doc).to.deep.equal({ '{}r': { constructor: 'c', toString: 't' } });
       expect(Object.getPrototypeOf(doc['{}r'])).to.equal(Object.prototype);
     });
@@ -222,6 +233,9 @@ describe('inbound: decoding a document', () => {
     expect(decodeXml(Buffer.concat([Buffer.from([0xef, 0xbb, 0xbf]), Buffer.from('<r/>')]))).to.equal('<r/>');
     expect(decodeXml(Buffer.from('\ufeff<r>ü</r>', 'utf16le'))).to.equal('<r>ü</r>');
     expect(() => decodeXml(Buffer.from([0x3c, 0x72, 0x3e, 0xc3, 0x28, 0x3c, 0x2f, 0x72, 0x3e]))).to.throw(DecodeError, 'not valid utf-8');
-    expect(() => decodeXml(Buffer.from('<?xml version="1.0" encoding="x-klingon"?><r/>'))).to.throw(DecodeError, 'unknown character encoding x-klingon');
+    expect(() => decodeXml(Buffer.from('<?xml version="1.0" encoding="x-klingon"?><r/>'))).to.throw(
+      DecodeError,
+      'unknown character encoding x-klingon',
+    );
   });
 });

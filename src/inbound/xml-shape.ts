@@ -96,7 +96,13 @@ function refuseHostile(text: string): void {
   for (const m of outsideCdata.matchAll(/&#(x[0-9A-Fa-f]{1,6}|\d{1,7});/g)) {
     const ref = m[1]!;
     const cp = ref[0] === 'x' ? parseInt(ref.slice(1), 16) : parseInt(ref, 10);
-    const allowed = cp === 0x9 || cp === 0xa || cp === 0xd || (cp >= 0x20 && cp <= 0xd7ff) || (cp >= 0xe000 && cp <= 0xfffd) || (cp >= 0x10000 && cp <= 0x10ffff);
+    const allowed =
+      cp === 0x9 ||
+      cp === 0xa ||
+      cp === 0xd ||
+      (cp >= 0x20 && cp <= 0xd7ff) ||
+      (cp >= 0xe000 && cp <= 0xfffd) ||
+      (cp >= 0x10000 && cp <= 0x10ffff);
     if (!allowed) throw new XmlShapeError(`character reference ${m[0]} is not a character XML allows`, lineAt(text, m.index));
   }
 }
@@ -111,13 +117,18 @@ function lineAt(text: string, index: number): number {
 export function shapeXml(text: string, opts: XmlShapeOptions = {}): ShapedXml {
   refuseHostile(text);
   const valid = XMLValidator.validate(text);
-  if (valid !== true) throw new XmlShapeError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`, valid.err.line);
+  if (valid !== true)
+    throw new XmlShapeError(`not well-formed XML: ${valid.err.msg} (line ${valid.err.line}, column ${valid.err.col})`, valid.err.line);
   let nodes: OrderedNode[];
   try {
     nodes = parser.parse(text) as OrderedNode[];
   } catch (e) {
     // The parser refuses some names itself (__proto__, constructor as a tag): the document's fault, so a refusal.
-    throw new XmlShapeError(`the document cannot be read: ${String((e as Error).message).replace(/^\[SECURITY\]\s*/, '').slice(0, 200)}`);
+    throw new XmlShapeError(
+      `the document cannot be read: ${String((e as Error).message)
+        .replace(/^\[SECURITY\]\s*/, '')
+        .slice(0, 200)}`,
+    );
   }
   const elements = nodes.filter((n) => elementName(n) !== undefined);
   if (elements.length !== 1) throw new XmlShapeError(`a document has exactly one root element, this one has ${elements.length}`);
@@ -145,7 +156,7 @@ function isListed(path: string, w: Walk): boolean {
  */
 function locate(nodePath: string, rootNode: OrderedNode, rootScope: ReadonlyMap<string, string>, names: NameWriter): string | undefined {
   const steps = nodePath.split('/').slice(1);
-  if (steps.length === 0 || steps.some((s) => !/^(\*|[^\[\]/]+)(\[\d+\])?$/.test(s))) return undefined;
+  if (steps.length === 0 || steps.some((s) => !/^(\*|[^[\]/]+)(\[\d+\])?$/.test(s))) return undefined;
   const [first, ...rest] = steps.map((s) => {
     const m = /^([^[]+)(?:\[(\d+)\])?$/.exec(s)!;
     return { name: m[1]!, index: m[2] ? Number(m[2]) : 1 };

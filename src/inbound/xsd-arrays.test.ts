@@ -24,7 +24,11 @@ describe('inbound: array paths from an XSD', () => {
     `<?xml version="1.0"?><xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema" ${attrs}>${body}</xs:schema>`;
 
   it('finds the repeated elements of the XGewerbeanzeige schema, through its import, in the channel prefixes', () => {
-    const paths = arrayPathsFromXsd(fixtures + 'xgewerbeanzeige.xsd', { namespace: GEW, element: 'gewerbeanzeige.anmeldung.0100' }, { gew: GEW });
+    const paths = arrayPathsFromXsd(
+      fixtures + 'xgewerbeanzeige.xsd',
+      { namespace: GEW, element: 'gewerbeanzeige.anmeldung.0100' },
+      { gew: GEW },
+    );
     expect(paths).to.deep.equal([
       'gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:gewerbetreibender/gew:staatsangehoerigkeit',
       'gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:taetigkeit',
@@ -65,22 +69,37 @@ describe('inbound: array paths from an XSD', () => {
       ),
     });
     // Below the first tree/node the type repeats itself: those paths need a `//` entry in the channel's arrays.
-    expect(arrayPathsFromXsd(entry, { namespace: 'urn:t', element: 'tree' }, { '': 'urn:t' })).to.deep.equal(['tree/q', 'tree/{}leaf', 'tree/{}node']);
+    expect(arrayPathsFromXsd(entry, { namespace: 'urn:t', element: 'tree' }, { '': 'urn:t' })).to.deep.equal([
+      'tree/q',
+      'tree/{}leaf',
+      'tree/{}node',
+    ]);
   });
 
   it('gives an included schema without a namespace the includer’s (chameleon include)', () => {
     const entry = schema({
       'main.xsd': xs(`<xs:include schemaLocation="part.xsd"/><xs:element name="r" type="t:Part"/>`),
-      'part.xsd': xs(`<xs:complexType name="Part"><xs:sequence><xs:element name="p" type="xs:string" maxOccurs="9"/></xs:sequence></xs:complexType>`, 'elementFormDefault="qualified"'),
+      'part.xsd': xs(
+        `<xs:complexType name="Part"><xs:sequence><xs:element name="p" type="xs:string" maxOccurs="9"/></xs:sequence></xs:complexType>`,
+        'elementFormDefault="qualified"',
+      ),
     });
     expect(arrayPathsFromXsd(entry, { namespace: 'urn:t', element: 'r' }, { t: 'urn:t' })).to.deep.equal(['t:r/t:p']);
   });
 
   it('refuses a remote import, an unknown root and an undeclared prefix', () => {
-    const remote = schema({ 'remote.xsd': xs(`<xs:import namespace="urn:x" schemaLocation="https://example.org/x.xsd"/><xs:element name="r" type="xs:string"/>`) });
+    const remote = schema({
+      'remote.xsd': xs(`<xs:import namespace="urn:x" schemaLocation="https://example.org/x.xsd"/><xs:element name="r" type="xs:string"/>`),
+    });
     expect(() => arrayPathsFromXsd(remote, { namespace: 'urn:t', element: 'r' }, {})).to.throw(XsdArraysError, 'not a local file');
     const plain = schema({ 'plain.xsd': xs(`<xs:element name="r" type="u:T"/>`) });
-    expect(() => arrayPathsFromXsd(plain, { namespace: 'urn:t', element: 'other' }, {})).to.throw(XsdArraysError, 'no global element {urn:t}other');
-    expect(() => arrayPathsFromXsd(plain, { namespace: 'urn:t', element: 'r' }, {})).to.throw(XsdArraysError, 'the prefix u of u:T is not declared');
+    expect(() => arrayPathsFromXsd(plain, { namespace: 'urn:t', element: 'other' }, {})).to.throw(
+      XsdArraysError,
+      'no global element {urn:t}other',
+    );
+    expect(() => arrayPathsFromXsd(plain, { namespace: 'urn:t', element: 'r' }, {})).to.throw(
+      XsdArraysError,
+      'the prefix u of u:T is not declared',
+    );
   });
 });

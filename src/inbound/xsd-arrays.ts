@@ -38,13 +38,25 @@ interface Globals {
   groups: Map<string, Node>;
 }
 
-const parser = new XMLParser({ ignoreAttributes: false, attributeNamePrefix: '', parseTagValue: false, parseAttributeValue: false, preserveOrder: true, processEntities: false });
+const parser = new XMLParser({
+  ignoreAttributes: false,
+  attributeNamePrefix: '',
+  parseTagValue: false,
+  parseAttributeValue: false,
+  preserveOrder: true,
+  processEntities: false,
+});
 
 /**
  * The paths (in the JSON shape's keys, see xml-shape.ts) of every element under `root` that may occur more than
  * once. `namespaces` are the channel's prefixes, so the paths match what shapeXml writes.
  */
-export function arrayPathsFromXsd(entryXsd: string, root: { namespace: string; element: string }, namespaces: Readonly<Record<string, string>>, maxDepth = 64): string[] {
+export function arrayPathsFromXsd(
+  entryXsd: string,
+  root: { namespace: string; element: string },
+  namespaces: Readonly<Record<string, string>>,
+  maxDepth = 64,
+): string[] {
   const globals: Globals = { elements: new Map(), types: new Map(), groups: new Map() };
   loadSet(path.resolve(entryXsd), globals, new Set());
   const rootDecl = globals.elements.get(clark(root.namespace, root.element));
@@ -163,14 +175,19 @@ function loadSet(file: string, globals: Globals, loaded: Set<string>, chameleonN
     else if (k.startsWith('xmlns:')) scope.set(k.slice(6), v);
   }
   // A schema without a target namespace included by one with it takes the includer's (a chameleon include).
-  const doc: SchemaDoc = { targetNamespace: attrs.targetNamespace ?? chameleonNamespace ?? '', qualified: attrs.elementFormDefault === 'qualified', scope };
+  const doc: SchemaDoc = {
+    targetNamespace: attrs.targetNamespace ?? chameleonNamespace ?? '',
+    qualified: attrs.elementFormDefault === 'qualified',
+    scope,
+  };
   const schemaKey = Object.keys(top).find((k) => localOf(k) === 'schema')!;
   const schema = toNode(top[schemaKey] as Record<string, unknown>[], attrs, doc, scope);
   for (const [kind, list] of schema.children) {
     for (const n of list) {
       const loc = n.attrs.schemaLocation;
       if ((kind === 'include' || kind === 'import' || kind === 'redefine') && loc) {
-        if (/^[a-z][a-z0-9+.-]*:/i.test(loc) && !loc.startsWith('file:')) throw new XsdArraysError(`${file}: ${loc} is not a local file (schemas are never fetched)`);
+        if (/^[a-z][a-z0-9+.-]*:/i.test(loc) && !loc.startsWith('file:'))
+          throw new XsdArraysError(`${file}: ${loc} is not a local file (schemas are never fetched)`);
         loadSet(path.resolve(path.dirname(real), loc), globals, loaded, kind === 'import' ? undefined : doc.targetNamespace);
         if (kind === 'redefine') for (const [innerKind, inner] of n.children) for (const r of inner) register(r, globals, innerKind);
         continue;
@@ -195,7 +212,12 @@ function localOf(tag: string): string {
 }
 
 /** fast-xml-parser's ordered nodes → XSD nodes keyed by XSD local name; non-XSD elements (appinfo content) dropped. */
-function toNode(children: Record<string, unknown>[], attrs: Record<string, string>, doc: SchemaDoc, scope: ReadonlyMap<string, string>): Node {
+function toNode(
+  children: Record<string, unknown>[],
+  attrs: Record<string, string>,
+  doc: SchemaDoc,
+  scope: ReadonlyMap<string, string>,
+): Node {
   const node: Node = { attrs, children: new Map(), doc };
   for (const c of children) {
     const tag = Object.keys(c).find((k) => k !== ':@' && k !== '#text' && !k.startsWith('?'));

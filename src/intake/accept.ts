@@ -72,7 +72,10 @@ export async function acceptSubmission(
   });
   if (result.outcome === 'duplicate') {
     if (!result.sameBody) {
-      return refused('external-id-conflict', `external id ${envelope.externalId} was first used for submission ${result.id} with a different body`);
+      return refused(
+        'external-id-conflict',
+        `external id ${envelope.externalId} was first used for submission ${result.id} with a different body`,
+      );
     }
     return { ok: true, status: 'duplicate', id: result.id, deliveries: 0 };
   }

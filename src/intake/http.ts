@@ -79,7 +79,8 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
         parsed = r.value;
       }
       const v = validateEnvelope(parsed);
-      if (!v.ok) throw intakeProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
+      if (!v.ok)
+        throw intakeProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
       const result = await acceptSubmission(store, router, portal, v.envelope, opts.now());
       if (!result.ok) throw refusalProblem(result);
       const location = `/api/v1/submissions/${result.id}`;
@@ -87,7 +88,14 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       metrics.intake.inc({ portal: portal.id, outcome: result.status });
       metrics.intakeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
       if (result.status === 'created') {
-        logger.info('submission received', { submissionId: result.id, tenant: v.envelope.tenant, service: v.envelope.service, portal: portal.id, deliveries: result.deliveries, format: isXml ? 'xml' : 'json' });
+        logger.info('submission received', {
+          submissionId: result.id,
+          tenant: v.envelope.tenant,
+          service: v.envelope.service,
+          portal: portal.id,
+          deliveries: result.deliveries,
+          format: isXml ? 'xml' : 'json',
+        });
         opts.onAccepted?.();
         res.status(202).json({ id: result.id, status: 'received' } satisfies SubmissionAccepted);
         return;

@@ -8,7 +8,14 @@ export const exampleEnvelope = {
   tenant: '05513000',
   service: 'sperrmuell',
   submittedAt: '2026-11-24T09:30:00+01:00',
-  applicant: { givenName: 'Erika', familyName: 'Mustermann', street: 'Musterweg', houseNumber: '1', postalCode: '45879', city: 'Gelsenkirchen' },
+  applicant: {
+    givenName: 'Erika',
+    familyName: 'Mustermann',
+    street: 'Musterweg',
+    houseNumber: '1',
+    postalCode: '45879',
+    city: 'Gelsenkirchen',
+  },
   data: { preferredDate: '2026-12-07', items: [{ kind: 'furniture', quantity: 2 }] },
   attachments: [{ filename: 'sperrmuell.jpg', mediaType: 'image/jpeg', content: '/9j/4AAQSkZJRgABAQ==' }],
 };
@@ -52,8 +59,28 @@ export const exampleSubmission = {
   status: 'delivered',
   caseStatus: { status: 'PROCESSING', reason: null, at: '2026-11-25T07:00:00.000Z', sequence: 2 },
   statusHistory: [
-    { at: '2026-11-24T08:30:03.020Z', recordedAt: '2026-11-24T08:30:03.031Z', source: 'delivery', target: 'abfallwirtschaft', deliveryId: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6', backofficeStatus: null, status: 'RECEIVED', reason: null, effect: 'applied' },
-    { at: '2026-11-25T07:00:00.000Z', recordedAt: '2026-11-25T07:00:00.412Z', source: 'push', target: 'abfallwirtschaft', deliveryId: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6', backofficeStatus: 'disponiert', status: 'PROCESSING', reason: null, effect: 'applied' },
+    {
+      at: '2026-11-24T08:30:03.020Z',
+      recordedAt: '2026-11-24T08:30:03.031Z',
+      source: 'delivery',
+      target: 'abfallwirtschaft',
+      deliveryId: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6',
+      backofficeStatus: null,
+      status: 'RECEIVED',
+      reason: null,
+      effect: 'applied',
+    },
+    {
+      at: '2026-11-25T07:00:00.000Z',
+      recordedAt: '2026-11-25T07:00:00.412Z',
+      source: 'push',
+      target: 'abfallwirtschaft',
+      deliveryId: '019a9f3c-6b2f-7a02-8e55-0c7d3b91f4e6',
+      backofficeStatus: 'disponiert',
+      status: 'PROCESSING',
+      reason: null,
+      effect: 'applied',
+    },
   ],
   deliveries: [
     {
@@ -94,4 +121,3 @@ export const exampleSubmission = {
     },
   ],
 } satisfies SubmissionAnswer;
-

@@ -17,10 +17,14 @@ const ONE = `${SUBMISSIONS}/${EXAMPLE_ID}`;
 const location = { Location: { $ref: '#/components/headers/Location' } };
 
 const unauthorized = (instance: string): ResponseObject => ({
-  ...problemResponse('unauthorized', 'No bearer token, or one no portal is configured with.', { detail: 'send Authorization: Bearer <portal token>', instance }),
+  ...problemResponse('unauthorized', 'No bearer token, or one no portal is configured with.', {
+    detail: 'send Authorization: Bearer <portal token>',
+    instance,
+  }),
   headers: { 'WWW-Authenticate': { $ref: '#/components/headers/WWW-Authenticate' } },
 });
-const internalError = (instance: string) => problemResponse('internal-error', 'An unexpected error in the hub; nothing was changed. Try again later.', { instance });
+const internalError = (instance: string) =>
+  problemResponse('internal-error', 'An unexpected error in the hub; nothing was changed. Try again later.', { instance });
 
 export const intakeFragment: OpenApiFragment = {
   tags: [{ name: 'submissions', description: 'Send applications and follow their delivery.' }],
@@ -32,20 +36,20 @@ export const intakeFragment: OpenApiFragment = {
       contentMediaType: 'application/xml',
       description: [
         'The XML form of `SubmissionEnvelope`: root element `<submission xmlns="urn:amtsbote:submission:1">`,',
-        'the envelope\'s fields as child elements with the same names.',
+        "the envelope's fields as child elements with the same names.",
         'Leaves are text (kept as written: `01234` stays a string); `type="number"` or `type="boolean"` on a leaf',
         'gives that type (`true`/`false`/`1`/`0`). An element whose children are all `<item>` is a list, with one',
         'item or many; attachments are `<attachments><item><filename>…</filename><mediaType>…</mediaType><content>…</content></item></attachments>`.',
         'Repeated elements outside `<item>` lists are refused; an empty `<attachments/>` means none, an empty',
         '`<applicant/>` or `<data/>` an empty object. Character references (`&#252;`) are decoded; entities other',
-        'than XML\'s five are refused, as are DOCTYPE and entity declarations and nesting deeper than 32 levels.',
+        "than XML's five are refused, as are DOCTYPE and entity declarations and nesting deeper than 32 levels.",
         'The same field rules as for JSON apply (422).',
       ].join(' '),
     },
   },
   headers: {
     Location: {
-      description: 'The submission\'s address, relative to the hub: `/api/v1/submissions/{id}`.',
+      description: "The submission's address, relative to the hub: `/api/v1/submissions/{id}`.",
       required: true,
       schema: { type: 'string', format: 'uri-reference', pattern: '^/api/v1/submissions/[0-9a-f-]{36}$' },
     },
@@ -71,7 +75,8 @@ export const intakeFragment: OpenApiFragment = {
         security: requires('portalToken'),
         requestBody: {
           required: true,
-          description: 'The submission in UTF-8 (a `charset` other than UTF-8 is refused with 415). At most 25 MB by default (`server.bodyLimit`).',
+          description:
+            'The submission in UTF-8 (a `charset` other than UTF-8 is refused with 415). At most 25 MB by default (`server.bodyLimit`).',
           content: {
             'application/json': { schema: ref('SubmissionEnvelope'), example: exampleEnvelope },
             'application/xml': { schema: ref('SubmissionXml'), example: exampleXml },
@@ -90,33 +95,53 @@ export const intakeFragment: OpenApiFragment = {
             },
           },
           '200': {
-            description: 'A resubmission: this portal already sent this externalId with the same content. Nothing new is stored; the answer names the first submission and its current status.',
+            description:
+              'A resubmission: this portal already sent this externalId with the same content. Nothing new is stored; the answer names the first submission and its current status.',
             headers: location,
             content: { 'application/json': { schema: ref('SubmissionAccepted'), example: { id: EXAMPLE_ID, status: 'delivered' } } },
           },
-          '400': problemResponse('malformed-body', 'The body is not valid JSON, not well-formed XML, breaks the XML convention, or arrived incomplete.', {
-            detail: 'the body is not valid JSON (at character 17)',
-            instance: SUBMISSIONS,
-          }),
+          '400': problemResponse(
+            'malformed-body',
+            'The body is not valid JSON, not well-formed XML, breaks the XML convention, or arrived incomplete.',
+            {
+              detail: 'the body is not valid JSON (at character 17)',
+              instance: SUBMISSIONS,
+            },
+          ),
           '401': unauthorized(SUBMISSIONS),
           '403': problemResponse('tenant-not-allowed', 'The tenant exists but this portal may not submit for it.', {
             detail: 'portal portal-a may not submit for tenant 05512000',
             instance: SUBMISSIONS,
           }),
-          '409': problemResponse('external-id-conflict', 'This portal already used the externalId for a submission with different content. Use a new externalId for a new application.', {
-            detail: `external id SP-2026-000123 was first used for submission ${EXAMPLE_ID} with a different body`,
+          '409': problemResponse(
+            'external-id-conflict',
+            'This portal already used the externalId for a submission with different content. Use a new externalId for a new application.',
+            {
+              detail: `external id SP-2026-000123 was first used for submission ${EXAMPLE_ID} with a different body`,
+              instance: SUBMISSIONS,
+            },
+          ),
+          '413': problemResponse('body-too-large', 'The body is larger than the hub accepts (25 MB by default).', {
+            detail: 'the limit is 26214400 bytes',
             instance: SUBMISSIONS,
           }),
-          '413': problemResponse('body-too-large', 'The body is larger than the hub accepts (25 MB by default).', { detail: 'the limit is 26214400 bytes', instance: SUBMISSIONS }),
-          '415': problemResponse('unsupported-media-type', 'Content-Type is missing, not JSON or XML, or names a charset other than UTF-8.', { detail: 'text/plain is not accepted', instance: SUBMISSIONS }),
-          '422': problemResponse('invalid-submission', 'Fields are missing or invalid, the tenant or service is unknown, or the service is not offered for the tenant. `errors` names each field.', {
-            detail: '2 fields are not valid',
-            instance: SUBMISSIONS,
-            errors: [
-              { pointer: '#/tenant', detail: 'an official key: 8-digit AGS or 5-digit district key' },
-              { pointer: '#/applicant', detail: 'required' },
-            ],
-          }),
+          '415': problemResponse(
+            'unsupported-media-type',
+            'Content-Type is missing, not JSON or XML, or names a charset other than UTF-8.',
+            { detail: 'text/plain is not accepted', instance: SUBMISSIONS },
+          ),
+          '422': problemResponse(
+            'invalid-submission',
+            'Fields are missing or invalid, the tenant or service is unknown, or the service is not offered for the tenant. `errors` names each field.',
+            {
+              detail: '2 fields are not valid',
+              instance: SUBMISSIONS,
+              errors: [
+                { pointer: '#/tenant', detail: 'an official key: 8-digit AGS or 5-digit district key' },
+                { pointer: '#/applicant', detail: 'required' },
+              ],
+            },
+          ),
           '500': internalError(SUBMISSIONS),
         },
       },
@@ -125,7 +150,8 @@ export const intakeFragment: OpenApiFragment = {
       get: {
         operationId: 'getSubmission',
         summary: 'Show a submission and its deliveries',
-        description: 'The status of one of this portal\'s submissions, every delivery to a back office and every attempt, with the back office\'s reference (Aktenzeichen) once delivered. Never contains form data.',
+        description:
+          "The status of one of this portal's submissions, every delivery to a back office and every attempt, with the back office's reference (Aktenzeichen) once delivered. Never contains form data.",
         tags: ['submissions'],
         security: requires('portalToken'),
         parameters: [
@@ -138,9 +164,12 @@ export const intakeFragment: OpenApiFragment = {
           },
         ],
         responses: {
-          '200': { description: 'The submission.', content: { 'application/json': { schema: ref('Submission'), example: exampleSubmission } } },
+          '200': {
+            description: 'The submission.',
+            content: { 'application/json': { schema: ref('Submission'), example: exampleSubmission } },
+          },
           '401': unauthorized(ONE),
-          '404': problemResponse('not-found', 'No such submission for this portal. Another portal\'s submission is answered the same way.', {
+          '404': problemResponse('not-found', "No such submission for this portal. Another portal's submission is answered the same way.", {
             detail: `no submission ${EXAMPLE_ID} for this portal`,
             instance: ONE,
           }),

@@ -33,7 +33,9 @@ export function submissionResource(s: SubmissionView, status: SubmissionStatusVi
     submittedAt: s.submittedAt,
     receivedAt: iso(s.receivedAt)!,
     status: submissionStatus(s),
-    caseStatus: status.current ? { status: status.current.status, reason: status.current.reason, at: iso(status.current.at)!, sequence: status.current.sequence } : null,
+    caseStatus: status.current
+      ? { status: status.current.status, reason: status.current.reason, at: iso(status.current.at)!, sequence: status.current.sequence }
+      : null,
     statusHistory: status.history.map((h) => ({
       at: iso(h.at)!,
       recordedAt: iso(h.recordedAt)!,

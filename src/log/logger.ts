@@ -7,7 +7,18 @@ import type Transport from 'winston-transport';
  * Keys that carry citizens' data or secrets. The hub never passes them to the logger; this is the safety net
  * in case a future line does.
  */
-const REDACTED_KEYS = new Set(['applicant', 'data', 'attachments', 'content', 'body', 'text', 'password', 'token', 'secret', 'authorization']);
+const REDACTED_KEYS = new Set([
+  'applicant',
+  'data',
+  'attachments',
+  'content',
+  'body',
+  'text',
+  'password',
+  'token',
+  'secret',
+  'authorization',
+]);
 
 const redact = winston.format((info) => {
   for (const key of Object.keys(info)) if (REDACTED_KEYS.has(key.toLowerCase())) info[key] = '[redacted]';
@@ -32,7 +43,14 @@ export function createLogger(opts: LoggerOptions): winston.Logger {
   if (opts.console) transports.push(new winston.transports.Console());
   if (opts.dir) {
     mkdirSync(opts.dir, { recursive: true });
-    transports.push(new winston.transports.File({ filename: path.join(opts.dir, 'amtsbote.log'), maxsize: 50 * 1024 * 1024, maxFiles: 5, tailable: true }));
+    transports.push(
+      new winston.transports.File({
+        filename: path.join(opts.dir, 'amtsbote.log'),
+        maxsize: 50 * 1024 * 1024,
+        maxFiles: 5,
+        tailable: true,
+      }),
+    );
   }
   if (transports.length === 0) transports.push(new winston.transports.Console({ silent: true }));
   return winston.createLogger({

@@ -21,7 +21,11 @@ export interface PruneReport {
 
 /** The retention options as cutoff times: rows from before them are old enough to go. */
 export function pruneCutoffs(o: PruneOptions, now: number): PruneCutoffs {
-  return { runsBefore: now - o.reconcileRunsDays * DAY_MS, emptyRunsBefore: now - o.emptyRunsDays * DAY_MS, outboxBefore: now - o.statusOutboxDays * DAY_MS };
+  return {
+    runsBefore: now - o.reconcileRunsDays * DAY_MS,
+    emptyRunsBefore: now - o.emptyRunsDays * DAY_MS,
+    outboxBefore: now - o.statusOutboxDays * DAY_MS,
+  };
 }
 
 /**
@@ -38,7 +42,9 @@ export async function runPrune(
   const started = clock();
   const cutoffs = pruneCutoffs(options, started);
   const dryRun = Boolean(o.dryRun);
-  const counts = dryRun ? await pstore.count(cutoffs) : await pstore.prune(cutoffs, o.batchSize === undefined ? {} : { batchSize: o.batchSize });
+  const counts = dryRun
+    ? await pstore.count(cutoffs)
+    : await pstore.prune(cutoffs, o.batchSize === undefined ? {} : { batchSize: o.batchSize });
   if (!dryRun) for (const table of PRUNED_TABLES) o.metrics?.prunedRows.inc({ table }, counts[table]);
   const report: PruneReport = { dryRun, options, cutoffs, counts, durationMs: clock() - started };
   o.logger?.info(dryRun ? 'database prune counted (dry run)' : 'database pruned', { counts, dryRun, durationMs: report.durationMs });

@@ -185,7 +185,7 @@ export function writeXml(body: unknown, mappingId: string, opts: XmlOptions): st
 
 function checkNames(node: unknown, mappingId: string, at: string): void {
   if (Array.isArray(node)) {
-    node.forEach((n) => checkNames(n, mappingId, at));
+    for (const n of node) checkNames(n, mappingId, at);
     return;
   }
   if (!node || typeof node !== 'object') return;

@@ -16,16 +16,18 @@ function formatDate(value: string | undefined, picture: string): string | undefi
 /** `$code(value, {"a": "1"}, "fallback"?)`: a code-list lookup that fails loudly on an unknown value. */
 function code(value: string | undefined, list: Record<string, unknown>, fallback?: unknown): unknown {
   if (value === undefined || value === null) return undefined;
-  if (Object.prototype.hasOwnProperty.call(list, value)) return list[value];
+  if (Object.hasOwn(list, value)) return list[value];
   if (fallback !== undefined) return fallback;
   throw new Error(`$code: the value is not in the code list (${Object.keys(list).join(', ')})`);
 }
 
-// eslint-disable-next-line @typescript-eslint/no-explicit-any -- JSONata calls these with whatever the expression passes
+// JSONata calls these with whatever the expression passes, hence `any`.
 /** JSONata's clock and dice, replaced so a mapping that uses them fails at its first run instead of drifting. */
 function nondeterministic(name: string) {
   return () => {
-    throw new Error(`$${name}() is not available in mappings: the same submission must always map to the same message (use submission.receivedAt for a time)`);
+    throw new Error(
+      `$${name}() is not available in mappings: the same submission must always map to the same message (use submission.receivedAt for a time)`,
+    );
   };
 }
 

@@ -9,7 +9,9 @@ const health = z.strictObject({ status: z.literal('ok') });
 const readiness = z.strictObject({
   status: z.literal('ready'),
   database: z.enum(['sqlite', 'postgres']),
-  worker: z.enum(['running', 'disabled']).meta({ description: '`disabled` when this instance only takes submissions and another one delivers.' }),
+  worker: z
+    .enum(['running', 'disabled'])
+    .meta({ description: '`disabled` when this instance only takes submissions and another one delivers.' }),
 });
 
 export const healthFragment: OpenApiFragment = {
@@ -24,7 +26,10 @@ export const healthFragment: OpenApiFragment = {
         tags: ['operations'],
         security: requires('nothing'),
         responses: {
-          '200': { description: 'The process is alive.', content: { 'application/json': { schema: ref('Health'), example: { status: 'ok' } } } },
+          '200': {
+            description: 'The process is alive.',
+            content: { 'application/json': { schema: ref('Health'), example: { status: 'ok' } } },
+          },
         },
       },
     },
@@ -38,7 +43,9 @@ export const healthFragment: OpenApiFragment = {
         responses: {
           '200': {
             description: 'The hub is ready to accept submissions.',
-            content: { 'application/json': { schema: ref('Readiness'), example: { status: 'ready', database: 'postgres', worker: 'running' } } },
+            content: {
+              'application/json': { schema: ref('Readiness'), example: { status: 'ready', database: 'postgres', worker: 'running' } },
+            },
           },
           '503': problemResponse('unavailable', 'The database does not answer.', { detail: 'the database does not answer' }),
         },
@@ -48,11 +55,15 @@ export const healthFragment: OpenApiFragment = {
       get: {
         operationId: 'getMetrics',
         summary: 'Prometheus metrics',
-        description: 'Metrics in the Prometheus text exposition format (version 0.0.4): intake by portal and outcome, intake latency, deliveries by state.',
+        description:
+          'Metrics in the Prometheus text exposition format (version 0.0.4): intake by portal and outcome, intake latency, deliveries by state.',
         tags: ['operations'],
         security: requires('nothing'),
         responses: {
-          '200': { description: 'The metrics (`text/plain; version=0.0.4; charset=utf-8`).', content: { 'text/plain': { schema: { type: 'string' } } } },
+          '200': {
+            description: 'The metrics (`text/plain; version=0.0.4; charset=utf-8`).',
+            content: { 'text/plain': { schema: { type: 'string' } } },
+          },
         },
       },
     },

@@ -6,7 +6,13 @@ import { httpProblem, pointer, type FieldError } from '../http/problem-details.t
 import { jsonBody } from '../http/body.ts';
 import { operatorProblem } from './problems.ts';
 import { operatorAuthenticator, type Authenticate } from './operator-auth.ts';
-import { REPLAY_FILTER_FIELDS, replayFilterBody, replayReasonField, type ReplayedDeliveryAnswer, type ReplayReportAnswer } from './replay-schemas.ts';
+import {
+  REPLAY_FILTER_FIELDS,
+  replayFilterBody,
+  replayReasonField,
+  type ReplayedDeliveryAnswer,
+  type ReplayReportAnswer,
+} from './replay-schemas.ts';
 import type { Clock } from '../clock.ts';
 
 export { OPERATOR_TOKEN_ENV } from './operator-auth.ts';
@@ -35,17 +41,25 @@ export function replayRoutes(o: OperatorApiOptions): express.Router {
 
   api.post('/deliveries/replay', authenticate, readJson, async (req: Request, res: Response) => {
     const body: unknown = req.body;
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) throw operatorProblem('invalid-replay', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
+    if (typeof body !== 'object' || body === null || Array.isArray(body))
+      throw operatorProblem('invalid-replay', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
     const b = body as Record<string, unknown>;
     const errors: FieldError[] = [];
     for (const k of Object.keys(b)) if (!REPLAY_FILTER_FIELDS.includes(k)) errors.push({ pointer: pointer([k]), detail: 'unknown field' });
-    if (!replayFilterBody.shape.dryRun.safeParse(b.dryRun).success) errors.push({ pointer: pointer(['dryRun']), detail: 'expected boolean' });
+    if (!replayFilterBody.shape.dryRun.safeParse(b.dryRun).success)
+      errors.push({ pointer: pointer(['dryRun']), detail: 'expected boolean' });
     if (!validReason(b.reason)) errors.push({ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' });
     const parsed = parseReplayFilter(b);
     if (!parsed.ok) errors.push(...parsed.problems.map((p) => ({ pointer: p.field ? pointer([p.field]) : '#', detail: p.detail })));
-    if (errors.length || !parsed.ok) throw operatorProblem('invalid-replay', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+    if (errors.length || !parsed.ok)
+      throw operatorProblem('invalid-replay', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
     const dryRun = b.dryRun === true;
-    const report = await replayByFilter(o.store, parsed.filter, { dryRun, by: 'operator', reason: b.reason as string | undefined, now: now() });
+    const report = await replayByFilter(o.store, parsed.filter, {
+      dryRun,
+      by: 'operator',
+      reason: b.reason as string | undefined,
+      now: now(),
+    });
     const replayed = report.results.filter((r) => r.outcome === 'replayed').length;
     if (replayed) {
       o.logger.info('failed deliveries replayed', { by: 'operator', count: replayed, filter: parsed.filter });
@@ -73,11 +87,16 @@ export function replayRoutes(o: OperatorApiOptions): express.Router {
     const id = String(req.params.id);
     const b = (typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
     if (!validReason(b.reason)) {
-      throw operatorProblem('invalid-replay', '1 field is not valid', [{ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' }]);
+      throw operatorProblem('invalid-replay', '1 field is not valid', [
+        { pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' },
+      ]);
     }
-    const [r] = DELIVERY_ID.test(id) ? await o.store.replay([id], 'operator', b.reason as string | undefined, now()) : [{ id, outcome: 'not-found' as const }];
+    const [r] = DELIVERY_ID.test(id)
+      ? await o.store.replay([id], 'operator', b.reason as string | undefined, now())
+      : [{ id, outcome: 'not-found' as const }];
     if (!r || r.outcome === 'not-found') throw httpProblem('not-found', `no delivery ${id}`);
-    if (r.outcome === 'not-failed') throw operatorProblem('delivery-not-failed', `delivery ${id} is ${r.state ?? 'not failed'}; only failed deliveries can be replayed`);
+    if (r.outcome === 'not-failed')
+      throw operatorProblem('delivery-not-failed', `delivery ${id} is ${r.state ?? 'not failed'}; only failed deliveries can be replayed`);
     o.logger.info('failed delivery replayed', { by: 'operator', deliveryId: id });
     o.onReplayed?.();
     res.json({ id, state: 'queued', attempts: r.attempts ?? 0, previousError: r.previousError ?? null } satisfies ReplayedDeliveryAnswer);

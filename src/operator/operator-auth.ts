@@ -15,7 +15,8 @@ export function operatorAuthenticator(token: string | undefined): Authenticate {
     const check = verifier.verify(req);
     if (!check.ok) {
       const challenge = bearerChallenge('amtsbote-operator', check.reason);
-      if (check.reason === 'missing') throw operatorProblem('operator-unauthorized', 'send Authorization: Bearer <operator token>', undefined, challenge);
+      if (check.reason === 'missing')
+        throw operatorProblem('operator-unauthorized', 'send Authorization: Bearer <operator token>', undefined, challenge);
       throw operatorProblem('operator-unauthorized', 'the token is not the operator token', undefined, challenge);
     }
     next();

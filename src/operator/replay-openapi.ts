@@ -13,9 +13,20 @@ const ONE = `/api/v1/deliveries/${EXAMPLE_ID}/replay`;
 const BY_FILTER = '/api/v1/deliveries/replay';
 
 const malformed = problemResponse('malformed-body', 'The body is not JSON.', { detail: 'the request body could not be read' });
-const unauthorized = (detail: string) => unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token (portal tokens are not accepted).', { detail });
-const disabled = problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`, so the operator API is off.', { detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN' });
-const internalError = (instance: string): ResponseObject => problemResponse('internal-error', 'An unexpected error in the hub; nothing was changed. Try again later.', { instance });
+const unauthorized = (detail: string) =>
+  unauthorizedResponse(
+    'operator-unauthorized',
+    'amtsbote-operator',
+    'No bearer token, or not the operator token (portal tokens are not accepted).',
+    { detail },
+  );
+const disabled = problemResponse(
+  'operator-api-disabled',
+  'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`, so the operator API is off.',
+  { detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN' },
+);
+const internalError = (instance: string): ResponseObject =>
+  problemResponse('internal-error', 'An unexpected error in the hub; nothing was changed. Try again later.', { instance });
 
 export const replayFragment: OpenApiFragment = {
   tags: [{ name: 'deliveries', description: 'For operators: replay failed deliveries (dead letters). Needs the operator token.' }],
@@ -29,7 +40,7 @@ export const replayFragment: OpenApiFragment = {
         description: [
           'Puts a `failed` delivery back in the queue: due at once, with the same idempotency key (the delivery id), so a',
           'back office that already filed the case answers with it instead of filing twice. The attempt numbers go on;',
-          'the retry policy\'s attempts count afresh from here. `lastError` stays until the next attempt. The sync log',
+          "the retry policy's attempts count afresh from here. `lastError` stays until the next attempt. The sync log",
           'gets a `delivery.replayed` event with `by: "operator"`, the optional `reason` and the previous error.',
         ].join('\n'),
         tags: ['deliveries'],
@@ -39,7 +50,8 @@ export const replayFragment: OpenApiFragment = {
             name: 'id',
             in: 'path',
             required: true,
-            description: 'The delivery\'s id: `deliveries[].id` of the submission, `deliveryId` in the sync log, or the first column of `amtsbote replay --dry-run`.',
+            description:
+              "The delivery's id: `deliveries[].id` of the submission, `deliveryId` in the sync log, or the first column of `amtsbote replay --dry-run`.",
             schema: { type: 'string', format: 'uuid', examples: [EXAMPLE_ID] },
           },
         ],
@@ -51,15 +63,27 @@ export const replayFragment: OpenApiFragment = {
         responses: {
           '200': {
             description: 'Queued again; the worker picks it up at once.',
-            content: { 'application/json': { schema: ref('ReplayedDelivery'), example: { id: EXAMPLE_ID, state: 'queued', attempts: 3, previousError: 'HTTP 503 (gave up after 3 attempts)' } } },
+            content: {
+              'application/json': {
+                schema: ref('ReplayedDelivery'),
+                example: { id: EXAMPLE_ID, state: 'queued', attempts: 3, previousError: 'HTTP 503 (gave up after 3 attempts)' },
+              },
+            },
           },
           '400': malformed,
           '401': unauthorized('the token is not the operator token'),
           '404': problemResponse('not-found', 'No such delivery.', { detail: `no delivery ${EXAMPLE_ID}` }),
-          '409': problemResponse('delivery-not-failed', 'The delivery is not `failed` (queued, being sent, waiting, acknowledging or delivered); nothing was changed.', {
-            detail: `delivery ${EXAMPLE_ID} is delivered; only failed deliveries can be replayed`,
+          '409': problemResponse(
+            'delivery-not-failed',
+            'The delivery is not `failed` (queued, being sent, waiting, acknowledging or delivered); nothing was changed.',
+            {
+              detail: `delivery ${EXAMPLE_ID} is delivered; only failed deliveries can be replayed`,
+            },
+          ),
+          '422': problemResponse('invalid-replay', 'The body is not valid.', {
+            detail: '1 field is not valid',
+            errors: [{ pointer: '#/reason', detail: 'expected a string of at most 500 characters' }],
           }),
-          '422': problemResponse('invalid-replay', 'The body is not valid.', { detail: '1 field is not valid', errors: [{ pointer: '#/reason', detail: 'expected a string of at most 500 characters' }] }),
           '500': internalError(ONE),
           '503': disabled,
         },
@@ -78,7 +102,12 @@ export const replayFragment: OpenApiFragment = {
         security: requires('operatorToken'),
         requestBody: {
           required: true,
-          content: { 'application/json': { schema: ref('ReplayFilter'), example: { target: 'backoffice', errorKind: 'http-503', since: '2026-11-24T00:00:00Z', dryRun: true } } },
+          content: {
+            'application/json': {
+              schema: ref('ReplayFilter'),
+              example: { target: 'backoffice', errorKind: 'http-503', since: '2026-11-24T00:00:00Z', dryRun: true },
+            },
+          },
         },
         responses: {
           '200': {
@@ -86,16 +115,35 @@ export const replayFragment: OpenApiFragment = {
             content: {
               'application/json': {
                 schema: ref('ReplayReport'),
-                example: { dryRun: true, matched: 1, replayed: 0, truncated: false, deliveries: [{ id: EXAMPLE_ID, submissionId: EXAMPLE_ID, target: 'backoffice', tenant: '05513000', errorKind: 'http-503', failedAt: '2026-11-24T08:31:02.114Z' }] },
+                example: {
+                  dryRun: true,
+                  matched: 1,
+                  replayed: 0,
+                  truncated: false,
+                  deliveries: [
+                    {
+                      id: EXAMPLE_ID,
+                      submissionId: EXAMPLE_ID,
+                      target: 'backoffice',
+                      tenant: '05513000',
+                      errorKind: 'http-503',
+                      failedAt: '2026-11-24T08:31:02.114Z',
+                    },
+                  ],
+                },
               },
             },
           },
           '400': malformed,
           '401': unauthorized('send Authorization: Bearer <operator token>'),
-          '422': problemResponse('invalid-replay', 'The filter is not valid: unknown fields, wrong types, unreadable times, or no filter field at all (pointer `#`).', {
-            detail: '1 field is not valid',
-            errors: [{ pointer: '#/since', detail: 'expected an ISO 8601 date or date-time, e.g. 2026-11-24T08:00:00Z' }],
-          }),
+          '422': problemResponse(
+            'invalid-replay',
+            'The filter is not valid: unknown fields, wrong types, unreadable times, or no filter field at all (pointer `#`).',
+            {
+              detail: '1 field is not valid',
+              errors: [{ pointer: '#/since', detail: 'expected an ISO 8601 date or date-time, e.g. 2026-11-24T08:00:00Z' }],
+            },
+          ),
           '500': internalError(BY_FILTER),
           '503': disabled,
         },

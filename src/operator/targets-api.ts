@@ -43,12 +43,25 @@ export function describeTarget(config: LoadedConfig, o: TargetOverview | undefin
       maxInFlight: rate?.maxInFlight ?? null,
       perMinute: rate?.perMinute ?? null,
       burst: rate?.burst ?? null,
-      tokens: rate?.perMinute !== undefined ? Math.floor(tokensAt(o?.tokens?.tokens ?? 0, o?.tokens?.at ?? null, now, { perMinute: rate.perMinute, burst: rate.burst }) * 100) / 100 : null,
+      tokens:
+        rate?.perMinute !== undefined
+          ? Math.floor(
+              tokensAt(o?.tokens?.tokens ?? 0, o?.tokens?.at ?? null, now, { perMinute: rate.perMinute, burst: rate.burst }) * 100,
+            ) / 100
+          : null,
     },
     window: windows.always
       ? null
-      : { windows: policy!.windows, open: windows.isOpen(now), openedAt: iso(windows.openedAt(now)), nextOpening: windows.isOpen(now) ? null : iso(windows.nextOpening(now)) },
-    queue: { ...(o?.queue ?? { queued: 0, waiting: 0, sending: 0, acknowledging: 0, failed: 0, due: 0, oldestDueAt: null }), oldestDueAt: iso(o?.queue.oldestDueAt) },
+      : {
+          windows: policy!.windows,
+          open: windows.isOpen(now),
+          openedAt: iso(windows.openedAt(now)),
+          nextOpening: windows.isOpen(now) ? null : iso(windows.nextOpening(now)),
+        },
+    queue: {
+      ...(o?.queue ?? { queued: 0, waiting: 0, sending: 0, acknowledging: 0, failed: 0, due: 0, oldestDueAt: null }),
+      oldestDueAt: iso(o?.queue.oldestDueAt),
+    },
   };
 }
 

@@ -12,8 +12,14 @@ const count = (description: string): JsonSchema => ({ type: 'integer', minimum: 
 
 function operatorErrors(instance: string): Record<string, ResponseObject> {
   return {
-    '401': unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token.', { detail: 'send Authorization: Bearer <operator token>', instance }),
-    '503': problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', { detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN', instance }),
+    '401': unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token.', {
+      detail: 'send Authorization: Bearer <operator token>',
+      instance,
+    }),
+    '503': problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', {
+      detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN',
+      instance,
+    }),
   };
 }
 
@@ -89,7 +95,14 @@ const EXAMPLE = {
   id: 'kreis-re-sperrmuell',
   configured: true,
   adapter: 'xml-http',
-  breaker: { enabled: true, state: 'open', consecutiveFailures: 5, openedAt: '2026-11-25T02:10:04.000Z', retryAt: '2026-11-25T02:11:04.000Z', lastError: 'back office answered HTTP 503' },
+  breaker: {
+    enabled: true,
+    state: 'open',
+    consecutiveFailures: 5,
+    openedAt: '2026-11-25T02:10:04.000Z',
+    retryAt: '2026-11-25T02:11:04.000Z',
+    lastError: 'back office answered HTTP 503',
+  },
   rateLimit: { maxInFlight: 2, perMinute: 30, burst: 1, tokens: 1 },
   window: { windows: ['Mon-Fri 06:00-22:00 Europe/Berlin'], open: true, openedAt: '2026-11-25T05:00:00.000Z', nextOpening: null },
   queue: { queued: 412, waiting: 5, sending: 0, acknowledging: 0, failed: 0, due: 417, oldestDueAt: '2026-11-25T02:09:58.000Z' },
@@ -103,7 +116,20 @@ const targetsPaths: Record<string, PathItem> = {
       tags: ['targets'],
       security: requires('operatorToken'),
       responses: {
-        '200': { description: 'All targets, by id.', content: { 'application/json': { schema: { type: 'object', required: ['targets'], additionalProperties: false, properties: { targets: { type: 'array', items: ref('Target') } } }, example: { targets: [EXAMPLE] } } } },
+        '200': {
+          description: 'All targets, by id.',
+          content: {
+            'application/json': {
+              schema: {
+                type: 'object',
+                required: ['targets'],
+                additionalProperties: false,
+                properties: { targets: { type: 'array', items: ref('Target') } },
+              },
+              example: { targets: [EXAMPLE] },
+            },
+          },
+        },
         ...operatorErrors('/api/v1/targets'),
       },
     },
@@ -114,10 +140,21 @@ const targetsPaths: Record<string, PathItem> = {
       summary: 'One target with its breaker, limits, window and queue',
       tags: ['targets'],
       security: requires('operatorToken'),
-      parameters: [{ name: 'id', in: 'path', required: true, description: 'The target id of the configuration (`targets.<id>`).', schema: { type: 'string' } }],
+      parameters: [
+        {
+          name: 'id',
+          in: 'path',
+          required: true,
+          description: 'The target id of the configuration (`targets.<id>`).',
+          schema: { type: 'string' },
+        },
+      ],
       responses: {
         '200': { description: 'The target.', content: { 'application/json': { schema: ref('Target'), example: EXAMPLE } } },
-        '404': problemResponse('not-found', 'No such target, configured or named by an open delivery.', { detail: 'no target nope', instance: '/api/v1/targets/nope' }),
+        '404': problemResponse('not-found', 'No such target, configured or named by an open delivery.', {
+          detail: 'no target nope',
+          instance: '/api/v1/targets/nope',
+        }),
         ...operatorErrors('/api/v1/targets/kreis-re-sperrmuell'),
       },
     },
@@ -125,7 +162,9 @@ const targetsPaths: Record<string, PathItem> = {
 };
 
 export const targetsFragment: OpenApiFragment = {
-  tags: [{ name: 'targets', description: 'Each back-office target’s circuit breaker, rate limit, delivery window and queue (for operators).' }],
+  tags: [
+    { name: 'targets', description: 'Each back-office target’s circuit breaker, rate limit, delivery window and queue (for operators).' },
+  ],
   paths: targetsPaths,
   schemas: targetsSchemas,
 };

@@ -37,7 +37,13 @@ export class BackofficeIndex {
 
   /** Bytes held by the buffers and tables (not the strings handed out). */
   get bytes(): number {
-    return this.chunks.length * BackofficeIndex.CHUNK + this.loc.byteLength + this.keyHash.byteLength * 3 + this.flags.byteLength + this.keyTable.byteLength * 2;
+    return (
+      this.chunks.length * BackofficeIndex.CHUNK +
+      this.loc.byteLength +
+      this.keyHash.byteLength * 3 +
+      this.flags.byteLength +
+      this.keyTable.byteLength * 2
+    );
   }
 
   add(c: CaseStatus): void {

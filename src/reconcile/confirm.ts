@@ -12,7 +12,11 @@ export interface ConfirmResult {
  * `missing-in-backoffice` still `awaiting-operator`. The delivery goes back in the queue with its idempotency key
  * and a new retry budget; the finding becomes `redelivered`, with who and when.
  */
-export async function confirmRedeliveries(rstore: ReconcileStore, ids: readonly number[], o: { by: string; reason?: string | undefined; now: number }): Promise<ConfirmResult[]> {
+export async function confirmRedeliveries(
+  rstore: ReconcileStore,
+  ids: readonly number[],
+  o: { by: string; reason?: string | undefined; now: number },
+): Promise<ConfirmResult[]> {
   const out: ConfirmResult[] = [];
   for (const id of ids) {
     const d = await rstore.getDiscrepancy(id);
@@ -22,17 +26,28 @@ export async function confirmRedeliveries(rstore: ReconcileStore, ids: readonly 
 }
 
 /** Every finding of a run still awaiting an operator. */
-export async function confirmRun(rstore: ReconcileStore, runId: string, o: { by: string; reason?: string | undefined; now: number }): Promise<ConfirmResult[]> {
+export async function confirmRun(
+  rstore: ReconcileStore,
+  runId: string,
+  o: { by: string; reason?: string | undefined; now: number },
+): Promise<ConfirmResult[]> {
   const ids: number[] = [];
   for await (const d of rstore.discrepancies(runId, { action: 'awaiting-operator' })) ids.push(d.id);
   return confirmRedeliveries(rstore, ids, o);
 }
 
-async function confirmOne(rstore: ReconcileStore, id: number, d: StoredDiscrepancy | undefined, o: { by: string; reason?: string | undefined; now: number }): Promise<ConfirmResult> {
+async function confirmOne(
+  rstore: ReconcileStore,
+  id: number,
+  d: StoredDiscrepancy | undefined,
+  o: { by: string; reason?: string | undefined; now: number },
+): Promise<ConfirmResult> {
   if (!d) return { discrepancy: id, deliveryId: null, outcome: 'not-found' };
-  if (d.class !== 'missing-in-backoffice' || d.action !== 'awaiting-operator' || !d.deliveryId) return { discrepancy: id, deliveryId: d.deliveryId ?? null, outcome: 'not-awaiting' };
+  if (d.class !== 'missing-in-backoffice' || d.action !== 'awaiting-operator' || !d.deliveryId)
+    return { discrepancy: id, deliveryId: d.deliveryId ?? null, outcome: 'not-awaiting' };
   // Claim the finding first, so two operators confirming at once re-deliver once.
-  if (!(await rstore.resolveDiscrepancy(id, 'awaiting-operator', 'redelivered', o.by, o.now))) return { discrepancy: id, deliveryId: d.deliveryId, outcome: 'not-awaiting' };
+  if (!(await rstore.resolveDiscrepancy(id, 'awaiting-operator', 'redelivered', o.by, o.now)))
+    return { discrepancy: id, deliveryId: d.deliveryId, outcome: 'not-awaiting' };
   const reason = o.reason ?? 'reconciliation: confirmed by an operator; the back office does not have the case';
   const [r] = await rstore.redeliver([d.deliveryId], o.by, reason, o.now, { runId: d.runId, discrepancy: id });
   if (r?.outcome === 'redelivered') return { discrepancy: id, deliveryId: d.deliveryId, outcome: 'redelivered' };

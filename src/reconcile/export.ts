@@ -1,7 +1,22 @@
 import type { ReconcileStore, RunRecord, StoredDiscrepancy } from '../store/reconcile-store.ts';
 
 /** The columns of a run's CSV export, in order. */
-export const CSV_COLUMNS = ['id', 'class', 'action', 'target', 'portal', 'tenant', 'submission', 'delivery', 'reference', 'idempotencyKey', 'externalId', 'resolvedAt', 'resolvedBy', 'detail'] as const;
+export const CSV_COLUMNS = [
+  'id',
+  'class',
+  'action',
+  'target',
+  'portal',
+  'tenant',
+  'submission',
+  'delivery',
+  'reference',
+  'idempotencyKey',
+  'externalId',
+  'resolvedAt',
+  'resolvedBy',
+  'detail',
+] as const;
 
 /** A run as the API and `--json` show it: times as ISO 8601. */
 export function runJson(r: RunRecord): Record<string, unknown> {

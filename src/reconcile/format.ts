@@ -9,7 +9,11 @@ export async function* formatRun(rstore: ReconcileStore, run: RunRecord, listedM
   const duration = run.finishedAt === null ? '' : ` in ${((run.finishedAt - run.startedAt) / 1000).toFixed(1)} s`;
   yield `reconciliation run ${run.id} (${run.scheduleId}) ${run.state}${duration}`;
   const f = run.filters;
-  const filters = [f.targets ? `targets ${(f.targets as string[]).join(', ')}` : 'all targets with reconcile settings', f.tenants ? `tenants ${(f.tenants as string[]).join(', ')}` : '', f.since ? `since ${String(f.since)}` : ''].filter(Boolean);
+  const filters = [
+    f.targets ? `targets ${(f.targets as string[]).join(', ')}` : 'all targets with reconcile settings',
+    f.tenants ? `tenants ${(f.tenants as string[]).join(', ')}` : '',
+    f.since ? `since ${String(f.since)}` : '',
+  ].filter(Boolean);
   yield `  ${filters.join('; ')}`;
   if (run.error) yield `  error: ${run.error}`;
   yield '';
@@ -33,7 +37,14 @@ export async function* formatRun(rstore: ReconcileStore, run: RunRecord, listedM
 
 function line(d: StoredDiscrepancy): string {
   const where = d.targetId ? `target ${d.targetId}` : d.portalId ? `portal ${d.portalId}` : '';
-  const what = [d.deliveryId && `delivery ${d.deliveryId}`, d.reference && `ref ${d.reference}`, d.externalId && `ext ${d.externalId}`, d.tenant && `tenant ${d.tenant}`].filter(Boolean).join(' ');
+  const what = [
+    d.deliveryId && `delivery ${d.deliveryId}`,
+    d.reference && `ref ${d.reference}`,
+    d.externalId && `ext ${d.externalId}`,
+    d.tenant && `tenant ${d.tenant}`,
+  ]
+    .filter(Boolean)
+    .join(' ');
   const detail = d.detail ? ' ' + JSON.stringify(d.detail) : '';
   return `#${d.id} ${d.class} → ${d.action}  ${where}  ${what}${detail}`;
 }

@@ -41,7 +41,8 @@ export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
   const body = (req: Request): Record<string, unknown> => {
     const b: unknown = req.body;
     if (b === undefined || (typeof b === 'object' && b !== null && Object.keys(b).length === 0)) return {};
-    if (typeof b !== 'object' || b === null || Array.isArray(b)) throw reconcileProblem('invalid-reconcile-request', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
+    if (typeof b !== 'object' || b === null || Array.isArray(b))
+      throw reconcileProblem('invalid-reconcile-request', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
     return b as Record<string, unknown>;
   };
   const findRun = async (id: string): Promise<RunRecord> => {
@@ -54,9 +55,11 @@ export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
     const limitText = typeof req.query.limit === 'string' ? req.query.limit : '50';
     const limit = Number(limitText);
     const errors = [];
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) errors.push({ pointer: '#/limit', detail: 'expected an integer from 1 to 500' });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 500)
+      errors.push({ pointer: '#/limit', detail: 'expected an integer from 1 to 500' });
     const before = typeof req.query.before === 'string' ? await o.rstore.getRun(req.query.before).catch(() => undefined) : undefined;
-    if (req.query.before !== undefined && !before) errors.push({ pointer: '#/before', detail: 'expected the id of a run (the last one of the previous page)' });
+    if (req.query.before !== undefined && !before)
+      errors.push({ pointer: '#/before', detail: 'expected the id of a run (the last one of the previous page)' });
     if (errors.length) throw reconcileProblem('invalid-reconcile-request', 'the query is not valid', errors);
     const runs = await o.rstore.listRuns({ limit, before: before && { startedAt: before.startedAt, id: before.id } });
     res.json({ runs: runs.map(runJson), ...(runs.length === limit ? { next: runs[runs.length - 1]!.id } : {}) });
@@ -69,7 +72,8 @@ export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
       .map((k) => ({ pointer: pointer([k]), detail: 'unknown field' }));
     const parsed = parseRunFilters(b, o.knownTargets);
     if (!parsed.ok) errors.push(...parsed.problems.map((p) => ({ pointer: pointer([p.field]), detail: p.detail })));
-    if (errors.length || !parsed.ok) throw reconcileProblem('invalid-reconcile-request', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+    if (errors.length || !parsed.ok)
+      throw reconcileProblem('invalid-reconcile-request', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
     const run = await o.scheduler.runNow({ job: 'reconcile', ...parsed.filters, stuckAfterMinutes: o.stuckAfterMinutes ?? 15 });
     o.logger.info('reconciliation run on demand', { by: 'operator', run: run.id, state: run.state });
     res.status(201).location(`/api/v1/reconcile/runs/${run.id}`).json(runJson(run));
@@ -77,9 +81,12 @@ export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
 
   api.get('/reconcile/runs/:id', o.authenticate, async (req: Request, res: Response) => {
     const run = await findRun(String(req.params.id));
-    const csv = req.query.format === 'csv' || (req.query.format === undefined && req.accepts(['application/json', 'text/csv']) === 'text/csv');
+    const csv =
+      req.query.format === 'csv' || (req.query.format === undefined && req.accepts(['application/json', 'text/csv']) === 'text/csv');
     if (req.query.format !== undefined && req.query.format !== 'csv' && req.query.format !== 'json') {
-      throw reconcileProblem('invalid-reconcile-request', 'the query is not valid', [{ pointer: '#/format', detail: 'expected json or csv' }]);
+      throw reconcileProblem('invalid-reconcile-request', 'the query is not valid', [
+        { pointer: '#/format', detail: 'expected json or csv' },
+      ]);
     }
     if (csv) res.type('text/csv; charset=utf-8').attachment(`reconcile-${run.id}.csv`);
     else res.type('application/json');
@@ -110,9 +117,11 @@ export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
   api.post('/reconcile/discrepancies/:id/redeliver', o.authenticate, readJson, async (req: Request, res: Response) => {
     const id = Number(req.params.id);
     const reason = reasonOf(body(req));
-    const [r] = Number.isSafeInteger(id) && id > 0 ? await confirmRedeliveries(o.rstore, [id], { by: 'operator', reason, now: now() }) : [undefined];
+    const [r] =
+      Number.isSafeInteger(id) && id > 0 ? await confirmRedeliveries(o.rstore, [id], { by: 'operator', reason, now: now() }) : [undefined];
     if (!r || r.outcome === 'not-found') throw httpProblem('not-found', `no reconciliation finding ${String(req.params.id)}`);
-    if (r.outcome === 'not-awaiting') throw reconcileProblem('discrepancy-not-awaiting', `finding ${id} is not a missing case waiting for an operator`);
+    if (r.outcome === 'not-awaiting')
+      throw reconcileProblem('discrepancy-not-awaiting', `finding ${id} is not a missing case waiting for an operator`);
     o.logger.info('re-delivery confirmed', { by: 'operator', discrepancy: id, deliveryId: r.deliveryId, outcome: r.outcome });
     confirmed(res, [r]);
   });
@@ -124,7 +133,9 @@ function reasonOf(b: Record<string, unknown>): string | undefined {
   const errors = Object.keys(b)
     .filter((k) => k !== 'reason')
     .map((k) => ({ pointer: pointer([k]), detail: 'unknown field' }));
-  if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 500)) errors.push({ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' });
-  if (errors.length) throw reconcileProblem('invalid-reconcile-request', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+  if (b.reason !== undefined && (typeof b.reason !== 'string' || b.reason.length > 500))
+    errors.push({ pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' });
+  if (errors.length)
+    throw reconcileProblem('invalid-reconcile-request', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
   return b.reason as string | undefined;
 }

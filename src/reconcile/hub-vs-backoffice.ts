@@ -62,7 +62,11 @@ export async function compareWithBackoffice(t: TargetComparison, ctx: CompareCon
   throw new Error(`target ${t.targetId}: its adapter offers neither list() nor status()`);
 }
 
-async function compareByListing(t: TargetComparison, list: (since: Date) => AsyncIterable<CaseStatus>, ctx: CompareContext): Promise<ComparisonSummary> {
+async function compareByListing(
+  t: TargetComparison,
+  list: (since: Date) => AsyncIterable<CaseStatus>,
+  ctx: CompareContext,
+): Promise<ComparisonSummary> {
   // A listing that fails half-way is read again from its start, into a fresh index: an adapter's list() cannot
   // resume at a page, and nothing is compared before the whole listing is in.
   const index = await (ctx.retry ?? once)(async () => {
@@ -91,14 +95,19 @@ async function compareByListing(t: TargetComparison, list: (since: Date) => Asyn
   const batch: number[] = [];
   const sweep = async () => {
     const keys = batch.map((i) => index.key(i)).filter((k): k is string => k !== undefined);
-    const known = await ctx.rstore.findCases(t.targetId, keys, batch.map((i) => index.reference(i)));
+    const known = await ctx.rstore.findCases(
+      t.targetId,
+      keys,
+      batch.map((i) => index.reference(i)),
+    );
     const byKey = new Map(known.map((h) => [h.idempotencyKey, h]));
     const byRef = new Map(known.filter((h) => h.targetId === t.targetId && h.reference !== null).map((h) => [h.reference!, h]));
     for (const i of batch) {
       const key = index.key(i);
       const h = (key !== undefined ? byKey.get(key) : undefined) ?? byRef.get(index.reference(i));
       if (h?.state === 'delivered' && h.targetId === t.targetId) await outcome.found(h, index, i);
-      else if (h) continue; // the hub has it in another state (being sent again, failed): not unknown to it
+      else if (h)
+        continue; // the hub has it in another state (being sent again, failed): not unknown to it
       else await outcome.unknown(index, i);
     }
     batch.length = 0;
@@ -111,7 +120,11 @@ async function compareByListing(t: TargetComparison, list: (since: Date) => Asyn
   return { mode: 'list', hubCases, backofficeCases: index.size, unchecked: 0, redelivered: outcome.redelivered, indexBytes: index.bytes };
 }
 
-async function compareByStatus(t: TargetComparison, status: (reference: string) => Promise<CaseStatus | null>, ctx: CompareContext): Promise<ComparisonSummary> {
+async function compareByStatus(
+  t: TargetComparison,
+  status: (reference: string) => Promise<CaseStatus | null>,
+  ctx: CompareContext,
+): Promise<ComparisonSummary> {
   const outcome = new Outcomes(t, ctx);
   let hubCases = 0;
   let unchecked = 0;
@@ -135,7 +148,14 @@ async function compareByStatus(t: TargetComparison, status: (reference: string) 
 async function* deliveredPages(t: TargetComparison, ctx: CompareContext): AsyncGenerator<HubCase[]> {
   const limit = ctx.pageSize ?? HUB_PAGE;
   for (let afterKey: string | undefined; ; ) {
-    const page = await ctx.rstore.deliveredPage({ targetId: t.targetId, since: t.since, until: t.until, tenants: t.tenants, afterKey, limit });
+    const page = await ctx.rstore.deliveredPage({
+      targetId: t.targetId,
+      since: t.since,
+      until: t.until,
+      tenants: t.tenants,
+      afterKey,
+      limit,
+    });
     if (page.length) yield page;
     if (page.length < limit) return;
     afterKey = page[page.length - 1]!.idempotencyKey;
@@ -165,20 +185,37 @@ class Outcomes {
     const outcomes = new Map<string, string>();
     if (policy === 'auto') {
       const reason = 'reconciliation: delivered by the hub but not in the back office';
-      for (const r of await this.ctx.rstore.redeliver(cases.map((h) => h.deliveryId), 'reconciliation', reason, this.ctx.now, { runId: this.ctx.runId })) outcomes.set(r.id, r.outcome);
+      for (const r of await this.ctx.rstore.redeliver(
+        cases.map((h) => h.deliveryId),
+        'reconciliation',
+        reason,
+        this.ctx.now,
+        { runId: this.ctx.runId },
+      ))
+        outcomes.set(r.id, r.outcome);
     }
     for (const h of cases) {
       const o = outcomes.get(h.deliveryId);
       const action: DiscrepancyAction = policy === 'ask' ? 'awaiting-operator' : o === 'redelivered' ? 'redelivered' : 'flagged';
       if (action === 'redelivered') this.redelivered++;
-      await this.add({ ...caseFields(h), class: 'missing-in-backoffice', action, detail: { deliveredAt: iso(h.deliveredAt), ...(o && o !== 'redelivered' ? { redelivery: o } : {}) } });
+      await this.add({
+        ...caseFields(h),
+        class: 'missing-in-backoffice',
+        action,
+        detail: { deliveredAt: iso(h.deliveredAt), ...(o && o !== 'redelivered' ? { redelivery: o } : {}) },
+      });
     }
   }
 
   async found(h: HubCase, index: BackofficeIndex, i: number): Promise<void> {
     const dups = index.duplicates(i);
     if (dups) {
-      await this.add({ ...caseFields(h), class: 'duplicated-in-backoffice', action: 'flagged', detail: { references: [index.reference(i), ...dups] } });
+      await this.add({
+        ...caseFields(h),
+        class: 'duplicated-in-backoffice',
+        action: 'flagged',
+        detail: { references: [index.reference(i), ...dups] },
+      });
       return;
     }
     await this.compareStatus(h, index.status(i), index.reason(i), index.reference(i));
@@ -198,11 +235,22 @@ class Outcomes {
     }
     const r = await this.record(h, word, reason, reference);
     const action: DiscrepancyAction = !r ? 'reported' : r.forwarded ? 'forwarded' : r.recorded ? 'recorded' : 'reported';
-    await this.add({ ...caseFields(h), ...(reference !== undefined ? { reference } : {}), class: 'status-changed', action, detail: { from: h.backofficeStatus, to: word } });
+    await this.add({
+      ...caseFields(h),
+      ...(reference !== undefined ? { reference } : {}),
+      class: 'status-changed',
+      action,
+      detail: { from: h.backofficeStatus, to: word },
+    });
   }
 
   /** Hands the back office's word to the status back-channel, which records it and forwards it to the portal. */
-  private async record(h: HubCase, word: string, reason: string | undefined, reference: string | undefined): Promise<(RecordedStatus & { forwarded?: boolean }) | undefined> {
+  private async record(
+    h: HubCase,
+    word: string,
+    reason: string | undefined,
+    reference: string | undefined,
+  ): Promise<(RecordedStatus & { forwarded?: boolean }) | undefined> {
     if (!this.ctx.status) return undefined;
     return this.ctx.status.record({
       targetId: this.t.targetId,

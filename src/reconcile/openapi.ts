@@ -15,15 +15,24 @@ const time = (description: string): JsonSchema => ({ type: ['string', 'null'], f
 const ACTIONS = ['redelivered', 'awaiting-operator', 'flagged', 'reported', 'recorded', 'forwarded', 'taken-in', 'released'];
 
 const common: Record<string, ResponseObject> = {
-  '401': unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token.', { detail: 'send Authorization: Bearer <operator token>' }),
+  '401': unauthorizedResponse('operator-unauthorized', 'amtsbote-operator', 'No bearer token, or not the operator token.', {
+    detail: 'send Authorization: Bearer <operator token>',
+  }),
   '500': problemResponse('internal-error', 'The hub could not answer.', { detail: 'the hub could not process the request' }),
-  '503': problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', { detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN' }),
+  '503': problemResponse('operator-api-disabled', 'The hub was started without `AMTSBOTE_OPERATOR_TOKEN`.', {
+    detail: 'operator API disabled: set AMTSBOTE_OPERATOR_TOKEN',
+  }),
 };
-const invalid = problemResponse('invalid-reconcile-request', 'The body or query is not valid; each field at fault has a pointer.', { detail: '1 field is not valid' });
+const invalid = problemResponse('invalid-reconcile-request', 'The body or query is not valid; each field at fault has a pointer.', {
+  detail: '1 field is not valid',
+});
 const notFound = (what: string) => problemResponse('not-found', `No such ${what}.`, { detail: `no ${what}` });
 const idParam = (description: string, schema: JsonSchema) => ({ name: 'id', in: 'path' as const, required: true, description, schema });
 const reasonBody = { required: false, content: { 'application/json': { schema: ref('ReconcileConfirm') } } };
-const confirmed: ResponseObject = { description: 'What became of each re-delivery asked for.', content: { 'application/json': { schema: ref('ReconcileConfirmed') } } };
+const confirmed: ResponseObject = {
+  description: 'What became of each re-delivery asked for.',
+  content: { 'application/json': { schema: ref('ReconcileConfirmed') } },
+};
 
 function op(o: Omit<Operation, 'tags' | 'security'>): Operation {
   return { tags: ['reconciliation'], security: requires('operatorToken'), ...o, responses: { ...o.responses, ...common } };
@@ -36,17 +45,48 @@ const reconcilePaths: Record<string, PathItem> = {
       summary: 'Reconciliation runs, newest first',
       description: 'Scheduled and on-demand runs. `next`, when present, is the `before` of the next page.',
       parameters: [
-        { name: 'limit', in: 'query', required: false, description: 'Runs per page (1–500, default 50).', schema: { type: 'integer', minimum: 1, maximum: 500 } },
-        { name: 'before', in: 'query', required: false, description: 'The id of the last run of the previous page.', schema: { type: 'string' } },
+        {
+          name: 'limit',
+          in: 'query',
+          required: false,
+          description: 'Runs per page (1–500, default 50).',
+          schema: { type: 'integer', minimum: 1, maximum: 500 },
+        },
+        {
+          name: 'before',
+          in: 'query',
+          required: false,
+          description: 'The id of the last run of the previous page.',
+          schema: { type: 'string' },
+        },
       ],
-      responses: { '200': { description: 'A page of runs.', content: { 'application/json': { schema: ref('ReconcileRunPage') } } }, '422': invalid },
+      responses: {
+        '200': { description: 'A page of runs.', content: { 'application/json': { schema: ref('ReconcileRunPage') } } },
+        '422': invalid,
+      },
     }),
     post: op({
       operationId: 'runReconciliation',
       summary: 'Run a reconciliation now',
       description: 'Runs one now (stuck deliveries, hub vs back office, portal vs hub) and answers when it ended. Every field is optional.',
-      requestBody: { required: false, content: { 'application/json': { schema: ref('ReconcileRequest'), example: { target: 'gelsendienste-sperrmuell', since: '2026-11-20T00:00:00Z' } } } },
-      responses: { '201': { description: 'The run, recorded.', headers: { Location: { description: 'The run.', required: true, schema: { type: 'string' } } }, content: { 'application/json': { schema: ref('ReconcileRun') } } }, '400': problemResponse('malformed-body', 'The body is not JSON.', { detail: 'the request body could not be read' }), '422': invalid },
+      requestBody: {
+        required: false,
+        content: {
+          'application/json': {
+            schema: ref('ReconcileRequest'),
+            example: { target: 'gelsendienste-sperrmuell', since: '2026-11-20T00:00:00Z' },
+          },
+        },
+      },
+      responses: {
+        '201': {
+          description: 'The run, recorded.',
+          headers: { Location: { description: 'The run.', required: true, schema: { type: 'string' } } },
+          content: { 'application/json': { schema: ref('ReconcileRun') } },
+        },
+        '400': problemResponse('malformed-body', 'The body is not JSON.', { detail: 'the request body could not be read' }),
+        '422': invalid,
+      },
     }),
   },
   '/api/v1/reconcile/runs/{id}': {
@@ -54,12 +94,21 @@ const reconcilePaths: Record<string, PathItem> = {
       operationId: 'getReconcileRun',
       summary: 'One run with its discrepancies, as JSON or CSV',
       description: '`?format=csv` or `Accept: text/csv` for the CSV export (RFC 4180, one row per discrepancy).',
-      parameters: [idParam('The run.', { type: 'string' }), { name: 'format', in: 'query', required: false, description: '`json` (default) or `csv`.', schema: { enum: ['json', 'csv'] } }],
+      parameters: [
+        idParam('The run.', { type: 'string' }),
+        { name: 'format', in: 'query', required: false, description: '`json` (default) or `csv`.', schema: { enum: ['json', 'csv'] } },
+      ],
       responses: {
         '200': {
           description: 'The run.',
           content: {
-            'application/json': { schema: { allOf: [ref('ReconcileRun')], properties: { discrepancyList: { type: 'array', items: ref('Discrepancy') } }, required: ['discrepancyList'] } },
+            'application/json': {
+              schema: {
+                allOf: [ref('ReconcileRun')],
+                properties: { discrepancyList: { type: 'array', items: ref('Discrepancy') } },
+                required: ['discrepancyList'],
+              },
+            },
             'text/csv': { schema: { type: 'string', description: `Columns: ${CSV_COLUMNS.join(', ')}.` } },
           },
         },
@@ -72,7 +121,8 @@ const reconcilePaths: Record<string, PathItem> = {
     post: op({
       operationId: 'confirmRunRedeliveries',
       summary: 'Re-deliver every case of a run that awaits an operator',
-      description: 'For targets with `reconcile.redeliver: ask`: each `missing-in-backoffice` finding still `awaiting-operator` is re-delivered with its idempotency key.',
+      description:
+        'For targets with `reconcile.redeliver: ask`: each `missing-in-backoffice` finding still `awaiting-operator` is re-delivered with its idempotency key.',
       parameters: [idParam('The run.', { type: 'string' })],
       requestBody: reasonBody,
       responses: { '200': confirmed, '404': notFound('reconciliation run'), '422': invalid },
@@ -84,7 +134,16 @@ const reconcilePaths: Record<string, PathItem> = {
       summary: 'Re-deliver one case a run found missing and left to an operator',
       parameters: [idParam('The finding (`id` in the report).', { type: 'string', pattern: '^[0-9]+$' })],
       requestBody: reasonBody,
-      responses: { '200': confirmed, '404': notFound('reconciliation finding'), '409': problemResponse('discrepancy-not-awaiting', 'The finding is not a missing case waiting for an operator (or it was acted on).', { detail: 'finding 7 is not a missing case waiting for an operator' }), '422': invalid },
+      responses: {
+        '200': confirmed,
+        '404': notFound('reconciliation finding'),
+        '409': problemResponse(
+          'discrepancy-not-awaiting',
+          'The finding is not a missing case waiting for an operator (or it was acted on).',
+          { detail: 'finding 7 is not a missing case waiting for an operator' },
+        ),
+        '422': invalid,
+      },
     }),
   },
 };
@@ -95,13 +154,31 @@ const reconcileSchemas: Record<string, JsonSchema> = {
     additionalProperties: false,
     properties: {
       target: { type: 'string', description: 'only this target' },
-      tenant: { type: 'string', pattern: '^\\d{5}(\\d{3})?$', description: 'only this tenant (a district key includes its municipalities)' },
+      tenant: {
+        type: 'string',
+        pattern: '^\\d{5}(\\d{3})?$',
+        description: 'only this tenant (a district key includes its municipalities)',
+      },
       since: { type: 'string', description: "compare from this time (ISO 8601); default: each target's lookbackDays" },
     },
   },
   ReconcileRun: {
     type: 'object',
-    required: ['id', 'job', 'schedule', 'scheduledFor', 'filters', 'instance', 'startedAt', 'finishedAt', 'state', 'matched', 'discrepancies', 'counts', 'error'],
+    required: [
+      'id',
+      'job',
+      'schedule',
+      'scheduledFor',
+      'filters',
+      'instance',
+      'startedAt',
+      'finishedAt',
+      'state',
+      'matched',
+      'discrepancies',
+      'counts',
+      'error',
+    ],
     properties: {
       id: { type: 'string' },
       job: { enum: ['reconcile', 'stuck-deliveries'] },
@@ -111,10 +188,17 @@ const reconcileSchemas: Record<string, JsonSchema> = {
       instance: { type: 'string' },
       startedAt: { type: 'string', format: 'date-time' },
       finishedAt: time('when it ended'),
-      state: { enum: ['running', 'finished', 'partial', 'failed'], description: 'partial: a side could not be read (see its side-failed finding) and was not compared; the findings stand' },
+      state: {
+        enum: ['running', 'finished', 'partial', 'failed'],
+        description: 'partial: a side could not be read (see its side-failed finding) and was not compared; the findings stand',
+      },
       matched: { type: 'integer', minimum: 0 },
       discrepancies: { type: 'integer', minimum: 0 },
-      counts: { type: 'object', description: `findings per class: ${DISCREPANCY_CLASSES.join(', ')}`, additionalProperties: { type: 'integer', minimum: 1 } },
+      counts: {
+        type: 'object',
+        description: `findings per class: ${DISCREPANCY_CLASSES.join(', ')}`,
+        additionalProperties: { type: 'integer', minimum: 1 },
+      },
       error: str('why it failed (a target or portal that could not be compared)'),
     },
   },
@@ -156,7 +240,11 @@ const reconcileSchemas: Record<string, JsonSchema> = {
         items: {
           type: 'object',
           required: ['discrepancy', 'deliveryId', 'outcome'],
-          properties: { discrepancy: { type: 'integer' }, deliveryId: str(), outcome: { enum: ['redelivered', 'not-awaiting', 'not-found', 'not-delivered'] } },
+          properties: {
+            discrepancy: { type: 'integer' },
+            deliveryId: str(),
+            outcome: { enum: ['redelivered', 'not-awaiting', 'not-found', 'not-delivered'] },
+          },
         },
       },
     },
@@ -164,7 +252,13 @@ const reconcileSchemas: Record<string, JsonSchema> = {
 };
 
 export const reconcileFragment: OpenApiFragment = {
-  tags: [{ name: 'reconciliation', description: 'For operators: reconciliation runs, their reports (JSON, CSV), and re-deliveries left to an operator. Needs the operator token.' }],
+  tags: [
+    {
+      name: 'reconciliation',
+      description:
+        'For operators: reconciliation runs, their reports (JSON, CSV), and re-deliveries left to an operator. Needs the operator token.',
+    },
+  ],
   paths: reconcilePaths,
   schemas: reconcileSchemas,
 };

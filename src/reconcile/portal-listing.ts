@@ -52,9 +52,11 @@ export class PortalListingClient {
       u.searchParams.set('since', since.toISOString());
       if (cursor !== null) u.searchParams.set('cursor', cursor);
       const body = await this.getJson(u.toString(), page > 1 ? ` (page ${page})` : '');
-      if (body === null) throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base} answered HTTP 404 Not Found`, false, 404);
+      if (body === null)
+        throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base} answered HTTP 404 Not Found`, false, 404);
       const items = (body as { items?: unknown }).items;
-      if (!Array.isArray(items)) throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base}: the answer has no items array`, false);
+      if (!Array.isArray(items))
+        throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base}: the answer has no items array`, false);
       const listed: ListedSubmission[] = [];
       for (const item of items) {
         const s = listedSubmission(item);
@@ -63,7 +65,8 @@ export class PortalListingClient {
       yield { items: listed, skipped: items.length - listed.length };
       const next = (body as { next?: unknown }).next;
       if (typeof next !== 'string' || next === '') return;
-      if (next === cursor) throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base}: the next page is the same page; stopped`, false);
+      if (next === cursor)
+        throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base}: the next page is the same page; stopped`, false);
       cursor = next;
     }
     throw new PortalListingError(`portal ${this.portalId} listing GET ${this.base}: more than ${MAX_PAGES} pages; stopped`, false);
@@ -93,8 +96,17 @@ export class PortalListingClient {
     }
     if (res.status < 200 || res.status >= 300) {
       await res.body?.cancel();
-      const what = res.status === 401 || res.status === 403 ? ' (credentials rejected)' : res.status >= 300 && res.status < 400 ? ' (redirects are not followed)' : '';
-      throw new PortalListingError(`${shown} answered HTTP ${res.status}${what}`, res.status >= 500 || res.status === 408 || res.status === 429, res.status);
+      const what =
+        res.status === 401 || res.status === 403
+          ? ' (credentials rejected)'
+          : res.status >= 300 && res.status < 400
+            ? ' (redirects are not followed)'
+            : '';
+      throw new PortalListingError(
+        `${shown} answered HTTP ${res.status}${what}`,
+        res.status >= 500 || res.status === 408 || res.status === 429,
+        res.status,
+      );
     }
     try {
       return (await res.json()) as unknown;

@@ -62,7 +62,8 @@ describeEachDatabase('portal vs hub', ({ store }) => {
   let client: PortalListingClient;
 
   /** The hub receives it as if the portal had sent it, at `minutes` after T0. */
-  const received = (e: PortalEnvelope, minutes: number) => acceptSubmission(store(), router, portal, envelopeSchema.parse(e), T0 + minutes * 60_000);
+  const received = (e: PortalEnvelope, minutes: number) =>
+    acceptSubmission(store(), router, portal, envelopeSchema.parse(e), T0 + minutes * 60_000);
 
   function run(extra: Partial<PortalReconcileInput> = {}) {
     const report = collector();
@@ -89,7 +90,10 @@ describeEachDatabase('portal vs hub', ({ store }) => {
     client = new PortalListingClient(portal.id, { url: `${sim.url}/submissions`, token: LISTING_TOKEN, timeoutMs: 2000 });
     const p = sim.portal!;
     // Sent and received.
-    for (const [id, m] of [['ELP-1', 1], ['ELP-2', 2]] as const) {
+    for (const [id, m] of [
+      ['ELP-1', 1],
+      ['ELP-2', 2],
+    ] as const) {
       p.add(envelope(id, m));
       await received(envelope(id, m), m + 1);
     }
@@ -182,7 +186,11 @@ describeEachDatabase('portal vs hub', ({ store }) => {
     await once(closed, 'listening');
     const port = (closed.address() as AddressInfo).port;
     await new Promise((r) => closed.close(r));
-    const down = new PortalListingClient('portal-a', { url: `http://127.0.0.1:${port}/submissions`, token: LISTING_TOKEN, timeoutMs: 2000 });
+    const down = new PortalListingClient('portal-a', {
+      url: `http://127.0.0.1:${port}/submissions`,
+      token: LISTING_TOKEN,
+      timeoutMs: 2000,
+    });
     const e2 = (await run({ client: down }).catch((err: unknown) => err)) as PortalListingError;
     expect(e2.message).to.equal(`portal portal-a listing GET http://127.0.0.1:${port}/submissions failed: network error ECONNREFUSED`);
     expect(e2.retryable).to.equal(true);
@@ -199,7 +207,9 @@ describeEachDatabase('portal vs hub', ({ store }) => {
       const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/subs`;
       const { summary, report } = await run({ client: new PortalListingClient('portal-a', { url, timeoutMs: 2000 }), until: T0 });
       expect(summary).to.include({ listed: 2, matched: 1, flagged: 1 });
-      expect(report.found[0]!.detail!['error']).to.equal(`fetching the envelope failed: portal portal-a listing GET ${url}/{externalId} answered HTTP 500`);
+      expect(report.found[0]!.detail!['error']).to.equal(
+        `fetching the envelope failed: portal portal-a listing GET ${url}/{externalId} answered HTTP 500`,
+      );
     } finally {
       server.closeAllConnections();
       await new Promise((r) => server.close(r));
@@ -208,9 +218,18 @@ describeEachDatabase('portal vs hub', ({ store }) => {
 
   it('plugs into a reconciliation run as the portal’s comparison', async () => {
     expect(portalComparison(portal, { store: store(), router, logger: silent, now: () => T0 + 9 * HOUR })).to.equal(undefined);
-    const withListing = { ...portal, listing: { url: `${sim.url}/submissions`, token: LISTING_TOKEN, fetchMissing: 'auto' as const, timeoutMs: 2000 } };
+    const withListing = {
+      ...portal,
+      listing: { url: `${sim.url}/submissions`, token: LISTING_TOKEN, fetchMissing: 'auto' as const, timeoutMs: 2000 },
+    };
     let woken = 0;
-    const compare = portalComparison(withListing, { store: store(), router, logger: silent, now: () => T0 + 9 * HOUR, onAccepted: () => (woken += 1) })!;
+    const compare = portalComparison(withListing, {
+      store: store(),
+      router,
+      logger: silent,
+      now: () => T0 + 9 * HOUR,
+      onAccepted: () => (woken += 1),
+    })!;
     const report = collector();
     await compare(report, { since: T0, now: T0 + 10 * HOUR, runId: 'run-1' });
     // The 60 flagged before are taken in now.

@@ -49,7 +49,8 @@ export interface PortalReconcileSummary {
 export async function reconcilePortal(o: PortalReconcileInput): Promise<PortalReconcileSummary> {
   const summary: PortalReconcileSummary = { listed: 0, matched: 0, takenIn: 0, flagged: 0, unknownToPortal: 0, skipped: 0 };
   const listed = new Set<string>();
-  const inScope = (tenant: string | undefined) => !o.tenants?.length || (tenant !== undefined && o.tenants.some((k) => tenant === k || (k.length === 5 && tenant.startsWith(k))));
+  const inScope = (tenant: string | undefined) =>
+    !o.tenants?.length || (tenant !== undefined && o.tenants.some((k) => tenant === k || (k.length === 5 && tenant.startsWith(k))));
 
   for await (const page of o.client.pages(new Date(o.since))) {
     summary.skipped += page.skipped;
@@ -60,7 +61,10 @@ export async function reconcilePortal(o: PortalReconcileInput): Promise<PortalRe
     });
     for (const s of items) listed.add(s.externalId);
     summary.listed += items.length;
-    const known = await o.reader.known(o.portalId, items.map((s) => s.externalId));
+    const known = await o.reader.known(
+      o.portalId,
+      items.map((s) => s.externalId),
+    );
     let matched = 0;
     for (const s of items) {
       if (known.has(s.externalId)) matched += 1;
@@ -126,7 +130,12 @@ async function missing(o: PortalReconcileInput, s: ListedSubmission): Promise<'t
   const v = validateEnvelope(body);
   if (!v.ok) {
     // Pointers and rules only: the envelope is a citizen's data.
-    return flag(`the portal's envelope is not valid: ${v.errors.slice(0, 5).map((e) => `${e.pointer} ${e.detail}`).join('; ')}`);
+    return flag(
+      `the portal's envelope is not valid: ${v.errors
+        .slice(0, 5)
+        .map((e) => `${e.pointer} ${e.detail}`)
+        .join('; ')}`,
+    );
   }
   if (v.envelope.externalId !== s.externalId) return flag('the portal served an envelope with another external id');
   const result = await o.takeIn(v.envelope);
@@ -172,7 +181,13 @@ export function portalComparison(portal: PortalConfig, deps: PortalComparisonDep
       takeIn: async (envelope) => {
         const r = await acceptSubmission(deps.store, deps.router, portal, envelope, deps.now());
         if (r.ok && r.status === 'created') {
-          deps.logger.info('submission taken in by reconciliation', { submissionId: r.id, tenant: envelope.tenant, service: envelope.service, portal: portal.id, run: o.runId });
+          deps.logger.info('submission taken in by reconciliation', {
+            submissionId: r.id,
+            tenant: envelope.tenant,
+            service: envelope.service,
+            portal: portal.id,
+            run: o.runId,
+          });
           deps.onAccepted?.();
         }
         return r;

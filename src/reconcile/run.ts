@@ -16,7 +16,12 @@ import type { Clock } from '../clock.ts';
 const DAY_MS = 86_400_000;
 
 /** Defaults for a target named in a run without `reconcile` settings of its own: compare and flag only. */
-export const DEFAULT_TARGET_RECONCILE: TargetReconcileConfig = { timezone: 'Europe/Berlin', graceMinutes: 15, lookbackDays: 7, concurrency: 4 };
+export const DEFAULT_TARGET_RECONCILE: TargetReconcileConfig = {
+  timezone: 'Europe/Berlin',
+  graceMinutes: 15,
+  lookbackDays: 7,
+  concurrency: 4,
+};
 
 /** How often a back-office read is tried when the target's `reconcile.retry` does not say. */
 export const DEFAULT_READ_RETRY = { maxAttempts: 4, maxDurationMs: 120_000 } as const;
@@ -32,7 +37,10 @@ export interface ReconcileTarget {
 }
 
 /** Portal vs hub for one portal, reporting into the run's sink (src/reconcile/portal-vs-hub.ts does the work). */
-export type PortalComparison = (sink: ReportSink, o: { since: number; now: number; tenants?: readonly string[] | undefined; runId: string }) => Promise<unknown>;
+export type PortalComparison = (
+  sink: ReportSink,
+  o: { since: number; now: number; tenants?: readonly string[] | undefined; runId: string },
+) => Promise<unknown>;
 
 export interface ReconcileDeps {
   rstore: ReconcileStore;
@@ -87,7 +95,15 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
     ...(req.since !== undefined ? { since: new Date(req.since).toISOString() } : {}),
     ...(req.lookbackDays !== undefined ? { lookbackDays: req.lookbackDays } : {}),
   };
-  const started = await deps.rstore.startRun({ id, job: req.job, scheduleId: req.scheduleId, scheduledFor: req.scheduledFor ?? null, filters, instance: deps.instance ?? INSTANCE, startedAt: now });
+  const started = await deps.rstore.startRun({
+    id,
+    job: req.job,
+    scheduleId: req.scheduleId,
+    scheduledFor: req.scheduledFor ?? null,
+    filters,
+    instance: deps.instance ?? INSTANCE,
+    startedAt: now,
+  });
   if (!started) return undefined;
   const log = deps.logger.child({ run: id, job: req.job, schedule: req.scheduleId });
   const report = new RunReport(deps.rstore, id, deps.metrics);
@@ -96,11 +112,22 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
   const sideFailed = async (side: { targetId: string } | { portalId: string }, e: unknown) => {
     const error = (e as Error).message;
     sideErrors.push(`${'targetId' in side ? `target ${side.targetId}` : `portal ${side.portalId}`}: ${error}`);
-    await report.add({ class: 'side-failed', action: 'reported', ...side, detail: { error, attempts: e instanceof RetriesFailed ? e.attempts : 1 } });
+    await report.add({
+      class: 'side-failed',
+      action: 'reported',
+      ...side,
+      detail: { error, attempts: e instanceof RetriesFailed ? e.attempts : 1 },
+    });
   };
   let redelivered = 0;
   try {
-    const stuck = await findStuckDeliveries(deps.rstore, report, { olderThanMinutes: req.stuckAfterMinutes, targets: req.targets, tenants: req.tenants, now, windows: (id) => deps.targets.get(id)?.windows });
+    const stuck = await findStuckDeliveries(deps.rstore, report, {
+      olderThanMinutes: req.stuckAfterMinutes,
+      targets: req.targets,
+      tenants: req.tenants,
+      now,
+      windows: (id) => deps.targets.get(id)?.windows,
+    });
     if (stuck.reported) log.warn('stuck deliveries', { count: stuck.reported, released: stuck.released, truncated: stuck.truncated });
     if (stuck.released) deps.onRedelivered?.();
     if (req.job === 'reconcile') {
@@ -114,7 +141,15 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
         try {
           const summary = await compareWithBackoffice(
             { targetId: t.id, adapter: t.adapter, settings, since, until: now - settings.graceMinutes * 60_000, tenants: req.tenants },
-            { rstore: deps.rstore, sink: report, status: deps.status, logger: log, runId: id, now, retry: readRetry(t, settings, deps, log) },
+            {
+              rstore: deps.rstore,
+              sink: report,
+              status: deps.status,
+              logger: log,
+              runId: id,
+              now,
+              retry: readRetry(t, settings, deps, log),
+            },
           );
           redelivered += summary.redelivered;
           log.info('target reconciled', { target: t.id, ...summary });
@@ -126,7 +161,12 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
       // Portals are compared in runs over all targets; a run for one target (its own schedule, --target) skips them.
       for (const [portalId, compare] of req.targets ? [] : (deps.portals ?? [])) {
         try {
-          await compare(report, { since: req.since ?? now - (req.lookbackDays ?? DEFAULT_TARGET_RECONCILE.lookbackDays) * DAY_MS, now, tenants: req.tenants, runId: id });
+          await compare(report, {
+            since: req.since ?? now - (req.lookbackDays ?? DEFAULT_TARGET_RECONCILE.lookbackDays) * DAY_MS,
+            now,
+            tenants: req.tenants,
+            runId: id,
+          });
         } catch (e) {
           await sideFailed({ portalId }, e);
           log.error('portal reconciliation failed', { portal: portalId, error: (e as Error).message });
@@ -142,15 +182,33 @@ export async function runReconciliation(deps: ReconcileDeps, req: RunRequest): P
   if (redelivered) deps.onRedelivered?.();
   const state = errors.length ? 'failed' : sideErrors.length ? 'partial' : 'finished';
   const error = [...errors, ...sideErrors].join('; ') || null;
-  await deps.rstore.finishRun(id, { state, finishedAt: clock(), counts: report.counts, matched: report.matchedCount, discrepancies: report.total, error });
+  await deps.rstore.finishRun(id, {
+    state,
+    finishedAt: clock(),
+    counts: report.counts,
+    matched: report.matchedCount,
+    discrepancies: report.total,
+    error,
+  });
   deps.metrics?.reconcileRuns.inc({ job: req.job, state });
   const run = (await deps.rstore.getRun(id))!;
-  log.info('reconciliation run finished', { state, matched: run.matched, discrepancies: run.discrepancies, counts: run.counts, durationMs: (run.finishedAt ?? now) - now });
+  log.info('reconciliation run finished', {
+    state,
+    matched: run.matched,
+    discrepancies: run.discrepancies,
+    counts: run.counts,
+    durationMs: (run.finishedAt ?? now) - now,
+  });
   return run;
 }
 
 /** One back-office read of target `t` under its retry policy (delays) and `reconcile.retry` (bounds). */
-function readRetry(t: ReconcileTarget, settings: TargetReconcileConfig, deps: ReconcileDeps, log: Logger): (<T>(read: () => Promise<T>) => Promise<T>) | undefined {
+function readRetry(
+  t: ReconcileTarget,
+  settings: TargetReconcileConfig,
+  deps: ReconcileDeps,
+  log: Logger,
+): (<T>(read: () => Promise<T>) => Promise<T>) | undefined {
   const policy = t.retry;
   if (!policy) return undefined;
   const bounds = settings.retry ?? DEFAULT_READ_RETRY;
@@ -161,7 +219,8 @@ function readRetry(t: ReconcileTarget, settings: TargetReconcileConfig, deps: Re
       maxDurationMs: bounds.maxDurationMs,
       now: deps.now,
       sleep: deps.sleep ?? ((ms) => sleep(ms)),
-      onRetry: (e, attempt, delayMs) => log.warn('back-office read failed, trying again', { target: t.id, attempt, delayMs, error: e.message }),
+      onRetry: (e, attempt, delayMs) =>
+        log.warn('back-office read failed, trying again', { target: t.id, attempt, delayMs, error: e.message }),
     });
 }
 

@@ -25,7 +25,11 @@ export interface StuckOptions {
  * - `never-claimed`: `queued`, never tried, due more than `olderThanMinutes` ago: no worker is taking it.
  * - `overdue`: `waiting` or `acknowledging`, due more than `olderThanMinutes` ago.
  */
-export async function findStuckDeliveries(rstore: ReconcileStore, sink: ReportSink, o: StuckOptions): Promise<{ reported: number; released: number; truncated: boolean }> {
+export async function findStuckDeliveries(
+  rstore: ReconcileStore,
+  sink: ReportSink,
+  o: StuckOptions,
+): Promise<{ reported: number; released: number; truncated: boolean }> {
   const olderThanMs = o.olderThanMinutes * 60_000;
   const rows = await rstore.stuckCandidates(o.now, { olderThanMs, targets: o.targets, tenants: o.tenants, limit: STUCK_MAX });
   let reported = 0;
@@ -40,7 +44,10 @@ export async function findStuckDeliveries(rstore: ReconcileStore, sink: ReportSi
     const kind = stuckKind(d, o.now, olderThanMs, dueSince(d));
     if (!kind) continue;
     let action: 'reported' | 'released' = 'reported';
-    if (kind === 'holder-gone' && (await rstore.releaseOrphaned({ id: d.id, leaseOwner: d.leaseOwner! }, o.by ?? 'reconciliation', o.now))) {
+    if (
+      kind === 'holder-gone' &&
+      (await rstore.releaseOrphaned({ id: d.id, leaseOwner: d.leaseOwner! }, o.by ?? 'reconciliation', o.now))
+    ) {
       action = 'released';
       released++;
     }

@@ -39,7 +39,13 @@ export function plannedSchedules(schedules: readonly ScheduleConfig[], targets: 
     timezone: s.timezone,
     request:
       s.job === 'reconcile'
-        ? { job: 'reconcile', targets: s.options.targets, tenants: s.options.tenants, lookbackDays: s.options.lookbackDays, stuckAfterMinutes: s.options.stuckAfterMinutes }
+        ? {
+            job: 'reconcile',
+            targets: s.options.targets,
+            tenants: s.options.tenants,
+            lookbackDays: s.options.lookbackDays,
+            stuckAfterMinutes: s.options.stuckAfterMinutes,
+          }
         : s.job === 'prune'
           ? { job: 'prune', options: s.options }
           : { job: 'stuck-deliveries', stuckAfterMinutes: s.options.olderThanMinutes },
@@ -47,9 +53,17 @@ export function plannedSchedules(schedules: readonly ScheduleConfig[], targets: 
   for (const t of targets.values()) {
     const r = t.reconcile;
     if (r?.schedule && t.adapter && !t.adapter.list && !t.adapter.status) {
-      throw new Error(`targets.${t.id}.reconcile.schedule: the target's adapter offers neither list() nor status(), so there is nothing to compare`);
+      throw new Error(
+        `targets.${t.id}.reconcile.schedule: the target's adapter offers neither list() nor status(), so there is nothing to compare`,
+      );
     }
-    if (r?.schedule) out.push({ id: `target:${t.id}`, cron: r.schedule, timezone: r.timezone, request: { job: 'reconcile', targets: [t.id], stuckAfterMinutes: 15 } });
+    if (r?.schedule)
+      out.push({
+        id: `target:${t.id}`,
+        cron: r.schedule,
+        timezone: r.timezone,
+        request: { job: 'reconcile', targets: [t.id], stuckAfterMinutes: 15 },
+      });
   }
   return out;
 }
@@ -76,7 +90,9 @@ export class Scheduler {
   }
 
   start(): void {
-    void this.closeAbandoned().catch((e: Error) => this.deps.logger.warn('could not close abandoned reconciliation runs', { error: e.message }));
+    void this.closeAbandoned().catch((e: Error) =>
+      this.deps.logger.warn('could not close abandoned reconciliation runs', { error: e.message }),
+    );
     for (const s of this.schedules) {
       const log = this.deps.logger.child({ schedule: s.id, job: s.request.job });
       const task = cron.schedule(
@@ -111,7 +127,8 @@ export class Scheduler {
         : () => runReconciliation(this.deps, { ...req, scheduleId: s.id, scheduledFor });
     const r = await this.track(this.deps.rstore.exclusively<RunRecord | PruneReport | undefined>(`schedule:${s.id}`, job));
     if (!r.ran) log.debug('schedule skipped: another instance is running it', { scheduledFor: new Date(scheduledFor).toISOString() });
-    else if (!r.value) log.debug('schedule skipped: another instance already ran this firing', { scheduledFor: new Date(scheduledFor).toISOString() });
+    else if (!r.value)
+      log.debug('schedule skipped: another instance already ran this firing', { scheduledFor: new Date(scheduledFor).toISOString() });
     return r.ran ? r.value : undefined;
   }
 
@@ -130,7 +147,11 @@ export class Scheduler {
   async closeAbandoned(): Promise<number> {
     let n = 0;
     for (const r of await this.deps.rstore.runningRuns()) {
-      if (processGone(r.instance) && (await this.deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, this.deps.now()))) n++;
+      if (
+        processGone(r.instance) &&
+        (await this.deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, this.deps.now()))
+      )
+        n++;
     }
     if (n) this.deps.logger.warn('reconciliation runs left behind by a stopped instance marked failed', { count: n });
     return n;

@@ -1,5 +1,12 @@
 import { expect } from 'chai';
-import { acceptanceOption, compileAcceptance, HTTP_DEFAULT_ACCEPTANCE, jsonataSyntaxError, refusal, withoutFormData } from './acceptance.ts';
+import {
+  acceptanceOption,
+  compileAcceptance,
+  HTTP_DEFAULT_ACCEPTANCE,
+  jsonataSyntaxError,
+  refusal,
+  withoutFormData,
+} from './acceptance.ts';
 import { parseAnswer } from './answer.ts';
 import { jsonMessage, xmlMessage } from './conformance.ts';
 
@@ -18,17 +25,31 @@ describe('acceptance rule', () => {
       errorKind: 'refused',
       error: 'back office refused the case: System ausgelastet',
     });
-    expect(await rule.judge(soapContent({ status: '1', errormessage: 'Vorgang nicht angelegt' }))).to.include({ accepted: false, retryable: false });
+    expect(await rule.judge(soapContent({ status: '1', errormessage: 'Vorgang nicht angelegt' }))).to.include({
+      accepted: false,
+      retryable: false,
+    });
   });
 
   it('refuses an answer the accepted expression does not find (an empty response element)', async () => {
     const v = await compileAcceptance(efile).judge(soapContent(''));
-    expect(v).to.deep.equal({ accepted: false, retryable: false, errorKind: 'refused', error: 'back office refused the case (no error text in its answer)' });
+    expect(v).to.deep.equal({
+      accepted: false,
+      retryable: false,
+      errorKind: 'refused',
+      error: 'back office refused the case (no error text in its answer)',
+    });
   });
 
   it('leaves the reference to the adapter when the rule names none, and gives null when its expression finds none', async () => {
-    expect(await compileAcceptance({ accepted: 'ok' }).judge({ body: { ok: true } })).to.deep.equal({ accepted: true, reference: undefined });
-    expect(await compileAcceptance({ accepted: 'ok', reference: 'id' }).judge({ body: { ok: true } })).to.deep.equal({ accepted: true, reference: null });
+    expect(await compileAcceptance({ accepted: 'ok' }).judge({ body: { ok: true } })).to.deep.equal({
+      accepted: true,
+      reference: undefined,
+    });
+    expect(await compileAcceptance({ accepted: 'ok', reference: 'id' }).judge({ body: { ok: true } })).to.deep.equal({
+      accepted: true,
+      reference: null,
+    });
   });
 
   it('binds $httpStatus and $mediaType, and reads truth as JSONata does', async () => {
@@ -40,7 +61,10 @@ describe('acceptance rule', () => {
 
   it('reads XML values as text and attributes as @name', async () => {
     const answer = parseAnswer('text/xml; charset=utf-8', '<q:Antwort xmlns:q="urn:x" code="007"><q:Text>nein</q:Text></q:Antwort>', 200);
-    const v = await compileAcceptance({ accepted: 'Antwort.`@code` = "0"', error: '"Code " & Antwort.`@code` & ": " & Antwort.Text' }).judge(answer);
+    const v = await compileAcceptance({
+      accepted: 'Antwort.`@code` = "0"',
+      error: '"Code " & Antwort.`@code` & ": " & Antwort.Text',
+    }).judge(answer);
     expect(v).to.include({ accepted: false, error: 'back office refused the case: Code 007: nein' });
   });
 
@@ -66,7 +90,13 @@ describe('acceptance rule', () => {
     const v = await compileAcceptance({ accepted: '$number(status) > 0', error: 'm' }).judge({ body: { status: 'Geheim-4711' } });
     expect(v).to.deep.include({ accepted: false, retryable: false, errorKind: 'acceptance-rule' });
     expect(JSON.stringify(v)).not.to.include('Geheim');
-    expect(refusal(v as Extract<typeof v, { accepted: false }>, 200)).to.deep.equal({ ok: false, retryable: false, errorKind: 'acceptance-rule', error: (v as { error: string }).error, httpStatus: 200 });
+    expect(refusal(v as Extract<typeof v, { accepted: false }>, 200)).to.deep.equal({
+      ok: false,
+      retryable: false,
+      errorKind: 'acceptance-rule',
+      error: (v as { error: string }).error,
+      httpStatus: 200,
+    });
   });
 
   it('refuses a rule that does not compile, with line:column, in the option schema and at compile time', () => {
@@ -91,10 +121,20 @@ describe('acceptance rule', () => {
     });
 
     it('refuses ok: false and success: false with their text, and an HTML page', async () => {
-      expect(await rule.judge(json({ ok: false, error: 'nein' }))).to.include({ accepted: false, error: 'back office refused the case: nein' });
-      expect(await rule.judge(json({ success: false, error: { message: 'nicht so' } }))).to.include({ error: 'back office refused the case: nicht so' });
-      expect(await rule.judge(json({ success: false }))).to.include({ error: 'back office refused the case (no error text in its answer)' });
-      expect(await rule.judge(parseAnswer('text/html; charset=utf-8', '<html><body>Login</body></html>', 200))).to.include({ accepted: false, retryable: false });
+      expect(await rule.judge(json({ ok: false, error: 'nein' }))).to.include({
+        accepted: false,
+        error: 'back office refused the case: nein',
+      });
+      expect(await rule.judge(json({ success: false, error: { message: 'nicht so' } }))).to.include({
+        error: 'back office refused the case: nicht so',
+      });
+      expect(await rule.judge(json({ success: false }))).to.include({
+        error: 'back office refused the case (no error text in its answer)',
+      });
+      expect(await rule.judge(parseAnswer('text/html; charset=utf-8', '<html><body>Login</body></html>', 200))).to.include({
+        accepted: false,
+        retryable: false,
+      });
     });
   });
 });

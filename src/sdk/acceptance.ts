@@ -50,9 +50,15 @@ const expression = (what: string) =>
 export const acceptanceOption = z
   .object({
     accepted: expression('true when the back office filed the case, e.g. status = "0" or Ergebnis = "OK"'),
-    retryable: expression('for an answer that is not accepted: true when the refusal is temporary and a later attempt may succeed; default: permanent').optional(),
-    error: expression("the back office's error text for a refusal, e.g. errormessage or Meldung; it goes into the attempt's error, cut to 200 characters").optional(),
-    reference: expression("the back office's reference (Aktenzeichen) in an accepted answer; replaces the adapter's own reference option").optional(),
+    retryable: expression(
+      'for an answer that is not accepted: true when the refusal is temporary and a later attempt may succeed; default: permanent',
+    ).optional(),
+    error: expression(
+      "the back office's error text for a refusal, e.g. errormessage or Meldung; it goes into the attempt's error, cut to 200 characters",
+    ).optional(),
+    reference: expression(
+      "the back office's reference (Aktenzeichen) in an accepted answer; replaces the adapter's own reference option",
+    ).optional(),
   })
   .strict()
   .describe("how to read the back office's answer: accepted, refused for now, or refused (see docs/acceptance.md)");
@@ -67,7 +73,8 @@ export type AcceptanceOptions = z.output<typeof acceptanceOption>;
  */
 export const HTTP_DEFAULT_ACCEPTANCE: AcceptanceOptions = {
   accepted: '$not($mediaType = "text/html" or ok = false or success = false)',
-  error: '$mediaType = "text/html" ? "it answered with an HTML page, not a receipt" : [error, message, error.message][$type($) = "string"][0]',
+  error:
+    '$mediaType = "text/html" ? "it answered with an HTML page, not a receipt" : [error, message, error.message][$type($) = "string"][0]',
 };
 
 /** The answer as the rule sees it: the parsed body plus what the HTTP layer knew. */
@@ -115,13 +122,23 @@ export function compileAcceptance(options: AcceptanceOptions): AcceptanceRule {
         const retryable = truthy(await run('retryable'));
         const text = compiled.error ? scalarText(await run('error')) : null;
         const shown = text === null ? '' : oneLine(withoutFormData(text, sent), ERROR_TEXT_MAX);
-        return { accepted: false, retryable, errorKind: 'refused', error: shown ? `back office refused the case: ${shown}` : 'back office refused the case (no error text in its answer)' };
+        return {
+          accepted: false,
+          retryable,
+          errorKind: 'refused',
+          error: shown ? `back office refused the case: ${shown}` : 'back office refused the case (no error text in its answer)',
+        };
       } catch (e) {
         // A rule that cannot read this answer (a type error, a function on the wrong value) cannot say the case
         // was filed. Permanent: the same answer fails the same way, and an operator must look at the rule.
         // JSONata's message may quote a value of the answer, so only its code is shown.
         const code = (e as { code?: unknown }).code;
-        return { accepted: false, retryable: false, errorKind: 'acceptance-rule', error: `the acceptance rule failed on the answer${typeof code === 'string' ? ` (JSONata ${code})` : ''}` };
+        return {
+          accepted: false,
+          retryable: false,
+          errorKind: 'acceptance-rule',
+          error: `the acceptance rule failed on the answer${typeof code === 'string' ? ` (JSONata ${code})` : ''}`,
+        };
       }
     },
   };
@@ -129,7 +146,12 @@ export function compileAcceptance(options: AcceptanceOptions): AcceptanceRule {
 
 /** The verdict of a refusal as the delivery result the worker records. */
 export function refusal(verdict: Extract<Verdict, { accepted: false }>, httpStatus?: number): Extract<DeliveryResult, { ok: false }> {
-  const result: Extract<DeliveryResult, { ok: false }> = { ok: false, retryable: verdict.retryable, error: verdict.error, errorKind: verdict.errorKind };
+  const result: Extract<DeliveryResult, { ok: false }> = {
+    ok: false,
+    retryable: verdict.retryable,
+    error: verdict.error,
+    errorKind: verdict.errorKind,
+  };
   if (httpStatus !== undefined) result.httpStatus = httpStatus;
   return result;
 }
@@ -185,10 +207,15 @@ function walk(v: unknown, add: (s: string) => void, depth = 0): void {
   if (depth > 64) return;
   if (typeof v === 'string') add(v);
   else if (typeof v === 'number' && Number.isFinite(v)) add(String(v));
-  else if (Array.isArray(v)) v.forEach((x) => walk(x, add, depth + 1));
-  else if (v && typeof v === 'object') Object.values(v).forEach((x) => walk(x, add, depth + 1));
+  else if (Array.isArray(v)) for (const x of v) walk(x, add, depth + 1);
+  else if (v && typeof v === 'object') for (const x of Object.values(v)) walk(x, add, depth + 1);
 }
 
 function decodeXml(s: string): string {
-  return s.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
+  return s
+    .replace(/&lt;/g, '<')
+    .replace(/&gt;/g, '>')
+    .replace(/&quot;/g, '"')
+    .replace(/&apos;/g, "'")
+    .replace(/&amp;/g, '&');
 }

@@ -23,7 +23,8 @@ export function parseAnswerXml(xml: string): Record<string, unknown> {
   try {
     return parseUntrustedXml(xml, ANSWER_SHAPE) as Record<string, unknown>;
   } catch (e) {
-    if (e instanceof UntrustedXmlError && e.fault === 'doctype') throw new AnswerXmlError('the answer carries a DOCTYPE, which is not read');
+    if (e instanceof UntrustedXmlError && e.fault === 'doctype')
+      throw new AnswerXmlError('the answer carries a DOCTYPE, which is not read');
     throw new AnswerXmlError('the answer is not well-formed XML');
   }
 }

@@ -74,7 +74,14 @@ let counter = 0;
 function deliveryContext(key?: string): DeliveryContext {
   counter++;
   const id = key ?? `0190c0de-0000-7000-8000-${String(counter).padStart(12, '0')}`;
-  return { deliveryId: id, idempotencyKey: id, submissionId: '0190c0de-0000-7000-8000-000000000000', tenant: '05513000', service: 'conformance', attempt: 1 };
+  return {
+    deliveryId: id,
+    idempotencyKey: id,
+    submissionId: '0190c0de-0000-7000-8000-000000000000',
+    tenant: '05513000',
+    service: 'conformance',
+    attempt: 1,
+  };
 }
 
 /**
@@ -91,7 +98,12 @@ export function describeAdapterConformance(adapter: AdapterDefinition, harness: 
 
     // The kit's back offices are real servers: the adapter runs on the machine's clock, as they do.
     const create = async (options: Record<string, unknown>) =>
-      adapter.create(adapter.options.parse(options) as never, { targetId: `conformance-${adapter.type}`, logger, timeoutMs: harness.timeoutMs ?? 5000, clock: systemClock });
+      adapter.create(adapter.options.parse(options) as never, {
+        targetId: `conformance-${adapter.type}`,
+        logger,
+        timeoutMs: harness.timeoutMs ?? 5000,
+        clock: systemClock,
+      });
 
     before(async () => {
       await harness.start();
@@ -111,7 +123,9 @@ export function describeAdapterConformance(adapter: AdapterDefinition, harness: 
 
     it('has an options schema that accepts the harness options, rejects unknown keys and converts to JSON Schema', () => {
       expect(adapter.options.safeParse(harness.options()).success, 'harness options must be valid').to.equal(true);
-      expect(adapter.options.safeParse({ ...harness.options(), surelyNotAnOption: 1 }).success, 'unknown keys must be refused').to.equal(false);
+      expect(adapter.options.safeParse({ ...harness.options(), surelyNotAnOption: 1 }).success, 'unknown keys must be refused').to.equal(
+        false,
+      );
       expect(() => z.toJSONSchema(adapter.options, { io: 'input', unrepresentable: 'any' })).not.to.throw();
     });
 
@@ -134,7 +148,10 @@ export function describeAdapterConformance(adapter: AdapterDefinition, harness: 
       const bodies = harness.received().slice(before);
       expect(bodies.length).to.be.at.least(2);
       // Adapters may embed the delivery's own id or key; strip those before comparing.
-      const norm = (b: Buffer) => createHash('sha256').update(b.toString('utf8').replace(/0190c0de-0000-7000-8000-\d{12}/g, 'ID')).digest('hex');
+      const norm = (b: Buffer) =>
+        createHash('sha256')
+          .update(b.toString('utf8').replace(/0190c0de-0000-7000-8000-\d{12}/g, 'ID'))
+          .digest('hex');
       expect(norm(bodies[bodies.length - 1]!)).to.equal(norm(bodies[bodies.length - 2]!));
     });
 

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { z } from 'zod';
+import type { z } from 'zod';
 import type { AdapterDefinition } from './types.ts';
 
 /** Declares an adapter. The hub validates `options` at start-up with the target's id and key path in every error. */

@@ -62,7 +62,12 @@ describe('network error classification', () => {
 
   it('takes host and port from the URL the caller gives, with the default port of the scheme', () => {
     const r = classifyNetworkError({ code: 'ETIMEDOUT' }, 'https://user:pw@fv.example/cases/{reference}?q=1');
-    expect(r).to.deep.equal({ ok: false, retryable: true, error: 'back office fv.example:443 did not answer in time', errorKind: 'timeout' });
+    expect(r).to.deep.equal({
+      ok: false,
+      retryable: true,
+      error: 'back office fv.example:443 did not answer in time',
+      errorKind: 'timeout',
+    });
     expect(hostAndPort('http://[::1]:8080/x')).to.equal('[::1]:8080');
     expect(hostAndPort('not a url')).to.equal(undefined);
     // Without anything to name, the message stays as it was.

@@ -4,7 +4,11 @@ import type { DeliveryResult } from './types.ts';
  * The design's rule for HTTP answers: 5xx, 408 and 429 are retryable, every other 4xx is permanent.
  * Shared by every adapter that speaks HTTP, so they classify alike.
  */
-export function classifyHttpStatus(status: number, statusText: string, retryAfter?: { header: string | null | undefined; now: number }): DeliveryResult {
+export function classifyHttpStatus(
+  status: number,
+  statusText: string,
+  retryAfter?: { header: string | null | undefined; now: number },
+): DeliveryResult {
   const retryable = status >= 500 || status === 408 || status === 429;
   const result: DeliveryResult = {
     ok: false,

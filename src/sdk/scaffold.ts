@@ -25,7 +25,9 @@ export interface ScaffoldResult {
 
 export function validateAdapterName(name: string, knownTypes: readonly string[] = []): void {
   if (!ADAPTER_NAME.test(name) || name.length > 40) {
-    throw new ScaffoldError(`"${name}" is not a valid adapter name: lower-case letters and digits, words joined by single dashes, starting with a letter (e.g. acme-dms), at most 40 characters`);
+    throw new ScaffoldError(
+      `"${name}" is not a valid adapter name: lower-case letters and digits, words joined by single dashes, starting with a letter (e.g. acme-dms), at most 40 characters`,
+    );
   }
   if (knownTypes.includes(name)) throw new ScaffoldError(`an adapter of type "${name}" ships with the hub already; choose another name`);
 }
@@ -64,7 +66,11 @@ export function scaffoldAdapter(name: string, adaptersDir: string, opts: { known
   const fill = (template: string) => readFileSync(path.join(TEMPLATES, template), 'utf8').replace(/__[A-Z]+__/g, (m) => vars[m] ?? m);
 
   const files = [
-    { path: path.join(dir, 'index.ts'), what: 'the adapter: options schema with a secret, deliver() (TODO: the back-office call), check()', template: 'index.ts.tmpl' },
+    {
+      path: path.join(dir, 'index.ts'),
+      what: 'the adapter: options schema with a secret, deliver() (TODO: the back-office call), check()',
+      template: 'index.ts.tmpl',
+    },
     { path: testFile, what: 'the conformance suite against a local back office', template: 'test.ts.tmpl' },
     { path: path.join(dir, 'README.md'), what: 'options table and a target example', template: 'README.md.tmpl' },
   ];

@@ -72,7 +72,8 @@ function readPem(option: string, file: string): Buffer {
 /** OpenSSL's reason ("bad decrypt", "key values mismatch"): it names the problem, never key material. */
 function describeTlsError(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
-  if (/bad decrypt|bad password|unable to load|interrupted or cancelled/i.test(message)) return 'the key cannot be decrypted (wrong or missing passphrase?)';
+  if (/bad decrypt|bad password|unable to load|interrupted or cancelled/i.test(message))
+    return 'the key cannot be decrypted (wrong or missing passphrase?)';
   if (/key values mismatch/i.test(message)) return 'the key does not belong to the certificate';
   return oneLine(message, 160);
 }

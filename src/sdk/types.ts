@@ -62,10 +62,7 @@ export type DeliveryResult =
       retryAfterMs?: number;
     };
 
-export type AckResult =
-  | { state: 'pending' }
-  | { state: 'accepted'; reference: string | null }
-  | { state: 'rejected'; error: string };
+export type AckResult = { state: 'pending' } | { state: 'accepted'; reference: string | null } | { state: 'rejected'; error: string };
 
 export interface CheckResult {
   ok: boolean;

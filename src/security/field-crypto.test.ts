@@ -12,7 +12,8 @@ const K1 = key();
 const K2 = key();
 const IDX = key();
 
-const ring = (data: string, index = `idx1:${IDX}`): Keyring => Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS: data, AMTSBOTE_INDEX_KEYS: index })!;
+const ring = (data: string, index = `idx1:${IDX}`): Keyring =>
+  Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS: data, AMTSBOTE_INDEX_KEYS: index })!;
 const row: FieldBinding = { tenant: 'emscher-lippe', submissionId: '0192f1c2-7d1e-7a00-8000-000000000001', field: 'content' };
 const personal = JSON.stringify({ applicant: { name: 'Erika Mustermann', iban: 'DE89370400440532013000', email: 'erika@example.org' } });
 
@@ -60,13 +61,23 @@ describe('field encryption (AES-256-GCM, keyed hashes)', () => {
   it('does not open a value moved to another tenant, submission or field', () => {
     const keys = ring(`k1:${K1}`);
     const sealed = keys.seal(personal, row);
-    for (const moved of [{ ...row, tenant: 'other' }, { ...row, submissionId: '0192f1c2-7d1e-7a00-8000-000000000002' }, { ...row, field: 'status_reason' }]) {
+    for (const moved of [
+      { ...row, tenant: 'other' },
+      { ...row, submissionId: '0192f1c2-7d1e-7a00-8000-000000000002' },
+      { ...row, field: 'status_reason' },
+    ]) {
       const e = thrown(() => keys.open(sealed, moved));
       expect(e.code).to.equal('not-authentic');
-      expect(e.message).to.equal('the value does not open with key k1 for this tenant, submission and field: altered, or copied from another row');
+      expect(e.message).to.equal(
+        'the value does not open with key k1 for this tenant, submission and field: altered, or copied from another row',
+      );
     }
     // The parts are length-prefixed: shifting a character from one to the next is another binding.
-    expect(thrown(() => keys.open(keys.seal('x', { tenant: 'ab', submissionId: 'c', field: 'f' }), { tenant: 'a', submissionId: 'bc', field: 'f' })).code).to.equal('not-authentic');
+    expect(
+      thrown(() =>
+        keys.open(keys.seal('x', { tenant: 'ab', submissionId: 'c', field: 'f' }), { tenant: 'a', submissionId: 'bc', field: 'f' }),
+      ).code,
+    ).to.equal('not-authentic');
   });
 
   it('does not open an altered ciphertext or a key id swapped in the header', () => {
@@ -150,10 +161,15 @@ describe('field encryption (AES-256-GCM, keyed hashes)', () => {
       try {
         writeFileSync(path.join(dir, 'data'), `# rotated 2026-12-01\nk2:${K2}\n\nk1:${K1}\n`, { mode: 0o600 });
         writeFileSync(path.join(dir, 'index'), `idx1:${IDX}\n`, { mode: 0o600 });
-        const keys = Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS_FILE: path.join(dir, 'data'), AMTSBOTE_INDEX_KEYS_FILE: path.join(dir, 'index') })!;
+        const keys = Keyring.fromEnvironment({
+          AMTSBOTE_DATA_KEYS_FILE: path.join(dir, 'data'),
+          AMTSBOTE_INDEX_KEYS_FILE: path.join(dir, 'index'),
+        })!;
         expect(keys.kids).to.deep.equal(['k2', 'k1']);
         expect(keys.open(ring(`k1:${K1}`).seal('x', row), row)).to.equal('x');
-        const missing = thrown(() => Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS_FILE: path.join(dir, 'nope'), AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }));
+        const missing = thrown(() =>
+          Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS_FILE: path.join(dir, 'nope'), AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }),
+        );
         expect(missing.message).to.equal(`AMTSBOTE_DATA_KEYS_FILE: cannot read ${path.join(dir, 'nope')} (ENOENT)`);
       } finally {
         rmSync(dir, { recursive: true, force: true });
@@ -163,13 +179,34 @@ describe('field encryption (AES-256-GCM, keyed hashes)', () => {
     it('refuses a configuration it cannot use, naming the entry but never the key', () => {
       const short = randomBytes(31).toString('base64');
       const cases: [NodeJS.ProcessEnv, string][] = [
-        [{ AMTSBOTE_DATA_KEYS: `k1:${K1}` }, 'data keys are set but no index key: set AMTSBOTE_INDEX_KEYS or AMTSBOTE_INDEX_KEYS_FILE (a key of its own, for idempotency and search)'],
-        [{ AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'AMTSBOTE_INDEX_KEYS is set but no data key: set AMTSBOTE_DATA_KEYS or AMTSBOTE_DATA_KEYS_FILE'],
-        [{ AMTSBOTE_DATA_KEYS: `k1:${K1}`, AMTSBOTE_DATA_KEYS_FILE: '/x', AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'set AMTSBOTE_DATA_KEYS or AMTSBOTE_DATA_KEYS_FILE, not both'],
-        [{ AMTSBOTE_DATA_KEYS: `k1:${K1},k2:${short}`, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'AMTSBOTE_DATA_KEYS, entry 2 (key id k2): the key is 31 bytes; it must be 32 (e.g. openssl rand -base64 32)'],
-        [{ AMTSBOTE_DATA_KEYS: `k1:${K1.slice(0, 20)}!${K1.slice(21)}`, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'AMTSBOTE_DATA_KEYS, entry 1 (key id k1): the key is not base64'],
-        [{ AMTSBOTE_DATA_KEYS: K1, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'AMTSBOTE_DATA_KEYS, entry 1: write kid:base64, the kid of letters, digits, "_" or "-" (at most 32)'],
-        [{ AMTSBOTE_DATA_KEYS: `k1:${K1},k1:${K2}`, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'AMTSBOTE_DATA_KEYS, entry 2: the key id k1 is given twice'],
+        [
+          { AMTSBOTE_DATA_KEYS: `k1:${K1}` },
+          'data keys are set but no index key: set AMTSBOTE_INDEX_KEYS or AMTSBOTE_INDEX_KEYS_FILE (a key of its own, for idempotency and search)',
+        ],
+        [
+          { AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` },
+          'AMTSBOTE_INDEX_KEYS is set but no data key: set AMTSBOTE_DATA_KEYS or AMTSBOTE_DATA_KEYS_FILE',
+        ],
+        [
+          { AMTSBOTE_DATA_KEYS: `k1:${K1}`, AMTSBOTE_DATA_KEYS_FILE: '/x', AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` },
+          'set AMTSBOTE_DATA_KEYS or AMTSBOTE_DATA_KEYS_FILE, not both',
+        ],
+        [
+          { AMTSBOTE_DATA_KEYS: `k1:${K1},k2:${short}`, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` },
+          'AMTSBOTE_DATA_KEYS, entry 2 (key id k2): the key is 31 bytes; it must be 32 (e.g. openssl rand -base64 32)',
+        ],
+        [
+          { AMTSBOTE_DATA_KEYS: `k1:${K1.slice(0, 20)}!${K1.slice(21)}`, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` },
+          'AMTSBOTE_DATA_KEYS, entry 1 (key id k1): the key is not base64',
+        ],
+        [
+          { AMTSBOTE_DATA_KEYS: K1, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` },
+          'AMTSBOTE_DATA_KEYS, entry 1: write kid:base64, the kid of letters, digits, "_" or "-" (at most 32)',
+        ],
+        [
+          { AMTSBOTE_DATA_KEYS: `k1:${K1},k1:${K2}`, AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` },
+          'AMTSBOTE_DATA_KEYS, entry 2: the key id k1 is given twice',
+        ],
         [{ AMTSBOTE_DATA_KEYS: ' , ', AMTSBOTE_INDEX_KEYS: `idx1:${IDX}` }, 'AMTSBOTE_DATA_KEYS holds no key'],
       ];
       for (const [env, message] of cases) {
@@ -182,7 +219,13 @@ describe('field encryption (AES-256-GCM, keyed hashes)', () => {
 
     it('prints as its key ids only: inspect, JSON, String and template strings', () => {
       const keys = ring(`k2:${K2},k1:${K1}`);
-      const shown = [inspect(keys, { showHidden: true, depth: 10 }), JSON.stringify({ keys }), String(keys), `${keys}`, inspect(parseKeyList(`k1:${K1}`, 'x'), { depth: 10, showHidden: true })];
+      const shown = [
+        inspect(keys, { showHidden: true, depth: 10 }),
+        JSON.stringify({ keys }),
+        String(keys),
+        `${keys}`,
+        inspect(parseKeyList(`k1:${K1}`, 'x'), { depth: 10, showHidden: true }),
+      ];
       for (const text of shown) {
         for (const secret of [K1, K2, IDX, Buffer.from(K1, 'base64').toString('hex')]) expect(text).not.to.contain(secret);
       }

@@ -74,7 +74,8 @@ export function parseKeyList(text: string, source: string): NamedKey[] {
     const colon = entry.indexOf(':');
     const kid = colon === -1 ? '' : entry.slice(0, colon).trim();
     const where = `${source}, entry ${index + 1}`;
-    if (!KID.test(kid)) throw new FieldCryptoError('config', `${where}: write kid:base64, the kid of letters, digits, "_" or "-" (at most 32)`);
+    if (!KID.test(kid))
+      throw new FieldCryptoError('config', `${where}: write kid:base64, the kid of letters, digits, "_" or "-" (at most 32)`);
     if (seen.has(kid)) throw new FieldCryptoError('config', `${where}: the key id ${kid} is given twice`);
     seen.add(kid);
     const b64 = entry.slice(colon + 1).trim();
@@ -87,7 +88,10 @@ export function parseKeyList(text: string, source: string): NamedKey[] {
     if (bytes.length !== KEY_BYTES) {
       const n = bytes.length;
       bytes.fill(0);
-      throw new FieldCryptoError('config', `${where} (key id ${kid}): the key is ${n} bytes; it must be ${KEY_BYTES} (e.g. openssl rand -base64 32)`);
+      throw new FieldCryptoError(
+        'config',
+        `${where} (key id ${kid}): the key is ${n} bytes; it must be ${KEY_BYTES} (e.g. openssl rand -base64 32)`,
+      );
     }
     const key = createSecretKey(bytes);
     bytes.fill(0);
@@ -119,7 +123,8 @@ export class Keyring {
   readonly #index: readonly NamedKey[];
 
   constructor(data: readonly NamedKey[], index: readonly NamedKey[]) {
-    if (data.length === 0 || index.length === 0) throw new FieldCryptoError('config', 'a keyring needs at least one data key and one index key');
+    if (data.length === 0 || index.length === 0)
+      throw new FieldCryptoError('config', 'a keyring needs at least one data key and one index key');
     this.#data = data;
     this.#index = index;
   }
@@ -132,8 +137,13 @@ export class Keyring {
     const data = keysFromEnvironment(env, DATA_KEYS_ENV, DATA_KEYS_FILE_ENV);
     const index = keysFromEnvironment(env, INDEX_KEYS_ENV, INDEX_KEYS_FILE_ENV);
     if (!data && !index) return undefined;
-    if (!data) throw new FieldCryptoError('config', `${INDEX_KEYS_ENV} is set but no data key: set ${DATA_KEYS_ENV} or ${DATA_KEYS_FILE_ENV}`);
-    if (!index) throw new FieldCryptoError('config', `data keys are set but no index key: set ${INDEX_KEYS_ENV} or ${INDEX_KEYS_FILE_ENV} (a key of its own, for idempotency and search)`);
+    if (!data)
+      throw new FieldCryptoError('config', `${INDEX_KEYS_ENV} is set but no data key: set ${DATA_KEYS_ENV} or ${DATA_KEYS_FILE_ENV}`);
+    if (!index)
+      throw new FieldCryptoError(
+        'config',
+        `data keys are set but no index key: set ${INDEX_KEYS_ENV} or ${INDEX_KEYS_FILE_ENV} (a key of its own, for idempotency and search)`,
+      );
     return new Keyring(data, index);
   }
 
@@ -166,7 +176,8 @@ export class Keyring {
     if (b.length < 2 || b[0] !== VERSION) throw new FieldCryptoError('malformed', `not a sealed value of version ${VERSION}`);
     const kidEnd = 2 + b[1]!;
     const kid = b.toString('ascii', 2, kidEnd);
-    if (!KID.test(kid) || b.length < kidEnd + NONCE_BYTES + TAG_BYTES) throw new FieldCryptoError('malformed', 'the sealed value is cut short or damaged');
+    if (!KID.test(kid) || b.length < kidEnd + NONCE_BYTES + TAG_BYTES)
+      throw new FieldCryptoError('malformed', 'the sealed value is cut short or damaged');
     return this.#open(kid, b.subarray(kidEnd), binding);
   }
 
@@ -209,7 +220,11 @@ export class Keyring {
 
   #open(kid: string, payload: Buffer, binding: FieldBinding): Buffer {
     const entry = this.#data.find((k) => k.kid === kid);
-    if (!entry) throw new FieldCryptoError('unknown-key', `the value was sealed with key ${kid}, which is not in the keyring (known: ${this.kids.join(', ')})`);
+    if (!entry)
+      throw new FieldCryptoError(
+        'unknown-key',
+        `the value was sealed with key ${kid}, which is not in the keyring (known: ${this.kids.join(', ')})`,
+      );
     const nonce = payload.subarray(0, NONCE_BYTES);
     const tag = payload.subarray(payload.length - TAG_BYTES);
     const decipher = createDecipheriv('aes-256-gcm', entry.key, nonce, { authTagLength: TAG_BYTES });
@@ -218,7 +233,10 @@ export class Keyring {
     try {
       return Buffer.concat([decipher.update(payload.subarray(NONCE_BYTES, payload.length - TAG_BYTES)), decipher.final()]);
     } catch {
-      throw new FieldCryptoError('not-authentic', `the value does not open with key ${kid} for this tenant, submission and field: altered, or copied from another row`);
+      throw new FieldCryptoError(
+        'not-authentic',
+        `the value does not open with key ${kid} for this tenant, submission and field: altered, or copied from another row`,
+      );
     }
   }
 
@@ -247,7 +265,13 @@ export class Keyring {
 
   #hashWith({ kid, key }: NamedKey, purpose: string, value: string | Uint8Array): string {
     const mac = createHmac('sha256', key);
-    mac.update(lengthPrefixed([Buffer.from('amtsbote-keyed-hash-v1'), Buffer.from(purpose, 'utf8'), typeof value === 'string' ? Buffer.from(value, 'utf8') : value]));
+    mac.update(
+      lengthPrefixed([
+        Buffer.from('amtsbote-keyed-hash-v1'),
+        Buffer.from(purpose, 'utf8'),
+        typeof value === 'string' ? Buffer.from(value, 'utf8') : value,
+      ]),
+    );
     return `${kid}.${mac.digest('base64url')}`;
   }
 
@@ -266,7 +290,13 @@ export class Keyring {
 
 /** Version, key id and binding, each length-prefixed, so no two different tuples give the same bytes. */
 function associatedData(kid: string, b: FieldBinding): Buffer {
-  return lengthPrefixed([Buffer.from([VERSION]), Buffer.from(kid, 'ascii'), Buffer.from(b.tenant, 'utf8'), Buffer.from(b.submissionId, 'utf8'), Buffer.from(b.field, 'utf8')]);
+  return lengthPrefixed([
+    Buffer.from([VERSION]),
+    Buffer.from(kid, 'ascii'),
+    Buffer.from(b.tenant, 'utf8'),
+    Buffer.from(b.submissionId, 'utf8'),
+    Buffer.from(b.field, 'utf8'),
+  ]);
 }
 
 function lengthPrefixed(parts: Uint8Array[]): Buffer {

@@ -95,7 +95,13 @@ export class StatusOutboxWorker {
   async stop(): Promise<void> {
     const unfinished = await this.loop.stop();
     if (unfinished.length === 0) return;
-    await this.o.statusStore.releaseUpdates(this.owner, unfinished.map((u) => u.id), this.now()).catch((e: Error) => this.o.logger.error('could not release status updates', { error: e.message }));
+    await this.o.statusStore
+      .releaseUpdates(
+        this.owner,
+        unfinished.map((u) => u.id),
+        this.now(),
+      )
+      .catch((e: Error) => this.o.logger.error('could not release status updates', { error: e.message }));
   }
 
   /** One try of one update. Never throws. */
@@ -107,7 +113,13 @@ export class StatusOutboxWorker {
       result = await this.attempt(u);
     } catch (e) {
       log.error('status update failed unexpectedly', { error: (e as Error).message });
-      result = { outcome: 'retry', finishedAt: this.now(), error: 'internal error in the hub', errorKind: 'internal', nextAttemptAt: this.now() + this.o.pollIntervalMs * 10 };
+      result = {
+        outcome: 'retry',
+        finishedAt: this.now(),
+        error: 'internal error in the hub',
+        errorKind: 'internal',
+        nextAttemptAt: this.now() + this.o.pollIntervalMs * 10,
+      };
     }
     this.o.metrics?.statusForwarded.inc({ portal: u.portalId, outcome: result.outcome });
     this.o.metrics?.statusForwardSeconds.observe({ portal: u.portalId }, (result.finishedAt - started) / 1000);
@@ -120,15 +132,26 @@ export class StatusOutboxWorker {
       log.error('could not record the status update', { error: (e as Error).message });
       return;
     }
-    const meta = { status: u.status, ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}), ...(result.error ? { error: result.error, errorKind: result.errorKind } : {}) };
+    const meta = {
+      status: u.status,
+      ...(result.httpStatus ? { httpStatus: result.httpStatus } : {}),
+      ...(result.error ? { error: result.error, errorKind: result.errorKind } : {}),
+    };
     if (result.outcome === 'delivered') log.info('status forwarded to the portal', meta);
-    else if (result.outcome === 'retry') log.warn('status update failed, will retry', { ...meta, nextAttemptAt: new Date(result.nextAttemptAt!).toISOString() });
+    else if (result.outcome === 'retry')
+      log.warn('status update failed, will retry', { ...meta, nextAttemptAt: new Date(result.nextAttemptAt!).toISOString() });
     else log.error('status update given up', meta);
   }
 
   private async attempt(u: ClaimedStatusUpdate): Promise<StatusUpdateResult> {
     const cb = this.callbacks.get(u.portalId);
-    if (!cb) return { outcome: 'failed', finishedAt: this.now(), error: `portal ${u.portalId} has no statusCallback any more`, errorKind: 'config' };
+    if (!cb)
+      return {
+        outcome: 'failed',
+        finishedAt: this.now(),
+        error: `portal ${u.portalId} has no statusCallback any more`,
+        errorKind: 'config',
+      };
     const body: StatusUpdateBody = {
       submissionId: u.submissionId,
       externalId: u.externalId,
@@ -145,31 +168,48 @@ export class StatusOutboxWorker {
     const base = { finishedAt, error: failure.error, errorKind: failure.errorKind, httpStatus: failure.httpStatus };
     if (!failure.retryable) return { outcome: 'failed', ...base };
     const policy = cb.retry;
-    if (u.attempt >= policy.maxAttempts) return { outcome: 'failed', ...base, error: `${failure.error} (gave up after ${u.attempt} attempts)` };
-    if (policy.maxAgeMs !== undefined && finishedAt - u.createdAt >= policy.maxAgeMs) return { outcome: 'failed', ...base, error: `${failure.error} (gave up: older than ${policy.maxAgeMs} ms)` };
+    if (u.attempt >= policy.maxAttempts)
+      return { outcome: 'failed', ...base, error: `${failure.error} (gave up after ${u.attempt} attempts)` };
+    if (policy.maxAgeMs !== undefined && finishedAt - u.createdAt >= policy.maxAgeMs)
+      return { outcome: 'failed', ...base, error: `${failure.error} (gave up: older than ${policy.maxAgeMs} ms)` };
     return { outcome: 'retry', ...base, nextAttemptAt: finishedAt + retryDelay(policy, u.attempt, failure.retryAfterMs, this.o.random) };
   }
 
   /** POSTs the update; undefined when the portal took it (2xx). */
-  private async post(cb: StatusCallbackConfig, u: ClaimedStatusUpdate, body: StatusUpdateBody): Promise<{ retryable: boolean; error: string; errorKind: string; httpStatus?: number; retryAfterMs?: number } | undefined> {
+  private async post(
+    cb: StatusCallbackConfig,
+    u: ClaimedStatusUpdate,
+    body: StatusUpdateBody,
+  ): Promise<{ retryable: boolean; error: string; errorKind: string; httpStatus?: number; retryAfterMs?: number } | undefined> {
     let res: Response;
     try {
       res = await fetch(cb.url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', 'idempotency-key': u.id, ...(cb.token ? { authorization: `Bearer ${cb.token}` } : {}) },
+        headers: {
+          'content-type': 'application/json',
+          'idempotency-key': u.id,
+          ...(cb.token ? { authorization: `Bearer ${cb.token}` } : {}),
+        },
         body: JSON.stringify(body),
         signal: AbortSignal.timeout(cb.timeoutMs),
         redirect: 'manual',
       });
     } catch (e) {
       const err = e as Error & { cause?: { code?: string } };
-      if (err.name === 'TimeoutError') return { retryable: true, error: `the portal did not answer within ${cb.timeoutMs} ms`, errorKind: 'timeout' };
+      if (err.name === 'TimeoutError')
+        return { retryable: true, error: `the portal did not answer within ${cb.timeoutMs} ms`, errorKind: 'timeout' };
       return { retryable: true, error: `network error ${err.cause?.code ?? err.message}`, errorKind: 'network' };
     }
     await res.body?.cancel().catch(() => undefined);
     if (res.status >= 200 && res.status < 300) return undefined;
     const retryable = res.status >= 500 || res.status === 408 || res.status === 429;
     const retryAfterMs = retryable ? parseRetryAfter(res.headers.get('retry-after'), this.now()) : undefined;
-    return { retryable, error: `portal answered HTTP ${res.status}`, errorKind: `http-${res.status}`, httpStatus: res.status, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+    return {
+      retryable,
+      error: `portal answered HTTP ${res.status}`,
+      errorKind: `http-${res.status}`,
+      httpStatus: res.status,
+      ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+    };
   }
 }

@@ -11,7 +11,9 @@ export class PushAuth {
   private readonly verifier: BearerVerifier<string>;
 
   constructor(targets: HubConfig['targets']) {
-    this.verifier = new BearerVerifier(Object.entries(targets).flatMap(([id, t]) => (t.status.push ? [{ tokenHash: t.status.push.tokenHash, principal: id }] : [])));
+    this.verifier = new BearerVerifier(
+      Object.entries(targets).flatMap(([id, t]) => (t.status.push ? [{ tokenHash: t.status.push.tokenHash, principal: id }] : [])),
+    );
   }
 
   get enabled(): boolean {
@@ -23,7 +25,8 @@ export class PushAuth {
     const check = this.verifier.verify(req);
     if (check.ok) return check.principals;
     const challenge = bearerChallenge('amtsbote-backoffice', check.reason);
-    if (check.reason === 'missing') throw statusProblem('backoffice-unauthorized', 'send Authorization: Bearer <back-office token>', undefined, challenge);
+    if (check.reason === 'missing')
+      throw statusProblem('backoffice-unauthorized', 'send Authorization: Bearer <back-office token>', undefined, challenge);
     throw statusProblem('backoffice-unauthorized', 'the token is not valid', undefined, challenge);
   }
 }

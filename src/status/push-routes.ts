@@ -58,7 +58,8 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
       const allowed = res.locals.statusTargets as string[];
       const received = now();
       const { events, single, errors } = validate(body, allowed, received);
-      if (errors.length) throw statusProblem('invalid-status-event', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
+      if (errors.length)
+        throw statusProblem('invalid-status-event', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
       const changes = events.map(
         (e): BackofficeStatusChange => ({
           targetId: e.target ?? allowed[0]!,
@@ -73,7 +74,10 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
       const results = await o.recorder.recordAll(changes, (c, i) => (events[i]!.target ? [c.targetId] : allowed));
       if (single && results[0]!.outcome === 'unknown-case') {
         const e = events[0]!;
-        throw statusProblem('unknown-case', e.reference !== undefined ? `no case with reference ${e.reference}` : `no case with idempotency key ${e.idempotencyKey}`);
+        throw statusProblem(
+          'unknown-case',
+          e.reference !== undefined ? `no case with reference ${e.reference}` : `no case with idempotency key ${e.idempotencyKey}`,
+        );
       }
       res.json({ results: results.map(publicResult) } satisfies EventResultsAnswer);
     },
@@ -81,8 +85,13 @@ export function pushRoutes(o: PushRoutesOptions): express.Router {
   return api;
 }
 
-function validate(body: unknown, allowed: readonly string[], now: number): { events: PushedEvent[]; single: boolean; errors: FieldError[] } {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) return { events: [], single: true, errors: [{ pointer: '#', detail: 'the body must be an object' }] };
+function validate(
+  body: unknown,
+  allowed: readonly string[],
+  now: number,
+): { events: PushedEvent[]; single: boolean; errors: FieldError[] } {
+  if (!body || typeof body !== 'object' || Array.isArray(body))
+    return { events: [], single: true, errors: [{ pointer: '#', detail: 'the body must be an object' }] };
   const single = !('events' in body);
   const r = single ? pushedEventSchema.safeParse(body, { reportInput: true }) : pushedBatchSchema.safeParse(body, { reportInput: true });
   if (!r.success) {
@@ -90,7 +99,8 @@ function validate(body: unknown, allowed: readonly string[], now: number): { eve
       events: [],
       single,
       errors: r.error.issues.map((i): FieldError => {
-        if (i.code === 'unrecognized_keys') return { pointer: pointer([...i.path, i.keys[0]!]), detail: `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` };
+        if (i.code === 'unrecognized_keys')
+          return { pointer: pointer([...i.path, i.keys[0]!]), detail: `unknown field${i.keys.length > 1 ? 's' : ''} ${i.keys.join(', ')}` };
         if (i.code === 'invalid_type' && i.input === undefined) return { pointer: pointer(i.path), detail: 'required' };
         return { pointer: pointer(i.path), detail: i.code === 'invalid_type' ? `expected ${i.expected}` : i.message };
       }),
@@ -100,7 +110,8 @@ function validate(body: unknown, allowed: readonly string[], now: number): { eve
   const errors: FieldError[] = [];
   events.forEach((e, i) => {
     const at = (field: string) => pointer(single ? [field] : ['events', i, field]);
-    if (e.target !== undefined && !allowed.includes(e.target)) errors.push({ pointer: at('target'), detail: 'this token may not report for this target' });
+    if (e.target !== undefined && !allowed.includes(e.target))
+      errors.push({ pointer: at('target'), detail: 'this token may not report for this target' });
     if (e.at !== undefined && Date.parse(e.at) > now + MAX_CLOCK_SKEW_MS) errors.push({ pointer: at('at'), detail: 'lies in the future' });
   });
   return { events, single, errors };

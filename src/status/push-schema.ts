@@ -10,11 +10,37 @@ export const MAX_EVENTS = 1000;
 
 export const pushedEventSchema = z
   .object({
-    reference: z.string().min(1).max(200).optional().meta({ description: 'The back office\'s reference for the case, as it answered the delivery.' }),
-    idempotencyKey: z.string().min(1).max(200).optional().meta({ description: 'The Idempotency-Key the hub sent with the delivery (the delivery\'s id).' }),
-    target: z.string().min(1).max(100).optional().meta({ description: 'The target id, when the token stands for several targets and the case should be looked for in one only.' }),
-    status: z.string().min(1).max(100).meta({ description: 'The back office\'s own status word (mapped case-insensitively by the target\'s `status.map`).', examples: ['in Bearbeitung'] }),
-    reason: z.string().max(MAX_REASON_LENGTH).optional().meta({ description: 'Why (e.g. of a rejection): shown to the citizen. Never form data.' }),
+    reference: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: "The back office's reference for the case, as it answered the delivery." }),
+    idempotencyKey: z
+      .string()
+      .min(1)
+      .max(200)
+      .optional()
+      .meta({ description: "The Idempotency-Key the hub sent with the delivery (the delivery's id)." }),
+    target: z
+      .string()
+      .min(1)
+      .max(100)
+      .optional()
+      .meta({ description: 'The target id, when the token stands for several targets and the case should be looked for in one only.' }),
+    status: z
+      .string()
+      .min(1)
+      .max(100)
+      .meta({
+        description: "The back office's own status word (mapped case-insensitively by the target's `status.map`).",
+        examples: ['in Bearbeitung'],
+      }),
+    reason: z
+      .string()
+      .max(MAX_REASON_LENGTH)
+      .optional()
+      .meta({ description: 'Why (e.g. of a rejection): shown to the citizen. Never form data.' }),
     at: z.iso
       .datetime({ offset: true, message: 'an ISO 8601 date-time with time zone, e.g. 2026-11-24T09:30:00+01:00' })
       .optional()
@@ -22,8 +48,11 @@ export const pushedEventSchema = z
   })
   .strict()
   // A rule in code: the description says it in words.
-  .refine((e) => e.reference !== undefined || e.idempotencyKey !== undefined, { message: 'give reference or idempotencyKey', path: ['reference'] })
-  .meta({ description: 'One status change of one case, in the back office\'s words. Give `reference` or `idempotencyKey`.' });
+  .refine((e) => e.reference !== undefined || e.idempotencyKey !== undefined, {
+    message: 'give reference or idempotencyKey',
+    path: ['reference'],
+  })
+  .meta({ description: "One status change of one case, in the back office's words. Give `reference` or `idempotencyKey`." });
 
 export const pushedBatchSchema = z.object({ events: z.array(pushedEventSchema).min(1).max(MAX_EVENTS) }).strict();
 

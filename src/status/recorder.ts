@@ -53,7 +53,10 @@ export class StatusRecorder implements StatusSink {
    * Several changes in one transaction (a pushed batch): all are written or none. `targetIds` widens the search to
    * every target a push token stands for; by default each change looks in its own target.
    */
-  async recordAll(changes: readonly BackofficeStatusChange[], targetIds?: (c: BackofficeStatusChange, index: number) => readonly string[]): Promise<StatusRecordResult[]> {
+  async recordAll(
+    changes: readonly BackofficeStatusChange[],
+    targetIds?: (c: BackofficeStatusChange, index: number) => readonly string[],
+  ): Promise<StatusRecordResult[]> {
     const news = changes.map(
       (c, i): StatusNews => ({
         targetIds: targetIds?.(c, i) ?? [c.targetId],
@@ -71,7 +74,9 @@ export class StatusRecorder implements StatusSink {
 
   /** A delivery reached its back office (delivered, or a file drop acknowledged): RECEIVED, unless it has a status. */
   recordDelivered(d: DeliveredCase): Promise<RecordedStatusDetail> {
-    return this.write([{ targetIds: [], deliveryId: d.deliveryId, word: null, reason: null, at: d.at, source: d.source }]).then((r) => r[0]!);
+    return this.write([{ targetIds: [], deliveryId: d.deliveryId, word: null, reason: null, at: d.at, source: d.source }]).then(
+      (r) => r[0]!,
+    );
   }
 
   /**
@@ -80,11 +85,13 @@ export class StatusRecorder implements StatusSink {
    * there is logged and costs the delivery nothing.
    */
   deliveredHook(): DeliveredHook {
-    const news = (delivered: readonly DeliveredCase[]) => delivered.map((d): StatusNews => ({ targetIds: [], deliveryId: d.deliveryId, word: null, reason: null, at: d.at, source: d.source }));
+    const news = (delivered: readonly DeliveredCase[]) =>
+      delivered.map((d): StatusNews => ({ targetIds: [], deliveryId: d.deliveryId, word: null, reason: null, at: d.at, source: d.source }));
     return {
       rules: () => this.rules(),
       recorded: (delivered, results) => this.reportAll(news(delivered), results),
-      failed: (delivered, error) => this.o.logger.error('could not record delivered cases as received', { count: delivered.length, error: error.message }),
+      failed: (delivered, error) =>
+        this.o.logger.error('could not record delivered cases as received', { count: delivered.length, error: error.message }),
     };
   }
 
@@ -105,7 +112,9 @@ export class StatusRecorder implements StatusSink {
   }
 
   private reportAll(news: StatusNews[], results: StatusRecordResult[]): void {
-    news.forEach((n, i) => this.report(n, results[i]!));
+    news.forEach((n, i) => {
+      this.report(n, results[i]!);
+    });
     if (results.some((r) => r.forwarded)) this.o.onQueued?.();
   }
 
@@ -114,9 +123,26 @@ export class StatusRecorder implements StatusSink {
     this.o.metrics?.statusRecorded.inc({ target, source: n.source, outcome: r.outcome });
     if (r.outcome === 'duplicate' || r.outcome === 'unchanged') return;
     // The reason stays out of the log: it is for the citizen and may name personal circumstances.
-    const meta = { submissionId: r.submissionId, deliveryId: r.deliveryId, target, source: n.source, backofficeStatus: n.word, portalStatus: r.portalStatus ?? null, outcome: r.outcome, ...(r.sequence ? { sequence: r.sequence } : {}) };
-    if (r.outcome === 'unknown-case') this.o.logger.warn('status for a case the hub does not know', { target, source: n.source, backofficeStatus: n.word, ...(n.reference ? { reference: n.reference } : {}), ...(n.idempotencyKey ? { idempotencyKey: n.idempotencyKey } : {}) });
-    else if (r.outcome === 'unmapped') this.o.logger.warn(`the target's status map has no portal status for "${n.word}"; recorded, not forwarded`, meta);
+    const meta = {
+      submissionId: r.submissionId,
+      deliveryId: r.deliveryId,
+      target,
+      source: n.source,
+      backofficeStatus: n.word,
+      portalStatus: r.portalStatus ?? null,
+      outcome: r.outcome,
+      ...(r.sequence ? { sequence: r.sequence } : {}),
+    };
+    if (r.outcome === 'unknown-case')
+      this.o.logger.warn('status for a case the hub does not know', {
+        target,
+        source: n.source,
+        backofficeStatus: n.word,
+        ...(n.reference ? { reference: n.reference } : {}),
+        ...(n.idempotencyKey ? { idempotencyKey: n.idempotencyKey } : {}),
+      });
+    else if (r.outcome === 'unmapped')
+      this.o.logger.warn(`the target's status map has no portal status for "${n.word}"; recorded, not forwarded`, meta);
     else this.o.logger.info('status recorded', meta);
   }
 }

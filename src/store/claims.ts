@@ -13,7 +13,15 @@ import { claimTargetDeliveries, type DueRow } from './target-state.ts';
  * in-flight limit and its rate bucket, the last three shared by every instance through `target_state` (rows
  * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
  */
-export function claimForTargets(db: Kysely<Database>, dialect: Dialect, owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
+export function claimForTargets(
+  db: Kysely<Database>,
+  dialect: Dialect,
+  owner: string,
+  now: number,
+  leaseMs: number,
+  limit: number,
+  gates: readonly TargetGate[],
+): Promise<ClaimBatch> {
   return db.transaction().execute(async (trx) => {
     const { due, probes, wakeAt, blocked } = await claimTargetDeliveries(trx, dialect, gates, now, leaseMs, limit);
     const claimed = due.length ? await takeClaims(trx, due, owner, now, leaseMs) : [];
@@ -34,7 +42,12 @@ export async function ensureTargetStates(db: Db, targetIds: readonly string[], n
 
 /** Targets with open deliveries, configured or not (a removed target's deliveries must still end). */
 export async function targetsWithOpenDeliveries(db: Db): Promise<string[]> {
-  const rows = await db.selectFrom('deliveries').select('target_id').distinct().where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`).execute();
+  const rows = await db
+    .selectFrom('deliveries')
+    .select('target_id')
+    .distinct()
+    .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
+    .execute();
   return rows.map((r) => r.target_id);
 }
 
@@ -49,16 +62,44 @@ async function takeClaims(trx: Trx, due: DueRow[], owner: string, now: number, l
   if (expired.length) {
     await trx
       .updateTable('attempts')
-      .set({ outcome: 'interrupted', finished_at: now, error: 'the lease ran out before the attempt finished (hub stopped or crashed)', error_kind: 'lease-expired' })
-      .where('delivery_id', 'in', expired.map((d) => d.id))
+      .set({
+        outcome: 'interrupted',
+        finished_at: now,
+        error: 'the lease ran out before the attempt finished (hub stopped or crashed)',
+        error_kind: 'lease-expired',
+      })
+      .where(
+        'delivery_id',
+        'in',
+        expired.map((d) => d.id),
+      )
       .where('outcome', 'is', null)
       .execute();
   }
-  const returning = ['id', 'submission_id', 'route_id', 'target_id', 'mapping_id', 'idempotency_key', 'attempts', 'ack_token', 'ack_deadline', 'attempt_base', 'created_at'] as const;
+  const returning = [
+    'id',
+    'submission_id',
+    'route_id',
+    'target_id',
+    'mapping_id',
+    'idempotency_key',
+    'attempts',
+    'ack_token',
+    'ack_deadline',
+    'attempt_base',
+    'created_at',
+  ] as const;
   const sendRows = sendIds.length
     ? await trx
         .updateTable('deliveries')
-        .set((eb) => ({ state: 'sending', lease_owner: owner, lease_expires_at: leaseExpiresAt, next_attempt_at: leaseExpiresAt, attempts: eb('attempts', '+', 1), updated_at: now }))
+        .set((eb) => ({
+          state: 'sending',
+          lease_owner: owner,
+          lease_expires_at: leaseExpiresAt,
+          next_attempt_at: leaseExpiresAt,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }))
         .where('id', 'in', sendIds)
         .returning(returning)
         .execute()

@@ -42,7 +42,11 @@ export async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string
   if (Number(updated.numUpdatedRows) === 0) return false;
   if (d.probe && r.outcome === 'retry') {
     // A failed probe only learnt that the back office is still down: it costs the delivery no attempt of its budget.
-    await trx.updateTable('deliveries').set((eb) => ({ attempt_base: eb('attempt_base', '+', 1) })).where('id', '=', d.id).execute();
+    await trx
+      .updateTable('deliveries')
+      .set((eb) => ({ attempt_base: eb('attempt_base', '+', 1) }))
+      .where('id', '=', d.id)
+      .execute();
   }
   // Asking again changes nothing worth a line in the sync log.
   if (r.outcome === 'ack-pending') return true;

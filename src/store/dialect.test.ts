@@ -2,7 +2,7 @@ import { expect } from 'chai';
 import { lockKey, postgres, sqlite } from './dialect.ts';
 
 describe('dialect', () => {
-  it('names a schedule\'s advisory lock by a key every hub version agrees on', () => {
+  it("names a schedule's advisory lock by a key every hub version agrees on", () => {
     // During a rolling upgrade old and new instances run side by side: the key must not change with the code.
     expect(lockKey('schedule:nightly')).to.equal('-6827184952899215924');
   });

@@ -21,7 +21,12 @@ interface Lockable<Q> {
 export interface Dialect {
   readonly name: DialectName;
   /** Column types: times are epoch ms (bigint/integer), binary content, floating point, an auto-numbered id. */
-  readonly types: { time: 'bigint' | 'integer'; blob: 'bytea' | 'blob'; real: 'double precision' | 'real'; serial: 'bigserial' | 'integer' };
+  readonly types: {
+    time: 'bigint' | 'integer';
+    blob: 'bytea' | 'blob';
+    real: 'double precision' | 'real';
+    serial: 'bigserial' | 'integer';
+  };
   /** The primary key of an auto-numbered id column (`types.serial`). */
   serialKey(c: ColumnDefinitionBuilder): ColumnDefinitionBuilder;
   /** Batches a group commit writes at the same time. */
@@ -90,7 +95,9 @@ export const postgres: Dialect = {
   async maintenanceWarnings(db) {
     const { rows } = await sql<{ autovacuum: string }>`show autovacuum`.execute(db);
     return rows[0]?.autovacuum === 'off'
-      ? ['PostgreSQL runs with autovacuum off: deliveries is a queue table, and without vacuum its claim index fills with dead entries and claims slow down as work drains; turn autovacuum on or VACUUM deliveries regularly']
+      ? [
+          'PostgreSQL runs with autovacuum off: deliveries is a queue table, and without vacuum its claim index fills with dead entries and claims slow down as work drains; turn autovacuum on or VACUUM deliveries regularly',
+        ]
       : [];
   },
   async onPostgres(fn) {

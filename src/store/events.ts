@@ -14,7 +14,16 @@ export interface EventSubject {
 export async function insertEvent(trx: Db, c: EventSubject, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
   await trx
     .insertInto('events')
-    .values({ at, submission_id: c.submission_id, delivery_id: c.id, tenant: c.tenant, service: c.service, target: c.target_id, type, detail: JSON.stringify(detail) })
+    .values({
+      at,
+      submission_id: c.submission_id,
+      delivery_id: c.id,
+      tenant: c.tenant,
+      service: c.service,
+      target: c.target_id,
+      type,
+      detail: JSON.stringify(detail),
+    })
     .execute();
 }
 

@@ -36,7 +36,9 @@ export class GroupCommit<T, R> {
         const batch = this.queue.splice(0, this.maxBatch);
         try {
           const results = await this.writeBatch(batch.map((b) => b.item));
-          batch.forEach((b, i) => b.resolve(results[i]!));
+          batch.forEach((b, i) => {
+            b.resolve(results[i]!);
+          });
         } catch (e) {
           // One bad item must not fail its neighbours: write them one by one, each with its own answer.
           if (batch.length === 1) batch[0]!.reject(e);

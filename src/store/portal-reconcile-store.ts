@@ -61,7 +61,9 @@ export class PortalReconcileStore {
       .where('received_at', '<', q.until);
     if (q.after) {
       const { receivedAt, id } = q.after;
-      query = query.where((eb) => eb.or([eb('received_at', '>', receivedAt), eb.and([eb('received_at', '=', receivedAt), eb('id', '>', id)])]));
+      query = query.where((eb) =>
+        eb.or([eb('received_at', '>', receivedAt), eb.and([eb('received_at', '=', receivedAt), eb('id', '>', id)])]),
+      );
     }
     if (q.tenants?.length) {
       const tenants = q.tenants;

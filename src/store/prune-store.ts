@@ -35,13 +35,17 @@ export class PruneStore {
   /** What `prune` would delete now, per table; deletes nothing. */
   async count(c: PruneCutoffs): Promise<PruneCounts> {
     const n = (r: { n: number | string | bigint } | undefined) => Number(r?.n ?? 0);
-    const runs = await this.prunableRuns(c).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const runs = await this.prunableRuns(c)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     const findings = await this.db
       .selectFrom('reconcile_discrepancies')
       .select((eb) => eb.fn.countAll<number>().as('n'))
       .where('run_id', 'in', this.prunableRuns(c).select('r.id'))
       .executeTakeFirst();
-    const outbox = await this.finishedOutbox(c).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirst();
+    const outbox = await this.finishedOutbox(c)
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .executeTakeFirst();
     return { reconcile_runs: n(runs), reconcile_discrepancies: n(findings), status_outbox: n(outbox) };
   }
 
@@ -55,7 +59,10 @@ export class PruneStore {
     for (;;) {
       let q = this.prunableRuns(c).select(['r.id', 'r.started_at']);
       const a = after;
-      if (a) q = q.where((eb) => eb.or([eb('r.started_at', '>', a.startedAt), eb.and([eb('r.started_at', '=', a.startedAt), eb('r.id', '>', a.id)])]));
+      if (a)
+        q = q.where((eb) =>
+          eb.or([eb('r.started_at', '>', a.startedAt), eb.and([eb('r.started_at', '=', a.startedAt), eb('r.id', '>', a.id)])]),
+        );
       const runs = await q.orderBy('r.started_at').orderBy('r.id').limit(batchSize).execute();
       if (runs.length === 0) break;
       const ids = runs.map((r) => r.id);
@@ -67,7 +74,11 @@ export class PruneStore {
         counts.reconcile_discrepancies += n;
         if (n < batchSize) break;
       }
-      const res = await this.db.deleteFrom('reconcile_runs').where('id', 'in', ids).where('state', 'in', ['finished', 'partial', 'failed']).executeTakeFirst();
+      const res = await this.db
+        .deleteFrom('reconcile_runs')
+        .where('id', 'in', ids)
+        .where('state', 'in', ['finished', 'partial', 'failed'])
+        .executeTakeFirst();
       counts.reconcile_runs += Number(res.numDeletedRows);
       if (runs.length < batchSize) break;
       const last = runs[runs.length - 1]!;
@@ -96,21 +107,40 @@ export class PruneStore {
       .selectFrom('reconcile_runs as r')
       .where('r.started_at', '<', Math.max(c.runsBefore, c.emptyRunsBefore))
       .where('r.state', 'in', ['finished', 'partial', 'failed'])
-      .where((eb) => eb.or([eb('r.started_at', '<', c.runsBefore), eb.and([eb('r.state', '=', 'finished'), eb('r.discrepancies', '=', 0), eb('r.started_at', '<', c.emptyRunsBefore)])]))
+      .where((eb) =>
+        eb.or([
+          eb('r.started_at', '<', c.runsBefore),
+          eb.and([eb('r.state', '=', 'finished'), eb('r.discrepancies', '=', 0), eb('r.started_at', '<', c.emptyRunsBefore)]),
+        ]),
+      )
       .where(({ not, exists, selectFrom }) =>
-        not(exists(selectFrom('reconcile_discrepancies as d').select('d.id').whereRef('d.run_id', '=', 'r.id').where('d.action', '=', 'awaiting-operator'))),
+        not(
+          exists(
+            selectFrom('reconcile_discrepancies as d')
+              .select('d.id')
+              .whereRef('d.run_id', '=', 'r.id')
+              .where('d.action', '=', 'awaiting-operator'),
+          ),
+        ),
       );
   }
 
   /** Status updates in a final state since before the cutoff; the condition's text matches the partial index status_outbox_final. */
   private finishedOutbox(c: PruneCutoffs) {
-    return this.db.selectFrom('status_outbox').where(sql<boolean>`${sql.raw(OUTBOX_FINAL_SQL)}`).where('updated_at', '<', c.outboxBefore);
+    return this.db
+      .selectFrom('status_outbox')
+      .where(sql<boolean>`${sql.raw(OUTBOX_FINAL_SQL)}`)
+      .where('updated_at', '<', c.outboxBefore);
   }
 
   private async deleteFindings(runIds: readonly string[], limit: number): Promise<number> {
     const res = await this.db
       .deleteFrom('reconcile_discrepancies')
-      .where('id', 'in', this.db.selectFrom('reconcile_discrepancies').select('id').where('run_id', 'in', runIds).orderBy('id').limit(limit))
+      .where(
+        'id',
+        'in',
+        this.db.selectFrom('reconcile_discrepancies').select('id').where('run_id', 'in', runIds).orderBy('id').limit(limit),
+      )
       .executeTakeFirst();
     return Number(res.numDeletedRows);
   }

@@ -8,7 +8,11 @@ import { breakerStatus } from './target-state.ts';
 
 /** Counts of deliveries by state, for health, metrics and the stuck-deliveries job. */
 export async function deliveryCounts(db: Db): Promise<Record<DeliveryState, number>> {
-  const rows = await db.selectFrom('deliveries').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+  const rows = await db
+    .selectFrom('deliveries')
+    .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+    .groupBy('state')
+    .execute();
   const out: Record<DeliveryState, number> = { queued: 0, sending: 0, waiting: 0, acknowledging: 0, delivered: 0, failed: 0 };
   for (const r of rows) out[r.state] = Number(r.n);
   return out;
@@ -24,7 +28,13 @@ export async function overdue(db: Db, now: number, olderThanMs: number, limit = 
     .orderBy('next_attempt_at')
     .limit(limit)
     .execute();
-  return rows.map((r) => ({ id: r.id, submissionId: r.submission_id, state: r.state, targetId: r.target_id, nextAttemptAt: r.next_attempt_at }));
+  return rows.map((r) => ({
+    id: r.id,
+    submissionId: r.submission_id,
+    state: r.state,
+    targetId: r.target_id,
+    nextAttemptAt: r.next_attempt_at,
+  }));
 }
 
 /** Each target's breaker, rate bucket and queue, for operators (API and metrics). */
@@ -42,14 +52,32 @@ export async function targetOverview(db: Db, now: number): Promise<TargetOvervie
     .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
     .groupBy(['target_id', 'state'])
     .execute();
-  const failed = await db.selectFrom('deliveries').select((eb) => ['target_id', eb.fn.countAll<number>().as('n')]).where('state', '=', 'failed').groupBy('target_id').execute();
+  const failed = await db
+    .selectFrom('deliveries')
+    .select((eb) => ['target_id', eb.fn.countAll<number>().as('n')])
+    .where('state', '=', 'failed')
+    .groupBy('target_id')
+    .execute();
   const out = new Map<string, TargetOverview>();
   const entry = (id: string): TargetOverview => {
     let e = out.get(id);
-    if (!e) out.set(id, (e = { targetId: id, breaker: breakerStatus(undefined), tokens: null, queue: { queued: 0, waiting: 0, sending: 0, acknowledging: 0, failed: 0, due: 0, oldestDueAt: null } }));
+    if (!e)
+      out.set(
+        id,
+        (e = {
+          targetId: id,
+          breaker: breakerStatus(undefined),
+          tokens: null,
+          queue: { queued: 0, waiting: 0, sending: 0, acknowledging: 0, failed: 0, due: 0, oldestDueAt: null },
+        }),
+      );
     return e;
   };
-  for (const r of states) Object.assign(entry(r.target_id), { breaker: breakerStatus(r), tokens: r.tokens_at === null ? null : { tokens: r.tokens, at: r.tokens_at } });
+  for (const r of states)
+    Object.assign(entry(r.target_id), {
+      breaker: breakerStatus(r),
+      tokens: r.tokens_at === null ? null : { tokens: r.tokens, at: r.tokens_at },
+    });
   for (const r of open) {
     const q = entry(r.target_id).queue;
     q[r.state as 'queued' | 'waiting' | 'sending' | 'acknowledging'] = Number(r.n);

@@ -137,11 +137,25 @@ export class ReconcileStore {
 
   async finishRun(
     id: string,
-    r: { state: ReconcileRunState; finishedAt: number; counts: Partial<Record<DiscrepancyClass, number>>; matched: number; discrepancies: number; error?: string | null },
+    r: {
+      state: ReconcileRunState;
+      finishedAt: number;
+      counts: Partial<Record<DiscrepancyClass, number>>;
+      matched: number;
+      discrepancies: number;
+      error?: string | null;
+    },
   ): Promise<void> {
     await this.db
       .updateTable('reconcile_runs')
-      .set({ state: r.state, finished_at: r.finishedAt, counts: JSON.stringify(r.counts), matched: r.matched, discrepancies: r.discrepancies, error: r.error ?? null })
+      .set({
+        state: r.state,
+        finished_at: r.finishedAt,
+        counts: JSON.stringify(r.counts),
+        matched: r.matched,
+        discrepancies: r.discrepancies,
+        error: r.error ?? null,
+      })
       .where('id', '=', id)
       .execute();
   }
@@ -153,7 +167,12 @@ export class ReconcileStore {
 
   /** Ends a run its instance left behind: `failed`, with why; its findings so far stay. */
   async abandonRun(id: string, error: string, now: number): Promise<boolean> {
-    const res = await this.db.updateTable('reconcile_runs').set({ state: 'failed', finished_at: now, error }).where('id', '=', id).where('state', '=', 'running').executeTakeFirst();
+    const res = await this.db
+      .updateTable('reconcile_runs')
+      .set({ state: 'failed', finished_at: now, error })
+      .where('id', '=', id)
+      .where('state', '=', 'running')
+      .executeTakeFirst();
     return Number(res.numUpdatedRows) > 0;
   }
 
@@ -184,11 +203,16 @@ export class ReconcileStore {
   }
 
   /** Runs, newest first; pass the last one's `{ startedAt, id }` as `before` for the next page. */
-  async listRuns(o: { limit: number; before?: { startedAt: number; id: string } | undefined; scheduleId?: string | undefined }): Promise<RunRecord[]> {
+  async listRuns(o: {
+    limit: number;
+    before?: { startedAt: number; id: string } | undefined;
+    scheduleId?: string | undefined;
+  }): Promise<RunRecord[]> {
     let q = this.db.selectFrom('reconcile_runs').selectAll();
     if (o.scheduleId) q = q.where('schedule_id', '=', o.scheduleId);
     const b = o.before;
-    if (b) q = q.where((eb) => eb.or([eb('started_at', '<', b.startedAt), eb.and([eb('started_at', '=', b.startedAt), eb('id', '<', b.id)])]));
+    if (b)
+      q = q.where((eb) => eb.or([eb('started_at', '<', b.startedAt), eb.and([eb('started_at', '=', b.startedAt), eb('id', '<', b.id)])]));
     const rows = await q.orderBy('started_at', 'desc').orderBy('id', 'desc').limit(o.limit).execute();
     return rows.map(toRun);
   }
@@ -242,7 +266,8 @@ export class ReconcileStore {
       .where('d.delivered_at', '<', q.until);
     if (q.afterKey !== undefined) query = query.where('d.idempotency_key', '>', q.afterKey);
     const tenants = q.tenants;
-    if (tenants?.length) query = query.where((eb) => eb.or(tenants.map((t) => (t.length === 5 ? eb('s.tenant', 'like', `${t}%`) : eb('s.tenant', '=', t)))));
+    if (tenants?.length)
+      query = query.where((eb) => eb.or(tenants.map((t) => (t.length === 5 ? eb('s.tenant', 'like', `${t}%`) : eb('s.tenant', '=', t)))));
     const rows = await query.orderBy('d.idempotency_key').limit(q.limit).execute();
     return rows.map(toHubCase);
   }
@@ -269,14 +294,30 @@ export class ReconcileStore {
    * new retry budget (attempt_base = attempts), due now, and a `delivery.redelivered` event saying who and why.
    * Only deliveries still `delivered` are touched.
    */
-  async redeliver(ids: readonly string[], by: string, reason: string, now: number, detail: Record<string, unknown> = {}): Promise<RedeliverResult[]> {
+  async redeliver(
+    ids: readonly string[],
+    by: string,
+    reason: string,
+    now: number,
+    detail: Record<string, unknown> = {},
+  ): Promise<RedeliverResult[]> {
     const found = new Map<string, RedeliverResult>();
     await this.db.transaction().execute(async (trx) => {
       for (let i = 0; i < ids.length; i += 500) {
         const rows = await trx
           .selectFrom('deliveries as d')
           .innerJoin('submissions as s', 's.id', 'd.submission_id')
-          .select(['d.id', 'd.submission_id', 'd.target_id', 'd.state', 'd.attempts', 'd.reference', 'd.delivered_at', 's.tenant', 's.service'])
+          .select([
+            'd.id',
+            'd.submission_id',
+            'd.target_id',
+            'd.state',
+            'd.attempts',
+            'd.reference',
+            'd.delivered_at',
+            's.tenant',
+            's.service',
+          ])
           .where('d.id', 'in', ids.slice(i, i + 500))
           .execute();
         for (const r of rows) {
@@ -284,7 +325,16 @@ export class ReconcileStore {
             r.state === 'delivered'
               ? await trx
                   .updateTable('deliveries')
-                  .set({ state: 'queued', next_attempt_at: now, lease_owner: null, lease_expires_at: null, ack_token: null, ack_deadline: null, attempt_base: r.attempts, updated_at: now })
+                  .set({
+                    state: 'queued',
+                    next_attempt_at: now,
+                    lease_owner: null,
+                    lease_expires_at: null,
+                    ack_token: null,
+                    ack_deadline: null,
+                    attempt_base: r.attempts,
+                    updated_at: now,
+                  })
                   .where('id', '=', r.id)
                   .where('state', '=', 'delivered')
                   .executeTakeFirst()
@@ -293,7 +343,14 @@ export class ReconcileStore {
             found.set(r.id, { id: r.id, outcome: 'not-delivered', state: r.state });
             continue;
           }
-          await insertEvent(trx, r, now, 'delivery.redelivered', { by, reason, previousReference: r.reference, deliveredAt: r.delivered_at, attempts: r.attempts, ...detail });
+          await insertEvent(trx, r, now, 'delivery.redelivered', {
+            by,
+            reason,
+            previousReference: r.reference,
+            deliveredAt: r.delivered_at,
+            attempts: r.attempts,
+            ...detail,
+          });
           found.set(r.id, { id: r.id, outcome: 'redelivered' });
         }
       }
@@ -305,16 +362,31 @@ export class ReconcileStore {
    * Open deliveries that look stuck: due more than `olderThanMs` ago, or `sending` with an expired lease, or
    * `sending` at all (the caller checks whether the lease holder still lives). Oldest due first, at most `limit`.
    */
-  async stuckCandidates(now: number, o: { olderThanMs: number; targets?: readonly string[] | undefined; tenants?: readonly string[] | undefined; limit: number }): Promise<StuckDelivery[]> {
+  async stuckCandidates(
+    now: number,
+    o: { olderThanMs: number; targets?: readonly string[] | undefined; tenants?: readonly string[] | undefined; limit: number },
+  ): Promise<StuckDelivery[]> {
     let q = this.db
       .selectFrom('deliveries as d')
       .innerJoin('submissions as s', 's.id', 'd.submission_id')
-      .select(['d.id', 'd.submission_id', 'd.target_id', 's.tenant', 'd.state', 'd.attempts', 'd.lease_owner', 'd.lease_expires_at', 'd.next_attempt_at', 'd.created_at'])
+      .select([
+        'd.id',
+        'd.submission_id',
+        'd.target_id',
+        's.tenant',
+        'd.state',
+        'd.attempts',
+        'd.lease_owner',
+        'd.lease_expires_at',
+        'd.next_attempt_at',
+        'd.created_at',
+      ])
       .where(sql<boolean>`d.${sql.raw(OPEN_STATES_SQL)}`)
       .where((eb) => eb.or([eb('d.next_attempt_at', '<=', now - o.olderThanMs), eb('d.state', '=', 'sending')]));
     if (o.targets?.length) q = q.where('d.target_id', 'in', o.targets);
     const tenants = o.tenants;
-    if (tenants?.length) q = q.where((eb) => eb.or(tenants.map((t) => (t.length === 5 ? eb('s.tenant', 'like', `${t}%`) : eb('s.tenant', '=', t)))));
+    if (tenants?.length)
+      q = q.where((eb) => eb.or(tenants.map((t) => (t.length === 5 ? eb('s.tenant', 'like', `${t}%`) : eb('s.tenant', '=', t)))));
     const rows = await q.orderBy('d.next_attempt_at').limit(o.limit).execute();
     return rows.map((r) => ({
       id: r.id,
@@ -375,7 +447,14 @@ function toRun(r: Database['reconcile_runs']): RunRecord {
 }
 
 function toDiscrepancy(r: Selectable<ReconcileDiscrepanciesTable>): StoredDiscrepancy {
-  const d: StoredDiscrepancy = { id: Number(r.id), runId: r.run_id, class: r.class as DiscrepancyClass, action: r.action as DiscrepancyAction, resolvedAt: r.resolved_at, resolvedBy: r.resolved_by };
+  const d: StoredDiscrepancy = {
+    id: Number(r.id),
+    runId: r.run_id,
+    class: r.class as DiscrepancyClass,
+    action: r.action as DiscrepancyAction,
+    resolvedAt: r.resolved_at,
+    resolvedBy: r.resolved_by,
+  };
   if (r.submission_id !== null) d.submissionId = r.submission_id;
   if (r.delivery_id !== null) d.deliveryId = r.delivery_id;
   if (r.target_id !== null) d.targetId = r.target_id;

@@ -10,18 +10,36 @@ import { chunks } from './chunks.ts';
  * Failed deliveries matching the filter, oldest failure first, at most `limit`. Pass the last row's
  * `{ failedAt, id }` as `after` for the next page (keyset pagination).
  */
-export async function findFailed(db: Db, filter: FailedFilter, limit = 500, after?: { failedAt: number; id: string }): Promise<FailedDelivery[]> {
+export async function findFailed(
+  db: Db,
+  filter: FailedFilter,
+  limit = 500,
+  after?: { failedAt: number; id: string },
+): Promise<FailedDelivery[]> {
   let q = db
     .selectFrom('deliveries as d')
     .innerJoin('submissions as s', 's.id', 'd.submission_id')
-    .select(['d.id', 'd.submission_id', 'd.target_id', 's.tenant', 's.service', 'd.attempts', 'd.last_error', 'd.last_error_kind', 'd.updated_at'])
+    .select([
+      'd.id',
+      'd.submission_id',
+      'd.target_id',
+      's.tenant',
+      's.service',
+      'd.attempts',
+      'd.last_error',
+      'd.last_error_kind',
+      'd.updated_at',
+    ])
     .where('d.state', '=', 'failed');
   if (filter.targetId !== undefined) q = q.where('d.target_id', '=', filter.targetId);
   if (filter.tenant !== undefined) q = q.where('s.tenant', '=', filter.tenant);
   if (filter.errorKind !== undefined) q = q.where('d.last_error_kind', '=', filter.errorKind);
   if (filter.since !== undefined) q = q.where('d.updated_at', '>=', filter.since);
   if (filter.until !== undefined) q = q.where('d.updated_at', '<', filter.until);
-  if (after) q = q.where((eb) => eb.or([eb('d.updated_at', '>', after.failedAt), eb.and([eb('d.updated_at', '=', after.failedAt), eb('d.id', '>', after.id)])]));
+  if (after)
+    q = q.where((eb) =>
+      eb.or([eb('d.updated_at', '>', after.failedAt), eb.and([eb('d.updated_at', '=', after.failedAt), eb('d.id', '>', after.id)])]),
+    );
   const rows = await q.orderBy('d.updated_at').orderBy('d.id').limit(limit).execute();
   return rows.map((r) => ({
     id: r.id,
@@ -41,7 +59,13 @@ export async function findFailed(db: Db, filter: FailedFilter, limit = 500, afte
  * attempts not reset (the retry budget counts from here), the same idempotency key. Each replay writes a
  * `delivery.replayed` event in the same transaction. Deliveries in any other state are left alone.
  */
-export async function replay(db: Kysely<Database>, ids: readonly string[], by: string, reason: string | undefined, now: number): Promise<ReplayResult[]> {
+export async function replay(
+  db: Kysely<Database>,
+  ids: readonly string[],
+  by: string,
+  reason: string | undefined,
+  now: number,
+): Promise<ReplayResult[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
   const found = new Map<string, ReplayResult>();
@@ -50,7 +74,17 @@ export async function replay(db: Kysely<Database>, ids: readonly string[], by: s
       const rows = await trx
         .selectFrom('deliveries as d')
         .innerJoin('submissions as s', 's.id', 'd.submission_id')
-        .select(['d.id', 'd.submission_id', 'd.target_id', 'd.state', 'd.attempts', 'd.last_error', 'd.last_error_kind', 's.tenant', 's.service'])
+        .select([
+          'd.id',
+          'd.submission_id',
+          'd.target_id',
+          'd.state',
+          'd.attempts',
+          'd.last_error',
+          'd.last_error_kind',
+          's.tenant',
+          's.service',
+        ])
         .where('d.id', 'in', part)
         .execute();
       for (const r of rows) {
@@ -60,7 +94,16 @@ export async function replay(db: Kysely<Database>, ids: readonly string[], by: s
         }
         const res = await trx
           .updateTable('deliveries')
-          .set({ state: 'queued', next_attempt_at: now, lease_owner: null, lease_expires_at: null, ack_token: null, ack_deadline: null, attempt_base: r.attempts, updated_at: now })
+          .set({
+            state: 'queued',
+            next_attempt_at: now,
+            lease_owner: null,
+            lease_expires_at: null,
+            ack_token: null,
+            ack_deadline: null,
+            attempt_base: r.attempts,
+            updated_at: now,
+          })
           .where('id', '=', r.id)
           .where('state', '=', 'failed')
           .executeTakeFirst();
@@ -68,7 +111,13 @@ export async function replay(db: Kysely<Database>, ids: readonly string[], by: s
           found.set(r.id, { id: r.id, outcome: 'not-failed' });
           continue;
         }
-        await insertEvent(trx, r, now, 'delivery.replayed', { by, ...(reason ? { reason } : {}), previousError: r.last_error, previousErrorKind: r.last_error_kind, attempts: r.attempts });
+        await insertEvent(trx, r, now, 'delivery.replayed', {
+          by,
+          ...(reason ? { reason } : {}),
+          previousError: r.last_error,
+          previousErrorKind: r.last_error_kind,
+          attempts: r.attempts,
+        });
         found.set(r.id, { id: r.id, outcome: 'replayed', previousError: r.last_error, attempts: r.attempts });
       }
     }

@@ -35,7 +35,9 @@ export function claimSqliteFile(file: string): () => void {
   } catch (e) {
     lock.close();
     if ((e as { code?: string }).code !== 'SQLITE_BUSY') throw e;
-    throw new Error(`${holder(infoFile)} is running on ${file}; SQLite serves one hub process. Stop it, or run several instances on PostgreSQL (--database-url).`);
+    throw new Error(
+      `${holder(infoFile)} is running on ${file}; SQLite serves one hub process. Stop it, or run several instances on PostgreSQL (--database-url).`,
+    );
   }
   const me = JSON.stringify({ pid: process.pid, host: hostname() });
   try {
@@ -60,7 +62,8 @@ function holder(infoFile: string): string {
   try {
     const text = readFileSync(infoFile, 'utf8').trim();
     const info = /^\d+$/.test(text) ? { pid: Number(text) } : (JSON.parse(text) as { pid?: unknown; host?: unknown });
-    if (typeof info.pid === 'number') return `another Amtsbote process (pid ${info.pid}${typeof info.host === 'string' && info.host !== hostname() ? ` on ${info.host}` : ''})`;
+    if (typeof info.pid === 'number')
+      return `another Amtsbote process (pid ${info.pid}${typeof info.host === 'string' && info.host !== hostname() ? ` on ${info.host}` : ''})`;
   } catch {
     // unreadable: say what we know
   }

@@ -140,7 +140,11 @@ export class StatusStore {
    * commit that records them delivered, so no crash falls between the two, and a failure here is rolled back to
    * the savepoint and costs the delivery nothing.
    */
-  async recordReceivedWithin(trx: Transaction<Database>, delivered: readonly { deliveryId: string; at: number; source: StatusSource }[], rules: StatusRules): Promise<{ ok: true; results: StatusRecordResult[] } | { ok: false; error: Error }> {
+  async recordReceivedWithin(
+    trx: Transaction<Database>,
+    delivered: readonly { deliveryId: string; at: number; source: StatusSource }[],
+    rules: StatusRules,
+  ): Promise<{ ok: true; results: StatusRecordResult[] } | { ok: false; error: Error }> {
     await sql`savepoint case_received`.execute(trx);
     try {
       const results = await this.recordReceived(trx, delivered, rules);
@@ -156,14 +160,32 @@ export class StatusStore {
    * Delivered cases become RECEIVED, unless they already have a status: what `recordWithin` does for news without
    * a word, written set-wise (a few statements for the whole batch), because it runs in every delivery's commit.
    */
-  async recordReceived(trx: Transaction<Database>, delivered: readonly { deliveryId: string; at: number; source: StatusSource }[], rules: StatusRules): Promise<StatusRecordResult[]> {
+  async recordReceived(
+    trx: Transaction<Database>,
+    delivered: readonly { deliveryId: string; at: number; source: StatusSource }[],
+    rules: StatusRules,
+  ): Promise<StatusRecordResult[]> {
     if (delivered.length === 0) return [];
     const cases = await trx
       .selectFrom('deliveries as d')
       .innerJoin('submissions as s', 's.id', 'd.submission_id')
       .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
-      .select(['d.id', 'd.submission_id', 'd.target_id', 'd.backoffice_status', 'd.backoffice_status_at', 's.portal_id', 's.tenant', 's.service', 'ds.portal_status'])
-      .where('d.id', 'in', delivered.map((d) => d.deliveryId))
+      .select([
+        'd.id',
+        'd.submission_id',
+        'd.target_id',
+        'd.backoffice_status',
+        'd.backoffice_status_at',
+        's.portal_id',
+        's.tenant',
+        's.service',
+        'ds.portal_status',
+      ])
+      .where(
+        'd.id',
+        'in',
+        delivered.map((d) => d.deliveryId),
+      )
       .execute();
     const byId = new Map(cases.map((c) => [c.id, c]));
     const fresh = delivered.filter((d) => byId.get(d.deliveryId) && byId.get(d.deliveryId)!.portal_status === null);
@@ -171,7 +193,21 @@ export class StatusStore {
     if (fresh.length) {
       const rows = await trx
         .insertInto('status_history')
-        .values(fresh.map((d) => ({ submission_id: byId.get(d.deliveryId)!.submission_id, delivery_id: d.deliveryId, target_id: byId.get(d.deliveryId)!.target_id, source: d.source, backoffice_status: null, status_key: '', portal_status: 'RECEIVED', reason: null, at: d.at, recorded_at: rules.now, effect: 'applied' as const })))
+        .values(
+          fresh.map((d) => ({
+            submission_id: byId.get(d.deliveryId)!.submission_id,
+            delivery_id: d.deliveryId,
+            target_id: byId.get(d.deliveryId)!.target_id,
+            source: d.source,
+            backoffice_status: null,
+            status_key: '',
+            portal_status: 'RECEIVED',
+            reason: null,
+            at: d.at,
+            recorded_at: rules.now,
+            effect: 'applied' as const,
+          })),
+        )
         .onConflict((oc) => oc.columns(['delivery_id', 'status_key', 'at']).doNothing())
         .returning('delivery_id')
         .execute();
@@ -182,48 +218,121 @@ export class StatusStore {
     if (applied.length) {
       await trx
         .insertInto('delivery_status')
-        .values(applied.map((d) => ({ delivery_id: d.deliveryId, submission_id: byId.get(d.deliveryId)!.submission_id, portal_status: 'RECEIVED', reason: null, at: d.at, updated_at: rules.now })))
+        .values(
+          applied.map((d) => ({
+            delivery_id: d.deliveryId,
+            submission_id: byId.get(d.deliveryId)!.submission_id,
+            portal_status: 'RECEIVED',
+            reason: null,
+            at: d.at,
+            updated_at: rules.now,
+          })),
+        )
         .onConflict((oc) => oc.column('delivery_id').doNothing())
         .execute();
       const event = (d: (typeof applied)[number]) => {
         const c = byId.get(d.deliveryId)!;
-        return { at: rules.now, submission_id: c.submission_id, delivery_id: c.id, tenant: c.tenant, service: c.service, target: c.target_id, type: 'status.recorded', detail: JSON.stringify({ source: d.source, portalStatus: 'RECEIVED', at: new Date(d.at).toISOString(), effect: 'applied' }) };
+        return {
+          at: rules.now,
+          submission_id: c.submission_id,
+          delivery_id: c.id,
+          tenant: c.tenant,
+          service: c.service,
+          target: c.target_id,
+          type: 'status.recorded',
+          detail: JSON.stringify({ source: d.source, portalStatus: 'RECEIVED', at: new Date(d.at).toISOString(), effect: 'applied' }),
+        };
       };
       await trx.insertInto('events').values(applied.map(event)).execute();
-      for (const [id, change] of await this.recombineMany(trx, applied.map((d) => byId.get(d.deliveryId)!), rules)) changed.set(id, change);
+      for (const [id, change] of await this.recombineMany(
+        trx,
+        applied.map((d) => byId.get(d.deliveryId)!),
+        rules,
+      ))
+        changed.set(id, change);
     }
     return delivered.map((d): StatusRecordResult => {
       const c = byId.get(d.deliveryId);
       if (!c) return { recorded: false, outcome: 'unknown-case' };
-      const base = { submissionId: c.submission_id, deliveryId: c.id, targetId: c.target_id, portalId: c.portal_id, tenant: c.tenant, service: c.service };
-      if (!inserted.has(d.deliveryId)) return { ...base, recorded: false, outcome: c.portal_status === null ? 'duplicate' : 'unchanged', ...(c.portal_status ? { portalStatus: c.portal_status as PortalStatus } : {}) };
+      const base = {
+        submissionId: c.submission_id,
+        deliveryId: c.id,
+        targetId: c.target_id,
+        portalId: c.portal_id,
+        tenant: c.tenant,
+        service: c.service,
+      };
+      if (!inserted.has(d.deliveryId))
+        return {
+          ...base,
+          recorded: false,
+          outcome: c.portal_status === null ? 'duplicate' : 'unchanged',
+          ...(c.portal_status ? { portalStatus: c.portal_status as PortalStatus } : {}),
+        };
       const change = changed.get(c.submission_id);
-      return { ...base, recorded: true, outcome: 'applied', portalStatus: 'RECEIVED', ...(change ? { forwarded: change.forwarded, sequence: change.sequence } : {}) };
+      return {
+        ...base,
+        recorded: true,
+        outcome: 'applied',
+        portalStatus: 'RECEIVED',
+        ...(change ? { forwarded: change.forwarded, sequence: change.sequence } : {}),
+      };
     });
   }
 
   private async recordOne(trx: Transaction<Database>, n: StatusNews, rules: StatusRules): Promise<StatusRecordResult> {
     const c = await this.findCase(trx, n);
     if (!c) return { recorded: false, outcome: 'unknown-case' };
-    const base = { submissionId: c.submission_id, deliveryId: c.id, targetId: c.target_id, portalId: c.portal_id, tenant: c.tenant, service: c.service };
-    const current = await trx.selectFrom('delivery_status').select(['portal_status', 'reason']).where('delivery_id', '=', c.id).executeTakeFirst();
+    const base = {
+      submissionId: c.submission_id,
+      deliveryId: c.id,
+      targetId: c.target_id,
+      portalId: c.portal_id,
+      tenant: c.tenant,
+      service: c.service,
+    };
+    const current = await trx
+      .selectFrom('delivery_status')
+      .select(['portal_status', 'reason'])
+      .where('delivery_id', '=', c.id)
+      .executeTakeFirst();
     const key = n.word === null ? '' : statusKey(n.word);
     const portal = n.word === null ? 'RECEIVED' : rules.map(c.target_id, n.word);
     // The hub's own delivery only sets the floor: a case the back office already reported on keeps its status.
-    if (n.word === null && current) return { ...base, recorded: false, outcome: 'unchanged', portalStatus: current.portal_status as PortalStatus };
-    const seen = await trx.selectFrom('status_history').select('id').where('delivery_id', '=', c.id).where('status_key', '=', key).where('at', '=', n.at).executeTakeFirst();
+    if (n.word === null && current)
+      return { ...base, recorded: false, outcome: 'unchanged', portalStatus: current.portal_status as PortalStatus };
+    const seen = await trx
+      .selectFrom('status_history')
+      .select('id')
+      .where('delivery_id', '=', c.id)
+      .where('status_key', '=', key)
+      .where('at', '=', n.at)
+      .executeTakeFirst();
     if (seen) return { ...base, recorded: false, outcome: 'duplicate' };
     const older = n.word !== null && c.backoffice_status_at !== null && n.at < c.backoffice_status_at;
     const sameWord = n.word !== null && c.backoffice_status !== null && statusKey(c.backoffice_status) === key;
     if (!older && sameWord && (portal === null || (current?.portal_status === portal && (current.reason ?? null) === n.reason))) {
       // Still the word it was, but said later: news from between the two times that arrives now is older news.
-      if (n.at > (c.backoffice_status_at ?? -Infinity)) await trx.updateTable('deliveries').set({ backoffice_status_at: n.at }).where('id', '=', c.id).execute();
+      if (n.at > (c.backoffice_status_at ?? -Infinity))
+        await trx.updateTable('deliveries').set({ backoffice_status_at: n.at }).where('id', '=', c.id).execute();
       return { ...base, recorded: false, outcome: 'unchanged', ...(portal ? { portalStatus: portal } : {}) };
     }
     const effect: StatusEffect = older ? 'older' : portal === null ? 'unmapped' : 'applied';
     const inserted = await trx
       .insertInto('status_history')
-      .values({ submission_id: c.submission_id, delivery_id: c.id, target_id: c.target_id, source: n.source, backoffice_status: n.word, status_key: key, portal_status: portal, reason: n.reason, at: n.at, recorded_at: rules.now, effect })
+      .values({
+        submission_id: c.submission_id,
+        delivery_id: c.id,
+        target_id: c.target_id,
+        source: n.source,
+        backoffice_status: n.word,
+        status_key: key,
+        portal_status: portal,
+        reason: n.reason,
+        at: n.at,
+        recorded_at: rules.now,
+        effect,
+      })
       .onConflict((oc) => oc.columns(['delivery_id', 'status_key', 'at']).doNothing())
       .returning('id')
       .execute();
@@ -234,8 +343,17 @@ export class StatusStore {
     if (effect === 'applied') {
       await trx
         .insertInto('delivery_status')
-        .values({ delivery_id: c.id, submission_id: c.submission_id, portal_status: portal!, reason: n.reason, at: n.at, updated_at: rules.now })
-        .onConflict((oc) => oc.column('delivery_id').doUpdateSet({ portal_status: portal!, reason: n.reason, at: n.at, updated_at: rules.now }))
+        .values({
+          delivery_id: c.id,
+          submission_id: c.submission_id,
+          portal_status: portal!,
+          reason: n.reason,
+          at: n.at,
+          updated_at: rules.now,
+        })
+        .onConflict((oc) =>
+          oc.column('delivery_id').doUpdateSet({ portal_status: portal!, reason: n.reason, at: n.at, updated_at: rules.now }),
+        )
         .execute();
     }
     await insertEvent(trx, c, rules.now, 'status.recorded', {
@@ -281,7 +399,16 @@ export class StatusStore {
     let q = trx
       .selectFrom('deliveries as d')
       .innerJoin('submissions as s', 's.id', 'd.submission_id')
-      .select(['d.id', 'd.submission_id', 'd.target_id', 'd.backoffice_status', 'd.backoffice_status_at', 's.portal_id', 's.tenant', 's.service']);
+      .select([
+        'd.id',
+        'd.submission_id',
+        'd.target_id',
+        'd.backoffice_status',
+        'd.backoffice_status_at',
+        's.portal_id',
+        's.tenant',
+        's.service',
+      ]);
     if (n.targetIds.length) q = q.where('d.target_id', 'in', n.targetIds);
     if (n.deliveryId !== undefined) q = q.where('d.id', '=', n.deliveryId);
     else if (n.reference !== undefined) q = q.where('d.reference', '=', n.reference);
@@ -294,12 +421,20 @@ export class StatusStore {
   }
 
   /** Combines the submission's delivery statuses; on a change, bumps the sequence and queues the portal's update. */
-  private async recombine(trx: Transaction<Database>, c: FoundCase, rules: StatusRules): Promise<{ sequence: number; forwarded: boolean } | undefined> {
+  private async recombine(
+    trx: Transaction<Database>,
+    c: FoundCase,
+    rules: StatusRules,
+  ): Promise<{ sequence: number; forwarded: boolean } | undefined> {
     return (await this.recombineMany(trx, [c], rules)).get(c.submission_id);
   }
 
   /** `recombine` for several submissions at once, in a handful of statements (one case of each is enough). */
-  private async recombineMany(trx: Transaction<Database>, cases: readonly FoundCase[], rules: StatusRules): Promise<Map<string, { sequence: number; forwarded: boolean }>> {
+  private async recombineMany(
+    trx: Transaction<Database>,
+    cases: readonly FoundCase[],
+    rules: StatusRules,
+  ): Promise<Map<string, { sequence: number; forwarded: boolean }>> {
     const out = new Map<string, { sequence: number; forwarded: boolean }>();
     const bySubmission = new Map(cases.map((c) => [c.submission_id, c]));
     if (bySubmission.size === 0) return out;
@@ -311,15 +446,33 @@ export class StatusStore {
       .select(['d.submission_id', 'ds.portal_status', 'ds.reason', 'ds.at'])
       .where('d.submission_id', 'in', ids)
       .execute();
-    const befores = new Map((await trx.selectFrom('submission_status').selectAll().where('submission_id', 'in', ids).execute()).map((r) => [r.submission_id, r]));
-    const updates: { submission_id: string; status: PortalStatus; reason: string | null; at: number; sequence: number; updated_at: number }[] = [];
+    const befores = new Map(
+      (await trx.selectFrom('submission_status').selectAll().where('submission_id', 'in', ids).execute()).map((r) => [r.submission_id, r]),
+    );
+    const updates: {
+      submission_id: string;
+      status: PortalStatus;
+      reason: string | null;
+      at: number;
+      sequence: number;
+      updated_at: number;
+    }[] = [];
     for (const id of ids) {
       const mine = rows.filter((r) => r.submission_id === id);
-      const combined = combineStatuses(mine.map((r) => (r.portal_status === null ? null : { status: r.portal_status as PortalStatus, reason: r.reason, at: r.at! })));
+      const combined = combineStatuses(
+        mine.map((r) => (r.portal_status === null ? null : { status: r.portal_status as PortalStatus, reason: r.reason, at: r.at! })),
+      );
       if (!combined) continue;
       const before = befores.get(id);
       if (before && before.status === combined.status && before.reason === combined.reason) continue;
-      updates.push({ submission_id: id, status: combined.status, reason: combined.reason, at: combined.at, sequence: (before?.sequence ?? 0) + 1, updated_at: rules.now });
+      updates.push({
+        submission_id: id,
+        status: combined.status,
+        reason: combined.reason,
+        at: combined.at,
+        sequence: (before?.sequence ?? 0) + 1,
+        updated_at: rules.now,
+      });
     }
     if (updates.length === 0) return out;
     await trx
@@ -339,7 +492,22 @@ export class StatusStore {
     if (outbox.length) {
       await trx
         .insertInto('status_outbox')
-        .values(outbox.map((u) => ({ id: rules.newId(), submission_id: u.submission_id, portal_id: bySubmission.get(u.submission_id)!.portal_id, sequence: u.sequence, status: u.status, reason: u.reason, at: u.at, state: 'pending' as const, attempts: 0, next_attempt_at: rules.now, created_at: rules.now, updated_at: rules.now })))
+        .values(
+          outbox.map((u) => ({
+            id: rules.newId(),
+            submission_id: u.submission_id,
+            portal_id: bySubmission.get(u.submission_id)!.portal_id,
+            sequence: u.sequence,
+            status: u.status,
+            reason: u.reason,
+            at: u.at,
+            state: 'pending' as const,
+            attempts: 0,
+            next_attempt_at: rules.now,
+            created_at: rules.now,
+            updated_at: rules.now,
+          })),
+        )
         .execute();
     }
     await trx
@@ -350,7 +518,16 @@ export class StatusStore {
           const before = befores.get(u.submission_id);
           const queued = rules.forwards(c.portal_id);
           out.set(u.submission_id, { sequence: u.sequence, forwarded: queued });
-          return { at: rules.now, submission_id: u.submission_id, delivery_id: null, tenant: c.tenant, service: c.service, target: c.target_id, type: 'status.changed', detail: JSON.stringify({ status: u.status, ...(before ? { previous: before.status } : {}), sequence: u.sequence, queued }) };
+          return {
+            at: rules.now,
+            submission_id: u.submission_id,
+            delivery_id: null,
+            tenant: c.tenant,
+            service: c.service,
+            target: c.target_id,
+            type: 'status.changed',
+            detail: JSON.stringify({ status: u.status, ...(before ? { previous: before.status } : {}), sequence: u.sequence, queued }),
+          };
         }),
       )
       .execute();
@@ -387,15 +564,43 @@ export class StatusStore {
       const expires = now + leaseMs;
       const rows = await trx
         .updateTable('status_outbox')
-        .set((eb) => ({ state: 'sending', lease_owner: owner, lease_expires_at: expires, next_attempt_at: expires, attempts: eb('attempts', '+', 1), updated_at: now }))
-        .where('id', 'in', due.map((d) => d.id))
+        .set((eb) => ({
+          state: 'sending',
+          lease_owner: owner,
+          lease_expires_at: expires,
+          next_attempt_at: expires,
+          attempts: eb('attempts', '+', 1),
+          updated_at: now,
+        }))
+        .where(
+          'id',
+          'in',
+          due.map((d) => d.id),
+        )
         .returning(['id', 'submission_id', 'portal_id', 'sequence', 'status', 'reason', 'at', 'attempts', 'created_at'])
         .execute();
-      const subs = await trx.selectFrom('submissions').select(['id', 'external_id', 'tenant', 'service']).where('id', 'in', [...new Set(rows.map((r) => r.submission_id))]).execute();
+      const subs = await trx
+        .selectFrom('submissions')
+        .select(['id', 'external_id', 'tenant', 'service'])
+        .where('id', 'in', [...new Set(rows.map((r) => r.submission_id))])
+        .execute();
       const byId = new Map(subs.map((s) => [s.id, s]));
       return rows.map((r) => {
         const s = byId.get(r.submission_id)!;
-        return { id: r.id, submissionId: r.submission_id, portalId: r.portal_id, externalId: s.external_id, tenant: s.tenant, service: s.service, sequence: r.sequence, status: r.status as PortalStatus, reason: r.reason, at: r.at, attempt: r.attempts, createdAt: r.created_at };
+        return {
+          id: r.id,
+          submissionId: r.submission_id,
+          portalId: r.portal_id,
+          externalId: s.external_id,
+          tenant: s.tenant,
+          service: s.service,
+          sequence: r.sequence,
+          status: r.status as PortalStatus,
+          reason: r.reason,
+          at: r.at,
+          attempt: r.attempts,
+          createdAt: r.created_at,
+        };
       });
     });
   }
@@ -421,16 +626,23 @@ export class StatusStore {
         .where('lease_owner', '=', owner)
         .executeTakeFirst();
       if (Number(res.numUpdatedRows) === 0) return false;
-      const type = r.outcome === 'delivered' ? 'status.forwarded' : r.outcome === 'retry' ? 'status.forward-retry' : 'status.forward-failed';
-      await insertEvent(trx, { submission_id: u.submissionId, id: null, target_id: null, tenant: u.tenant, service: u.service }, r.finishedAt, type, {
-        portal: u.portalId,
-        sequence: u.sequence,
-        status: u.status,
-        attempt: u.attempt,
-        ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
-        ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
-        ...(r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt!).toISOString() } : {}),
-      });
+      const type =
+        r.outcome === 'delivered' ? 'status.forwarded' : r.outcome === 'retry' ? 'status.forward-retry' : 'status.forward-failed';
+      await insertEvent(
+        trx,
+        { submission_id: u.submissionId, id: null, target_id: null, tenant: u.tenant, service: u.service },
+        r.finishedAt,
+        type,
+        {
+          portal: u.portalId,
+          sequence: u.sequence,
+          status: u.status,
+          attempt: u.attempt,
+          ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
+          ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
+          ...(r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt!).toISOString() } : {}),
+        },
+      );
       return true;
     });
   }
@@ -440,7 +652,14 @@ export class StatusStore {
     if (ids.length === 0) return;
     await this.db
       .updateTable('status_outbox')
-      .set((eb) => ({ state: 'pending', lease_owner: null, lease_expires_at: null, next_attempt_at: now, attempts: eb('attempts', '-', 1), updated_at: now }))
+      .set((eb) => ({
+        state: 'pending',
+        lease_owner: null,
+        lease_expires_at: null,
+        next_attempt_at: now,
+        attempts: eb('attempts', '-', 1),
+        updated_at: now,
+      }))
       .where('id', 'in', ids)
       .where('state', '=', 'sending')
       .where('lease_owner', '=', owner)
@@ -449,7 +668,11 @@ export class StatusStore {
 
   /** Outbox rows by state, for metrics. */
   async outboxCounts(): Promise<Record<OutboxState, number>> {
-    const rows = await this.db.selectFrom('status_outbox').select(['state', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('state').execute();
+    const rows = await this.db
+      .selectFrom('status_outbox')
+      .select(['state', (eb) => eb.fn.countAll<number>().as('n')])
+      .groupBy('state')
+      .execute();
     const out: Record<OutboxState, number> = { pending: 0, sending: 0, delivered: 0, failed: 0 };
     for (const r of rows) out[r.state] = Number(r.n);
     return out;
@@ -458,9 +681,17 @@ export class StatusStore {
   /** The submission's current portal status and its history, oldest news first. */
   async view(submissionId: string): Promise<SubmissionStatusView> {
     const current = await this.db.selectFrom('submission_status').selectAll().where('submission_id', '=', submissionId).executeTakeFirst();
-    const history = await this.db.selectFrom('status_history').selectAll().where('submission_id', '=', submissionId).orderBy('at').orderBy('id').execute();
+    const history = await this.db
+      .selectFrom('status_history')
+      .selectAll()
+      .where('submission_id', '=', submissionId)
+      .orderBy('at')
+      .orderBy('id')
+      .execute();
     return {
-      current: current ? { status: current.status as PortalStatus, reason: current.reason, at: current.at, sequence: current.sequence } : null,
+      current: current
+        ? { status: current.status as PortalStatus, reason: current.reason, at: current.at, sequence: current.sequence }
+        : null,
       history: history.map((h) => ({
         at: h.at,
         recordedAt: h.recorded_at,

@@ -97,7 +97,13 @@ export class Store {
    */
   async claimDue(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedDelivery[]> {
     const targets = await this.targetsWithOpenDeliveries();
-    const batch = await this.claimForTargets(owner, now, leaseMs, limit, targets.map((targetId) => ({ targetId, room: limit })));
+    const batch = await this.claimForTargets(
+      owner,
+      now,
+      leaseMs,
+      limit,
+      targets.map((targetId) => ({ targetId, room: limit })),
+    );
     return batch.claimed;
   }
 
@@ -205,14 +211,25 @@ export class Store {
       const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
       const hook = this.deliveredHook;
       if (delivered.length && hook) {
-        const cases = delivered.map((c) => ({ deliveryId: c.d.id, at: c.r.finishedAt, source: c.d.ack ? ('acknowledgement' as const) : ('delivery' as const) }));
+        const cases = delivered.map((c) => ({
+          deliveryId: c.d.id,
+          at: c.r.finishedAt,
+          source: c.d.ack ? ('acknowledgement' as const) : ('delivery' as const),
+        }));
         const r = await this.status.recordReceivedWithin(trx, cases, hook.rules());
         if (r.ok) afterCommit = () => hook.recorded(cases, r.results);
         else hook.failed(cases, r.error);
       }
       // Breakers last, target by target in id order, so concurrent batches lock their rows in one order.
       const signals = batch.filter((c, i) => recorded[i] && c.r.breaker);
-      if (signals.length) changes.push(...(await applyBreakerSignals(trx, this.dialect, signals.map((c) => ({ d: c.d, r: c.r })))));
+      if (signals.length)
+        changes.push(
+          ...(await applyBreakerSignals(
+            trx,
+            this.dialect,
+            signals.map((c) => ({ d: c.d, r: c.r })),
+          )),
+        );
       return recorded;
     });
     afterCommit?.();

@@ -43,7 +43,17 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
       for (const f of found) firsts.set(`${f.portal_id}\u0000${f.external_id}`, f);
     }
     const created = batch.filter((s) => inserted.has(s.id));
-    const attachments = created.flatMap((s) => s.attachments.map((a, position) => ({ submission_id: s.id, position, filename: a.filename, media_type: a.mediaType, size: a.size, sha256: a.sha256, content: a.content })));
+    const attachments = created.flatMap((s) =>
+      s.attachments.map((a, position) => ({
+        submission_id: s.id,
+        position,
+        filename: a.filename,
+        media_type: a.mediaType,
+        size: a.size,
+        sha256: a.sha256,
+        content: a.content,
+      })),
+    );
     for (const rows of chunks(attachments, 100)) await trx.insertInto('attachments').values(rows).execute();
     const deliveries = created.flatMap((s) =>
       s.deliveries.map((d) => ({
@@ -64,8 +74,20 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
     const events = created.flatMap((s) => {
       const base = { at: s.receivedAt, submission_id: s.id, tenant: s.tenant, service: s.service };
       return [
-        { ...base, delivery_id: null, target: null, type: 'submission.received', detail: JSON.stringify({ portal: s.portalId, externalId: s.externalId, attachments: s.attachments.length }) },
-        ...s.deliveries.map((d) => ({ ...base, delivery_id: d.id, target: d.targetId, type: 'delivery.queued', detail: JSON.stringify({ route: d.routeId, mapping: d.mappingId }) })),
+        {
+          ...base,
+          delivery_id: null,
+          target: null,
+          type: 'submission.received',
+          detail: JSON.stringify({ portal: s.portalId, externalId: s.externalId, attachments: s.attachments.length }),
+        },
+        ...s.deliveries.map((d) => ({
+          ...base,
+          delivery_id: d.id,
+          target: d.targetId,
+          type: 'delivery.queued',
+          detail: JSON.stringify({ route: d.routeId, mapping: d.mappingId }),
+        })),
       ];
     });
     for (const rows of chunks(events, 500)) await trx.insertInto('events').values(rows).execute();
@@ -100,7 +122,13 @@ export async function messageSource(db: Db, submissionId: string): Promise<Messa
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
     content: s.content,
-    attachments: attachments.map((a) => ({ filename: a.filename, mediaType: a.media_type, size: a.size, sha256: a.sha256, content: Buffer.from(a.content) })),
+    attachments: attachments.map((a) => ({
+      filename: a.filename,
+      mediaType: a.media_type,
+      size: a.size,
+      sha256: a.sha256,
+      content: Buffer.from(a.content),
+    })),
   };
 }
 
@@ -112,9 +140,24 @@ export async function getSubmission(db: Db, id: string): Promise<SubmissionView 
     .where('id', '=', id)
     .executeTakeFirst();
   if (!s) return undefined;
-  const deliveries = await db.selectFrom('deliveries').selectAll().where('submission_id', '=', id).orderBy('created_at').orderBy('id').execute();
+  const deliveries = await db
+    .selectFrom('deliveries')
+    .selectAll()
+    .where('submission_id', '=', id)
+    .orderBy('created_at')
+    .orderBy('id')
+    .execute();
   const attempts = deliveries.length
-    ? await db.selectFrom('attempts').selectAll().where('delivery_id', 'in', deliveries.map((d) => d.id)).orderBy('number').execute()
+    ? await db
+        .selectFrom('attempts')
+        .selectAll()
+        .where(
+          'delivery_id',
+          'in',
+          deliveries.map((d) => d.id),
+        )
+        .orderBy('number')
+        .execute()
     : [];
   return {
     id: s.id,

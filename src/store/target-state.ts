@@ -45,7 +45,11 @@ function breakerColumns(b: BreakerStatus, now: number) {
 async function readStates(trx: Trx, dialect: Dialect, targetIds: string[], lock: boolean): Promise<Map<string, TargetStateRow>> {
   if (targetIds.length === 0) return new Map();
   // One lock order (by id) for every transaction that takes these rows, so two instances never deadlock.
-  let q = trx.selectFrom('target_state').selectAll().where('target_id', 'in', [...targetIds].sort()).orderBy('target_id');
+  let q = trx
+    .selectFrom('target_state')
+    .selectAll()
+    .where('target_id', 'in', [...targetIds].sort())
+    .orderBy('target_id');
   if (lock) q = dialect.lockRows(q);
   return new Map((await q.execute()).map((r) => [r.target_id, r]));
 }
@@ -63,7 +67,12 @@ export async function claimTargetDeliveries(
   // change of state); while it is closed, reading is enough, so claims of healthy targets never wait on each other.
   const open = gates.filter((g) => g.room > 0);
   const limited = new Set(open.filter((g) => g.maxInFlight || g.rate).map((g) => g.targetId));
-  const seen = await readStates(trx, dialect, open.filter((g) => g.breaker && !limited.has(g.targetId)).map((g) => g.targetId), false);
+  const seen = await readStates(
+    trx,
+    dialect,
+    open.filter((g) => g.breaker && !limited.has(g.targetId)).map((g) => g.targetId),
+    false,
+  );
   for (const [id, row] of seen) if (row.breaker !== 'closed') limited.add(id);
   const states = new Map([...seen, ...(await readStates(trx, dialect, [...limited], true))]);
   const capped = open.filter((g) => g.maxInFlight).map((g) => g.targetId);
@@ -118,7 +127,8 @@ export async function claimTargetDeliveries(
       if (tokens < 1) {
         // Stamped by a clock ahead of ours (another instance's, or ours before it was set back): refill from our
         // now, or the bucket would stay empty until our clock caught up with the stamp.
-        if (row?.tokens_at != null && row.tokens_at > now) await trx.updateTable('target_state').set({ tokens, tokens_at: now }).where('target_id', '=', g.targetId).execute();
+        if (row?.tokens_at != null && row.tokens_at > now)
+          await trx.updateTable('target_state').set({ tokens, tokens_at: now }).where('target_id', '=', g.targetId).execute();
         wake(nextTokenAt(tokens, now, g.rate), g.targetId);
         continue;
       }
@@ -150,7 +160,12 @@ export async function claimTargetDeliveries(
       .orderBy('next_attempt_at')
       .orderBy('id')
       .limit(n);
-    if (p.rows.length) q = q.where('id', 'not in', p.rows.map((r) => r.id));
+    if (p.rows.length)
+      q = q.where(
+        'id',
+        'not in',
+        p.rows.map((r) => r.id),
+      );
     q = dialect.claimRows(q);
     const rows = await q.execute();
     p.rows.push(...rows);
@@ -182,20 +197,30 @@ export async function claimTargetDeliveries(
       probes.add(sends[0].id);
       Object.assign(patch, breakerColumns(probing(p.breaker, sends[0].id, now + leaseMs), now));
     }
-    if (Object.keys(patch).length) await trx.updateTable('target_state').set({ ...patch, updated_at: now }).where('target_id', '=', p.g.targetId).execute();
+    if (Object.keys(patch).length)
+      await trx
+        .updateTable('target_state')
+        .set({ ...patch, updated_at: now })
+        .where('target_id', '=', p.g.targetId)
+        .execute();
   }
   return { due, probes, wakeAt, blocked };
 }
 
 /** Moves each target's breaker on by the attempts that ended in this batch; returns the changes of state. */
-export async function applyBreakerSignals(trx: Trx, dialect: Dialect, items: { d: ClaimedDelivery; r: AttemptResult }[]): Promise<BreakerChange[]> {
+export async function applyBreakerSignals(
+  trx: Trx,
+  dialect: Dialect,
+  items: { d: ClaimedDelivery; r: AttemptResult }[],
+): Promise<BreakerChange[]> {
   const byTarget = new Map<string, { d: ClaimedDelivery; r: AttemptResult }[]>();
   for (const it of items) byTarget.set(it.d.targetId, [...(byTarget.get(it.d.targetId) ?? []), it]);
   // Most attempts change nothing (a success on a closed breaker): read first, lock only the rows that change.
   const seen = await readStates(trx, dialect, [...byTarget.keys()], false);
   const changing = [...byTarget.keys()].filter((id) => {
     let status = breakerStatus(seen.get(id));
-    for (const { d, r } of byTarget.get(id)!) status = breakerAfter(status, r.breaker!.signal, r.breaker!.settings, r.finishedAt, { deliveryId: d.id, error: r.error }).status;
+    for (const { d, r } of byTarget.get(id)!)
+      status = breakerAfter(status, r.breaker!.signal, r.breaker!.settings, r.finishedAt, { deliveryId: d.id, error: r.error }).status;
     return !sameBreaker(status, breakerStatus(seen.get(id)));
   });
   const states = await readStates(trx, dialect, changing, true);
@@ -213,11 +238,21 @@ export async function applyBreakerSignals(trx: Trx, dialect: Dialect, items: { d
     if (status === before) continue;
     const cols = breakerColumns(status, at);
     if (states.has(targetId)) await trx.updateTable('target_state').set(cols).where('target_id', '=', targetId).execute();
-    else await trx.insertInto('target_state').values({ target_id: targetId, ...cols }).onConflict((oc) => oc.column('target_id').doUpdateSet(cols)).execute();
+    else
+      await trx
+        .insertInto('target_state')
+        .values({ target_id: targetId, ...cols })
+        .onConflict((oc) => oc.column('target_id').doUpdateSet(cols))
+        .execute();
   }
   return changes;
 }
 
 function sameBreaker(a: BreakerStatus, b: BreakerStatus): boolean {
-  return a.state === b.state && a.consecutiveFailures === b.consecutiveFailures && a.retryAt === b.retryAt && a.probeDeliveryId === b.probeDeliveryId;
+  return (
+    a.state === b.state &&
+    a.consecutiveFailures === b.consecutiveFailures &&
+    a.retryAt === b.retryAt &&
+    a.probeDeliveryId === b.probeDeliveryId
+  );
 }

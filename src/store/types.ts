@@ -26,9 +26,7 @@ export interface NewSubmission {
   deliveries: { id: string; routeId: string; targetId: string; mappingId: string }[];
 }
 
-export type CreateResult =
-  | { outcome: 'created'; id: string }
-  | { outcome: 'duplicate'; id: string; sameBody: boolean };
+export type CreateResult = { outcome: 'created'; id: string } | { outcome: 'duplicate'; id: string; sameBody: boolean };
 
 export interface ClaimedDelivery {
   id: string;
@@ -100,7 +98,15 @@ export interface TargetOverview {
   breaker: BreakerStatus;
   /** The rate bucket as last written (null: never used). */
   tokens: { tokens: number; at: number } | null;
-  queue: { queued: number; waiting: number; sending: number; acknowledging: number; failed: number; due: number; oldestDueAt: number | null };
+  queue: {
+    queued: number;
+    waiting: number;
+    sending: number;
+    acknowledging: number;
+    failed: number;
+    due: number;
+    oldestDueAt: number | null;
+  };
 }
 
 /** A breaker changed state (reported after the commit). */

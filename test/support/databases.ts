@@ -52,7 +52,11 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
   if (kind === 'postgres') await postgresReachable();
   if (kind === 'sqlite') {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-test-'));
-    return { name: kind, options: { sqliteFile: path.join(dir, 'amtsbote.sqlite') }, drop: async () => rmSync(dir, { recursive: true, force: true }) };
+    return {
+      name: kind,
+      options: { sqliteFile: path.join(dir, 'amtsbote.sqlite') },
+      drop: async () => rmSync(dir, { recursive: true, force: true }),
+    };
   }
   const schema = `amtsbote_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
   return { name: kind, options: { url: PG_URL, schema }, drop: () => dropSchema(PG_URL, schema) };
@@ -62,9 +66,12 @@ export async function createTestDatabase(kind: 'sqlite' | 'postgres'): Promise<T
  * Runs a describe block once per database. PostgreSQL is required in CI; on a developer machine without it
  * the PostgreSQL half is skipped with a message saying so.
  */
-export function describeEachDatabase(title: string, body: (ctx: { kind: 'sqlite' | 'postgres'; db: () => TestDatabase; store: () => Store }) => void): void {
+export function describeEachDatabase(
+  title: string,
+  body: (ctx: { kind: 'sqlite' | 'postgres'; db: () => TestDatabase; store: () => Store }) => void,
+): void {
   for (const kind of ['sqlite', 'postgres'] as const) {
-    describe(`${title} [${kind}]`, function () {
+    describe(`${title} [${kind}]`, () => {
       let db: TestDatabase | undefined;
       let store: Store | undefined;
       before(async function () {

@@ -53,7 +53,9 @@ export function startHubProcess(o: HubProcessOptions): Promise<HubProcess> {
     lines.push(line);
     if (lines.length > 50) lines.shift();
   };
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => proc.once('exit', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    proc.once('exit', (code, signal) => resolve({ code, signal })),
+  );
   createInterface({ input: proc.stderr! }).on('line', keep);
   const stdout = createInterface({ input: proc.stdout! });
   const gone = async (signal: NodeJS.Signals, graceMs: number) => {

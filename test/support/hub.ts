@@ -36,7 +36,8 @@ export async function startTestHub(opts: {
   env?: Record<string, string>;
 }): Promise<TestHub> {
   const db = opts.db ?? (await createTestDatabase(opts.kind));
-  const dataDir = opts.dataDir ?? (db.options.sqliteFile ? path.dirname(db.options.sqliteFile) : mkdtempSync(path.join(os.tmpdir(), 'amtsbote-data-')));
+  const dataDir =
+    opts.dataDir ?? (db.options.sqliteFile ? path.dirname(db.options.sqliteFile) : mkdtempSync(path.join(os.tmpdir(), 'amtsbote-data-')));
   const dropDir = path.join(dataDir, 'dropbox');
   mkdirSync(dropDir, { recursive: true });
   const logLines: string[] = [];
@@ -99,7 +100,14 @@ export function submission(overrides: Record<string, unknown> = {}): Record<stri
     tenant: '05513000',
     service: 'sperrmuell',
     submittedAt: '2026-11-24T09:30:00+01:00',
-    applicant: { givenName: 'Erika', familyName: 'Mustermann', street: 'Musterweg', houseNumber: '1', postalCode: '45879', city: 'Gelsenkirchen' },
+    applicant: {
+      givenName: 'Erika',
+      familyName: 'Mustermann',
+      street: 'Musterweg',
+      houseNumber: '1',
+      postalCode: '45879',
+      city: 'Gelsenkirchen',
+    },
     data: { preferredDate: '2026-12-07', items: [{ kind: 'furniture', quantity: 2 }] },
     attachments: [],
     ...overrides,

@@ -31,7 +31,8 @@ try {
     for (let done = 0; done < n; ) {
       const claimed = await store.claimDue(`${tag}:${process.pid}`, at + 1, 60_000, 5);
       for (const d of claimed) {
-        if (await store.completeAttempt(d, `${tag}:${process.pid}`, { outcome: 'delivered', finishedAt: at + 2, reference: `AZ-${d.id}` })) done++;
+        if (await store.completeAttempt(d, `${tag}:${process.pid}`, { outcome: 'delivered', finishedAt: at + 2, reference: `AZ-${d.id}` }))
+          done++;
       }
       if (!claimed.length) await new Promise((r) => setImmediate(r));
     }

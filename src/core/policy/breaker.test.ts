@@ -7,7 +7,10 @@ const settings = { failureThreshold: 3, cooldownMs: 30_000 };
 
 /** The breaker after a run of attempts by one delivery, `ms` apart, starting at T0. */
 function run(signals: BackOfficeSignal[], from: BreakerStatus = CLOSED, ms = 1000): BreakerStatus {
-  return signals.reduce((b, signal, i) => breakerAfter(b, signal, settings, T0 + i * ms, { deliveryId: 'd1', error: `failure ${i + 1}` }).status, from);
+  return signals.reduce(
+    (b, signal, i) => breakerAfter(b, signal, settings, T0 + i * ms, { deliveryId: 'd1', error: `failure ${i + 1}` }).status,
+    from,
+  );
 }
 
 describe('circuit breaker', () => {
@@ -19,7 +22,14 @@ describe('circuit breaker', () => {
   it('opens at the threshold of failures in a row, for one cool-down', () => {
     const opened = breakerAfter(run(['down', 'down']), 'down', settings, T0 + 5000, { deliveryId: 'd1', error: 'HTTP 503' });
     expect(opened.transition).to.equal('opened');
-    expect(opened.status).to.deep.equal({ state: 'open', consecutiveFailures: 3, openedAt: T0 + 5000, retryAt: T0 + 35_000, probeDeliveryId: null, lastError: 'HTTP 503' });
+    expect(opened.status).to.deep.equal({
+      state: 'open',
+      consecutiveFailures: 3,
+      openedAt: T0 + 5000,
+      retryAt: T0 + 35_000,
+      probeDeliveryId: null,
+      lastError: 'HTTP 503',
+    });
     expect(breakerGate(opened.status, T0 + 34_999)).to.deep.equal({ allow: 'none', wakeAt: T0 + 35_000 });
     expect(breakerGate(opened.status, T0 + 35_000)).to.deep.equal({ allow: 'probe' });
   });
@@ -46,7 +56,14 @@ describe('circuit breaker', () => {
     const half = probing(open, 'd7', T0 + 60_000);
     const again = breakerAfter(half, 'down', settings, T0 + 40_000, { deliveryId: 'd7', error: 'still 503' });
     expect(again.transition).to.equal('reopened');
-    expect(again.status).to.deep.equal({ state: 'open', consecutiveFailures: 4, openedAt: open.openedAt, retryAt: T0 + 70_000, probeDeliveryId: null, lastError: 'still 503' });
+    expect(again.status).to.deep.equal({
+      state: 'open',
+      consecutiveFailures: 4,
+      openedAt: open.openedAt,
+      retryAt: T0 + 70_000,
+      probeDeliveryId: null,
+      lastError: 'still 503',
+    });
   });
 
   it('does not reopen for the failure of an attempt other than the probe (one started before it opened)', () => {

@@ -21,7 +21,14 @@ export interface BreakerStatus {
   lastError: string | null;
 }
 
-export const CLOSED: BreakerStatus = { state: 'closed', consecutiveFailures: 0, openedAt: null, retryAt: null, probeDeliveryId: null, lastError: null };
+export const CLOSED: BreakerStatus = {
+  state: 'closed',
+  consecutiveFailures: 0,
+  openedAt: null,
+  retryAt: null,
+  probeDeliveryId: null,
+  lastError: null,
+};
 
 /** What an attempt's end says about the back office: it answered (`up`, even with a 4xx) or it did not (`down`). */
 export type BackOfficeSignal = 'up' | 'down';
@@ -54,7 +61,14 @@ export function breakerAfter(
   }
   const failures = b.consecutiveFailures + 1;
   const lastError = attempt.error ?? b.lastError;
-  const open = (): BreakerStatus => ({ state: 'open', consecutiveFailures: failures, openedAt: b.openedAt ?? now, retryAt: now + settings.cooldownMs, probeDeliveryId: null, lastError });
+  const open = (): BreakerStatus => ({
+    state: 'open',
+    consecutiveFailures: failures,
+    openedAt: b.openedAt ?? now,
+    retryAt: now + settings.cooldownMs,
+    probeDeliveryId: null,
+    lastError,
+  });
   if (b.state === 'closed' && failures >= settings.failureThreshold) return { status: { ...open(), openedAt: now }, transition: 'opened' };
   if (b.state === 'half-open' && b.probeDeliveryId === attempt.deliveryId) return { status: open(), transition: 'reopened' };
   return { status: { ...b, consecutiveFailures: failures, lastError } };

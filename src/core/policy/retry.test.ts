@@ -1,6 +1,15 @@
 import { expect } from 'chai';
 import fc from 'fast-check';
-import { afterFailure, budgetAttempt, budgetSpent, RetriesFailed, retrying, retryDelay, type AttemptBudget, type RetryPolicy } from './retry.ts';
+import {
+  afterFailure,
+  budgetAttempt,
+  budgetSpent,
+  RetriesFailed,
+  retrying,
+  retryDelay,
+  type AttemptBudget,
+  type RetryPolicy,
+} from './retry.ts';
 
 const T0 = Date.UTC(2026, 10, 24, 9, 0, 0);
 const MINUTE = 60_000;
@@ -20,20 +29,30 @@ describe('retry back-off', () => {
     expect(retryDelay(policy, 3, undefined, () => 0.5)).to.equal(3600);
   });
 
-  it("honours a longer Retry-After, but not one longer than a day", () => {
+  it('honours a longer Retry-After, but not one longer than a day', () => {
     expect(retryDelay(policy, 1, 30_000, () => 0)).to.equal(30_000);
     expect(retryDelay(policy, 1, 10, () => 0)).to.equal(1000);
     expect(retryDelay(policy, 1, 7 * 24 * 3600_000, () => 0)).to.equal(24 * 3600_000);
   });
 
   it('never waits longer than the cap (or the Retry-After), nor less than the unjittered share', () => {
-    const policies = fc.record({ baseDelayMs: fc.nat(3_600_000), maxDelayMs: fc.nat(3_600_000), maxAttempts: fc.integer({ min: 1, max: 1000 }), jitter: fc.double({ min: 0, max: 1, noNaN: true }) });
+    const policies = fc.record({
+      baseDelayMs: fc.nat(3_600_000),
+      maxDelayMs: fc.nat(3_600_000),
+      maxAttempts: fc.integer({ min: 1, max: 1000 }),
+      jitter: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
     fc.assert(
-      fc.property(policies, fc.integer({ min: 1, max: 1000 }), fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (p, attempt, r) => {
-        const delay = retryDelay(p, attempt, undefined, () => r);
-        const exp = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
-        return delay <= p.maxDelayMs && delay >= Math.floor(exp * (1 - p.jitter));
-      }),
+      fc.property(
+        policies,
+        fc.integer({ min: 1, max: 1000 }),
+        fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }),
+        (p, attempt, r) => {
+          const delay = retryDelay(p, attempt, undefined, () => r);
+          const exp = Math.min(p.maxDelayMs, p.baseDelayMs * 2 ** (attempt - 1));
+          return delay <= p.maxDelayMs && delay >= Math.floor(exp * (1 - p.jitter));
+        },
+      ),
     );
     fc.assert(
       fc.property(policies, fc.integer({ min: 1, max: 1000 }), fc.nat(10 * 24 * 3_600_000), (p, attempt, retryAfter) => {
@@ -56,12 +75,22 @@ describe('retry decision of the delivery queue', () => {
   });
 
   it('fails a permanent error at once, with the adapter’s words', () => {
-    expect(afterFailure({ retryable: false, error: 'back office answered HTTP 422' }, first, policy, T0)).to.deep.equal({ next: 'fail', because: 'permanent', error: 'back office answered HTTP 422' });
+    expect(afterFailure({ retryable: false, error: 'back office answered HTTP 422' }, first, policy, T0)).to.deep.equal({
+      next: 'fail',
+      because: 'permanent',
+      error: 'back office answered HTTP 422',
+    });
   });
 
   it('gives up when the attempts are used up, and says since when they were counted', () => {
-    expect(afterFailure(unavailable, { ...first, attempt: 3 }, policy, T0)).to.deep.equal({ next: 'fail', because: 'attempts-exhausted', error: 'back office answered HTTP 503 (gave up after 3 attempts)' });
-    expect(afterFailure(unavailable, { ...first, attempt: 3, replayed: true }, policy, T0)).to.deep.include({ error: 'back office answered HTTP 503 (gave up after 3 attempts since the replay)' });
+    expect(afterFailure(unavailable, { ...first, attempt: 3 }, policy, T0)).to.deep.equal({
+      next: 'fail',
+      because: 'attempts-exhausted',
+      error: 'back office answered HTTP 503 (gave up after 3 attempts)',
+    });
+    expect(afterFailure(unavailable, { ...first, attempt: 3, replayed: true }, policy, T0)).to.deep.include({
+      error: 'back office answered HTTP 503 (gave up after 3 attempts since the replay)',
+    });
   });
 
   it('lets a breaker’s probe fail without spending the budget', () => {
@@ -70,7 +99,10 @@ describe('retry decision of the delivery queue', () => {
 
   it('gives up on a delivery older than maxAgeMs, whatever attempts are left', () => {
     const aged = { ...policy, maxAttempts: 100, maxAgeMs: 10 * MINUTE };
-    expect(afterFailure(unavailable, { ...first, createdAt: T0 - 10 * MINUTE + 1 }, aged, T0)).to.deep.equal({ next: 'retry', at: T0 + 1000 });
+    expect(afterFailure(unavailable, { ...first, createdAt: T0 - 10 * MINUTE + 1 }, aged, T0)).to.deep.equal({
+      next: 'retry',
+      at: T0 + 1000,
+    });
     expect(afterFailure(unavailable, { ...first, createdAt: T0 - 10 * MINUTE }, aged, T0)).to.deep.equal({
       next: 'fail',
       because: 'too-old',
@@ -86,9 +118,18 @@ describe('retry decision of the delivery queue', () => {
   });
 
   it('never retries a permanent error, never past maxAttempts (probes aside), and never before now', () => {
-    const failures = fc.record({ retryable: fc.boolean(), error: fc.string(), retryAfterMs: fc.option(fc.nat(3_600_000), { nil: undefined }) });
+    const failures = fc.record({
+      retryable: fc.boolean(),
+      error: fc.string(),
+      retryAfterMs: fc.option(fc.nat(3_600_000), { nil: undefined }),
+    });
     const budgets = fc.record({ attempt: fc.integer({ min: 1, max: 50 }), replayed: fc.boolean(), probe: fc.boolean() });
-    const policies = fc.record({ baseDelayMs: fc.nat(60_000), maxDelayMs: fc.nat(3_600_000), maxAttempts: fc.integer({ min: 1, max: 50 }), jitter: fc.double({ min: 0, max: 1, noNaN: true }) });
+    const policies = fc.record({
+      baseDelayMs: fc.nat(60_000),
+      maxDelayMs: fc.nat(3_600_000),
+      maxAttempts: fc.integer({ min: 1, max: 50 }),
+      jitter: fc.double({ min: 0, max: 1, noNaN: true }),
+    });
     fc.assert(
       fc.property(failures, budgets, policies, fc.double({ min: 0, max: 1, maxExcluded: true, noNaN: true }), (failure, budget, p, r) => {
         const d = afterFailure(failure, budget, p, T0, () => r);
@@ -119,10 +160,13 @@ describe('retrying in-process calls', () => {
 
   it('tries again after the back-off until the call succeeds', async () => {
     const c = clock();
-    const result = await retrying(async (attempt) => {
-      if (attempt < 3) throw new Error('connection refused');
-      return `answer on attempt ${attempt}`;
-    }, { policy, maxAttempts: 10, maxDurationMs: MINUTE, ...c });
+    const result = await retrying(
+      async (attempt) => {
+        if (attempt < 3) throw new Error('connection refused');
+        return `answer on attempt ${attempt}`;
+      },
+      { policy, maxAttempts: 10, maxDurationMs: MINUTE, ...c },
+    );
     expect(result).to.equal('answer on attempt 3');
     expect(c.waits).to.deep.equal([100, 200]);
   });
@@ -130,7 +174,9 @@ describe('retrying in-process calls', () => {
   it('does not try again an error that says it is not retryable', async () => {
     const c = clock();
     const wrong = Object.assign(new Error('HTTP 404'), { retryable: false });
-    const failed = await retrying(async () => Promise.reject(wrong), { policy, maxAttempts: 10, maxDurationMs: MINUTE, ...c }).catch((e: unknown) => e);
+    const failed = await retrying(async () => Promise.reject(wrong), { policy, maxAttempts: 10, maxDurationMs: MINUTE, ...c }).catch(
+      (e: unknown) => e,
+    );
     expect(failed).to.be.instanceOf(RetriesFailed).and.include({ attempts: 1, message: 'HTTP 404', cause: wrong });
     expect(c.waits).to.deep.equal([]);
   });

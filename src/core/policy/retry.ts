@@ -125,13 +125,27 @@ export function budgetSpent(policy: RetryPolicy, attempt: number): string | unde
  * after `retryDelay`, unless the attempts are used up (a probe's failure spends none) or the delivery is older
  * than `maxAgeMs` at `now`.
  */
-export function afterFailure(failure: FailedAttempt, budget: AttemptBudget, policy: RetryPolicy, now: number, random: () => number = Math.random): RetryDecision {
+export function afterFailure(
+  failure: FailedAttempt,
+  budget: AttemptBudget,
+  policy: RetryPolicy,
+  now: number,
+  random: () => number = Math.random,
+): RetryDecision {
   if (!failure.retryable) return { next: 'fail', because: 'permanent', error: failure.error };
   if (budget.attempt >= policy.maxAttempts && !budget.probe) {
-    return { next: 'fail', because: 'attempts-exhausted', error: `${failure.error} (gave up after ${budget.attempt} attempts${budget.replayed ? ' since the replay' : ''})` };
+    return {
+      next: 'fail',
+      because: 'attempts-exhausted',
+      error: `${failure.error} (gave up after ${budget.attempt} attempts${budget.replayed ? ' since the replay' : ''})`,
+    };
   }
   if (policy.maxAgeMs !== undefined && budget.createdAt !== undefined && now - budget.createdAt >= policy.maxAgeMs) {
-    return { next: 'fail', because: 'too-old', error: `${failure.error} (gave up: the delivery is older than retry.maxAgeMs, ${policy.maxAgeMs} ms)` };
+    return {
+      next: 'fail',
+      because: 'too-old',
+      error: `${failure.error} (gave up: the delivery is older than retry.maxAgeMs, ${policy.maxAgeMs} ms)`,
+    };
   }
   return { next: 'retry', at: now + retryDelay(policy, budget.attempt, failure.retryAfterMs, random) };
 }

@@ -16,8 +16,20 @@ export interface DeliveryWindow {
 }
 
 const DAY_NAMES: Record<string, number> = {
-  mon: 0, tue: 1, wed: 2, thu: 3, fri: 4, sat: 5, sun: 6,
-  mo: 0, di: 1, mi: 2, do: 3, fr: 4, sa: 5, so: 6,
+  mon: 0,
+  tue: 1,
+  wed: 2,
+  thu: 3,
+  fri: 4,
+  sat: 5,
+  sun: 6,
+  mo: 0,
+  di: 1,
+  mi: 2,
+  do: 3,
+  fr: 4,
+  sa: 5,
+  so: 6,
 };
 
 export const DEFAULT_WINDOW_ZONE = 'Europe/Berlin';
@@ -33,7 +45,8 @@ export function parseWindow(text: string): { ok: true; window: DeliveryWindow } 
   if (!m) return { ok: false, error: `"${timeText}" is not a time range like 06:00-22:00` };
   const start = minutes(m[1]!, m[2]!);
   const end = minutes(m[3]!, m[4]!);
-  if (start === undefined || end === undefined || start === 1440) return { ok: false, error: `"${timeText}": times run from 00:00 to 24:00` };
+  if (start === undefined || end === undefined || start === 1440)
+    return { ok: false, error: `"${timeText}": times run from 00:00 to 24:00` };
   if (start === end) return { ok: false, error: `"${timeText}" is empty: from and to are the same` };
   if (!isTimeZone(zone)) return { ok: false, error: `"${zone}" is not an IANA time zone such as Europe/Berlin` };
   return { ok: true, window: { text, days, start, end: end === 0 ? 1440 : end, timeZone: zone } };
@@ -47,7 +60,8 @@ function parseDays(text: string): ReadonlySet<number> | string {
     const [from, to, extra] = item.split('-');
     const a = DAY_NAMES[from ?? ''];
     const b = to === undefined ? a : DAY_NAMES[to];
-    if (a === undefined || b === undefined || extra !== undefined) return `"${item}" is not a day or a day range (Mon, Mon-Fri, Mo-Fr, Daily)`;
+    if (a === undefined || b === undefined || extra !== undefined)
+      return `"${item}" is not a day or a day range (Mon, Mon-Fri, Mo-Fr, Daily)`;
     for (let d = a; ; d = (d + 1) % 7) {
       days.add(d);
       if (d === b) break;
@@ -86,12 +100,27 @@ const WEEKDAY: Record<string, number> = { Mon: 0, Tue: 1, Wed: 2, Thu: 3, Fri: 4
 function localTime(t: number, zone: string): LocalTime {
   let f = formatters.get(zone);
   if (!f) {
-    f = new Intl.DateTimeFormat('en-US', { timeZone: zone, hourCycle: 'h23', weekday: 'short', year: 'numeric', month: 'numeric', day: 'numeric', hour: 'numeric', minute: 'numeric' });
+    f = new Intl.DateTimeFormat('en-US', {
+      timeZone: zone,
+      hourCycle: 'h23',
+      weekday: 'short',
+      year: 'numeric',
+      month: 'numeric',
+      day: 'numeric',
+      hour: 'numeric',
+      minute: 'numeric',
+    });
     formatters.set(zone, f);
   }
   const p: Record<string, string> = {};
   for (const part of f.formatToParts(t)) p[part.type] = part.value;
-  return { y: Number(p.year), mo: Number(p.month), d: Number(p.day), wd: WEEKDAY[p.weekday!]!, min: Number(p.hour) * 60 + Number(p.minute) };
+  return {
+    y: Number(p.year),
+    mo: Number(p.month),
+    d: Number(p.day),
+    wd: WEEKDAY[p.weekday!]!,
+    min: Number(p.hour) * 60 + Number(p.minute),
+  };
 }
 
 /** The instant a local wall-clock time names in a zone (the later reading in a DST gap or overlap is fine here). */

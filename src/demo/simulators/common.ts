@@ -245,8 +245,14 @@ export function fieldErrors(error: z.ZodError): FieldError[] {
 
 export const text = (max = 200) => z.string().max(max, `at most ${max} characters`).regex(/\S/, 'must not be blank');
 export const postalCode = z.string().regex(/^\d{5}$/, 'expected 5 digits');
-export const email = z.string().max(254).regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected an e-mail address');
-export const phone = z.string().max(40).regex(/^\+?[\d ()/-]{4,}$/, 'expected a phone number');
+export const email = z
+  .string()
+  .max(254)
+  .regex(/^[^@\s]+@[^@\s]+\.[^@\s]+$/, 'expected an e-mail address');
+export const phone = z
+  .string()
+  .max(40)
+  .regex(/^\+?[\d ()/-]{4,}$/, 'expected a phone number');
 
 function isCalendarDate(y: number, m: number, d: number): boolean {
   const dt = new Date(Date.UTC(y, m - 1, d));
@@ -266,7 +272,11 @@ export const germanDate = z
 /** DD.MM.YYYY → YYYY-MM-DD, for comparing dates. */
 export const germanToIso = (s: string): string => `${s.slice(6, 10)}-${s.slice(3, 5)}-${s.slice(0, 2)}`;
 
-export const base64 = z.string().min(1).regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64').refine((s) => s.length % 4 === 0, 'expected base64');
+export const base64 = z
+  .string()
+  .min(1)
+  .regex(/^[A-Za-z0-9+/]+={0,2}$/, 'expected base64')
+  .refine((s) => s.length % 4 === 0, 'expected base64');
 export const attachmentMediaType = z.enum(['application/pdf', 'image/png', 'image/jpeg', 'text/plain']);
 
 /** The person block and attachment list of Gelsenkirchen's back offices: both speak the city's German dialect. */
@@ -437,7 +447,8 @@ export function caseListing(ctx: SimContext, visible: (req: Request, c: StoredCa
   return (req: Request, res: Response): void => {
     const sinceText = typeof req.query['since'] === 'string' ? req.query['since'] : '0';
     const since = /^\d+$/.test(sinceText) ? Number(sinceText) : Date.parse(sinceText);
-    if (Number.isNaN(since)) return sendValidationProblem(res, [{ pointer: 'query:since', detail: 'expected an ISO 8601 time or epoch milliseconds' }]);
+    if (Number.isNaN(since))
+      return sendValidationProblem(res, [{ pointer: 'query:since', detail: 'expected an ISO 8601 time or epoch milliseconds' }]);
     const limitText = typeof req.query['limit'] === 'string' ? req.query['limit'] : String(PAGE_SIZE);
     const limit = Number(limitText);
     if (!Number.isInteger(limit) || limit < 1 || limit > MAX_PAGE_SIZE) {
@@ -449,7 +460,9 @@ export function caseListing(ctx: SimContext, visible: (req: Request, c: StoredCa
       .held()
       .filter((c) => visible(req, c))
       .map((c) => ({ c, updatedMs: ctx.book.view(c).updatedMs }))
-      .filter((r) => r.updatedMs >= since && (!after || r.updatedMs > after.ms || (r.updatedMs === after.ms && r.c.reference > after.reference)))
+      .filter(
+        (r) => r.updatedMs >= since && (!after || r.updatedMs > after.ms || (r.updatedMs === after.ms && r.c.reference > after.reference)),
+      )
       .sort((a, b) => a.updatedMs - b.updatedMs || (a.c.reference < b.c.reference ? -1 : a.c.reference > b.c.reference ? 1 : 0));
     const page = rows.slice(0, limit);
     const last = page.at(-1);
@@ -471,7 +484,11 @@ function decodeCursor(text: string): { ms: number; reference: string } | null {
 
 /** `GET /cases` (every case this simulator holds) and `GET /cases/:reference`. */
 export function addCaseRoutes(app: express.Express, ctx: SimContext, outages: ReturnType<typeof injectOutages>): void {
-  app.get('/cases', outages, caseListing(ctx, () => true));
+  app.get(
+    '/cases',
+    outages,
+    caseListing(ctx, () => true),
+  );
   app.get('/cases/:reference', outages, (req, res) => {
     const c = ctx.book.find(String(req.params['reference'] ?? ''));
     if (!c) return sendProblem(res, 404, 'not-found', 'Not found', 'no case with this reference');

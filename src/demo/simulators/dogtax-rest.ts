@@ -54,13 +54,29 @@ export const dogtaxCollection = (ags: string): string => `/hundesteuer/${ags}/an
  * spaces or dashes; an exact match only, so e.g. "Miniatur Bullterrier" is not caught.
  */
 const LISTED_BREEDS = [
-  'pittbullterrier', 'pitbullterrier', 'americanstaffordshireterrier', 'staffordshirebullterrier', 'bullterrier',
-  'alano', 'americanbulldog', 'bullmastiff', 'mastiff', 'mastinoespanol', 'mastinonapoletano', 'filabrasileiro',
-  'dogoargentino', 'rottweiler', 'tosainu',
+  'pittbullterrier',
+  'pitbullterrier',
+  'americanstaffordshireterrier',
+  'staffordshirebullterrier',
+  'bullterrier',
+  'alano',
+  'americanbulldog',
+  'bullmastiff',
+  'mastiff',
+  'mastinoespanol',
+  'mastinonapoletano',
+  'filabrasileiro',
+  'dogoargentino',
+  'rottweiler',
+  'tosainu',
 ];
 
 export function isListedBreed(breed: string): boolean {
-  const n = breed.toLowerCase().normalize('NFD').replace(/[\u0300-\u036f]/g, '').replace(/[^a-z]/g, '');
+  const n = breed
+    .toLowerCase()
+    .normalize('NFD')
+    .replace(/[\u0300-\u036f]/g, '')
+    .replace(/[^a-z]/g, '');
   return LISTED_BREEDS.some((b) => n === b || n === `${b}mischling` || n === `${b}mix`);
 }
 
@@ -201,7 +217,11 @@ export function createDogtaxRestApp(ctx: SimContext): express.Express {
     return c.ags === key || (key === KREIS_RE && Object.hasOwn(KREIS_RE_TOWNS, c.ags));
   };
   app.get('/hundesteuer/:ags/anmeldungen', outages, caseListing(ctx, visible));
-  app.get('/hundesteuer/:ags/anmeldungen/:reference', outages, caseStatus(ctx, visible, (kassenzeichen, status) => ({ kassenzeichen, status })));
+  app.get(
+    '/hundesteuer/:ags/anmeldungen/:reference',
+    outages,
+    caseStatus(ctx, visible, (kassenzeichen, status) => ({ kassenzeichen, status })),
+  );
   addCaseRoutes(app, ctx, outages);
 
   finishApp(app);

@@ -59,7 +59,9 @@ function clientFault(faultstring: string, errors: readonly XmlFieldError[] = [])
   if (errors.length) {
     const fehler = errors
       .slice(0, 5)
-      .map((e) => `<Fehler xmlns="${HUNDESTEUER_NS}"><Element>${escapeXml(e.element)}</Element><Grund>${escapeXml(e.detail)}</Grund></Fehler>`)
+      .map(
+        (e) => `<Fehler xmlns="${HUNDESTEUER_NS}"><Element>${escapeXml(e.element)}</Element><Grund>${escapeXml(e.detail)}</Grund></Fehler>`,
+      )
       .join('');
     fault['detail'] = { $xml: fehler };
   }
@@ -201,7 +203,10 @@ function checkToken(security: unknown, creds: { username: string; password: stri
   }
   const createdMs = Date.parse(created);
   if (!Number.isFinite(createdMs) || Math.abs(now - createdMs) > FRESHNESS_MS) {
-    throw securityFault('FailedAuthentication', 'The security token could not be authenticated: Created is not within 5 minutes of the server clock');
+    throw securityFault(
+      'FailedAuthentication',
+      'The security token could not be authenticated: Created is not within 5 minutes of the server clock',
+    );
   }
   const expected = createHash('sha1')
     .update(Buffer.concat([Buffer.from(nonce, 'base64'), Buffer.from(created, 'utf8'), Buffer.from(creds.password, 'utf8')]))
@@ -259,9 +264,10 @@ export async function createDogtaxSoapServer(ctx: SimContext, creds: DogtaxSoapO
       const env = envelopeFor(req, 'Anmelden');
       const key = env.idempotencyKey;
       if (key === undefined || !IDEMPOTENCY_KEY.test(key)) {
-        throw clientFault(`Invalid element /Header/IdempotencyKey: ${key === undefined ? `the SOAP header {${AMTSBOTE_NS}}IdempotencyKey is required` : 'expected 1–255 visible ASCII characters'}`, [
-          { element: '/Header/IdempotencyKey', detail: key === undefined ? 'required' : 'expected 1–255 visible ASCII characters' },
-        ]);
+        throw clientFault(
+          `Invalid element /Header/IdempotencyKey: ${key === undefined ? `the SOAP header {${AMTSBOTE_NS}}IdempotencyKey is required` : 'expected 1–255 visible ASCII characters'}`,
+          [{ element: '/Header/IdempotencyKey', detail: key === undefined ? 'required' : 'expected 1–255 visible ASCII characters' }],
+        );
       }
       // A replayed key answers the first Quittung, whatever the body, and files nothing.
       const seen = ctx.book.findByKey(COLLECTION, key);
@@ -352,13 +358,22 @@ function checkOperation(req: IncomingMessage | undefined, obj: unknown): void {
   const action = typeof header === 'string' ? header.replace(/^"(.*)"$/, '$1') : '';
   if (action) {
     const known = Object.entries(OPERATIONS).some(([op, o]) => o.action === action || action.split('/').pop() === op);
-    if (!known) throw clientFault(`Unknown SOAPAction; this service has ${Object.values(OPERATIONS).map((o) => o.action).join(', ')}`);
+    if (!known)
+      throw clientFault(
+        `Unknown SOAPAction; this service has ${Object.values(OPERATIONS)
+          .map((o) => o.action)
+          .join(', ')}`,
+      );
     return;
   }
   const body = obj && typeof obj === 'object' ? (obj as Record<string, unknown>)['Body'] : undefined;
   const first = body && typeof body === 'object' ? Object.keys(body).find((k) => k !== 'attributes') : undefined;
   if (!first || !Object.values(OPERATIONS).some((o) => o.input === first)) {
-    throw clientFault(`Invalid element /${first ?? ''}: not an input element of this service (${Object.values(OPERATIONS).map((o) => o.input).join(', ')})`);
+    throw clientFault(
+      `Invalid element /${first ?? ''}: not an input element of this service (${Object.values(OPERATIONS)
+        .map((o) => o.input)
+        .join(', ')})`,
+    );
   }
 }
 

@@ -72,7 +72,11 @@ function loadExamples(): PortalEnvelope[] {
     .map((n) => JSON.parse(readFileSync(path.join(EXAMPLES, n), 'utf8')) as PortalEnvelope);
 }
 
-export function createPortal(spec: PortalSpec, log: (msg: string) => void, now: Clock): { app: express.Express; controls: PortalControls; timer(): () => void } {
+export function createPortal(
+  spec: PortalSpec,
+  log: (msg: string) => void,
+  now: Clock,
+): { app: express.Express; controls: PortalControls; timer(): () => void } {
   const held = new Map<string, Held>();
   const updates: ReceivedStatus[] = [];
   let failuresLeft = spec.statusFailures ?? 0;
@@ -91,7 +95,11 @@ export function createPortal(spec: PortalSpec, log: (msg: string) => void, now: 
 
   function add(envelope: PortalEnvelope, opts: { lost?: boolean } = {}): Held {
     const ms = Date.parse(envelope.submittedAt);
-    const h: Held = { envelope: structuredClone(envelope), submittedMs: Number.isNaN(ms) ? now() : ms, state: opts.lost ? 'lost' : 'pending' };
+    const h: Held = {
+      envelope: structuredClone(envelope),
+      submittedMs: Number.isNaN(ms) ? now() : ms,
+      state: opts.lost ? 'lost' : 'pending',
+    };
     held.set(envelope.externalId, h);
     return h;
   }
@@ -128,7 +136,11 @@ export function createPortal(spec: PortalSpec, log: (msg: string) => void, now: 
     examples ??= loadExamples();
     const example = examples[made % examples.length]!;
     made += 1;
-    const envelope: PortalEnvelope = { ...structuredClone(example), externalId: `ELP-SIM-${run}-${String(made).padStart(4, '0')}`, submittedAt: new Date(now()).toISOString() };
+    const envelope: PortalEnvelope = {
+      ...structuredClone(example),
+      externalId: `ELP-SIM-${run}-${String(made).padStart(4, '0')}`,
+      submittedAt: new Date(now()).toISOString(),
+    };
     const lost = spec.loseEvery !== undefined && made % spec.loseEvery === 0;
     const h = add(envelope, { lost });
     if (lost) log(`portal: ${envelope.externalId} was never sent to the hub (a lost webhook, on purpose)`);
@@ -153,17 +165,28 @@ export function createPortal(spec: PortalSpec, log: (msg: string) => void, now: 
     const since = Date.parse(sinceText);
     if (Number.isNaN(since)) return sendValidationProblem(res, [{ pointer: 'query:since', detail: 'expected an ISO 8601 time' }]);
     const limit = typeof req.query['limit'] === 'string' ? Number(req.query['limit']) : PAGE_SIZE;
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return sendValidationProblem(res, [{ pointer: 'query:limit', detail: 'expected 1 to 1000' }]);
-    const cursor = typeof req.query['cursor'] === 'string' ? Buffer.from(req.query['cursor'], 'base64url').toString('utf8').split('\n') : undefined;
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000)
+      return sendValidationProblem(res, [{ pointer: 'query:limit', detail: 'expected 1 to 1000' }]);
+    const cursor =
+      typeof req.query['cursor'] === 'string' ? Buffer.from(req.query['cursor'], 'base64url').toString('utf8').split('\n') : undefined;
     const after = cursor && /^\d+$/.test(cursor[0] ?? '') && cursor[1] ? { ms: Number(cursor[0]), id: cursor[1] } : undefined;
     if (cursor && !after) return sendValidationProblem(res, [{ pointer: 'query:cursor', detail: 'not a cursor this server gave' }]);
     const rows = [...held.values()]
-      .filter((h) => h.submittedMs >= since && (!after || h.submittedMs > after.ms || (h.submittedMs === after.ms && h.envelope.externalId > after.id)))
+      .filter(
+        (h) =>
+          h.submittedMs >= since &&
+          (!after || h.submittedMs > after.ms || (h.submittedMs === after.ms && h.envelope.externalId > after.id)),
+      )
       .sort((a, b) => a.submittedMs - b.submittedMs || (a.envelope.externalId < b.envelope.externalId ? -1 : 1));
     const page = rows.slice(0, limit);
     const last = page.at(-1);
     res.json({
-      items: page.map((h) => ({ externalId: h.envelope.externalId, tenant: h.envelope.tenant, service: h.envelope.service, submittedAt: h.envelope.submittedAt })),
+      items: page.map((h) => ({
+        externalId: h.envelope.externalId,
+        tenant: h.envelope.tenant,
+        service: h.envelope.service,
+        submittedAt: h.envelope.submittedAt,
+      })),
       next: rows.length > limit && last ? Buffer.from(`${last.submittedMs}\n${last.envelope.externalId}`).toString('base64url') : null,
     });
   });

@@ -6,18 +6,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseUntrustedXml, UntrustedXmlError, type UntrustedXmlShape } from '../../http/untrusted-xml.ts';
 import { z } from 'zod';
-import {
-  attachmentMediaType,
-  base64,
-  email,
-  fieldErrors,
-  germanDate,
-  pad6,
-  phone,
-  postalCode,
-  text,
-  type SimContext,
-} from './common.ts';
+import { attachmentMediaType, base64, email, fieldErrors, germanDate, pad6, phone, postalCode, text, type SimContext } from './common.ts';
 
 export const DORSTEN = '05562012';
 /** What an injected failure writes into `.err`: the night run fell over, nothing is wrong with the file. */
@@ -59,7 +48,10 @@ export const dorstenAuftrag = z.strictObject({
   BEMERKUNG: text(1000).optional(),
   ANLAGEN: z
     .strictObject({
-      ANLAGE: z.array(z.strictObject({ '@_NAME': text(255), '@_TYP': attachmentMediaType, '#text': base64 })).min(1).max(10),
+      ANLAGE: z
+        .array(z.strictObject({ '@_NAME': text(255), '@_TYP': attachmentMediaType, '#text': base64 }))
+        .min(1)
+        .max(10),
     })
     .optional(),
 });
@@ -161,7 +153,16 @@ export async function startWasteBatch(ctx: SimContext, opts: WasteBatchOptions):
     if (!reference) {
       const year = new Date(ctx.now()).getFullYear();
       reference = `DOR-SP-${year}-${pad6(ctx.book.next(`dor-sp-${year}`))}`;
-      ctx.book.add({ kind: ctx.kind, dialect: 'dorsten-batch', collection: COLLECTION, ags: DORSTEN, reference, idempotencyKey: order.VORGANG, flow, body: content });
+      ctx.book.add({
+        kind: ctx.kind,
+        dialect: 'dorsten-batch',
+        collection: COLLECTION,
+        ags: DORSTEN,
+        reference,
+        idempotencyKey: order.VORGANG,
+        flow,
+        body: content,
+      });
       // One line per case, the reference only: the file is a citizen's data.
       ctx.log(`${ctx.kind}: dorsten-batch filed ${reference}`);
     }

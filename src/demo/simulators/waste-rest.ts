@@ -93,7 +93,9 @@ export const bestOrder = z.strictObject({
   lines: z
     .array(
       z.strictObject({
-        articleCode: z.number().refine((n) => (BEST_ARTICLES as readonly number[]).includes(n), `unknown article code; known: ${BEST_ARTICLES.join(', ')}`),
+        articleCode: z
+          .number()
+          .refine((n) => (BEST_ARTICLES as readonly number[]).includes(n), `unknown article code; known: ${BEST_ARTICLES.join(', ')}`),
         quantity: z.number().int().min(1).max(50),
         note: text(200).optional(),
       }),
@@ -153,7 +155,8 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
   const abgelehnt = { status: 'abgelehnt', reason: 'Abholung am Wunschtermin nicht möglich; bitte neuen Termin beantragen' };
   // Each collection lists its own cases (GET <collection>?since=…&cursor=…), as a reconciliation per target needs.
   const inCollection = (collection: string) => (_req: unknown, c: { collection: string }) => c.collection === collection;
-  for (const collection of [GELSENDIENSTE_PATH, BEST_PATH, KREIS_RE_PATH]) app.get(collection, outages, caseListing(ctx, inCollection(collection)));
+  for (const collection of [GELSENDIENSTE_PATH, BEST_PATH, KREIS_RE_PATH])
+    app.get(collection, outages, caseListing(ctx, inCollection(collection)));
   addCaseRoutes(app, ctx, outages);
 
   app.post(
@@ -199,7 +202,11 @@ export function createWasteRestApp(ctx: SimContext): express.Express {
       location: (ref) => `${BEST_PATH}/${ref}`,
     }),
   );
-  app.get(`${BEST_PATH}/:reference`, outages, caseStatus(ctx, inCollection(BEST_PATH), (orderId, status) => ({ orderId, status })));
+  app.get(
+    `${BEST_PATH}/:reference`,
+    outages,
+    caseStatus(ctx, inCollection(BEST_PATH), (orderId, status) => ({ orderId, status })),
+  );
 
   app.post(
     KREIS_RE_PATH,

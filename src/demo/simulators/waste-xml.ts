@@ -49,7 +49,9 @@ export function createWasteXmlApp(ctx: SimContext): { app: express.Express; disp
     }
     const key = req.get('Idempotency-Key');
     if (!key || !IDEMPOTENCY_KEY.test(key)) {
-      return sendXmlValidationProblem(res, [{ element: 'header:Idempotency-Key', detail: key ? 'expected 1–255 visible ASCII characters' : 'required' }]);
+      return sendXmlValidationProblem(res, [
+        { element: 'header:Idempotency-Key', detail: key ? 'expected 1–255 visible ASCII characters' : 'required' },
+      ]);
     }
     const seen = ctx.book.findByKey(WASTE_XML_PATH, key);
     if (seen) {
@@ -66,17 +68,31 @@ export function createWasteXmlApp(ctx: SimContext): { app: express.Express; disp
     const order = doc['SperrmuellAuftrag'];
     if (!order) {
       const root = Object.keys(doc).find((k) => !k.startsWith('?')) ?? '';
-      return sendXmlValidationProblem(res, [{ element: `/${root}`, detail: `expected the root element {${SPERRMUELL_NS}}SperrmuellAuftrag` }]);
+      return sendXmlValidationProblem(res, [
+        { element: `/${root}`, detail: `expected the root element {${SPERRMUELL_NS}}SperrmuellAuftrag` },
+      ]);
     }
     const ags = String(order['gemeindeschluessel']);
     if (!Object.hasOwn(WASTE_XML_TOWNS, ags)) {
       // Catches a route that sends another town here: its pickups belong to another system.
       return sendXmlValidationProblem(res, [
-        { element: '/SperrmuellAuftrag/gemeindeschluessel', detail: `expected the AGS of a town this intake serves (${Object.keys(WASTE_XML_TOWNS).join(', ')})` },
+        {
+          element: '/SperrmuellAuftrag/gemeindeschluessel',
+          detail: `expected the AGS of a town this intake serves (${Object.keys(WASTE_XML_TOWNS).join(', ')})`,
+        },
       ]);
     }
     const reference = `KRE-ABF-${ags}-${pad6(ctx.book.next(`kre-abf-${ags}`))}`;
-    ctx.book.add({ kind: ctx.kind, dialect: 'kreis-re-xml', collection: WASTE_XML_PATH, ags, reference, idempotencyKey: key, flow, body: text });
+    ctx.book.add({
+      kind: ctx.kind,
+      dialect: 'kreis-re-xml',
+      collection: WASTE_XML_PATH,
+      ags,
+      reference,
+      idempotencyKey: key,
+      flow,
+      body: text,
+    });
     // One line per case, the reference only: the body is a citizen's data.
     ctx.log(`${ctx.kind}: kreis-re-xml filed ${reference}`);
     res.location(`${WASTE_XML_PATH}/${reference}`);

@@ -37,7 +37,8 @@ export function assembleOpenApi(info: OpenApiDocument['info'], fragments: readon
     addAll(answers, f.answers ?? {}, 'schema');
     addAll(schemas, f.schemas ?? {}, 'schema');
   }
-  for (const name of Object.keys(requests)) if (name in answers || name in schemas) throw new Error(`OpenAPI: schema ${name} is given twice`);
+  for (const name of Object.keys(requests))
+    if (name in answers || name in schemas) throw new Error(`OpenAPI: schema ${name} is given twice`);
   for (const name of Object.keys(answers)) if (name in schemas) throw new Error(`OpenAPI: schema ${name} is given twice`);
   addAll(schemas, problemSchemas(), 'schema');
   addAll(schemas, componentsFromZod(requests, 'input'), 'schema');
@@ -46,7 +47,8 @@ export function assembleOpenApi(info: OpenApiDocument['info'], fragments: readon
   const declared = new Set(tags.map((t) => t.name));
   for (const [path, item] of Object.entries(paths)) {
     for (const op of [item.get, item.post]) {
-      for (const tag of op?.tags ?? []) if (!declared.has(tag)) throw new Error(`OpenAPI: ${path} names tag ${tag}, which no fragment declares`);
+      for (const tag of op?.tags ?? [])
+        if (!declared.has(tag)) throw new Error(`OpenAPI: ${path} names tag ${tag}, which no fragment declares`);
     }
   }
   return {

@@ -21,7 +21,12 @@ export interface ProblemExample {
 }
 
 /** A problem response: the schema pins `type` and `status` to the problem type's. */
-export function problemResponse(type: ProblemType, description: string, example: ProblemExample = {}, headers?: Record<string, Header | Reference>): ResponseObject {
+export function problemResponse(
+  type: ProblemType,
+  description: string,
+  example: ProblemExample = {},
+  headers?: Record<string, Header | Reference>,
+): ResponseObject {
   const { status, title } = problemDef(type);
   return {
     description,
@@ -62,7 +67,12 @@ export function problemSchemas(): Record<string, JsonSchema> {
       required: ['pointer', 'detail'],
       additionalProperties: false,
       properties: {
-        pointer: { type: 'string', pattern: '^#(/.*)?$', description: 'A JSON Pointer (RFC 6901, as a URI fragment) to the field in the body; for XML, the same path in its JSON form.', examples: ['#/attachments/0/content'] },
+        pointer: {
+          type: 'string',
+          pattern: '^#(/.*)?$',
+          description: 'A JSON Pointer (RFC 6901, as a URI fragment) to the field in the body; for XML, the same path in its JSON form.',
+          examples: ['#/attachments/0/content'],
+        },
         detail: { type: 'string', description: 'What is wrong (`required`, `expected object`, the rule broken); never the value sent.' },
       },
     },

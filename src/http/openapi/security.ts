@@ -8,17 +8,19 @@ export const securitySchemes = {
   portalToken: {
     type: 'http',
     scheme: 'bearer',
-    description: 'The portal\'s token, configured per portal (the hub keeps only its SHA-256). Send `Authorization: Bearer <token>`.',
+    description: "The portal's token, configured per portal (the hub keeps only its SHA-256). Send `Authorization: Bearer <token>`.",
   },
   operatorToken: {
     type: 'http',
     scheme: 'bearer',
-    description: 'The operator token: the value of the environment variable `AMTSBOTE_OPERATOR_TOKEN` the hub was started with. Portal tokens are not accepted.',
+    description:
+      'The operator token: the value of the environment variable `AMTSBOTE_OPERATOR_TOKEN` the hub was started with. Portal tokens are not accepted.',
   },
   backofficeToken: {
     type: 'http',
     scheme: 'bearer',
-    description: 'A back office\'s push token: `targets.<id>.status.push.token` (or `tokenHash`) of the hub\'s configuration. The token stands for that target (or every target sharing it).',
+    description:
+      "A back office's push token: `targets.<id>.status.push.token` (or `tokenHash`) of the hub's configuration. The token stands for that target (or every target sharing it).",
   },
 } as const satisfies Record<string, SecurityScheme>;
 

@@ -11,7 +11,10 @@ describe('FIT-Connect Submission API client', function () {
   afterEach(() => f.sim.stop());
 
   const submitOne = () =>
-    f.sim.submit({ destinationId: f.destinationId, data: { content: '{"hund":"Bello"}', mimeType: 'application/json', schemaUri: 'https://schema.example.org/hund.json' } });
+    f.sim.submit({
+      destinationId: f.destinationId,
+      data: { content: '{"hund":"Bello"}', mimeType: 'application/json', schemaUri: 'https://schema.example.org/hund.json' },
+    });
 
   it('pages through every waiting submission with offset and limit', async () => {
     const put = [];
@@ -40,7 +43,11 @@ describe('FIT-Connect Submission API client', function () {
     await f.tokens.get();
     f.sim.failNext(1, 503);
     expect(await f.api.listSubmissions(f.destinationId)).to.include({ ok: false, retryable: true, errorKind: 'http-503' });
-    expect(await f.api.getSubmission('00000000-0000-4000-8000-000000000000')).to.include({ ok: false, retryable: false, errorKind: 'http-404' });
+    expect(await f.api.getSubmission('00000000-0000-4000-8000-000000000000')).to.include({
+      ok: false,
+      retryable: false,
+      errorKind: 'http-404',
+    });
     const elsewhere = new SubmissionApi({ baseUrl: 'http://127.0.0.1:9', tokens: f.tokens });
     const down = await elsewhere.getSubmission('x');
     expect(down).to.include({ ok: false, retryable: true, errorKind: 'network' });

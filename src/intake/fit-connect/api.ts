@@ -87,7 +87,12 @@ export class SubmissionApi {
   /** One attachment, as the JWE compact serialization the platform stores. */
   async getAttachment(submissionId: string, attachmentId: string): Promise<Result<string>> {
     const what = 'GET /v1/submissions/{id}/attachments/{attachmentId}';
-    const got = await this.#send(what, 'GET', `/v1/submissions/${encodeURIComponent(submissionId)}/attachments/${encodeURIComponent(attachmentId)}`, { Accept: 'application/jose' });
+    const got = await this.#send(
+      what,
+      'GET',
+      `/v1/submissions/${encodeURIComponent(submissionId)}/attachments/${encodeURIComponent(attachmentId)}`,
+      { Accept: 'application/jose' },
+    );
     if (!got.ok) return got;
     const jwe = got.value.body.trim();
     if (jwe.split('.').length !== 5) return invalidAnswer(what, 'the answer is not a JWE in compact serialization', got.value.status);
@@ -102,7 +107,13 @@ export class SubmissionApi {
 
   /** Posts a Security Event Token (accept-submission, reject-submission) to the case's event log. */
   async postEvent(caseId: string, set: string): Promise<Result<void>> {
-    const got = await this.#send('POST /v1/cases/{caseId}/events', 'POST', `/v1/cases/${encodeURIComponent(caseId)}/events`, { 'Content-Type': 'application/jose', Accept: 'application/json' }, set);
+    const got = await this.#send(
+      'POST /v1/cases/{caseId}/events',
+      'POST',
+      `/v1/cases/${encodeURIComponent(caseId)}/events`,
+      { 'Content-Type': 'application/jose', Accept: 'application/json' },
+      set,
+    );
     return got.ok ? { ok: true, value: undefined } : got;
   }
 
@@ -118,7 +129,11 @@ export class SubmissionApi {
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];
-      return invalidAnswer(what, `the answer does not have the documented shape (${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown'})`, got.value.status);
+      return invalidAnswer(
+        what,
+        `the answer does not have the documented shape (${issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'unknown'})`,
+        got.value.status,
+      );
     }
     return { ok: true, value: parsed.data };
   }
@@ -128,7 +143,16 @@ export class SubmissionApi {
     for (let attempt = 0; ; attempt++) {
       const token = await this.#o.tokens.get();
       if (!token.ok) return token;
-      const sent = await exchange(this.#http, { method, url: this.#base + path, headers: { ...headers, Authorization: `Bearer ${token.value}` }, ...(data !== undefined ? { data } : {}) }, this.#o.timeoutMs ?? 30_000);
+      const sent = await exchange(
+        this.#http,
+        {
+          method,
+          url: this.#base + path,
+          headers: { ...headers, Authorization: `Bearer ${token.value}` },
+          ...(data !== undefined ? { data } : {}),
+        },
+        this.#o.timeoutMs ?? 30_000,
+      );
       if (!sent.ok) return { ...sent, error: `${what}: ${sent.error}` };
       const answer = sent.value;
       if (answer.status === 401 && attempt === 0) {

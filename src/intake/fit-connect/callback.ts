@@ -38,11 +38,13 @@ const bodySchema = z.looseObject({
 
 export function verifyCallback(input: CallbackInput): CallbackResult {
   const { authentication, timestamp } = input;
-  if (!authentication || !timestamp) return { ok: false, reason: 'missing-header', error: 'callback-authentication and callback-timestamp are required' };
+  if (!authentication || !timestamp)
+    return { ok: false, reason: 'missing-header', error: 'callback-authentication and callback-timestamp are required' };
   if (!/^\d{1,12}$/.test(timestamp.trim())) return { ok: false, reason: 'stale', error: 'callback-timestamp is not Unix seconds' };
   const nowSeconds = Math.floor(input.now() / 1000);
   const age = nowSeconds - Number(timestamp.trim());
-  if (age > MAX_CALLBACK_AGE_SECONDS) return { ok: false, reason: 'stale', error: `the callback is ${age} s old; at most ${MAX_CALLBACK_AGE_SECONDS} s are accepted` };
+  if (age > MAX_CALLBACK_AGE_SECONDS)
+    return { ok: false, reason: 'stale', error: `the callback is ${age} s old; at most ${MAX_CALLBACK_AGE_SECONDS} s are accepted` };
   if (-age > MAX_CALLBACK_SKEW_SECONDS) return { ok: false, reason: 'future', error: `the callback is dated ${-age} s ahead` };
 
   // The timestamp as sent, so the MAC is checked over exactly what the platform signed.
@@ -50,7 +52,8 @@ export function verifyCallback(input: CallbackInput): CallbackResult {
   const expected = createHmac('sha512', input.secret).update(`${timestamp}.`, 'utf8').update(body).digest();
   const given = /^[0-9a-fA-F]+$/.test(authentication.trim()) ? Buffer.from(authentication.trim(), 'hex') : Buffer.alloc(0);
   // Length first: timingSafeEqual throws on different lengths, and the length of a MAC is no secret.
-  if (given.length !== expected.length || !timingSafeEqual(given, expected)) return { ok: false, reason: 'bad-signature', error: 'the callback-authentication HMAC does not match' };
+  if (given.length !== expected.length || !timingSafeEqual(given, expected))
+    return { ok: false, reason: 'bad-signature', error: 'the callback-authentication HMAC does not match' };
 
   let json: unknown;
   try {
@@ -59,9 +62,17 @@ export function verifyCallback(input: CallbackInput): CallbackResult {
     return { ok: false, reason: 'bad-body', error: 'the callback body is not JSON' };
   }
   const parsed = bodySchema.safeParse(json);
-  if (!parsed.success) return { ok: false, reason: 'bad-body', error: `the callback body is not a new-submissions callback (${parsed.error.issues[0]?.path.join('.') || 'type'})` };
+  if (!parsed.success)
+    return {
+      ok: false,
+      reason: 'bad-body',
+      error: `the callback body is not a new-submissions callback (${parsed.error.issues[0]?.path.join('.') || 'type'})`,
+    };
   return {
     ok: true,
-    callback: { type: CALLBACK_NEW_SUBMISSIONS, submissions: parsed.data.submissions.map((s) => ({ destinationId: s.destinationId, submissionId: s.submissionId, caseId: s.caseId })) },
+    callback: {
+      type: CALLBACK_NEW_SUBMISSIONS,
+      submissions: parsed.data.submissions.map((s) => ({ destinationId: s.destinationId, submissionId: s.submissionId, caseId: s.caseId })),
+    },
   };
 }

@@ -37,7 +37,8 @@ export async function importSigningKey(jwk: JWK): Promise<KeyResult<CryptoKey>> 
 }
 
 function checkRsaJwk(jwk: JWK, op: string, alg: string, what: string): { ok: true; kid: string } | { ok: false; error: string } {
-  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.d !== 'string') return { ok: false, error: `the ${what} key must be a private RSA JWK` };
+  if (jwk.kty !== 'RSA' || typeof jwk.n !== 'string' || typeof jwk.d !== 'string')
+    return { ok: false, error: `the ${what} key must be a private RSA JWK` };
   if (!Array.isArray(jwk.key_ops) || !jwk.key_ops.includes(op)) return { ok: false, error: `the ${what} key must have key_ops ["${op}"]` };
   if (jwk.alg !== undefined && jwk.alg !== alg) return { ok: false, error: `the ${what} key is for ${jwk.alg}, not ${alg}` };
   if (typeof jwk.kid !== 'string' || jwk.kid === '') return { ok: false, error: `the ${what} key needs a kid` };
@@ -50,19 +51,36 @@ export type Decrypted = { ok: true; plaintext: Uint8Array } | { ok: false; probl
 
 /** Decrypts one JWE compact; anything but RSA-OAEP-256 with A256GCM is refused before the key is used. */
 export async function decryptJwe(jwe: string, key: CryptoKey, instance: ProblemInstance): Promise<Decrypted> {
-  const what = instance === 'metadata' ? 'der Metadaten' : instance === 'data' ? 'der Fachdaten' : `der Anlage ${instance.slice('attachment:'.length)}`;
+  const what =
+    instance === 'metadata'
+      ? 'der Metadaten'
+      : instance === 'data'
+        ? 'der Fachdaten'
+        : `der Anlage ${instance.slice('attachment:'.length)}`;
   let header: Record<string, unknown>;
   try {
     if (jwe.split('.').length !== 5) throw new Error('not compact');
     header = decodeProtectedHeader(jwe) as Record<string, unknown>;
   } catch {
-    return { ok: false, problem: problems.encryptionIssue(instance, `Die Entschlüsselung ${what} ist fehlgeschlagen: kein JWE in Compact Serialization.`) };
+    return {
+      ok: false,
+      problem: problems.encryptionIssue(instance, `Die Entschlüsselung ${what} ist fehlgeschlagen: kein JWE in Compact Serialization.`),
+    };
   }
   if (header.alg !== KEY_ALG || header.enc !== CONTENT_ALG) {
-    return { ok: false, problem: problems.encryptionIssue(instance, `Die Entschlüsselung ${what} ist fehlgeschlagen: nur alg ${KEY_ALG} mit enc ${CONTENT_ALG} wird unterstützt.`) };
+    return {
+      ok: false,
+      problem: problems.encryptionIssue(
+        instance,
+        `Die Entschlüsselung ${what} ist fehlgeschlagen: nur alg ${KEY_ALG} mit enc ${CONTENT_ALG} wird unterstützt.`,
+      ),
+    };
   }
   try {
-    const { plaintext } = await compactDecrypt(jwe, key, { keyManagementAlgorithms: [KEY_ALG], contentEncryptionAlgorithms: [CONTENT_ALG] });
+    const { plaintext } = await compactDecrypt(jwe, key, {
+      keyManagementAlgorithms: [KEY_ALG],
+      contentEncryptionAlgorithms: [CONTENT_ALG],
+    });
     return { ok: true, plaintext };
   } catch {
     // Wrong key and changed ciphertext look alike on purpose (no padding oracle); the detail says no more.
@@ -80,9 +98,14 @@ export function sha512Hex(bytes: Uint8Array): string {
 }
 
 /** Compares the SHA-512 of `bytes` with the metadata's hash entry; a problem when they differ. */
-export function checkHash(bytes: Uint8Array, expected: { type: string; content: string }, instance: ProblemInstance): RejectProblem | undefined {
+export function checkHash(
+  bytes: Uint8Array,
+  expected: { type: string; content: string },
+  instance: ProblemInstance,
+): RejectProblem | undefined {
   const what = instance === 'data' ? 'der Fachdaten' : `der Anlage ${instance.slice('attachment:'.length)}`;
-  if (expected.type !== 'sha512') return problems.hashMismatch(instance, `Der Hashwert ${what} hat den Typ ${expected.type}; nur sha512 wird unterstützt.`);
+  if (expected.type !== 'sha512')
+    return problems.hashMismatch(instance, `Der Hashwert ${what} hat den Typ ${expected.type}; nur sha512 wird unterstützt.`);
   const actual = Buffer.from(sha512Hex(bytes), 'utf8');
   const wanted = Buffer.from(expected.content.toLowerCase(), 'utf8');
   if (actual.length === wanted.length && timingSafeEqual(actual, wanted)) return undefined;

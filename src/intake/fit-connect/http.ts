@@ -87,7 +87,13 @@ export function httpFailure(what: string, answer: Answer, kindPrefix = 'http'): 
 }
 
 export function invalidAnswer(what: string, why: string, status?: number): FitConnectFailure {
-  return { ok: false, retryable: false, error: `${what}: ${why}`, errorKind: 'invalid-answer', ...(status !== undefined ? { httpStatus: status } : {}) };
+  return {
+    ok: false,
+    retryable: false,
+    error: `${what}: ${why}`,
+    errorKind: 'invalid-answer',
+    ...(status !== undefined ? { httpStatus: status } : {}),
+  };
 }
 
 /** The `title` of an RFC 9457 problem answer, short and on one line; '' otherwise. */

@@ -13,7 +13,15 @@ const valid = {
       hash: { type: 'sha512', content: hash },
       submissionSchema: { schemaUri: 'https://schema.fitko.de/fim/s00000092_1.0.schema.json', mimeType: 'application/json' },
     },
-    attachments: [{ attachmentId, hash: { type: 'sha512', content: hash }, purpose: 'attachment', mimeType: 'application/pdf', filename: 'impfpass.pdf' }],
+    attachments: [
+      {
+        attachmentId,
+        hash: { type: 'sha512', content: hash },
+        purpose: 'attachment',
+        mimeType: 'application/pdf',
+        filename: 'impfpass.pdf',
+      },
+    ],
   },
   replyChannel: { eMail: { address: 'buerger@example.org' } },
 };
@@ -25,7 +33,9 @@ describe('FIT-Connect metadata', () => {
     const result = parseMetadata(bytes(valid));
     expect(result.ok).to.equal(true);
     if (!result.ok) return;
-    expect(result.metadata.contentStructure.data?.submissionSchema.schemaUri).to.equal('https://schema.fitko.de/fim/s00000092_1.0.schema.json');
+    expect(result.metadata.contentStructure.data?.submissionSchema.schemaUri).to.equal(
+      'https://schema.fitko.de/fim/s00000092_1.0.schema.json',
+    );
     expect(result.metadata).to.have.nested.property('replyChannel.eMail.address');
   });
 
@@ -48,7 +58,12 @@ describe('FIT-Connect metadata', () => {
     const result = parseMetadata(bytes(m));
     if (result.ok) throw new Error('accepted');
     const detail = result.problems[0]!.detail;
-    for (const path of ['contentStructure.data.hash.type', 'contentStructure.data.submissionSchema.mimeType', 'contentStructure.attachments.0.purpose', 'contentStructure.attachments.0.mimeType']) {
+    for (const path of [
+      'contentStructure.data.hash.type',
+      'contentStructure.data.submissionSchema.mimeType',
+      'contentStructure.attachments.0.purpose',
+      'contentStructure.attachments.0.mimeType',
+    ]) {
       expect(detail).to.contain(path);
     }
     expect(detail).not.to.contain('selfie');
@@ -67,7 +82,10 @@ describe('FIT-Connect metadata', () => {
     const parsed = parseMetadata(bytes(valid));
     if (!parsed.ok) throw new Error('refused');
     expect(checkContentStructure(parsed.metadata, { encryptedData: 'x.y.z.a.b', attachments: [attachmentId] })).to.deep.equal([]);
-    const other = checkContentStructure(parsed.metadata, { encryptedData: 'x.y.z.a.b', attachments: ['25abf553-0e53-43b9-a14a-1581b32a9ee5'] });
+    const other = checkContentStructure(parsed.metadata, {
+      encryptedData: 'x.y.z.a.b',
+      attachments: ['25abf553-0e53-43b9-a14a-1581b32a9ee5'],
+    });
     expect(other.map((p) => p.type)).to.deep.equal([`${PROBLEM_BASE}attachments-mismatch`]);
     const noData = checkContentStructure(parsed.metadata, { attachments: [attachmentId] });
     expect(noData[0]).to.include({ type: `${PROBLEM_BASE}missing-data`, instance: 'data' });

@@ -54,14 +54,20 @@ export function parseMetadata(plaintext: Uint8Array): MetadataResult {
   if (declared !== undefined) {
     const m = typeof declared === 'string' ? SCHEMA_URI.exec(declared) : null;
     if (!m || m[1] !== '1') {
-      return { ok: false, problems: [problems.unsupportedSchema('metadata', 'Das Metadatenschema wird nicht unterstützt; unterstützt wird Version 1.x.')] };
+      return {
+        ok: false,
+        problems: [problems.unsupportedSchema('metadata', 'Das Metadatenschema wird nicht unterstützt; unterstützt wird Version 1.x.')],
+      };
     }
   }
   const parsed = metadataSchema.safeParse(json);
   if (!parsed.success) {
     // Paths and the rule broken, never the values: metadata can carry a citizen's data (reply channel, payment).
     const where = parsed.error.issues.slice(0, 10).map((i) => `${i.path.length ? i.path.join('.') : '(Wurzel)'}: ${i.message}`);
-    return { ok: false, problems: [problems.schemaViolation('metadata', `Der Metadatensatz ist nicht schema-valide (${where.join('; ')}).`)] };
+    return {
+      ok: false,
+      problems: [problems.schemaViolation('metadata', `Der Metadatensatz ist nicht schema-valide (${where.join('; ')}).`)],
+    };
   }
   return { ok: true, metadata: parsed.data };
 }
@@ -70,11 +76,15 @@ export function parseMetadata(plaintext: Uint8Array): MetadataResult {
  * Compares the metadata with the submission it came in: data described and present (or neither), and the
  * same attachment ids on both sides.
  */
-export function checkContentStructure(metadata: Metadata, submission: { encryptedData?: string | undefined; attachments: string[] }): RejectProblem[] {
+export function checkContentStructure(
+  metadata: Metadata,
+  submission: { encryptedData?: string | undefined; attachments: string[] },
+): RejectProblem[] {
   const found: RejectProblem[] = [];
   const described = metadata.contentStructure.data !== undefined;
   if (described && !submission.encryptedData) found.push(problems.missingData('data', 'Der Fachdatensatz fehlt.'));
-  if (!described && submission.encryptedData) found.push(problems.missingData('metadata', 'Die Metadaten beschreiben keinen Fachdatensatz, die Einreichung enthält aber einen.'));
+  if (!described && submission.encryptedData)
+    found.push(problems.missingData('metadata', 'Die Metadaten beschreiben keinen Fachdatensatz, die Einreichung enthält aber einen.'));
   const inMetadata = new Set(metadata.contentStructure.attachments.map((a) => a.attachmentId));
   const inSubmission = new Set(submission.attachments);
   const same = inMetadata.size === inSubmission.size && [...inMetadata].every((id) => inSubmission.has(id));

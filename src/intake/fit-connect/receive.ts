@@ -74,7 +74,13 @@ export async function receiveSubmission(api: SubmissionApi, submissionId: string
     }
     const mismatch = checkHash(a.plaintext, entry.hash, `attachment:${id}`);
     if (mismatch) found.push(mismatch);
-    attachments.push({ attachmentId: id, mimeType: entry.mimeType, purpose: entry.purpose, filename: entry.filename, content: a.plaintext });
+    attachments.push({
+      attachmentId: id,
+      mimeType: entry.mimeType,
+      purpose: entry.purpose,
+      filename: entry.filename,
+      content: a.plaintext,
+    });
   }
   if (found.length > 0) return invalid(found);
 
@@ -99,11 +105,23 @@ export async function acceptSubmission(api: SubmissionApi, signer: Signer, s: Re
 }
 
 /** Posts `reject-submission` with the problems found. */
-export async function rejectSubmission(api: SubmissionApi, signer: Signer, pickup: SubmissionForPickup, found: RejectProblem[]): Promise<Result<void>> {
+export async function rejectSubmission(
+  api: SubmissionApi,
+  signer: Signer,
+  pickup: SubmissionForPickup,
+  found: RejectProblem[],
+): Promise<Result<void>> {
   const set = await buildRejectSet(setContext(signer, pickup), found);
   return api.postEvent(pickup.caseId, set);
 }
 
 function setContext(signer: Signer, p: SubmissionForPickup) {
-  return { destinationId: p.destinationId, submissionId: p.submissionId, caseId: p.caseId, issuedAt: Math.floor(signer.now() / 1000), key: signer.key, kid: signer.kid };
+  return {
+    destinationId: p.destinationId,
+    submissionId: p.submissionId,
+    caseId: p.caseId,
+    issuedAt: Math.floor(signer.now() / 1000),
+    key: signer.key,
+    kid: signer.kid,
+  };
 }

@@ -31,11 +31,22 @@ describe('FIT-Connect token source', function () {
   });
 
   it('a wrong secret is a permanent failure that does not show the secret; a wrong scope names invalid_scope', async () => {
-    const wrong = new TokenSource({ tokenUrl: `${f.sim.url}/token`, clientId: f.clientId, clientSecret: 'not-the-secret-0815', now: f.clock.now });
+    const wrong = new TokenSource({
+      tokenUrl: `${f.sim.url}/token`,
+      clientId: f.clientId,
+      clientSecret: 'not-the-secret-0815',
+      now: f.clock.now,
+    });
     const result = await wrong.get();
     expect(result).to.include({ ok: false, retryable: false, errorKind: 'token-http-401' });
     expect(JSON.stringify(result)).not.to.contain('not-the-secret-0815');
-    const scoped = new TokenSource({ tokenUrl: `${f.sim.url}/token`, clientId: f.clientId, clientSecret: f.clientSecret, scope: `${SUBSCRIBE_SCOPE}-x`, now: f.clock.now });
+    const scoped = new TokenSource({
+      tokenUrl: `${f.sim.url}/token`,
+      clientId: f.clientId,
+      clientSecret: f.clientSecret,
+      scope: `${SUBSCRIBE_SCOPE}-x`,
+      now: f.clock.now,
+    });
     expect((await scoped.get()).ok ? '' : ((await scoped.get()) as { error: string }).error).to.contain('invalid_scope');
   });
 
@@ -44,6 +55,8 @@ describe('FIT-Connect token source', function () {
     await f.sim.stop();
     const result = await f.tokens.get();
     expect(result).to.include({ ok: false, retryable: true, errorKind: 'token-network' });
-    expect(result.ok ? '' : result.error).to.contain(`127.0.0.1:${url.port}`).and.not.contain(f.clientSecret);
+    expect(result.ok ? '' : result.error)
+      .to.contain(`127.0.0.1:${url.port}`)
+      .and.not.contain(f.clientSecret);
   });
 });

@@ -67,7 +67,12 @@ export class TokenSource {
     const what = `token endpoint ${this.shownUrl}`;
     const sent = await exchange(
       this.#http,
-      { method: 'POST', url: o.tokenUrl, headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' }, data: form.toString() },
+      {
+        method: 'POST',
+        url: o.tokenUrl,
+        headers: { 'Content-Type': 'application/x-www-form-urlencoded', Accept: 'application/json' },
+        data: form.toString(),
+      },
       o.timeoutMs ?? 10_000,
     );
     if (!sent.ok) return { ...sent, error: `token request failed: ${sent.error}`, errorKind: `token-${sent.errorKind}` };
@@ -86,7 +91,8 @@ export class TokenSource {
       return invalidAnswer(what, 'the answer is not JSON', answer.status);
     }
     const token = body.access_token;
-    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token)) return invalidAnswer(what, 'no usable access_token in the answer', answer.status);
+    if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))
+      return invalidAnswer(what, 'no usable access_token in the answer', answer.status);
     if (typeof body.token_type === 'string' && body.token_type.toLowerCase() !== 'bearer') {
       return invalidAnswer(what, 'only Bearer tokens are supported', answer.status);
     }

@@ -19,7 +19,8 @@ export function shortenBase64(text: string): string {
   return text.replace(RUN, (run) => {
     const chars = run.replace(BREAKS, '');
     // A long word or identifier is not base64: base64 of real bytes mixes cases and digits, and its length is a multiple of 4.
-    if (chars.length < MIN_BASE64_CHARS || chars.length % 4 !== 0 || !/[a-z]/.test(chars) || !/[A-Z]/.test(chars) || !/\d/.test(chars)) return run;
+    if (chars.length < MIN_BASE64_CHARS || chars.length % 4 !== 0 || !/[a-z]/.test(chars) || !/[A-Z]/.test(chars) || !/\d/.test(chars))
+      return run;
     const sha = createHash('sha256').update(Buffer.from(chars, 'base64')).digest('hex').slice(0, 12);
     return `${chars.slice(0, 8)}…(${chars.length.toLocaleString('en-US')} chars, sha256 ${sha})`;
   });

@@ -10,10 +10,17 @@ import { z } from 'zod';
  */
 
 const quoted = (what: string) =>
-  z.string({ error: (i) => (typeof i.input === 'number' ? `${what} must be a quoted string ("${what === 'tenant' ? '05513000' : '…'}"): unquoted, YAML reads it as a number` : `${what} must be a string`) });
+  z.string({
+    error: (i) =>
+      typeof i.input === 'number'
+        ? `${what} must be a quoted string ("${what === 'tenant' ? '05513000' : '…'}"): unquoted, YAML reads it as a number`
+        : `${what} must be a string`,
+  });
 
 /** `data.items.0.kind` or `data.items[0].kind` */
-const inputPath = z.string().regex(/^[A-Za-z_$][\w$-]*((\.[\w$-]+)|(\[\d+\]))*$/, 'a path into the mapping input such as data.items[0].kind');
+const inputPath = z
+  .string()
+  .regex(/^[A-Za-z_$][\w$-]*((\.[\w$-]+)|(\[\d+\]))*$/, 'a path into the mapping input such as data.items[0].kind');
 
 export const caseSchema = z
   .object({
@@ -37,7 +44,10 @@ export const caseSchema = z
     unset: z.array(inputPath).optional(),
     format: z.enum(['json', 'xml']).optional(),
     expected: z.unknown().optional(),
-    expectedFile: z.string().regex(/\.(json|xml)$/i, 'a .json or .xml file').optional(),
+    expectedFile: z
+      .string()
+      .regex(/\.(json|xml)$/i, 'a .json or .xml file')
+      .optional(),
     // A .xsd file, or a WSDL whose embedded schemas (wsdl:types) are used.
     xsd: z.string().min(1).optional(),
     // subset: only the keys (JSON) or the attributes and elements (XML) that the expected message names are compared.
@@ -79,7 +89,10 @@ export interface CaseFile {
 
 export class CaseFileError extends Error {}
 
-const fileSchema = z.union([z.array(z.unknown()), z.object({ mapping: z.string().min(1).optional(), cases: z.array(z.unknown()) }).strict()]);
+const fileSchema = z.union([
+  z.array(z.unknown()),
+  z.object({ mapping: z.string().min(1).optional(), cases: z.array(z.unknown()) }).strict(),
+]);
 
 export function isCaseFile(file: string): boolean {
   return /\.cases\.ya?ml$/i.test(file) || (/\.ya?ml$/i.test(file) && path.basename(path.dirname(file)) === 'cases');
@@ -111,7 +124,8 @@ export function loadCaseFile(file: string): CaseFile {
   if (!top.success) throw new CaseFileError('expected a list of cases, or { mapping, cases }');
   const list = Array.isArray(top.data) ? top.data : top.data.cases;
   const casesNode = Array.isArray(top.data) ? doc.contents : doc.get('cases', true);
-  const mapping = !Array.isArray(top.data) && top.data.mapping ? path.resolve(path.dirname(file), top.data.mapping) : defaultMappingFor(file);
+  const mapping =
+    !Array.isArray(top.data) && top.data.mapping ? path.resolve(path.dirname(file), top.data.mapping) : defaultMappingFor(file);
   if (list.length === 0) throw new CaseFileError('no cases in the file');
 
   const problems: string[] = [];
@@ -124,7 +138,9 @@ export function loadCaseFile(file: string): CaseFile {
     if (!r.success) {
       for (const issue of r.error.issues) {
         const key = issue.path.length ? `${issue.path.map(String).join('.')}: ` : '';
-        problems.push(`${at}: ${key}${issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message}`);
+        problems.push(
+          `${at}: ${key}${issue.code === 'unrecognized_keys' ? `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : issue.message}`,
+        );
       }
       return;
     }
@@ -172,7 +188,12 @@ export function findCaseFiles(target: string): string[] {
       const base = target.replace(/\.jsonata$/i, '');
       const dir = path.dirname(target);
       const name = path.basename(base);
-      return [`${base}.cases.yaml`, `${base}.cases.yml`, path.join(dir, 'cases', `${name}.yaml`), path.join(dir, 'cases', `${name}.cases.yaml`)].filter((f) => existsSync(f));
+      return [
+        `${base}.cases.yaml`,
+        `${base}.cases.yml`,
+        path.join(dir, 'cases', `${name}.yaml`),
+        path.join(dir, 'cases', `${name}.cases.yaml`),
+      ].filter((f) => existsSync(f));
     }
     return [target];
   }

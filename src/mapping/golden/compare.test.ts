@@ -9,17 +9,37 @@ import { runGoldenTests } from './runner.ts';
 import { shortenBase64 } from './base64.ts';
 
 describe('golden compare: subset', () => {
-  const actual = { antragsteller: { name: 'Müller', telefon: '0209 1' }, posten: [{ art: 'S', menge: 1 }, { art: 'T', menge: 2 }], eingang: '02.03.2026' };
+  const actual = {
+    antragsteller: { name: 'Müller', telefon: '0209 1' },
+    posten: [
+      { art: 'S', menge: 1 },
+      { art: 'T', menge: 2 },
+    ],
+    eingang: '02.03.2026',
+  };
 
   it('JSON: keys absent from the expected object are not compared, at every depth', () => {
-    expect(compareJson({ antragsteller: { name: 'Müller' }, posten: [{ art: 'S' }, { art: 'T' }] }, actual, undefined, 'subset').equal).to.equal(true);
+    expect(
+      compareJson({ antragsteller: { name: 'Müller' }, posten: [{ art: 'S' }, { art: 'T' }] }, actual, undefined, 'subset').equal,
+    ).to.equal(true);
     expect(compareJson({ antragsteller: { name: 'Müller' } }, actual).equal, 'exact is the default').to.equal(false);
   });
 
   it('JSON: a named key that differs or is missing fails, and the diff shows only the named keys', () => {
     const c = compareJson({ antragsteller: { name: 'Meier', anrede: 'Frau' } }, actual, undefined, 'subset');
     expect(c.equal).to.equal(false);
-    expect(c.diff).to.deep.equal(['--- expected', '+++ actual', '@@ -1,6 +1,5 @@', ' {', '   "antragsteller": {', '-    "anrede": "Frau",', '-    "name": "Meier"', '+    "name": "Müller"', '   }', ' }']);
+    expect(c.diff).to.deep.equal([
+      '--- expected',
+      '+++ actual',
+      '@@ -1,6 +1,5 @@',
+      ' {',
+      '   "antragsteller": {',
+      '-    "anrede": "Frau",',
+      '-    "name": "Meier"',
+      '+    "name": "Müller"',
+      '   }',
+      ' }',
+    ]);
   });
 
   it('JSON: arrays keep their length and order; each element is compared as a subset', () => {
@@ -30,11 +50,33 @@ describe('golden compare: subset', () => {
   const xml = `<a:Antrag xmlns:a="urn:x" version="1.0" id="7"><a:Kennung>K-1</a:Kennung><a:Name>Müller</a:Name><a:Posten nr="1">S</a:Posten><a:Posten nr="2">T</a:Posten></a:Antrag>`;
 
   it('XML: only the attributes and elements the expected element names, in their order; <x/> only says x is there', () => {
-    expect(compareXml('<Antrag xmlns="urn:x" version="1.0"><Name>Müller</Name><Posten/><Posten nr="2">T</Posten></Antrag>', xml, undefined, 'subset').equal).to.equal(true);
-    expect(compareXml('<Antrag xmlns="urn:y"><Name>Müller</Name></Antrag>', xml, undefined, 'subset').equal, 'the root namespace counts').to.equal(false);
-    expect(compareXml('<Antrag xmlns="urn:x"><Name>Müller</Name><Kennung>K-1</Kennung></Antrag>', xml, undefined, 'subset').equal, 'order counts').to.equal(false);
+    expect(
+      compareXml(
+        '<Antrag xmlns="urn:x" version="1.0"><Name>Müller</Name><Posten/><Posten nr="2">T</Posten></Antrag>',
+        xml,
+        undefined,
+        'subset',
+      ).equal,
+    ).to.equal(true);
+    expect(
+      compareXml('<Antrag xmlns="urn:y"><Name>Müller</Name></Antrag>', xml, undefined, 'subset').equal,
+      'the root namespace counts',
+    ).to.equal(false);
+    expect(
+      compareXml('<Antrag xmlns="urn:x"><Name>Müller</Name><Kennung>K-1</Kennung></Antrag>', xml, undefined, 'subset').equal,
+      'order counts',
+    ).to.equal(false);
     const c = compareXml('<Antrag xmlns="urn:x" version="2.0"><Name>Müller</Name><Vermerk/></Antrag>', xml, undefined, 'subset');
-    expect(c.diff).to.deep.equal(['--- expected', '+++ actual', '@@ -1,4 +1,3 @@', '-<Antrag xmlns="urn:x" version="2.0">', '+<Antrag xmlns="urn:x" version="1.0">', '   <Name>Müller</Name>', '-  <Vermerk/>', ' </Antrag>']);
+    expect(c.diff).to.deep.equal([
+      '--- expected',
+      '+++ actual',
+      '@@ -1,4 +1,3 @@',
+      '-<Antrag xmlns="urn:x" version="2.0">',
+      '+<Antrag xmlns="urn:x" version="1.0">',
+      '   <Name>Müller</Name>',
+      '-  <Vermerk/>',
+      ' </Antrag>',
+    ]);
   });
 
   describe('in a case file', () => {
@@ -43,13 +85,32 @@ describe('golden compare: subset', () => {
     afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
     it('compare: subset applies to the case; compare: anything else is refused', async () => {
-      writeFileSync(path.join(dir, 'm.jsonata'), '{ "kennung": submission.id, "name": applicant.familyName, "eingang": submission.receivedAt }');
-      const input = { externalId: 'S-1', tenant: '05513000', service: 'sperrmuell', submittedAt: '2026-03-02T10:00:00+01:00', applicant: { familyName: 'Müller' }, data: {} };
-      writeFileSync(path.join(dir, 'm.cases.yaml'), `- name: only the name\n  input: ${JSON.stringify(input)}\n  compare: subset\n  expected: { name: Müller }\n- name: exact fails\n  input: ${JSON.stringify(input)}\n  expected: { name: Müller }\n`);
+      writeFileSync(
+        path.join(dir, 'm.jsonata'),
+        '{ "kennung": submission.id, "name": applicant.familyName, "eingang": submission.receivedAt }',
+      );
+      const input = {
+        externalId: 'S-1',
+        tenant: '05513000',
+        service: 'sperrmuell',
+        submittedAt: '2026-03-02T10:00:00+01:00',
+        applicant: { familyName: 'Müller' },
+        data: {},
+      };
+      writeFileSync(
+        path.join(dir, 'm.cases.yaml'),
+        `- name: only the name\n  input: ${JSON.stringify(input)}\n  compare: subset\n  expected: { name: Müller }\n- name: exact fails\n  input: ${JSON.stringify(input)}\n  expected: { name: Müller }\n`,
+      );
       const cases = (await runGoldenTests({ paths: [dir] })).files[0]!.cases;
-      expect(cases.map((c) => [c.name, c.ok])).to.deep.equal([['only the name', true], ['exact fails', false]]);
+      expect(cases.map((c) => [c.name, c.ok])).to.deep.equal([
+        ['only the name', true],
+        ['exact fails', false],
+      ]);
 
-      writeFileSync(path.join(dir, 'm.cases.yaml'), `- name: typo\n  input: ${JSON.stringify(input)}\n  compare: subsets\n  expected: {}\n`);
+      writeFileSync(
+        path.join(dir, 'm.cases.yaml'),
+        `- name: typo\n  input: ${JSON.stringify(input)}\n  compare: subsets\n  expected: {}\n`,
+      );
       expect((await runGoldenTests({ paths: [dir] })).files[0]!.error).to.match(/line 1 \(case 1\): compare: .*"exact"|"subset"/);
     });
   });
@@ -80,7 +141,9 @@ describe('golden diffs: long base64 values', () => {
     const bytes = pdf('%%EOF');
     const wrapped = bytes.toString('base64').replace(/.{76}/g, '$&\n');
     const c = compareXml(`<a><inhalt>${wrapped}</inhalt><n>1</n></a>`, `<a><inhalt>${wrapped}</inhalt><n>2</n></a>`);
-    expect(c.diff.find((l) => l.includes('<inhalt>'))).to.equal(`   <inhalt>JVBERi0x…(${bytes.toString('base64').length.toLocaleString('en-US')} chars, sha256 ${sha(bytes)})</inhalt>`);
+    expect(c.diff.find((l) => l.includes('<inhalt>'))).to.equal(
+      `   <inhalt>JVBERi0x…(${bytes.toString('base64').length.toLocaleString('en-US')} chars, sha256 ${sha(bytes)})</inhalt>`,
+    );
     const short = Buffer.from('short attachment').toString('base64');
     expect(shortenBase64(short)).to.equal(short);
     const word = 'Donaudampfschifffahrtsgesellschaftskapitaen'.repeat(4);

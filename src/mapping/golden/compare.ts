@@ -55,7 +55,8 @@ export function projectJson(actual: unknown, expected: unknown): unknown {
   if (isObject(actual) && isObject(expected)) {
     return Object.fromEntries(Object.keys(expected).flatMap((k) => (k in actual ? [[k, projectJson(actual[k], expected[k])]] : [])));
   }
-  if (Array.isArray(actual) && Array.isArray(expected)) return actual.map((a, i) => (i < expected.length ? projectJson(a, expected[i]) : a));
+  if (Array.isArray(actual) && Array.isArray(expected))
+    return actual.map((a, i) => (i < expected.length ? projectJson(a, expected[i]) : a));
   return actual;
 }
 
@@ -169,7 +170,9 @@ export function parseXmlTree(text: string): Element {
     // The mapping's author reads this: the validator's rule helps, and the text is theirs.
     throw new XmlCompareError(e.at ? `${e.message}: ${e.at.rule}` : e.message);
   }
-  const roots = doc.filter((n) => !('#comment' in n) && !('#text' in n && String(n['#text']).trim() === '') && !Object.keys(n).some((k) => k.startsWith('?')));
+  const roots = doc.filter(
+    (n) => !('#comment' in n) && !('#text' in n && String(n['#text']).trim() === '') && !Object.keys(n).some((k) => k.startsWith('?')),
+  );
   if (roots.length !== 1) throw new XmlCompareError(`expected one root element, found ${roots.length}`);
   const root = roots[0]!;
   const name = Object.keys(root).find((k) => k !== ':@');
@@ -177,7 +180,8 @@ export function parseXmlTree(text: string): Element {
   return toElement(name, root, {});
 }
 
-const escText = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;').replace(/\n/g, '&#10;');
+const escText = (s: string) =>
+  s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;').replace(/\r/g, '&#13;').replace(/\n/g, '&#10;');
 const escAttr = (s: string) => escText(s).replace(/"/g, '&quot;').replace(/\t/g, '&#9;');
 
 /**
@@ -193,7 +197,8 @@ export function canonicalXmlLines(root: Element): string[] {
     const attrs = el.attrs.map((a) => ` ${a.ns ? `{${a.ns}}` : ''}${a.local}="${escAttr(a.value)}"`).join('');
     const open = `<${el.local}${nsDecl}${attrs}`;
     if (el.children.length === 0) lines.push(`${pad}${open}/>`);
-    else if (el.children.length === 1 && typeof el.children[0] === 'string') lines.push(`${pad}${open}>${escText(el.children[0])}</${el.local}>`);
+    else if (el.children.length === 1 && typeof el.children[0] === 'string')
+      lines.push(`${pad}${open}>${escText(el.children[0])}</${el.local}>`);
     else {
       lines.push(`${pad}${open}>`);
       for (const c of el.children) {
@@ -226,7 +231,9 @@ export function projectXml(actual: Element, expected: Element): Element {
   const children: Element['children'] = [];
   let cursor = 0;
   for (const want of expected.children) {
-    const at = actual.children.findIndex((c, i) => i >= cursor && (typeof want === 'string' ? typeof c === 'string' : typeof c !== 'string' && sameName(c, want)));
+    const at = actual.children.findIndex(
+      (c, i) => i >= cursor && (typeof want === 'string' ? typeof c === 'string' : typeof c !== 'string' && sameName(c, want)),
+    );
     if (at < 0) continue;
     const got = actual.children[at]!;
     children.push(typeof got === 'string' || typeof want === 'string' ? got : projectXml(got, want));
@@ -252,7 +259,10 @@ export function subsetXmlText(expected: string, actual: string): string {
     children: el.children.map((c) => (typeof c === 'string' ? c : rename(c))),
   });
   const lines = canonicalXmlLines(rename(tree));
-  const decls = [...prefixes].filter(([ns]) => ns !== XML_NS).map(([ns, p]) => ` xmlns:${p}="${escAttr(ns)}"`).join('');
+  const decls = [...prefixes]
+    .filter(([ns]) => ns !== XML_NS)
+    .map(([ns, p]) => ` xmlns:${p}="${escAttr(ns)}"`)
+    .join('');
   // The root's start tag is the first line: `<name` then its own attributes.
   lines[0] = lines[0]!.replace(/^<([^\s/>]+)/, `<$1${decls}`);
   return lines.join('\n') + '\n';

@@ -35,7 +35,13 @@ export function mappingInputFromEnvelope(envelope: Envelope, ctx: InputContext):
     data: JSON.parse(JSON.stringify(envelope.data)) as unknown,
     attachments: envelope.attachments.map((a) => {
       const bytes = Buffer.from(a.content, 'base64');
-      return { filename: a.filename, mediaType: a.mediaType, size: bytes.length, sha256: createHash('sha256').update(bytes).digest('hex'), content: bytes };
+      return {
+        filename: a.filename,
+        mediaType: a.mediaType,
+        size: bytes.length,
+        sha256: createHash('sha256').update(bytes).digest('hex'),
+        content: bytes,
+      };
     }),
     delivery: ctx.delivery,
   });

@@ -117,14 +117,15 @@ export function mappingId(file: string, config?: GoldenConfig, searchRoot?: stri
 
 async function runFile(file: string, searchRoot: string | undefined, opts: GoldenOptions, run: RunState): Promise<FileResult> {
   const { compiled } = run;
-  let cf;
+  let cf: ReturnType<typeof loadCaseFile>;
   try {
     cf = loadCaseFile(file);
   } catch (e) {
     return { file, error: e instanceof CaseFileError ? e.message : String(e), cases: [], written: [] };
   }
   const { root, id, routed } = mappingId(cf.mapping, opts.config, searchRoot);
-  if (!existsSync(cf.mapping)) return { file, mapping: id, error: `no mapping ${path.relative(process.cwd(), cf.mapping)} for these cases`, cases: [], written: [] };
+  if (!existsSync(cf.mapping))
+    return { file, mapping: id, error: `no mapping ${path.relative(process.cwd(), cf.mapping)} for these cases`, cases: [], written: [] };
   const key = `${root}\0${id}`;
   let mapping = compiled.get(key);
   if (!mapping) {
@@ -143,7 +144,12 @@ async function runFile(file: string, searchRoot: string | undefined, opts: Golde
     try {
       verdict = await runCase(c, path.dirname(file), mapping, routed, opts, run.xsd);
     } catch (e) {
-      verdict = { details: (e instanceof CaseError || e instanceof EnvelopeError || e instanceof XmlCompareError || e instanceof XsdUnavailableError ? e.message : `unexpected error: ${(e as Error).stack ?? String(e)}`).split('\n') };
+      verdict = {
+        details: (e instanceof CaseError || e instanceof EnvelopeError || e instanceof XmlCompareError || e instanceof XsdUnavailableError
+          ? e.message
+          : `unexpected error: ${(e as Error).stack ?? String(e)}`
+        ).split('\n'),
+      };
     }
     const base = { name: c.name, ...(c.line !== undefined ? { line: c.line } : {}) };
     const rw = verdict.rewrite;
@@ -156,7 +162,14 @@ async function runFile(file: string, searchRoot: string | undefined, opts: Golde
       const prior = run.written.get(rw.file);
       if (prior && prior.text !== rw.text) {
         const shown = path.relative(path.dirname(file), rw.file);
-        result.cases.push({ ...base, ok: false, details: [`not updated: ${shown} was just written for case "${prior.by}", and this case's output differs from it:`, ...verdict.details] });
+        result.cases.push({
+          ...base,
+          ok: false,
+          details: [
+            `not updated: ${shown} was just written for case "${prior.by}", and this case's output differs from it:`,
+            ...verdict.details,
+          ],
+        });
         continue;
       }
       if (!prior) {
@@ -188,7 +201,14 @@ export interface CaseOutput {
 }
 
 /** Builds the case's input as the hub would, runs the mapping (and the XSD, if the case names one). */
-export async function caseOutput(c: GoldenCase, dir: string, mapping: CompiledMapping, routed: boolean, opts: GoldenOptions, xsd?: XsdSession): Promise<CaseOutput> {
+export async function caseOutput(
+  c: GoldenCase,
+  dir: string,
+  mapping: CompiledMapping,
+  routed: boolean,
+  opts: GoldenOptions,
+  xsd?: XsdSession,
+): Promise<CaseOutput> {
   const config = opts.config;
   const raw = typeof c.input === 'string' ? readSubmissionFile(path.resolve(dir, c.input)) : structuredClone(c.input);
   for (const key of ['tenant', 'service', 'externalId', 'submittedAt'] as const) if (c[key] !== undefined) raw[key] = c[key];
@@ -197,8 +217,14 @@ export async function caseOutput(c: GoldenCase, dir: string, mapping: CompiledMa
   // Looked up as the intake does: an unknown tenant or service never reaches a mapping in the hub.
   const tenant = config?.tenants.find((t) => t.key === envelope.tenant);
   const service = config?.services.find((s) => s.slug === envelope.service || s.leika === envelope.service);
-  if (config && !tenant) throw new CaseError(`tenant ${envelope.tenant} is not in ${path.relative(process.cwd(), config.dir) || '.'}: the hub would refuse the submission`);
-  if (config && !service) throw new CaseError(`service ${envelope.service} is not in ${path.relative(process.cwd(), config.dir) || '.'}: the hub would refuse the submission`);
+  if (config && !tenant)
+    throw new CaseError(
+      `tenant ${envelope.tenant} is not in ${path.relative(process.cwd(), config.dir) || '.'}: the hub would refuse the submission`,
+    );
+  if (config && !service)
+    throw new CaseError(
+      `service ${envelope.service} is not in ${path.relative(process.cwd(), config.dir) || '.'}: the hub would refuse the submission`,
+    );
 
   // The route step that uses this mapping for this tenant and service gives the target, its format and XML settings.
   const step =
@@ -213,7 +239,11 @@ export async function caseOutput(c: GoldenCase, dir: string, mapping: CompiledMa
   const format = c.format ?? target?.format ?? (target ? opts.adapterFormats?.get(target.adapter) : undefined) ?? 'json';
   const xmlOptions = target?.xml ?? DEFAULT_XML;
   const portal =
-    c.portal ?? config?.portals.find((p) => p.tenants.some((t) => t === '*' || t === envelope.tenant || (tenant?.parent !== undefined && t === tenant.parent)))?.id ?? FALLBACK_PORTAL;
+    c.portal ??
+    config?.portals.find((p) =>
+      p.tenants.some((t) => t === '*' || t === envelope.tenant || (tenant?.parent !== undefined && t === tenant.parent)),
+    )?.id ??
+    FALLBACK_PORTAL;
   const deliveryId = c.deliveryId ?? GOLDEN_DELIVERY_ID;
 
   const input = mappingInputFromEnvelope(envelope, {
@@ -265,10 +295,18 @@ interface Verdict {
 }
 
 /** Runs one case: passes, fails with its lines, or (with `update`) says what to write so that it passes. */
-async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, routed: boolean, opts: GoldenOptions, xsd: XsdSession): Promise<Verdict> {
+async function runCase(
+  c: GoldenCase,
+  dir: string,
+  mapping: CompiledMapping,
+  routed: boolean,
+  opts: GoldenOptions,
+  xsd: XsdSession,
+): Promise<Verdict> {
   const expectedIsXml = c.expectedFile ? /\.xml$/i.test(c.expectedFile) : undefined;
   const { format, text, body, error } = await caseOutput(c, dir, mapping, routed, opts, xsd);
-  if (expectedIsXml !== undefined && expectedIsXml !== (format === 'xml')) throw new CaseError(`expectedFile ${c.expectedFile} does not fit format: ${format}`);
+  if (expectedIsXml !== undefined && expectedIsXml !== (format === 'xml'))
+    throw new CaseError(`expectedFile ${c.expectedFile} does not fit format: ${format}`);
 
   if (c.expectError !== undefined) {
     if (error === undefined) return { details: [`expected an error matching /${c.expectError}/, but the mapping succeeded`] };
@@ -281,10 +319,12 @@ async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, rou
   const expectedFile = c.expectedFile ? path.resolve(dir, c.expectedFile) : undefined;
   const compare = (expected: unknown): Comparison => {
     if (format === 'json') return compareJson(expected, JSON.parse(text!) as unknown, labels, mode);
-    if (typeof expected !== 'string') throw new CaseError('format: xml needs the expected XML as a string (a YAML block scalar `expected: |`) or an expectedFile');
+    if (typeof expected !== 'string')
+      throw new CaseError('format: xml needs the expected XML as a string (a YAML block scalar `expected: |`) or an expectedFile');
     return compareXml(expected, text!, labels, mode);
   };
-  const readExpected = (): unknown => (!expectedFile ? c.expected : format === 'json' ? readJson(expectedFile, c.expectedFile!) : readText(expectedFile, c.expectedFile!));
+  const readExpected = (): unknown =>
+    !expectedFile ? c.expected : format === 'json' ? readJson(expectedFile, c.expectedFile!) : readText(expectedFile, c.expectedFile!);
 
   if (!opts.update) {
     const cmp = compare(readExpected());
@@ -297,7 +337,11 @@ async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, rou
     expected = readExpected();
     cmp = compare(expected);
   } catch (e) {
-    if (!(e instanceof CaseError || e instanceof XmlCompareError) || (e instanceof XmlCompareError && !e.message.startsWith('the expected XML'))) throw e;
+    if (
+      !(e instanceof CaseError || e instanceof XmlCompareError) ||
+      (e instanceof XmlCompareError && !e.message.startsWith('the expected XML'))
+    )
+      throw e;
     expected = undefined;
   }
   if (cmp?.equal) return { details: [] };
@@ -305,9 +349,16 @@ async function runCase(c: GoldenCase, dir: string, mapping: CompiledMapping, rou
   const subset = mode === 'subset' && cmp !== undefined;
   const actualJson = format === 'json' ? (JSON.parse(text!) as unknown) : undefined;
   const value: unknown =
-    format === 'json' ? (subset ? projectJson(actualJson, expected) : actualJson) : subset ? subsetXmlText(expected as string, text!) : writeXml(body, mapping.id, { declaration: false, indent: true });
+    format === 'json'
+      ? subset
+        ? projectJson(actualJson, expected)
+        : actualJson
+      : subset
+        ? subsetXmlText(expected as string, text!)
+        : writeXml(body, mapping.id, { declaration: false, indent: true });
   // The new expectation must pass: a rewrite that still fails would only hide the failure.
-  if (!compare(value).equal) return { details: ['not updated: the rewritten expectation would still differ (please report this)', ...(cmp?.diff ?? [])] };
+  if (!compare(value).equal)
+    return { details: ['not updated: the rewritten expectation would still differ (please report this)', ...(cmp?.diff ?? [])] };
   if (expectedFile) {
     const previous = existsSync(expectedFile) ? readFileSync(expectedFile, 'utf8') : undefined;
     const fileText = format === 'json' ? jsonFileText(value) : xmlFileText(value as string, previous);
@@ -378,7 +429,9 @@ export function formatFileResult(r: FileResult, cwd = process.cwd()): string[] {
     return lines;
   }
   for (const c of r.cases) {
-    lines.push(`  ${c.updated ? '↻' : c.ok ? '✓' : '✗'} ${c.name}${c.updated ? `  (wrote ${path.relative(cwd, c.updated) || c.updated})` : ''}`);
+    lines.push(
+      `  ${c.updated ? '↻' : c.ok ? '✓' : '✗'} ${c.name}${c.updated ? `  (wrote ${path.relative(cwd, c.updated) || c.updated})` : ''}`,
+    );
     if (!c.ok) {
       if (c.line !== undefined) lines.push(`      at ${shown}:${c.line}`);
       for (const l of c.details) lines.push(`      ${l}`);

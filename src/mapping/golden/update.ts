@@ -41,5 +41,7 @@ export function spliceExpected(text: string, at: ExpectedAt, value: unknown, for
   const colon = text.indexOf(':', at.keyEnd);
   const old = text.slice(colon + 1, at.end);
   const trailing = old.match(/\s*$/)![0];
-  return text.slice(0, colon + 1) + rendered + (trailing.includes('\n') ? trailing.slice(trailing.indexOf('\n')) : trailing) + text.slice(at.end);
+  return (
+    text.slice(0, colon + 1) + rendered + (trailing.includes('\n') ? trailing.slice(trailing.indexOf('\n')) : trailing) + text.slice(at.end)
+  );
 }

@@ -56,12 +56,18 @@ describe('golden cases: xsd from a WSDL', () => {
 
   it('uses a prefix the schema inherits from wsdl:definitions (type="hst:Person")', async () => {
     expect(await session.validate(HUNDESTEUER, anmeldung('<hst:Gemeinde>05512000</hst:Gemeinde>'))).to.deep.equal([]);
-    expect(await session.validate(HUNDESTEUER, anmeldung(''))).to.deep.equal(["line 1: Element 'Halter': This element is not expected. Expected is ( Gemeinde )."]);
+    expect(await session.validate(HUNDESTEUER, anmeldung(''))).to.deep.equal([
+      "line 1: Element 'Halter': This element is not expected. Expected is ( Gemeinde ).",
+    ]);
   });
 
   it('validates the root element against its global declaration, and names an element the WSDL does not declare', async () => {
-    expect(await session.validate(HUNDESTEUER, '<PingAnfrage xmlns="urn:de:amtsbote:test:hundesteuer:1"><Echo>x</Echo></PingAnfrage>')).to.deep.equal([]);
-    expect(await session.validate(HUNDESTEUER, '<Anmeldung xmlns="urn:other"/>')).to.deep.equal(["line 1: Element 'Anmeldung': No matching global declaration available for the validation root."]);
+    expect(
+      await session.validate(HUNDESTEUER, '<PingAnfrage xmlns="urn:de:amtsbote:test:hundesteuer:1"><Echo>x</Echo></PingAnfrage>'),
+    ).to.deep.equal([]);
+    expect(await session.validate(HUNDESTEUER, '<Anmeldung xmlns="urn:other"/>')).to.deep.equal([
+      "line 1: Element 'Anmeldung': No matching global declaration available for the validation root.",
+    ]);
   });
 
   it('uses every schema of the demo WSDL: the header schema and the service schema', async () => {
@@ -93,12 +99,18 @@ describe('golden cases: xsd from a WSDL', () => {
       writeFileSync(notWsdl, '<xs:schema xmlns:xs="http://www.w3.org/2001/XMLSchema"/>');
       const broken = path.join(dir, 'broken.wsdl');
       writeFileSync(broken, WCF_SHAPED.replace('type="dt:Betreff"', 'type="dt:Titel"'));
-      const fails = async (f: string) => session.validate(f, '<x/>').then(() => 'no error', (e: Error) => e.message);
+      const fails = async (f: string) =>
+        session.validate(f, '<x/>').then(
+          () => 'no error',
+          (e: Error) => e.message,
+        );
       expect(await fails(path.join(dir, 'nowhere.wsdl'))).to.equal(`WSDL ${path.join(dir, 'nowhere.wsdl')} not found`);
       expect(await fails(noTypes)).to.equal(`WSDL ${noTypes} embeds no schema (no xsd:schema in wsdl:types)`);
       expect(await fails(notWsdl)).to.equal(`${notWsdl} is not a WSDL: its root element is {http://www.w3.org/2001/XMLSchema}schema`);
       // Line 18 of the WSDL: the error points into the file the user wrote, not a temporary copy.
-      expect(await fails(broken)).to.match(new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(schema 2 of wsdl:types\\):18: .*Titel`));
+      expect(await fails(broken)).to.match(
+        new RegExp(`${broken.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(schema 2 of wsdl:types\\):18: .*Titel`),
+      );
     });
 
     it('runs in a case file: xsd relative to the case file, a violation is what expectError expects', async () => {
@@ -108,7 +120,14 @@ describe('golden cases: xsd from a WSDL', () => {
         `{ "VorgangAnlegen": { "@_xmlns": "urn:example:akte:1", "vorgang": { "@_xmlns:dt": "http://schemas.datacontract.org/2004/07/Akte",
            "dt:Kennung": submission.id, "dt:Betreff": data.betreff } } }`,
       );
-      const input = { externalId: 'A-1', tenant: '05513000', service: 'sperrmuell', submittedAt: '2026-03-02T10:00:00+01:00', applicant: {}, data: { betreff: 'Sperrmüll' } };
+      const input = {
+        externalId: 'A-1',
+        tenant: '05513000',
+        service: 'sperrmuell',
+        submittedAt: '2026-03-02T10:00:00+01:00',
+        applicant: {},
+        data: { betreff: 'Sperrmüll' },
+      };
       mkdirSync(path.join(dir, 'cases'));
       writeFileSync(
         path.join(dir, 'cases/akte.yaml'),
@@ -134,8 +153,13 @@ describe('golden cases: xsd from a WSDL', () => {
     });
   });
 
-  (existsSync(XTA) ? it : it.skip)(`the real XTA 2.1.1 WSDL (shared/reference): schemas included and imported relative to the WSDL`, async () => {
-    const ok = await session.validate(XTA, '<xta:LookupServiceRequest xmlns:xta="http://xoev.de/transport/xta/211"/>');
-    expect(ok).to.deep.equal(["line 1: Element 'LookupServiceRequest': Missing child element(s). Expected is ( LookupServiceRequestList )."]);
-  });
+  (existsSync(XTA) ? it : it.skip)(
+    `the real XTA 2.1.1 WSDL (shared/reference): schemas included and imported relative to the WSDL`,
+    async () => {
+      const ok = await session.validate(XTA, '<xta:LookupServiceRequest xmlns:xta="http://xoev.de/transport/xta/211"/>');
+      expect(ok).to.deep.equal([
+        "line 1: Element 'LookupServiceRequest': Missing child element(s). Expected is ( LookupServiceRequestList ).",
+      ]);
+    },
+  );
 });

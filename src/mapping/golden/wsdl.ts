@@ -97,7 +97,10 @@ function writeSchemaSet(schemas: XmlElement[], wsdlDir: string, dir: string): vo
     }
     const name = `namespace-${byNamespace.size + 1}.xsd`;
     const target = ns ? ` targetNamespace="${escapeAttr(ns)}"` : '';
-    fs.writeFileSync(path.join(dir, name), `<xs:schema xmlns:xs="${XS}"${target}>\n${parts.map((p) => `  <xs:include schemaLocation="${p}"/>\n`).join('')}</xs:schema>\n`);
+    fs.writeFileSync(
+      path.join(dir, name),
+      `<xs:schema xmlns:xs="${XS}"${target}>\n${parts.map((p) => `  <xs:include schemaLocation="${p}"/>\n`).join('')}</xs:schema>\n`,
+    );
     byNamespace.set(ns, name);
   }
 
@@ -113,7 +116,8 @@ function writeSchemaSet(schemas: XmlElement[], wsdlDir: string, dir: string): vo
       const location = attr?.value;
       const sibling = ref.name === 'import' ? byNamespace.get(ref.attr('namespace')?.value ?? '') : undefined;
       // Relative to the WSDL, as its author meant; a URL stays one (and is refused: schemas are never fetched).
-      const wanted = sibling ?? (location && !/^[a-z][a-z0-9+.-]*:/i.test(location) ? pathToFileURL(path.resolve(wsdlDir, location)).href : undefined);
+      const wanted =
+        sibling ?? (location && !/^[a-z][a-z0-9+.-]*:/i.test(location) ? pathToFileURL(path.resolve(wsdlDir, location)).href : undefined);
       if (wanted === undefined) continue;
       // An existing attribute keeps its node: libxml2-wasm's setAttr would add a second one in the default namespace.
       if (attr) attr.value = wanted;
@@ -123,7 +127,9 @@ function writeSchemaSet(schemas: XmlElement[], wsdlDir: string, dir: string): vo
     fs.writeFileSync(path.join(dir, schemaFile(i)), '\n'.repeat(Math.max(0, schema.line - 1)) + schema.toString() + '\n');
   });
 
-  const refs = [...byNamespace].map(([ns, file]) => (ns ? `  <xs:import namespace="${escapeAttr(ns)}" schemaLocation="${file}"/>\n` : `  <xs:include schemaLocation="${file}"/>\n`));
+  const refs = [...byNamespace].map(([ns, file]) =>
+    ns ? `  <xs:import namespace="${escapeAttr(ns)}" schemaLocation="${file}"/>\n` : `  <xs:include schemaLocation="${file}"/>\n`,
+  );
   fs.writeFileSync(path.join(dir, ENTRY), `<xs:schema xmlns:xs="${XS}">\n${refs.join('')}</xs:schema>\n`);
 }
 

@@ -13,10 +13,12 @@ type XsdModule = typeof import('../xsd/index.ts') & typeof import('./wsdl.ts');
 let loaded: Promise<XsdModule> | undefined;
 
 function loadModule(): Promise<XsdModule> {
-  loaded ??= Promise.all([import('../xsd/index.ts'), import('./wsdl.ts')]).then(([xsd, wsdl]) => ({ ...xsd, ...wsdl })).catch((e: unknown) => {
-    loaded = undefined;
-    throw new XsdUnavailableError(`XSD validation is not available: src/mapping/xsd/ did not load (${(e as Error).message})`);
-  });
+  loaded ??= Promise.all([import('../xsd/index.ts'), import('./wsdl.ts')])
+    .then(([xsd, wsdl]) => ({ ...xsd, ...wsdl }))
+    .catch((e: unknown) => {
+      loaded = undefined;
+      throw new XsdUnavailableError(`XSD validation is not available: src/mapping/xsd/ did not load (${(e as Error).message})`);
+    });
   return loaded;
 }
 

@@ -135,7 +135,11 @@ function compile(key: string): Entry {
 function describeRefused(locations: string[]): string {
   return [...new Set(locations)]
     .slice(0, 5)
-    .map((l) => (/^[a-z][a-z0-9+.-]*:\/\//i.test(l) && !l.startsWith('file:') ? `${l} (not a local file: schemas are never fetched from the network)` : `${l} (no such file)`))
+    .map((l) =>
+      /^[a-z][a-z0-9+.-]*:\/\//i.test(l) && !l.startsWith('file:')
+        ? `${l} (not a local file: schemas are never fetched from the network)`
+        : `${l} (no such file)`,
+    )
     .join(', ');
 }
 

@@ -67,9 +67,10 @@ function redactValue(rest: string): string {
   // "[facet 'pattern'] The value 'x' is not accepted by the pattern '…'." and every other
   // "The value|actual value|initial value|QName value|element content '…' <verb> …" form.
   if (
-    (m = /^(\[facet '[A-Za-z]+'\] )?The (?:actual |initial |QName )?(?:value|element content) '[\s\S]*'( (?:is|has|must|does|of)\b[\s\S]*)$/.exec(
-      rest,
-    ))
+    (m =
+      /^(\[facet '[A-Za-z]+'\] )?The (?:actual |initial |QName )?(?:value|element content) '[\s\S]*'( (?:is|has|must|does|of)\b[\s\S]*)$/.exec(
+        rest,
+      ))
   ) {
     return `${m[1] ?? ''}the value${m[2]}`;
   }

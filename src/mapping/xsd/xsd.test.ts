@@ -101,7 +101,9 @@ describe('xsd: loadSchema and validate', () => {
   });
 
   it(`reports at most ${MAX_ERRORS} errors, and how many there were`, () => {
-    const doc = sample.replace(/<ha:(Geburtsdatum|Haltungsbeginn)>[^<]*</g, '<ha:$1>bald<').replace(/<ha:Groesse>[^<]*</g, '<ha:Groesse>-1<');
+    const doc = sample
+      .replace(/<ha:(Geburtsdatum|Haltungsbeginn)>[^<]*</g, '<ha:$1>bald<')
+      .replace(/<ha:Groesse>[^<]*</g, '<ha:Groesse>-1<');
     const r = failed(schema.validate(doc));
     expect(r.errors).to.have.length(MAX_ERRORS);
     expect(r.total).to.equal(16);
@@ -153,17 +155,18 @@ describe('xsd: untrusted documents', () => {
     try {
       fn();
     } finally {
-      names.forEach((n, i) => (f[n] = saved[i]!));
+      names.forEach((n, i) => {
+        f[n] = saved[i]!;
+      });
     }
     return touched;
   }
 
   const attacks = (file: string) => ({
     'an external entity (file:///etc/passwd)': `<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>`,
-    'an external entity in a schema-valid place': sample.replace(
-      '<ha:Hundeanmeldung',
-      `<!DOCTYPE ha:Hundeanmeldung [<!ENTITY e SYSTEM "file://${file}">]>\n<ha:Hundeanmeldung`,
-    ).replace('<ha:Portal>Serviceportal Emscher-Lippe<', '<ha:Portal>&e;<'),
+    'an external entity in a schema-valid place': sample
+      .replace('<ha:Hundeanmeldung', `<!DOCTYPE ha:Hundeanmeldung [<!ENTITY e SYSTEM "file://${file}">]>\n<ha:Hundeanmeldung`)
+      .replace('<ha:Portal>Serviceportal Emscher-Lippe<', '<ha:Portal>&e;<'),
     'an external DTD': `<?xml version="1.0"?>\n<!DOCTYPE x SYSTEM "file://${file}">\n<x/>`,
     'a parameter entity': `<!DOCTYPE x [<!ENTITY % p SYSTEM "file://${file}"> %p;]><x/>`,
     'nested internal entities (billion laughs)': `<!DOCTYPE x [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;&a;&a;"><!ENTITY c "&b;&b;&b;&b;&b;&b;&b;&b;&b;&b;">]><x>&c;&c;&c;</x>`,
@@ -215,7 +218,6 @@ describe('xsd: schema sets', () => {
     expect(cachedSchemaCount()).to.equal(before);
   });
 
-
   it('recompiles when a file of the set changed on disk', () => {
     const entry = copyFixtureSet('changing');
     const old = loadSchema(entry);
@@ -264,7 +266,10 @@ describe('xsd: schema sets', () => {
            <xs:element name="a" type="xs:string"/>
          </xs:schema>`,
       );
-      expect(() => loadSchema(entry)).to.throw(SchemaLoadError, /remote\.xsd \(not a local file: schemas are never fetched from the network\)/);
+      expect(() => loadSchema(entry)).to.throw(
+        SchemaLoadError,
+        /remote\.xsd \(not a local file: schemas are never fetched from the network\)/,
+      );
       await new Promise((resolve) => setTimeout(resolve, 50));
       expect(requests).to.equal(0);
     } finally {
@@ -295,7 +300,10 @@ describe('xsd: message clean-up', () => {
       "Element '{urn:a}Fall': Duplicate key-sequence ['AZ-1', 'Erika'] in unique identity-constraint '{urn:a}eindeutig'.\n",
       "Element 'Fall': Duplicate key-sequence […] in unique identity-constraint 'eindeutig'.",
     ],
-    ["Element '{urn:a}x', attribute 'n': 'abc\ndef' is not a valid value of the atomic type 'xs:int'.\n", "Element 'x', attribute 'n': the value is not a valid value of the atomic type 'xs:int'."],
+    [
+      "Element '{urn:a}x', attribute 'n': 'abc\ndef' is not a valid value of the atomic type 'xs:int'.\n",
+      "Element 'x', attribute 'n': the value is not a valid value of the atomic type 'xs:int'.",
+    ],
     [
       "Element '{urn:a}Kopf': This element is not expected. Expected is one of ( {urn:a}A, {urn:b}B ).\n",
       "Element 'Kopf': This element is not expected. Expected is one of ( A, B ).",
@@ -310,7 +318,9 @@ describe('xsd: message clean-up', () => {
 
 const hasXdomea = fs.existsSync(XDOMEA_FVDATEN_XSD);
 (hasXdomea ? describe : describe.skip)(
-  hasXdomea ? 'xsd: the xdomea 3.0.0 reference schemas' : 'xsd: the xdomea 3.0.0 reference schemas (skipped: ../shared/reference/xdomea-3.0.0 not found)',
+  hasXdomea
+    ? 'xsd: the xdomea 3.0.0 reference schemas'
+    : 'xsd: the xdomea 3.0.0 reference schemas (skipped: ../shared/reference/xdomea-3.0.0 not found)',
   () => {
     let schema: CompiledSchema;
     const xdomea = hasXdomea ? fs.readFileSync(XDOMEA_SAMPLE, 'utf8') : '';
@@ -336,7 +346,9 @@ const hasXdomea = fs.existsSync(XDOMEA_FVDATEN_XSD);
       bad = edit(bad, '<code>0604</code>', '<code>9999</code>');
       const r = failed(schema.validate(bad));
       expect(r.errors.map((e) => e.element)).to.deep.equal(['code', 'Erstellungszeitpunkt', 'Kopf']);
-      expect(r.errors[0]!.message).to.match(/^Element 'code': \[facet 'enumeration'\] the value is not one of \{'0101', .*… \(63 values\)\}\.$/);
+      expect(r.errors[0]!.message).to.match(
+        /^Element 'code': \[facet 'enumeration'\] the value is not one of \{'0101', .*… \(63 values\)\}\.$/,
+      );
       expect(r.errors[1]!.message).to.contain("atomic type 'xs:dateTime'");
       expect(r.errors[2]!.message).to.equal("Element 'Kopf': Missing child element(s). Expected is ( Stapel ).");
       expect(JSON.stringify(r)).not.to.contain('gestern').and.not.to.contain('9999');

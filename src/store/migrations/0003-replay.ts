@@ -6,7 +6,10 @@ export const replay: MigrationModule = {
   build: () => ({
     async up(db: AnyDb) {
       // The attempt count at the last replay: the retry budget counts the attempts after it.
-      await db.schema.alterTable('deliveries').addColumn('attempt_base', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      await db.schema
+        .alterTable('deliveries')
+        .addColumn('attempt_base', 'integer', (c) => c.notNull().defaultTo(0))
+        .execute();
     },
     async down(db: AnyDb) {
       await db.schema.alterTable('deliveries').dropColumn('attempt_base').execute();

@@ -32,17 +32,27 @@ export const targetPolicies: MigrationModule = {
         .execute();
       // Claims go target by target, oldest due first (ids break ties in creation order): the index gives that order
       // without a sort, however long the backlog. In-flight counts look only at `sending`.
-      await sql`create index deliveries_target_due on deliveries (target_id, next_attempt_at, id) where ${sql.raw(TARGET_DUE_INDEX_WHERE)}`.execute(db);
+      await sql`create index deliveries_target_due on deliveries (target_id, next_attempt_at, id) where ${sql.raw(TARGET_DUE_INDEX_WHERE)}`.execute(
+        db,
+      );
       await sql`create index deliveries_target_sending on deliveries (target_id) where state = 'sending'`.execute(db);
       // deliveries is a queue: every claim and every result rewrites rows the claim index points at, and the
       // dead entries pile up at its head until vacuumed. Vacuum it after 1 % of changes rather than 20 %.
-      await dialect.onPostgres(() => sql`alter table deliveries set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0)`.execute(db));
+      await dialect.onPostgres(() =>
+        sql`alter table deliveries set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_threshold = 1000, autovacuum_vacuum_cost_delay = 0)`.execute(
+          db,
+        ),
+      );
       // The back office's own word for the case, as last seen (push, poll or reconciliation).
       await db.schema.alterTable('deliveries').addColumn('backoffice_status', 'text').execute();
       await db.schema.alterTable('deliveries').addColumn('backoffice_status_at', time).execute();
     },
     async down(db: AnyDb) {
-      await dialect.onPostgres(() => sql`alter table deliveries reset (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay)`.execute(db));
+      await dialect.onPostgres(() =>
+        sql`alter table deliveries reset (autovacuum_vacuum_scale_factor, autovacuum_vacuum_threshold, autovacuum_vacuum_cost_delay)`.execute(
+          db,
+        ),
+      );
       await db.schema.alterTable('deliveries').dropColumn('backoffice_status_at').execute();
       await db.schema.alterTable('deliveries').dropColumn('backoffice_status').execute();
       await db.schema.dropIndex('deliveries_target_sending').execute();

@@ -24,7 +24,9 @@ export const reconciliation: MigrationModule = {
         .addColumn('error', 'text')
         .execute();
       // A second instance firing the same slot of the same schedule finds it taken (see the scheduler).
-      await sql`create unique index reconcile_runs_slot on reconcile_runs (schedule_id, scheduled_for) where scheduled_for is not null`.execute(db);
+      await sql`create unique index reconcile_runs_slot on reconcile_runs (schedule_id, scheduled_for) where scheduled_for is not null`.execute(
+        db,
+      );
       await db.schema.createIndex('reconcile_runs_started').on('reconcile_runs').columns(['started_at', 'id']).execute();
       await db.schema
         .createTable('reconcile_discrepancies')

@@ -26,7 +26,12 @@ export const statusChannel: MigrationModule = {
         .addColumn('effect', 'text', (c) => c.notNull())
         .execute();
       // The same news twice (a push repeated, a poll after a push) is one row: what makes recording idempotent.
-      await db.schema.createIndex('status_history_news').unique().on('status_history').columns(['delivery_id', 'status_key', 'at']).execute();
+      await db.schema
+        .createIndex('status_history_news')
+        .unique()
+        .on('status_history')
+        .columns(['delivery_id', 'status_key', 'at'])
+        .execute();
       await db.schema.createIndex('status_history_submission').on('status_history').columns(['submission_id', 'at']).execute();
       await db.schema
         .createTable('delivery_status')

@@ -36,7 +36,10 @@ export interface FitConnectFixture {
 export async function startFitConnect(o: { pageSize?: number; tokenLifetimeSeconds?: number } = {}): Promise<FitConnectFixture> {
   const clock = new TestClock();
   const keys = await testKeys();
-  const sim = await new FitConnectSimulator({ now: clock.now, ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}) }).start();
+  const sim = await new FitConnectSimulator({
+    now: clock.now,
+    ...(o.tokenLifetimeSeconds ? { tokenLifetimeSeconds: o.tokenLifetimeSeconds } : {}),
+  }).start();
   const destinationId = randomUUID();
   const clientId = `subscriber-${destinationId.slice(0, 8)}`;
   const clientSecret = randomUUID();
@@ -53,5 +56,16 @@ export async function startFitConnect(o: { pageSize?: number; tokenLifetimeSecon
   const dec = await importDecryptionKey(keys.destination.encryption.privateJwk);
   const sig = await importSigningKey(keys.destination.signing.privateJwk);
   if (!dec.ok || !sig.ok) throw new Error('test keys refused');
-  return { sim, clock, keys, destinationId, clientId, clientSecret, tokens, api, decryptionKey: dec.key, signer: { key: sig.key, kid: sig.kid, now: clock.now } };
+  return {
+    sim,
+    clock,
+    keys,
+    destinationId,
+    clientId,
+    clientSecret,
+    tokens,
+    api,
+    decryptionKey: dec.key,
+    signer: { key: sig.key, kid: sig.kid, now: clock.now },
+  };
 }

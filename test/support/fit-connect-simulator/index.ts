@@ -167,7 +167,10 @@ export class FitConnectSimulator {
         ...(input.data
           ? {
               data: {
-                hash: { type: 'sha512', content: sha512(input.tamper?.dataHash ? Buffer.from('other bytes') : Buffer.from(input.data.content)) },
+                hash: {
+                  type: 'sha512',
+                  content: sha512(input.tamper?.dataHash ? Buffer.from('other bytes') : Buffer.from(input.data.content)),
+                },
                 submissionSchema: { schemaUri: input.data.schemaUri, mimeType: input.data.mimeType },
               },
             }
@@ -213,7 +216,13 @@ export class FitConnectSimulator {
    * Sends a new-submissions callback to `url` as the platform does, or a broken one: a forged HMAC (signed
    * with another secret) or a timestamp `ageSeconds` old. Answers the receiver's HTTP status.
    */
-  async fireCallback(o: { url: string; secret: string; submissions: SimulatedSubmission[]; forge?: boolean; ageSeconds?: number }): Promise<number> {
+  async fireCallback(o: {
+    url: string;
+    secret: string;
+    submissions: SimulatedSubmission[];
+    forge?: boolean;
+    ageSeconds?: number;
+  }): Promise<number> {
     const body = JSON.stringify({
       type: CALLBACK_TYPE,
       submissions: o.submissions.map((s) => ({ destinationId: s.destinationId, submissionId: s.submissionId, caseId: s.caseId })),
@@ -259,10 +268,13 @@ export class FitConnectSimulator {
     const destinationId = String(req.query.destinationId ?? '');
     const offset = Number(req.query.offset ?? 0);
     const limit = Number(req.query.limit ?? 100);
-    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > 500) return void problem(res, 400, 'offset and limit out of range');
+    if (!Number.isInteger(offset) || offset < 0 || !Number.isInteger(limit) || limit < 1 || limit > 500)
+      return void problem(res, 400, 'offset and limit out of range');
     if (!this.mayRead(res, destinationId)) return void problem(res, 403, 'not a destination of this client');
     const waiting = [...this.submissions.values()].filter((s) => s.destinationId === destinationId && s.state === 'submitted');
-    const page = waiting.slice(offset, offset + limit).map((s) => ({ destinationId: s.destinationId, submissionId: s.submissionId, caseId: s.caseId }));
+    const page = waiting
+      .slice(offset, offset + limit)
+      .map((s) => ({ destinationId: s.destinationId, submissionId: s.submissionId, caseId: s.caseId }));
     res.json({ offset, count: page.length, totalCount: waiting.length, submissions: page });
   }
 
@@ -330,7 +342,15 @@ export class FitConnectSimulator {
     } else if (event === `${EVENTS}reject-submission`) {
       const found = payload.problems;
       if (!Array.isArray(found) || found.length === 0) return refuse('a rejection names its problems');
-      if (found.some((p) => !p || typeof p !== 'object' || !String((p as Record<string, unknown>).type).startsWith(`${EVENTS}problems/`) || typeof (p as Record<string, unknown>).instance !== 'string')) {
+      if (
+        found.some(
+          (p) =>
+            !p ||
+            typeof p !== 'object' ||
+            !String((p as Record<string, unknown>).type).startsWith(`${EVENTS}problems/`) ||
+            typeof (p as Record<string, unknown>).instance !== 'string',
+        )
+      ) {
         return refuse('each problem needs a documented type and an instance');
       }
       s.state = 'rejected';
@@ -352,7 +372,9 @@ export class FitConnectSimulator {
       events: { [`${EVENTS}${event}`]: payload },
     };
     return importJWK(this.platformKey!.privateJwk, 'PS512').then((key) =>
-      new CompactSign(Buffer.from(JSON.stringify(claims))).setProtectedHeader({ alg: 'PS512', typ: 'secevent+jwt', kid: this.platformKey!.privateJwk.kid! }).sign(key),
+      new CompactSign(Buffer.from(JSON.stringify(claims)))
+        .setProtectedHeader({ alg: 'PS512', typ: 'secevent+jwt', kid: this.platformKey!.privateJwk.kid! })
+        .sign(key),
     );
   }
 }
@@ -385,5 +407,8 @@ function sha512(bytes: Buffer): string {
 }
 
 function problem(res: Response, status: number, title: string): void {
-  res.status(status).type('application/problem+json').send(JSON.stringify({ type: 'about:blank', title, status }));
+  res
+    .status(status)
+    .type('application/problem+json')
+    .send(JSON.stringify({ type: 'about:blank', title, status }));
 }
