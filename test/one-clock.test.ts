@@ -16,6 +16,8 @@ const CLOCK_MODULE = 'src/clock.ts';
 const OWN_CLOCK: Record<string, string> = {
   // A test back office (WS-Security UsernameToken): it checks `Created` against its own clock, as a real one does.
   'adapters/soap/fixtures/back-office.ts': 'a test back office, not the hub',
+  // Test helpers: waiting for a simulator with a timeout, on the machine's time.
+  'src/demo/simulator-test-helpers.ts': 'helpers of the simulator tests, not the hub',
 };
 
 /** Where a clock is made from the machine's: the hub itself, and processes or harnesses of their own. */
