@@ -171,7 +171,7 @@ async function run(
     for await (const d of rstore.discrepancies(r.id)) {
       const check = expected[d.class];
       const id = `${d.class}:${d.deliveryId ?? d.idempotencyKey}`;
-      if (!check || !check(d) || seen.has(id)) problems.push(`invented or repeated: ${id} (${d.action})`);
+      if (!check?.(d) || seen.has(id)) problems.push(`invented or repeated: ${id} (${d.action})`);
       seen.add(id);
       if (problems.length > 10) break;
     }
@@ -208,7 +208,7 @@ async function run(
 }
 
 function idx(k: string | undefined): number {
-  return k && k.startsWith('01a20000-') ? parseInt(k.slice(24), 16) : -1;
+  return k?.startsWith('01a20000-') ? parseInt(k.slice(24), 16) : -1;
 }
 
 function mb(bytes: number): number {

@@ -25,7 +25,6 @@ const BIN = fileURLToPath(new URL('../bin/amtsbote.js', import.meta.url));
 const DAY = 86_400_000;
 const NOW = Date.parse('2026-11-25T02:00:00Z');
 const DEFAULTS = { reconcileRunsDays: 90, emptyRunsDays: 7, statusOutboxDays: 30 };
-const quiet = winston.createLogger({ transports: [new winston.transports.Console({ silent: true })] });
 
 /** Keeps the log lines, to check what the job logs. */
 class MemoryTransport extends Transport {

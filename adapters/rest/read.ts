@@ -5,7 +5,7 @@ import type { AxiosResponse } from 'axios';
 import type { Logger } from 'winston';
 import { classifyHttpStatus, classifyNetworkError, type CaseStatus } from '../../src/sdk/index.ts';
 import { resolveJsonPointer } from '../_http/json-pointer.ts';
-import { TokenError, errorCode } from '../_http/oauth2.ts';
+import { TokenError } from '../_http/oauth2.ts';
 import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
 import type { TargetHttp } from '../_http/target-http.ts';
 

@@ -3,7 +3,6 @@ import { osUser } from './os-user.ts';
 import { loadConfigIfPresent, openConfiguredStore, type DatabaseCommandOptions } from './database.ts';
 import { createLogger } from '../log/logger.ts';
 import type { AdapterInstance } from '../sdk/types.ts';
-import type { Store } from '../store/index.ts';
 import { StatusRecorder } from '../status/recorder.ts';
 import { confirmRedeliveries, confirmRun } from '../reconcile/confirm.ts';
 import { runCsvChunks, runJsonChunks } from '../reconcile/export.ts';

@@ -18,5 +18,5 @@ export interface Refusal {
 }
 
 export function refuse(status: Refusal['status'], detail: string, path?: string, errors?: SchemaViolation[]): Refusal {
-  return { ok: false, status, detail, ...(path !== undefined ? { path } : {}), ...(errors && errors.length ? { errors } : {}) };
+  return { ok: false, status, detail, ...(path !== undefined ? { path } : {}), ...(errors?.length ? { errors } : {}) };
 }

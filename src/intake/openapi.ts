@@ -5,7 +5,7 @@
  * validates it before it becomes an envelope (xml.ts).
  */
 import type { OpenApiFragment } from '../http/openapi/assemble.ts';
-import { problemResponse, unauthorizedResponse } from '../http/openapi/problems.ts';
+import { problemResponse } from '../http/openapi/problems.ts';
 import { requires } from '../http/openapi/security.ts';
 import { ref, type ResponseObject } from '../http/openapi/types.ts';
 import { attachmentSchema, envelopeSchema } from './envelope.ts';

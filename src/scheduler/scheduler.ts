@@ -1,6 +1,5 @@
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
 import type { Clock } from '../clock.ts';
-import type { Logger } from 'winston';
 import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
 import type { RunRecord } from '../store/reconcile-store.ts';
 import type { PruneStore } from '../store/prune-store.ts';

@@ -108,7 +108,6 @@ export function compileAcceptance(options: AcceptanceOptions): AcceptanceRule {
     if (problem) throw new Error(`acceptance.${key}: ${problem}`);
     compiled[key] = jsonata(source);
   }
-  const accepted = compiled.accepted!;
 
   return {
     async judge(answer, sent) {

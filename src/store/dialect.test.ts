@@ -1,5 +1,5 @@
 import { expect } from 'chai';
-import { lockKey, postgres, sqlite } from './dialect.ts';
+import { lockKey, sqlite } from './dialect.ts';
 
 describe('dialect', () => {
   it("names a schedule's advisory lock by a key every hub version agrees on", () => {

@@ -1,25 +1,14 @@
-import { sql, type Kysely, type Transaction } from 'kysely';
-import type { Dialect } from './dialect.ts';
+import { sql, type Transaction } from 'kysely';
 import type { Database } from './tables.ts';
 import { insertEvent } from './events.ts';
-import type { OutboxState, StatusEffect } from './status-tables.ts';
+import type { StatusEffect } from './status-tables.ts';
 import { StatusOutboxStore } from './status-outbox-store.ts';
-import type { PortalStatus, RecordedStatusDetail, StatusSource } from '../core/status/types.ts';
-import { combineStatuses, type CaseStatus } from '../core/status/combine.ts';
+import type { PortalStatus, StatusSource } from '../core/status/types.ts';
+import { combineStatuses } from '../core/status/combine.ts';
 import { statusKey } from '../core/status/mapping.ts';
 
-type Db = Kysely<Database> | Transaction<Database>;
-
 export * from './status-types.ts';
-import type {
-  ClaimedStatusUpdate,
-  DeliveredCase,
-  FoundCase,
-  StatusNews,
-  StatusRecordResult,
-  StatusRules,
-  SubmissionStatusView,
-} from './status-types.ts';
+import type { FoundCase, StatusNews, StatusRecordResult, StatusRules, SubmissionStatusView } from './status-types.ts';
 
 /** Records status news of cases in the delivery's transaction or its own, and reads a submission's status. */
 export class StatusStore extends StatusOutboxStore {

@@ -53,7 +53,7 @@ export function parseMetadata(plaintext: Uint8Array): MetadataResult {
   const declared = json && typeof json === 'object' ? (json as Record<string, unknown>).$schema : undefined;
   if (declared !== undefined) {
     const m = typeof declared === 'string' ? SCHEMA_URI.exec(declared) : null;
-    if (!m || m[1] !== '1') {
+    if (m?.[1] !== '1') {
       return {
         ok: false,
         problems: [problems.unsupportedSchema('metadata', 'Das Metadatenschema wird nicht unterstützt; unterstützt wird Version 1.x.')],

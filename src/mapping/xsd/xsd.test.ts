@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { AddressInfo } from 'node:net';
 import { expect } from 'chai';
-import { benchXsd, FIXTURE_SAMPLE, FIXTURE_XSD, XDOMEA_FVDATEN_XSD, XDOMEA_SAMPLE } from './bench.ts';
+import { FIXTURE_SAMPLE, FIXTURE_XSD, XDOMEA_FVDATEN_XSD, XDOMEA_SAMPLE } from './bench.ts';
 import { cachedSchemaCount, loadSchema, MAX_ERRORS, SchemaLoadError, type CompiledSchema, type XsdResult } from './index.ts';
 import { cleanValidityMessage } from './messages.ts';
 
