@@ -123,7 +123,13 @@ describe('reconciliation: schedules', () => {
         job: 'reconcile',
         request: { job: 'reconcile', targets: ['office'], tenants: undefined, lookbackDays: undefined, stuckAfterMinutes: 15 },
       },
-      { id: 'stuck', cron: '*/5 * * * *', timezone: 'UTC', job: 'stuck-deliveries', request: { job: 'stuck-deliveries', stuckAfterMinutes: 10 } },
+      {
+        id: 'stuck',
+        cron: '*/5 * * * *',
+        timezone: 'UTC',
+        job: 'stuck-deliveries',
+        request: { job: 'stuck-deliveries', stuckAfterMinutes: 10 },
+      },
       {
         id: 'target:office',
         cron: '15 * * * *',

@@ -91,7 +91,10 @@ export function registerReconciliation(
     async closeAbandoned() {
       let n = 0;
       for (const r of await deps.rstore.runningRuns()) {
-        if (processGone(r.instance) && (await deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, deps.now())))
+        if (
+          processGone(r.instance) &&
+          (await deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, deps.now()))
+        )
           n++;
       }
       if (n) deps.logger.warn('reconciliation runs left behind by a stopped instance marked failed', { count: n });
