@@ -54,6 +54,13 @@ module.exports = {
       to: { path: ['^adapters/', '^src/delivery/', '^src/demo/(?!schema\\.ts$)'] },
     },
     {
+      name: 'scheduler-knows-no-jobs',
+      comment: 'src/scheduler/ runs whatever jobs are registered with it (hub.ts registers reconcile/ and maintenance/); it imports neither.',
+      severity: 'error',
+      from: { path: '^src/scheduler/' },
+      to: { path: '^src/(reconcile|maintenance)/' },
+    },
+    {
       name: 'sdk-does-not-import-adapters',
       comment: 'The SDK is what adapters build on; it must not depend on any of them.',
       severity: 'error',

@@ -20,6 +20,8 @@ import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
 import { operatorRoutes } from './operator/routes.ts';
 import { Scheduler } from './scheduler/scheduler.ts';
+import { registerReconciliation } from './reconcile/jobs.ts';
+import { registerPrune } from './maintenance/prune-job.ts';
 import { StatusRecorder } from './status/recorder.ts';
 import { StatusOutboxWorker } from './status/outbox-worker.ts';
 import { pushRoutes } from './status/push-routes.ts';
@@ -152,9 +154,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       : undefined;
 
     // Created before HTTP (the operator API runs reconciliations on demand), started after it.
-    const scheduler = new Scheduler(hub.schedules, {
+    const scheduler = new Scheduler({ lock: store.reconcile, logger, now: clock });
+    const reconciliation = registerReconciliation(scheduler, hub.schedules, {
       rstore: store.reconcile,
-      prune: store.prune,
       targets: reconcileTargets(config, adapters),
       portals: reconcilePortals(hub.portals, { store, router, logger, now: clock, onAccepted: () => worker?.wake() }),
       status: statusRecorder,
@@ -163,6 +165,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       onRedelivered: () => worker?.wake(),
       now: clock,
     });
+    registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
     const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
 
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
@@ -198,7 +201,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           path: '/api/v1',
           router: reconcileRoutes({
             rstore: store.reconcile,
-            scheduler,
+            reconciliation,
             knownTargets: [...config.targets.keys()],
             authenticate,
             logger,
@@ -228,6 +231,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     cleanup.push(async () => statusOutbox?.stop());
     cleanup.push(async () => worker?.stop());
 
+    void reconciliation
+      .closeAbandoned()
+      .catch((e: Error) => logger.warn('could not close abandoned reconciliation runs', { error: e.message }));
     scheduler.start();
     cleanup.push(() => scheduler.stop());
 

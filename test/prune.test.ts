@@ -13,9 +13,10 @@ import { openStore, uuidv7 } from '../src/store/index.ts';
 import type { ReconcileStore } from '../src/store/reconcile-store.ts';
 import type { StatusStore } from '../src/store/status-store.ts';
 import type { PruneStore } from '../src/store/prune-store.ts';
-import { runPrune } from '../src/maintenance/prune.ts';
+import { runPrune, type PruneReport } from '../src/maintenance/prune.ts';
 import { confirmRedeliveries } from '../src/reconcile/confirm.ts';
 import { Scheduler } from '../src/scheduler/scheduler.ts';
+import { registerPrune } from '../src/maintenance/prune-job.ts';
 import { createMetrics } from '../src/operator/metrics.ts';
 import type { ReconcileRunState } from '../src/store/reconcile-tables.ts';
 import type { Discrepancy } from '../src/core/reconcile/types.ts';
@@ -237,17 +238,9 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
       const log = new MemoryTransport();
       const instance = (s: typeof second) => {
         const metrics = createMetrics();
-        return {
-          metrics,
-          scheduler: new Scheduler(schedules, {
-            rstore: s.reconcile,
-            prune: s.prune,
-            targets: new Map(),
-            logger: winston.createLogger({ transports: [log] }),
-            metrics,
-            now: () => NOW,
-          }),
-        };
+        const scheduler = new Scheduler({ lock: s.reconcile, logger: winston.createLogger({ transports: [log] }), now: () => NOW });
+        registerPrune(scheduler, schedules, { prune: s.prune, metrics, now: () => NOW });
+        return { metrics, scheduler };
       };
       const a = instance(store());
       const b = instance(second);
@@ -266,10 +259,10 @@ describeEachDatabase('prune', ({ kind, store, db }) => {
         expect(await runIds()).to.have.length(3);
       }
 
-      const fired = await Promise.all([
+      const fired = (await Promise.all([
         a.scheduler.fire(a.scheduler.schedules[0]!, slot),
         b.scheduler.fire(b.scheduler.schedules[0]!, slot),
-      ]);
+      ])) as (PruneReport | undefined)[];
       // Each row is deleted and counted once, whichever instance got to it.
       const total = { reconcile_runs: 0, reconcile_discrepancies: 0, status_outbox: 0 };
       for (const r of fired) if (r && 'dryRun' in r) for (const t of Object.keys(total) as (keyof typeof total)[]) total[t] += r.counts[t];

@@ -6,7 +6,8 @@ import { seedCases } from './support/reconcile-seed.ts';
 import { openStore } from '../src/store/index.ts';
 import type { ReconcileStore } from '../src/store/reconcile-store.ts';
 import { runReconciliation, type ReconcileTarget } from '../src/reconcile/run.ts';
-import { plannedSchedules, Scheduler } from '../src/scheduler/scheduler.ts';
+import { Scheduler } from '../src/scheduler/scheduler.ts';
+import { plannedSchedules, registerReconciliation } from '../src/reconcile/jobs.ts';
 import { confirmRedeliveries, confirmRun } from '../src/reconcile/confirm.ts';
 import { csvRow, runCsvChunks, runJsonChunks } from '../src/reconcile/export.ts';
 import { BackofficeIndex } from '../src/reconcile/backoffice-index.ts';
@@ -119,13 +120,21 @@ describe('reconciliation: schedules', () => {
         id: 'nightly',
         cron: '0 3 * * *',
         timezone: 'Europe/Berlin',
+        job: 'reconcile',
         request: { job: 'reconcile', targets: ['office'], tenants: undefined, lookbackDays: undefined, stuckAfterMinutes: 15 },
       },
-      { id: 'stuck', cron: '*/5 * * * *', timezone: 'UTC', request: { job: 'stuck-deliveries', stuckAfterMinutes: 10 } },
+      {
+        id: 'stuck',
+        cron: '*/5 * * * *',
+        timezone: 'UTC',
+        job: 'stuck-deliveries',
+        request: { job: 'stuck-deliveries', stuckAfterMinutes: 10 },
+      },
       {
         id: 'target:office',
         cron: '15 * * * *',
         timezone: 'Europe/Berlin',
+        job: 'reconcile',
         request: { job: 'reconcile', targets: ['office'], stuckAfterMinutes: 15 },
       },
     ]);
@@ -454,18 +463,16 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     // there the second scheduler shares the store and only the slot's uniqueness is tested.
     const second = kind === 'postgres' ? await openStore(db().options) : store();
     try {
-      const deps = (s: typeof second) => ({
-        rstore: s.reconcile,
-        prune: s.prune,
-        targets: new Map<string, ReconcileTarget>(),
-        logger: quiet,
-        now: () => now,
-      });
       const schedules = [
         { id: 'nightly', job: 'reconcile' as const, cron: '0 3 * * *', timezone: 'Europe/Berlin', options: { stuckAfterMinutes: 100_000 } },
       ];
-      const a = new Scheduler(schedules, deps(store()));
-      const b = new Scheduler(schedules, deps(second));
+      const instance = (s: typeof second) => {
+        const scheduler = new Scheduler({ lock: s.reconcile, logger: quiet, now: () => now });
+        registerReconciliation(scheduler, schedules, { rstore: s.reconcile, targets: new Map(), logger: quiet, now: () => now });
+        return scheduler;
+      };
+      const a = instance(store());
+      const b = instance(second);
       const slot = new Date('2026-11-25T02:00:00Z');
       const results = await Promise.all([a.fire(a.schedules[0]!, slot), b.fire(b.schedules[0]!, slot), a.fire(a.schedules[0]!, slot)]);
       expect(results.filter(Boolean)).to.have.length(1);
@@ -490,8 +497,9 @@ describeEachDatabase('reconciliation', ({ kind, store, db }) => {
     await rstore.startRun({ ...left, instance: `${hostname()}:999999` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000002', instance: `${hostname()}:${process.pid}` });
     await rstore.startRun({ ...left, id: '01a20000-dead-7000-8000-000000000003', instance: 'another-host:999999' });
-    const s = new Scheduler([], { rstore, prune: store().prune, targets: new Map(), logger: quiet, now: () => now });
-    expect(await s.closeAbandoned()).to.equal(1);
+    const scheduler = new Scheduler({ lock: rstore, logger: quiet, now: () => now });
+    const reconciliation = registerReconciliation(scheduler, [], { rstore, targets: new Map(), logger: quiet, now: () => now });
+    expect(await reconciliation.closeAbandoned()).to.equal(1);
     expect(await rstore.getRun(left.id)).to.include({ state: 'failed', error: `the instance ${hostname()}:999999 stopped during the run` });
     expect((await rstore.getRun('01a20000-dead-7000-8000-000000000002'))!.state).to.equal('running');
     expect((await rstore.getRun('01a20000-dead-7000-8000-000000000003'))!.state).to.equal('running');

@@ -10,12 +10,12 @@ import type { ReconcileStore, RunRecord } from '../store/reconcile-store.ts';
 import { confirmRedeliveries, confirmRun, type ConfirmResult } from './confirm.ts';
 import { runCsvChunks, runJson, runJsonChunks } from './export.ts';
 import { parseRunFilters } from './request.ts';
-import type { Scheduler } from '../scheduler/scheduler.ts';
+import type { Reconciliation } from './jobs.ts';
 import type { Clock } from '../clock.ts';
 
 export interface ReconcileRoutesOptions {
   rstore: ReconcileStore;
-  scheduler: Pick<Scheduler, 'runNow'>;
+  reconciliation: Pick<Reconciliation, 'runNow'>;
   knownTargets: readonly string[];
   authenticate: Authenticate;
   logger: Logger;
@@ -74,7 +74,7 @@ export function reconcileRoutes(o: ReconcileRoutesOptions): express.Router {
     if (!parsed.ok) errors.push(...parsed.problems.map((p) => ({ pointer: pointer([p.field]), detail: p.detail })));
     if (errors.length || !parsed.ok)
       throw reconcileProblem('invalid-reconcile-request', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
-    const run = await o.scheduler.runNow({ job: 'reconcile', ...parsed.filters, stuckAfterMinutes: o.stuckAfterMinutes ?? 15 });
+    const run = await o.reconciliation.runNow({ job: 'reconcile', ...parsed.filters, stuckAfterMinutes: o.stuckAfterMinutes ?? 15 });
     o.logger.info('reconciliation run on demand', { by: 'operator', run: run.id, state: run.state });
     res.status(201).location(`/api/v1/reconcile/runs/${run.id}`).json(runJson(run));
   });

@@ -1,99 +1,51 @@
 import cron, { type ScheduledTask, type TaskContext } from 'node-cron';
+import type { Logger } from 'winston';
 import type { Clock } from '../clock.ts';
-import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
-import type { RunRecord } from '../store/reconcile-store.ts';
-import type { PruneStore } from '../store/prune-store.ts';
-import { runPrune, type PruneMetrics, type PruneReport } from '../maintenance/prune.ts';
-import { runReconciliation, type ReconcileDeps, type RunRequest } from '../reconcile/run.ts';
-import type { ReconcileMetrics } from '../reconcile/report.ts';
-import { processGone } from '../reconcile/process-gone.ts';
+import type { Exclusive, Job, Schedule } from './job.ts';
 
-/** What a firing does: a reconciliation run, or the prune job. */
-export type ScheduledRequest = Omit<RunRequest, 'scheduleId' | 'scheduledFor'> | { job: 'prune'; options: PruneOptions };
-
-/** What the schedules need; the metrics (if any) are fed by reconciliation runs and the prune job alike. */
-export type SchedulerDeps = ReconcileDeps & { prune: PruneStore; metrics?: (ReconcileMetrics & PruneMetrics) | undefined };
-
-/** One schedule as the scheduler runs it: a configured one, or a target's own (`target:<id>`). */
-export interface PlannedSchedule {
-  id: string;
-  cron: string;
-  timezone: string;
-  request: ScheduledRequest;
+export interface SchedulerDeps {
+  /** Takes the schedule's lock for a firing (the store's reconcile part: an advisory lock on PostgreSQL). */
+  lock: Exclusive;
+  logger: Logger;
+  /** The hub's clock. */
+  now: Clock;
 }
 
 /**
- * The configured schedules plus one per target with `reconcile.schedule`. Throws at start-up for a schedule that
- * could never run: an unknown target, or a target whose adapter can neither list nor answer status.
- */
-export function plannedSchedules(schedules: readonly ScheduleConfig[], targets: ReconcileDeps['targets']): PlannedSchedule[] {
-  for (const s of schedules) {
-    if (s.job !== 'reconcile') continue;
-    const unknown = s.options.targets?.filter((id) => !targets.has(id)) ?? [];
-    if (unknown.length) throw new Error(`schedules ${s.id}: options.targets names no configured target: ${unknown.join(', ')}`);
-  }
-  const out: PlannedSchedule[] = schedules.map((s) => ({
-    id: s.id,
-    cron: s.cron,
-    timezone: s.timezone,
-    request:
-      s.job === 'reconcile'
-        ? {
-            job: 'reconcile',
-            targets: s.options.targets,
-            tenants: s.options.tenants,
-            lookbackDays: s.options.lookbackDays,
-            stuckAfterMinutes: s.options.stuckAfterMinutes,
-          }
-        : s.job === 'prune'
-          ? { job: 'prune', options: s.options }
-          : { job: 'stuck-deliveries', stuckAfterMinutes: s.options.olderThanMinutes },
-  }));
-  for (const t of targets.values()) {
-    const r = t.reconcile;
-    if (r?.schedule && t.adapter && !t.adapter.list && !t.adapter.status) {
-      throw new Error(
-        `targets.${t.id}.reconcile.schedule: the target's adapter offers neither list() nor status(), so there is nothing to compare`,
-      );
-    }
-    if (r?.schedule)
-      out.push({
-        id: `target:${t.id}`,
-        cron: r.schedule,
-        timezone: r.timezone,
-        request: { job: 'reconcile', targets: [t.id], stuckAfterMinutes: 15 },
-      });
-  }
-  return out;
-}
-
-/**
- * Runs the schedules with node-cron. Across instances on PostgreSQL a schedule runs once per firing: the run
- * takes an advisory lock named for the schedule (an instance that cannot get it skips, logged at debug), and
- * the run row is unique per (schedule, fire time), so an instance that fires a moment after the first one
- * finished skips as well. Every reconciliation run is recorded (reconcile_runs). The prune job takes the same
- * lock but records no run: an instance firing after the first one finished prunes again and finds (next to)
- * nothing left, which does no harm.
+ * Runs schedules with node-cron; what a firing does is the job registered for the schedule's kind (reconcile/
+ * and maintenance/ register theirs, hub.ts wires them). Across instances on PostgreSQL a schedule runs once per
+ * firing: the firing takes an advisory lock named for the schedule (an instance that cannot get it skips, logged
+ * at debug). A job can also refuse a firing another instance already ran (reconciliation: its run row is unique
+ * per schedule and slot), which is logged at debug too.
  */
 export class Scheduler {
   private readonly tasks: ScheduledTask[] = [];
   /** Runs under way, awaited on stop so the store is not closed under them. */
   private readonly inflight = new Set<Promise<unknown>>();
-  readonly schedules: PlannedSchedule[];
+  private readonly jobs = new Map<string, Job>();
+  readonly schedules: Schedule[] = [];
 
-  constructor(
-    schedules: readonly ScheduleConfig[],
-    private readonly deps: SchedulerDeps,
-  ) {
-    this.schedules = plannedSchedules(schedules, deps.targets);
+  constructor(private readonly deps: SchedulerDeps) {}
+
+  /** The job that runs the schedules of its kind; one job per kind. */
+  register<S extends Schedule>(job: Job<S>): this {
+    if (this.jobs.has(job.kind)) throw new Error(`scheduler: a job of kind ${job.kind} is registered already`);
+    this.jobs.set(job.kind, job as Job);
+    return this;
+  }
+
+  /** Schedules to run from start(); each of a kind with a registered job. */
+  add(...schedules: Schedule[]): this {
+    for (const s of schedules) {
+      if (!this.jobs.has(s.job)) throw new Error(`schedules ${s.id}: no job of kind ${s.job} is registered`);
+      this.schedules.push(s);
+    }
+    return this;
   }
 
   start(): void {
-    void this.closeAbandoned().catch((e: Error) =>
-      this.deps.logger.warn('could not close abandoned reconciliation runs', { error: e.message }),
-    );
     for (const s of this.schedules) {
-      const log = this.deps.logger.child({ schedule: s.id, job: s.request.job });
+      const log = this.deps.logger.child({ schedule: s.id, job: s.job });
       const task = cron.schedule(
         s.cron,
         async (ctx) => {
@@ -115,45 +67,28 @@ export class Scheduler {
     }
   }
 
-  /** One firing of a schedule at its slot `at`: the run, or the prune's report; undefined when another instance has it. */
-  async fire(s: PlannedSchedule, at: Date): Promise<RunRecord | PruneReport | undefined> {
-    const log = this.deps.logger.child({ schedule: s.id, job: s.request.job });
+  /** One firing of a schedule at its slot `at`: what its job returns; undefined when another instance has it. */
+  async fire(s: Schedule, at: Date): Promise<unknown> {
+    const job = this.jobs.get(s.job);
+    if (!job) throw new Error(`schedules ${s.id}: no job of kind ${s.job} is registered`);
+    const log = this.deps.logger.child({ schedule: s.id, job: s.job });
     const scheduledFor = Math.floor(at.getTime() / 1000) * 1000;
-    const req = s.request;
-    const job =
-      req.job === 'prune'
-        ? () => runPrune(this.deps.prune, req.options, { logger: log, metrics: this.deps.metrics, now: this.deps.now })
-        : () => runReconciliation(this.deps, { ...req, scheduleId: s.id, scheduledFor });
-    const r = await this.track(this.deps.rstore.exclusively<RunRecord | PruneReport | undefined>(`schedule:${s.id}`, job));
+    const r = await this.track(this.deps.lock.exclusively(`schedule:${s.id}`, () => job.run(s, scheduledFor, log)));
     if (!r.ran) log.debug('schedule skipped: another instance is running it', { scheduledFor: new Date(scheduledFor).toISOString() });
     else if (!r.value)
       log.debug('schedule skipped: another instance already ran this firing', { scheduledFor: new Date(scheduledFor).toISOString() });
     return r.ran ? r.value : undefined;
   }
 
-  /** A run now, outside the schedules (the CLI, the operator API, tests); on-demand runs do not wait for each other. */
-  async runNow(request: Omit<RunRequest, 'scheduleId' | 'scheduledFor'>): Promise<RunRecord> {
-    return (await this.track(runReconciliation(this.deps, { ...request, scheduleId: 'on-demand' })))!;
+  /** A run now, outside the schedules and their locks (the CLI, the operator API, tests); awaited on stop like a firing. */
+  runNow<T>(run: () => Promise<T>): Promise<T> {
+    return this.track(run());
   }
 
   async stop(): Promise<void> {
     await Promise.all(this.tasks.map((t) => t.destroy()));
     this.tasks.length = 0;
     await Promise.allSettled([...this.inflight]);
-  }
-
-  /** Runs left `running` by a process of this host that is gone (killed mid-run) end as `failed`. */
-  async closeAbandoned(): Promise<number> {
-    let n = 0;
-    for (const r of await this.deps.rstore.runningRuns()) {
-      if (
-        processGone(r.instance) &&
-        (await this.deps.rstore.abandonRun(r.id, `the instance ${r.instance} stopped during the run`, this.deps.now()))
-      )
-        n++;
-    }
-    if (n) this.deps.logger.warn('reconciliation runs left behind by a stopped instance marked failed', { count: n });
-    return n;
   }
 
   private track<T>(p: Promise<T>): Promise<T> {

@@ -1,0 +1,33 @@
+import type { PruneOptions, ScheduleConfig } from '../config/schema.ts';
+import type { PruneStore } from '../store/prune-store.ts';
+import type { Clock } from '../clock.ts';
+import type { Schedule } from '../scheduler/job.ts';
+import type { Scheduler } from '../scheduler/scheduler.ts';
+import { runPrune, type PruneMetrics } from './prune.ts';
+
+/** A configured `prune` schedule as the scheduler runs it. */
+export interface PruneSchedule extends Schedule {
+  job: 'prune';
+  options: PruneOptions;
+}
+
+/**
+ * Registers the prune job with the scheduler and adds the configured `prune` schedules. A firing takes the
+ * schedule's lock like any other but records no run: an instance firing after the first one finished prunes
+ * again and finds (next to) nothing left, which does no harm.
+ */
+export function registerPrune(
+  scheduler: Pick<Scheduler, 'register' | 'add'>,
+  schedules: readonly ScheduleConfig[],
+  deps: { prune: PruneStore; metrics?: PruneMetrics | undefined; now: Clock },
+): void {
+  scheduler.register<PruneSchedule>({
+    kind: 'prune',
+    run: (s, _at, log) => runPrune(deps.prune, s.options, { logger: log, metrics: deps.metrics, now: deps.now }),
+  });
+  for (const s of schedules) {
+    if (s.job !== 'prune') continue;
+    const planned: PruneSchedule = { id: s.id, cron: s.cron, timezone: s.timezone, job: 'prune', options: s.options };
+    scheduler.add(planned);
+  }
+}
