@@ -235,7 +235,10 @@ describeEachDatabase('delivery policies', ({ kind, db }) => {
     expect(metrics).to.match(/amtsbote_delivery_wait_seconds_bucket\{le="60",target="office-hours"\} 3/);
   });
 
-  it('shows an operator at a shell what the API shows: amtsbote targets', async () => {
+  it('shows an operator at a shell what the API shows: amtsbote targets', async function () {
+    // Three processes of their own, each loading the configuration and connecting: on a loaded 2-core machine
+    // that alone can pass mocha's 20 s default, which says nothing about the command.
+    this.timeout(90_000);
     const h = await start();
     bo.down = true;
     await submit(h, '05513000', 4);
