@@ -9,6 +9,7 @@ import './problems.ts';
 import { assembleOpenApi } from './http/openapi/assemble.ts';
 import { documentFragment } from './http/openapi/document-path.ts';
 import { intakeFragment } from './intake/openapi.ts';
+import { inboundFragment } from './inbound/openapi.ts';
 import { healthFragment } from './operator/health-openapi.ts';
 import { replayFragment } from './operator/replay-openapi.ts';
 import { targetsFragment } from './operator/targets-openapi.ts';
@@ -35,5 +36,5 @@ export const openApiDocument = assembleOpenApi(
     ].join('\n'),
     license: { name: 'MIT', identifier: 'MIT' },
   },
-  [intakeFragment, healthFragment, replayFragment, statusFragment, targetsFragment, reconcileFragment, documentFragment],
+  [intakeFragment, inboundFragment, healthFragment, replayFragment, statusFragment, targetsFragment, reconcileFragment, documentFragment],
 );

@@ -14,6 +14,8 @@ import { openStore } from './store/index.ts';
 import type { Store } from './store/index.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes } from './intake/http.ts';
+import { inboundRoutes } from './inbound/http.ts';
+import { compileInbound } from './inbound/setup.ts';
 import { createHttpApp } from './http/app.ts';
 import { openApiDocument } from './api-description.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
@@ -79,6 +81,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     env: opts.env ?? process.env,
   });
   const router = new Router(config);
+  const inbound = compileInbound(config);
   const hub = config.hub;
   const clock = opts.clock ?? systemClock;
   const logger = createLogger({
@@ -177,6 +180,19 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           router: intakeRoutes({
             store,
             router,
+            logger,
+            metrics,
+            bodyLimit: hub.server.bodyLimit,
+            now: clock,
+            onAccepted: () => worker?.wake(),
+          }),
+        },
+        {
+          path: '/api/v1',
+          router: inboundRoutes({
+            store,
+            router,
+            inbound,
             logger,
             metrics,
             bodyLimit: hub.server.bodyLimit,

@@ -1,5 +1,6 @@
 import { httpProblem } from './http/problem-details.ts';
 import { intakeProblem } from './intake/problems.ts';
+import { inboundProblem } from './inbound/problems.ts';
 import { operatorProblem } from './operator/problems.ts';
 import { statusProblem } from './status/problems.ts';
 import { reconcileProblem } from './reconcile/problems.ts';
@@ -11,6 +12,7 @@ import { reconcileProblem } from './reconcile/problems.ts';
 export const problemTypes = {
   ...httpProblem.types,
   ...intakeProblem.types,
+  ...inboundProblem.types,
   ...operatorProblem.types,
   ...statusProblem.types,
   ...reconcileProblem.types,

@@ -13,6 +13,7 @@ import { eventually, PORTAL_B_TOKEN, startTestHub, submission, type TestHub } fr
 const SERVED = [
   'POST /api/v1/submissions',
   'GET /api/v1/submissions/{id}',
+  'POST /api/v1/inbound/{channel}',
   'GET /api/v1/openapi.json',
   'GET /healthz',
   'GET /readyz',

@@ -12,8 +12,8 @@ export type EncodedBody = { ok: true; data: Buffer; contentType: string } | { ok
 export function encodeBody(message: OutboundMessage, options: Pick<RestOptions, 'body' | 'multipart'>): EncodedBody {
   switch (options.body ?? 'raw') {
     case 'raw':
-      // A Buffer is sent as is: the mapping's text, never a re-serialisation of message.body.
-      return { ok: true, data: Buffer.from(message.text, 'utf8'), contentType: message.contentType };
+      // A Buffer is sent as is: the mapping's text (or a pass-through's original bytes), never a re-serialisation of message.body.
+      return { ok: true, data: message.bytes ?? Buffer.from(message.text, 'utf8'), contentType: message.contentType };
     case 'form':
       return formBody(message);
     case 'multipart':
@@ -56,7 +56,7 @@ function formBody(message: OutboundMessage): EncodedBody {
  * message gives the same bytes; it is checked against every part, as RFC 2046 requires.
  */
 function multipartBody(message: OutboundMessage, m: Multipart): EncodedBody {
-  const text = Buffer.from(message.text, 'utf8');
+  const text = message.bytes ?? Buffer.from(message.text, 'utf8');
   const parts: { headers: string; content: Buffer }[] = [
     {
       headers:

@@ -7,6 +7,7 @@ import { closeAdapters, createAdapters } from './adapter-instances.ts';
 import { loadConfig, type LoadedConfig } from './load.ts';
 import { ConfigError, formatProblem } from './errors.ts';
 import { Router } from '../routing/router.ts';
+import { compileInbound } from '../inbound/setup.ts';
 
 /** One target's answer to its check(): `refused` is a back office that answered and refused the credentials. */
 export interface TargetReach {
@@ -41,6 +42,7 @@ export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.
   try {
     loaded = loadConfig(dir, { adapters: await adapterRegistry(dir, opts.builtinAdapters), env });
     new Router(loaded);
+    compileInbound(loaded);
     adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings), opts.clock);
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, problems: e.problems.map(formatProblem), warnings };
@@ -56,6 +58,7 @@ export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.
       n(loaded.targets.size, 'target'),
       n(h.routes.length, 'route'),
       n(h.schedules.length, 'schedule'),
+      ...(h.inbound.channels.length ? [n(h.inbound.channels.length, 'inbound channel')] : []),
     ].join(', ');
     if (!opts.connect) return { ok: true, summary, warnings };
     return { ok: true, summary, warnings, targets: await reachAll(loaded, adapters) };

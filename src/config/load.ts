@@ -18,7 +18,8 @@ export interface ResolvedTarget {
   adapter: AdapterDefinition;
   /** Options as the adapter's schema parsed them (defaults applied, secrets resolved). */
   options: unknown;
-  format: 'json' | 'xml';
+  /** `original`: the submission's original document, unchanged (docs/inbound.md). */
+  format: 'json' | 'xml' | 'original';
 }
 
 export interface LoadedConfig {

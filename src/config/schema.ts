@@ -6,6 +6,8 @@ import type { RetryPolicy } from '../core/policy/retry.ts';
 import { PORTAL_STATUSES } from '../core/status/types.ts';
 // The demo section's schema is the demo's own (a zod-only leaf); config validates it with the rest.
 import { demoSchema } from '../demo/schema.ts';
+// Likewise the inbound channel's schema: a zod-only leaf; compiling a channel happens outside config.
+import { inboundChannelSchema } from '../inbound/channel-schema.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -72,6 +74,11 @@ export const serviceSchema = z
     slug: z.string().regex(/^[a-z][a-z0-9-]*$/, 'lower-case letters, digits and dashes'),
     leika: z.string().regex(/^\d{14}$/, 'a 14-digit LeiKa key'),
     name: z.string().min(1),
+    dataSchema: z
+      .string()
+      .min(1)
+      .optional()
+      .describe("a JSON Schema for the submission's data, relative to the configuration folder; bad data is refused with 422 at intake"),
   })
   .strict();
 
@@ -215,7 +222,10 @@ export const targetSchema = z
   .object({
     adapter: z.string().min(1).describe('the adapter type, e.g. rest'),
     description: z.string().optional(),
-    format: z.enum(['json', 'xml']).optional().describe("the message format; default: the adapter's"),
+    format: z
+      .enum(['json', 'xml', 'original'])
+      .optional()
+      .describe("the message format; original sends an inbound channel's document unchanged; default: the adapter's"),
     timeoutMs: durationMs.min(100).default(30_000),
     options: z.record(z.string(), z.unknown()).default({}),
     policy: z
@@ -411,6 +421,15 @@ export const configSchema = hubSchema.extend({
   targets: z.record(z.string().regex(/^[a-z0-9][a-z0-9-]*$/, 'lower-case id'), targetSchema).default({}),
   routes: z.array(routeSchema).default([]),
   schedules: z.array(scheduleSchema).default([]),
+  inbound: z
+    .object({
+      channels: z
+        .array(inboundChannelSchema)
+        .default([])
+        .describe('standards messages taken as they are: POST /api/v1/inbound/{name} (docs/inbound.md)'),
+    })
+    .strict()
+    .prefault({}),
 });
 
 export type ConfigInput = z.input<typeof configSchema>;
@@ -420,6 +439,7 @@ export type ServiceConfig = z.output<typeof serviceSchema>;
 export type PortalConfig = z.output<typeof portalSchema>;
 export type TargetConfig = z.output<typeof targetSchema>;
 export type RouteConfig = z.output<typeof routeSchema>;
+export type { InboundChannelConfig } from '../inbound/channel-schema.ts';
 /** The retry rule's own type (src/core/policy/retry.ts); the schema above is checked to produce it. */
 export type { RetryPolicy };
 export type BreakerPolicy = z.output<typeof breakerPolicy>;

@@ -286,6 +286,8 @@ export class DeliveryWorker {
         mappingInput(this.o.router, d, d.submissionId, src),
         step.target.format,
         step.target.config.xml,
+        // For format original: the inbound document as it was stored, sent unchanged.
+        src.original,
       );
       message = { ...rendered, attachments: src.attachments };
     } catch (e) {

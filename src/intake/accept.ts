@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import type { PortalConfig } from '../config/schema.ts';
-import type { Router } from '../routing/router.ts';
-import type { Store } from '../store/index.ts';
+import type { PortalConfig, ServiceConfig, TenantConfig } from '../config/schema.ts';
+import type { RouteStep, Router } from '../routing/router.ts';
+import type { OriginalContent, Store } from '../store/index.ts';
 import { uuidv7 } from '../store/ids.ts';
 import type { Envelope } from './envelope.ts';
 
@@ -27,7 +27,8 @@ export type AcceptResult =
 /**
  * Checks a valid envelope against the configuration and stores it with one delivery per route target,
  * all in one transaction, received at `now` (the hub's clock). A refusal (unknown tenant or service, a tenant
- * the portal may not submit for, an external id reused for another body) writes nothing.
+ * the portal may not submit for, an external id reused for another body) writes nothing. `original` is the
+ * document an inbound channel received, stored beside the envelope's content for the pass-through format.
  */
 export async function acceptSubmission(
   store: Store,
@@ -35,22 +36,11 @@ export async function acceptSubmission(
   portal: PortalConfig,
   envelope: Envelope,
   now: number,
+  original?: OriginalContent,
 ): Promise<AcceptResult> {
-  const fields: RefusedField[] = [];
-  const tenant = router.tenant(envelope.tenant);
-  const service = router.service(envelope.service);
-  if (!tenant) fields.push({ path: ['tenant'], detail: `unknown tenant ${envelope.tenant}` });
-  if (!service) fields.push({ path: ['service'], detail: `unknown service ${envelope.service}` });
-  if (!tenant || !service) return refused('invalid-submission', 'the tenant or service is not known to this hub', fields);
-  if (!router.portalMaySubmit(portal, tenant.key)) {
-    return refused('tenant-not-allowed', `portal ${portal.id} may not submit for tenant ${tenant.key}`);
-  }
-  const steps = router.steps(tenant.key, service.slug);
-  if (!steps?.length) {
-    return refused('invalid-submission', `no route for service ${service.slug} in tenant ${tenant.key} (${tenant.name})`, [
-      { path: ['service'], detail: `service ${service.slug} is not offered through this hub for tenant ${tenant.key}` },
-    ]);
-  }
+  const admitted = admit(router, portal, envelope);
+  if (!admitted.ok) return admitted;
+  const { tenant, service, steps } = admitted;
 
   const attachments = envelope.attachments.map((a) => {
     const content = Buffer.from(a.content, 'base64');
@@ -67,6 +57,7 @@ export async function acceptSubmission(
     receivedAt: now,
     bodyHash: bodyHash(envelope, tenant.key, service.slug),
     content: JSON.stringify({ applicant: envelope.applicant, data: envelope.data }),
+    ...(original ? { original } : {}),
     attachments,
     deliveries: steps.map((s) => ({ id: uuidv7(now), routeId: s.route.id, targetId: s.target.id, mappingId: s.mapping.id })),
   });
@@ -82,7 +73,36 @@ export async function acceptSubmission(
   return { ok: true, status: 'created', id: result.id, deliveries: steps.length };
 }
 
-function refused(kind: RefusalKind, detail: string, fields: RefusedField[] = []): AcceptResult {
+/** What the configuration says about a valid envelope from this portal: its tenant, service and route steps. */
+export type Admission =
+  | { ok: true; tenant: TenantConfig; service: ServiceConfig; steps: RouteStep[] }
+  | Extract<AcceptResult, { ok: false }>;
+
+/**
+ * The configuration's checks, storing nothing: tenant and service known, the tenant allowed for the portal,
+ * a route for the pair. acceptSubmission runs them; a caller with checks of its own between these and storing
+ * (the inbound route's service data) runs them first.
+ */
+export function admit(router: Router, portal: PortalConfig, envelope: Envelope): Admission {
+  const fields: RefusedField[] = [];
+  const tenant = router.tenant(envelope.tenant);
+  const service = router.service(envelope.service);
+  if (!tenant) fields.push({ path: ['tenant'], detail: `unknown tenant ${envelope.tenant}` });
+  if (!service) fields.push({ path: ['service'], detail: `unknown service ${envelope.service}` });
+  if (!tenant || !service) return refused('invalid-submission', 'the tenant or service is not known to this hub', fields);
+  if (!router.portalMaySubmit(portal, tenant.key)) {
+    return refused('tenant-not-allowed', `portal ${portal.id} may not submit for tenant ${tenant.key}`);
+  }
+  const steps = router.steps(tenant.key, service.slug);
+  if (!steps?.length) {
+    return refused('invalid-submission', `no route for service ${service.slug} in tenant ${tenant.key} (${tenant.name})`, [
+      { path: ['service'], detail: `service ${service.slug} is not offered through this hub for tenant ${tenant.key}` },
+    ]);
+  }
+  return { ok: true, tenant, service, steps };
+}
+
+function refused(kind: RefusalKind, detail: string, fields: RefusedField[] = []): Extract<AcceptResult, { ok: false }> {
   return { ok: false, kind, detail, fields };
 }
 

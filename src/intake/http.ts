@@ -2,12 +2,12 @@ import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Router as HubRouter } from '../routing/router.ts';
 import type { Store } from '../store/index.ts';
-import { acceptSubmission, type AcceptResult } from './accept.ts';
+import { acceptSubmission } from './accept.ts';
 import { PortalAuth } from './portal-auth.ts';
 import { validateEnvelope } from './envelope.ts';
-import { httpProblem, pointer, type HttpProblem } from '../http/problem-details.ts';
+import { httpProblem, pointer } from '../http/problem-details.ts';
 import { rawBody } from '../http/body.ts';
-import { intakeProblem } from './problems.ts';
+import { intakeProblem, refusalProblem } from './problems.ts';
 import { firstInvalidUtf8, readStrictJson, strictJsonStatus } from '../http/strict-json.ts';
 import { isUtf8Charset, parseMediaType } from '../http/media-type.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
@@ -116,10 +116,4 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
   });
 
   return api;
-}
-
-/** A refused submission as the portal API answers it: 403, 409 or 422 with the fields at fault. */
-function refusalProblem(r: Extract<AcceptResult, { ok: false }>): HttpProblem {
-  const errors = r.fields.map((f) => ({ pointer: pointer(f.path), detail: f.detail }));
-  return intakeProblem(r.kind, r.detail, errors.length ? errors : undefined);
 }

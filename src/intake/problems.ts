@@ -1,5 +1,5 @@
-import { defineProblems } from '../http/problem-details.ts';
-import { refusalTitles } from './accept.ts';
+import { defineProblems, pointer, type HttpProblem } from '../http/problem-details.ts';
+import { refusalTitles, type AcceptResult } from './accept.ts';
 
 /** The problem types of the portal API (POST/GET /api/v1/submissions); documented in docs/api.md. */
 export const intakeProblem = defineProblems({
@@ -8,3 +8,9 @@ export const intakeProblem = defineProblems({
   'external-id-conflict': { status: 409, title: refusalTitles['external-id-conflict'] },
   'invalid-submission': { status: 422, title: refusalTitles['invalid-submission'] },
 });
+
+/** A refused submission as the portal API answers it: 403, 409 or 422 with the fields at fault. */
+export function refusalProblem(r: Extract<AcceptResult, { ok: false }>): HttpProblem {
+  const errors = r.fields.map((f) => ({ pointer: pointer(f.path), detail: f.detail }));
+  return intakeProblem(r.kind, r.detail, errors.length ? errors : undefined);
+}

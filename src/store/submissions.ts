@@ -24,6 +24,8 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
             received_at: s.receivedAt,
             body_hash: s.bodyHash,
             content: s.content,
+            original: s.original?.bytes ?? null,
+            original_media_type: s.original?.mediaType ?? null,
           })),
         )
         .onConflict((oc) => oc.columns(['portal_id', 'external_id']).doNothing())
@@ -104,7 +106,7 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
 export async function messageSource(db: Db, submissionId: string): Promise<MessageSource | undefined> {
   const s = await db
     .selectFrom('submissions')
-    .select(['portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'content'])
+    .select(['portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'content', 'original', 'original_media_type'])
     .where('id', '=', submissionId)
     .executeTakeFirst();
   if (!s) return undefined;
@@ -122,6 +124,9 @@ export async function messageSource(db: Db, submissionId: string): Promise<Messa
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
     content: s.content,
+    ...(s.original && s.original_media_type !== null
+      ? { original: { bytes: Buffer.from(s.original), mediaType: s.original_media_type } }
+      : {}),
     attachments: attachments.map((a) => ({
       filename: a.filename,
       mediaType: a.media_type,

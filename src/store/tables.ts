@@ -18,6 +18,9 @@ export interface SubmissionsTable {
   body_hash: string;
   /** JSON: applicant and data as the portal sent them. Never logged. */
   content: string;
+  /** An inbound channel's document exactly as sent (docs/inbound.md); null for an envelope. Never logged. */
+  original: Buffer | null;
+  original_media_type: string | null;
 }
 
 export interface AttachmentsTable {

@@ -22,6 +22,8 @@ export interface NewSubmission {
   bodyHash: string;
   /** JSON of applicant and data. */
   content: string;
+  /** The document as an inbound channel received it; absent for an envelope. */
+  original?: OriginalContent | undefined;
   attachments: StoredAttachment[];
   deliveries: { id: string; routeId: string; targetId: string; mappingId: string }[];
 }
@@ -177,7 +179,15 @@ export interface MessageSource {
   submittedAt: string;
   receivedAt: number;
   content: string;
+  /** The inbound document, for the pass-through format; absent for an envelope. */
+  original?: OriginalContent;
   attachments: StoredAttachment[];
+}
+
+/** A submission's primary content as it came in on an inbound channel: its bytes and media type. */
+export interface OriginalContent {
+  bytes: Buffer;
+  mediaType: string;
 }
 
 /** Which failed deliveries to find; every given field must match. Times are epoch ms of the failure. */

@@ -236,7 +236,11 @@ export async function caseOutput(
       : undefined;
   const targetId = c.target ?? step?.target ?? FALLBACK_TARGET;
   const target = config?.targets[targetId];
-  const format = c.format ?? target?.format ?? (target ? opts.adapterFormats?.get(target.adapter) : undefined) ?? 'json';
+  const targetFormat = c.format ?? target?.format ?? (target ? opts.adapterFormats?.get(target.adapter) : undefined) ?? 'json';
+  // A pass-through target runs no mapping: there is nothing for a golden case to check.
+  if (targetFormat === 'original')
+    throw new CaseError(`target ${targetId} uses format original: it sends the inbound document unchanged and runs no mapping`);
+  const format = targetFormat;
   const xmlOptions = target?.xml ?? DEFAULT_XML;
   const portal =
     c.portal ??

@@ -17,6 +17,7 @@ describe('migrations', () => {
       '0006-status-channel',
       '0007-portal-reconcile',
       '0008-prune',
+      '0009-original-content',
     ]);
   });
 

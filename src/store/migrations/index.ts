@@ -9,6 +9,7 @@ import { reconciliation } from './0005-reconciliation.ts';
 import { statusChannel } from './0006-status-channel.ts';
 import { portalReconcile } from './0007-portal-reconcile.ts';
 import { prune } from './0008-prune.ts';
+import { originalContent } from './0009-original-content.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -20,6 +21,7 @@ export const allMigrations: readonly MigrationModule[] = [
   statusChannel,
   portalReconcile,
   prune,
+  originalContent,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */

@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { expect } from 'chai';
+import express from 'express';
+import { postgresReachable } from './support/databases.ts';
+import { eventually, startTestHub, type TestHub } from './support/hub.ts';
+
+const CONFIG = fileURLToPath(new URL('./fixtures/inbound', import.meta.url));
+const fixture = (name: string) => readFileSync(new URL(`../src/inbound/fixtures/${name}`, import.meta.url));
+
+/** A back office that keeps each request's body as bytes, exactly as it arrived. */
+class RawBackOffice {
+  readonly received: { path: string; contentType: string | undefined; body: Buffer }[] = [];
+  private server: Server | undefined;
+  url = '';
+
+  async start(): Promise<this> {
+    const app = express();
+    app.post('/gewerbe', express.raw({ type: () => true }), (req, res) => {
+      this.received.push({ path: req.path, contentType: req.get('content-type'), body: req.body as Buffer });
+      res.status(201).json({ caseId: `GEW-${this.received.length}` });
+    });
+    await new Promise<void>((resolve) => (this.server = app.listen(0, '127.0.0.1', () => resolve())));
+    this.url = `http://127.0.0.1:${(this.server!.address() as AddressInfo).port}`;
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return new Promise((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+  }
+}
+
+const post = (body: Buffer | string, contentType: string): RequestInit => ({
+  method: 'POST',
+  headers: { 'content-type': contentType },
+  // fetch takes bytes as a Uint8Array view; a Buffer is one, but not to the DOM typings.
+  body: typeof body === 'string' ? body : new Uint8Array(body),
+});
+
+for (const kind of ['sqlite', 'postgres'] as const) {
+  describe(`inbound: POST /api/v1/inbound/{channel} [${kind}]`, () => {
+    let bo: RawBackOffice;
+    let t: TestHub;
+
+    before(async function () {
+      if (kind === 'postgres' && !process.env.CI && !(await postgresReachable())) this.skip();
+      bo = await new RawBackOffice().start();
+      t = await startTestHub({ kind, backOfficeUrl: bo.url, configDir: CONFIG });
+    });
+    after(async () => {
+      await t?.stop(true);
+      await bo?.stop();
+    });
+
+    const submissions = async () =>
+      Number(
+        (
+          await t.hub.store.db
+            .selectFrom('submissions')
+            .select((eb) => eb.fn.countAll().as('n'))
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+
+    /** Posts a document that must be refused; checks the problem and that nothing was stored. */
+    async function refused(channel: string, init: ReturnType<typeof post>, status: number, type: string) {
+      const before = await submissions();
+      const res = await t.fetch(`/api/v1/inbound/${channel}`, init);
+      expect(res.status, await res.clone().text()).to.equal(status);
+      expect(res.headers.get('content-type')).to.match(/^application\/problem\+json/);
+      const problem = (await res.json()) as {
+        type: string;
+        status: number;
+        detail: string;
+        errors?: { pointer: string; detail: string }[];
+      };
+      expect(problem.type).to.equal(`urn:amtsbote:problem:${type}`);
+      expect(await submissions()).to.equal(before);
+      return problem;
+    }
+
+    it('takes an XGewerbeanzeige message as it is (202) and delivers it byte for byte with format original', async () => {
+      const message = fixture('gewerbeanmeldung.xml');
+      const res = await t.fetch('/api/v1/inbound/xgewerbeanzeige', post(message, 'application/xml; charset=UTF-8'));
+      expect(res.status, await res.clone().text()).to.equal(202);
+      const { id } = (await res.json()) as { id: string };
+      expect(res.headers.get('location')).to.equal(`/api/v1/submissions/${id}`);
+
+      const got = await eventually(async () => bo.received[0], 10_000, 'the delivery');
+      expect(got.body.equals(message), 'the bytes the back office got').to.equal(true);
+      expect(got.contentType).to.equal('application/xml; charset=utf-8');
+      const view = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as { externalId: string; tenant: string; service: string };
+      expect(view).to.include({ externalId: '5b0d7c1e-3f8a-4c2e-9a61-2f4b8e0c7d15', tenant: '05513000', service: 'gewerbeanmeldung' });
+
+      // Sent again: the same submission (idempotent by the message's own id), nothing stored twice.
+      const before = await submissions();
+      const again = await t.fetch('/api/v1/inbound/xgewerbeanzeige', post(message, 'application/xml'));
+      expect(again.status).to.equal(200);
+      expect(((await again.json()) as { id: string }).id).to.equal(id);
+      expect(await submissions()).to.equal(before);
+    });
+
+    it('refuses a message its XSD refuses with 422 and the element path; nothing is stored', async () => {
+      const problem = await refused(
+        'xgewerbeanzeige',
+        post(fixture('gewerbeanmeldung-ungueltig.xml'), 'application/xml'),
+        422,
+        'invalid-document',
+      );
+      // The path in the channel's prefix (gew:), whatever the portal used (xgewerbe:).
+      expect(problem.errors).to.deep.equal([
+        {
+          pointer: '#/gew:gewerbeanzeige.anmeldung.0100/gew:anzeige/gew:betriebsstaette/gew:postleitzahl',
+          detail: "Element 'postleitzahl': [facet 'pattern'] the value is not accepted by the pattern '[0-9]{5}'.",
+        },
+      ]);
+      expect(JSON.stringify(problem)).not.to.include('4587');
+    });
+
+    it('refuses what the channel cannot take: 415 for another media type, 400 for broken XML, 404 for no channel', async () => {
+      await refused('xgewerbeanzeige', post(fixture('gewerbeanmeldung.xml'), 'application/json'), 415, 'unsupported-document-type');
+      await refused('xgewerbeanzeige', post('<gew:x xmlns:gew="urn:x">', 'application/xml'), 400, 'unreadable-document');
+      await refused('gibt-es-nicht', post('<a/>', 'application/xml'), 404, 'not-found');
+    });
+
+    it("refuses form data that breaks its service's schema with 422 and every path; nothing is stored", async () => {
+      // The FIM form is valid for its channel, but the service's data schema requires the dog's chip number.
+      const problem = await refused(
+        'fim-hundeanmeldung',
+        post(fixture('fim-hundeanmeldung.json'), 'application/json'),
+        422,
+        'invalid-service-data',
+      );
+      expect(problem.errors).to.deep.equal([{ pointer: '#/data/hund/chipnummer', detail: 'required' }]);
+    });
+
+    it('needs the portal token and a tenant the portal may submit for', async () => {
+      const before = await submissions();
+      const res = await t.fetch('/api/v1/inbound/xgewerbeanzeige', {
+        ...post(fixture('gewerbeanmeldung.xml'), 'application/xml'),
+        token: null,
+      });
+      expect(res.status).to.equal(401);
+      expect(await submissions()).to.equal(before);
+      const bottrop = fixture('gewerbeanmeldung-eine-taetigkeit.xml')
+        .toString('utf8')
+        .replace('<xgewerbe:kennung>05513000', '<xgewerbe:kennung>05512000');
+      await refused('xgewerbeanzeige', post(bottrop, 'application/xml'), 403, 'tenant-not-allowed');
+    });
+  });
+}
