@@ -11,8 +11,7 @@ import { acceptSubmission, admit } from '../intake/accept.ts';
 import { validateEnvelope } from '../intake/envelope.ts';
 import { PortalAuth } from '../intake/portal-auth.ts';
 import { refusalProblem } from '../intake/problems.ts';
-import type { SubmissionAccepted } from '../intake/submission-answers.ts';
-import { submissionStatus } from '../intake/submission-view.ts';
+import { answerAccepted } from '../intake/accepted-answer.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Router as HubRouter } from '../routing/router.ts';
 import type { Store } from '../store/index.ts';
@@ -75,24 +74,14 @@ export function inboundRoutes(opts: InboundOptions): express.Router {
 
       const result = await acceptSubmission(store, router, portal, v.envelope, doc.receivedAt, doc.content);
       if (!result.ok) throw refusalProblem(result);
-      res.setHeader('Location', `/api/v1/submissions/${result.id}`);
-      metrics.intake.inc({ portal: portal.id, outcome: result.status });
-      if (result.status === 'created') {
-        logger.info('submission received', {
-          submissionId: result.id,
-          tenant: admitted.tenant.key,
-          service: admitted.service.slug,
-          portal: portal.id,
-          channel: channel.config.name,
-          deliveries: result.deliveries,
-        });
-        opts.onAccepted?.();
-        res.status(202).json({ id: result.id, status: 'received' } satisfies SubmissionAccepted);
-        return;
-      }
-      logger.info('submission resubmitted; answered with the first', { submissionId: result.id, portal: portal.id });
-      const current = await store.getSubmission(result.id);
-      res.status(200).json({ id: result.id, status: current ? submissionStatus(current) : 'received' } satisfies SubmissionAccepted);
+      await answerAccepted(res, result, {
+        store,
+        metrics,
+        logger,
+        portal,
+        received: { tenant: admitted.tenant.key, service: admitted.service.slug, channel: channel.config.name },
+        onAccepted: opts.onAccepted,
+      });
     },
   );
   return api;

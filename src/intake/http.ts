@@ -11,8 +11,8 @@ import { intakeProblem, refusalProblem } from './problems.ts';
 import { firstInvalidUtf8, readStrictJson, strictJsonStatus } from '../http/strict-json.ts';
 import { isUtf8Charset, parseMediaType } from '../http/media-type.ts';
 import { parseSubmissionXml, XmlInputError } from './xml.ts';
-import { submissionResource, submissionStatus } from './submission-view.ts';
-import type { SubmissionAccepted } from './submission-answers.ts';
+import { submissionResource } from './submission-view.ts';
+import { answerAccepted } from './accepted-answer.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Clock } from '../clock.ts';
 
@@ -83,26 +83,15 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
         throw intakeProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
       const result = await acceptSubmission(store, router, portal, v.envelope, opts.now());
       if (!result.ok) throw refusalProblem(result);
-      const location = `/api/v1/submissions/${result.id}`;
-      res.setHeader('Location', location);
-      metrics.intake.inc({ portal: portal.id, outcome: result.status });
       metrics.intakeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);
-      if (result.status === 'created') {
-        logger.info('submission received', {
-          submissionId: result.id,
-          tenant: v.envelope.tenant,
-          service: v.envelope.service,
-          portal: portal.id,
-          deliveries: result.deliveries,
-          format: isXml ? 'xml' : 'json',
-        });
-        opts.onAccepted?.();
-        res.status(202).json({ id: result.id, status: 'received' } satisfies SubmissionAccepted);
-        return;
-      }
-      logger.info('submission resubmitted; answered with the first', { submissionId: result.id, portal: portal.id });
-      const current = await store.getSubmission(result.id);
-      res.status(200).json({ id: result.id, status: current ? submissionStatus(current) : 'received' } satisfies SubmissionAccepted);
+      await answerAccepted(res, result, {
+        store,
+        metrics,
+        logger,
+        portal,
+        received: { tenant: v.envelope.tenant, service: v.envelope.service, format: isXml ? 'xml' : 'json' },
+        onAccepted: opts.onAccepted,
+      });
     },
   );
 
