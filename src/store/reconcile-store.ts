@@ -1,6 +1,7 @@
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Dialect } from './dialect.ts';
 import { insertEvent } from './events.ts';
+import { requeue } from './replay.ts';
 import type { Database, DeliveryState } from './tables.ts';
 import type { ReconcileDiscrepanciesTable, ReconcileRunState } from './reconcile-tables.ts';
 import type { Discrepancy, DiscrepancyAction, DiscrepancyClass } from '../core/reconcile/types.ts';
@@ -321,25 +322,7 @@ export class ReconcileStore {
           .where('d.id', 'in', ids.slice(i, i + 500))
           .execute();
         for (const r of rows) {
-          const res =
-            r.state === 'delivered'
-              ? await trx
-                  .updateTable('deliveries')
-                  .set({
-                    state: 'queued',
-                    next_attempt_at: now,
-                    lease_owner: null,
-                    lease_expires_at: null,
-                    ack_token: null,
-                    ack_deadline: null,
-                    attempt_base: r.attempts,
-                    updated_at: now,
-                  })
-                  .where('id', '=', r.id)
-                  .where('state', '=', 'delivered')
-                  .executeTakeFirst()
-              : undefined;
-          if (!res || Number(res.numUpdatedRows) === 0) {
+          if (r.state !== 'delivered' || !(await requeue(trx, r.id, 'delivered', r.attempts, now))) {
             found.set(r.id, { id: r.id, outcome: 'not-delivered', state: r.state });
             continue;
           }

@@ -92,22 +92,7 @@ export async function replay(
           found.set(r.id, { id: r.id, outcome: 'not-failed', state: r.state });
           continue;
         }
-        const res = await trx
-          .updateTable('deliveries')
-          .set({
-            state: 'queued',
-            next_attempt_at: now,
-            lease_owner: null,
-            lease_expires_at: null,
-            ack_token: null,
-            ack_deadline: null,
-            attempt_base: r.attempts,
-            updated_at: now,
-          })
-          .where('id', '=', r.id)
-          .where('state', '=', 'failed')
-          .executeTakeFirst();
-        if (Number(res.numUpdatedRows) === 0) {
+        if (!(await requeue(trx, r.id, 'failed', r.attempts, now))) {
           found.set(r.id, { id: r.id, outcome: 'not-failed' });
           continue;
         }
@@ -133,4 +118,28 @@ export async function deliveryStates(db: Db, ids: readonly string[]): Promise<Ma
     for (const r of rows) out.set(r.id, r.state);
   }
   return out;
+}
+
+/**
+ * Puts a delivery still in state `from` back in the queue, due now, with a fresh retry budget (attempts so far
+ * become its base) and no lease or acknowledgement left: what a replay and a reconciliation's re-delivery do.
+ * False when the delivery left `from` in the meantime.
+ */
+export async function requeue(db: Db, id: string, from: DeliveryState, attempts: number, now: number): Promise<boolean> {
+  const res = await db
+    .updateTable('deliveries')
+    .set({
+      state: 'queued',
+      next_attempt_at: now,
+      lease_owner: null,
+      lease_expires_at: null,
+      ack_token: null,
+      ack_deadline: null,
+      attempt_base: attempts,
+      updated_at: now,
+    })
+    .where('id', '=', id)
+    .where('state', '=', from)
+    .executeTakeFirst();
+  return Number(res.numUpdatedRows) > 0;
 }
