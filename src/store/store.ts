@@ -134,9 +134,9 @@ export class Store {
     return targetsWithOpenDeliveries(this.db);
   }
 
-  /** Each target's breaker, rate bucket and queue, for operators (API and metrics). */
-  targetOverview(now: number): Promise<TargetOverview[]> {
-    return targetOverview(this.db, now);
+  /** Each target's breaker, rate bucket and queue, for operators (API and metrics); queues of `tenants` only, if given. */
+  targetOverview(now: number, tenants?: readonly string[]): Promise<TargetOverview[]> {
+    return targetOverview(this.db, now, tenants);
   }
 
   /**
@@ -194,10 +194,17 @@ export class Store {
   /**
    * Puts failed deliveries back in the queue: due now, lease cleared, `last_error` kept until the next attempt,
    * attempts not reset (the retry budget counts from here), the same idempotency key. Each replay writes a
-   * `delivery.replayed` event in the same transaction. Deliveries in any other state are left alone.
+   * `delivery.replayed` event in the same transaction. Deliveries in any other state are left alone; with
+   * `tenants`, deliveries of other tenants are `not-found`.
    */
-  replay(ids: readonly string[], by: string, reason: string | undefined, now: number): Promise<ReplayResult[]> {
-    return replay(this.db, ids, by, reason, now);
+  replay(
+    ids: readonly string[],
+    by: string,
+    reason: string | undefined,
+    now: number,
+    tenants?: readonly string[],
+  ): Promise<ReplayResult[]> {
+    return replay(this.db, ids, by, reason, now, tenants);
   }
 
   /** What about the database an operator should know at start-up (PostgreSQL without autovacuum, say). */
