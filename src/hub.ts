@@ -186,6 +186,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       store,
       audit,
       env: opts.env ?? process.env,
+      logger: logger.child({ component: 'access' }),
       now: clock,
     });
     const { access } = operatorAccess;

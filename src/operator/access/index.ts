@@ -1,4 +1,5 @@
-import type express from 'express';
+import express from 'express';
+import type { Logger } from 'winston';
 import type { AccessConfig } from '../../config/access-schema.ts';
 import type { Store } from '../../store/index.ts';
 import type { AuditTrail } from '../../audit/trail.ts';
@@ -7,6 +8,7 @@ import type { OperatorAccess } from '../access.ts';
 import { OPERATOR_TOKEN_ENV } from '../operator-auth.ts';
 import type { TenantList } from './accounts.ts';
 import { loginRoutes } from './login-routes.ts';
+import { oidcRoutes } from './oidc.ts';
 import { sessionAccess, sessionCookie } from './session-access.ts';
 import { Sessions } from './sessions.ts';
 import { LoginThrottle } from './throttle.ts';
@@ -32,6 +34,7 @@ export function createOperatorAccess(o: {
   store: Store;
   audit: AuditTrail;
   env: NodeJS.ProcessEnv;
+  logger: Logger;
   now: Clock;
 }): OperatorAccessSetup {
   const c = o.config;
@@ -53,15 +56,24 @@ export function createOperatorAccess(o: {
   );
   const cookie = sessionCookie(c.sessions.secureCookie, c.sessions.sameSite);
   const access = sessionAccess({ tokens, sessions, cookie });
-  const routes = loginRoutes({
-    store: o.store.access,
-    sessions,
-    throttle,
-    audit: o.audit,
-    access,
-    cookie,
-    tenants: o.tenants,
-    sso: c.oidc && { label: c.oidc.label },
-  });
+  const routes = express.Router();
+  routes.use(
+    loginRoutes({
+      store: o.store.access,
+      sessions,
+      throttle,
+      audit: o.audit,
+      access,
+      cookie,
+      tenants: o.tenants,
+      sso: c.oidc && { label: c.oidc.label },
+    }),
+  );
+  if (c.oidc) {
+    const secretEnv = c.oidc.clientSecretEnv;
+    const clientSecret = secretEnv ? o.env[secretEnv] : undefined;
+    if (secretEnv && !clientSecret) throw new Error(`access.oidc.clientSecretEnv: the environment variable ${secretEnv} is not set`);
+    routes.use(oidcRoutes({ config: c.oidc, clientSecret, sessions, cookie, tenants: o.tenants, audit: o.audit, logger: o.logger }));
+  }
   return { access, routes, sessions };
 }

@@ -52,8 +52,6 @@ export function sessionAccess(o: { tokens: BearerVerifier<Principal>; sessions: 
     void (async () => {
       if (req.headers.authorization) fromToken(req, res);
       else if (!(await fromSession(req, res))) {
-        if (!o.tokens.enabled && !readCookies(req).has(o.cookie.name))
-          throw operatorProblem('operator-api-disabled', `operator API disabled: set ${OPERATOR_TOKEN_ENV}`);
         throw operatorProblem(
           'operator-unauthorized',
           'send Authorization: Bearer <operator token>, or log in at /console/login',
