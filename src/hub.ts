@@ -29,7 +29,12 @@ import { StatusOutboxWorker } from './status/outbox-worker.ts';
 import { pushRoutes } from './status/push-routes.ts';
 import { reconcileRoutes } from './reconcile/http.ts';
 import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
-import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
+import { OPERATOR_TOKEN_ENV } from './operator/operator-auth.ts';
+import { createOperatorAccess } from './operator/access/index.ts';
+import { chain } from './operator/access/session-access.ts';
+import type { OperatorAccess } from './operator/access.ts';
+import { storeAuditTrail } from './audit/store-trail.ts';
+import type { AuditTrail } from './audit/trail.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
 
@@ -71,6 +76,10 @@ export interface Hub {
   /** The status back-channel's StatusSink: the worker and reconciliation report back-office status here. */
   statusRecorder: StatusRecorder;
   statusOutbox: StatusOutboxWorker | undefined;
+  /** How the operator area admits requests: tokens, sessions, OIDC (the console's pages use it too). */
+  access: OperatorAccess;
+  /** The audit trail of operator and admin actions. */
+  audit: AuditTrail;
   close(): Promise<void>;
 }
 
@@ -169,7 +178,21 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       now: clock,
     });
     registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
-    const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
+    const audit = storeAuditTrail(store.audit, clock);
+    const operatorAccess = createOperatorAccess({
+      config: hub.access,
+      serverHost: opts.host ?? hub.server.host,
+      tenants: hub.tenants,
+      store,
+      audit,
+      env: opts.env ?? process.env,
+      logger: logger.child({ component: 'access' }),
+      now: clock,
+    });
+    const { access } = operatorAccess;
+    const authenticate = access.api;
+    // Changes need a session's CSRF token and at least the role operator; reading needs a viewer.
+    const operate = chain(access.api, access.csrf, access.requireRole('operator'));
 
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
     const app = createHttpApp({
@@ -209,6 +232,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             logger,
             token: (opts.env ?? process.env)[OPERATOR_TOKEN_ENV],
             authenticate,
+            operate,
+            audit,
             now: clock,
             onReplayed: () => worker?.wake(),
           }),
@@ -220,12 +245,15 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             reconciliation,
             knownTargets: [...config.targets.keys()],
             authenticate,
+            operate,
+            audit,
             logger,
             now: clock,
             onRedelivered: () => worker?.wake(),
           }),
         },
         { path: '/api/v1', router: openApi },
+        { path: '/', router: operatorAccess.routes },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],
     });
@@ -270,6 +298,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       scheduler,
       statusRecorder,
       statusOutbox,
+      access,
+      audit,
       close: () =>
         (closed ??= closeAll().then(() => {
           logger.info('hub stopped');

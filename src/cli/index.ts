@@ -130,6 +130,41 @@ withDatabaseOptions(
     .option('--json', 'print the targets as JSON, as the API does'),
 ).action(async (id: string | undefined, o) => (await import('./targets.ts')).targets(id, o));
 
+const audit = program.command('audit').description('the audit trail of operator and admin actions (chained, append-only)');
+withDatabaseOptions(
+  audit
+    .command('export')
+    .description("print the trail as JSON lines, oldest first, with each record's hash and its predecessor's")
+    .option('--tenant <keys>', 'only records of these tenants, comma-separated (a district key includes its towns)')
+    .option('--since <iso>', 'records at or after this time (ISO 8601)')
+    .option('--until <iso>', 'records before this time (ISO 8601)'),
+).action(async (o) => (await import('./audit.ts')).auditExport(o));
+withDatabaseOptions(
+  audit
+    .command('verify')
+    .description('re-compute the hash chain; exit 1 and name the first broken record when it does not hold')
+    .option('--json', 'print the verdict as JSON'),
+).action(async (o) => (await import('./audit.ts')).auditVerify(o));
+
+const user = program.command('user').description('local accounts of the operator console (the first admin is created here)');
+withDatabaseOptions(
+  user
+    .command('add')
+    .description(`create an account; the password from env AMTSBOTE_NEW_PASSWORD or stdin (asked at a terminal), never an argument`)
+    .argument('<name>', 'the login name')
+    .requiredOption('--role <role>', 'viewer (reads), operator (replay, confirm, check) or admin (form data, accounts)')
+    .requiredOption('--tenants <keys>', 'tenant keys, comma-separated (a district key covers its towns), or * for all'),
+).action(async (name: string, o) => (await import('./user.ts')).userAdd(name, o));
+withDatabaseOptions(user.command('list').description('list the accounts').option('--json', 'as JSON')).action(async (o) =>
+  (await import('./user.ts')).userList(o),
+);
+withDatabaseOptions(user.command('remove').description('remove an account and end its sessions').argument('<name>')).action(
+  async (name: string, o) => (await import('./user.ts')).userRemove(name, o),
+);
+withDatabaseOptions(
+  user.command('passwd').description('set a new password (env AMTSBOTE_NEW_PASSWORD or stdin); ends its sessions').argument('<name>'),
+).action(async (name: string, o) => (await import('./user.ts')).userPasswd(name, o));
+
 program.parseAsync(process.argv).catch((e: Error) => {
   // Configuration errors are for people: print them, not a stack.
   console.error(e.name === 'ConfigError' ? e.message : `amtsbote: ${e.message}`);

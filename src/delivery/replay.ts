@@ -99,6 +99,7 @@ export async function replayByFilter(
         o.by,
         o.reason,
         o.now,
+        filter.tenants,
       )),
     );
   }

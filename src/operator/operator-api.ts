@@ -14,6 +14,8 @@ import {
   type ReplayReportAnswer,
 } from './replay-schemas.ts';
 import type { Clock } from '../clock.ts';
+import type { AuditTrail } from '../audit/trail.ts';
+import { actorName, principalOf, tenantRestriction } from './principal.ts';
 
 export { OPERATOR_TOKEN_ENV } from './operator-auth.ts';
 
@@ -24,6 +26,10 @@ export interface OperatorApiOptions {
   token: string | undefined;
   /** Shared with other operator routers (e.g. reconciliation); made from `token` when absent. */
   authenticate?: Authenticate;
+  /** For changes: `authenticate`, the CSRF check of sessions and the role operator; `authenticate` when absent. */
+  operate?: Authenticate;
+  /** Where replays are recorded for the audit trail. */
+  audit?: AuditTrail;
   /** Called after deliveries were put back in the queue, so the worker claims them at once. */
   onReplayed?: () => void;
   /** The hub's clock. */
@@ -36,10 +42,11 @@ const DELIVERY_ID = /^[0-9a-f-]{36}$/;
 export function replayRoutes(o: OperatorApiOptions): express.Router {
   const now = o.now;
   const authenticate = o.authenticate ?? operatorAuthenticator(o.token);
+  const operate = o.operate ?? authenticate;
   const api = express.Router();
   const readJson = jsonBody('64kb');
 
-  api.post('/deliveries/replay', authenticate, readJson, async (req: Request, res: Response) => {
+  api.post('/deliveries/replay', operate, readJson, async (req: Request, res: Response) => {
     const body: unknown = req.body;
     if (typeof body !== 'object' || body === null || Array.isArray(body))
       throw operatorProblem('invalid-replay', 'the body must be a JSON object', [{ pointer: '#', detail: 'expected object' }]);
@@ -54,16 +61,30 @@ export function replayRoutes(o: OperatorApiOptions): express.Router {
     if (errors.length || !parsed.ok)
       throw operatorProblem('invalid-replay', `${errors.length} field${errors.length > 1 ? 's are' : ' is'} not valid`, errors);
     const dryRun = b.dryRun === true;
-    const report = await replayByFilter(o.store, parsed.filter, {
-      dryRun,
-      by: 'operator',
-      reason: b.reason as string | undefined,
-      now: now(),
-    });
+    const p = principalOf(res);
+    const by = actorName(p);
+    // An operator scoped to some tenants matches, counts and replays only their deliveries.
+    const report = await replayByFilter(
+      o.store,
+      { ...parsed.filter, tenants: tenantRestriction(p) },
+      {
+        dryRun,
+        by,
+        reason: b.reason as string | undefined,
+        now: now(),
+      },
+    );
     const replayed = report.results.filter((r) => r.outcome === 'replayed').length;
     if (replayed) {
-      o.logger.info('failed deliveries replayed', { by: 'operator', count: replayed, filter: parsed.filter });
+      o.logger.info('failed deliveries replayed', { by, count: replayed, filter: parsed.filter });
       o.onReplayed?.();
+      const tenants = new Set(report.matched.map((d) => d.tenant));
+      await o.audit?.record({
+        actor: p.id,
+        action: 'replay',
+        tenant: tenants.size === 1 ? [...tenants][0] : undefined,
+        detail: { replayed, matched: report.matched.length, filter: JSON.stringify(parsed.filter) },
+      });
     }
     const outcome = new Map(report.results.map((r) => [r.id, r.outcome]));
     res.json({
@@ -83,7 +104,7 @@ export function replayRoutes(o: OperatorApiOptions): express.Router {
     } satisfies ReplayReportAnswer);
   });
 
-  api.post('/deliveries/:id/replay', authenticate, readJson, async (req: Request, res: Response) => {
+  api.post('/deliveries/:id/replay', operate, readJson, async (req: Request, res: Response) => {
     const id = String(req.params.id);
     const b = (typeof req.body === 'object' && req.body !== null && !Array.isArray(req.body) ? req.body : {}) as Record<string, unknown>;
     if (!validReason(b.reason)) {
@@ -91,14 +112,16 @@ export function replayRoutes(o: OperatorApiOptions): express.Router {
         { pointer: pointer(['reason']), detail: 'expected a string of at most 500 characters' },
       ]);
     }
+    const p = principalOf(res);
     const [r] = DELIVERY_ID.test(id)
-      ? await o.store.replay([id], 'operator', b.reason as string | undefined, now())
+      ? await o.store.replay([id], actorName(p), b.reason as string | undefined, now(), tenantRestriction(p))
       : [{ id, outcome: 'not-found' as const }];
     if (!r || r.outcome === 'not-found') throw httpProblem('not-found', `no delivery ${id}`);
     if (r.outcome === 'not-failed')
       throw operatorProblem('delivery-not-failed', `delivery ${id} is ${r.state ?? 'not failed'}; only failed deliveries can be replayed`);
-    o.logger.info('failed delivery replayed', { by: 'operator', deliveryId: id });
+    o.logger.info('failed delivery replayed', { by: actorName(p), deliveryId: id });
     o.onReplayed?.();
+    await o.audit?.record({ actor: p.id, action: 'replay', subject: id, detail: { replayed: 1 } });
     res.json({ id, state: 'queued', attempts: r.attempts ?? 0, previousError: r.previousError ?? null } satisfies ReplayedDeliveryAnswer);
   });
 

@@ -68,3 +68,11 @@ export const OPERATOR_TOKEN_PRINCIPAL: Principal = {
   tenants: 'all',
   via: 'token',
 };
+
+/**
+ * The name written into the sync log (`by` of a replay or confirmation): `operator` for the operator token, as
+ * before accounts existed, otherwise the principal's id.
+ */
+export function actorName(p: Principal): string {
+  return p.id === OPERATOR_TOKEN_PRINCIPAL.id ? 'operator' : p.id;
+}

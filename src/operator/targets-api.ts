@@ -8,6 +8,7 @@ import { httpProblem } from '../http/problem-details.ts';
 import type { Authenticate } from './operator-auth.ts';
 import type { Metrics } from './metrics.ts';
 import type { Clock } from '../clock.ts';
+import { principalOf, tenantRestriction } from './principal.ts';
 
 export interface TargetsApiOptions {
   store: Store;
@@ -69,22 +70,35 @@ export function describeTarget(config: LoadedConfig, o: TargetOverview | undefin
  * Every target as operators see it, sorted by id: the configured ones and any the database still has deliveries
  * for (a target removed from the configuration); with `only`, that one target if it is either.
  */
-export async function describeTargets(store: Store, config: LoadedConfig, now: number, only?: string) {
-  const rows = new Map((await store.targetOverview(now)).map((r) => [r.targetId, r]));
-  const ids = [...new Set([...config.targets.keys(), ...rows.keys()])].sort().filter((id) => only === undefined || id === only);
+export async function describeTargets(store: Store, config: LoadedConfig, now: number, only?: string, tenants?: readonly string[]) {
+  const rows = new Map((await store.targetOverview(now, tenants)).map((r) => [r.targetId, r]));
+  // A scoped operator sees the targets its tenants' routes use, and any still holding its tenants' deliveries.
+  const visible = (id: string) => !tenants || servesTenants(config, id, tenants) || hasQueue(rows.get(id));
+  const ids = [...new Set([...config.targets.keys(), ...rows.keys()])]
+    .sort()
+    .filter((id) => (only === undefined || id === only) && visible(id));
   return ids.map((id) => describeTarget(config, rows.get(id), id, now));
 }
 
-/** `GET /targets` and `GET /targets/{id}` for operators (mounted under /api/v1). */
+function servesTenants(config: LoadedConfig, targetId: string, tenants: readonly string[]): boolean {
+  return config.hub.routes.some((r) => r.targets.some((t) => t.target === targetId) && r.tenants.some((t) => tenants.includes(t)));
+}
+
+function hasQueue(o: TargetOverview | undefined): boolean {
+  const q = o?.queue;
+  return Boolean(q && q.queued + q.waiting + q.sending + q.acknowledging + q.failed > 0);
+}
+
+/** `GET /targets` and `GET /targets/{id}` for operators (mounted under /api/v1); scoped to the caller's tenants. */
 export function targetsRoutes(o: TargetsApiOptions): express.Router {
   const now = o.now;
   const api = express.Router();
   api.get('/targets', o.authenticate, async (_req: Request, res: Response) => {
-    res.json({ targets: await describeTargets(o.store, o.config, now()) });
+    res.json({ targets: await describeTargets(o.store, o.config, now(), undefined, tenantRestriction(principalOf(res))) });
   });
   api.get('/targets/:id', o.authenticate, async (req: Request, res: Response) => {
     const id = String(req.params.id);
-    const [target] = await describeTargets(o.store, o.config, now(), id);
+    const [target] = await describeTargets(o.store, o.config, now(), id, tenantRestriction(principalOf(res)));
     if (!target) throw httpProblem('not-found', `no target ${id}`);
     res.json(target);
   });

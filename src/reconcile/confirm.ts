@@ -7,32 +7,34 @@ export interface ConfirmResult {
   outcome: 'redelivered' | 'not-awaiting' | 'not-found' | 'not-delivered';
 }
 
+export interface ConfirmOptions {
+  by: string;
+  reason?: string | undefined;
+  now: number;
+  /** Only findings this returns true for (an operator's tenants); others answer not-found. */
+  visible?: ((d: StoredDiscrepancy) => boolean) | undefined;
+}
+
 /**
  * An operator confirms re-deliveries a target's policy (`redeliver: ask`) left to them: each finding must be a
  * `missing-in-backoffice` still `awaiting-operator`. The delivery goes back in the queue with its idempotency key
  * and a new retry budget; the finding becomes `redelivered`, with who and when.
  */
-export async function confirmRedeliveries(
-  rstore: ReconcileStore,
-  ids: readonly number[],
-  o: { by: string; reason?: string | undefined; now: number },
-): Promise<ConfirmResult[]> {
+export async function confirmRedeliveries(rstore: ReconcileStore, ids: readonly number[], o: ConfirmOptions): Promise<ConfirmResult[]> {
   const out: ConfirmResult[] = [];
   for (const id of ids) {
-    const d = await rstore.getDiscrepancy(id);
+    const found = await rstore.getDiscrepancy(id);
+    // Another tenant's finding does not exist for a scoped operator.
+    const d = found && (!o.visible || o.visible(found)) ? found : undefined;
     out.push(await confirmOne(rstore, id, d, o));
   }
   return out;
 }
 
 /** Every finding of a run still awaiting an operator. */
-export async function confirmRun(
-  rstore: ReconcileStore,
-  runId: string,
-  o: { by: string; reason?: string | undefined; now: number },
-): Promise<ConfirmResult[]> {
+export async function confirmRun(rstore: ReconcileStore, runId: string, o: ConfirmOptions): Promise<ConfirmResult[]> {
   const ids: number[] = [];
-  for await (const d of rstore.discrepancies(runId, { action: 'awaiting-operator' })) ids.push(d.id);
+  for await (const d of rstore.discrepancies(runId, { action: 'awaiting-operator' })) if (!o.visible || o.visible(d)) ids.push(d.id);
   return confirmRedeliveries(rstore, ids, o);
 }
 

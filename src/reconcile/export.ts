@@ -37,6 +37,11 @@ export function runJson(r: RunRecord): Record<string, unknown> {
   };
 }
 
+/** A run for a login scoped to some tenants: the run's totals span every tenant, so they are withheld. */
+export function scopedRunJson(r: RunRecord): Record<string, unknown> {
+  return { ...runJson(r), matched: null, discrepancies: null, counts: null };
+}
+
 export function discrepancyJson(d: StoredDiscrepancy): Record<string, unknown> {
   return {
     id: d.id,
@@ -57,14 +62,20 @@ export function discrepancyJson(d: StoredDiscrepancy): Record<string, unknown> {
 }
 
 /** The whole run as JSON text, written piece by piece: the run's fields and `discrepancyList`, its findings in order. */
-export async function* runJsonChunks(rstore: ReconcileStore, run: RunRecord, indent = 0): AsyncGenerator<string> {
+export async function* runJsonChunks(
+  rstore: ReconcileStore,
+  run: RunRecord,
+  indent = 0,
+  visible?: (d: StoredDiscrepancy) => boolean,
+): AsyncGenerator<string> {
   const nl = indent ? '\n' : '';
   const pad = (n: number) => ' '.repeat(indent * n);
-  const head = JSON.stringify(runJson(run), null, indent);
+  const head = JSON.stringify(visible ? scopedRunJson(run) : runJson(run), null, indent);
   // The run object without its closing brace, then the list inside it.
   yield `${head.slice(0, head.lastIndexOf('}')).trimEnd()},${nl}${pad(1)}"discrepancyList":${indent ? ' ' : ''}[`;
   let first = true;
   for await (const d of rstore.discrepancies(run.id)) {
+    if (visible && !visible(d)) continue;
     const text = JSON.stringify(discrepancyJson(d), null, indent).replace(/\n/g, '\n' + pad(2));
     yield `${first ? '' : ','}${nl}${pad(2)}${text}`;
     first = false;
@@ -73,9 +84,14 @@ export async function* runJsonChunks(rstore: ReconcileStore, run: RunRecord, ind
 }
 
 /** The run's findings as CSV (RFC 4180: comma, CRLF, fields quoted when they hold a comma, quote or line break). */
-export async function* runCsvChunks(rstore: ReconcileStore, run: RunRecord): AsyncGenerator<string> {
+export async function* runCsvChunks(
+  rstore: ReconcileStore,
+  run: RunRecord,
+  visible?: (d: StoredDiscrepancy) => boolean,
+): AsyncGenerator<string> {
   yield csvRow([...CSV_COLUMNS]);
   for await (const d of rstore.discrepancies(run.id)) {
+    if (visible && !visible(d)) continue;
     const j = discrepancyJson(d);
     yield csvRow(CSV_COLUMNS.map((c) => (c === 'detail' ? (d.detail ? JSON.stringify(d.detail) : '') : j[c])));
   }

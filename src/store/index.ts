@@ -6,6 +6,8 @@ export type * from './types.ts';
 export type { DeliveredCase, DeliveredHook } from './status-store.ts';
 export type { DeliveryState, AttemptOutcome } from './tables.ts';
 export { uuidv7 } from './ids.ts';
+export type { AuditInput, AuditRecord, AuditVerdict, AuditFilter } from './audit-store.ts';
+export type { AccountRow, SessionRow } from './access-store.ts';
 
 import { connect, type DatabaseOptions } from './connect.ts';
 import { migrate } from './migrate.ts';

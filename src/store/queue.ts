@@ -37,9 +37,18 @@ export async function overdue(db: Db, now: number, olderThanMs: number, limit = 
   }));
 }
 
-/** Each target's breaker, rate bucket and queue, for operators (API and metrics). */
-export async function targetOverview(db: Db, now: number): Promise<TargetOverview[]> {
+/**
+ * Each target's breaker, rate bucket and queue, for operators (API and metrics). With `tenants`, the queue counts
+ * only those tenants' deliveries (an operator scoped to them); an empty list counts nothing.
+ */
+export async function targetOverview(db: Db, now: number, tenants?: readonly string[]): Promise<TargetOverview[]> {
   const states = await db.selectFrom('target_state').selectAll().execute();
+  const scope =
+    tenants &&
+    db
+      .selectFrom('submissions')
+      .select('id')
+      .where('tenant', 'in', tenants.length ? [...tenants] : ['']);
   const open = await db
     .selectFrom('deliveries')
     .select((eb) => [
@@ -50,12 +59,14 @@ export async function targetOverview(db: Db, now: number): Promise<TargetOvervie
       eb.fn.min<number>('next_attempt_at').as('oldest'),
     ])
     .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
+    .$if(scope !== undefined, (q) => q.where('submission_id', 'in', scope!))
     .groupBy(['target_id', 'state'])
     .execute();
   const failed = await db
     .selectFrom('deliveries')
     .select((eb) => ['target_id', eb.fn.countAll<number>().as('n')])
     .where('state', '=', 'failed')
+    .$if(scope !== undefined, (q) => q.where('submission_id', 'in', scope!))
     .groupBy('target_id')
     .execute();
   const out = new Map<string, TargetOverview>();

@@ -33,6 +33,10 @@ export async function findFailed(
     .where('d.state', '=', 'failed');
   if (filter.targetId !== undefined) q = q.where('d.target_id', '=', filter.targetId);
   if (filter.tenant !== undefined) q = q.where('s.tenant', '=', filter.tenant);
+  if (filter.tenants !== undefined) {
+    if (filter.tenants.length === 0) return [];
+    q = q.where('s.tenant', 'in', [...filter.tenants]);
+  }
   if (filter.errorKind !== undefined) q = q.where('d.last_error_kind', '=', filter.errorKind);
   if (filter.since !== undefined) q = q.where('d.updated_at', '>=', filter.since);
   if (filter.until !== undefined) q = q.where('d.updated_at', '<', filter.until);
@@ -65,6 +69,7 @@ export async function replay(
   by: string,
   reason: string | undefined,
   now: number,
+  tenants?: readonly string[],
 ): Promise<ReplayResult[]> {
   const unique = [...new Set(ids)];
   if (unique.length === 0) return [];
@@ -88,6 +93,8 @@ export async function replay(
         .where('d.id', 'in', part)
         .execute();
       for (const r of rows) {
+        // Outside the caller's tenants a delivery does not exist for it.
+        if (tenants && !tenants.includes(r.tenant)) continue;
         if (r.state !== 'failed') {
           found.set(r.id, { id: r.id, outcome: 'not-failed', state: r.state });
           continue;

@@ -31,6 +31,8 @@ import { StatusStore, type DeliveredHook } from './status-store.ts';
 import { ReconcileStore } from './reconcile-store.ts';
 import { PortalReconcileStore } from './portal-reconcile-store.ts';
 import { PruneStore } from './prune-store.ts';
+import { AuditStore } from './audit-store.ts';
+import { AccessStore } from './access-store.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -48,6 +50,10 @@ export class Store {
   readonly portalReconcile: PortalReconcileStore;
   /** The retention job's deletes. */
   readonly prune: PruneStore;
+  /** The chained audit trail of operator and admin actions. */
+  readonly audit: AuditStore;
+  /** Local accounts, browser sessions, the login throttle. */
+  readonly access: AccessStore;
 
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
@@ -63,6 +69,8 @@ export class Store {
     this.reconcile = new ReconcileStore(this.db, this.dialect);
     this.portalReconcile = new PortalReconcileStore(this.db, this.dialect);
     this.prune = new PruneStore(this.db, this.dialect);
+    this.audit = new AuditStore(this.db, this.dialect);
+    this.access = new AccessStore(this.db);
     const writers = this.dialect.writers;
     this.intake = new GroupCommit((batch) => writeSubmissions(this.db, batch), 200, writers);
     this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);
@@ -126,9 +134,9 @@ export class Store {
     return targetsWithOpenDeliveries(this.db);
   }
 
-  /** Each target's breaker, rate bucket and queue, for operators (API and metrics). */
-  targetOverview(now: number): Promise<TargetOverview[]> {
-    return targetOverview(this.db, now);
+  /** Each target's breaker, rate bucket and queue, for operators (API and metrics); queues of `tenants` only, if given. */
+  targetOverview(now: number, tenants?: readonly string[]): Promise<TargetOverview[]> {
+    return targetOverview(this.db, now, tenants);
   }
 
   /**
@@ -186,10 +194,17 @@ export class Store {
   /**
    * Puts failed deliveries back in the queue: due now, lease cleared, `last_error` kept until the next attempt,
    * attempts not reset (the retry budget counts from here), the same idempotency key. Each replay writes a
-   * `delivery.replayed` event in the same transaction. Deliveries in any other state are left alone.
+   * `delivery.replayed` event in the same transaction. Deliveries in any other state are left alone; with
+   * `tenants`, deliveries of other tenants are `not-found`.
    */
-  replay(ids: readonly string[], by: string, reason: string | undefined, now: number): Promise<ReplayResult[]> {
-    return replay(this.db, ids, by, reason, now);
+  replay(
+    ids: readonly string[],
+    by: string,
+    reason: string | undefined,
+    now: number,
+    tenants?: readonly string[],
+  ): Promise<ReplayResult[]> {
+    return replay(this.db, ids, by, reason, now, tenants);
   }
 
   /** What about the database an operator should know at start-up (PostgreSQL without autovacuum, say). */

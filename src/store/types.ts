@@ -194,6 +194,8 @@ export interface OriginalContent {
 export interface FailedFilter {
   targetId?: string | undefined;
   tenant?: string | undefined;
+  /** Only deliveries of these tenants (an operator's scope); an empty list matches nothing. */
+  tenants?: readonly string[] | undefined;
   errorKind?: string | undefined;
   /** Failed at or after. */
   since?: number | undefined;

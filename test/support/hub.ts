@@ -34,6 +34,8 @@ export async function startTestHub(opts: {
   worker?: HubOptions['worker'];
   clock?: HubOptions['clock'];
   env?: Record<string, string>;
+  /** A fixed port (a test that must name the hub's URL in its configuration beforehand); default a free one. */
+  port?: number;
 }): Promise<TestHub> {
   const db = opts.db ?? (await createTestDatabase(opts.kind));
   const dataDir =
@@ -52,7 +54,7 @@ export async function startTestHub(opts: {
   const hub = await startHub({
     configDir: opts.configDir ?? FIXTURE_CONFIG,
     dataDir,
-    port: 0,
+    port: opts.port ?? 0,
     databaseUrl: db.options.url,
     databaseSchema: db.options.schema,
     env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir, ...opts.env },
