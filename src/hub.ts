@@ -32,6 +32,10 @@ import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
 import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { type OperatorAccess, tokenAccess } from './operator/access.ts';
+import { loggingAuditTrail } from './audit/log-trail.ts';
+import { LogTap } from './console/log-tap.ts';
+import { consoleApiRoutes } from './console/api.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -56,6 +60,8 @@ export interface HubOptions {
    */
   clock?: Clock;
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
+  /** How the operator area admits requests; default: the operator token only (tokenAccess). */
+  access?: OperatorAccess;
 }
 
 export interface Hub {
@@ -71,6 +77,8 @@ export interface Hub {
   /** The status back-channel's StatusSink: the worker and reconciliation report back-office status here. */
   statusRecorder: StatusRecorder;
   statusOutbox: StatusOutboxWorker | undefined;
+  /** The live sync log the console streams: the last lines and every new one. */
+  logTap: LogTap;
   close(): Promise<void>;
 }
 
@@ -84,11 +92,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const inbound = compileInbound(config);
   const hub = config.hub;
   const clock = opts.clock ?? systemClock;
+  const logTap = new LogTap();
   const logger = createLogger({
     level: hub.log.level,
     console: opts.log?.console ?? hub.log.console,
     dir: (opts.log?.file ?? hub.log.file) ? path.join(opts.dataDir, 'logs') : undefined,
-    ...(opts.log?.transports ? { transports: opts.log.transports } : {}),
+    transports: [...(opts.log?.transports ?? []), logTap],
   });
   const cleanup: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
@@ -170,6 +179,9 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     });
     registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
     const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
+    // Token-only access and a log-line audit trail until logins and the audit store are wired (issue 11).
+    const access = opts.access ?? tokenAccess((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
+    const audit = loggingAuditTrail(logger);
 
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
     const app = createHttpApp({
@@ -225,6 +237,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             onRedelivered: () => worker?.wake(),
           }),
         },
+        { path: '/api/v1', router: consoleApiRoutes({ store, access, audit, logTap, now: clock }) },
         { path: '/api/v1', router: openApi },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],
@@ -238,6 +251,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       () =>
         new Promise<void>((resolve) => {
           server.close(() => resolve());
+          // Live-log streams stay open until told: end them so the server can close.
+          logTap.endAll();
           server.closeIdleConnections();
         }),
     );
@@ -270,6 +285,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       scheduler,
       statusRecorder,
       statusOutbox,
+      logTap,
       close: () =>
         (closed ??= closeAll().then(() => {
           logger.info('hub stopped');

@@ -34,6 +34,7 @@ export async function startTestHub(opts: {
   worker?: HubOptions['worker'];
   clock?: HubOptions['clock'];
   env?: Record<string, string>;
+  access?: HubOptions['access'];
 }): Promise<TestHub> {
   const db = opts.db ?? (await createTestDatabase(opts.kind));
   const dataDir =
@@ -58,6 +59,7 @@ export async function startTestHub(opts: {
     env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir, ...opts.env },
     ...(opts.worker ? { worker: opts.worker } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.access ? { access: opts.access } : {}),
     log: { console: false, file: false, transports: [capture] },
   });
   return {
