@@ -37,6 +37,8 @@ import { storeAuditTrail } from './audit/store-trail.ts';
 import type { AuditTrail } from './audit/trail.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { LogTap } from './console/log-tap.ts';
+import { consoleApiRoutes } from './console/api.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -61,6 +63,8 @@ export interface HubOptions {
    */
   clock?: Clock;
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
+  /** How the operator area admits requests; default: the operator token only (tokenAccess). */
+  access?: OperatorAccess;
 }
 
 export interface Hub {
@@ -80,6 +84,8 @@ export interface Hub {
   access: OperatorAccess;
   /** The audit trail of operator and admin actions. */
   audit: AuditTrail;
+  /** The live sync log the console streams: the last lines and every new one. */
+  logTap: LogTap;
   close(): Promise<void>;
 }
 
@@ -93,11 +99,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   const inbound = compileInbound(config);
   const hub = config.hub;
   const clock = opts.clock ?? systemClock;
+  const logTap = new LogTap();
   const logger = createLogger({
     level: hub.log.level,
     console: opts.log?.console ?? hub.log.console,
     dir: (opts.log?.file ?? hub.log.file) ? path.join(opts.dataDir, 'logs') : undefined,
-    ...(opts.log?.transports ? { transports: opts.log.transports } : {}),
+    transports: [...(opts.log?.transports ?? []), logTap],
   });
   const cleanup: (() => Promise<unknown>)[] = [];
   const closeAll = async () => {
@@ -189,7 +196,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       logger: logger.child({ component: 'access' }),
       now: clock,
     });
-    const { access } = operatorAccess;
+    // A test may hand in its own access (e.g. a fixed principal); the hub's is tokens, sessions and OIDC.
+    const access = opts.access ?? operatorAccess.access;
     const authenticate = access.api;
     // Changes need a session's CSRF token and at least the role operator; reading needs a viewer.
     const operate = chain(access.api, access.csrf, access.requireRole('operator'));
@@ -252,6 +260,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             onRedelivered: () => worker?.wake(),
           }),
         },
+        { path: '/api/v1', router: consoleApiRoutes({ store, access, audit, logTap, now: clock }) },
         { path: '/api/v1', router: openApi },
         { path: '/', router: operatorAccess.routes },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
@@ -266,6 +275,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       () =>
         new Promise<void>((resolve) => {
           server.close(() => resolve());
+          // Live-log streams stay open until told: end them so the server can close.
+          logTap.endAll();
           server.closeIdleConnections();
         }),
     );
@@ -300,6 +311,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       statusOutbox,
       access,
       audit,
+      logTap,
       close: () =>
         (closed ??= closeAll().then(() => {
           logger.info('hub stopped');

@@ -28,6 +28,12 @@ const SERVED = [
   'GET /api/v1/reconcile/runs/{id}',
   'POST /api/v1/reconcile/runs/{id}/redeliver',
   'POST /api/v1/reconcile/discrepancies/{id}/redeliver',
+  'GET /api/v1/console/overview',
+  'GET /api/v1/console/submissions',
+  'GET /api/v1/console/submissions/counts',
+  'GET /api/v1/console/submissions/{id}',
+  'GET /api/v1/console/submissions/{id}/form-data',
+  'GET /api/v1/console/log',
 ];
 
 const DOC_ID = 'https://amtsbote.invalid/openapi.json';

@@ -3,6 +3,8 @@ export { dropSchema, type DatabaseOptions } from './connect.ts';
 export type { Dialect, DialectName } from './dialect.ts';
 export type { Store } from './store.ts';
 export type * from './types.ts';
+export type * from './console-store.ts';
+export type { ConsoleStore } from './console-store.ts';
 export type { DeliveredCase, DeliveredHook } from './status-store.ts';
 export type { DeliveryState, AttemptOutcome } from './tables.ts';
 export { uuidv7 } from './ids.ts';

@@ -33,6 +33,7 @@ import { PortalReconcileStore } from './portal-reconcile-store.ts';
 import { PruneStore } from './prune-store.ts';
 import { AuditStore } from './audit-store.ts';
 import { AccessStore } from './access-store.ts';
+import { ConsoleStore } from './console-store.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -54,6 +55,8 @@ export class Store {
   readonly audit: AuditStore;
   /** Local accounts, browser sessions, the login throttle. */
   readonly access: AccessStore;
+  /** The operator console's searches, overview and timelines. */
+  readonly console: ConsoleStore;
 
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
@@ -71,6 +74,7 @@ export class Store {
     this.prune = new PruneStore(this.db, this.dialect);
     this.audit = new AuditStore(this.db, this.dialect);
     this.access = new AccessStore(this.db);
+    this.console = new ConsoleStore(this.db);
     const writers = this.dialect.writers;
     this.intake = new GroupCommit((batch) => writeSubmissions(this.db, batch), 200, writers);
     this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);

@@ -36,6 +36,7 @@ export async function startTestHub(opts: {
   env?: Record<string, string>;
   /** A fixed port (a test that must name the hub's URL in its configuration beforehand); default a free one. */
   port?: number;
+  access?: HubOptions['access'];
 }): Promise<TestHub> {
   const db = opts.db ?? (await createTestDatabase(opts.kind));
   const dataDir =
@@ -60,6 +61,7 @@ export async function startTestHub(opts: {
     env: { ...process.env, BACKOFFICE_URL: opts.backOfficeUrl, TEST_PORTAL_A_TOKEN: PORTAL_A_TOKEN, DROP_DIR: dropDir, ...opts.env },
     ...(opts.worker ? { worker: opts.worker } : {}),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ...(opts.access ? { access: opts.access } : {}),
     log: { console: false, file: false, transports: [capture] },
   });
   return {

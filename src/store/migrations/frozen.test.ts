@@ -19,6 +19,7 @@ describe('migrations', () => {
       '0008-prune',
       '0009-original-content',
       '0010-access',
+      '0011-console-indexes',
     ]);
   });
 

@@ -11,6 +11,7 @@ import { portalReconcile } from './0007-portal-reconcile.ts';
 import { prune } from './0008-prune.ts';
 import { originalContent } from './0009-original-content.ts';
 import { access } from './0010-access.ts';
+import { consoleIndexes } from './0011-console-indexes.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -24,6 +25,7 @@ export const allMigrations: readonly MigrationModule[] = [
   prune,
   originalContent,
   access,
+  consoleIndexes,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */
