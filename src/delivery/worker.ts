@@ -289,10 +289,11 @@ export class DeliveryWorker {
         // For format original: the inbound document as it was stored, sent unchanged.
         src.original,
       );
-      message = { ...rendered, attachments: src.attachments };
+      // An xdomea container carries the attachments itself (as primary documents).
+      message = { ...rendered, attachments: rendered.container ? [] : src.attachments };
     } catch (e) {
       if (e instanceof MappingError)
-        return this.failed(e.describe(), 'mapping', {
+        return this.failed(e.describe(), e.errorKind, {
           mapping: e.mapping,
           ...(e.position !== undefined ? { position: e.position } : {}),
           ...(e.at ? { line: e.at.line, column: e.at.column } : {}),
