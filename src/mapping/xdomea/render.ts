@@ -70,6 +70,12 @@ function containerFiles(raw: unknown, id: string): ContainerEntry[] {
   });
 }
 
+/** Compiles the FVDaten set now (the project copy unless `schemaFile` says otherwise), so the first message does not wait. */
+export async function warmXdomeaValidator(schemaFile?: string): Promise<void> {
+  const { fvDatenSchema } = await import('./validator.ts');
+  fvDatenSchema(schemaFile);
+}
+
 /**
  * Runs an xdomea mapping and builds the container. `schemaFile` is the FVDaten entry XSD (default: the
  * project's copy); the compiled set stays warm for the process.
