@@ -39,32 +39,70 @@ interface KontaktSpec {
   institution?: string;
   kurzbezeichnung?: string;
   organisationseinheit?: string;
+  /** A natural person (a citizen who applied): Name/Anrede, Titel, Familienname, Vorname. */
+  anrede?: string;
+  titel?: string;
+  familienname?: string;
+  vorname?: string;
   zustaendigkeit?: string;
+  anschrift?: { strasse?: string; hausnummer?: string; postleitzahl?: string; ort?: string; zusatz?: string };
+  /** Kommunikation with Kanal 01 (E-Mail) and 02 (Telefon Festnetz) of the code list Erreichbarkeit 3. */
+  email?: string;
+  telefon?: string;
 }
 
-/** KontaktType: Behoerdenkennung, Institution, Organisationseinheit, Zustaendigkeit (the XSD's order). */
+const ERREICHBARKEIT = { '@_listURI': 'urn:de:xoev:codeliste:erreichbarkeit', '@_listVersionID': '3' };
+
+function present(o: Obj): Obj | undefined {
+  const c = compact(o);
+  return Object.keys(c).length ? c : undefined;
+}
+
+/**
+ * KontaktType in the XSD's order: Behoerdenkennung, Institution, Organisationseinheit, Name, Zustaendigkeit,
+ * Anschrift, Kommunikation. Absent fields leave their element out.
+ */
 function kontakt(spec: unknown, fn: string, field: string): Obj {
   if (!spec || typeof spec !== 'object') fail(fn, `${field} must be an object`);
   const k = spec as KontaktSpec;
   const schluessel = str(k.behoerdenkennung?.schluessel ?? k.ags);
   const praefix = str(k.behoerdenkennung?.praefix ?? (k.ags !== undefined ? 'ags:' : undefined));
-  const behoerdenkennung =
-    schluessel || praefix
-      ? compact({
-          'xdomea:Behoerdenschluessel': schluessel !== undefined ? { code: schluessel } : undefined,
-          'xdomea:Praefix': praefix !== undefined ? { code: praefix } : undefined,
-        })
-      : undefined;
-  const institution =
-    k.institution !== undefined || k.kurzbezeichnung !== undefined
-      ? compact({ 'xdomea:Name': str(k.institution), 'xdomea:Kurzbezeichnung': str(k.kurzbezeichnung) })
-      : undefined;
+  const a = k.anschrift;
+  if (a !== undefined && (a === null || typeof a !== 'object')) fail(fn, `${field}.anschrift must be an object`);
+  const kommunikation = [
+    k.email !== undefined ? { 'xdomea:Kanal': { ...ERREICHBARKEIT, code: '01' }, 'xdomea:Kennung': str(k.email) } : undefined,
+    k.telefon !== undefined ? { 'xdomea:Kanal': { ...ERREICHBARKEIT, code: '02' }, 'xdomea:Kennung': str(k.telefon) } : undefined,
+  ].filter((x) => x !== undefined);
   return compact({
-    'xdomea:Behoerdenkennung': behoerdenkennung,
-    'xdomea:Institution': institution,
+    'xdomea:Behoerdenkennung': present({
+      'xdomea:Behoerdenschluessel': schluessel !== undefined ? { code: schluessel } : undefined,
+      'xdomea:Praefix': praefix !== undefined ? { code: praefix } : undefined,
+    }),
+    'xdomea:Institution': present({ 'xdomea:Name': str(k.institution), 'xdomea:Kurzbezeichnung': str(k.kurzbezeichnung) }),
     'xdomea:Organisationseinheit': k.organisationseinheit !== undefined ? { 'xdomea:Name': str(k.organisationseinheit) } : undefined,
+    'xdomea:Name': present({
+      'xdomea:Anrede': str(k.anrede),
+      'xdomea:Titel': str(k.titel),
+      'xdomea:Familienname': k.familienname !== undefined ? { 'xdomea:Name': str(k.familienname) } : undefined,
+      'xdomea:Vorname': k.vorname !== undefined ? { 'xdomea:Name': str(k.vorname) } : undefined,
+    }),
     'xdomea:Zustaendigkeit': str(k.zustaendigkeit),
+    'xdomea:Anschrift': a
+      ? present({
+          'xdomea:Strasse': str(a.strasse),
+          'xdomea:Hausnummer': str(a.hausnummer),
+          'xdomea:Postleitzahl': str(a.postleitzahl),
+          'xdomea:Ort': str(a.ort),
+          'xdomea:Zusatz': str(a.zusatz),
+        })
+      : undefined,
+    'xdomea:Kommunikation': kommunikation.length ? kommunikation : undefined,
   });
+}
+
+/** `$xdomeaKontakt({"familienname": …, "anschrift": {…}, "email": …})`: a KontaktType (a Vorgang's Kontakt, a Dokument's Absender). */
+function xdomeaKontakt(spec: unknown): Obj {
+  return kontakt(spec, 'xdomeaKontakt', 'the argument');
 }
 
 interface KopfOptions {
@@ -132,6 +170,8 @@ interface DokumentSpec {
   ersteller?: string;
   /** Format/Version: the file format's version (PDF "1.7"); "unbekannt" when not given. */
   formatVersion?: string;
+  /** Dokument/Absender: who sent the document (the applicant), a contact as for `$xdomeaKontakt`. */
+  absender?: KontaktSpec;
   /** The file: base64 (`content`, as attachments carry it) or text (`text`, written as UTF-8). */
   content?: string;
   text?: string;
@@ -183,6 +223,7 @@ function xdomeaDokument(input: unknown, spec: unknown): Obj {
         }),
       }),
     },
+    'xdomea:Absender': d.absender !== undefined ? kontakt(d.absender, fn, 'absender') : undefined,
   });
 }
 
@@ -198,6 +239,7 @@ function xdomeaDatei(input: unknown, spec: unknown): Obj {
 export const xdomeaFunctions: Record<string, { implementation: (...args: any[]) => unknown; signature: string }> = {
   xdomeaKopf: { implementation: xdomeaKopf, signature: '<xo:o>' },
   xdomeaUuid: { implementation: xdomeaUuid, signature: '<xs:s>' },
+  xdomeaKontakt: { implementation: xdomeaKontakt, signature: '<o:o>' },
   xdomeaDokument: { implementation: xdomeaDokument, signature: '<xo:o>' },
   xdomeaDatei: { implementation: xdomeaDatei, signature: '<xo:o>' },
 };

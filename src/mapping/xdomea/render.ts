@@ -29,6 +29,7 @@ interface FileSpec {
   text?: string;
 }
 
+const XSI_NAMESPACE = 'http://www.w3.org/2001/XMLSchema-instance';
 const BASE64 = /^[A-Za-z0-9+/\r\n]*={0,2}[\r\n]*$/;
 
 function isObject(v: unknown): v is Record<string, unknown> {
@@ -93,11 +94,26 @@ export async function renderXdomea(mapping: XdomeaMapping, input: unknown, xml: 
       'an xdomea message must be one element named xdomea:<Gruppe>.<Name>.<NNNN>, e.g. xdomea:FVDaten.SGOAblegen.0605',
       id,
     );
-  const root = result.message[roots[0]!] as Record<string, unknown>;
-  if (!isObject(root) || root['@_xmlns:xdomea'] !== XDOMEA_NAMESPACE)
+  if (!typeName.startsWith('FVDaten.'))
+    throw new MappingError(
+      'format xdomea writes FVDaten messages (Fachverfahrensdaten austauschen), e.g. xdomea:FVDaten.SGOAblegen.0605',
+      id,
+    );
+  const given = result.message[roots[0]!] as Record<string, unknown>;
+  if (!isObject(given) || given['@_xmlns:xdomea'] !== XDOMEA_NAMESPACE)
     throw new MappingError(`the message's root must declare xmlns:xdomea="${XDOMEA_NAMESPACE}"`, id);
+  // A conforming xdomea message names its schema on the root (xdomea FAQ, "Konformität"); a mapping need not.
+  const root = given['@_xsi:schemaLocation']
+    ? given
+    : {
+        '@_xmlns:xdomea': XDOMEA_NAMESPACE,
+        '@_xmlns:xsi': XSI_NAMESPACE,
+        '@_xsi:schemaLocation': `${XDOMEA_NAMESPACE} ${FVDATEN_XSD_NAME}`,
+        ...given,
+      };
+  const message = { [roots[0]!]: root };
   const files = containerFiles(result.files, id);
-  const text = writeXml(result.message, id, xml);
+  const text = writeXml(message, id, xml);
 
   const { fvDatenSchema } = await import('./validator.ts');
   const schema = fvDatenSchema(schemaFile);
@@ -122,7 +138,7 @@ export async function renderXdomea(mapping: XdomeaMapping, input: unknown, xml: 
   const bytes = await buildContainer({ name: `${stem}.xml`, content: Buffer.from(text, 'utf8') }, files);
   return {
     format: 'xml',
-    body: result.message,
+    body: message,
     text,
     contentType: 'application/zip',
     bytes,

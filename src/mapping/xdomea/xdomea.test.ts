@@ -93,6 +93,8 @@ describe('xdomea 3.0 messages (format xdomea)', () => {
     expect(entries.map((e) => e.name)).to.deep.equal([`${stem}.xml`, ...m.container!.files]);
     expect(entries[0]!.content.toString('utf8')).to.equal(m.text);
     expect(m.text).to.include(`<xdomea:ProzessID>${DELIVERY}</xdomea:ProzessID>`);
+    // The root names its schema, as a conforming xdomea message does.
+    expect(m.text).to.include(`xsi:schemaLocation="urn:xoev-de:xdomea:schema:3.0.0 ${FVDATEN_XSD_NAME}"`);
 
     // Each Primaerdokument/Dateiname is an entry: the application as JSON, the attachment byte for byte.
     const named = [...m.text.matchAll(/<xdomea:Dateiname>([^<]+)<\/xdomea:Dateiname>/g)].map((x) => x[1]!);
@@ -171,6 +173,7 @@ describe('xdomea 3.0 messages (format xdomea)', () => {
         /files\[\] holds 1 file\(s\) that no Primaerdokument\/Dateiname names/,
       ],
       ['noprefix.jsonata', body('[]', 'FVDaten.SGOAblegen.0605'), /must be one element named xdomea:<Gruppe>/],
+      ['group.jsonata', body('[]', 'xdomea:Aussonderung.Aussonderung.0503'), /format xdomea writes FVDaten messages/],
       ['path.jsonata', body(`[{"name": "../a.txt", "text": "A"}]`), /files\[0\]\.name must be a plain file name/],
       ['twice.jsonata', body(`[{"name": "x", "text": "A"}, {"name": "x", "content": "QQ=="}]`), /files\[1\]\.name is given twice/],
     ];
@@ -205,6 +208,32 @@ describe('xdomea 3.0 messages (format xdomea)', () => {
         );
       expect((err as Error | undefined)?.message, source).to.match(expected);
     }
+  });
+
+  it('writes a contact in the XSD order: Behoerdenkennung, Institution, Name, Anschrift, Kommunikation', async () => {
+    const k = await mapping(
+      'kontakt.jsonata',
+      `$xdomeaKontakt({"email": "a@example.org", "anschrift": {"ort": "Bottrop", "strasse": "Weg"}, "familienname": "Muster", "anrede": "Frau", "ags": "05512000", "institution": "Stadt Bottrop"})`,
+    ).evaluate(input());
+    expect(JSON.parse(JSON.stringify(k))).to.deep.equal({
+      'xdomea:Behoerdenkennung': { 'xdomea:Behoerdenschluessel': { code: '05512000' }, 'xdomea:Praefix': { code: 'ags:' } },
+      'xdomea:Institution': { 'xdomea:Name': 'Stadt Bottrop' },
+      'xdomea:Name': { 'xdomea:Anrede': 'Frau', 'xdomea:Familienname': { 'xdomea:Name': 'Muster' } },
+      'xdomea:Anschrift': { 'xdomea:Strasse': 'Weg', 'xdomea:Ort': 'Bottrop' },
+      'xdomea:Kommunikation': [
+        {
+          'xdomea:Kanal': { '@_listURI': 'urn:de:xoev:codeliste:erreichbarkeit', '@_listVersionID': '3', code: '01' },
+          'xdomea:Kennung': 'a@example.org',
+        },
+      ],
+    });
+    expect(Object.keys(k as object)).to.deep.equal([
+      'xdomea:Behoerdenkennung',
+      'xdomea:Institution',
+      'xdomea:Name',
+      'xdomea:Anschrift',
+      'xdomea:Kommunikation',
+    ]);
   });
 
   it('makes name-based UUIDs by RFC 9562 (version 5) and file names any DMS takes', () => {
