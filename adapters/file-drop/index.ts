@@ -64,7 +64,12 @@ export default defineAdapter({
       message: OutboundMessage,
       dctx: DeliveryContext,
     ): Promise<{ primary: string; files: PlannedFile[]; dropped: number }> {
-      const parts: Omit<NameParts, 'at'> = { tenant: dctx.tenant, service: dctx.service, deliveryId: dctx.deliveryId, ext: message.format };
+      const parts: Omit<NameParts, 'at'> = {
+        tenant: dctx.tenant,
+        service: dctx.service,
+        deliveryId: dctx.deliveryId,
+        ext: message.container ? 'zip' : message.format,
+      };
       let at = new Date(clock());
       if (dependsOnTime(options.fileName)) {
         // A retry on another day or second would otherwise get a new name and write the case twice.
@@ -73,7 +78,8 @@ export default defineAdapter({
       }
       const name = renderFileName(options.fileName, { ...parts, at });
       const stem = renderFileName(stemPattern(options.fileName), { ...parts, at });
-      const body: PlannedFile = { name, content: Buffer.from(message.text, 'utf8') };
+      // An xdomea container (or a pass-through original) is written as its bytes.
+      const body: PlannedFile = { name, content: message.bytes ?? Buffer.from(message.text, 'utf8') };
       const attachments = message.attachments.map((a, i) => ({ name: attachmentFileName(stem, i, a.filename), content: a.content }));
 
       switch (options.attachments) {

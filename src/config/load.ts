@@ -18,8 +18,8 @@ export interface ResolvedTarget {
   adapter: AdapterDefinition;
   /** Options as the adapter's schema parsed them (defaults applied, secrets resolved). */
   options: unknown;
-  /** `original`: the submission's original document, unchanged (docs/inbound.md). */
-  format: 'json' | 'xml' | 'original';
+  /** `original`: the submission's original document, unchanged (docs/inbound.md); `xdomea`: a validated xdomea container (docs/xdomea.md). */
+  format: 'json' | 'xml' | 'original' | 'xdomea';
 }
 
 export interface LoadedConfig {

@@ -224,9 +224,11 @@ export const targetSchema = z
     adapter: z.string().min(1).describe('the adapter type, e.g. rest'),
     description: z.string().optional(),
     format: z
-      .enum(['json', 'xml', 'original'])
+      .enum(['json', 'xml', 'original', 'xdomea'])
       .optional()
-      .describe("the message format; original sends an inbound channel's document unchanged; default: the adapter's"),
+      .describe(
+        "the message format; original sends an inbound channel's document unchanged; xdomea an XSD-checked xdomea 3.0 zip container; default: the adapter's",
+      ),
     timeoutMs: durationMs.min(100).default(30_000),
     options: z.record(z.string(), z.unknown()).default({}),
     policy: z

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import type { Metrics } from '../operator/metrics.ts';
 import { MappingError, renderMessage } from '../mapping/engine.ts';
+import { warmXdomeaValidator } from '../mapping/xdomea/render.ts';
 import type { RouteStep, Router } from '../routing/router.ts';
 import type { AdapterInstance, DeliveryResult, OutboundMessage } from '../sdk/types.ts';
 import type { AttemptResult, ClaimedDelivery, Store, TargetGate } from '../store/index.ts';
@@ -110,6 +111,14 @@ export class DeliveryWorker {
       }
     } catch (e) {
       this.o.logger.error('could not prepare the target policies', { error: (e as Error).message });
+    }
+    // The xdomea XSD set takes a moment to compile: before the first claim, not inside the first delivery.
+    if ([...this.o.router.config.targets.values()].some((t) => t.format === 'xdomea')) {
+      try {
+        await warmXdomeaValidator();
+      } catch (e) {
+        this.o.logger.error('could not compile the xdomea schema; xdomea deliveries will fail', { error: (e as Error).message });
+      }
     }
   }
 
@@ -289,10 +298,11 @@ export class DeliveryWorker {
         // For format original: the inbound document as it was stored, sent unchanged.
         src.original,
       );
-      message = { ...rendered, attachments: src.attachments };
+      // An xdomea container carries the attachments itself (as primary documents).
+      message = { ...rendered, attachments: rendered.container ? [] : src.attachments };
     } catch (e) {
       if (e instanceof MappingError)
-        return this.failed(e.describe(), 'mapping', {
+        return this.failed(e.describe(), e.errorKind, {
           mapping: e.mapping,
           ...(e.position !== undefined ? { position: e.position } : {}),
           ...(e.at ? { line: e.at.line, column: e.at.column } : {}),

@@ -11,6 +11,7 @@ import { createDogtaxRestApp } from './simulators/dogtax-rest.ts';
 import { createDogtaxSoapServer, DEFAULT_PASSWORD, DEFAULT_USERNAME } from './simulators/dogtax-soap.ts';
 import { createWasteXmlApp } from './simulators/waste-xml.ts';
 import { startWasteBatch } from './simulators/waste-batch.ts';
+import { startDmsXdomea } from './simulators/dms-xdomea.ts';
 import { createPortal, type PortalControls } from './simulators/portal.ts';
 import { systemClock, type Clock } from '../clock.ts';
 
@@ -42,11 +43,11 @@ export interface SimulatorOptions {
 export interface RunningSimulator {
   kind: DemoSimulatorKind;
   /**
-   * Where the hub reaches it: http://127.0.0.1:PORT without a trailing slash; for waste-batch, which has no
-   * port, the drop folder as a file:// URL.
+   * Where the hub reaches it: http://127.0.0.1:PORT without a trailing slash; for waste-batch and dms-xdomea,
+   * which have no port, the drop folder as a file:// URL.
    */
   url: string;
-  /** The real port, also when the spec asked for port 0; 0 for waste-batch. */
+  /** The real port, also when the spec asked for port 0; 0 for waste-batch and dms-xdomea. */
   port: number;
   /** Stops serving (waste-batch: stops polling after the scan in progress). */
   close(): Promise<void>;
@@ -69,6 +70,7 @@ export const SIMULATOR_KINDS: readonly DemoSimulatorKind[] = [
   'dogtax-soap',
   'waste-xml',
   'waste-batch',
+  'dms-xdomea',
   'portal',
 ];
 
@@ -102,6 +104,13 @@ async function startKind(spec: BackOfficeSpec, ctx: SimContext, host: string): P
         throw new Error('waste-batch: intervalMs must be a whole number of at least 10');
       const batch = await startWasteBatch(ctx, { directory: spec.directory, intervalMs });
       return { url: batch.url, port: 0, close: () => batch.close() };
+    }
+    case 'dms-xdomea': {
+      const intervalMs = spec.intervalMs ?? 2000;
+      if (!(Number.isInteger(intervalMs) && intervalMs >= 10))
+        throw new Error('dms-xdomea: intervalMs must be a whole number of at least 10');
+      const dms = await startDmsXdomea(ctx, { directory: spec.directory, intervalMs });
+      return { url: dms.url, port: 0, close: () => dms.close() };
     }
     default: {
       // Specs that bypassed the schema (tests, scripts) may name anything.

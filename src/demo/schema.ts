@@ -65,6 +65,16 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z
+        .literal('dms-xdomea')
+        .describe('a DMS importing xdomea 3.0 containers from a drop folder, answering <file>.ok (its reference) / <file>.err'),
+      directory: z.string().min(1).describe('the import folder; relative paths resolve against the working directory; created if missing'),
+      intervalMs: z.number().int().min(10).default(2000).describe('how often the DMS looks for new containers'),
+      failureRate: simulatorFailureRate('share of containers answered with .err "Importdienst nicht verfügbar"'),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z
         .literal('portal')
         .describe('the citizen portal: sends example submissions to the hub (losing some), lists them, takes status updates'),
       port: simulatorPort,

@@ -1,39 +1,15 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import jsonata from 'jsonata';
-import { XMLBuilder } from 'fast-xml-parser';
 import type { OutboundMessage } from '../sdk/types.ts';
 import { NoOriginalError, renderOriginal, type OriginalDocument } from '../inbound/pass-through.ts';
 import { mappingFunctions } from './functions.ts';
+import { MappingError, type SourcePosition } from './errors.ts';
+import { writeXml, type XmlOptions } from './xml-writer.ts';
+import { renderXdomea } from './xdomea/render.ts';
 
-/** Where in the mapping file an error is: 1-based line and column, as editors count. */
-export interface SourcePosition {
-  line: number;
-  column: number;
-}
-
-/** A mapping that failed: permanent for the delivery, with JSONata's code and the place in the file for the sync log. */
-export class MappingError extends Error {
-  constructor(
-    message: string,
-    readonly mapping: string,
-    readonly code?: string,
-    /** JSONata's character offset, just past the offending token. */
-    readonly position?: number,
-    readonly token?: string,
-    readonly at?: SourcePosition,
-  ) {
-    super(message);
-    this.name = 'MappingError';
-  }
-
-  /** "x.jsonata:12:7 (T2002): …" — never the input values. */
-  describe(): string {
-    const where = this.at ? `:${this.at.line}:${this.at.column}` : this.position !== undefined ? ` at position ${this.position}` : '';
-    const code = this.code ? ` (${this.code})` : '';
-    return `${this.mapping}${where}${code}: ${this.message}`;
-  }
-}
+export { MappingError, type SourcePosition } from './errors.ts';
+export { writeXml, type XmlOptions } from './xml-writer.ts';
 
 /**
  * Line and column of the token JSONata blames. Its `position` is the offset just past the token (past the
@@ -62,11 +38,6 @@ export function sourcePosition(source: string, position: number, token?: string)
 function fromJsonata(err: JsonataError, message: string, id: string, source: string): MappingError {
   const at = typeof err.position === 'number' ? sourcePosition(source, err.position, err.token) : undefined;
   return new MappingError(message, id, err.code, err.position, err.token, at);
-}
-
-export interface XmlOptions {
-  declaration: boolean;
-  indent: boolean;
 }
 
 export interface CompiledMapping {
@@ -127,8 +98,16 @@ export function compileMapping(mappingsDir: string, id: string): CompiledMapping
   };
 }
 
-/** `original` passes the submission's original document on unchanged (docs/inbound.md); the mapping is not run. */
-export type RenderFormat = 'json' | 'xml' | 'original';
+/**
+ * `original` passes the submission's original document on unchanged (docs/inbound.md); the mapping is not run.
+ * `xdomea` writes an xdomea message, validates it and packs it into the standard's container (docs/xdomea.md).
+ */
+export type RenderFormat = 'json' | 'xml' | 'original' | 'xdomea';
+
+export interface RenderOptions {
+  /** Format xdomea: the FVDaten entry XSD to validate against; default the project's copy (schemas/xdomea-3.0.0/). */
+  xdomeaSchema?: string;
+}
 
 /** Runs a mapping and writes its result in the target's format. The same input gives byte-identical output. */
 export async function renderMessage(
@@ -137,7 +116,8 @@ export async function renderMessage(
   format: RenderFormat,
   xml: XmlOptions = { declaration: true, indent: false },
   original?: OriginalDocument,
-): Promise<Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType' | 'bytes'>> {
+  options: RenderOptions = {},
+): Promise<Pick<OutboundMessage, 'format' | 'body' | 'text' | 'contentType' | 'bytes' | 'container'>> {
   if (format === 'original') {
     try {
       return renderOriginal(original);
@@ -146,55 +126,11 @@ export async function renderMessage(
       throw e;
     }
   }
+  if (format === 'xdomea') return renderXdomea(mapping, input, xml, options.xdomeaSchema);
   const body = await mapping.evaluate(input);
   if (body === undefined) throw new MappingError('the mapping produced no result', mapping.id);
   if (format === 'json') {
     return { format, body, text: JSON.stringify(body), contentType: 'application/json' };
   }
   return { format, body, text: writeXml(body, mapping.id, xml), contentType: 'application/xml; charset=utf-8' };
-}
-
-const XML_NAME = /^[A-Za-z_][\w.-]*(:[A-Za-z_][\w.-]*)?$/;
-
-/**
- * Writes a mapping result as XML. Conventions (fast-xml-parser's): keys starting with `@_` are attributes,
- * `#text` is an element's text, arrays repeat an element; namespaces are attributes (`"@_xmlns:xd": "urn:…"`)
- * and prefixed names (`"xd:Akte"`).
- */
-export function writeXml(body: unknown, mappingId: string, opts: XmlOptions): string {
-  if (!body || typeof body !== 'object' || Array.isArray(body)) {
-    throw new MappingError('an XML mapping must produce an object with one root element', mappingId);
-  }
-  const roots = Object.keys(body).filter((k) => !k.startsWith('?'));
-  if (roots.length !== 1) {
-    throw new MappingError(`an XML mapping must produce exactly one root element, got ${roots.length}`, mappingId);
-  }
-  checkNames(body, mappingId, '');
-  const builder = new XMLBuilder({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    textNodeName: '#text',
-    format: opts.indent,
-    suppressBooleanAttributes: false,
-    suppressEmptyNode: true,
-    processEntities: true,
-  });
-  const xml = builder.build(body) as string;
-  return (opts.declaration ? '<?xml version="1.0" encoding="UTF-8"?>' + (opts.indent ? '\n' : '') : '') + xml;
-}
-
-function checkNames(node: unknown, mappingId: string, at: string): void {
-  if (Array.isArray(node)) {
-    for (const n of node) checkNames(n, mappingId, at);
-    return;
-  }
-  if (!node || typeof node !== 'object') return;
-  for (const [key, value] of Object.entries(node)) {
-    if (key === '#text') continue;
-    const name = key.startsWith('@_') ? key.slice(2) : key;
-    if (!XML_NAME.test(name)) {
-      throw new MappingError(`"${name}" at ${at || '/'} is not a valid XML name`, mappingId);
-    }
-    if (!key.startsWith('@_')) checkNames(value, mappingId, `${at}/${key}`);
-  }
 }

@@ -1,3 +1,5 @@
+import { xdomeaFunctions } from './xdomea/functions.ts';
+
 // Functions mapping authors can call besides JSONata's own. Kept deterministic: no clock, no randomness,
 // so the same submission always maps to the same bytes.
 
@@ -37,4 +39,5 @@ export const mappingFunctions: Record<string, { implementation: (...args: any[])
   now: { implementation: nondeterministic('now'), signature: '<s?s?:s>' },
   millis: { implementation: nondeterministic('millis'), signature: '<:n>' },
   random: { implementation: nondeterministic('random'), signature: '<:n>' },
+  ...xdomeaFunctions,
 };

@@ -16,7 +16,22 @@ export interface OutboundMessage {
    * message as a body sends these bytes rather than `text` encoded as UTF-8.
    */
   bytes?: Buffer;
+  /**
+   * Format `xdomea`: `bytes` are the standard's zip container, holding `text` (the message) and the primary
+   * documents (the submission's attachments among them, so `attachments` is empty). An adapter that writes
+   * files names the zip `name`; one that sends a payload sends `bytes` as `application/zip`.
+   */
+  container?: OutboundContainer;
   attachments: OutboundAttachment[];
+}
+
+export interface OutboundContainer {
+  /** `{ProzessID}_{Nachrichtentyp}.zip`, e.g. `…_FVDaten.SGOAblegen.0605.zip`. */
+  name: string;
+  /** The message's entry in the zip: `{ProzessID}_{Nachrichtentyp}.xml`. */
+  messageName: string;
+  /** The other entries (primary documents), in zip order. */
+  files: string[];
 }
 
 export interface OutboundAttachment {

@@ -3,20 +3,20 @@
 import express, { type NextFunction, type Request, type Response } from 'express';
 import { z } from 'zod';
 
-export type SimulatorKind = 'waste-rest' | 'dogtax-rest' | 'dogtax-soap' | 'waste-xml' | 'waste-batch';
+export type SimulatorKind = 'waste-rest' | 'dogtax-rest' | 'dogtax-soap' | 'waste-xml' | 'waste-batch' | 'dms-xdomea';
 
 /** One case a simulator has filed. `body` is what the hub sent; kept for tests, never logged. */
 export interface SimCase {
   kind: SimulatorKind;
   /**
    * Which back-office dialect filed it: gelsendienste, best, kreis-re, hundesteuer-ge, hundesteuer-nrw,
-   * hundesteuer-bottrop (SOAP), kreis-re-xml, dorsten-batch.
+   * hundesteuer-bottrop (SOAP), kreis-re-xml, dorsten-batch, xdomea-fvdaten (the DMS).
    */
   dialect: string;
   /** The municipality (AGS) the case belongs to. */
   ags: string;
   reference: string;
-  /** The key the case was filed under: Idempotency-Key, the SOAP IdempotencyKey header, or the batch file's VORGANG. */
+  /** The key the case was filed under: Idempotency-Key, the SOAP IdempotencyKey header, the batch file's VORGANG, the xdomea ProzessID. */
   idempotencyKey: string;
   /** The back office's current state, advancing with time (see statusStepMs). */
   status: string;

@@ -42,7 +42,7 @@ export const caseSchema = z
     // Edits of the finished mapping input: what a fixture lacks for one case, without a copy of the fixture.
     set: z.record(inputPath, z.unknown()).optional(),
     unset: z.array(inputPath).optional(),
-    format: z.enum(['json', 'xml']).optional(),
+    format: z.enum(['json', 'xml', 'xdomea']).optional(),
     expected: z.unknown().optional(),
     expectedFile: z
       .string()

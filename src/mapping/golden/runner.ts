@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { testSchemaPath } from '../xdomea/schema.ts';
 import { compileMapping, MappingError, renderMessage, writeXml, type CompiledMapping, type XmlOptions } from '../engine.ts';
 import { CaseFileError, findCaseFiles, loadCaseFile, type ExpectedAt, type GoldenCase } from './cases.ts';
 import { compareJson, compareXml, projectJson, subsetXmlText, XmlCompareError, type Comparison } from './compare.ts';
@@ -240,7 +241,8 @@ export async function caseOutput(
   // A pass-through target runs no mapping: there is nothing for a golden case to check.
   if (targetFormat === 'original')
     throw new CaseError(`target ${targetId} uses format original: it sends the inbound document unchanged and runs no mapping`);
-  const format = targetFormat;
+  // An xdomea message is compared as the XML inside its container.
+  const format = targetFormat === 'xdomea' ? 'xml' : targetFormat;
   const xmlOptions = target?.xml ?? DEFAULT_XML;
   const portal =
     c.portal ??
@@ -268,7 +270,10 @@ export async function caseOutput(
   let body: unknown;
   let error: string | undefined;
   try {
-    ({ text, body } = await renderMessage(mapping, input, format, xmlOptions));
+    // xdomea: validated inside the renderer, against ../shared/reference when it is there (else the project's copy).
+    ({ text, body } = await renderMessage(mapping, input, targetFormat, xmlOptions, undefined, {
+      xdomeaSchema: targetFormat === 'xdomea' ? testSchemaPath().path : undefined,
+    }));
   } catch (e) {
     if (!(e instanceof MappingError)) throw e;
     error = e.describe();
