@@ -10,6 +10,7 @@ import { readContainer } from '../src/mapping/xdomea/read-container.ts';
 import { PROJECT_ROOT } from '../src/project-root.ts';
 import { postgresReachable } from './support/databases.ts';
 import { eventually, startTestHub, submission, type TestHub } from './support/hub.ts';
+import { xdomeaSchemaFile } from '../src/mapping/xdomea/schema.ts';
 
 interface View {
   status: string;
@@ -146,7 +147,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(dms.cases().map((c) => c.reference)).to.include(d.reference);
     });
 
-    it('fails a message the XSD refuses after one attempt (errorKind schema), names the path, writes nothing, logs no value', async () => {
+    it('fails a message the XSD refuses after one attempt (errorKind schema), names the path, writes nothing, logs no value', async function () {
+      if (!xdomeaSchemaFile()) {
+        console.log('      (skipped: no xdomea 3.0.0 XSDs; ../shared/reference is absent)');
+        this.skip();
+      }
       const id = await submit(
         submission({
           tenant: '05562008',

@@ -3,6 +3,7 @@ import type { Logger } from 'winston';
 import type { Metrics } from '../operator/metrics.ts';
 import { MappingError, renderMessage } from '../mapping/engine.ts';
 import { warmXdomeaValidator } from '../mapping/xdomea/render.ts';
+import { XDOMEA_XSD_DIR_ENV } from '../mapping/xdomea/schema.ts';
 import type { RouteStep, Router } from '../routing/router.ts';
 import type { AdapterInstance, DeliveryResult, OutboundMessage } from '../sdk/types.ts';
 import type { AttemptResult, ClaimedDelivery, Store, TargetGate } from '../store/index.ts';
@@ -115,7 +116,10 @@ export class DeliveryWorker {
     // The xdomea XSD set takes a moment to compile: before the first claim, not inside the first delivery.
     if ([...this.o.router.config.targets.values()].some((t) => t.format === 'xdomea')) {
       try {
-        await warmXdomeaValidator();
+        if (!(await warmXdomeaValidator()))
+          this.o.logger.warn(
+            `xdomea messages go out without XSD validation: set ${XDOMEA_XSD_DIR_ENV} to the xdomea 3.0.0 schema folder (XRepository)`,
+          );
       } catch (e) {
         this.o.logger.error('could not compile the xdomea schema; xdomea deliveries will fail', { error: (e as Error).message });
       }

@@ -11,6 +11,7 @@ import { eventually } from '../../test/support/hub.ts';
 import { startSimulator } from './index.ts';
 import { simulatorSchema } from './schema.ts';
 import { checkContainer, DMS_FAILURE } from './simulators/dms-xdomea.ts';
+import { xdomeaSchemaFile } from '../mapping/xdomea/schema.ts';
 
 const DELIVERY = '01970000-0000-7000-8000-0000000000e1';
 
@@ -72,8 +73,11 @@ describe('dms-xdomea simulator', () => {
     expect(
       checkContainer(c.name, await rebuilt(message, [...files, { name: 'extra.txt', content: Buffer.from('x') }])).problems[0],
     ).to.equal('1 file(s) in the container that no Primaerdokument names');
-    const invalid = { ...message, content: Buffer.from(c.text.replace('<xdomea:Stapel>false</xdomea:Stapel>', '')) };
-    expect(checkContainer(c.name, await rebuilt(invalid, files)).problems[0]).to.match(/^XSD: line \d+: Element .*Stapel|^XSD: line \d+: /);
+    // The XSD check needs the real schema set (../shared/reference, or AMTSBOTE_XDOMEA_XSD_DIR).
+    if (xdomeaSchemaFile()) {
+      const invalid = { ...message, content: Buffer.from(c.text.replace('<xdomea:Stapel>false</xdomea:Stapel>', '')) };
+      expect(checkContainer(c.name, await rebuilt(invalid, files)).problems[0]).to.match(/^XSD: line \d+: /);
+    }
     const other = c.name.replace(DELIVERY, '01970000-0000-7000-8000-0000000000e9');
     const renamed = { ...message, name: message.name.replace(DELIVERY, '01970000-0000-7000-8000-0000000000e9') };
     expect(checkContainer(other, await rebuilt(renamed, files)).problems[0]).to.equal(

@@ -105,7 +105,7 @@ export function compileMapping(mappingsDir: string, id: string): CompiledMapping
 export type RenderFormat = 'json' | 'xml' | 'original' | 'xdomea';
 
 export interface RenderOptions {
-  /** Format xdomea: the FVDaten entry XSD to validate against; default the project's copy (schemas/xdomea-3.0.0/). */
+  /** Format xdomea: the FVDaten entry XSD to validate against; default the configured set (xdomeaSchemaFile). */
   xdomeaSchema?: string;
 }
 

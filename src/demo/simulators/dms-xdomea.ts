@@ -8,6 +8,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseUntrustedXml } from '../../http/untrusted-xml.ts';
 import { ContainerReadError, readContainer } from '../../mapping/xdomea/read-container.ts';
+import { xdomeaSchemaFile } from '../../mapping/xdomea/schema.ts';
 import { fvDatenSchema } from '../../mapping/xdomea/validator.ts';
 import { pad6, type SimContext } from './common.ts';
 
@@ -52,8 +53,10 @@ export function checkContainer(name: string, zip: Buffer): ContainerCheck {
   const messageName = `${prozessId}_${typeName}.xml`;
   const message = entries.find((e) => e.name === messageName);
   if (!message) return { problems: [`the container holds no ${typeName} message named like the container`] };
-  const verdict = fvDatenSchema().validate(message.content);
-  if (!verdict.ok) return { problems: verdict.errors.map((e) => `XSD: line ${e.line}: ${e.message}`) };
+  // The DMS checks against the same XSD set the hub would use; without one it checks the container only.
+  const xsd = xdomeaSchemaFile();
+  const verdict = xsd ? fvDatenSchema(xsd).validate(message.content) : undefined;
+  if (verdict && !verdict.ok) return { problems: verdict.errors.map((e) => `XSD: line ${e.line}: ${e.message}`) };
   const doc = parseUntrustedXml(message.content.toString('utf8'), { removeNSPrefix: true }) as Node;
   const root = doc[typeName] as Node | undefined;
   if (!root) return { problems: [`the message is not a ${typeName}`] };

@@ -3,7 +3,7 @@ import { MappingError } from '../errors.ts';
 import { writeXml, type XmlOptions } from '../xml-writer.ts';
 import { buildContainer, type ContainerEntry } from './container.ts';
 import { containerStem, messageTypeName } from './names.ts';
-import { FVDATEN_XSD_NAME, XDOMEA_NAMESPACE } from './schema.ts';
+import { FVDATEN_XSD_NAME, XDOMEA_NAMESPACE, xdomeaSchemaFile } from './schema.ts';
 
 // Format `xdomea`: the mapping returns `{ "message": { "xdomea:FVDaten.….NNNN": … }, "files": [ … ] }`; the
 // message is written as XML, validated once against the FVDaten XSD set, and packed with its files into the
@@ -71,17 +71,28 @@ function containerFiles(raw: unknown, id: string): ContainerEntry[] {
   });
 }
 
-/** Compiles the FVDaten set now (the project copy unless `schemaFile` says otherwise), so the first message does not wait. */
-export async function warmXdomeaValidator(schemaFile?: string): Promise<void> {
+/**
+ * Compiles the FVDaten set now, so the first message does not wait. Answers the XSD it compiled, or undefined
+ * when no schema set is configured or found (xdomeaSchemaFile).
+ */
+export async function warmXdomeaValidator(schemaFile: string | undefined = xdomeaSchemaFile()): Promise<string | undefined> {
+  if (!schemaFile) return undefined;
   const { fvDatenSchema } = await import('./validator.ts');
   fvDatenSchema(schemaFile);
+  return schemaFile;
 }
 
 /**
  * Runs an xdomea mapping and builds the container. `schemaFile` is the FVDaten entry XSD (default: the
- * project's copy); the compiled set stays warm for the process.
+ * configured set, xdomeaSchemaFile); the compiled set stays warm for the process. With no set at all the
+ * message goes out unvalidated (the worker warned at start).
  */
-export async function renderXdomea(mapping: XdomeaMapping, input: unknown, xml: XmlOptions, schemaFile?: string): Promise<XdomeaMessage> {
+export async function renderXdomea(
+  mapping: XdomeaMapping,
+  input: unknown,
+  xml: XmlOptions,
+  schemaFile: string | undefined = xdomeaSchemaFile(),
+): Promise<XdomeaMessage> {
   const id = mapping.id;
   const result = await mapping.evaluate(input);
   if (!isObject(result) || !isObject(result.message))
@@ -115,17 +126,18 @@ export async function renderXdomea(mapping: XdomeaMapping, input: unknown, xml: 
   const files = containerFiles(result.files, id);
   const text = writeXml(message, id, xml);
 
-  const { fvDatenSchema } = await import('./validator.ts');
-  const schema = fvDatenSchema(schemaFile);
-  const verdict = schema.validate(text);
-  if (!verdict.ok) {
+  const verdict = schemaFile ? (await import('./validator.ts')).fvDatenSchema(schemaFile).validate(text) : undefined;
+  if (verdict && !verdict.ok) {
     const shown = verdict.errors.map((e) => `line ${e.line}${e.path ? ` (${e.path})` : ''}: ${e.message}`);
     if (verdict.total > verdict.errors.length) shown.push(`… ${verdict.total - verdict.errors.length} more`);
     throw new XdomeaSchemaError(`the xdomea message violates ${FVDATEN_XSD_NAME}, nothing was sent: ${shown.join('; ')}`, id);
   }
 
-  // Valid, so the Kopf and its ProzessID (a UUID) are there.
-  const prozessId = String((root['xdomea:Kopf'] as Record<string, unknown>)['xdomea:ProzessID']);
+  // Checked here too: without a schema set nothing else guarantees the Kopf and its ProzessID.
+  const kopf = root['xdomea:Kopf'];
+  const prozessId = isObject(kopf) ? kopf['xdomea:ProzessID'] : undefined;
+  if (typeof prozessId !== 'string' || !/^[0-9a-f-]{36}$/i.test(prozessId))
+    throw new MappingError('the message needs xdomea:Kopf/xdomea:ProzessID, a UUID (use $xdomeaKopf)', id);
   const stem = containerStem(prozessId, typeName);
   const referenced = referencedFiles(root);
   const names = new Set(files.map((f) => f.name));

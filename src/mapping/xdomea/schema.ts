@@ -2,24 +2,27 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { PROJECT_ROOT } from '../../project-root.ts';
 
-// Where the xdomea 3.0.0 FVDaten schema set is. The hub ships its own copy (schemas/xdomea-3.0.0/, the five
-// files the FVDaten messages need, unchanged), so it validates on a machine without ../shared; the golden
-// tests prefer the reference folder when it is there, so a drift between the two shows.
+// Where the xdomea 3.0.0 schema set is. The hub does not ship the standard's XSDs: a data centre takes them
+// from XRepository (urn:xoev-de:xdomea:kosit:standard:xdomea_3.0.0) and names the folder in
+// AMTSBOTE_XDOMEA_XSD_DIR; a development checkout and CI find the public reference set in ../shared/reference.
+// Without either, messages are still built but go out unvalidated, and the worker says so at start.
 
 export const XDOMEA_NAMESPACE = 'urn:xoev-de:xdomea:schema:3.0.0';
 export const FVDATEN_XSD_NAME = 'xdomea-Nachrichten-FachverfahrensdatenAustauschen.xsd';
+export const XDOMEA_XSD_DIR_ENV = 'AMTSBOTE_XDOMEA_XSD_DIR';
 
-/** The project's copy: what the hub validates every message against before it is sent. */
-export const PROJECT_XDOMEA_DIR = path.join(PROJECT_ROOT, 'schemas', 'xdomea-3.0.0');
 /** The shared reference (absent on a fresh clone; CI has it). */
 export const REFERENCE_XDOMEA_DIR = path.resolve(PROJECT_ROOT, '..', 'shared', 'reference', 'xdomea-3.0.0');
 
+/** The FVDaten entry XSD inside a folder laid out as the standard publishes it (`xdomea_3.0.0/…`, `xoev/…`). */
 export function fvDatenXsd(dir: string): string {
   return path.join(dir, 'xdomea_3.0.0', FVDATEN_XSD_NAME);
 }
 
-/** The reference set when present, else the project copy: for tests, which say which one they used. */
-export function testSchemaPath(): { path: string; reference: boolean } {
+/** The FVDaten XSD the hub validates against: the configured folder, else the reference set; undefined: none. */
+export function xdomeaSchemaFile(env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const configured = env[XDOMEA_XSD_DIR_ENV];
+  if (configured) return fvDatenXsd(path.resolve(configured));
   const ref = fvDatenXsd(REFERENCE_XDOMEA_DIR);
-  return existsSync(ref) ? { path: ref, reference: true } : { path: fvDatenXsd(PROJECT_XDOMEA_DIR), reference: false };
+  return existsSync(ref) ? ref : undefined;
 }

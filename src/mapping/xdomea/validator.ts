@@ -1,5 +1,4 @@
 import { type CompiledSchema, loadSchema } from '../xsd/index.ts';
-import { fvDatenXsd, PROJECT_XDOMEA_DIR } from './schema.ts';
 
 // Imported on the first xdomea message, not at start: it instantiates libxml2 (WebAssembly).
 
@@ -7,9 +6,9 @@ const warm = new Map<string, CompiledSchema>();
 
 /**
  * The compiled FVDaten set, kept for the life of the process: compiling it takes about half a second (five
- * files, 440 KB), validating one message a few milliseconds. `file` defaults to the project copy.
+ * files, 440 KB), validating one message a few milliseconds.
  */
-export function fvDatenSchema(file = fvDatenXsd(PROJECT_XDOMEA_DIR)): CompiledSchema {
+export function fvDatenSchema(file: string): CompiledSchema {
   let schema = warm.get(file);
   if (!schema) {
     schema = loadSchema(file);
