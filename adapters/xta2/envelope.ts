@@ -109,6 +109,9 @@ export interface Qualifier {
   messageType: KeyCode & { payloadSchema: string };
 }
 
+/** The message property that carries the delivery's idempotency key, for readers and reconciliation that match by it. */
+export const IDEMPOTENCY_PROPERTY: KeyCode = { code: 'idempotencyKey', listUri: 'urn:amtsbote:xta:message-property', listVersionId: '1' };
+
 export interface MessageMetaData {
   messageId: string;
   author: PartyIdentifier;
@@ -116,6 +119,8 @@ export interface MessageMetaData {
   qualifier: Qualifier;
   /** The message's size in bytes, the payload and attachments together. */
   size: number;
+  /** oscimeta:MessageProperties: key code and value. */
+  properties?: readonly { key: KeyCode; value: string }[];
   test: boolean;
 }
 
@@ -138,6 +143,14 @@ export function messageMetaDataXml(m: MessageMetaData): string {
     `<oscimeta:BusinessScenario>${scenario}</oscimeta:BusinessScenario>` +
     keyCodeXml('MessageType', q.messageType, ` payloadSchema="${escapeXml(q.messageType.payloadSchema)}"`) +
     `</oscimeta:Qualifier>` +
+    (m.properties?.length
+      ? `<oscimeta:MessageProperties>${m.properties
+          .map(
+            (p) =>
+              `<oscimeta:Property>${keyCodeXml('Key', p.key)}<oscimeta:Value>${escapeXml(p.value)}</oscimeta:Value></oscimeta:Property>`,
+          )
+          .join('')}</oscimeta:MessageProperties>`
+      : '') +
     (m.size > 0 ? `<oscimeta:MsgSize>${m.size}</oscimeta:MsgSize>` : '') +
     `</oscimeta:MessageMetaData>`
   );

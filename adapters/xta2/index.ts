@@ -10,7 +10,7 @@ import type {
   OutboundMessage,
 } from '../../src/sdk/index.ts';
 import { createXtaClient, XtaTransportError, type XtaAnswer, type XtaFault } from './client.ts';
-import { contentContainerXml, escapeXml, messageMetaDataXml, type ContentItem } from './envelope.ts';
+import { contentContainerXml, escapeXml, IDEMPOTENCY_PROPERTY, messageMetaDataXml, type ContentItem } from './envelope.ts';
 import type { MimePart } from './mtom.ts';
 import { xta2OptionsSchema, type Xta2Options } from './options.ts';
 import { readTransportReport, STATUS_WORDS } from './report.ts';
@@ -101,6 +101,7 @@ export default defineAdapter({
             messageType: options.messageType,
           },
           size,
+          properties: [{ key: IDEMPOTENCY_PROPERTY, value: d.idempotencyKey }],
           test: options.testMessage,
         });
         // The SOAP message's own wsa:MessageID is the XTA message id: one id for one message, however often sent.

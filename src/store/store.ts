@@ -31,6 +31,7 @@ import { StatusStore, type DeliveredHook } from './status-store.ts';
 import { ReconcileStore } from './reconcile-store.ts';
 import { PortalReconcileStore } from './portal-reconcile-store.ts';
 import { PruneStore } from './prune-store.ts';
+import { recallMemo, rememberMemo } from './memos.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -190,6 +191,16 @@ export class Store {
    */
   replay(ids: readonly string[], by: string, reason: string | undefined, now: number): Promise<ReplayResult[]> {
     return replay(this.db, ids, by, reason, now);
+  }
+
+  /** An adapter's durable note about a delivery (DeliveryContext.memo), or undefined. */
+  recallMemo(deliveryId: string, key: string): Promise<string | undefined> {
+    return recallMemo(this.db, deliveryId, key);
+  }
+
+  /** Commits an adapter's note about a delivery; the first value under a key stays (MemoConflictError otherwise). */
+  rememberMemo(deliveryId: string, key: string, value: string, now: number): Promise<void> {
+    return rememberMemo(this.db, deliveryId, key, value, now);
   }
 
   /** What about the database an operator should know at start-up (PostgreSQL without autovacuum, say). */
