@@ -102,6 +102,11 @@ export interface XtaSimulator {
   behave(b: XtaBehaviour): void;
   /** Answer sendMessage only after this long (the message is stored first, as when the answer is lost). */
   delaySendAnswer(ms: number): void;
+  /**
+   * Holds close requests unanswered and unapplied while on (a reader that dies meanwhile has closed nothing);
+   * held requests whose reader is still connected are applied when it is turned off.
+   */
+  holdClose(on: boolean): void;
   /** Sets a message's transport report status (e.g. from open to green). */
   setStatus(messageId: string, status: 0 | 1 | 2 | 3, reason?: string): void;
   /** Puts a message into `reader`'s box, as another sender would: returns its id. */
@@ -177,6 +182,8 @@ export async function startXtaSimulator(o: XtaSimulatorOptions): Promise<XtaSimu
   const boxRequests = new Map<string, string[]>();
   let behaviour: XtaBehaviour = 'accept';
   let sendDelayMs = 0;
+  let closeHeld = false;
+  const heldCloses: (() => void)[] = [];
   let counter = 0;
   const identity = o.serverIdentity ?? 'amtsbote-xta-simulator';
   const accounts = new Map(o.accounts.map((a) => [a.identifier, a]));
@@ -391,8 +398,15 @@ export async function startXtaSimulator(o: XtaSimulatorOptions): Promise<XtaSimu
               `${m.attachments.map((a) => item('Attachment', a)).join('')}</xta:ContentContainer></xta:GenericContentContainer>`,
           };
         },
-        close(_args: unknown, _cb: unknown, _h: unknown, req: XtaRequest) {
+        async close(_args: unknown, _cb: unknown, _h: unknown, req: XtaRequest) {
           const account = authorised(req);
+          if (closeHeld) {
+            const gone = await new Promise<boolean>((resolve) => {
+              heldCloses.push(() => resolve(false));
+              req.socket.once('close', () => resolve(true));
+            });
+            if (gone) throw fault('Receiver', 'XTAWSTechnicalProblemException', '9000', 'the reader went away');
+          }
           const request = req.xta!.parsed.body.MsgBoxCloseRequest as Obj | undefined;
           const ids = list(request?.LastMsgReceived).map(txt);
           for (const id of ids) {
@@ -481,6 +495,10 @@ export async function startXtaSimulator(o: XtaSimulatorOptions): Promise<XtaSimu
     refused,
     behave: (b) => {
       behaviour = b;
+    },
+    holdClose(on) {
+      closeHeld = on;
+      if (!on) for (const release of heldCloses.splice(0)) release();
     },
     delaySendAnswer: (ms) => {
       sendDelayMs = ms;
