@@ -180,6 +180,27 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
     });
 
+    it('refuses to start with a message box naming an unknown channel or portal', async () => {
+      const dir = configWithMailbox(sim, certs);
+      dirs.push(dir);
+      const file = path.join(dir, 'hub.yaml');
+      writeFileSync(
+        file,
+        readFileSync(file, 'utf8')
+          .replace('channel: xgewerbeanzeige', 'channel: xgewerbeanzeig')
+          .replace('portal: portal-a', 'portal: portal-x'),
+      );
+      const db = await createTestDatabase(kind);
+      const e = await startTestHub({ kind, db, backOfficeUrl: bo.url, configDir: dir, env: { XTA_KEY_PASSPHRASE: KEY_PASSPHRASE } }).then(
+        () => undefined,
+        (err: Error) => err,
+      );
+      await db.drop();
+      expect(e?.message)
+        .to.match(/inbound\.xta\[0\]\.channel.*no inbound channel xgewerbeanzeig/s)
+        .and.match(/inbound\.xta\[0\]\.portal.*no portal portal-x/s);
+    });
+
     describe('a hub killed between storing and closing', () => {
       let db: TestDatabase;
       let dataDir = '';

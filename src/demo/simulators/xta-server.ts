@@ -277,16 +277,7 @@ export async function startXtaSimulator(o: XtaSimulatorOptions): Promise<XtaSimu
   const respond = (req: XtaRequest, ...headers: string[]) => req.xta?.responseHeaders.push(...headers);
 
   function report(m: XtaStoredMessage): Obj {
-    const lists: Obj = {};
-    const stamp = new Date(o.clock()).toISOString();
-    const record = (reason: string) => ({
-      Timestamp: stamp,
-      Code: { attributes: { listURI: 'urn:de:xta:codeliste:record', listVersionID: '1.0' }, code: '1' },
-      Reason: reason,
-    });
-    if (m.status === 3) lists.ErrorList = { Error: m.reasons.map(record) };
-    if (m.status === 2) lists.WarnList = { Warning: m.reasons.map(record) };
-    return { _xml: transportReportXml(m, stamp, identity, lists) };
+    return { _xml: transportReportXml(m, new Date(o.clock()).toISOString(), identity) };
   }
 
   const services = {
@@ -596,11 +587,11 @@ function msgBoxResponse(requestId: string, pending: number, empty: boolean): str
   return `<osci:MsgBoxResponse xmlns:osci="${NS.osci}" MsgBoxRequestID="${escapeXml(requestId)}">${inner}</osci:MsgBoxResponse>`;
 }
 
-function transportReportXml(m: XtaStoredMessage, stamp: string, identity: string, lists: Obj): string {
+function transportReportXml(m: XtaStoredMessage, stamp: string, identity: string): string {
   const record = (el: string, reason: string) =>
     `<xta:${el}><xta:Timestamp>${stamp}</xta:Timestamp><xta:Code listURI="urn:de:xta:codeliste:record" listVersionID="1.0"><code>1</code></xta:Code><xta:Reason>${escapeXml(reason)}</xta:Reason></xta:${el}>`;
-  const errors = lists.ErrorList ? `<xta:ErrorList>${m.reasons.map((r) => record('Error', r)).join('')}</xta:ErrorList>` : '';
-  const warnings = lists.WarnList ? `<xta:WarnList>${m.reasons.map((r) => record('Warning', r)).join('')}</xta:WarnList>` : '';
+  const errors = m.status === 3 ? `<xta:ErrorList>${m.reasons.map((r) => record('Error', r)).join('')}</xta:ErrorList>` : '';
+  const warnings = m.status === 2 ? `<xta:WarnList>${m.reasons.map((r) => record('Warning', r)).join('')}</xta:WarnList>` : '';
   return (
     `<xta:TransportReport xmlns:xta="${NS.xta}">${m.metadataXml}<xta:ReportTime>${stamp}</xta:ReportTime>` +
     `<xta:XTAServerIdentity>${escapeXml(identity)}</xta:XTAServerIdentity>` +
