@@ -21,6 +21,8 @@ export { createXtaClient, type XtaClient, type XtaEndpoints } from './client.ts'
 const VERSION = '1.0.0';
 /** The memo key under which the message id from createMessageID waits for its sendMessage. */
 export const MESSAGE_ID_MEMO = 'xta2.messageId';
+/** The key of the delivery's n-th message: a new one only after the server reported the previous one red. */
+const memoKey = (n: number): string => (n === 1 ? MESSAGE_ID_MEMO : `${MESSAGE_ID_MEMO}#${n}`);
 /** A transport report or an empty answer is small; an answer beyond this is a fault. */
 const MAX_RESPONSE_BYTES = 1024 * 1024;
 
@@ -69,24 +71,42 @@ export default defineAdapter({
         const active = await client.call('checkAccountActive', '', { signal });
         if (!active.ok) return faultResult('checkAccountActive', active, meta);
 
-        let messageId = await memo.recall(MESSAGE_ID_MEMO);
+        // The delivery's messages so far, one memo key each: a message the server reported red is dead, and a
+        // replay after it sends a new one under the next key.
+        let stored = 0;
+        let messageId: string | undefined;
+        for (let id = await memo.recall(memoKey(1)); id; id = await memo.recall(memoKey(stored + 1))) {
+          stored += 1;
+          messageId = id;
+        }
         if (messageId) {
           // An earlier attempt got this id and may have sent it (its answer lost to a timeout): ask the server
           // first, so a retry never hands over a second message.
-          const report = await client.call('getTransportReport', `<wsa:MessageID>${escapeXml(messageId)}</wsa:MessageID>`, { signal });
-          if (report.ok && readTransportReport(report.body)) {
+          const answer = await client.call('getTransportReport', `<wsa:MessageID>${escapeXml(messageId)}</wsa:MessageID>`, { signal });
+          const report = answer.ok ? readTransportReport(answer.body) : undefined;
+          if (report && report.status !== 3) {
             logger.debug('xta2 message already with the XTA server; not sent again', { ...meta, messageId });
             return handedOver(messageId);
           }
-          if (!report.ok && report.fault.exception !== 'InvalidMessageIDException') return faultResult('getTransportReport', report, meta);
-        } else {
+          if (!answer.ok && answer.fault.exception !== 'InvalidMessageIDException') return faultResult('getTransportReport', answer, meta);
+          if (answer.ok && !report)
+            return {
+              ok: false,
+              retryable: true,
+              error: 'XTA getTransportReport answered without a TransportReport',
+              errorKind: 'xta-answer',
+            };
+          // Red: that message failed for good. This attempt (a replay) sends the case again as a new message.
+          if (report) messageId = undefined;
+        }
+        if (!messageId) {
           const created = await client.call('createMessageId', '', { signal });
           if (!created.ok) return faultResult('createMessageId', created, meta);
           messageId = readMessageId(created.body);
           if (!messageId)
             return { ok: false, retryable: true, error: 'XTA createMessageID answered without a MessageID', errorKind: 'xta-answer' };
           // Durable before sendMessage: a retry after a lost answer reuses it (see above).
-          await memo.remember(MESSAGE_ID_MEMO, messageId);
+          await memo.remember(memoKey(stored + 1), messageId);
         }
 
         const { body, parts, size } = container(message);

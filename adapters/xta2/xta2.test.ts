@@ -210,6 +210,24 @@ describe('xta2 adapter', function () {
       expect(s.requests.at(-1)!.operation).to.equal('getTransportReport');
     });
 
+    it('sends a new message on a replay after the server reported the first one red', async () => {
+      const a = await adapter();
+      const m = memo();
+      const first = await a.deliver(message, dctx(m));
+      if (!first.ok) throw new Error('expected a hand-over');
+      s.setStatus(first.reference!, 3, 'Leser unbekannt');
+      const again = await a.deliver(message, dctx(m, 2));
+      expect(again.ok && again.reference)
+        .to.be.a('string')
+        .and.not.equal(first.reference);
+      expect([...m.values.keys()]).to.deep.equal(['xta2.messageId', 'xta2.messageId#2']);
+      // A third attempt (its answer lost) finds the second message and sends nothing.
+      const sends = s.requests.filter((q) => q.operation === 'sendMessage').length;
+      const third = await a.deliver(message, dctx(m, 3));
+      expect(third.ok && third.reference).to.equal(again.ok && again.reference);
+      expect(s.requests.filter((q) => q.operation === 'sendMessage').length).to.equal(sends);
+    });
+
     it('classifies faults: technical problems retryable, schema violations permanent', async () => {
       const a = await adapter();
       s.behave('retryable');
