@@ -235,7 +235,7 @@ export default defineAdapter({
         } catch (e) {
           const code = e instanceof XtaTransportError ? e.code : 'error';
           // A TLS handshake the server ends for a missing or unknown certificate is a refusal of the credentials.
-          const refused = /CERT|SSL|ALERT|EPROTO/i.test(code);
+          const refused = /ALERT/i.test(code);
           return { ok: false, ...(refused ? { refused } : {}), message: `XTA server ${shown} unavailable (${code})` };
         }
       },
