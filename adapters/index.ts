@@ -3,8 +3,9 @@ import rest from './rest/index.ts';
 import fileDrop from './file-drop/index.ts';
 import soap from './soap/index.ts';
 import xmlHttp from './xml-http/index.ts';
+import xta2 from './xta2/index.ts';
 
 /** The adapters that ship with the hub, by type. */
 export const builtinAdapters: ReadonlyMap<string, AdapterDefinition> = new Map(
-  ([rest, soap, xmlHttp, fileDrop] as AdapterDefinition[]).map((a) => [a.type, a]),
+  ([rest, soap, xmlHttp, fileDrop, xta2] as AdapterDefinition[]).map((a) => [a.type, a]),
 );

@@ -16,6 +16,7 @@ import { DeliveryWorker } from './delivery/worker.ts';
 import { intakeRoutes } from './intake/http.ts';
 import { inboundRoutes } from './inbound/http.ts';
 import { compileInbound } from './inbound/setup.ts';
+import { registerXtaPolling, xtaReaders } from './inbound/xta-job.ts';
 import { createHttpApp } from './http/app.ts';
 import { openApiDocument } from './api-description.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
@@ -185,6 +186,12 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       now: clock,
     });
     registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
+    // XTA message boxes the hub reads (docs/xta2.md); their sockets close with the hub.
+    const readers = xtaReaders(config, inbound, { store, router, logger, now: clock, onAccepted: () => worker?.wake() });
+    cleanup.push(async () => {
+      for (const r of readers) r.close();
+    });
+    registerXtaPolling(scheduler, readers);
     const audit = storeAuditTrail(store.audit, clock);
     const operatorAccess = createOperatorAccess({
       config: hub.access,

@@ -9,6 +9,7 @@ import { demoSchema } from '../demo/schema.ts';
 // Likewise the inbound channel's schema: a zod-only leaf; compiling a channel happens outside config.
 import { inboundChannelSchema } from '../inbound/channel-schema.ts';
 import { accessSchema } from './access-schema.ts';
+import { xtaMailboxSchema } from '../inbound/xta-mailbox-schema.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -433,6 +434,10 @@ export const configSchema = hubSchema.extend({
         .array(inboundChannelSchema)
         .default([])
         .describe('standards messages taken as they are: POST /api/v1/inbound/{name} (docs/inbound.md)'),
+      xta: z
+        .array(xtaMailboxSchema)
+        .default([])
+        .describe('XTA 2 message boxes the hub reads on a schedule, each message through an inbound channel (docs/xta2.md)'),
     })
     .strict()
     .prefault({}),

@@ -409,6 +409,10 @@ export class DeliveryWorker {
           tenant: d.tenant,
           service: d.service,
           attempt: d.attempt,
+          memo: {
+            recall: (key) => this.o.store.recallMemo(d.id, key),
+            remember: (key, value) => this.o.store.rememberMemo(d.id, key, value, this.now()),
+          },
         }),
         timeout,
       ]);

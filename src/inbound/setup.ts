@@ -37,6 +37,15 @@ export function compileInbound(config: LoadedConfig): InboundSetup {
     }
   });
 
+  // XTA message boxes read through a channel, as a portal (src/inbound/xta-job.ts builds their readers).
+  config.hub.inbound.xta.forEach((m, i) => {
+    if (!channels.has(m.channel) && !config.hub.inbound.channels.some((c) => c.name === m.channel))
+      problem(['inbound', 'xta', i, 'channel'], new Error(`no inbound channel ${m.channel}`));
+    if (!config.hub.portals.some((p) => p.id === m.portal)) problem(['inbound', 'xta', i, 'portal'], new Error(`no portal ${m.portal}`));
+    if (config.hub.inbound.xta.findIndex((o) => o.name === m.name) !== i)
+      problem(['inbound', 'xta', i, 'name'], new Error(`message box ${m.name} is defined twice`));
+  });
+
   const schemas = new Map<string, CompiledJsonSchema>();
   config.hub.services.forEach((s, i) => {
     if (!s.dataSchema) return;

@@ -50,6 +50,17 @@ export interface DeliveryContext {
   tenant: string;
   service: string;
   attempt: number;
+  /**
+   * Durable notes of this delivery, kept across attempts, crashes and replays: what a protocol hands out before
+   * the message is sent (XTA's message id from createMessageID) and must be reused on a retry. `remember`
+   * resolves after the note is committed. Absent where no store backs the delivery (the conformance suite).
+   */
+  memo?: DeliveryMemo;
+}
+
+export interface DeliveryMemo {
+  recall(key: string): Promise<string | undefined>;
+  remember(key: string, value: string): Promise<void>;
 }
 
 export type DeliveryResult =

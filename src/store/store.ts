@@ -34,6 +34,7 @@ import { PruneStore } from './prune-store.ts';
 import { AuditStore } from './audit-store.ts';
 import { AccessStore } from './access-store.ts';
 import { ConsoleStore } from './console-store.ts';
+import { recallMemo, rememberMemo } from './memos.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -209,6 +210,16 @@ export class Store {
     tenants?: readonly string[],
   ): Promise<ReplayResult[]> {
     return replay(this.db, ids, by, reason, now, tenants);
+  }
+
+  /** An adapter's durable note about a delivery (DeliveryContext.memo), or undefined. */
+  recallMemo(deliveryId: string, key: string): Promise<string | undefined> {
+    return recallMemo(this.db, deliveryId, key);
+  }
+
+  /** Commits an adapter's note about a delivery; the first value under a key stays (MemoConflictError otherwise). */
+  rememberMemo(deliveryId: string, key: string, value: string, now: number): Promise<void> {
+    return rememberMemo(this.db, deliveryId, key, value, now);
   }
 
   /** What about the database an operator should know at start-up (PostgreSQL without autovacuum, say). */

@@ -112,6 +112,14 @@ export interface TargetStateTable {
   updated_at: number;
 }
 
+/** An adapter's durable note about one delivery (DeliveryContext.memo), e.g. XTA's message id. */
+export interface DeliveryMemosTable {
+  delivery_id: string;
+  key: string;
+  value: string;
+  created_at: number;
+}
+
 export interface Database extends ReconcileDatabase, StatusDatabase, AccessDatabase {
   submissions: SubmissionsTable;
   attachments: AttachmentsTable;
@@ -119,6 +127,7 @@ export interface Database extends ReconcileDatabase, StatusDatabase, AccessDatab
   attempts: AttemptsTable;
   events: EventsTable;
   target_state: TargetStateTable;
+  delivery_memos: DeliveryMemosTable;
 }
 
 /** The database, or a transaction on it: what a store function runs its statements on. */

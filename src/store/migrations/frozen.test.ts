@@ -20,6 +20,7 @@ describe('migrations', () => {
       '0009-original-content',
       '0010-access',
       '0011-console-indexes',
+      '0015-delivery-memos',
     ]);
   });
 
