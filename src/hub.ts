@@ -185,6 +185,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             bodyLimit: hub.server.bodyLimit,
             now: clock,
             onAccepted: () => worker?.wake(),
+            serviceSchemas: inbound.serviceSchemas,
           }),
         },
         {

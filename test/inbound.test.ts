@@ -136,6 +136,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(problem.errors).to.deep.equal([{ pointer: '#/data/hund/chipnummer', detail: 'required' }]);
     });
 
+    it("refuses an envelope submission whose data breaks its service's schema with 422 and every path; a good one is taken", async () => {
+      const envelope = (data: Record<string, unknown>) =>
+        post(
+          JSON.stringify({
+            externalId: `env-${Math.random().toString(36).slice(2, 10)}`,
+            tenant: '05513000',
+            service: 'hundeanmeldung',
+            submittedAt: '2026-11-24T09:30:00+01:00',
+            applicant: {},
+            data,
+            attachments: [],
+          }),
+          'application/json',
+        );
+      const before = await submissions();
+      const res = await t.fetch('/api/v1/submissions', envelope({ hund: { rasse: '', geburtsdatum: 'gestern' } }));
+      expect(res.status, await res.clone().text()).to.equal(422);
+      const problem = (await res.json()) as { type: string; errors: { pointer: string; detail: string }[] };
+      expect(problem.type).to.equal('urn:amtsbote:problem:invalid-service-data');
+      expect(problem.errors.map((e) => e.pointer).sort()).to.deep.equal([
+        '#/data/hund/chipnummer',
+        '#/data/hund/geburtsdatum',
+        '#/data/hund/rasse',
+      ]);
+      expect(JSON.stringify(problem)).not.to.include('gestern');
+      expect(await submissions()).to.equal(before);
+      const good = await t.fetch(
+        '/api/v1/submissions',
+        envelope({ hund: { rasse: 'Dackel', geburtsdatum: '2024-03-01', chipnummer: '276098106123456' } }),
+      );
+      expect(good.status, await good.clone().text()).to.equal(202);
+    });
+
     it('needs the portal token and a tenant the portal may submit for', async () => {
       const before = await submissions();
       const res = await t.fetch('/api/v1/inbound/xgewerbeanzeige', {

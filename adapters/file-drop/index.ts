@@ -73,7 +73,8 @@ export default defineAdapter({
       }
       const name = renderFileName(options.fileName, { ...parts, at });
       const stem = renderFileName(stemPattern(options.fileName), { ...parts, at });
-      const body: PlannedFile = { name, content: Buffer.from(message.text, 'utf8') };
+      // A pass-through (format original) writes the portal's bytes, whatever their encoding.
+      const body: PlannedFile = { name, content: message.bytes ?? Buffer.from(message.text, 'utf8') };
       const attachments = message.attachments.map((a, i) => ({ name: attachmentFileName(stem, i, a.filename), content: a.content }));
 
       switch (options.attachments) {
