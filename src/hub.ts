@@ -32,6 +32,10 @@ import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
 import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { buildDestinations } from './intake/fit-connect/destination.ts';
+import { FitConnectPoller } from './intake/fit-connect/poller.ts';
+import { registerFitConnectPolls } from './intake/fit-connect/poll-job.ts';
+import { fitConnectCallbackRoutes } from './intake/fit-connect/callback-route.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -71,6 +75,8 @@ export interface Hub {
   /** The status back-channel's StatusSink: the worker and reconciliation report back-office status here. */
   statusRecorder: StatusRecorder;
   statusOutbox: StatusOutboxWorker | undefined;
+  /** The FIT-Connect subscriber: its destinations and their polls. */
+  fitConnect: FitConnectPoller;
   close(): Promise<void>;
 }
 
@@ -169,6 +175,17 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       now: clock,
     });
     registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
+    // After what runs alongside: the demo's FIT-Connect simulator writes the destination's keys on its first start.
+    const fitConnect = new FitConnectPoller(await buildDestinations(config, router, inbound, clock), {
+      store,
+      router,
+      serviceSchemas: inbound.serviceSchemas,
+      logger: logger.child({ component: 'fit-connect' }),
+      metrics,
+      now: clock,
+      onStored: () => worker?.wake(),
+    });
+    const fitConnectPolls = registerFitConnectPolls(scheduler, fitConnect, { logger, now: clock });
     const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
 
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
@@ -226,6 +243,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             onRedelivered: () => worker?.wake(),
           }),
         },
+        {
+          path: '/api/v1',
+          router: fitConnectCallbackRoutes({ poller: fitConnect, trigger: fitConnectPolls.trigger, logger, now: clock }),
+        },
         { path: '/api/v1', router: openApi },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],
@@ -253,6 +274,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       .catch((e: Error) => logger.warn('could not close abandoned reconciliation runs', { error: e.message }));
     scheduler.start();
     cleanup.push(() => scheduler.stop());
+    // Accept-on-restart: what was stored but not accepted before a stop or crash is answered now, not at the next firing.
+    for (const d of fitConnect.destinations) fitConnectPolls.trigger(d.config.name);
 
     const { port } = server.address() as AddressInfo;
     const host = opts.host ?? hub.server.host;
@@ -271,6 +294,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       scheduler,
       statusRecorder,
       statusOutbox,
+      fitConnect,
       close: () =>
         (closed ??= closeAll().then(() => {
           logger.info('hub stopped');

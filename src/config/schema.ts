@@ -8,6 +8,7 @@ import { PORTAL_STATUSES } from '../core/status/types.ts';
 import { demoSchema } from '../demo/schema.ts';
 // Likewise the inbound channel's schema: a zod-only leaf; compiling a channel happens outside config.
 import { inboundChannelSchema } from '../inbound/channel-schema.ts';
+import { fitConnectSchema } from './fit-connect-schema.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -430,6 +431,7 @@ export const configSchema = hubSchema.extend({
     })
     .strict()
     .prefault({}),
+  fitConnect: fitConnectSchema,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

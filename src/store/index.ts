@@ -5,6 +5,7 @@ export type { Store } from './store.ts';
 export type * from './types.ts';
 export type { DeliveredCase, DeliveredHook } from './status-store.ts';
 export type { DeliveryState, AttemptOutcome } from './tables.ts';
+export type { FitConnectStore, Pickup, PickupState } from './fit-connect-store.ts';
 export { uuidv7 } from './ids.ts';
 
 import { connect, type DatabaseOptions } from './connect.ts';

@@ -31,6 +31,7 @@ import { StatusStore, type DeliveredHook } from './status-store.ts';
 import { ReconcileStore } from './reconcile-store.ts';
 import { PortalReconcileStore } from './portal-reconcile-store.ts';
 import { PruneStore } from './prune-store.ts';
+import { FitConnectStore } from './fit-connect-store.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -48,6 +49,8 @@ export class Store {
   readonly portalReconcile: PortalReconcileStore;
   /** The retention job's deletes. */
   readonly prune: PruneStore;
+  /** FIT-Connect pickups: each platform submission once, and what is still owed to the platform. */
+  readonly fitConnect: FitConnectStore;
 
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
@@ -63,6 +66,7 @@ export class Store {
     this.reconcile = new ReconcileStore(this.db, this.dialect);
     this.portalReconcile = new PortalReconcileStore(this.db, this.dialect);
     this.prune = new PruneStore(this.db, this.dialect);
+    this.fitConnect = new FitConnectStore(this.db, this.dialect);
     const writers = this.dialect.writers;
     this.intake = new GroupCommit((batch) => writeSubmissions(this.db, batch), 200, writers);
     this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);

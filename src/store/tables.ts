@@ -3,6 +3,7 @@ import type { BreakerState } from '../core/policy/breaker.ts';
 import type { DeliveryState } from '../core/states.ts';
 import type { ReconcileDatabase } from './reconcile-tables.ts';
 import type { StatusDatabase } from './status-tables.ts';
+import type { FitConnectDatabase } from './fit-connect-tables.ts';
 
 // Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite): one type on both, cheap to compare.
 
@@ -111,7 +112,7 @@ export interface TargetStateTable {
   updated_at: number;
 }
 
-export interface Database extends ReconcileDatabase, StatusDatabase {
+export interface Database extends ReconcileDatabase, StatusDatabase, FitConnectDatabase {
   submissions: SubmissionsTable;
   attachments: AttachmentsTable;
   deliveries: DeliveriesTable;
