@@ -82,6 +82,9 @@ export class FitConnectSimulator {
   private failures: number[] = [];
   private server: Server | undefined;
   private platformKey: KeyPair | undefined;
+  private holding = false;
+  /** Event posts held unanswered (holdEvents). */
+  readonly held: Response[] = [];
 
   constructor(private readonly options: SimulatorOptions) {}
 
@@ -291,9 +294,19 @@ export class FitConnectSimulator {
     return this.eventLogs.get(caseId) ?? [];
   }
 
+  /**
+   * While on, a posted SET is neither answered nor recorded: the subscriber waits on it, as on a platform that
+   * is slow to answer, and a test can kill it in that moment. Turning it off drops the held requests unanswered.
+   */
+  holdEvents(on: boolean): void {
+    this.holding = on;
+    if (!on) for (const res of this.held.splice(0)) res.socket?.destroy();
+  }
+
   private async postEvent(req: Request, res: Response): Promise<void> {
     const caseId = String(req.params.caseId);
     if (!this.caseFor(req, res)) return;
+    if (this.holding) return void this.held.push(res);
     if (!/^application\/jose\b/i.test(req.get('content-type') ?? '')) return void problem(res, 415, 'a SET is sent as application/jose');
     const refuse = (reason: string) => {
       this.refusedEvents.push({ caseId, reason });
