@@ -116,6 +116,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         expect(await count('submissions')).to.equal(before);
       });
 
+      it("rejects a submission whose tags differ from the platform's signed submit-submission event with incorrect-authentication-tag", async () => {
+        const before = await count('submissions');
+        const put = await f.sim.submit({ destinationId: f.destinationId, data: gewerbeData(), tamper: { eventTags: true } });
+        await eventually(async () => state(put.submissionId) === 'rejected', 15_000, 'the reject');
+        const found = f.sim.submissions.get(put.submissionId)!.problems as { type: string; instance: string }[];
+        expect(found.map((p) => [p.type, p.instance])).to.deep.equal([[`${PROBLEM_BASE}incorrect-authentication-tag`, 'submission']]);
+        expect(await count('submissions')).to.equal(before);
+      });
+
       it('rejects a submission of a schema the destination does not take with unsupported-schema', async () => {
         const put = await f.sim.submit({
           destinationId: f.destinationId,

@@ -40,6 +40,9 @@ export const fitConnectDestinationSchema = z
     services: z.array(z.string().min(1)).min(1).describe('the service group: slugs (or LeiKa keys) this destination takes'),
     tokenUrl: url.describe('the OAuth token endpoint, e.g. https://auth-testing.fit-connect.fitko.dev/token'),
     submissionApiUrl: url.describe('the Submission API base URL (without /v1)'),
+    jwksUrl: url
+      .optional()
+      .describe("the platform's signing keys (its submit-submission events); absent: {submissionApiUrl}/.well-known/jwks.json"),
     clientId: z.string().min(1).describe("the subscriber API client's id"),
     clientSecret: secret(z.string().min(8)).describe("the subscriber API client's secret, written ${env:NAME}"),
     scope: z.string().min(1).optional().describe('the OAuth scope to ask for; absent: none is sent'),

@@ -46,6 +46,8 @@ export interface SubmitInput {
     dataHash?: boolean;
     /** Writes a wrong hash for the attachment at this index. */
     attachmentHash?: number;
+    /** Records other authentication tags in the platform's submit-submission event than the parts have. */
+    eventTags?: boolean;
     /** Changes the metadata before it is encrypted. */
     metadata?: (metadata: Record<string, unknown>) => void;
   };
@@ -216,7 +218,9 @@ export class FitConnectSimulator {
     };
     this.submissions.set(s.submissionId, s);
     // The delivery service records the submission in the case's event log, signed with its own key.
-    this.eventLogs.set(s.caseId, [await this.platformSet(s, 'submit-submission', { authenticationTags: s.tags })]);
+    const m = s.tags.metadata;
+    const recorded = input.tamper?.eventTags ? { ...s.tags, metadata: (m[0] === 'A' ? 'B' : 'A') + m.slice(1) } : s.tags;
+    this.eventLogs.set(s.caseId, [await this.platformSet(s, 'submit-submission', { authenticationTags: recorded })]);
     return s;
   }
 

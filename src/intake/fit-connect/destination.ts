@@ -4,7 +4,7 @@
 
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import type { CryptoKey, JWK } from 'jose';
+import type { CryptoKey, JWK, JWTVerifyGetKey } from 'jose';
 import type { Clock } from '../../clock.ts';
 import { ConfigError, type ConfigProblem } from '../../config/errors.ts';
 import type { FitConnectDestinationConfig } from '../../config/fit-connect-schema.ts';
@@ -15,6 +15,7 @@ import type { InboundSetup } from '../../inbound/setup.ts';
 import type { Router } from '../../routing/router.ts';
 import { SubmissionApi } from './api.ts';
 import { importDecryptionKey, importSigningKey } from './crypto.ts';
+import { platformKeys } from './event-log.ts';
 import type { Signer } from './receive.ts';
 import { TokenSource } from './token.ts';
 
@@ -31,6 +32,8 @@ export interface Destination {
   api: SubmissionApi;
   decryptionKey: CryptoKey;
   signer: Signer;
+  /** The platform's keys its submit-submission events are signed with. */
+  platformKeys: JWTVerifyGetKey;
   /** By submissionSchema.schemaUri. */
   schemas: ReadonlyMap<string, DestinationSchema>;
   /** The service group, by slug. */
@@ -88,6 +91,7 @@ export async function buildDestinations(config: LoadedConfig, router: Router, in
       api: new SubmissionApi({ baseUrl: d.submissionApiUrl, tokens }),
       decryptionKey: dec.key,
       signer: { key: sig.key, kid: sig.kid, now },
+      platformKeys: platformKeys(d.jwksUrl ?? `${d.submissionApiUrl.replace(/\/+$/, '')}/.well-known/jwks.json`),
       schemas,
       services,
     });

@@ -17,6 +17,7 @@ import { validateEnvelope } from '../envelope.ts';
 import type { SubmissionForPickup } from './api.ts';
 import { EVENT_ACCEPT, type AuthenticationTags } from './crypto.ts';
 import type { Destination } from './destination.ts';
+import { checkSubmitEvent } from './event-log.ts';
 import { problems, type RejectProblem } from './problems.ts';
 import { acceptSubmission, receiveSubmission, rejectSubmission, type ReceivedSubmission } from './receive.ts';
 
@@ -50,6 +51,13 @@ export async function pickUp(d: Destination, listed: SubmissionForPickup, deps: 
     return 'failed';
   }
   if (received.kind === 'invalid') return reject(d, listed, received.problems, deps, log);
+  const recorded = await checkSubmitEvent(d.api, d.platformKeys, received.submission);
+  if (!recorded.ok && 'failure' in recorded) {
+    await fc.held(listed.submissionId, recorded.failure.error);
+    log.warn('FIT-Connect event log could not be read; next poll tries again', { error: recorded.failure.error });
+    return 'failed';
+  }
+  if (!recorded.ok) return reject(d, listed, [recorded.problem], deps, log);
 
   const taken = await takeIn(d, received.submission, p, deps);
   if (taken.kind === 'reject') return reject(d, listed, taken.problems, deps, log);
