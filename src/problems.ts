@@ -4,6 +4,7 @@ import { inboundProblem } from './inbound/problems.ts';
 import { operatorProblem } from './operator/problems.ts';
 import { statusProblem } from './status/problems.ts';
 import { reconcileProblem } from './reconcile/problems.ts';
+import { callbackProblem } from './intake/fit-connect/callback-problems.ts';
 
 /**
  * Every API's problem types in one table (the OpenAPI description and its test load it). Nothing is defined here: each feature
@@ -16,6 +17,7 @@ export const problemTypes = {
   ...operatorProblem.types,
   ...statusProblem.types,
   ...reconcileProblem.types,
+  ...callbackProblem.types,
 } as const;
 
 export type ProblemType = keyof typeof problemTypes;

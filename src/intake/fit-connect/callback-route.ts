@@ -5,14 +5,10 @@
 import express, { type Request, type Response } from 'express';
 import type { Logger } from 'winston';
 import type { Clock } from '../../clock.ts';
-import { defineProblems, httpProblem } from '../../http/problem-details.ts';
+import { httpProblem } from '../../http/problem-details.ts';
+import { callbackProblem } from './callback-problems.ts';
 import { verifyCallback } from './callback.ts';
 import type { FitConnectPoller } from './poller.ts';
-
-export const callbackProblem = defineProblems({
-  'callback-refused': { status: 401, title: 'The callback is not authentic or not fresh' },
-  'callback-invalid': { status: 400, title: 'The callback is not a new-submissions callback' },
-});
 
 /** Callbacks are small: a list of ids. */
 const CALLBACK_LIMIT = '256kb';
