@@ -45,8 +45,18 @@ export function destinationPortalId(name: string): string {
   return `fit-connect-${name}`;
 }
 
-/** Builds every configured destination; throws ConfigError naming each key at fault. */
-export async function buildDestinations(config: LoadedConfig, router: Router, inbound: InboundSetup, now: Clock): Promise<Destination[]> {
+/**
+ * Builds every configured destination; throws ConfigError naming each key at fault. With `keys: false` (`config
+ * check`) only the references are checked (tenant, services, channels), not the key files: the demo makes its
+ * keys on its first start.
+ */
+export async function buildDestinations(
+  config: LoadedConfig,
+  router: Router,
+  inbound: InboundSetup,
+  now: Clock,
+  o: { keys?: boolean } = {},
+): Promise<Destination[]> {
   const problems: ConfigProblem[] = [];
   const problem = (p: (string | number)[], message: string) => problems.push({ ...config.locate(p), path: p, message });
   const built: Destination[] = [];
@@ -73,6 +83,7 @@ export async function buildDestinations(config: LoadedConfig, router: Router, in
         problem([...at, 'schemas', j, 'service'], `service ${s.service} is not in the destination's services`);
       else schemas.set(s.schemaUri, { channel, service });
     }
+    if (o.keys === false) continue;
     const dec = await importKey(d.decryptionKey, config.dir, importDecryptionKey);
     if (!dec.ok) problem([...at, 'decryptionKey'], dec.error);
     const sig = await importKey(d.signingKey, config.dir, importSigningKey);
