@@ -10,6 +10,7 @@ import { assembleOpenApi } from './http/openapi/assemble.ts';
 import { documentFragment } from './http/openapi/document-path.ts';
 import { intakeFragment } from './intake/openapi.ts';
 import { inboundFragment } from './inbound/openapi.ts';
+import { fitConnectFragment } from './intake/fit-connect/openapi.ts';
 import { healthFragment } from './operator/health-openapi.ts';
 import { replayFragment } from './operator/replay-openapi.ts';
 import { targetsFragment } from './operator/targets-openapi.ts';
@@ -40,6 +41,7 @@ export const openApiDocument = assembleOpenApi(
   [
     intakeFragment,
     inboundFragment,
+    fitConnectFragment,
     healthFragment,
     replayFragment,
     statusFragment,

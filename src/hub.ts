@@ -40,6 +40,10 @@ import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { LogTap } from './console/log-tap.ts';
 import { consoleApiRoutes } from './console/api.ts';
+import { buildDestinations } from './intake/fit-connect/destination.ts';
+import { FitConnectPoller } from './intake/fit-connect/poller.ts';
+import { registerFitConnectPolls } from './intake/fit-connect/poll-job.ts';
+import { fitConnectCallbackRoutes } from './intake/fit-connect/callback-route.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -87,6 +91,8 @@ export interface Hub {
   audit: AuditTrail;
   /** The live sync log the console streams: the last lines and every new one. */
   logTap: LogTap;
+  /** The FIT-Connect subscriber: its destinations and their polls. */
+  fitConnect: FitConnectPoller;
   close(): Promise<void>;
 }
 
@@ -208,6 +214,17 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     const authenticate = access.api;
     // Changes need a session's CSRF token and at least the role operator; reading needs a viewer.
     const operate = chain(access.api, access.csrf, access.requireRole('operator'));
+    // After what runs alongside: the demo's FIT-Connect simulator writes the destination's keys on its first start.
+    const fitConnect = new FitConnectPoller(await buildDestinations(config, router, inbound, clock), {
+      store,
+      router,
+      serviceSchemas: inbound.serviceSchemas,
+      logger: logger.child({ component: 'fit-connect' }),
+      metrics,
+      now: clock,
+      onStored: () => worker?.wake(),
+    });
+    const fitConnectPolls = registerFitConnectPolls(scheduler, fitConnect, { logger, now: clock });
 
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
     const app = createHttpApp({
@@ -223,6 +240,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             bodyLimit: hub.server.bodyLimit,
             now: clock,
             onAccepted: () => worker?.wake(),
+            serviceSchemas: inbound.serviceSchemas,
           }),
         },
         {
@@ -268,6 +286,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
           }),
         },
         { path: '/api/v1', router: consoleApiRoutes({ store, access, audit, logTap, now: clock }) },
+        {
+          path: '/api/v1',
+          router: fitConnectCallbackRoutes({ poller: fitConnect, trigger: fitConnectPolls.trigger, logger, now: clock }),
+        },
         { path: '/api/v1', router: openApi },
         { path: '/', router: operatorAccess.routes },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
@@ -298,6 +320,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       .catch((e: Error) => logger.warn('could not close abandoned reconciliation runs', { error: e.message }));
     scheduler.start();
     cleanup.push(() => scheduler.stop());
+    // Accept-on-restart: what was stored but not accepted before a stop or crash is answered now, not at the next firing.
+    for (const d of fitConnect.destinations) fitConnectPolls.trigger(d.config.name);
 
     const { port } = server.address() as AddressInfo;
     const host = opts.host ?? hub.server.host;
@@ -319,6 +343,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       access,
       audit,
       logTap,
+      fitConnect,
       close: () =>
         (closed ??= closeAll().then(() => {
           logger.info('hub stopped');

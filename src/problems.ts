@@ -5,6 +5,7 @@ import { operatorProblem } from './operator/problems.ts';
 import { statusProblem } from './status/problems.ts';
 import { reconcileProblem } from './reconcile/problems.ts';
 import { consoleProblem } from './console/problems.ts';
+import { callbackProblem } from './intake/fit-connect/callback-problems.ts';
 
 /**
  * Every API's problem types in one table (the OpenAPI description and its test load it). Nothing is defined here: each feature
@@ -18,6 +19,7 @@ export const problemTypes = {
   ...statusProblem.types,
   ...reconcileProblem.types,
   ...consoleProblem.types,
+  ...callbackProblem.types,
 } as const;
 
 export type ProblemType = keyof typeof problemTypes;

@@ -279,7 +279,7 @@ describe('configuration', () => {
       const out = execFileSync(process.execPath, [BIN, 'config', 'check', fileURLToPath(new URL('../config', import.meta.url))], {
         encoding: 'utf8',
       });
-      expect(out).to.match(/ok — 13 tenants, 2 services, 1 portal,/);
+      expect(out).to.match(/ok — 13 tenants, 3 services, 1 portal,/);
     });
     it('exits 1 and lists the problems', () => {
       const r = spawnSync(process.execPath, [BIN, 'config', 'check', FIXTURE_CONFIG], {

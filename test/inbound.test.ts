@@ -18,7 +18,7 @@ class RawBackOffice {
 
   async start(): Promise<this> {
     const app = express();
-    app.post('/gewerbe', express.raw({ type: () => true }), (req, res) => {
+    app.post(['/gewerbe', '/gewerbe-json'], express.raw({ type: () => true }), (req, res) => {
       this.received.push({ path: req.path, contentType: req.get('content-type'), body: req.body as Buffer });
       res.status(201).json({ caseId: `GEW-${this.received.length}` });
     });
@@ -88,9 +88,22 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const { id } = (await res.json()) as { id: string };
       expect(res.headers.get('location')).to.equal(`/api/v1/submissions/${id}`);
 
-      const got = await eventually(async () => bo.received[0], 10_000, 'the delivery');
+      const got = await eventually(async () => bo.received.find((r) => r.path === '/gewerbe'), 10_000, 'the delivery');
       expect(got.body.equals(message), 'the bytes the back office got').to.equal(true);
       expect(got.contentType).to.equal('application/xml; charset=utf-8');
+      // The JSON back office gets what the mapping read from the XÖV message's own structure: namespaced
+      // elements, an attribute (listVersionID), and the three repeated Tätigkeiten as an array.
+      const mapped = await eventually(async () => bo.received.find((r) => r.path === '/gewerbe-json'), 10_000, 'the mapped delivery');
+      const json = JSON.parse(mapped.body.toString('utf8')) as {
+        aktenzeichenAntrag: string;
+        taetigkeiten: { wz2008: string; wzVersion: string }[];
+      };
+      expect(json.aktenzeichenAntrag).to.equal('5b0d7c1e-3f8a-4c2e-9a61-2f4b8e0c7d15');
+      expect(json.taetigkeiten.map((t) => [t.wz2008, t.wzVersion])).to.deep.equal([
+        ['47.64.1', '2008'],
+        ['95.29.0', '2008'],
+        ['47.91.9', '2008'],
+      ]);
       const view = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as { externalId: string; tenant: string; service: string };
       expect(view).to.include({ externalId: '5b0d7c1e-3f8a-4c2e-9a61-2f4b8e0c7d15', tenant: '05513000', service: 'gewerbeanmeldung' });
 
@@ -100,6 +113,20 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(again.status).to.equal(200);
       expect(((await again.json()) as { id: string }).id).to.equal(id);
       expect(await submissions()).to.equal(before);
+    });
+
+    it('takes a FIM-style JSON form with good data (202) and delivers it byte for byte', async () => {
+      const form = Buffer.from(
+        JSON.stringify({
+          meta: { antragsId: 'HA-2026-000777', eingereicht: '2026-12-01T10:00:00+01:00', ags: '05513000' },
+          antragsteller: { familienname: 'Kowalski', vorname: 'Maria' },
+          hund: { rasse: 'Labrador', geburtsdatum: '2025-06-01', chipnummer: '276098106123456' },
+        }),
+      );
+      const res = await t.fetch('/api/v1/inbound/fim-hundeanmeldung', post(form, 'application/json'));
+      expect(res.status, await res.clone().text()).to.equal(202);
+      const got = await eventually(async () => bo.received.find((r) => r.body.equals(form)), 10_000, 'the delivery');
+      expect(got.contentType).to.match(/^application\/json/);
     });
 
     it('refuses a message its XSD refuses with 422 and the element path; nothing is stored', async () => {
@@ -134,6 +161,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         'invalid-service-data',
       );
       expect(problem.errors).to.deep.equal([{ pointer: '#/data/hund/chipnummer', detail: 'required' }]);
+    });
+
+    it("refuses an envelope submission whose data breaks its service's schema with 422 and every path; a good one is taken", async () => {
+      const envelope = (data: Record<string, unknown>) =>
+        post(
+          JSON.stringify({
+            externalId: `env-${Math.random().toString(36).slice(2, 10)}`,
+            tenant: '05513000',
+            service: 'hundeanmeldung',
+            submittedAt: '2026-11-24T09:30:00+01:00',
+            applicant: {},
+            data,
+            attachments: [],
+          }),
+          'application/json',
+        );
+      const before = await submissions();
+      const res = await t.fetch('/api/v1/submissions', envelope({ hund: { rasse: '', geburtsdatum: 'gestern' } }));
+      expect(res.status, await res.clone().text()).to.equal(422);
+      const problem = (await res.json()) as { type: string; errors: { pointer: string; detail: string }[] };
+      expect(problem.type).to.equal('urn:amtsbote:problem:invalid-service-data');
+      expect(problem.errors.map((e) => e.pointer).sort()).to.deep.equal([
+        '#/data/hund/chipnummer',
+        '#/data/hund/geburtsdatum',
+        '#/data/hund/rasse',
+      ]);
+      expect(JSON.stringify(problem)).not.to.include('gestern');
+      expect(await submissions()).to.equal(before);
+      const good = await t.fetch(
+        '/api/v1/submissions',
+        envelope({ hund: { rasse: 'Dackel', geburtsdatum: '2024-03-01', chipnummer: '276098106123456' } }),
+      );
+      expect(good.status, await good.clone().text()).to.equal(202);
     });
 
     it('needs the portal token and a tenant the portal may submit for', async () => {

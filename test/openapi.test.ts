@@ -14,6 +14,7 @@ const SERVED = [
   'POST /api/v1/submissions',
   'GET /api/v1/submissions/{id}',
   'POST /api/v1/inbound/{channel}',
+  'POST /api/v1/fit-connect/{destination}/callback',
   'GET /api/v1/openapi.json',
   'GET /healthz',
   'GET /readyz',

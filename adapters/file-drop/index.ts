@@ -78,7 +78,7 @@ export default defineAdapter({
       }
       const name = renderFileName(options.fileName, { ...parts, at });
       const stem = renderFileName(stemPattern(options.fileName), { ...parts, at });
-      // An xdomea container (or a pass-through original) is written as its bytes.
+      // An xdomea container or a pass-through original (format original) is written as its bytes, whatever their encoding.
       const body: PlannedFile = { name, content: message.bytes ?? Buffer.from(message.text, 'utf8') };
       const attachments = message.attachments.map((a, i) => ({ name: attachmentFileName(stem, i, a.filename), content: a.content }));
 

@@ -79,6 +79,18 @@ describe('file-drop local', () => {
       expect(await readFile(join(dir, name), 'utf8')).to.equal(message.text);
     });
 
+    it('writes a pass-through original byte for byte, also in ISO-8859-1', async () => {
+      const bytes = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?>\r\n<anzeige>Stra\xdfe</anzeige>', 'latin1');
+      const original: OutboundMessage = {
+        ...xmlMessage(bytes.toString('latin1')),
+        contentType: 'application/xml; charset=iso-8859-1',
+        bytes,
+      };
+      const a = await adapter();
+      const file = fileOf(await a.deliver(original, ctx()));
+      expect((await readFile(join(dir, file))).equals(bytes)).to.equal(true);
+    });
+
     it('names files by the pattern, {ext} from the message format', async () => {
       const a = await adapter({ fileName: 'HUND-{date}-{time}-{tenant}-{deliveryId}.{ext}' });
       const c = ctx();

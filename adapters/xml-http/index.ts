@@ -110,10 +110,11 @@ export default defineAdapter({
             {
               method: options.method,
               url: options.url,
-              // A Buffer is sent as is: the mapping's text, byte for byte.
-              data: Buffer.from(message.text, 'utf8'),
+              // A Buffer is sent as is: the mapping's text, byte for byte; a pass-through (format original) sends the
+              // portal's bytes and their own media type, so a document in ISO-8859-1 arrives as it was written.
+              data: message.bytes ?? Buffer.from(message.text, 'utf8'),
               headers: {
-                'Content-Type': options.contentType,
+                'Content-Type': message.bytes ? message.contentType : options.contentType,
                 [options.idempotencyHeader]: dctx.idempotencyKey,
                 'X-Amtsbote-Delivery': dctx.deliveryId,
               },

@@ -269,6 +269,20 @@ describe('xml-http adapter', () => {
       expect(s.headers.authorization).to.equal(undefined);
     });
 
+    it('sends a pass-through original byte for byte with its own media type, also in ISO-8859-1', async () => {
+      const a = await adapter({ url: `${base}/xml`, reference: { from: 'xml', path: 'Quittung/Aktenzeichen' } });
+      const bytes = Buffer.from('<?xml version="1.0" encoding="ISO-8859-1"?>\r\n<anzeige>Stra\xdfe</anzeige>', 'latin1');
+      const original: OutboundMessage = {
+        ...xmlMessage(bytes.toString('latin1')),
+        contentType: 'application/xml; charset=iso-8859-1',
+        bytes,
+      };
+      expect((await a.deliver(original, dctx())).ok).to.equal(true);
+      const s = lastSeen();
+      expect(s.body.equals(bytes)).to.equal(true);
+      expect(s.headers['content-type']).to.equal('application/xml; charset=iso-8859-1');
+    });
+
     it('PUTs with a custom content type, idempotency header and extra headers; prefixes in the path are ignored', async () => {
       const a = await adapter({
         url: `${base}/xml`,

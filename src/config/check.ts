@@ -8,6 +8,7 @@ import { loadConfig, type LoadedConfig } from './load.ts';
 import { ConfigError, formatProblem } from './errors.ts';
 import { Router } from '../routing/router.ts';
 import { compileInbound } from '../inbound/setup.ts';
+import { buildDestinations } from '../intake/fit-connect/destination.ts';
 
 /** One target's answer to its check(): `refused` is a back office that answered and refused the credentials. */
 export interface TargetReach {
@@ -41,8 +42,9 @@ export async function checkConfig(dir: string, env: NodeJS.ProcessEnv = process.
   let adapters: Map<string, AdapterInstance>;
   try {
     loaded = loadConfig(dir, { adapters: await adapterRegistry(dir, opts.builtinAdapters), env });
-    new Router(loaded);
-    compileInbound(loaded);
+    const router = new Router(loaded);
+    const inbound = compileInbound(loaded);
+    await buildDestinations(loaded, router, inbound, opts.clock, { keys: false });
     adapters = await createAdapters(loaded, (t) => warningsOf(t.id, warnings), opts.clock);
   } catch (e) {
     if (e instanceof ConfigError) return { ok: false, problems: e.problems.map(formatProblem), warnings };

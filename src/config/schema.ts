@@ -10,6 +10,7 @@ import { demoSchema } from '../demo/schema.ts';
 import { inboundChannelSchema } from '../inbound/channel-schema.ts';
 import { accessSchema } from './access-schema.ts';
 import { xtaMailboxSchema } from '../inbound/xta-mailbox-schema.ts';
+import { fitConnectSchema } from './fit-connect-schema.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -441,6 +442,7 @@ export const configSchema = hubSchema.extend({
     })
     .strict()
     .prefault({}),
+  fitConnect: fitConnectSchema,
 });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -13,13 +13,14 @@ import { createWasteXmlApp } from './simulators/waste-xml.ts';
 import { startWasteBatch } from './simulators/waste-batch.ts';
 import { startDmsXdomea } from './simulators/dms-xdomea.ts';
 import { createPortal, type PortalControls } from './simulators/portal.ts';
+import { startFitConnectDemo } from './simulators/fit-connect-demo.ts';
 import { systemClock, type Clock } from '../clock.ts';
 
 export type { SimCase, SimulatorKind } from './simulators/common.ts';
 export type { PortalControls, PortalEnvelope, PortalSubmissionView, ReceivedStatus } from './simulators/portal.ts';
 
-/** The back-office kinds and the citizen portal. */
-export type DemoSimulatorKind = SimulatorKind | 'portal';
+/** The back-office kinds, the citizen portal and the FIT-Connect platform. */
+export type DemoSimulatorKind = SimulatorKind | 'portal' | 'fit-connect';
 
 /** What hub.yaml's `demo.simulators` entries hold; fields with a default (failureRate, intervalMs, username, password) may be left out. */
 export type SimulatorSpec = z.input<typeof simulatorSchema>;
@@ -72,9 +73,10 @@ export const SIMULATOR_KINDS: readonly DemoSimulatorKind[] = [
   'waste-batch',
   'dms-xdomea',
   'portal',
+  'fit-connect',
 ];
 
-type BackOfficeSpec = Exclude<SimulatorSpec, { kind: 'portal' }>;
+type BackOfficeSpec = Exclude<SimulatorSpec, { kind: 'portal' | 'fit-connect' }>;
 
 async function startKind(spec: BackOfficeSpec, ctx: SimContext, host: string): Promise<Started> {
   switch (spec.kind) {
@@ -126,6 +128,14 @@ export async function startSimulator(spec: SimulatorSpec, opts: SimulatorOptions
   }
   const host = opts.host ?? '127.0.0.1';
   if (spec.kind === 'portal') return startPortal(spec, opts, host);
+  if (spec.kind === 'fit-connect') {
+    const fc = await startFitConnectDemo(
+      { ...spec, submissions: spec.submissions ?? 6, submitEveryMs: spec.submitEveryMs ?? 15_000 },
+      { log: opts.logger ?? (() => {}), now: opts.now ?? systemClock },
+      host,
+    );
+    return { kind: 'fit-connect', url: fc.url, port: fc.port, cases: () => [], close: fc.close };
+  }
   const failureRate = spec.failureRate ?? 0;
   if (!(failureRate >= 0 && failureRate <= 1)) throw new Error(`${spec.kind}: failureRate must be between 0 and 1`);
   const now = opts.now ?? systemClock;

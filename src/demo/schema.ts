@@ -75,6 +75,32 @@ export const simulatorSchema = z.discriminatedUnion('kind', [
   z
     .object({
       kind: z
+        .literal('fit-connect')
+        .describe('a FIT-Connect platform with one destination: an online service sends it encrypted XGewerbeanzeige registrations'),
+      port: simulatorPort,
+      keysDirectory: z
+        .string()
+        .min(1)
+        .describe("the destination's and the platform's keys (made on the first start); relative paths against the working directory"),
+      destinationId: z.uuid(),
+      clientId: z.string().min(1),
+      clientSecret: z.string().min(8).describe('the subscriber client secret the platform accepts (demo only)'),
+      scope: z.string().min(1).optional(),
+      callbackUrl: z
+        .string()
+        .regex(/^https?:\/\//, 'an http(s) URL')
+        .optional()
+        .describe("the hub's POST /api/v1/fit-connect/{destination}/callback; absent: the hub finds submissions by polling"),
+      callbackSecret: z.string().min(16).optional().describe('the callback secret (demo only)'),
+      schemaUri: z.string().min(1).describe("the data's submissionSchema.schemaUri"),
+      submissions: z.number().int().min(0).max(10_000).default(6),
+      submitEveryMs: z.number().int().min(10).default(15_000),
+      officeFolder: z.string().min(1).optional().describe("the receiving office's drop folder (a file-drop target), created if missing"),
+    })
+    .strict(),
+  z
+    .object({
+      kind: z
         .literal('portal')
         .describe('the citizen portal: sends example submissions to the hub (losing some), lists them, takes status updates'),
       port: simulatorPort,

@@ -84,12 +84,22 @@ export function normalizeMediaType(contentType: string | undefined): { essence: 
   return { essence, mediaType: charset ? `${essence}; charset=${charset}` : essence };
 }
 
+/**
+ * What a caller knows of the head besides the document (FIT-Connect: the destination's tenant, the platform's
+ * submission id): `defaults` fill what the mapping leaves out, `overrides` replace what it gives.
+ */
+export interface KnownHead {
+  defaults?: Partial<Record<'tenant' | 'service' | 'externalId' | 'submittedAt', string>>;
+  overrides?: Partial<Record<'tenant' | 'service' | 'externalId' | 'submittedAt', string>>;
+}
+
 /** Receives one document on a channel: media type, encoding, well-formedness, root, schema, then the mapping. */
 export async function receiveInbound(
   channel: InboundChannel,
   bytes: Uint8Array,
   contentType: string | undefined,
   clock: Clock,
+  known: KnownHead = {},
 ): Promise<InboundResult> {
   const receivedAt = clock();
   const { essence, mediaType } = normalizeMediaType(contentType);
@@ -103,7 +113,7 @@ export async function receiveInbound(
   }
   const read = doc.kind === 'xml' ? readXml(channel, doc, bytes, charsetOf(contentType)) : readJson(channel, bytes);
   if (!read.ok) return read;
-  const mapped = await runMapping(channel, read.parsed);
+  const mapped = await runMapping(channel, read.parsed, known);
   if (!mapped.ok) return mapped;
   return {
     ok: true,
@@ -192,7 +202,7 @@ type Mapped =
   | { ok: true; fields: Pick<InboundSubmission, 'tenant' | 'service' | 'externalId' | 'submittedAt' | 'applicant' | 'data'> }
   | Refusal;
 
-async function runMapping(channel: InboundChannel, parsed: unknown): Promise<Mapped> {
+async function runMapping(channel: InboundChannel, parsed: unknown, known: KnownHead): Promise<Mapped> {
   let out: unknown;
   try {
     out = await channel.mapping.evaluate(parsed);
@@ -202,7 +212,8 @@ async function runMapping(channel: InboundChannel, parsed: unknown): Promise<Map
     throw e;
   }
   // JSONata returns its own array and object flavours; a JSON round trip gives plain values for zod and the store.
-  const plain = out === undefined ? undefined : (JSON.parse(JSON.stringify(out)) as unknown);
+  const mappedValue = out === undefined ? undefined : (JSON.parse(JSON.stringify(out)) as unknown);
+  const plain = isObject(mappedValue) ? { ...known.defaults, ...mappedValue, ...known.overrides } : mappedValue;
   if (!isObject(plain))
     return refuse(422, `the inbound mapping ${channel.mapping.id} must give an object with tenant, service, externalId and submittedAt`);
   const r = mappedFields.safeParse(plain, { reportInput: true });

@@ -15,6 +15,9 @@ import { submissionResource } from './submission-view.ts';
 import { answerAccepted } from './accepted-answer.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Clock } from '../clock.ts';
+import { validateServiceData, type ServiceDataSchemas } from '../inbound/service-data.ts';
+import { inboundProblem } from '../inbound/problems.ts';
+import { toPointer } from '../inbound/http.ts';
 
 export interface IntakeOptions {
   store: Store;
@@ -26,6 +29,8 @@ export interface IntakeOptions {
   now: Clock;
   /** Called after a new submission is stored, so the worker can start at once instead of at its next poll. */
   onAccepted?: () => void;
+  /** The services' data schemas (services[].dataSchema): bad data is refused here with 422, not at mapping time. */
+  serviceSchemas?: ServiceDataSchemas;
 }
 
 const JSON_TYPES = ['application/json'];
@@ -81,6 +86,17 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       const v = validateEnvelope(parsed);
       if (!v.ok)
         throw intakeProblem('invalid-submission', `${v.errors.length} field${v.errors.length > 1 ? 's are' : ' is'} not valid`, v.errors);
+      // An unknown service is left to the accept path, which names it; a known one with a schema has its data checked.
+      const service = router.service(v.envelope.service);
+      if (service && opts.serviceSchemas) {
+        const data = validateServiceData(opts.serviceSchemas, service.slug, v.envelope.data);
+        if (!data.ok)
+          throw inboundProblem(
+            'invalid-service-data',
+            data.detail,
+            (data.errors ?? []).map((e) => ({ pointer: toPointer(e.path), detail: e.detail })),
+          );
+      }
       const result = await acceptSubmission(store, router, portal, v.envelope, opts.now());
       if (!result.ok) throw refusalProblem(result);
       metrics.intakeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -7,6 +7,7 @@ export type * from './console-store.ts';
 export type { ConsoleStore } from './console-store.ts';
 export type { DeliveredCase, DeliveredHook } from './status-store.ts';
 export type { DeliveryState, AttemptOutcome } from './tables.ts';
+export type { FitConnectStore, Pickup, PickupState } from './fit-connect-store.ts';
 export { uuidv7 } from './ids.ts';
 export type { AuditInput, AuditRecord, AuditVerdict, AuditFilter } from './audit-store.ts';
 export type { AccountRow, SessionRow } from './access-store.ts';

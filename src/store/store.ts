@@ -35,6 +35,7 @@ import { AuditStore } from './audit-store.ts';
 import { AccessStore } from './access-store.ts';
 import { ConsoleStore } from './console-store.ts';
 import { recallMemo, rememberMemo } from './memos.ts';
+import { FitConnectStore } from './fit-connect-store.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -58,6 +59,8 @@ export class Store {
   readonly access: AccessStore;
   /** The operator console's searches, overview and timelines. */
   readonly console: ConsoleStore;
+  /** FIT-Connect pickups: each platform submission once, and what is still owed to the platform. */
+  readonly fitConnect: FitConnectStore;
 
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
@@ -76,6 +79,7 @@ export class Store {
     this.audit = new AuditStore(this.db, this.dialect);
     this.access = new AccessStore(this.db);
     this.console = new ConsoleStore(this.db);
+    this.fitConnect = new FitConnectStore(this.db, this.dialect);
     const writers = this.dialect.writers;
     this.intake = new GroupCommit((batch) => writeSubmissions(this.db, batch), 200, writers);
     this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);

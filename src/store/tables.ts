@@ -4,6 +4,7 @@ import type { DeliveryState } from '../core/states.ts';
 import type { ReconcileDatabase } from './reconcile-tables.ts';
 import type { StatusDatabase } from './status-tables.ts';
 import type { AccessDatabase } from './access-tables.ts';
+import type { FitConnectDatabase } from './fit-connect-tables.ts';
 
 // Times are epoch milliseconds (bigint in PostgreSQL, integer in SQLite): one type on both, cheap to compare.
 
@@ -120,7 +121,7 @@ export interface DeliveryMemosTable {
   created_at: number;
 }
 
-export interface Database extends ReconcileDatabase, StatusDatabase, AccessDatabase {
+export interface Database extends ReconcileDatabase, StatusDatabase, AccessDatabase, FitConnectDatabase {
   submissions: SubmissionsTable;
   attachments: AttachmentsTable;
   deliveries: DeliveriesTable;

@@ -98,8 +98,12 @@ export interface Signer {
   now: () => number;
 }
 
-/** Posts `accept-submission` for a submission the hub has durably stored. */
-export async function acceptSubmission(api: SubmissionApi, signer: Signer, s: ReceivedSubmission): Promise<Result<void>> {
+/** Posts `accept-submission` for a submission the hub has durably stored (what it received, or its pickup row). */
+export async function acceptSubmission(
+  api: SubmissionApi,
+  signer: Signer,
+  s: SubmissionForPickup & { authenticationTags: AuthenticationTags },
+): Promise<Result<void>> {
   const set = await buildAcceptSet(setContext(signer, s), s.authenticationTags);
   return api.postEvent(s.caseId, set);
 }

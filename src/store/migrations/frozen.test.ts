@@ -21,6 +21,7 @@ describe('migrations', () => {
       '0010-access',
       '0011-console-indexes',
       '0015-delivery-memos',
+      '0012-fit-connect-pickups',
     ]);
   });
 

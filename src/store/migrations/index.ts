@@ -13,6 +13,7 @@ import { originalContent } from './0009-original-content.ts';
 import { access } from './0010-access.ts';
 import { consoleIndexes } from './0011-console-indexes.ts';
 import { deliveryMemos } from './0015-delivery-memos.ts';
+import { fitConnectPickups } from './0012-fit-connect-pickups.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -28,6 +29,7 @@ export const allMigrations: readonly MigrationModule[] = [
   access,
   consoleIndexes,
   deliveryMemos,
+  fitConnectPickups,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */

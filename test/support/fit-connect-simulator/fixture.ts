@@ -33,8 +33,10 @@ export interface FitConnectFixture {
  * A started simulator with one destination registered (its public encryption and signing keys, a subscriber
  * client with a secret), and the subscriber's pieces pointed at it, all on one test clock.
  */
-export async function startFitConnect(o: { pageSize?: number; tokenLifetimeSeconds?: number } = {}): Promise<FitConnectFixture> {
-  const clock = new TestClock();
+export async function startFitConnect(
+  o: { pageSize?: number; tokenLifetimeSeconds?: number; startAt?: number } = {},
+): Promise<FitConnectFixture> {
+  const clock = new TestClock(o.startAt);
   const keys = await testKeys();
   const sim = await new FitConnectSimulator({
     now: clock.now,
