@@ -32,6 +32,7 @@ import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
 import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { hubKeys } from './security/hub-keys.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -96,7 +97,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
   try {
     const databaseUrl = opts.databaseUrl ?? hub.database.url;
+    const keys = hubKeys({ env: opts.env ?? process.env, dataDir: opts.dataDir, postgres: Boolean(databaseUrl), logger });
+    cleanup.push(async () => keys?.close());
     const store = await openStore({
+      keys,
       url: databaseUrl || undefined,
       sqliteFile: path.join(opts.dataDir, 'amtsbote.sqlite'),
       exclusive: true,
