@@ -94,7 +94,8 @@ export function addKey(file: string, kind: KeyKind): string {
   const key = randomBytes(32);
   const header = existing
     ? ''
-    : `# Amtsbote ${kind} keys (docs/keys.md): kid:base64, the first is current, the others stay for reading. Keep secret.\n`;
+    : // No commas: the key list splits at them before it skips comments.
+      `# Amtsbote ${kind} keys (docs/keys.md): one kid:base64 a line; the first seals and the others stay for reading. Keep secret.\n`;
   const [comments, rest] = splitHeader(existing);
   const text = `${header}${comments}${kid}:${key.toString('base64')}\n${rest}`;
   key.fill(0);
