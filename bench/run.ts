@@ -18,9 +18,10 @@
  *   BENCH_XSD_SECONDS=5       measured seconds of the xsd scenario
  *   BENCH_BACKLOG=100000      deliveries queued per setup in the backlog scenario (bench/backlog.ts)
  *   BENCH_BACKLOG_TIMEOUT_SECONDS=900  give up draining one backlog after this long
- *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2   the rows the backlog scenario runs
+ *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2,sqlite-sealed,postgres-sealed   the rows the backlog scenario runs
+ *                             (*-sealed: encryption at rest on; every other hub row runs with it off, AMTSBOTE_ENCRYPTION=off)
  *   BENCH_RECONCILE=1000000   hub deliveries and back-office records of the reconcile scenario (bench/reconcile.ts)
- *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
+ *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,sqlite-sealed,postgres-sealed,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
  *                             run a subset (the *-queued rows: intake with BENCH_BACKLOG queued for a back office that is down)
  *   BENCH_VERBOSE=1           forward the children's stderr
  *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
@@ -44,6 +45,8 @@ import {
   BACKLOG_SETUPS,
   backlogDetails,
   backlogTable,
+  encryptionEnv,
+  sealedRatios,
   queueBacklog,
   runBacklog,
   type BacklogResult,
@@ -79,6 +82,8 @@ const ALL_SCENARIOS = [
   'postgres',
   'sqlite-queued',
   'postgres-queued',
+  'sqlite-sealed',
+  'postgres-sealed',
   'e2e-sqlite',
   'e2e-postgres',
   'xsd',
@@ -590,6 +595,8 @@ const LABELS: Record<ScenarioId, string> = {
   postgres: 'hub intake, PostgreSQL',
   'sqlite-queued': 'hub intake, SQLite, backlog queued',
   'postgres-queued': 'hub intake, PostgreSQL, backlog queued',
+  'sqlite-sealed': 'hub intake, SQLite, encrypted',
+  'postgres-sealed': 'hub intake, PostgreSQL, encrypted',
   'e2e-sqlite': 'end to end, SQLite',
   'e2e-postgres': 'end to end, PostgreSQL',
   xsd: 'XSD validation',
@@ -640,9 +647,11 @@ async function hubArgs(
   return { args, store, release };
 }
 
+// Encryption at rest off, but for the *-sealed rows (and the backlog's), which measure what it costs.
 const hubEnv = (backOfficeUrl: string, extra: Record<string, string> = {}) => ({
   BENCH_PORTAL_TOKEN: TOKEN,
   BACKOFFICE_URL: backOfficeUrl,
+  ...encryptionEnv(false),
   ...extra,
 });
 
@@ -650,12 +659,13 @@ function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
-async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null): Promise<IntakeResult> {
+async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null, sealed = false): Promise<IntakeResult> {
   const label = LABELS[id];
   const setup = db ? await hubArgs(db, 'off') : { args: ['baseline'], release: async () => undefined };
   try {
     // The back office is never called (worker off); the URL only has to be valid configuration.
-    const child = await spawnChild(label, 'server.ts', setup.args, hubEnv('http://127.0.0.1:9'), { profileAs: id });
+    const env = hubEnv('http://127.0.0.1:9', sealed ? encryptionEnv(true) : {});
+    const child = await spawnChild(label, 'server.ts', setup.args, env, { profileAs: id });
     try {
       return await measureIntake(id, label, db, child);
     } finally {
@@ -1057,6 +1067,19 @@ function table(results: ScenarioResult[]): string {
   return [fmt(head), ...rows.map(fmt)].join('\n');
 }
 
+/** The *-sealed rows against the same rows in clear: intake by requests/s, the backlog by deliveries/s. */
+function encryptionCost(results: ScenarioResult[]): { label: string; ratio: number; goal: number }[] {
+  const intake = results.filter((r): r is IntakeResult => r.kind === 'intake');
+  const out = intake
+    .filter((r) => r.id.endsWith('-sealed'))
+    .flatMap((r) => {
+      const plain = intake.find((p) => p.id === r.id.replace(/-sealed$/, ''));
+      return plain ? [{ label: r.label, ratio: round(r.measured.requestsPerSecond / plain.measured.requestsPerSecond, 2), goal: 0.9 }] : [];
+    });
+  const backlog = sealedRatios(results.filter((r): r is BacklogResult => r.kind === 'backlog'));
+  return [...out, ...backlog.map((b) => ({ ...b, goal: 0.85 }))];
+}
+
 function goals(results: ScenarioResult[]) {
   const baseline = results.find((r): r is IntakeResult => r.kind === 'intake' && r.id === 'baseline');
   return results
@@ -1159,6 +1182,8 @@ async function main(): Promise<void> {
     ['postgres', () => runIntake('postgres', 'postgres')],
     ['sqlite-queued', () => runIntakeWithQueue('sqlite-queued', 'sqlite')],
     ['postgres-queued', () => runIntakeWithQueue('postgres-queued', 'postgres')],
+    ['sqlite-sealed', () => runIntake('sqlite-sealed', 'sqlite', true)],
+    ['postgres-sealed', () => runIntake('postgres-sealed', 'postgres', true)],
     ['e2e-sqlite', () => runE2e('e2e-sqlite', 'sqlite')],
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
     ['xsd', () => runXsd()],
@@ -1238,6 +1263,9 @@ async function main(): Promise<void> {
       `  ${x.label.padEnd(24)} rate ${ratio}; p99 ${x.p99Ms} ms ${x.p99Met ? 'met' : 'NOT met'} (baseline p99 ${x.baselineP99Ms ?? 'n/a'} ms)`,
     );
   }
+  const sealed = encryptionCost(results);
+  if (sealed.length) out.push('goal: encryption at rest costs little: intake >= 0.9x and backlog drain >= 0.85x of the same row in clear');
+  for (const x of sealed) out.push(`  ${x.label.padEnd(40)} ${x.ratio.toFixed(2)}x ${x.ratio >= x.goal ? 'met' : 'NOT met'}`);
   const xsd = results.find((r): r is XsdResult => r.kind === 'xsd');
   if (xsd)
     out.push(

@@ -1,11 +1,14 @@
 import type winston from 'winston';
 import { loadKeys, type ReloadingKeyring } from './key-files.ts';
 
+export const ENCRYPTION_ENV = 'AMTSBOTE_ENCRYPTION';
+
 /**
  * The keys a starting hub encrypts with, and what it says about them (key ids and file paths, never a key).
  * A SQLite hub without keys makes its own in the data folder: it is the only process on that database. Hubs on
  * PostgreSQL share their keys, so one of them making its own would lock the others out: there the keys must be
- * configured (docs/keys.md), and without them the hub runs in clear and warns.
+ * configured (docs/keys.md), and without them the hub runs in clear and warns. AMTSBOTE_ENCRYPTION=off turns it
+ * off (the benchmark's unencrypted rows).
  */
 export function hubKeys(o: {
   env: NodeJS.ProcessEnv;
