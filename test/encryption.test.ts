@@ -208,7 +208,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       await eventually(async () => t.hub.store.sealing.kid === kid, 5000, 'the hub to read the new key');
       const during = await markedCase(3);
       const db = t.db.options;
-      const r = await amtsbote(
+      // The hub goes on taking in, delivering and recording statuses while the rotation runs beside it.
+      const rotating = amtsbote(
         [
           'keys',
           'rotate',
@@ -230,6 +231,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           },
         },
       );
+      const beside = await Promise.all([markedCase(4), markedCase(5)]);
+      const r = await rotating;
       expect(r.code, r.stdout + r.stderr).to.equal(0);
       expect(r.stdout).to.contain(`every value is sealed with ${kid}`);
       expect(r.stdout + r.stderr).not.to.match(/[A-Za-z0-9+/]{43}=/);
@@ -267,7 +270,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         5000,
         'the hub to drop the old key',
       );
-      for (const id of [first.id, during.id]) {
+      for (const id of [first.id, during.id, ...beside.map((b) => b.id)]) {
         const src = (await store.messageSource(id))!;
         expect(JSON.parse(src.content).applicant.familyName).to.equal(`${MARKER}-Mustermann`);
         expect(src.attachments[0]!.content.toString()).to.equal(`Ausweis ${MARKER}`);
@@ -278,6 +281,49 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   });
 
   describe(`rows written in clear before encryption [${kind}]`, () => {
+    it('are sealed by a rotation that resumes where it stopped: nothing twice, nothing left', async function () {
+      if (kind === 'postgres' && !process.env.CI && !(await postgresReachable())) this.skip();
+      const tdb = await createTestDatabase(kind);
+      const keys = Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS: `k1:${b64()}`, AMTSBOTE_INDEX_KEYS: `i1:${b64()}` })!;
+      try {
+        const plain = await openStore(tdb.options);
+        for (let n = 0; n < 5; n++)
+          await plain.createSubmission({
+            id: `0192f1c2-7d1e-7a00-8000-0000000001${String(n).padStart(2, '0')}`,
+            portalId: 'p',
+            externalId: `legacy-r${n}`,
+            tenant: '05513000',
+            service: 'sperrmuell',
+            submittedAt: '2026-11-24T09:30:00+01:00',
+            receivedAt: 1,
+            bodyHash: String(n).repeat(64),
+            content: `{"n":${n}}`,
+            attachments: [],
+            deliveries: [],
+          });
+        await plain.close();
+        const { rotateKeys } = await import('../src/maintenance/key-rotation.ts');
+        const stopped = await openStore({ ...tdb.options, keys });
+        const firstBatch = await stopped.rotation.step({}, 2);
+        expect(firstBatch.resealed.submissions).to.equal(2);
+        await stopped.close();
+        const resumed = await openStore({ ...tdb.options, keys });
+        try {
+          const r = await rotateKeys(resumed, { batch: 2 });
+          expect(r.resealed.submissions).to.equal(3);
+          expect((await rotateKeys(resumed, { batch: 2 })).resealed.submissions).to.equal(0);
+          for (let n = 0; n < 5; n++)
+            expect((await resumed.messageSource(`0192f1c2-7d1e-7a00-8000-0000000001${String(n).padStart(2, '0')}`))!.content).to.equal(
+              `{"n":${n}}`,
+            );
+        } finally {
+          await resumed.close();
+        }
+      } finally {
+        await tdb.drop();
+      }
+    });
+
     it('stay readable with keys, and rotation seals them and keys their body hash', async function () {
       if (kind === 'postgres' && !process.env.CI && !(await postgresReachable())) this.skip();
       const tdb = await createTestDatabase(kind);
@@ -352,6 +398,35 @@ describe('keys of a fresh SQLite hub (the demo)', () => {
     } finally {
       await t.stop(true);
       await bo.stop();
+    }
+  });
+});
+
+describe('amtsbote keys generate', () => {
+  it('adds a current key to the key file (0600), keeps the older ones, and prints the key id only', async () => {
+    const data = mkdtempSync(path.join(os.tmpdir(), 'amtsbote-keys-cli-'));
+    try {
+      const env = { AMTSBOTE_DATA_KEYS: '', AMTSBOTE_DATA_KEYS_FILE: '', AMTSBOTE_INDEX_KEYS: '', AMTSBOTE_INDEX_KEYS_FILE: '' };
+      const first = await amtsbote(['keys', 'generate', '--data', data], { env });
+      const second = await amtsbote(['keys', 'generate', '--data', data], { env });
+      expect(first.code, first.stderr).to.equal(0);
+      expect(second.code, second.stderr).to.equal(0);
+      const file = path.join(data, 'keys', 'data.keys');
+      expect(statSync(file).mode & 0o777).to.equal(0o600);
+      const entries = readFileSync(file, 'utf8')
+        .split('\n')
+        .filter((l) => l && !l.startsWith('#'));
+      expect(entries).to.have.length(2);
+      const [newer, older] = entries.map((l) => l.split(':'));
+      expect(second.stdout).to.contain(`added data key ${newer![0]}`);
+      expect(first.stdout).to.contain(`added data key ${older![0]}`);
+      for (const out of [first.stdout + first.stderr, second.stdout + second.stderr])
+        for (const [, key] of [newer!, older!]) expect(out).not.to.contain(key);
+      // A Keyring reads the file: the newest key is current.
+      const ring = Keyring.fromEnvironment({ AMTSBOTE_DATA_KEYS_FILE: file, AMTSBOTE_INDEX_KEYS: `i:${b64()}` })!;
+      expect(ring.kids).to.deep.equal([newer![0], older![0]]);
+    } finally {
+      rmSync(data, { recursive: true, force: true });
     }
   });
 });

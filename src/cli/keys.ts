@@ -17,7 +17,7 @@ export interface KeysGenerateOptions {
 export function keysGenerate(o: KeysGenerateOptions): void {
   const kind: KeyKind = o.index ? 'index' : 'data';
   const [inline, fileEnv] = kind === 'data' ? [DATA_KEYS_ENV, DATA_KEYS_FILE_ENV] : [INDEX_KEYS_ENV, INDEX_KEYS_FILE_ENV];
-  const file = o.file ?? process.env[fileEnv] ?? (process.env[inline] ? undefined : dataFolderKeyFiles(path.resolve(o.data))[kind]);
+  const file = o.file || process.env[fileEnv] || (process.env[inline] ? undefined : dataFolderKeyFiles(path.resolve(o.data))[kind]);
   if (!file)
     throw new Error(
       `the ${kind} keys come from ${inline}, which this command cannot change: write a new key with --file <path> and add its line to ${inline} (docs/keys.md)`,
