@@ -1,3 +1,4 @@
+import type { AuditTrail } from '../audit/trail.ts';
 import type { Store } from '../store/index.ts';
 import { emptyProgress, ROTATED_TABLES, type RotationCursor, type RotationProgress } from '../store/rotation.ts';
 
@@ -15,7 +16,13 @@ export interface RotationReport extends RotationProgress {
  */
 export async function rotateKeys(
   store: Store,
-  o: { batch: number; maxPasses?: number; onBatch?: (p: RotationProgress) => void },
+  o: {
+    batch: number;
+    maxPasses?: number;
+    onBatch?: (p: RotationProgress) => void;
+    /** Where the rotation is recorded as `key-rotation` (key id and counts), with `actor`. */
+    audit?: { trail: AuditTrail; actor: string } | undefined;
+  },
 ): Promise<RotationReport> {
   const kid = store.sealing.kid;
   if (kid === null) throw new Error('no data key is configured: nothing to rotate to (docs/keys.md)');
@@ -37,5 +44,11 @@ export async function rotateKeys(
     }
     if (resealed === 0) break;
   }
+  const sum = (r: Record<string, number>) => Object.values(r).reduce((a, b) => a + b, 0);
+  await o.audit?.trail.record({
+    actor: o.audit.actor,
+    action: 'key-rotation',
+    detail: { kid, passes: total.passes, resealed: sum(total.resealed), failed: sum(total.failed) },
+  });
   return total;
 }
