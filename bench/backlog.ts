@@ -39,7 +39,8 @@ const QUEUE_IN_FLIGHT = 2000;
 const POLL_MS = 500;
 
 export type BacklogSetup = 'baseline' | 'sqlite' | 'postgres' | 'postgres-2' | 'sqlite-sealed' | 'postgres-sealed';
-export const BACKLOG_SETUPS: readonly BacklogSetup[] = ['baseline', 'sqlite', 'postgres', 'postgres-2', 'sqlite-sealed', 'postgres-sealed'];
+// Each encrypted row right after its row in clear: on a machine whose load drifts, neighbours compare best.
+export const BACKLOG_SETUPS: readonly BacklogSetup[] = ['baseline', 'sqlite', 'sqlite-sealed', 'postgres', 'postgres-sealed', 'postgres-2'];
 export const BACKLOG_LABELS: Record<BacklogSetup, string> = {
   baseline: 'backlog: plain HTTP client (baseline)',
   sqlite: 'backlog: SQLite, 1 hub',
