@@ -15,6 +15,7 @@
  * Every run ends with a check: the store holds N delivered deliveries with N distinct back-office references,
  * and the back office saw N requests with N distinct keys (no repeat, none without a key).
  */
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -29,6 +30,7 @@ import { Router } from '../src/routing/router.ts';
 import { openStore, type DatabaseOptions } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
 import { systemClock } from '../src/clock.ts';
+import { Keyring } from '../src/security/field-crypto.ts';
 
 const CONFIG_DIR = fileURLToPath(new URL('./config', import.meta.url));
 /** Submissions handed to the store at once while queueing; group commit writes them 200 per transaction. */
@@ -36,14 +38,34 @@ const QUEUE_IN_FLIGHT = 2000;
 /** How often the driver asks a hub for the counts: a GROUP BY over the whole table, so not too often. */
 const POLL_MS = 500;
 
-export type BacklogSetup = 'baseline' | 'sqlite' | 'postgres' | 'postgres-2';
-export const BACKLOG_SETUPS: readonly BacklogSetup[] = ['baseline', 'sqlite', 'postgres', 'postgres-2'];
+export type BacklogSetup = 'baseline' | 'sqlite' | 'postgres' | 'postgres-2' | 'sqlite-sealed' | 'postgres-sealed';
+// Each encrypted row right after its row in clear: on a machine whose load drifts, neighbours compare best.
+export const BACKLOG_SETUPS: readonly BacklogSetup[] = ['baseline', 'sqlite', 'sqlite-sealed', 'postgres', 'postgres-sealed', 'postgres-2'];
 export const BACKLOG_LABELS: Record<BacklogSetup, string> = {
   baseline: 'backlog: plain HTTP client (baseline)',
   sqlite: 'backlog: SQLite, 1 hub',
   postgres: 'backlog: PostgreSQL, 1 hub',
   'postgres-2': 'backlog: PostgreSQL, 2 hubs',
+  'sqlite-sealed': 'backlog: SQLite, 1 hub, encrypted',
+  'postgres-sealed': 'backlog: PostgreSQL, 1 hub, encrypted',
 };
+
+/** The environment of a hub with encryption at rest off, or on with fresh keys (the *-sealed rows). */
+export function encryptionEnv(on: boolean): Record<string, string> {
+  if (!on) return { AMTSBOTE_ENCRYPTION: 'off' };
+  const key = () => randomBytes(32).toString('base64');
+  return { AMTSBOTE_DATA_KEYS: `bench:${key()}`, AMTSBOTE_INDEX_KEYS: `bench-idx:${key()}` };
+}
+
+/** The encrypted rows' ratios to the same setup in clear: the cost of encryption at rest (goal drain >= 0.85x). */
+export function sealedRatios(results: readonly BacklogResult[]): { label: string; ratio: number }[] {
+  return results
+    .filter((r) => r.setup.endsWith('-sealed'))
+    .flatMap((r) => {
+      const plain = results.find((p) => p.setup === r.setup.replace(/-sealed$/, ''));
+      return plain ? [{ label: r.label, ratio: round(r.deliveredPerSecond / plain.deliveredPerSecond, 2) }] : [];
+    });
+}
 
 /** What bench/run.ts lends this scenario: its child-process, cleanup and HTTP helpers and its settings. */
 export interface BacklogChild {
@@ -244,7 +266,7 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
     const dataDirs = Array.from({ length: instances }, () => ctx.tempDir('amtsbote-bench-backlog-'));
     let db: DatabaseOptions;
     const dbArgs: string[] = [];
-    if (setup === 'sqlite') {
+    if (setup === 'sqlite' || setup === 'sqlite-sealed') {
       db = { sqliteFile: path.join(dataDirs[0]!, 'amtsbote.sqlite') };
       dbArgs.push('--db', 'sqlite');
     } else {
@@ -253,7 +275,7 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
       db = { url: ctx.pgUrl, schema };
       dbArgs.push('--db', 'postgres', '--pg-url', ctx.pgUrl, '--schema', schema);
     }
-    const env = { BENCH_PORTAL_TOKEN: ctx.token, BACKOFFICE_URL: bo.url };
+    const env = { BENCH_PORTAL_TOKEN: ctx.token, BACKOFFICE_URL: bo.url, ...encryptionEnv(setup.endsWith('-sealed')) };
 
     ctx.log(`${label}: queueing ${ctx.count} deliveries through the store (no hub running)`);
     const queue = await queueBacklog(db, ctx.count, env, `${setup}-${Date.now().toString(36)}`);
@@ -376,7 +398,8 @@ export async function queueBacklog(
   const router = new Router(config);
   const portal = config.hub.portals[0]!;
   const { prefix, suffix } = bodyTemplate();
-  const store = await openStore(db);
+  // Sealed with the keys the hub will open them with (the *-sealed rows), else in clear.
+  const store = await openStore({ ...db, keys: Keyring.fromEnvironment(env) });
   try {
     const t0 = performance.now();
     let next = 0;

@@ -18,9 +18,12 @@
  *   BENCH_XSD_SECONDS=5       measured seconds of the xsd scenario
  *   BENCH_BACKLOG=100000      deliveries queued per setup in the backlog scenario (bench/backlog.ts)
  *   BENCH_BACKLOG_TIMEOUT_SECONDS=900  give up draining one backlog after this long
- *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2   the rows the backlog scenario runs
+ *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2,sqlite-sealed,postgres-sealed   the rows the backlog scenario runs
+ *                             (*-sealed: encryption at rest on; every other hub row runs with it off, AMTSBOTE_ENCRYPTION=off)
+ *   BENCH_SEALED_PAIRS=3      the *-sealed intake rows run this many times, each time right after the same row in clear;
+ *                             the ratio is the median of the pairs (a busy machine drifts between runs)
  *   BENCH_RECONCILE=1000000   hub deliveries and back-office records of the reconcile scenario (bench/reconcile.ts)
- *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
+ *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,sqlite-sealed,postgres-sealed,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
  *                             run a subset (the *-queued rows: intake with BENCH_BACKLOG queued for a back office that is down)
  *   BENCH_VERBOSE=1           forward the children's stderr
  *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
@@ -44,6 +47,8 @@ import {
   BACKLOG_SETUPS,
   backlogDetails,
   backlogTable,
+  encryptionEnv,
+  sealedRatios,
   queueBacklog,
   runBacklog,
   type BacklogResult,
@@ -79,6 +84,8 @@ const ALL_SCENARIOS = [
   'postgres',
   'sqlite-queued',
   'postgres-queued',
+  'sqlite-sealed',
+  'postgres-sealed',
   'e2e-sqlite',
   'e2e-postgres',
   'xsd',
@@ -117,6 +124,7 @@ const settings = {
     return s as BacklogSetup;
   }),
   reconcile: intEnv('BENCH_RECONCILE', 1_000_000, 20, 10_000_000),
+  sealedPairs: intEnv('BENCH_SEALED_PAIRS', 3, 1, 20),
   pgUrl: process.env.BENCH_PG_URL || process.env.AMTSBOTE_TEST_PG_URL || 'postgres://postgres@127.0.0.1:5432/test',
   only: new Set<ScenarioId>(
     (process.env.BENCH_ONLY ? process.env.BENCH_ONLY.split(',').map((s) => s.trim()) : [...ALL_SCENARIOS]).map((s) => {
@@ -548,6 +556,8 @@ interface IntakeResult {
   host: ReturnType<typeof hostDelta>;
   /** Hub only: deliveries the store holds after the run vs. 2xx answers given (warm-up + measured). */
   durability?: { accepted: number; stored: number; ok: boolean };
+  /** *-sealed rows: each run in clear and the encrypted run right after it, req/s and server CPU ms per request. */
+  sealedPairs?: { plainRps: number; sealedRps: number; plainCpuMs: number; sealedCpuMs: number }[];
 }
 interface E2eResult {
   id: ScenarioId;
@@ -590,6 +600,8 @@ const LABELS: Record<ScenarioId, string> = {
   postgres: 'hub intake, PostgreSQL',
   'sqlite-queued': 'hub intake, SQLite, backlog queued',
   'postgres-queued': 'hub intake, PostgreSQL, backlog queued',
+  'sqlite-sealed': 'hub intake, SQLite, encrypted',
+  'postgres-sealed': 'hub intake, PostgreSQL, encrypted',
   'e2e-sqlite': 'end to end, SQLite',
   'e2e-postgres': 'end to end, PostgreSQL',
   xsd: 'XSD validation',
@@ -640,9 +652,11 @@ async function hubArgs(
   return { args, store, release };
 }
 
+// Encryption at rest off, but for the *-sealed rows (and the backlog's), which measure what it costs.
 const hubEnv = (backOfficeUrl: string, extra: Record<string, string> = {}) => ({
   BENCH_PORTAL_TOKEN: TOKEN,
   BACKOFFICE_URL: backOfficeUrl,
+  ...encryptionEnv(false),
   ...extra,
 });
 
@@ -650,12 +664,13 @@ function log(msg: string): void {
   process.stderr.write(`bench: ${msg}\n`);
 }
 
-async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null): Promise<IntakeResult> {
+async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null, sealed = false): Promise<IntakeResult> {
   const label = LABELS[id];
   const setup = db ? await hubArgs(db, 'off') : { args: ['baseline'], release: async () => undefined };
   try {
     // The back office is never called (worker off); the URL only has to be valid configuration.
-    const child = await spawnChild(label, 'server.ts', setup.args, hubEnv('http://127.0.0.1:9'), { profileAs: id });
+    const env = hubEnv('http://127.0.0.1:9', sealed ? encryptionEnv(true) : {});
+    const child = await spawnChild(label, 'server.ts', setup.args, env, { profileAs: id });
     try {
       return await measureIntake(id, label, db, child);
     } finally {
@@ -664,6 +679,28 @@ async function runIntake(id: ScenarioId, db: 'sqlite' | 'postgres' | null): Prom
   } finally {
     await setup.release();
   }
+}
+
+/**
+ * Intake with encryption at rest on, each run right after the same run in clear, BENCH_SEALED_PAIRS times: on a
+ * machine whose load drifts, neighbouring runs compare better than runs minutes apart.
+ */
+async function runSealedIntake(id: 'sqlite-sealed' | 'postgres-sealed', db: 'sqlite' | 'postgres'): Promise<IntakeResult> {
+  const pairs: NonNullable<IntakeResult['sealedPairs']> = [];
+  const cpuMsPerRequest = (r: IntakeResult) => round((r.server.cpuPercent * 10) / Math.max(1, r.measured.requestsPerSecond), 3);
+  let last: IntakeResult | undefined;
+  for (let i = 0; i < settings.sealedPairs; i++) {
+    const plain = await runIntake(db, db);
+    last = await runIntake(id, db, true);
+    pairs.push({
+      plainRps: plain.measured.requestsPerSecond,
+      sealedRps: last.measured.requestsPerSecond,
+      plainCpuMs: cpuMsPerRequest(plain),
+      sealedCpuMs: cpuMsPerRequest(last),
+    });
+    log(`${LABELS[id]}: pair ${i + 1}: ${plain.measured.requestsPerSecond} req/s in clear, ${last.measured.requestsPerSecond} encrypted`);
+  }
+  return { ...last!, sealedPairs: pairs };
 }
 
 /**
@@ -1057,6 +1094,42 @@ function table(results: ScenarioResult[]): string {
   return [fmt(head), ...rows.map(fmt)].join('\n');
 }
 
+/**
+ * The *-sealed rows against the same rows in clear: intake by req/s (the median of its pairs) and by server CPU
+ * per request, the backlog by deliveries/s and by sender CPU per delivery. CPU per unit of work is the steadier
+ * figure on a busy machine.
+ */
+function encryptionCost(results: ScenarioResult[]): { label: string; ratio: number; cpuRatio: number; goal: number; note: string }[] {
+  const median = (xs: number[]) => {
+    const v = [...xs].sort((a, b) => a - b);
+    return v.length % 2 ? v[(v.length - 1) / 2]! : (v[v.length / 2 - 1]! + v[v.length / 2]!) / 2;
+  };
+  const intake = results
+    .filter((r): r is IntakeResult => r.kind === 'intake' && Boolean(r.sealedPairs?.length))
+    .map((r) => {
+      const p = r.sealedPairs!;
+      return {
+        label: r.label,
+        ratio: round(median(p.map((x) => x.sealedRps / x.plainRps)), 2),
+        cpuRatio: round(median(p.map((x) => x.plainCpuMs / x.sealedCpuMs)), 2),
+        goal: 0.9,
+        note: `pairs (clear/encrypted req/s): ${p.map((x) => `${x.plainRps}/${x.sealedRps}`).join(', ')}`,
+      };
+    });
+  const backlog = results.filter((r): r is BacklogResult => r.kind === 'backlog');
+  const drain = sealedRatios(backlog).map((b) => {
+    const r = backlog.find((x) => x.label === b.label)!;
+    const plain = backlog.find((x) => x.setup === r.setup.replace(/-sealed$/, ''))!;
+    return {
+      ...b,
+      cpuRatio: round(plain.senderCpuMsPerDelivery / r.senderCpuMsPerDelivery, 2),
+      goal: 0.85,
+      note: `${plain.deliveredPerSecond}/${r.deliveredPerSecond} delivered/s, ${plain.senderCpuMsPerDelivery}/${r.senderCpuMsPerDelivery} cpu ms per delivery`,
+    };
+  });
+  return [...intake, ...drain];
+}
+
 function goals(results: ScenarioResult[]) {
   const baseline = results.find((r): r is IntakeResult => r.kind === 'intake' && r.id === 'baseline');
   return results
@@ -1159,6 +1232,8 @@ async function main(): Promise<void> {
     ['postgres', () => runIntake('postgres', 'postgres')],
     ['sqlite-queued', () => runIntakeWithQueue('sqlite-queued', 'sqlite')],
     ['postgres-queued', () => runIntakeWithQueue('postgres-queued', 'postgres')],
+    ['sqlite-sealed', () => runSealedIntake('sqlite-sealed', 'sqlite')],
+    ['postgres-sealed', () => runSealedIntake('postgres-sealed', 'postgres')],
     ['e2e-sqlite', () => runE2e('e2e-sqlite', 'sqlite')],
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
     ['xsd', () => runXsd()],
@@ -1238,6 +1313,12 @@ async function main(): Promise<void> {
       `  ${x.label.padEnd(24)} rate ${ratio}; p99 ${x.p99Ms} ms ${x.p99Met ? 'met' : 'NOT met'} (baseline p99 ${x.baselineP99Ms ?? 'n/a'} ms)`,
     );
   }
+  const sealed = encryptionCost(results);
+  if (sealed.length) out.push('goal: encryption at rest costs little: intake >= 0.9x and backlog drain >= 0.85x of the same row in clear');
+  for (const x of sealed)
+    out.push(
+      `  ${x.label.padEnd(40)} rate ${x.ratio.toFixed(2)}x ${x.ratio >= x.goal ? 'met' : 'NOT met'}; by cpu per unit ${x.cpuRatio.toFixed(2)}x (${x.note})`,
+    );
   const xsd = results.find((r): r is XsdResult => r.kind === 'xsd');
   if (xsd)
     out.push(

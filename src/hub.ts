@@ -44,6 +44,7 @@ import { buildDestinations } from './intake/fit-connect/destination.ts';
 import { FitConnectPoller } from './intake/fit-connect/poller.ts';
 import { registerFitConnectPolls } from './intake/fit-connect/poll-job.ts';
 import { fitConnectCallbackRoutes } from './intake/fit-connect/callback-route.ts';
+import { hubKeys } from './security/hub-keys.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -119,7 +120,10 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
   };
   try {
     const databaseUrl = opts.databaseUrl ?? hub.database.url;
+    const keys = hubKeys({ env: opts.env ?? process.env, dataDir: opts.dataDir, postgres: Boolean(databaseUrl), logger });
+    cleanup.push(async () => keys?.close());
     const store = await openStore({
+      keys,
       url: databaseUrl || undefined,
       sqliteFile: path.join(opts.dataDir, 'amtsbote.sqlite'),
       exclusive: true,

@@ -42,12 +42,15 @@ export async function loadConfigIfPresent(o: DatabaseCommandOptions): Promise<Lo
 
 /**
  * Opens the database: `--database-url`, else the configuration's, else the data folder's SQLite file. Without
- * claiming it: a running hub may be using it too.
+ * claiming it: a running hub may be using it too. With the hub's keys (docs/keys.md), when there are any.
  */
 export async function openConfiguredStore(o: DatabaseCommandOptions, config?: LoadedConfig): Promise<Store> {
-  const { openStore } = await import('../store/index.ts');
+  const [{ openStore }, { loadKeys }] = await Promise.all([import('../store/index.ts'), import('../security/key-files.ts')]);
   const url = o.databaseUrl || config?.hub.database.url || undefined;
+  // The hub's keys, so a command reads what the hub sealed; a command never makes keys of its own.
+  const { keys } = loadKeys({ env: process.env, dataDir: path.resolve(o.data), generate: false });
   return openStore({
+    keys,
     url,
     sqliteFile: path.join(path.resolve(o.data), 'amtsbote.sqlite'),
     ...(o.databaseSchema ? { schema: o.databaseSchema } : {}),

@@ -164,6 +164,24 @@ withDatabaseOptions(user.command('remove').description('remove an account and en
 withDatabaseOptions(
   user.command('passwd').description('set a new password (env AMTSBOTE_NEW_PASSWORD or stdin); ends its sessions').argument('<name>'),
 ).action(async (name: string, o) => (await import('./user.ts')).userPasswd(name, o));
+const keys = program.command('keys').description('keys for encryption at rest (docs/keys.md)');
+keys
+  .command('generate')
+  .description(
+    'add a fresh data key (or --index key) to its key file as the current one, older keys kept for reading; prints its id, never the key',
+  )
+  .option('-d, --data <dir>', 'data folder whose keys/ to use (env AMTSBOTE_DATA)', process.env.AMTSBOTE_DATA ?? './data')
+  .option('--index', 'an index key (keyed hashes for idempotency) instead of a data key')
+  .option('--file <path>', 'the key file (default: AMTSBOTE_DATA_KEYS_FILE / AMTSBOTE_INDEX_KEYS_FILE, else <data>/keys/)')
+  .action(async (o) => (await import('./keys.ts')).keysGenerate(o));
+withDatabaseOptions(
+  keys
+    .command('rotate')
+    .description(
+      're-seal every value that another data key (or none) sealed with the current one, in batches, beside a running hub; resumable',
+    )
+    .option('--batch <rows>', 'rows per batch, each its own transaction', '200'),
+).action(async (o) => (await import('./keys.ts')).keysRotate(o));
 
 program.parseAsync(process.argv).catch((e: Error) => {
   // Configuration errors are for people: print them, not a stack.

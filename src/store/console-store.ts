@@ -9,6 +9,7 @@ import {
 } from './console-search.ts';
 import { overview, type Overview } from './console-overview.ts';
 import { formData, resolveSubmissionIds, timeline, type Timeline } from './console-timeline.ts';
+import type { Sealing } from './sealing.ts';
 
 export type * from './console-search.ts';
 export type * from './console-overview.ts';
@@ -19,7 +20,10 @@ export type * from './console-timeline.ts';
  * asker's tenant restriction (Principal's `tenantRestriction`): undefined for all tenants, a list for those.
  */
 export class ConsoleStore {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    private readonly sealing: Sealing,
+  ) {}
 
   search(f: SubmissionSearch, limit: number, after?: SearchCursor): Promise<SearchPage> {
     return searchSubmissions(this.db, f, limit, after);
@@ -34,7 +38,7 @@ export class ConsoleStore {
   }
 
   timeline(id: string, tenants: readonly string[] | undefined): Promise<Timeline | undefined> {
-    return timeline(this.db, id, tenants);
+    return timeline(this.db, this.sealing, id, tenants);
   }
 
   resolve(idOrExternal: string, tenants: readonly string[] | undefined): Promise<string[]> {
@@ -42,6 +46,6 @@ export class ConsoleStore {
   }
 
   formData(id: string, tenants: readonly string[] | undefined): Promise<unknown | undefined> {
-    return formData(this.db, id, tenants);
+    return formData(this.db, this.sealing, id, tenants);
   }
 }

@@ -2,6 +2,7 @@ import type { Db } from './tables.ts';
 import type { SubmissionView } from './types.ts';
 import { getSubmission } from './submissions.ts';
 import { readEvents } from './events.ts';
+import { fields, type Sealing } from './sealing.ts';
 
 // One submission as the console and `amtsbote submissions show` tell it: what happened, in order — its sync log
 // events, every attempt with error and duration, the status history heard from back offices, and the status
@@ -51,12 +52,17 @@ export interface Timeline {
 }
 
 /** The submission's timeline, oldest first; undefined when it does not exist or lies outside `tenants`. */
-export async function timeline(db: Db, id: string, tenants: readonly string[] | undefined): Promise<Timeline | undefined> {
+export async function timeline(
+  db: Db,
+  sealing: Sealing,
+  id: string,
+  tenants: readonly string[] | undefined,
+): Promise<Timeline | undefined> {
   const s = await getSubmission(db, id);
   if (!s || (tenants && !tenants.includes(s.tenant))) return undefined;
   const targetOf = new Map(s.deliveries.map((d) => [d.id, d.targetId]));
   const [events, history, outbox, current] = await Promise.all([
-    readEvents(db, id),
+    readEvents(db, sealing, id),
     db.selectFrom('status_history').selectAll().where('submission_id', '=', id).orderBy('at').orderBy('id').execute(),
     db.selectFrom('status_outbox').selectAll().where('submission_id', '=', id).orderBy('sequence').execute(),
     db.selectFrom('submission_status').selectAll().where('submission_id', '=', id).executeTakeFirst(),
@@ -105,7 +111,13 @@ export async function timeline(db: Db, id: string, tenants: readonly string[] | 
   entries.sort((a, b) => a.at - b.at);
   return {
     submission: s,
-    portalStatus: current ? { status: current.status, reason: current.reason, at: Number(current.at) } : null,
+    portalStatus: current
+      ? {
+          status: current.status,
+          reason: sealing.openTextOrNull(current.reason, { tenant: s.tenant, submissionId: id, field: fields.submissionReason }),
+          at: Number(current.at),
+        }
+      : null,
     entries,
   };
 }
@@ -123,9 +135,10 @@ export async function resolveSubmissionIds(db: Db, idOrExternal: string, tenants
 }
 
 /** The form data (applicant and data) of a submission, for a principal allowed to see it; the caller audits the view. */
-export async function formData(db: Db, id: string, tenants: readonly string[] | undefined): Promise<unknown | undefined> {
-  let q = db.selectFrom('submissions').select(['content']).where('id', '=', id);
+export async function formData(db: Db, sealing: Sealing, id: string, tenants: readonly string[] | undefined): Promise<unknown | undefined> {
+  let q = db.selectFrom('submissions').select(['content', 'data_kid', 'tenant']).where('id', '=', id);
   if (tenants) q = tenants.length ? q.where('tenant', 'in', [...tenants]) : q.where('tenant', '=', '\u0000');
   const r = await q.executeTakeFirst();
-  return r ? (JSON.parse(r.content) as unknown) : undefined;
+  if (!r) return undefined;
+  return JSON.parse(sealing.openRowText(r.content, r.data_kid, { tenant: r.tenant, submissionId: id, field: fields.content })) as unknown;
 }

@@ -1,5 +1,6 @@
 import type { Db } from './tables.ts';
 import type { EventView } from './types.ts';
+import { fields, type Sealing } from './sealing.ts';
 
 /** The row an event is about: a delivery (id) or a whole submission (id null). */
 export interface EventSubject {
@@ -27,9 +28,16 @@ export async function insertEvent(trx: Db, c: EventSubject, at: number, type: st
     .execute();
 }
 
-/** The sync log of one submission, oldest first. */
-export async function readEvents(db: Db, submissionId: string): Promise<EventView[]> {
+/** The sync log of one submission, oldest first; a status event's sealed reason opened. */
+export async function readEvents(db: Db, sealing: Sealing, submissionId: string): Promise<EventView[]> {
   const rows = await db.selectFrom('events').selectAll().where('submission_id', '=', submissionId).orderBy('id').execute();
+  const open = (e: (typeof rows)[number]): Record<string, unknown> | null => {
+    if (!e.detail) return null;
+    const d = JSON.parse(e.detail) as Record<string, unknown>;
+    if (typeof d.reason === 'string' && typeof d.at === 'string' && e.type === 'status.recorded')
+      d.reason = sealing.openText(d.reason, { tenant: e.tenant, submissionId, field: fields.eventReason(e.delivery_id, d.at) });
+    return d;
+  };
   return rows.map((e) => ({
     id: Number(e.id),
     at: e.at,
@@ -39,6 +47,6 @@ export async function readEvents(db: Db, submissionId: string): Promise<EventVie
     tenant: e.tenant,
     service: e.service,
     target: e.target,
-    detail: e.detail ? (JSON.parse(e.detail) as Record<string, unknown>) : null,
+    detail: open(e),
   }));
 }

@@ -11,16 +11,20 @@ export type { FitConnectStore, Pickup, PickupState } from './fit-connect-store.t
 export { uuidv7 } from './ids.ts';
 export type { AuditInput, AuditRecord, AuditVerdict, AuditFilter } from './audit-store.ts';
 export type { AccountRow, SessionRow } from './access-store.ts';
+export type { FieldKeys } from './sealing.ts';
+export type { RotationProgress } from './rotation.ts';
 
 import { connect, type DatabaseOptions } from './connect.ts';
 import { migrate } from './migrate.ts';
 import { Store } from './store.ts';
+import { Sealing, type FieldKeys } from './sealing.ts';
 
 /**
  * Connects, migrates and returns the store: the one way to build it. The hub opens it once at start-up and hands
  * it (or one of its parts: `status`, `reconcile`, `portalReconcile`, `prune`) to whatever needs the database.
+ * With `keys`, personal values are encrypted at rest (docs/keys.md); without, they are stored in clear.
  */
-export async function openStore(opts: DatabaseOptions): Promise<Store> {
+export async function openStore(opts: DatabaseOptions & { keys?: FieldKeys | undefined }): Promise<Store> {
   const conn = await connect(opts);
   try {
     await migrate(conn);
@@ -28,5 +32,5 @@ export async function openStore(opts: DatabaseOptions): Promise<Store> {
     await conn.close();
     throw e;
   }
-  return new Store(conn);
+  return new Store(conn, new Sealing(opts.keys));
 }

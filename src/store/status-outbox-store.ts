@@ -6,6 +6,7 @@ import { OUTBOX_OPEN_SQL } from './migrations/0006-status-channel.ts';
 import type { ClaimedStatusUpdate, StatusUpdateResult } from './status-types.ts';
 import type { OutboxState } from './status-tables.ts';
 import type { Database } from './tables.ts';
+import { fields, Sealing } from './sealing.ts';
 
 /**
  * The portal outbox half of the status store: claiming due updates with a lease, recording how sending went,
@@ -15,6 +16,8 @@ export class StatusOutboxStore {
   constructor(
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
+    /** Status reasons are sealed at rest (docs/keys.md); the portal's callback gets them opened. */
+    readonly sealing: Sealing = new Sealing(),
   ) {}
 
   /**
@@ -79,7 +82,11 @@ export class StatusOutboxStore {
           service: s.service,
           sequence: r.sequence,
           status: r.status as PortalStatus,
-          reason: r.reason,
+          reason: this.sealing.openTextOrNull(r.reason, {
+            tenant: s.tenant,
+            submissionId: r.submission_id,
+            field: fields.outboxReason(r.id),
+          }),
           at: r.at,
           attempt: r.attempts,
           createdAt: r.created_at,

@@ -3,6 +3,7 @@ import type { Database } from './tables.ts';
 import { insertEvent } from './events.ts';
 import type { StatusEffect } from './status-tables.ts';
 import { StatusOutboxStore } from './status-outbox-store.ts';
+import { fields } from './sealing.ts';
 import type { PortalStatus, StatusSource } from '../core/status/types.ts';
 import { combineStatuses } from '../core/status/combine.ts';
 import { statusKey } from '../core/status/mapping.ts';
@@ -181,11 +182,16 @@ export class StatusStore extends StatusOutboxStore {
       tenant: c.tenant,
       service: c.service,
     };
-    const current = await trx
+    const bind = (field: string) => ({ tenant: c.tenant, submissionId: c.submission_id, field });
+    const currentRow = await trx
       .selectFrom('delivery_status')
       .select(['portal_status', 'reason'])
       .where('delivery_id', '=', c.id)
       .executeTakeFirst();
+    const current = currentRow && {
+      portal_status: currentRow.portal_status,
+      reason: this.sealing.openTextOrNull(currentRow.reason, bind(fields.deliveryReason(c.id))),
+    };
     const key = n.word === null ? '' : statusKey(n.word);
     const portal = n.word === null ? 'RECEIVED' : rules.map(c.target_id, n.word);
     // The hub's own delivery only sets the floor: a case the back office already reported on keeps its status.
@@ -218,7 +224,7 @@ export class StatusStore extends StatusOutboxStore {
         backoffice_status: n.word,
         status_key: key,
         portal_status: portal,
-        reason: n.reason,
+        reason: this.sealing.textOrNull(n.reason, bind(fields.historyReason(c.id, key, n.at))),
         at: n.at,
         recorded_at: rules.now,
         effect,
@@ -231,28 +237,28 @@ export class StatusStore extends StatusOutboxStore {
       await trx.updateTable('deliveries').set({ backoffice_status: n.word, backoffice_status_at: n.at }).where('id', '=', c.id).execute();
     }
     if (effect === 'applied') {
+      const reason = this.sealing.textOrNull(n.reason, bind(fields.deliveryReason(c.id)));
       await trx
         .insertInto('delivery_status')
         .values({
           delivery_id: c.id,
           submission_id: c.submission_id,
           portal_status: portal!,
-          reason: n.reason,
+          reason,
           at: n.at,
           updated_at: rules.now,
         })
-        .onConflict((oc) =>
-          oc.column('delivery_id').doUpdateSet({ portal_status: portal!, reason: n.reason, at: n.at, updated_at: rules.now }),
-        )
+        .onConflict((oc) => oc.column('delivery_id').doUpdateSet({ portal_status: portal!, reason, at: n.at, updated_at: rules.now }))
         .execute();
     }
+    const at = new Date(n.at).toISOString();
     await insertEvent(trx, c, rules.now, 'status.recorded', {
       source: n.source,
       ...(n.word !== null ? { backofficeStatus: n.word } : {}),
       portalStatus: portal,
-      at: new Date(n.at).toISOString(),
+      at,
       effect,
-      ...(n.reason ? { reason: n.reason } : {}),
+      ...(n.reason ? { reason: this.sealing.text(n.reason, bind(fields.eventReason(c.id, at))) } : {}),
     });
     const result: StatusRecordResult = { ...base, recorded: true, outcome: effect, ...(portal ? { portalStatus: portal } : {}) };
     if (effect !== 'applied') return result;
@@ -330,14 +336,20 @@ export class StatusStore extends StatusOutboxStore {
     if (bySubmission.size === 0) return out;
     // In one order, so concurrent batches upsert their submissions' statuses without waiting on each other in a cycle.
     const ids = [...bySubmission.keys()].sort();
-    const rows = await trx
-      .selectFrom('deliveries as d')
-      .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
-      .select(['d.submission_id', 'ds.portal_status', 'ds.reason', 'ds.at'])
-      .where('d.submission_id', 'in', ids)
-      .execute();
+    const bind = (submissionId: string, field: string) => ({ tenant: bySubmission.get(submissionId)!.tenant, submissionId, field });
+    const rows = (
+      await trx
+        .selectFrom('deliveries as d')
+        .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
+        .select(['d.id', 'd.submission_id', 'ds.portal_status', 'ds.reason', 'ds.at'])
+        .where('d.submission_id', 'in', ids)
+        .execute()
+    ).map((r) => ({ ...r, reason: this.sealing.openTextOrNull(r.reason, bind(r.submission_id, fields.deliveryReason(r.id))) }));
     const befores = new Map(
-      (await trx.selectFrom('submission_status').selectAll().where('submission_id', 'in', ids).execute()).map((r) => [r.submission_id, r]),
+      (await trx.selectFrom('submission_status').selectAll().where('submission_id', 'in', ids).execute()).map((r) => [
+        r.submission_id,
+        { ...r, reason: this.sealing.openTextOrNull(r.reason, bind(r.submission_id, fields.submissionReason)) },
+      ]),
     );
     const updates: {
       submission_id: string;
@@ -367,7 +379,7 @@ export class StatusStore extends StatusOutboxStore {
     if (updates.length === 0) return out;
     await trx
       .insertInto('submission_status')
-      .values(updates)
+      .values(updates.map((u) => ({ ...u, reason: this.sealing.textOrNull(u.reason, bind(u.submission_id, fields.submissionReason)) })))
       .onConflict((oc) =>
         oc.column('submission_id').doUpdateSet((eb) => ({
           status: eb.ref('excluded.status'),
@@ -383,20 +395,23 @@ export class StatusStore extends StatusOutboxStore {
       await trx
         .insertInto('status_outbox')
         .values(
-          outbox.map((u) => ({
-            id: rules.newId(),
-            submission_id: u.submission_id,
-            portal_id: bySubmission.get(u.submission_id)!.portal_id,
-            sequence: u.sequence,
-            status: u.status,
-            reason: u.reason,
-            at: u.at,
-            state: 'pending' as const,
-            attempts: 0,
-            next_attempt_at: rules.now,
-            created_at: rules.now,
-            updated_at: rules.now,
-          })),
+          outbox.map((u) => {
+            const id = rules.newId();
+            return {
+              id,
+              submission_id: u.submission_id,
+              portal_id: bySubmission.get(u.submission_id)!.portal_id,
+              sequence: u.sequence,
+              status: u.status,
+              reason: this.sealing.textOrNull(u.reason, bind(u.submission_id, fields.outboxReason(id))),
+              at: u.at,
+              state: 'pending' as const,
+              attempts: 0,
+              next_attempt_at: rules.now,
+              created_at: rules.now,
+              updated_at: rules.now,
+            };
+          }),
         )
         .execute();
     }
@@ -426,6 +441,8 @@ export class StatusStore extends StatusOutboxStore {
 
   /** The submission's current portal status and its history, oldest news first. */
   async view(submissionId: string): Promise<SubmissionStatusView> {
+    const tenant = await this.tenantOf(submissionId);
+    const open = (reason: string | null, field: string) => this.sealing.openTextOrNull(reason, { tenant, submissionId, field });
     const current = await this.db.selectFrom('submission_status').selectAll().where('submission_id', '=', submissionId).executeTakeFirst();
     const history = await this.db
       .selectFrom('status_history')
@@ -436,7 +453,12 @@ export class StatusStore extends StatusOutboxStore {
       .execute();
     return {
       current: current
-        ? { status: current.status as PortalStatus, reason: current.reason, at: current.at, sequence: current.sequence }
+        ? {
+            status: current.status as PortalStatus,
+            reason: open(current.reason, fields.submissionReason),
+            at: current.at,
+            sequence: current.sequence,
+          }
         : null,
       history: history.map((h) => ({
         at: h.at,
@@ -446,14 +468,30 @@ export class StatusStore extends StatusOutboxStore {
         deliveryId: h.delivery_id,
         backofficeStatus: h.backoffice_status,
         portalStatus: h.portal_status as PortalStatus | null,
-        reason: h.reason,
+        reason: open(h.reason, fields.historyReason(h.delivery_id, h.status_key, h.at)),
         effect: h.effect,
       })),
     };
   }
 
-  /** A portal's outbox rows for one submission, in order (tests, operators). */
+  /** A portal's outbox rows for one submission, in order, reasons opened (tests, operators). */
   async outbox(submissionId: string) {
-    return this.db.selectFrom('status_outbox').selectAll().where('submission_id', '=', submissionId).orderBy('sequence').execute();
+    const tenant = await this.tenantOf(submissionId);
+    const rows = await this.db
+      .selectFrom('status_outbox')
+      .selectAll()
+      .where('submission_id', '=', submissionId)
+      .orderBy('sequence')
+      .execute();
+    return rows.map((r) => ({
+      ...r,
+      reason: this.sealing.openTextOrNull(r.reason, { tenant, submissionId, field: fields.outboxReason(r.id) }),
+    }));
+  }
+
+  /** The tenant a submission's sealed values are bound to ('' for an unknown one: it has no rows to open). */
+  private async tenantOf(submissionId: string): Promise<string> {
+    const s = await this.db.selectFrom('submissions').select('tenant').where('id', '=', submissionId).executeTakeFirst();
+    return s?.tenant ?? '';
   }
 }

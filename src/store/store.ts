@@ -36,6 +36,8 @@ import { AccessStore } from './access-store.ts';
 import { ConsoleStore } from './console-store.ts';
 import { recallMemo, rememberMemo } from './memos.ts';
 import { FitConnectStore } from './fit-connect-store.ts';
+import { Sealing } from './sealing.ts';
+import { KeyRotation } from './rotation.ts';
 
 /**
  * The one place that speaks SQL, built once (openStore) and handed to whoever needs it. It is the delivery
@@ -61,6 +63,10 @@ export class Store {
   readonly console: ConsoleStore;
   /** FIT-Connect pickups: each platform submission once, and what is still owed to the platform. */
   readonly fitConnect: FitConnectStore;
+  /** Encryption at rest: seals what is written, opens what is read (docs/keys.md). */
+  readonly sealing: Sealing;
+  /** `amtsbote keys rotate`: re-seals, batch by batch, what the current key did not seal. */
+  readonly rotation: KeyRotation;
 
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
@@ -69,19 +75,24 @@ export class Store {
   private readonly breakerListeners: ((c: BreakerChange) => void)[] = [];
   private deliveredHook: DeliveredHook | undefined;
 
-  constructor(private readonly conn: Connection) {
+  constructor(
+    private readonly conn: Connection,
+    sealing: Sealing = new Sealing(),
+  ) {
     this.db = conn.db;
     this.dialect = conn.dialect;
-    this.status = new StatusStore(this.db, this.dialect);
+    this.sealing = sealing;
+    this.rotation = new KeyRotation(this.db, sealing);
+    this.status = new StatusStore(this.db, this.dialect, sealing);
     this.reconcile = new ReconcileStore(this.db, this.dialect);
     this.portalReconcile = new PortalReconcileStore(this.db, this.dialect);
     this.prune = new PruneStore(this.db, this.dialect);
     this.audit = new AuditStore(this.db, this.dialect);
     this.access = new AccessStore(this.db);
-    this.console = new ConsoleStore(this.db);
+    this.console = new ConsoleStore(this.db, this.sealing);
     this.fitConnect = new FitConnectStore(this.db, this.dialect);
     const writers = this.dialect.writers;
-    this.intake = new GroupCommit((batch) => writeSubmissions(this.db, batch), 200, writers);
+    this.intake = new GroupCommit((batch) => writeSubmissions(this.db, this.sealing, batch), 200, writers);
     this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);
   }
 
@@ -164,7 +175,7 @@ export class Store {
 
   /** The submission's data for mapping: content and attachments. */
   messageSource(submissionId: string): Promise<MessageSource | undefined> {
-    return messageSource(this.db, submissionId);
+    return messageSource(this.db, this.sealing, submissionId);
   }
 
   /** A submission with its deliveries and their attempts; no form data. */
@@ -174,7 +185,7 @@ export class Store {
 
   /** The sync log of one submission, oldest first. */
   events(submissionId: string): Promise<EventView[]> {
-    return readEvents(this.db, submissionId);
+    return readEvents(this.db, this.sealing, submissionId);
   }
 
   /** Counts of deliveries by state, for health, metrics and the stuck-deliveries job. */

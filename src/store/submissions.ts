@@ -2,19 +2,24 @@ import type { Kysely } from 'kysely';
 import type { Database, Db } from './tables.ts';
 import type { CreateResult, MessageSource, NewSubmission, SubmissionView } from './types.ts';
 import { chunks } from './chunks.ts';
+import { fields, type Sealing } from './sealing.ts';
 
 // Submissions in and out: intake's batched write (deduplicated by portal and external id), the data a mapping
 // reads, and the operator's view of a submission with its deliveries and attempts.
 
-/** One transaction for a batch of submissions, written as a few multi-row statements. */
-export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): Promise<CreateResult[]> {
-  return db.transaction().execute(async (trx) => {
-    const inserted = new Set<string>();
-    for (const rows of chunks(batch, 500)) {
-      const ids = await trx
-        .insertInto('submissions')
-        .values(
-          rows.map((s) => ({
+/**
+ * One transaction for a batch of submissions, written as a few multi-row statements. Personal values are sealed
+ * before the transaction begins, so the write lock is not held while they are encrypted.
+ */
+export function writeSubmissions(db: Kysely<Database>, sealing: Sealing, batch: NewSubmission[]): Promise<CreateResult[]> {
+  const kid = sealing.kid;
+  const rowsOf = new Map(
+    batch.map((s) => {
+      const b = (field: string) => ({ tenant: s.tenant, submissionId: s.id, field });
+      return [
+        s.id,
+        {
+          row: {
             id: s.id,
             portal_id: s.portalId,
             external_id: s.externalId,
@@ -22,12 +27,31 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
             service: s.service,
             submitted_at: s.submittedAt,
             received_at: s.receivedAt,
-            body_hash: s.bodyHash,
-            content: s.content,
-            original: s.original?.bytes ?? null,
+            body_hash: sealing.bodyHash(s.bodyHash),
+            content: sealing.text(s.content, b(fields.content)),
+            original: s.original ? sealing.bytes(s.original.bytes, b(fields.original)) : null,
             original_media_type: s.original?.mediaType ?? null,
+            data_kid: kid,
+          },
+          attachments: s.attachments.map((a, position) => ({
+            submission_id: s.id,
+            position,
+            filename: sealing.text(a.filename, b(fields.attachmentName(position))),
+            media_type: a.mediaType,
+            size: a.size,
+            sha256: sealing.text(a.sha256, b(fields.attachmentHash(position))),
+            content: sealing.bytes(a.content, b(fields.attachmentContent(position))),
           })),
-        )
+        },
+      ];
+    }),
+  );
+  return db.transaction().execute(async (trx) => {
+    const inserted = new Set<string>();
+    for (const rows of chunks(batch, 500)) {
+      const ids = await trx
+        .insertInto('submissions')
+        .values(rows.map((s) => rowsOf.get(s.id)!.row))
         .onConflict((oc) => oc.columns(['portal_id', 'external_id']).doNothing())
         .returning('id')
         .execute();
@@ -45,17 +69,7 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
       for (const f of found) firsts.set(`${f.portal_id}\u0000${f.external_id}`, f);
     }
     const created = batch.filter((s) => inserted.has(s.id));
-    const attachments = created.flatMap((s) =>
-      s.attachments.map((a, position) => ({
-        submission_id: s.id,
-        position,
-        filename: a.filename,
-        media_type: a.mediaType,
-        size: a.size,
-        sha256: a.sha256,
-        content: a.content,
-      })),
-    );
+    const attachments = created.flatMap((s) => rowsOf.get(s.id)!.attachments);
     for (const rows of chunks(attachments, 100)) await trx.insertInto('attachments').values(rows).execute();
     const deliveries = created.flatMap((s) =>
       s.deliveries.map((d) => ({
@@ -97,25 +111,38 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
       if (inserted.has(s.id)) return { outcome: 'created', id: s.id };
       const first = firsts.get(`${s.portalId}\u0000${s.externalId}`);
       if (!first) throw new Error(`submission ${s.portalId}/${s.externalId} was neither inserted nor found`);
-      return { outcome: 'duplicate', id: first.id, sameBody: first.body_hash === s.bodyHash };
+      return { outcome: 'duplicate', id: first.id, sameBody: sealing.sameBody(first.body_hash, s.bodyHash) };
     });
   });
 }
 
-/** The submission's data for mapping: content and attachments. */
-export async function messageSource(db: Db, submissionId: string): Promise<MessageSource | undefined> {
+/** The submission's data for mapping: content and attachments, opened. */
+export async function messageSource(db: Db, sealing: Sealing, submissionId: string): Promise<MessageSource | undefined> {
   const s = await db
     .selectFrom('submissions')
-    .select(['portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'content', 'original', 'original_media_type'])
+    .select([
+      'portal_id',
+      'external_id',
+      'tenant',
+      'service',
+      'submitted_at',
+      'received_at',
+      'content',
+      'original',
+      'original_media_type',
+      'data_kid',
+    ])
     .where('id', '=', submissionId)
     .executeTakeFirst();
   if (!s) return undefined;
   const attachments = await db
     .selectFrom('attachments')
-    .select(['filename', 'media_type', 'size', 'sha256', 'content'])
+    .select(['position', 'filename', 'media_type', 'size', 'sha256', 'content'])
     .where('submission_id', '=', submissionId)
     .orderBy('position')
     .execute();
+  const b = (field: string) => ({ tenant: s.tenant, submissionId, field });
+  const kid = s.data_kid;
   return {
     portalId: s.portal_id,
     externalId: s.external_id,
@@ -123,16 +150,16 @@ export async function messageSource(db: Db, submissionId: string): Promise<Messa
     service: s.service,
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
-    content: s.content,
+    content: sealing.openRowText(s.content, kid, b(fields.content)),
     ...(s.original && s.original_media_type !== null
-      ? { original: { bytes: Buffer.from(s.original), mediaType: s.original_media_type } }
+      ? { original: { bytes: sealing.openRowBytes(s.original, kid, b(fields.original)), mediaType: s.original_media_type } }
       : {}),
     attachments: attachments.map((a) => ({
-      filename: a.filename,
+      filename: sealing.openRowText(a.filename, kid, b(fields.attachmentName(a.position))),
       mediaType: a.media_type,
       size: a.size,
-      sha256: a.sha256,
-      content: Buffer.from(a.content),
+      sha256: sealing.openRowText(a.sha256, kid, b(fields.attachmentHash(a.position))),
+      content: sealing.openRowBytes(a.content, kid, b(fields.attachmentContent(a.position))),
     })),
   };
 }

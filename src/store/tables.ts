@@ -23,6 +23,8 @@ export interface SubmissionsTable {
   /** An inbound channel's document exactly as sent (docs/inbound.md); null for an envelope. Never logged. */
   original: Buffer | null;
   original_media_type: string | null;
+  /** The data key that sealed content, original and attachments (docs/keys.md); null: written in clear. */
+  data_kid: string | null;
 }
 
 export interface AttachmentsTable {

@@ -22,6 +22,7 @@ describe('migrations', () => {
       '0011-console-indexes',
       '0015-delivery-memos',
       '0012-fit-connect-pickups',
+      '0013-sealed-data',
     ]);
   });
 

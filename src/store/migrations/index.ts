@@ -14,6 +14,7 @@ import { access } from './0010-access.ts';
 import { consoleIndexes } from './0011-console-indexes.ts';
 import { deliveryMemos } from './0015-delivery-memos.ts';
 import { fitConnectPickups } from './0012-fit-connect-pickups.ts';
+import { sealedData } from './0013-sealed-data.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -30,6 +31,7 @@ export const allMigrations: readonly MigrationModule[] = [
   consoleIndexes,
   deliveryMemos,
   fitConnectPickups,
+  sealedData,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */
