@@ -129,9 +129,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await documented(await get(path, GE_TOKEN), '/api/v1/console/submissions/{id}/form-data', 'get')).status).to.equal(403);
       const body = await documented(await get(path), '/api/v1/console/submissions/{id}/form-data', 'get');
       expect(body.content.applicant.familyName).to.equal('Mustermann');
-      const audit = t.logLines.map((l) => JSON.parse(l)).filter((l) => l.message === 'audit: form-data-viewed');
+      const audit = [];
+      for await (const r of t.hub.store.audit.records()) if (r.action === 'form-data-viewed') audit.push(r);
       expect(audit).to.have.length(1);
       expect(audit[0]).to.include({ actor: 'token:admin', subject: ids.geOk, tenant: GE });
+      expect((await t.hub.store.audit.verify()).ok).to.equal(true);
     });
 
     it('gives a Gelsenkirchen operator nothing of Bottrop: search, counts, timeline, overview, log', async () => {
