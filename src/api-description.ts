@@ -15,6 +15,7 @@ import { replayFragment } from './operator/replay-openapi.ts';
 import { targetsFragment } from './operator/targets-openapi.ts';
 import { reconcileFragment } from './reconcile/openapi.ts';
 import { statusFragment } from './status/openapi.ts';
+import { sessionFragment } from './operator/access/openapi.ts';
 
 export const openApiDocument = assembleOpenApi(
   {
@@ -36,5 +37,15 @@ export const openApiDocument = assembleOpenApi(
     ].join('\n'),
     license: { name: 'MIT', identifier: 'MIT' },
   },
-  [intakeFragment, inboundFragment, healthFragment, replayFragment, statusFragment, targetsFragment, reconcileFragment, documentFragment],
+  [
+    intakeFragment,
+    inboundFragment,
+    healthFragment,
+    replayFragment,
+    statusFragment,
+    targetsFragment,
+    reconcileFragment,
+    sessionFragment,
+    documentFragment,
+  ],
 );

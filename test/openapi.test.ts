@@ -28,6 +28,7 @@ const SERVED = [
   'GET /api/v1/reconcile/runs/{id}',
   'POST /api/v1/reconcile/runs/{id}/redeliver',
   'POST /api/v1/reconcile/discrepancies/{id}/redeliver',
+  'GET /api/v1/session',
 ];
 
 const DOC_ID = 'https://amtsbote.invalid/openapi.json';
