@@ -1,5 +1,4 @@
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { expect } from 'chai';
@@ -14,6 +13,7 @@ import { accessSchema } from '../src/config/access-schema.ts';
 import { hashPassword } from '../src/operator/access/passwords.ts';
 import { principalOf } from '../src/operator/principal.ts';
 import { createHttpApp } from '../src/http/app.ts';
+import { CLIENT_SECRET, freePort, startProvider } from './support/oidc-idp.ts';
 
 const CHROMIUM_ARGS = [
   '--no-sandbox',
@@ -32,18 +32,36 @@ const PASSWORD = 'gelsenkirchen-2026!';
 describeEachDatabase('console login in a browser', ({ kind, store }) => {
   let browser: Browser;
   let server: Server;
+  let idp: Server;
   let base: string;
+  let idpUrl: string;
 
   before(async function () {
     this.timeout(30_000);
     const logger = winston.createLogger({ silent: true });
+    const [port, idpPort] = [await freePort(), await freePort()];
+    base = `http://127.0.0.1:${port}`;
+    idpUrl = `http://127.0.0.1:${idpPort}`;
+    idp = await startProvider(idpPort, `${base}/console/oidc/callback`);
     const setup = createOperatorAccess({
-      config: accessSchema.parse({ sessions: { secureCookie: false } }),
+      config: accessSchema.parse({
+        sessions: { secureCookie: false },
+        oidc: {
+          issuer: idpUrl,
+          clientId: 'amtsbote',
+          clientSecretEnv: 'TEST_OIDC_SECRET',
+          redirectUrl: `${base}/console/oidc/callback`,
+          scope: 'openid profile amtsbote',
+          label: 'Rechenzentrum',
+          claims: { role: 'amtsbote_groups', tenants: 'amtsbote_tenants' },
+          roles: { 'amtsbote-operators': 'operator', 'amtsbote-viewers': 'viewer' },
+        },
+      }),
       serverHost: '127.0.0.1',
       tenants: [{ key: '05513000' }, { key: '05512000' }],
       store: store(),
       audit: storeAuditTrail(store().audit, Date.now),
-      env: {},
+      env: { TEST_OIDC_SECRET: CLIENT_SECRET },
       logger,
       now: Date.now,
     });
@@ -75,9 +93,8 @@ describeEachDatabase('console login in a browser', ({ kind, store }) => {
       ],
     });
     server = await new Promise<Server>((resolve) => {
-      const s = app.listen(0, '127.0.0.1', () => resolve(s));
+      const s = app.listen(port, '127.0.0.1', () => resolve(s));
     });
-    base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     await store().access.addAccount(
       { name: 'ge-op', passwordHash: await hashPassword(PASSWORD), role: 'operator', tenants: ['05513000'] },
       Date.now(),
@@ -88,6 +105,7 @@ describeEachDatabase('console login in a browser', ({ kind, store }) => {
   after(async () => {
     await browser?.close();
     if (server) await new Promise((r) => server.close(r));
+    if (idp) await new Promise((r) => idp.close(r));
   });
 
   it('logs in with the keyboard, reaches the protected page, is refused a CSRF-less POST and logs out', async function () {
@@ -139,6 +157,28 @@ describeEachDatabase('console login in a browser', ({ kind, store }) => {
     await tab.screenshot({ path: path.join(SHOTS, `login-en-${kind}.png`), fullPage: true });
     // No page ran a script, and none was blocked into the console.
     expect(scripts.filter((s) => /Content Security Policy/.test(s))).to.deep.equal([]);
+    await ctx.close();
+  });
+
+  it("logs in through the data centre's OpenID provider and reaches the protected page", async function () {
+    this.timeout(60_000);
+    const ctx = await browser.newContext();
+    const tab = await ctx.newPage();
+    await tab.goto(`${base}/console/protected`);
+    await tab.screenshot({ path: path.join(SHOTS, `login-sso-${kind}.png`), fullPage: true });
+    await tab.click('text=Anmelden mit Rechenzentrum');
+    await tab.waitForURL((u) => u.href.startsWith(idpUrl));
+    await tab.fill('input[name=login]', 'anna.ge');
+    await tab.fill('input[name=password]', 'any');
+    await tab.click('button[type=submit]');
+    // The provider asks for consent once.
+    await tab.waitForSelector('button[type=submit]');
+    if (tab.url().startsWith(idpUrl)) await tab.click('button[type=submit]');
+    await tab.waitForURL(`${base}/console/protected`);
+    expect(await tab.textContent('#who')).to.equal('anna.ge');
+    expect(await tab.textContent('h1')).to.contain('(operator)');
+    await tab.click('#logout');
+    await tab.waitForURL(/\/console\/login\?out=1$/);
     await ctx.close();
   });
 });
