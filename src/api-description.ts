@@ -17,6 +17,7 @@ import { targetsFragment } from './operator/targets-openapi.ts';
 import { reconcileFragment } from './reconcile/openapi.ts';
 import { statusFragment } from './status/openapi.ts';
 import { consoleFragment } from './console/openapi.ts';
+import { sessionFragment } from './operator/access/openapi.ts';
 
 export const openApiDocument = assembleOpenApi(
   {
@@ -48,6 +49,7 @@ export const openApiDocument = assembleOpenApi(
     targetsFragment,
     reconcileFragment,
     consoleFragment,
+    sessionFragment,
     documentFragment,
   ],
 );

@@ -35,6 +35,7 @@ const SERVED = [
   'GET /api/v1/console/submissions/{id}',
   'GET /api/v1/console/submissions/{id}/form-data',
   'GET /api/v1/console/log',
+  'GET /api/v1/session',
 ];
 
 const DOC_ID = 'https://amtsbote.invalid/openapi.json';

@@ -7,7 +7,9 @@ import { eventually, FIXTURE_CONFIG, PORTAL_B_TOKEN, startTestHub, submission, t
 import { postgresReachable } from './support/databases.ts';
 import { CookieJar, logIn } from './support/browser-session.ts';
 import { hashPassword } from '../src/operator/access/passwords.ts';
-import type { AuditRecord } from '../src/store/index.ts';
+import { uuidv7, type AuditRecord } from '../src/store/index.ts';
+import { createOperatorAccess } from '../src/operator/access/index.ts';
+import { accessSchema } from '../src/config/access-schema.ts';
 
 const GE = '05513000';
 const BOT = '05512000';
@@ -124,6 +126,91 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const list = (await (await t.fetch('/api/v1/targets', { token: GE_VIEWER })).json()) as { targets: { id: string }[] };
       // dropbox serves Datteln only.
       expect(list.targets.map((x) => x.id)).to.not.include('dropbox');
+    });
+
+    it("a Gelsenkirchen operator sees and confirms only Gelsenkirchen's reconciliation findings; Bottrop's answer 404", async () => {
+      const rstore = t.hub.store.reconcile;
+      const runId = uuidv7(now);
+      await rstore.startRun({
+        id: runId,
+        job: 'reconcile',
+        scheduleId: 'on-demand',
+        scheduledFor: null,
+        filters: {},
+        instance: 'test:1',
+        startedAt: now,
+      });
+      await rstore.addDiscrepancies(runId, [
+        {
+          class: 'missing-in-backoffice',
+          action: 'awaiting-operator',
+          tenant: GE,
+          deliveryId: ids.ge.deliveryId,
+          submissionId: ids.ge.id,
+          targetId: 'backoffice',
+        },
+        {
+          class: 'missing-in-backoffice',
+          action: 'awaiting-operator',
+          tenant: BOT,
+          deliveryId: ids.bot.deliveryId,
+          submissionId: ids.bot.id,
+          targetId: 'backoffice',
+        },
+      ]);
+      await rstore.finishRun(runId, {
+        state: 'finished',
+        finishedAt: now + 1000,
+        counts: { 'missing-in-backoffice': 2 },
+        matched: 7,
+        discrepancies: 2,
+        error: null,
+      });
+      const findings: { id: number; tenant?: string }[] = [];
+      for await (const d of rstore.discrepancies(runId)) findings.push(d);
+      const botFinding = findings.find((d) => d.tenant === BOT)!.id;
+      const geFinding = findings.find((d) => d.tenant === GE)!.id;
+
+      const run = (await (await t.fetch(`/api/v1/reconcile/runs/${runId}`, { token: GE_VIEWER })).json()) as {
+        discrepancies: number | null;
+        counts: unknown;
+        discrepancyList: { tenant: string }[];
+      };
+      expect(run.discrepancyList.map((d) => d.tenant)).to.deep.equal([GE]);
+      expect([run.discrepancies, run.counts]).to.deep.equal([null, null]);
+      const csv = await (await t.fetch(`/api/v1/reconcile/runs/${runId}?format=csv`, { token: GE_VIEWER })).text();
+      expect(csv).to.contain(GE).and.not.contain(BOT);
+      const listed = (await (await t.fetch('/api/v1/reconcile/runs', { token: GE_VIEWER })).json()) as { runs: { matched: unknown }[] };
+      expect(listed.runs.every((r) => r.matched === null)).to.equal(true);
+      const full = (await (await t.fetch(`/api/v1/reconcile/runs/${runId}`, { token: MASTER })).json()) as { discrepancyList: unknown[] };
+      expect(full.discrepancyList).to.have.length(2);
+
+      expect((await post(`/api/v1/reconcile/discrepancies/${botFinding}/redeliver`, {}, GE_OPERATOR)).status).to.equal(404);
+      expect((await post(`/api/v1/reconcile/discrepancies/${geFinding}/redeliver`, {}, GE_VIEWER)).status).to.equal(403);
+      const mine = await post(`/api/v1/reconcile/discrepancies/${geFinding}/redeliver`, {}, GE_OPERATOR);
+      expect(mine.status, await mine.clone().text()).to.not.equal(404);
+      // Confirming the whole run touches only the operator's findings.
+      const all = (await (await post(`/api/v1/reconcile/runs/${runId}/redeliver`, {}, GE_OPERATOR)).json()) as {
+        results: { discrepancy: number }[];
+      };
+      expect(all.results.map((r) => r.discrepancy)).to.not.include(botFinding);
+      expect((await rstore.getDiscrepancy(botFinding))!.action).to.equal('awaiting-operator');
+    });
+
+    it('refuses to start with a cookie without Secure unless the hub listens on loopback', () => {
+      const build = (serverHost: string) =>
+        createOperatorAccess({
+          config: accessSchema.parse({ sessions: { secureCookie: false } }),
+          serverHost,
+          tenants: [],
+          store: t.hub.store,
+          audit: t.hub.audit,
+          env: {},
+          logger: t.hub.logger,
+          now: () => now,
+        });
+      expect(() => build('0.0.0.0')).to.throw(/secureCookie/);
+      expect(() => build('127.0.0.1')).to.not.throw();
     });
 
     it('a viewer reads but may not replay (403); an unknown token is 401', async () => {

@@ -8,6 +8,15 @@ import { requires } from '../http/openapi/security.ts';
 import { ref, type ResponseObject } from '../http/openapi/types.ts';
 import { replayedDeliveryAnswer, replayFilterBody, replayOneBody, replayReportAnswer } from './replay-schemas.ts';
 
+/** A viewer (or a session without its CSRF token) may not replay. */
+const forbidden = problemResponse(
+  'operator-forbidden',
+  'The login may not replay (role viewer), or a console session sent no CSRF token.',
+  {
+    detail: 'this needs the role operator',
+  },
+);
+
 const EXAMPLE_ID = '019a9f3c-6b2e-7d41-9c1a-4f2b8e0d7a13';
 const ONE = `/api/v1/deliveries/${EXAMPLE_ID}/replay`;
 const BY_FILTER = '/api/v1/deliveries/replay';
@@ -71,6 +80,7 @@ export const replayFragment: OpenApiFragment = {
             },
           },
           '400': malformed,
+          '403': forbidden,
           '401': unauthorized('the token is not the operator token'),
           '404': problemResponse('not-found', 'No such delivery.', { detail: `no delivery ${EXAMPLE_ID}` }),
           '409': problemResponse(
@@ -135,6 +145,7 @@ export const replayFragment: OpenApiFragment = {
             },
           },
           '400': malformed,
+          '403': forbidden,
           '401': unauthorized('send Authorization: Bearer <operator token>'),
           '422': problemResponse(
             'invalid-replay',

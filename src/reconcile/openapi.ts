@@ -38,6 +38,19 @@ function op(o: Omit<Operation, 'tags' | 'security'>): Operation {
   return { tags: ['reconciliation'], security: requires('operatorToken'), ...o, responses: { ...o.responses, ...common } };
 }
 
+/** A change: also refused to a viewer, and to a console session without its CSRF token. */
+function change(o: Operation): Operation {
+  return op({
+    ...o,
+    responses: {
+      ...o.responses,
+      '403': problemResponse('operator-forbidden', 'The login may not do this (role viewer), or a console session sent no CSRF token.', {
+        detail: 'this needs the role operator',
+      }),
+    },
+  });
+}
+
 const reconcilePaths: Record<string, PathItem> = {
   '/api/v1/reconcile/runs': {
     get: op({
@@ -65,7 +78,7 @@ const reconcilePaths: Record<string, PathItem> = {
         '422': invalid,
       },
     }),
-    post: op({
+    post: change({
       operationId: 'runReconciliation',
       summary: 'Run a reconciliation now',
       description: 'Runs one now (stuck deliveries, hub vs back office, portal vs hub) and answers when it ended. Every field is optional.',
@@ -118,7 +131,7 @@ const reconcilePaths: Record<string, PathItem> = {
     }),
   },
   '/api/v1/reconcile/runs/{id}/redeliver': {
-    post: op({
+    post: change({
       operationId: 'confirmRunRedeliveries',
       summary: 'Re-deliver every case of a run that awaits an operator',
       description:
@@ -129,7 +142,7 @@ const reconcilePaths: Record<string, PathItem> = {
     }),
   },
   '/api/v1/reconcile/discrepancies/{id}/redeliver': {
-    post: op({
+    post: change({
       operationId: 'confirmRedelivery',
       summary: 'Re-deliver one case a run found missing and left to an operator',
       parameters: [idParam('The finding (`id` in the report).', { type: 'string', pattern: '^[0-9]+$' })],

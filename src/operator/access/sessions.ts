@@ -36,6 +36,8 @@ export class Sessions {
   /** A new session for `p`; the id goes into the cookie and nowhere else. */
   async open(p: Principal, account?: string): Promise<{ id: string; csrfToken: string }> {
     const id = randomBytes(32).toString('base64url');
+    // Expired sessions are refused anyway; each login clears them out, so the table holds the live ones.
+    await this.sweep();
     const t = this.now();
     await this.store.createSession({
       idHash: hashId(id),
