@@ -17,6 +17,7 @@ import { intakeRoutes } from './intake/http.ts';
 import { inboundRoutes } from './inbound/http.ts';
 import { compileInbound } from './inbound/setup.ts';
 import { createHttpApp } from './http/app.ts';
+import { answerParserErrors } from './http/client-error.ts';
 import { openApiDocument } from './api-description.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
@@ -32,6 +33,7 @@ import { reconcilePortals, reconcileTargets } from './reconcile/sides.ts';
 import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-auth.ts';
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
+import { withDatabasePassword } from './config/database-password.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -41,6 +43,8 @@ export interface HubOptions {
   host?: string | undefined;
   /** Overrides database.url: postgres://… */
   databaseUrl?: string | undefined;
+  /** `databaseUrl` came from `--database-url`: a password in it was visible in the process list (a warning says so). */
+  databaseUrlOnCommandLine?: boolean;
   /** PostgreSQL schema (tests). */
   databaseSchema?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -95,7 +99,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     for (const c of cleanup.reverse()) await c().catch((e: Error) => logger.error('shutdown step failed', { error: e.message }));
   };
   try {
-    const databaseUrl = opts.databaseUrl ?? hub.database.url;
+    // The password from AMTSBOTE_DATABASE_PASSWORD(_FILE), so it never needs the command line (database-password.ts).
+    const { url: databaseUrl, warnings: urlWarnings } = withDatabasePassword(
+      opts.databaseUrl ?? hub.database.url,
+      opts.env ?? process.env,
+      Boolean(opts.databaseUrl && opts.databaseUrlOnCommandLine),
+    );
+    for (const w of urlWarnings) logger.warn(w);
     const store = await openStore({
       url: databaseUrl || undefined,
       sqliteFile: path.join(opts.dataDir, 'amtsbote.sqlite'),
@@ -234,6 +244,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       const s = app.listen(opts.port ?? hub.server.port, opts.host ?? hub.server.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
     server.keepAliveTimeout = 65_000;
+    answerParserErrors(server);
     cleanup.push(
       () =>
         new Promise<void>((resolve) => {

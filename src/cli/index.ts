@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import { withDatabaseOptions } from './database.ts';
 import { parsePort } from './port.ts';
+import { maskPasswordInProcessTitle } from '../config/database-password.ts';
+
+// A password in --database-url has been in the process list since the start; from here on `ps` shows it masked.
+maskPasswordInProcessTitle(process.argv);
 
 const program = new Command();
 program.name('amtsbote').description('Connector hub between municipal service portals and back-office systems').version('0.1.0');
