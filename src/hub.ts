@@ -34,6 +34,7 @@ import { OPERATOR_TOKEN_ENV, operatorAuthenticator } from './operator/operator-a
 import { registerTargetMetrics } from './operator/targets-api.ts';
 import { systemClock, type Clock } from './clock.ts';
 import { withDatabasePassword } from './config/database-password.ts';
+import type { AuditTrail } from './audit/trail.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -60,6 +61,8 @@ export interface HubOptions {
    */
   clock?: Clock;
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
+  /** Where features record operator and admin actions (src/audit/trail.ts); the retention purge records `purge`. */
+  audit?: AuditTrail;
 }
 
 export interface Hub {
@@ -178,7 +181,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       onRedelivered: () => worker?.wake(),
       now: clock,
     });
-    registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
+    registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock, retention: hub.retention, audit: opts.audit });
     const authenticate = operatorAuthenticator((opts.env ?? process.env)[OPERATOR_TOKEN_ENV]);
 
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));

@@ -128,6 +128,16 @@ withDatabaseOptions(
 
 withDatabaseOptions(
   program
+    .command('purge')
+    .description(
+      'apply the retention of form data now, as the prune schedule does: deletes the form data and attachments of submissions whose deliveries all became final more than `retention` days ago; keeps their timeline',
+    )
+    .option('--dry-run', 'count per tenant and service what would be deleted, delete nothing')
+    .option('--json', 'print the counts as JSON'),
+).action(async (o) => (await import('./purge.ts')).purge(o));
+
+withDatabaseOptions(
+  program
     .command('targets')
     .description("show each target's circuit breaker, rate limit, delivery window and queue, across all instances (as GET /api/v1/targets)")
     .argument('[id]', 'only this target')

@@ -8,6 +8,7 @@ import { PORTAL_STATUSES } from '../core/status/types.ts';
 import { demoSchema } from '../demo/schema.ts';
 // Likewise the inbound channel's schema: a zod-only leaf; compiling a channel happens outside config.
 import { inboundChannelSchema } from '../inbound/channel-schema.ts';
+import { retentionSchema } from './retention.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -411,6 +412,11 @@ export const hubSchema = z
       .strict()
       .prefault({}),
     demo: demoSchema,
+    retention: retentionSchema
+      .prefault({})
+      .describe(
+        'how long form data and attachments stay once every delivery of a submission is final; the prune schedule deletes them (docs/security.md)',
+      ),
   })
   .strict();
 

@@ -106,7 +106,18 @@ export function writeSubmissions(db: Kysely<Database>, batch: NewSubmission[]): 
 export async function messageSource(db: Db, submissionId: string): Promise<MessageSource | undefined> {
   const s = await db
     .selectFrom('submissions')
-    .select(['portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'content', 'original', 'original_media_type'])
+    .select([
+      'portal_id',
+      'external_id',
+      'tenant',
+      'service',
+      'submitted_at',
+      'received_at',
+      'content',
+      'original',
+      'original_media_type',
+      'purged_at',
+    ])
     .where('id', '=', submissionId)
     .executeTakeFirst();
   if (!s) return undefined;
@@ -123,6 +134,7 @@ export async function messageSource(db: Db, submissionId: string): Promise<Messa
     service: s.service,
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
+    purgedAt: s.purged_at,
     content: s.content,
     ...(s.original && s.original_media_type !== null
       ? { original: { bytes: Buffer.from(s.original), mediaType: s.original_media_type } }
@@ -141,7 +153,7 @@ export async function messageSource(db: Db, submissionId: string): Promise<Messa
 export async function getSubmission(db: Db, id: string): Promise<SubmissionView | undefined> {
   const s = await db
     .selectFrom('submissions')
-    .select(['id', 'portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at'])
+    .select(['id', 'portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'purged_at'])
     .where('id', '=', id)
     .executeTakeFirst();
   if (!s) return undefined;
@@ -172,6 +184,7 @@ export async function getSubmission(db: Db, id: string): Promise<SubmissionView 
     service: s.service,
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
+    purgedAt: s.purged_at,
     deliveries: deliveries.map((d) => ({
       id: d.id,
       routeId: d.route_id,

@@ -21,6 +21,8 @@ export interface SubmissionsTable {
   /** An inbound channel's document exactly as sent (docs/inbound.md); null for an envelope. Never logged. */
   original: Buffer | null;
   original_media_type: string | null;
+  /** When retention deleted the form data and attachments (content is then `{}`); null while they are held. */
+  purged_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AttachmentsTable {

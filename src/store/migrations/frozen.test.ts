@@ -18,6 +18,7 @@ describe('migrations', () => {
       '0007-portal-reconcile',
       '0008-prune',
       '0009-original-content',
+      '0014-retention',
     ]);
   });
 

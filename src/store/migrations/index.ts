@@ -10,6 +10,7 @@ import { statusChannel } from './0006-status-channel.ts';
 import { portalReconcile } from './0007-portal-reconcile.ts';
 import { prune } from './0008-prune.ts';
 import { originalContent } from './0009-original-content.ts';
+import { retention } from './0014-retention.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -22,6 +23,7 @@ export const allMigrations: readonly MigrationModule[] = [
   portalReconcile,
   prune,
   originalContent,
+  retention,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */
