@@ -196,6 +196,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             logger,
             metrics,
             bodyLimit: hub.server.bodyLimit,
+            attachmentLimits: hub.intake.attachments,
             now: clock,
             onAccepted: () => worker?.wake(),
           }),

@@ -9,6 +9,7 @@ import { demoSchema } from '../demo/schema.ts';
 // Likewise the inbound channel's schema: a zod-only leaf; compiling a channel happens outside config.
 import { inboundChannelSchema } from '../inbound/channel-schema.ts';
 import { retentionSchema } from './retention.ts';
+import { attachmentLimitsSchema } from './intake-limits.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -169,6 +170,28 @@ export const portalSchema = z
     listing: portalListingSchema
       .optional()
       .describe("the portal's listing API, for reconciling portal vs hub (docs/reconciliation-portal.md)"),
+    rateLimit: z
+      .object({
+        perMinute: z.number().min(0.01).max(1_000_000).describe('submissions per minute this token may send, on each hub instance'),
+        burst: z.number().int().min(1).max(100_000).default(60).describe('submissions that may come at once after a quiet spell'),
+      })
+      .strict()
+      .optional()
+      .describe('a limit on POST /api/v1/submissions for this token: 429 with Retry-After beyond it (docs/security.md)'),
+    signing: z
+      .object({
+        secret: z.string().min(32).describe('the shared HMAC-SHA256 key, written ${env:NAME}; never logged'),
+        windowSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(3600)
+          .default(300)
+          .describe('how far the signed timestamp may lie from the hub clock, and how long a signature is remembered against replays'),
+      })
+      .strict()
+      .optional()
+      .describe('require X-Amtsbote-Timestamp and X-Amtsbote-Signature on submissions from this portal (docs/security.md)'),
   })
   .strict()
   .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, {
@@ -412,6 +435,11 @@ export const hubSchema = z
       .strict()
       .prefault({}),
     demo: demoSchema,
+    intake: z
+      .object({ attachments: attachmentLimitsSchema.prefault({}) })
+      .strict()
+      .prefault({})
+      .describe('limits on what a portal may send with one submission'),
     retention: retentionSchema
       .prefault({})
       .describe(
