@@ -240,3 +240,26 @@ describe('amtsbote purge (CLI)', () => {
     expect((await t.hub.store.getSubmission(ids[1]!))!.purgedAt, 'Bottrop has no retention').to.equal(null);
   });
 });
+
+describe('retention configuration', () => {
+  it('refuses a rule for a tenant or service the hub does not know', async () => {
+    const { loadConfig } = await import('../src/config/load.ts');
+    const { adapterRegistry } = await import('../src/config/adapter-folders.ts');
+    const { builtinAdapters } = await import('../adapters/index.ts');
+    const c = configWith(
+      'retention:\n  rules:\n    - { tenant: "05999000", formDataDays: 5 }\n    - { service: sperrmull, formDataDays: 5 }',
+    );
+    try {
+      const env = { ...process.env, BACKOFFICE_URL: 'http://127.0.0.1:1', TEST_PORTAL_A_TOKEN: 'x'.repeat(20), DROP_DIR: os.tmpdir() };
+      let message = '';
+      try {
+        loadConfig(c.dir, { adapters: await adapterRegistry(c.dir, builtinAdapters), env });
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message).to.include('no tenant 05999000').and.to.include('no service sperrmull');
+    } finally {
+      c.drop();
+    }
+  });
+});
