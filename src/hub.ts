@@ -18,6 +18,7 @@ import { inboundRoutes } from './inbound/http.ts';
 import { compileInbound } from './inbound/setup.ts';
 import { registerXtaPolling, xtaReaders } from './inbound/xta-job.ts';
 import { createHttpApp } from './http/app.ts';
+import { answerParserErrors } from './http/client-error.ts';
 import { openApiDocument } from './api-description.ts';
 import { createMetrics, type Metrics } from './operator/metrics.ts';
 import { healthRoutes } from './operator/health.ts';
@@ -45,6 +46,7 @@ import { FitConnectPoller } from './intake/fit-connect/poller.ts';
 import { registerFitConnectPolls } from './intake/fit-connect/poll-job.ts';
 import { fitConnectCallbackRoutes } from './intake/fit-connect/callback-route.ts';
 import { hubKeys } from './security/hub-keys.ts';
+import { withDatabasePassword } from './config/database-password.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -54,6 +56,8 @@ export interface HubOptions {
   host?: string | undefined;
   /** Overrides database.url: postgres://… */
   databaseUrl?: string | undefined;
+  /** `databaseUrl` came from `--database-url`: a password in it was visible in the process list (a warning says so). */
+  databaseUrlOnCommandLine?: boolean;
   /** PostgreSQL schema (tests). */
   databaseSchema?: string | undefined;
   env?: NodeJS.ProcessEnv;
@@ -71,6 +75,8 @@ export interface HubOptions {
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
   /** How the operator area admits requests; default: the operator token only (tokenAccess). */
   access?: OperatorAccess;
+  /** Where features record operator and admin actions (src/audit/trail.ts); the retention purge records `purge`. */
+  audit?: AuditTrail;
 }
 
 export interface Hub {
@@ -119,7 +125,13 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     for (const c of cleanup.reverse()) await c().catch((e: Error) => logger.error('shutdown step failed', { error: e.message }));
   };
   try {
-    const databaseUrl = opts.databaseUrl ?? hub.database.url;
+    // The password from AMTSBOTE_DATABASE_PASSWORD(_FILE), so it never needs the command line (database-password.ts).
+    const { url: databaseUrl, warnings: urlWarnings } = withDatabasePassword(
+      opts.databaseUrl ?? hub.database.url,
+      opts.env ?? process.env,
+      Boolean(opts.databaseUrl && opts.databaseUrlOnCommandLine),
+    );
+    for (const w of urlWarnings) logger.warn(w);
     const keys = hubKeys({ env: opts.env ?? process.env, dataDir: opts.dataDir, postgres: Boolean(databaseUrl), logger });
     cleanup.push(async () => keys?.close());
     const store = await openStore({
@@ -195,14 +207,14 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       onRedelivered: () => worker?.wake(),
       now: clock,
     });
-    registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock });
+    const audit = opts.audit ?? storeAuditTrail(store.audit, clock);
+    registerPrune(scheduler, hub.schedules, { prune: store.prune, metrics, now: clock, retention: hub.retention, audit });
     // XTA message boxes the hub reads (docs/xta2.md); their sockets close with the hub.
     const readers = xtaReaders(config, inbound, { store, router, logger, now: clock, onAccepted: () => worker?.wake() });
     cleanup.push(async () => {
       for (const r of readers) r.close();
     });
     registerXtaPolling(scheduler, readers);
-    const audit = storeAuditTrail(store.audit, clock);
     const operatorAccess = createOperatorAccess({
       config: hub.access,
       serverHost: opts.host ?? hub.server.host,
@@ -242,6 +254,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             logger,
             metrics,
             bodyLimit: hub.server.bodyLimit,
+            attachmentLimits: hub.intake.attachments,
             now: clock,
             onAccepted: () => worker?.wake(),
             serviceSchemas: inbound.serviceSchemas,
@@ -304,6 +317,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
       const s = app.listen(opts.port ?? hub.server.port, opts.host ?? hub.server.host, (err?: Error) => (err ? reject(err) : resolve(s)));
     });
     server.keepAliveTimeout = 65_000;
+    answerParserErrors(server);
     cleanup.push(
       () =>
         new Promise<void>((resolve) => {

@@ -30,6 +30,8 @@ const MAKES_A_CLOCK: Record<string, string> = {
   'src/cli/prune.ts': 'amtsbote prune: a process of its own',
   'src/cli/audit.ts': 'amtsbote audit: a process of its own',
   'src/cli/user.ts': 'amtsbote user: a process of its own',
+  'src/cli/purge.ts': 'amtsbote purge: a process of its own',
+  'src/cli/keys.ts': 'amtsbote keys: a process of its own',
   // The simulators stand for back offices and a portal, which keep their own time, even when the hub starts them.
   'src/demo/index.ts': 'the demo back offices and portal, not the hub',
   // The conformance kit runs an adapter against real servers on 127.0.0.1, on their time.

@@ -9,6 +9,9 @@ import { validateEnvelope } from '../src/intake/envelope.ts';
 import { problemTypes, type ProblemType } from '../src/problems.ts';
 import { eventually, PORTAL_B_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
 
+/** Bytes that start as a JPEG does (intake checks an attachment's bytes against its declared type), base64. */
+const jpeg = (rest: string) => Buffer.concat([Buffer.from([0xff, 0xd8, 0xff, 0xe0]), Buffer.from(rest)]).toString('base64');
+
 /** Every operation the express app serves (src/hub.ts, src/intake/http.ts, src/operator/health.ts), by hand. */
 const SERVED = [
   'POST /api/v1/submissions',
@@ -280,7 +283,7 @@ describe('OpenAPI description', function () {
   describe('POST /api/v1/submissions', () => {
     it('202 for JSON, with Location; GET 200 once delivered; 200 for a repeat', async () => {
       const envelope = submission({
-        attachments: [{ filename: 'foto.jpg', mediaType: 'image/jpeg', content: Buffer.from('ein Foto vom Sperrmüll').toString('base64') }],
+        attachments: [{ filename: 'foto.jpg', mediaType: 'image/jpeg', content: jpeg('ein Foto vom Sperrmüll') }],
       });
       const res = await postJson(envelope);
       expect(res.status).to.equal(202);
@@ -320,7 +323,7 @@ describe('OpenAPI description', function () {
     <express type="boolean">false</express>
     <items><item><kind>furniture</kind><quantity type="number">2</quantity></item></items>
   </data>
-  <attachments><item><filename>foto.jpg</filename><mediaType>image/jpeg</mediaType><content>${Buffer.from('Foto').toString('base64')}</content></item></attachments>
+  <attachments><item><filename>foto.jpg</filename><mediaType>image/jpeg</mediaType><content>${jpeg('Foto')}</content></item></attachments>
 </submission>`;
       const res = await post(xml, { contentType: 'application/xml; charset=utf-8' });
       expect(res.status).to.equal(202);

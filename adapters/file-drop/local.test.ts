@@ -8,6 +8,7 @@ import { capturingLogger, jsonMessage, xmlMessage } from '../../src/sdk/conforma
 import type { AdapterInstance, DeliveryContext, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import fileDrop from './index.ts';
 import { systemClock } from '../../src/clock.ts';
+import { HOSTILE_NAMES } from './test-hostile-names.ts';
 
 // Real folders under the system temp dir; the test plays the batch job where one is needed.
 
@@ -356,5 +357,38 @@ describe('file-drop local', () => {
       expect(r.ok).to.equal(false);
       expect(r.message).to.include('acknowledgement folder');
     });
+  });
+});
+
+describe('file-drop local: hostile attachment names stay in the folder', () => {
+  before(async () => {
+    root = await mkdtemp(join(tmpdir(), 'amtsbote-drop-'));
+    dir = join(root, 'drop');
+    await mkdir(dir);
+  });
+  after(async () => {
+    await Promise.all(instances.splice(0).map((i) => i.close?.()));
+    await rm(root, { recursive: true, force: true });
+  });
+
+  it('writes every attachment as one plain file inside the drop folder', async () => {
+    const a = await adapter({ attachments: 'beside' });
+    const attachments = HOSTILE_NAMES.map((filename) => ({
+      filename,
+      mediaType: 'text/plain',
+      size: 1,
+      sha256: '',
+      content: Buffer.from('x'),
+    }));
+    okResult(await a.deliver({ ...message, attachments }, ctx()));
+    // Nothing beside the drop folder, nothing below it: every file is a plain name in it.
+    expect(await readdir(root)).to.deep.equal(['drop']);
+    const files = await ls();
+    expect(files).to.have.length(HOSTILE_NAMES.length + 1);
+    for (const f of files) {
+      expect(f, f).to.match(/^[A-Za-z0-9][A-Za-z0-9._-]*$/);
+      expect(f.split('-').pop()!.split('.')[0], f).not.to.match(/^(con|nul|prn|aux|com\d|lpt\d)$/i);
+      expect(f).not.to.match(/\.$/);
+    }
   });
 });

@@ -130,12 +130,15 @@ export function timeOfMatch(m: RegExpMatchArray, today: Date): Date {
   );
 }
 
+const RESERVED = /^(con|prn|aux|nul|com[0-9]|lpt[0-9]|conin\$|conout\$)$/i;
+
 const UMLAUTS: Record<string, string> = { ä: 'ae', ö: 'oe', ü: 'ue', Ä: 'Ae', Ö: 'Oe', Ü: 'Ue', ß: 'ss' };
 
 /**
  * A citizen's attachment name made safe for any file system: the last path segment only, umlauts
- * spelled out, other accents dropped, anything else outside [A-Za-z0-9._-] as `_`, no leading dot,
- * at most 100 characters with the extension kept.
+ * spelled out, other accents dropped, anything else (control characters, bidi overrides, spaces) outside
+ * [A-Za-z0-9._-] as `_`, no leading or trailing dot, no Windows device name, at most 100 characters with the
+ * extension kept.
  */
 export function sanitizeAttachmentName(filename: string): string {
   let s = filename.split(/[/\\]/).pop() ?? '';
@@ -144,8 +147,11 @@ export function sanitizeAttachmentName(filename: string): string {
   s = s
     .replace(/[^A-Za-z0-9._-]+/g, '_')
     .replace(/^[._]+/, '')
-    .replace(/_+$/, '');
+    // Windows drops trailing dots, so `a.pdf.` and `a.pdf` would be one file there.
+    .replace(/[._]+$/, '');
   if (s === '' || /^\.*$/.test(s)) s = 'attachment';
+  // A device name (CON, NUL, COM1, …) opens the device on Windows and SMB shares, with any extension.
+  if (RESERVED.test(s.split('.')[0]!)) s = `_${s}`;
   if (s.length > 100) {
     const dot = s.lastIndexOf('.');
     const ext = dot > 0 && s.length - dot <= 10 ? s.slice(dot) : '';

@@ -8,6 +8,7 @@ import type { AdapterInstance, DeliveryContext, DeliveryResult } from '../../src
 import fileDrop from './index.ts';
 import { sftpTransport } from './sftp.ts';
 import { startSshd, type TestSshd } from './test-sshd.ts';
+import { HOSTILE_NAMES } from './test-hostile-names.ts';
 import { systemClock } from '../../src/clock.ts';
 
 // Against a real OpenSSH server on 127.0.0.1 (started here, as root with key login). The server's
@@ -160,6 +161,23 @@ describe('file-drop over SFTP (real OpenSSH)', function () {
     const r = okResult(await b.deliver({ ...message, attachments: [att] }, ctx()));
     expect(r.detail!.files as string[]).to.have.length(2);
     expect((await readdir(dir)).filter((f) => f.includes('.1-Gewerbe_Nachweis.pdf'))).to.have.length(1);
+  });
+
+  it('keeps hostile attachment names inside the remote folder as plain names', async () => {
+    const a = await adapter({ attachments: 'beside' });
+    const attachments = HOSTILE_NAMES.map((filename) => ({
+      filename,
+      mediaType: 'text/plain',
+      size: 1,
+      sha256: '',
+      content: Buffer.from('x'),
+    }));
+    const before = (await readdir(sshd.root)).sort();
+    okResult(await a.deliver({ ...message, attachments }, ctx()));
+    expect((await readdir(sshd.root)).sort(), 'nothing written beside the drop folder').to.deep.equal(before);
+    const files = await readdir(dir);
+    expect(files).to.have.length(HOSTILE_NAMES.length + 1);
+    for (const f of files) expect(f, f).to.match(/^[A-Za-z0-9][A-Za-z0-9._-]*[A-Za-z0-9_-]$/);
   });
 
   it('calls a missing remote directory retryable and check() says so', async () => {

@@ -135,6 +135,12 @@ describe('file-drop naming', () => {
     ['', 'attachment'],
     ['...', 'attachment'],
     ['a'.repeat(300) + '.pdf', 'a'.repeat(96) + '.pdf'],
+    ['CON.pdf', '_CON.pdf'],
+    ['nul', '_nul'],
+    ['com1.tar.gz', '_com1.tar.gz'],
+    ['Antrag.pdf. . .', 'Antrag.pdf'],
+    ['tab\tnew\nline\u0000nul.pdf', 'tab_new_line_nul.pdf'],
+    ['rechnung\u202Efdp.exe', 'rechnung_fdp.exe'],
   ] as const) {
     it(`sanitises the attachment name ${JSON.stringify(raw.slice(0, 40))}`, () => {
       expect(sanitizeAttachmentName(raw)).to.equal(safe);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Command } from 'commander';
 import type { LoadedConfig } from '../config/load.ts';
 import type { Store } from '../store/index.ts';
+import { withDatabasePassword } from '../config/database-password.ts';
 
 /** Where the operator commands (replay, reconcile, prune, targets) find the configuration and the database. */
 export interface DatabaseCommandOptions {
@@ -46,7 +47,9 @@ export async function loadConfigIfPresent(o: DatabaseCommandOptions): Promise<Lo
  */
 export async function openConfiguredStore(o: DatabaseCommandOptions, config?: LoadedConfig): Promise<Store> {
   const [{ openStore }, { loadKeys }] = await Promise.all([import('../store/index.ts'), import('../security/key-files.ts')]);
-  const url = o.databaseUrl || config?.hub.database.url || undefined;
+  const onCommandLine = Boolean(o.databaseUrl) && process.argv.some((a) => a === '--database-url' || a.startsWith('--database-url='));
+  const { url, warnings } = withDatabasePassword(o.databaseUrl || config?.hub.database.url || undefined, process.env, onCommandLine);
+  for (const w of warnings) console.error(`warning: ${w}`);
   // The hub's keys, so a command reads what the hub sealed; a command never makes keys of its own.
   const { keys } = loadKeys({ env: process.env, dataDir: path.resolve(o.data), generate: false });
   return openStore({

@@ -3,6 +3,10 @@
 import { Command } from 'commander';
 import { withDatabaseOptions } from './database.ts';
 import { parsePort } from './port.ts';
+import { maskPasswordInProcessTitle } from '../config/database-password.ts';
+
+// A password in --database-url has been in the process list since the start; from here on `ps` shows it masked.
+maskPasswordInProcessTitle(process.argv);
 
 const program = new Command();
 program.name('amtsbote').description('Connector hub between municipal service portals and back-office systems').version('0.1.0');
@@ -121,6 +125,16 @@ withDatabaseOptions(
     .option('--dry-run', 'count what would be deleted, delete nothing')
     .option('--json', 'print the counts as JSON'),
 ).action(async (o) => (await import('./prune.ts')).prune(o));
+
+withDatabaseOptions(
+  program
+    .command('purge')
+    .description(
+      'apply the retention of form data now, as the prune schedule does: deletes the form data and attachments of submissions whose deliveries all became final more than `retention` days ago; keeps their timeline',
+    )
+    .option('--dry-run', 'count per tenant and service what would be deleted, delete nothing')
+    .option('--json', 'print the counts as JSON'),
+).action(async (o) => (await import('./purge.ts')).purge(o));
 
 withDatabaseOptions(
   program

@@ -2,6 +2,9 @@ import path from 'node:path';
 import { DATA_KEYS_ENV, DATA_KEYS_FILE_ENV, INDEX_KEYS_ENV, INDEX_KEYS_FILE_ENV } from '../security/field-crypto.ts';
 import { addKey, dataFolderKeyFiles, type KeyKind } from '../security/key-files.ts';
 import { loadConfigIfPresent, openConfiguredStore, type DatabaseCommandOptions } from './database.ts';
+import { storeAuditTrail } from '../audit/store-trail.ts';
+import { systemClock } from '../clock.ts';
+import { osUser } from './os-user.ts';
 
 export interface KeysGenerateOptions {
   data: string;
@@ -45,7 +48,7 @@ export async function keysRotate(o: KeysRotateOptions): Promise<void> {
     const kid = store.sealing.kid;
     if (kid === null) throw new Error('no data key is configured: nothing to rotate to (docs/keys.md)');
     console.log(`re-sealing with data key ${kid}, ${batch} rows a batch`);
-    const r = await rotateKeys(store, { batch });
+    const r = await rotateKeys(store, { batch, audit: { trail: storeAuditTrail(store.audit, systemClock), actor: `cli:${osUser()}` } });
     for (const t of Object.keys(r.resealed) as (keyof typeof r.resealed)[])
       console.log(`  ${t.padEnd(20)}${String(r.resealed[t]).padStart(10)} re-sealed${r.failed[t] ? `, ${r.failed[t]} did not open` : ''}`);
     const failed = Object.values(r.failed).reduce((a, b) => a + b, 0);

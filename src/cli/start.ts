@@ -27,6 +27,7 @@ export async function start(o: StartCommandOptions): Promise<void> {
     dataDir: path.resolve(o.data),
     port: o.port ?? envPort,
     databaseUrl: o.databaseUrl,
+    databaseUrlOnCommandLine: process.argv.some((a) => a === '--database-url' || a.startsWith('--database-url=')),
     databaseSchema: o.databaseSchema,
     alongside: o.simulators ? startDemo : undefined,
   });

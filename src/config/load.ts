@@ -194,5 +194,13 @@ function checkReferences(hub: HubConfig, locate: RawConfig['locate']): { path: (
       seen.add(t.target);
     });
   });
+  // A retention rule for a tenant or service the hub does not know would never apply: a typo keeps data too long.
+  const slugs = new Set(hub.services.map((s) => s.slug));
+  hub.retention.rules.forEach((r, i) => {
+    if (r.tenant !== undefined && !tenants.has(r.tenant))
+      out.push({ path: ['retention', 'rules', i, 'tenant'], message: `no tenant ${r.tenant}` });
+    if (r.service !== undefined && !slugs.has(r.service))
+      out.push({ path: ['retention', 'rules', i, 'service'], message: `no service ${r.service} (give its slug)` });
+  });
   return out;
 }

@@ -11,6 +11,8 @@ import { inboundChannelSchema } from '../inbound/channel-schema.ts';
 import { accessSchema } from './access-schema.ts';
 import { xtaMailboxSchema } from '../inbound/xta-mailbox-schema.ts';
 import { fitConnectSchema } from './fit-connect-schema.ts';
+import { retentionSchema } from './retention.ts';
+import { attachmentLimitsSchema } from './intake-limits.ts';
 
 // One schema for the whole configuration. The folder's YAML files are merged by top-level key
 // (hub.yaml holds server/database/worker/…, tenants.yaml holds `tenants`, and so on).
@@ -171,6 +173,28 @@ export const portalSchema = z
     listing: portalListingSchema
       .optional()
       .describe("the portal's listing API, for reconciling portal vs hub (docs/reconciliation-portal.md)"),
+    rateLimit: z
+      .object({
+        perMinute: z.number().min(0.01).max(1_000_000).describe('submissions per minute this token may send, on each hub instance'),
+        burst: z.number().int().min(1).max(100_000).default(60).describe('submissions that may come at once after a quiet spell'),
+      })
+      .strict()
+      .optional()
+      .describe('a limit on POST /api/v1/submissions for this token: 429 with Retry-After beyond it (docs/security.md)'),
+    signing: z
+      .object({
+        secret: z.string().min(32).describe('the shared HMAC-SHA256 key, written ${env:NAME}; never logged'),
+        windowSeconds: z
+          .number()
+          .int()
+          .min(10)
+          .max(3600)
+          .default(300)
+          .describe('how far the signed timestamp may lie from the hub clock, and how long a signature is remembered against replays'),
+      })
+      .strict()
+      .optional()
+      .describe('require X-Amtsbote-Timestamp and X-Amtsbote-Signature on submissions from this portal (docs/security.md)'),
   })
   .strict()
   .refine((p) => (p.token ? 1 : 0) + (p.tokenHash ? 1 : 0) === 1, {
@@ -419,6 +443,16 @@ export const hubSchema = z
     access: accessSchema
       .prefault({})
       .describe("the operator console's logins: sessions, throttle, scoped tokens, OpenID Connect (docs/console-access.md)"),
+    intake: z
+      .object({ attachments: attachmentLimitsSchema.prefault({}) })
+      .strict()
+      .prefault({})
+      .describe('limits on what a portal may send with one submission'),
+    retention: retentionSchema
+      .prefault({})
+      .describe(
+        'how long form data and attachments stay once every delivery of a submission is final; the prune schedule deletes them (docs/security.md)',
+      ),
   })
   .strict();
 

@@ -292,6 +292,8 @@ export class DeliveryWorker {
 
     const src = await this.o.store.messageSource(d.submissionId);
     if (!src) return this.failed('the submission is gone', 'internal');
+    // Retention deleted the form data: sending the empty rest would file a blank case.
+    if (src.purgedAt !== null) return this.failed("the submission's form data was deleted by retention", 'purged');
     let message: OutboundMessage;
     try {
       const rendered = await renderMessage(

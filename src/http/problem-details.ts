@@ -62,6 +62,10 @@ export function registeredProblems(): ReadonlyMap<string, ProblemDef> {
 /** The problem types every API shares; documented in docs/api.md. */
 export const httpProblem = defineProblems({
   'malformed-body': { status: 400, title: 'The request body could not be parsed' },
+  // Answered by Node's HTTP parser through client-error.ts, before any route sees the request.
+  'malformed-request': { status: 400, title: 'The request is not valid HTTP/1.1' },
+  'request-timeout': { status: 408, title: 'The request took too long to arrive' },
+  'header-too-large': { status: 431, title: 'The request header fields are too large' },
   'not-found': { status: 404, title: 'Not found' },
   'method-not-allowed': { status: 405, title: 'This method is not allowed here' },
   'body-too-large': { status: 413, title: 'The request body is larger than allowed' },

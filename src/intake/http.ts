@@ -18,6 +18,10 @@ import type { Clock } from '../clock.ts';
 import { validateServiceData, type ServiceDataSchemas } from '../inbound/service-data.ts';
 import { inboundProblem } from '../inbound/problems.ts';
 import { toPointer } from '../inbound/http.ts';
+import type { AttachmentLimits } from '../config/intake-limits.ts';
+import { attachmentFaults } from './attachment-limits.ts';
+import { PortalRateLimit } from './portal-rate-limit.ts';
+import { PortalSignatures } from './portal-signature.ts';
 
 export interface IntakeOptions {
   store: Store;
@@ -27,6 +31,8 @@ export interface IntakeOptions {
   bodyLimit: string;
   /** The hub's clock: a submission is received, and its ids made, at its now. */
   now: Clock;
+  /** Limits on the attachments of one submission (configuration `intake.attachments`). */
+  attachmentLimits: AttachmentLimits;
   /** Called after a new submission is stored, so the worker can start at once instead of at its next poll. */
   onAccepted?: () => void;
   /** The services' data schemas (services[].dataSchema): bad data is refused here with 422, not at mapping time. */
@@ -40,6 +46,8 @@ const XML_TYPES = ['application/xml', 'text/xml'];
 export function intakeRoutes(opts: IntakeOptions): express.Router {
   const { store, router, logger, metrics } = opts;
   const auth = new PortalAuth(router.config.hub.portals);
+  const rateLimit = new PortalRateLimit(opts.now);
+  const signatures = new PortalSignatures(opts.now);
   const api = express.Router();
   // The body is read raw: we choose the parser by media type and answer 415 before reading anything else.
   const readBody = rawBody(opts.bodyLimit);
@@ -48,6 +56,8 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
     '/submissions',
     (req, res, next) => {
       req.portal = auth.authenticate(req);
+      // Before a byte of the body is read: a flooding token costs the hub almost nothing.
+      rateLimit.take(req.portal);
       // Parsed by RFC 9110's grammar: `charset="utf-8"` is UTF-8, and a charset inside a quoted value is not one.
       const media = parseMediaType(req.get('content-type'));
       if (!media.ok) throw httpProblem('unsupported-media-type', media.detail);
@@ -63,6 +73,7 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
       const portal = req.portal!;
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
       const isXml = res.locals.isXml === true;
+      signatures.verify(portal, req, body);
       let parsed: unknown;
       if (isXml) {
         // Bytes that are not UTF-8 would be stored as U+FFFD: refused, as for JSON.
@@ -97,6 +108,12 @@ export function intakeRoutes(opts: IntakeOptions): express.Router {
             (data.errors ?? []).map((e) => ({ pointer: toPointer(e.path), detail: e.detail })),
           );
       }
+      const faults = attachmentFaults(
+        v.envelope.attachments.map((a) => ({ mediaType: a.mediaType, content: Buffer.from(a.content, 'base64') })),
+        opts.attachmentLimits,
+      );
+      if (faults.length)
+        throw intakeProblem('invalid-submission', `${faults.length} attachment rule${faults.length > 1 ? 's' : ''} broken`, faults);
       const result = await acceptSubmission(store, router, portal, v.envelope, opts.now());
       if (!result.ok) throw refusalProblem(result);
       metrics.intakeSeconds.observe(Number(process.hrtime.bigint() - started) / 1e9);

@@ -57,6 +57,8 @@ export const exampleSubmission = {
   submittedAt: '2026-11-24T09:30:00+01:00',
   receivedAt: '2026-11-24T08:30:01.512Z',
   status: 'delivered',
+  formData: 'held',
+  purgedAt: null,
   caseStatus: { status: 'PROCESSING', reason: null, at: '2026-11-25T07:00:00.000Z', sequence: 2 },
   statusHistory: [
     {

@@ -23,6 +23,28 @@ const unauthorized = (instance: string): ResponseObject => ({
   }),
   headers: { 'WWW-Authenticate': { $ref: '#/components/headers/WWW-Authenticate' } },
 });
+/** A submission's 401: no valid token, or (for a portal with `signing`) no valid signature (docs/security.md). */
+const unauthorizedOrUnsigned = (): ResponseObject => {
+  const r = unauthorized(SUBMISSIONS);
+  const json = r.content!['application/problem+json']!;
+  return {
+    ...r,
+    description:
+      'No bearer token, or one no portal is configured with (`unauthorized`); or, for a portal that signs its requests, X-Amtsbote-Timestamp/X-Amtsbote-Signature missing, stale, wrong or replayed (`signature-invalid`).',
+    content: {
+      'application/problem+json': {
+        ...json,
+        schema: {
+          allOf: [ref('Problem')],
+          properties: {
+            type: { enum: ['urn:amtsbote:problem:unauthorized', 'urn:amtsbote:problem:signature-invalid'] },
+            status: { const: 401 },
+          },
+        },
+      },
+    },
+  };
+};
 const internalError = (instance: string) =>
   problemResponse('internal-error', 'An unexpected error in the hub; nothing was changed. Try again later.', { instance });
 
@@ -66,8 +88,8 @@ export const intakeFragment: OpenApiFragment = {
         summary: 'Send a submission',
         description: [
           'Stores the submission and queues one delivery per back office the routes name for its tenant and service.',
-          'The checks run in this order: token (401), media type and charset (415), body size (413), parsing (400),',
-          'fields (422), tenant and service known (422), tenant allowed for this portal (403), service offered for the',
+          'The checks run in this order: token (401), rate limit (429), media type and charset (415), body size (413),',
+          'signature where the portal signs (401), parsing (400), fields and attachments (422), tenant and service known (422), tenant allowed for this portal (403), service offered for the',
           'tenant (422), external id (200/409).',
           'Nothing is stored unless the answer is 202.',
         ].join(' '),
@@ -108,7 +130,7 @@ export const intakeFragment: OpenApiFragment = {
               instance: SUBMISSIONS,
             },
           ),
-          '401': unauthorized(SUBMISSIONS),
+          '401': unauthorizedOrUnsigned(),
           '403': problemResponse('tenant-not-allowed', 'The tenant exists but this portal may not submit for it.', {
             detail: 'portal portal-a may not submit for tenant 05512000',
             instance: SUBMISSIONS,
@@ -141,6 +163,12 @@ export const intakeFragment: OpenApiFragment = {
                 { pointer: '#/applicant', detail: 'required' },
               ],
             },
+          ),
+          '429': problemResponse(
+            'too-many-requests',
+            "The portal's token is over its configured rate (`rateLimit`); `Retry-After` says when to try again.",
+            { detail: 'portal ge-portal may send 60 submissions per minute', instance: SUBMISSIONS },
+            { 'Retry-After': { description: 'Seconds until one more submission is taken.', schema: { type: 'integer', minimum: 1 } } },
           ),
           '500': internalError(SUBMISSIONS),
         },

@@ -4,6 +4,8 @@ import { refusalTitles, type AcceptResult } from './accept.ts';
 /** The problem types of the portal API (POST/GET /api/v1/submissions); documented in docs/api.md. */
 export const intakeProblem = defineProblems({
   unauthorized: { status: 401, title: 'A valid portal token is required' },
+  'signature-invalid': { status: 401, title: 'The request signature is missing, stale or wrong' },
+  'too-many-requests': { status: 429, title: 'This portal sends more submissions than it may' },
   'tenant-not-allowed': { status: 403, title: refusalTitles['tenant-not-allowed'] },
   'external-id-conflict': { status: 409, title: refusalTitles['external-id-conflict'] },
   'invalid-submission': { status: 422, title: refusalTitles['invalid-submission'] },

@@ -74,6 +74,11 @@ export const submissionAnswer = z
     submittedAt: z.iso.datetime({ offset: true }).meta({ description: 'As the portal sent it.' }),
     receivedAt: time().meta({ description: 'When the hub stored it (UTC).' }),
     status: submissionStatusAnswer,
+    formData: z.enum(['held', 'purged']).meta({
+      description:
+        '`held`: the hub still holds the form data and attachments; `purged`: retention deleted them (the timeline, deliveries and status stay).',
+    }),
+    purgedAt: nullableTime('When retention deleted the form data and attachments; null while they are held.'),
     caseStatus: caseStatusAnswer,
     statusHistory: z
       .array(statusHistoryEntryAnswer)

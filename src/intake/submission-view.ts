@@ -33,6 +33,8 @@ export function submissionResource(s: SubmissionView, status: SubmissionStatusVi
     submittedAt: s.submittedAt,
     receivedAt: iso(s.receivedAt)!,
     status: submissionStatus(s),
+    formData: s.purgedAt === null ? 'held' : 'purged',
+    purgedAt: iso(s.purgedAt),
     caseStatus: status.current
       ? { status: status.current.status, reason: status.current.reason, at: iso(status.current.at)!, sequence: status.current.sequence }
       : null,

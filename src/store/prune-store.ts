@@ -2,6 +2,9 @@ import { sql, type Kysely } from 'kysely';
 import type { Dialect } from './dialect.ts';
 import type { Database } from './tables.ts';
 import { OUTBOX_FINAL_SQL } from './migrations/0008-prune.ts';
+import { countPurgeable, purgeFormData, unpurgedPairs, type PurgeCount, type PurgeCutoff } from './form-data-purge.ts';
+
+export type { PurgeCount, PurgeCutoff };
 
 /** The tables the prune job deletes from; the audit trail (events, status_history, submissions, deliveries) is not among them. */
 export const PRUNED_TABLES = ['reconcile_runs', 'reconcile_discrepancies', 'status_outbox'] as const;
@@ -31,6 +34,21 @@ export class PruneStore {
     readonly db: Kysely<Database>,
     readonly dialect: Dialect,
   ) {}
+
+  /** Retention of form data (form-data-purge.ts): the pairs that still hold some. */
+  unpurgedPairs(): Promise<{ tenant: string; service: string }[]> {
+    return unpurgedPairs(this.db);
+  }
+
+  /** Retention of form data: what a purge would delete now, per pair; deletes nothing. */
+  countPurgeable(cutoffs: readonly PurgeCutoff[]): Promise<PurgeCount[]> {
+    return countPurgeable(this.db, cutoffs);
+  }
+
+  /** Retention of form data: deletes form data and attachments past their pair's cutoff, in batches. */
+  purgeFormData(cutoffs: readonly PurgeCutoff[], o: { now: number; batchSize?: number }): Promise<PurgeCount[]> {
+    return purgeFormData(this.db, cutoffs, { now: o.now, batchSize: o.batchSize ?? DEFAULT_BATCH_SIZE });
+  }
 
   /** What `prune` would delete now, per table; deletes nothing. */
   async count(c: PruneCutoffs): Promise<PruneCounts> {

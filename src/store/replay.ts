@@ -130,7 +130,7 @@ export async function deliveryStates(db: Db, ids: readonly string[]): Promise<Ma
 /**
  * Puts a delivery still in state `from` back in the queue, due now, with a fresh retry budget (attempts so far
  * become its base) and no lease or acknowledgement left: what a replay and a reconciliation's re-delivery do.
- * False when the delivery left `from` in the meantime.
+ * False when the delivery left `from` in the meantime, or its submission's data was purged.
  */
 export async function requeue(db: Db, id: string, from: DeliveryState, attempts: number, now: number): Promise<boolean> {
   const res = await db
@@ -147,6 +147,17 @@ export async function requeue(db: Db, id: string, from: DeliveryState, attempts:
     })
     .where('id', '=', id)
     .where('state', '=', from)
+    // A submission whose data retention deleted cannot be sent again: there is nothing left to send.
+    .where(({ not, exists, selectFrom }) =>
+      not(
+        exists(
+          selectFrom('submissions as s')
+            .select('s.id')
+            .whereRef('s.id', '=', 'deliveries.submission_id')
+            .where('s.purged_at', 'is not', null),
+        ),
+      ),
+    )
     .executeTakeFirst();
   return Number(res.numUpdatedRows) > 0;
 }

@@ -131,6 +131,7 @@ export async function messageSource(db: Db, sealing: Sealing, submissionId: stri
       'original',
       'original_media_type',
       'data_kid',
+      'purged_at',
     ])
     .where('id', '=', submissionId)
     .executeTakeFirst();
@@ -150,6 +151,8 @@ export async function messageSource(db: Db, sealing: Sealing, submissionId: stri
     service: s.service,
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
+    purgedAt: s.purged_at,
+    // Retention leaves `{}` in clear (data_kid null) where the form data was.
     content: sealing.openRowText(s.content, kid, b(fields.content)),
     ...(s.original && s.original_media_type !== null
       ? { original: { bytes: sealing.openRowBytes(s.original, kid, b(fields.original)), mediaType: s.original_media_type } }
@@ -168,7 +171,7 @@ export async function messageSource(db: Db, sealing: Sealing, submissionId: stri
 export async function getSubmission(db: Db, id: string): Promise<SubmissionView | undefined> {
   const s = await db
     .selectFrom('submissions')
-    .select(['id', 'portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at'])
+    .select(['id', 'portal_id', 'external_id', 'tenant', 'service', 'submitted_at', 'received_at', 'purged_at'])
     .where('id', '=', id)
     .executeTakeFirst();
   if (!s) return undefined;
@@ -199,6 +202,7 @@ export async function getSubmission(db: Db, id: string): Promise<SubmissionView 
     service: s.service,
     submittedAt: s.submitted_at,
     receivedAt: s.received_at,
+    purgedAt: s.purged_at,
     deliveries: deliveries.map((d) => ({
       id: d.id,
       routeId: d.route_id,

@@ -25,6 +25,8 @@ export interface SubmissionsTable {
   original_media_type: string | null;
   /** The data key that sealed content, original and attachments (docs/keys.md); null: written in clear. */
   data_kid: string | null;
+  /** When retention deleted the form data and attachments (content is then `{}`); null while they are held. */
+  purged_at: ColumnType<number | null, number | null | undefined, number | null>;
 }
 
 export interface AttachmentsTable {

@@ -126,6 +126,8 @@ export interface SubmissionView {
   service: string;
   submittedAt: string;
   receivedAt: number;
+  /** When retention deleted its form data and attachments; null while held. */
+  purgedAt: number | null;
   deliveries: DeliveryView[];
 }
 
@@ -178,6 +180,8 @@ export interface MessageSource {
   service: string;
   submittedAt: string;
   receivedAt: number;
+  /** Set when retention deleted the data: `content` is then `{}` and there are no attachments. */
+  purgedAt: number | null;
   content: string;
   /** The inbound document, for the pass-through format; absent for an envelope. */
   original?: OriginalContent;

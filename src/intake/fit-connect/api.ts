@@ -6,6 +6,7 @@ import type { AxiosInstance } from 'axios';
 import { z } from 'zod';
 import { createHttp, exchange, httpFailure, invalidAnswer, type Answer, type Result } from './http.ts';
 import type { TokenSource } from './token.ts';
+import { parseStrictJsonText } from '../../http/strict-json.ts';
 
 /** A submission waiting for pickup, as the listing gives it. */
 export interface SubmissionForPickup {
@@ -120,12 +121,10 @@ export class SubmissionApi {
   async #json<S extends z.ZodType>(what: string, path: string, schema: S): Promise<Result<z.infer<S>>> {
     const got = await this.#send(what, 'GET', path, { Accept: 'application/json' });
     if (!got.ok) return got;
-    let body: unknown;
-    try {
-      body = JSON.parse(got.value.body);
-    } catch {
-      return invalidAnswer(what, 'the answer is not JSON', got.value.status);
-    }
+    // The strict reader (src/http/strict-json.ts): no depth, duplicate-key or __proto__ games from the platform either.
+    const read = parseStrictJsonText(got.value.body);
+    if (!read.ok) return invalidAnswer(what, 'the answer is not JSON', got.value.status);
+    const body = read.value;
     const parsed = schema.safeParse(body);
     if (!parsed.success) {
       const issue = parsed.error.issues[0];

@@ -5,6 +5,7 @@
 
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { z } from 'zod';
+import { readStrictJson } from '../../http/strict-json.ts';
 
 export const CALLBACK_NEW_SUBMISSIONS = 'https://schema.fitko.de/fit-connect/submission-api/callbacks/new-submissions';
 export const MAX_CALLBACK_AGE_SECONDS = 300;
@@ -55,12 +56,10 @@ export function verifyCallback(input: CallbackInput): CallbackResult {
   if (given.length !== expected.length || !timingSafeEqual(given, expected))
     return { ok: false, reason: 'bad-signature', error: 'the callback-authentication HMAC does not match' };
 
-  let json: unknown;
-  try {
-    json = JSON.parse(body.toString('utf8'));
-  } catch {
-    return { ok: false, reason: 'bad-body', error: 'the callback body is not JSON' };
-  }
+  // The strict reader (src/http/strict-json.ts): UTF-8, depth, duplicate keys and __proto__ checked on the bytes.
+  const read = readStrictJson(body);
+  if (!read.ok) return { ok: false, reason: 'bad-body', error: 'the callback body is not JSON' };
+  const json = read.value;
   const parsed = bodySchema.safeParse(json);
   if (!parsed.success)
     return {

@@ -4,6 +4,7 @@
 // An axios error carries the request (and with it the client secret or the bearer token): only its code is read.
 
 import axios, { type AxiosInstance } from 'axios';
+import { parseStrictJsonText } from '../../http/strict-json.ts';
 
 /** A failed exchange. `retryable` follows the design: network, timeout, 5xx, 408, 429 yes; other 4xx no. */
 export interface FitConnectFailure {
@@ -99,13 +100,11 @@ export function invalidAnswer(what: string, why: string, status?: number): FitCo
 /** The `title` of an RFC 9457 problem answer, short and on one line; '' otherwise. */
 function problemTitle(answer: Answer): string {
   if (!/json/i.test(answer.contentType)) return '';
-  try {
-    const body = JSON.parse(answer.body) as unknown;
-    const title = body && typeof body === 'object' ? (body as Record<string, unknown>).title : undefined;
-    return typeof title === 'string' ? title.replace(/\s+/g, ' ').slice(0, 120) : '';
-  } catch {
-    return '';
-  }
+  const read = parseStrictJsonText(answer.body);
+  if (!read.ok) return '';
+  const body = read.value;
+  const title = body && typeof body === 'object' ? (body as Record<string, unknown>).title : undefined;
+  return typeof title === 'string' ? title.replace(/\s+/g, ' ').slice(0, 120) : '';
 }
 
 function errorCode(err: unknown): string | undefined {

@@ -5,6 +5,7 @@
 
 import { z } from 'zod';
 import { problems, type RejectProblem } from './problems.ts';
+import { readStrictJson } from '../../http/strict-json.ts';
 
 const hashSchema = z.object({
   type: z.literal('sha512'),
@@ -44,12 +45,10 @@ const SCHEMA_URI = /^https:\/\/schema\.fitko\.de\/fit-connect\/metadata\/(\d+)\.
 
 /** Parses and checks decrypted metadata; every schema violation is named by its path. */
 export function parseMetadata(plaintext: Uint8Array): MetadataResult {
-  let json: unknown;
-  try {
-    json = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext));
-  } catch {
-    return { ok: false, problems: [problems.syntaxViolation('metadata', 'Der Metadatensatz ist kein valides JSON.')] };
-  }
+  // The strict reader (src/http/strict-json.ts): UTF-8, depth, duplicate keys and __proto__ checked on the bytes.
+  const read = readStrictJson(plaintext);
+  if (!read.ok) return { ok: false, problems: [problems.syntaxViolation('metadata', 'Der Metadatensatz ist kein valides JSON.')] };
+  const json = read.value;
   const declared = json && typeof json === 'object' ? (json as Record<string, unknown>).$schema : undefined;
   if (declared !== undefined) {
     const m = typeof declared === 'string' ? SCHEMA_URI.exec(declared) : null;

@@ -5,6 +5,7 @@
 
 import type { AxiosInstance } from 'axios';
 import { createHttp, exchange, httpFailure, invalidAnswer, type Result } from './http.ts';
+import { parseStrictJsonText } from '../../http/strict-json.ts';
 
 /** FIT-Connect's upper bound for a token's life. */
 export const MAX_TOKEN_LIFETIME_MS = 30 * 60_000;
@@ -84,12 +85,9 @@ export class TokenSource {
       if (code) failure.error += ` (${code})`;
       return failure;
     }
-    let body: Record<string, unknown>;
-    try {
-      body = JSON.parse(answer.body) as Record<string, unknown>;
-    } catch {
-      return invalidAnswer(what, 'the answer is not JSON', answer.status);
-    }
+    const read = parseStrictJsonText(answer.body);
+    if (!read.ok || !read.value || typeof read.value !== 'object') return invalidAnswer(what, 'the answer is not JSON', answer.status);
+    const body = read.value as Record<string, unknown>;
     const token = body.access_token;
     if (typeof token !== 'string' || !/^[\x21-\x7e]+$/.test(token))
       return invalidAnswer(what, 'no usable access_token in the answer', answer.status);
@@ -105,10 +103,7 @@ export class TokenSource {
 }
 
 function oauthError(body: string): string | undefined {
-  try {
-    const error = (JSON.parse(body) as Record<string, unknown>).error;
-    return typeof error === 'string' && /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(error) ? error : undefined;
-  } catch {
-    return undefined;
-  }
+  const read = parseStrictJsonText(body);
+  const error = read.ok && read.value && typeof read.value === 'object' ? (read.value as Record<string, unknown>).error : undefined;
+  return typeof error === 'string' && /^[\x20-\x21\x23-\x5b\x5d-\x7e]{1,64}$/.test(error) ? error : undefined;
 }

@@ -23,6 +23,7 @@ describe('migrations', () => {
       '0015-delivery-memos',
       '0012-fit-connect-pickups',
       '0013-sealed-data',
+      '0014-retention',
     ]);
   });
 

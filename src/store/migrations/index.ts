@@ -15,6 +15,7 @@ import { consoleIndexes } from './0011-console-indexes.ts';
 import { deliveryMemos } from './0015-delivery-memos.ts';
 import { fitConnectPickups } from './0012-fit-connect-pickups.ts';
 import { sealedData } from './0013-sealed-data.ts';
+import { retention } from './0014-retention.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -32,6 +33,7 @@ export const allMigrations: readonly MigrationModule[] = [
   deliveryMemos,
   fitConnectPickups,
   sealedData,
+  retention,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */
