@@ -20,10 +20,10 @@ describe('migrations', () => {
       '0009-original-content',
       '0010-access',
       '0011-console-indexes',
-      '0015-delivery-memos',
       '0012-fit-connect-pickups',
       '0013-sealed-data',
       '0014-retention',
+      '0015-delivery-memos',
     ]);
   });
 

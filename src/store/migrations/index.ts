@@ -12,10 +12,10 @@ import { prune } from './0008-prune.ts';
 import { originalContent } from './0009-original-content.ts';
 import { access } from './0010-access.ts';
 import { consoleIndexes } from './0011-console-indexes.ts';
-import { deliveryMemos } from './0015-delivery-memos.ts';
 import { fitConnectPickups } from './0012-fit-connect-pickups.ts';
 import { sealedData } from './0013-sealed-data.ts';
 import { retention } from './0014-retention.ts';
+import { deliveryMemos } from './0015-delivery-memos.ts';
 
 /** Every migration, one file each, in order. A new change is a new file and a new line here. */
 export const allMigrations: readonly MigrationModule[] = [
@@ -30,10 +30,10 @@ export const allMigrations: readonly MigrationModule[] = [
   originalContent,
   access,
   consoleIndexes,
-  deliveryMemos,
   fitConnectPickups,
   sealedData,
   retention,
+  deliveryMemos,
 ];
 
 /** The migrations for Kysely's migrator, built for the dialect. */
