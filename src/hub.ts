@@ -36,6 +36,7 @@ import { type OperatorAccess, tokenAccess } from './operator/access.ts';
 import { loggingAuditTrail } from './audit/log-trail.ts';
 import { LogTap } from './console/log-tap.ts';
 import { consoleApiRoutes } from './console/api.ts';
+import { consolePages } from './console/pages/routes.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -239,6 +240,20 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         },
         { path: '/api/v1', router: consoleApiRoutes({ store, access, audit, logTap, now: clock }) },
         { path: '/api/v1', router: openApi },
+        {
+          path: '/',
+          router: consolePages({
+            store,
+            config,
+            adapters,
+            access,
+            audit,
+            logTap,
+            logger,
+            now: clock,
+            onReplayed: () => worker?.wake(),
+          }),
+        },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],
     });
