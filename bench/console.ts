@@ -108,7 +108,11 @@ async function database(kind: 'sqlite' | 'postgres'): Promise<string[]> {
 /** Lines/s through the live log to 10 SSE clients: the hub's logger with the tap, a real HTTP server, fetch clients. */
 async function sse(lines = 50_000, clients = 10): Promise<string> {
   const tap = new LogTap();
-  const logger = winston.createLogger({ level: 'info', format: winston.format.combine(winston.format.timestamp(), winston.format.json()), transports: [tap] });
+  const logger = winston.createLogger({
+    level: 'info',
+    format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
+    transports: [tap],
+  });
   const app = express();
   app.get('/log', (req, res) => streamLog(req, res, tap, OPERATOR_TOKEN_PRINCIPAL, {}, 0));
   const server = app.listen(0, '127.0.0.1');
@@ -136,7 +140,14 @@ async function sse(lines = 50_000, clients = 10): Promise<string> {
   );
   const t0 = performance.now();
   for (let i = 0; i < lines; i++) {
-    logger.info('delivered', { submissionId: `s-${i}`, deliveryId: `d-${i}`, tenant: TENANTS[i % 5], target: 't1', attempt: 1, durationMs: 12 });
+    logger.info('delivered', {
+      submissionId: `s-${i}`,
+      deliveryId: `d-${i}`,
+      tenant: TENANTS[i % 5],
+      target: 't1',
+      attempt: 1,
+      durationMs: 12,
+    });
     if (i % 500 === 0) await new Promise((r) => setImmediate(r));
   }
   await Promise.all(readers);
