@@ -23,7 +23,7 @@ import { dropSchema, openStore, type Store } from '../src/store/index.ts';
 const N = Number(process.env.BENCH_CONSOLE ?? 1_000_000);
 const RUNS = Number(process.env.BENCH_CONSOLE_RUNS ?? 40);
 const PG_URL = process.env.BENCH_PG_URL ?? process.env.AMTSBOTE_TEST_PG_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-const DATABASES = (process.env.BENCH_CONSOLE_DATABASES ?? 'sqlite,postgres').split(',');
+const DATABASES = (process.env.BENCH_CONSOLE_DATABASES ?? 'sqlite,postgres').split(',').filter(Boolean);
 const TENANTS = ['05513000', '05512000', '05562014', '05562008', '05554000'];
 /** The goals. */
 const GOAL_PAGE_MS = 200;
@@ -106,7 +106,7 @@ async function database(kind: 'sqlite' | 'postgres'): Promise<string[]> {
 }
 
 /** Lines/s through the live log to 10 SSE clients: the hub's logger with the tap, a real HTTP server, fetch clients. */
-async function sse(lines = 50_000, clients = 10): Promise<string> {
+async function sse(lines = Number(process.env.BENCH_CONSOLE_LINES ?? 50_000), clients = 10): Promise<string> {
   const tap = new LogTap();
   const logger = winston.createLogger({
     level: 'info',
@@ -124,7 +124,8 @@ async function sse(lines = 50_000, clients = 10): Promise<string> {
       const res = await fetch(url);
       const reader = res.body!.getReader();
       await reader.read(); // the ": live" comment: subscribed
-      return (async () => {
+      // Wrapped: an async function returning a promise would adopt it, and this await would wait for the end.
+      const done = (async () => {
         const dec = new TextDecoder();
         let rest = '';
         while (received[k]! < lines) {
@@ -136,6 +137,7 @@ async function sse(lines = 50_000, clients = 10): Promise<string> {
           received[k]! += parts.filter((p) => p.startsWith('event: line')).length;
         }
       })();
+      return { done };
     }),
   );
   const t0 = performance.now();
@@ -150,7 +152,7 @@ async function sse(lines = 50_000, clients = 10): Promise<string> {
     });
     if (i % 500 === 0) await new Promise((r) => setImmediate(r));
   }
-  await Promise.all(readers);
+  await Promise.all(readers.map((r) => r.done));
   const seconds = (performance.now() - t0) / 1000;
   tap.endAll();
   server.closeAllConnections();
