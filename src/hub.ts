@@ -47,6 +47,7 @@ import { registerFitConnectPolls } from './intake/fit-connect/poll-job.ts';
 import { fitConnectCallbackRoutes } from './intake/fit-connect/callback-route.ts';
 import { hubKeys } from './security/hub-keys.ts';
 import { withDatabasePassword } from './config/database-password.ts';
+import { consolePages } from './console/pages/routes.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -309,6 +310,20 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
         },
         { path: '/api/v1', router: openApi },
         { path: '/', router: operatorAccess.routes },
+        {
+          path: '/',
+          router: consolePages({
+            store,
+            config,
+            adapters,
+            access,
+            audit,
+            logTap,
+            logger,
+            now: clock,
+            onReplayed: () => worker?.wake(),
+          }),
+        },
         { path: '/', router: healthRoutes({ store, metrics, worker: () => Boolean(worker) }) },
       ],
     });

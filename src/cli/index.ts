@@ -196,6 +196,45 @@ withDatabaseOptions(
     )
     .option('--batch <rows>', 'rows per batch, each its own transaction', '200'),
 ).action(async (o) => (await import('./keys.ts')).keysRotate(o));
+const submissions = program.command('submissions').description("find submissions and read their timeline (as the console's search)");
+withDatabaseOptions(
+  submissions
+    .command('search')
+    .description('search submissions, newest first; every given option must match')
+    .option('--id <uuid>', 'the hub id')
+    .option('--external-id <id>', "the portal's id of the application")
+    .option('--reference <ref>', "a back office's reference (Aktenzeichen)")
+    .option('--tenant <ags>', 'the tenant key')
+    .option('--service <slug>', 'the service')
+    .option('--target <id>', 'a target one of its deliveries goes to')
+    .option('--state <state>', 'a state one of its deliveries is in: queued, sending, waiting, acknowledging, delivered, failed')
+    .option('--error-kind <kind>', 'the last error kind of one of its deliveries, e.g. http-400')
+    .option('--from <iso>', 'received at or after (ISO 8601 with offset)')
+    .option('--to <iso>', 'received before (ISO 8601 with offset)')
+    .option('--limit <n>', 'rows (1-500)', '50')
+    .option('--cursor <c>', 'the next page, as the previous one printed')
+    .option('--json', 'print the page as the console API does'),
+).action(async (o) => (await import('./submissions.ts')).submissionsSearch(o));
+withDatabaseOptions(
+  submissions
+    .command('show')
+    .description("a submission's timeline: deliveries, events, attempts with errors and durations, statuses to the portal")
+    .argument('<id>', 'the hub id or the external id')
+    .option('--json', 'print the timeline as the console API does'),
+).action(async (ref: string, o) => (await import('./submissions.ts')).submissionsShow(ref, o));
+
+program
+  .command('log')
+  .description(
+    "the running hub's sync log (GET /api/v1/console/log with AMTSBOTE_OPERATOR_TOKEN); the kept lines, and with --follow every new one",
+  )
+  .option('-f, --follow', 'keep printing new lines until interrupted')
+  .option('--url <url>', 'the hub (env AMTSBOTE_URL)', process.env.AMTSBOTE_URL ?? 'http://127.0.0.1:3000')
+  .option('--tenant <ags>', 'only lines of this tenant')
+  .option('--target <id>', 'only lines of this target')
+  .option('--level <level>', 'the least severe level shown: error, warn, info, debug')
+  .option('--json', 'one JSON object per line')
+  .action(async (o) => (await import('./log.ts')).log(o));
 
 program.parseAsync(process.argv).catch((e: Error) => {
   // Configuration errors are for people: print them, not a stack.

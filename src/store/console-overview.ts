@@ -42,10 +42,10 @@ const none = (t: Restriction) => t !== undefined && t.length === 0;
 /** The overview at `now`; "today" begins at `dayStart` (local midnight, see `startOfDay`). */
 export async function overview(db: Db, tenants: Restriction, dayStart: number): Promise<Overview> {
   if (none(tenants)) return { dayStart, rows: [], breakers: [], lastReconciliation: null };
-  const base = () => {
-    const q = db.selectFrom('deliveries as d').innerJoin('submissions as s', 's.id', 'd.submission_id');
-    return tenants ? q.where('s.tenant', 'in', [...tenants]) : q;
-  };
+  // Grouped over every tenant and cut to the asker's below: a tenant condition in SQL makes SQLite start from
+  // the tenant's submissions instead of the few deliveries each count needs (5 s instead of 1 s on a million).
+  const base = () => db.selectFrom('deliveries as d').innerJoin('submissions as s', 's.id', 'd.submission_id');
+  const visible = (r: { tenant: string }) => tenants === undefined || tenants.includes(r.tenant);
   const [received, delivered, open, failed] = await Promise.all([
     base()
       .select((eb) => ['s.tenant', 'd.target_id', eb.fn.countAll<number>().as('n')])
@@ -82,7 +82,7 @@ export async function overview(db: Db, tenants: Restriction, dayStart: number): 
   for (const r of delivered) row(r.tenant, r.target_id).deliveredToday = Number(r.n);
   for (const r of open) Object.assign(row(r.tenant, r.target_id), { waiting: Number(r.n), oldestWaitingAt: Number(r.oldest) });
   for (const r of failed) row(r.tenant, r.target_id).failed = Number(r.n);
-  const sorted = [...rows.values()].sort((a, b) => a.tenant.localeCompare(b.tenant) || a.target.localeCompare(b.target));
+  const sorted = [...rows.values()].filter(visible).sort((a, b) => a.tenant.localeCompare(b.tenant) || a.target.localeCompare(b.target));
   const visibleTargets = new Set(sorted.map((r) => r.target));
   const states = await db.selectFrom('target_state').selectAll().orderBy('target_id').execute();
   return {

@@ -77,10 +77,15 @@ function submissionConditions(f: SubmissionSearch, viaDelivery: boolean) {
     if (f.service !== undefined) c.push(eb('s.service', '=', f.service));
     if (f.from !== undefined) c.push(eb('s.received_at', '>=', f.from));
     if (f.to !== undefined) c.push(eb('s.received_at', '<', f.to));
-    if (viaDelivery && [f.reference, f.target, f.state, f.errorKind].some((v) => v !== undefined)) {
-      // One delivery must meet all delivery conditions; IN lets both planners start from the delivery index.
-      const d = deliveryConditions(f);
-      c.push(eb('s.id', 'in', eb.selectFrom('deliveries as d').select('d.submission_id').where(d)));
+    if (viaDelivery && f.reference !== undefined) {
+      // A reference is selective: start from its index (IN), whatever else is asked.
+      c.push(eb('s.id', 'in', eb.selectFrom('deliveries as r').select('r.submission_id').where('r.reference', '=', f.reference)));
+    }
+    if (viaDelivery && [f.target, f.state, f.errorKind].some((v) => v !== undefined)) {
+      // State, target and error kind are not: walk the submissions newest first and probe each one's deliveries
+      // (EXISTS on deliveries_submission), so a page stops after its rows instead of reading every failed delivery.
+      const d = deliveryConditions({ ...f, reference: undefined });
+      c.push(eb.exists(eb.selectFrom('deliveries as d').select('d.id').whereRef('d.submission_id', '=', 's.id').where(d)));
     }
     return eb.and(c);
   };
@@ -156,13 +161,14 @@ export async function searchSubmissions(db: Db, f: SubmissionSearch, limit: numb
  * the failed ones unless the search names a state. Largest groups first.
  */
 export async function groupedCounts(db: Db, f: SubmissionSearch): Promise<GroupCount[]> {
-  const rows = await db
-    .selectFrom('deliveries as d')
-    .innerJoin('submissions as s', 's.id', 'd.submission_id')
+  const bySubmission = f.tenants !== undefined || [f.id, f.externalId, f.tenant, f.service, f.from, f.to].some((v) => v !== undefined);
+  const base = db.selectFrom('deliveries as d');
+  // The join only when a submission condition needs it: without, the count is an index-only scan.
+  const rows = await (bySubmission ? base.innerJoin('submissions as s', 's.id', 'd.submission_id') : base)
     .select((eb) => ['d.target_id', 'd.last_error_kind', eb.fn.countAll<number>().as('n')])
     // The delivery conditions on the counted delivery itself, the submission ones on its submission.
     .where(deliveryConditions(f, 'failed'))
-    .where(submissionConditions(f, false))
+    .$if(bySubmission, (q) => q.where(submissionConditions(f, false)))
     .groupBy(['d.target_id', 'd.last_error_kind'])
     .execute();
   return rows

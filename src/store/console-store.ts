@@ -8,7 +8,7 @@ import {
   type SubmissionSearch,
 } from './console-search.ts';
 import { overview, type Overview } from './console-overview.ts';
-import { formData, resolveSubmissionIds, timeline, type Timeline } from './console-timeline.ts';
+import { deliveriesInScope, formData, resolveSubmissionIds, timeline, type Timeline } from './console-timeline.ts';
 import type { Sealing } from './sealing.ts';
 
 export type * from './console-search.ts';
@@ -43,6 +43,13 @@ export class ConsoleStore {
 
   resolve(idOrExternal: string, tenants: readonly string[] | undefined): Promise<string[]> {
     return resolveSubmissionIds(this.db, idOrExternal, tenants);
+  }
+
+  deliveriesInScope(
+    ids: readonly string[],
+    tenants: readonly string[] | undefined,
+  ): Promise<Map<string, { state: string; tenant: string }>> {
+    return deliveriesInScope(this.db, ids, tenants);
   }
 
   formData(id: string, tenants: readonly string[] | undefined): Promise<unknown | undefined> {

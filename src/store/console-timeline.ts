@@ -142,3 +142,23 @@ export async function formData(db: Db, sealing: Sealing, id: string, tenants: re
   if (!r) return undefined;
   return JSON.parse(sealing.openRowText(r.content, r.data_kid, { tenant: r.tenant, submissionId: id, field: fields.content })) as unknown;
 }
+
+/** State and tenant of each given delivery that exists within `tenants` (what a console replay may touch). */
+export async function deliveriesInScope(
+  db: Db,
+  ids: readonly string[],
+  tenants: readonly string[] | undefined,
+): Promise<Map<string, { state: string; tenant: string }>> {
+  const out = new Map<string, { state: string; tenant: string }>();
+  if (!ids.length || (tenants && !tenants.length)) return out;
+  for (let i = 0; i < ids.length; i += 500) {
+    let q = db
+      .selectFrom('deliveries as d')
+      .innerJoin('submissions as s', 's.id', 'd.submission_id')
+      .select(['d.id', 'd.state', 's.tenant'])
+      .where('d.id', 'in', ids.slice(i, i + 500));
+    if (tenants) q = q.where('s.tenant', 'in', [...tenants]);
+    for (const r of await q.execute()) out.set(r.id, { state: r.state, tenant: r.tenant });
+  }
+  return out;
+}
