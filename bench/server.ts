@@ -25,6 +25,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { startHub, type Hub } from '../src/hub.ts';
+import { countStatements } from './statement-count.ts';
+
+const statementReport = process.env.BENCH_COUNT_SQL ? countStatements() : undefined;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -54,6 +57,7 @@ async function shutdown(code: number): Promise<void> {
     process.stderr.write('bench server: shutdown took longer than 8 s; exiting\n');
     process.exit(code || 1);
   }, 8_000).unref();
+  if (statementReport) process.stderr.write(`bench server: statements sent\n${statementReport()}\n`);
   for (const c of closers.reverse()) {
     await c().catch((e: unknown) =>
       process.stderr.write(`bench server: shutdown step failed: ${e instanceof Error ? e.message : String(e)}\n`),

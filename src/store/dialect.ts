@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type RawBuilder } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -45,7 +45,15 @@ export interface Dialect {
   maintenanceWarnings(db: Kysely<any>): Promise<string[]>;
   /** Runs `fn` on PostgreSQL only: statements SQLite has no counterpart for (storage parameters). */
   onPostgres(fn: () => Promise<unknown>): Promise<void>;
+  /**
+   * A batch's rows as a table, from one JSON parameter: what set-wise writes (`update … from <rows> as v`) join on.
+   * One parameter keeps the statement's text the same whatever the batch size, and its compile cheap.
+   */
+  jsonRows(rows: readonly object[], columns: readonly JsonColumn[]): RawBuilder<unknown>;
 }
+
+/** A column of `jsonRows`: its name (a fixed identifier, never input) and its SQL type. */
+export type JsonColumn = readonly [name: string, type: 'text' | 'bigint' | 'integer'];
 
 export const sqlite: Dialect = {
   name: 'sqlite',
@@ -61,6 +69,8 @@ export const sqlite: Dialect = {
   currentSchema: async () => undefined,
   maintenanceWarnings: async () => [],
   onPostgres: async () => undefined,
+  jsonRows: (rows, columns) =>
+    sql`(select ${sql.raw(columns.map(([c]) => `json_extract(value, '$.${c}') as ${c}`).join(', '))} from json_each(${JSON.stringify(rows)}))`,
 };
 
 export const postgres: Dialect = {
@@ -103,6 +113,8 @@ export const postgres: Dialect = {
   async onPostgres(fn) {
     await fn();
   },
+  jsonRows: (rows, columns) =>
+    sql`(select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(${sql.raw(columns.map(([c, t]) => `${c} ${t}`).join(', '))}))`,
 };
 
 /** A lock name (a schedule id) as a signed 64-bit advisory-lock key: the first 8 bytes of its SHA-256. */

@@ -22,7 +22,7 @@ import type {
 import { GroupCommit } from './group-commit.ts';
 import { getSubmission, messageSource, writeSubmissions } from './submissions.ts';
 import { claimForTargets, ensureTargetStates, targetsWithOpenDeliveries } from './claims.ts';
-import { releaseLeases, writeCompletion } from './completions.ts';
+import { releaseLeases, writeCompletions, type Completion } from './completions.ts';
 import { applyBreakerSignals } from './target-state.ts';
 import { readEvents } from './events.ts';
 import { deliveryCounts, overdue, targetOverview } from './queue.ts';
@@ -52,7 +52,7 @@ export class Store {
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
   /** Attempt results arriving together share a commit. */
-  private readonly completions: GroupCommit<{ d: ClaimedDelivery; owner: string; r: AttemptResult }, boolean>;
+  private readonly completions: GroupCommit<Completion, boolean>;
   private readonly breakerListeners: ((c: BreakerChange) => void)[] = [];
   private deliveredHook: DeliveredHook | undefined;
 
@@ -202,12 +202,11 @@ export class Store {
   }
 
   /** One commit for a batch of attempt results, with the status back-channel's RECEIVED and the breakers' moves. */
-  private async writeCompletions(batch: { d: ClaimedDelivery; owner: string; r: AttemptResult }[]): Promise<boolean[]> {
+  private async writeCompletions(batch: Completion[]): Promise<boolean[]> {
     const changes: BreakerChange[] = [];
     let afterCommit: (() => void) | undefined;
     const out = await this.db.transaction().execute(async (trx) => {
-      const recorded: boolean[] = [];
-      for (const c of batch) recorded.push(await writeCompletion(trx, c.d, c.owner, c.r));
+      const recorded = await writeCompletions(trx, this.dialect, batch);
       const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
       const hook = this.deliveredHook;
       if (delivered.length && hook) {
