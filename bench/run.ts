@@ -18,7 +18,7 @@
  *   BENCH_XSD_SECONDS=5       measured seconds of the xsd scenario
  *   BENCH_BACKLOG=100000      deliveries queued per setup in the backlog scenario (bench/backlog.ts)
  *   BENCH_BACKLOG_TIMEOUT_SECONDS=900  give up draining one backlog after this long
- *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2   the rows the backlog scenario runs
+ *   BENCH_BACKLOG_SETUPS=baseline,graphile-worker,sqlite,postgres,postgres-2   the rows the backlog scenario runs
  *   BENCH_RECONCILE=1000000   hub deliveries and back-office records of the reconcile scenario (bench/reconcile.ts)
  *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
  *                             run a subset (the *-queued rows: intake with BENCH_BACKLOG queued for a back office that is down)

@@ -33,6 +33,11 @@ export interface Dialect {
   readonly writers: number;
   /** Whether rows are locked for a change (several instances); without, transactions take turns anyway. */
   readonly rowLocks: boolean;
+  /**
+   * Whether one statement may write several tables (data-modifying WITH, PostgreSQL): a claim is then one round
+   * trip per target. SQLite has no round trips to save, and no such statement.
+   */
+  readonly writesInOneStatement: boolean;
   /** Locks the rows read for the rest of the transaction (PostgreSQL); as is on SQLite. */
   lockRows<Q extends Lockable<Q>>(q: Q): Q;
   /** Locks the rows read and passes over those another instance has locked, for claims (PostgreSQL). */
@@ -62,6 +67,7 @@ export const sqlite: Dialect = {
   // One connection: one writer.
   writers: 1,
   rowLocks: false,
+  writesInOneStatement: false,
   lockRows: (q) => q,
   claimRows: (q) => q,
   // SQLite serves one process, so there is nothing to take.
@@ -81,6 +87,7 @@ export const postgres: Dialect = {
   // batches may be in flight.
   writers: 4,
   rowLocks: true,
+  writesInOneStatement: true,
   lockRows: (q) => q.forUpdate(),
   claimRows: (q) => q.forUpdate().skipLocked(),
   /**

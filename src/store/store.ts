@@ -113,7 +113,7 @@ export class Store {
    * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
    */
   claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
-    return claimForTargets(this.db, this.dialect, owner, now, leaseMs, limit, gates);
+    return claimForTargets(this.conn.resendable, this.dialect, owner, now, leaseMs, limit, gates);
   }
 
   /** Makes sure every target has its policy-state row, so claims can lock it. */
@@ -205,7 +205,7 @@ export class Store {
   private async writeCompletions(batch: Completion[]): Promise<boolean[]> {
     const changes: BreakerChange[] = [];
     let afterCommit: (() => void) | undefined;
-    const out = await this.db.transaction().execute(async (trx) => {
+    const out = await this.conn.resendable(async (trx) => {
       const recorded = await writeCompletions(trx, this.dialect, batch);
       const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
       const hook = this.deliveredHook;
