@@ -12,6 +12,7 @@
  *   GET  /__bench/stats         cumulative CPU time, event-loop utilisation and memory of this process
  *   GET  /__bench/counts        (hub) deliveries by state, and ms since the worker was started
  *   POST /__bench/worker/start  (hub, --worker paused) starts the delivery worker
+ *   POST /__bench/worker/stop   (hub) stops it again (the under-load rows measure intake alone after delivering)
  *
  * Exits on SIGTERM or SIGINT, and when its stdin closes (the parent died), after closing the hub.
  * The hub reads BENCH_PORTAL_TOKEN and BACKOFFICE_URL (and, for file-drop, BENCH_DROP_DIR) from the environment
@@ -130,6 +131,10 @@ async function startControl(hub: Hub | undefined): Promise<string> {
           workerStartedAt = performance.now();
           hub.worker.start();
           return json(res, 200, { started: true });
+        }
+        if (hub && req.method === 'POST' && req.url === '/__bench/worker/stop') {
+          await hub.worker?.stop();
+          return json(res, 200, { stopped: true });
         }
         json(res, 404, { error: `no ${req.method} ${req.url}` });
       } catch (e) {

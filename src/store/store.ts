@@ -65,7 +65,9 @@ export class Store {
     this.prune = new PruneStore(this.db, this.dialect);
     const writers = this.dialect.writers;
     this.intake = new GroupCommit((batch) => writeSubmissions(this.db, batch), 200, writers);
-    this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);
+    // Results wait for their batch without holding a worker slot, so one writer at a time makes batches that grow
+    // with the load (statements per batch, not per result).
+    this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, Math.min(2, writers));
   }
 
   /** Delivered cases become RECEIVED in the transaction that records them as delivered (the status back-channel). */
