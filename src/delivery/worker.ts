@@ -25,7 +25,11 @@ export interface WorkerOptions {
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
-  /** Deliveries claimed ahead of free slots (the local queue); default as many as `concurrency`. */
+  /**
+   * Deliveries claimed ahead of free slots (the local queue); default none. Each waits there under its lease, so
+   * the lease must cover the wait as well as the attempt: with short leases and slow back offices a queued one
+   * can run out and be taken over (and sent twice), which the multi-instance test showed at a 4 s lease.
+   */
   prefetch?: number;
   pollIntervalMs: number;
   leaseMs: number;
@@ -91,7 +95,7 @@ export class DeliveryWorker {
     });
     this.loop = new ClaimLoop({
       concurrency: o.concurrency,
-      prefetch: o.prefetch ?? o.concurrency,
+      prefetch: o.prefetch ?? 0,
       group: (d) => d.targetId,
       pollIntervalMs: o.pollIntervalMs,
       shutdownGraceMs: o.shutdownGraceMs,
