@@ -101,7 +101,8 @@ export class ClaimLoop<T extends { id: string }> {
   /** The first queued item whose group is below its share of the slots, or -1. */
   private nextStartable(): number {
     const group = this.o.group;
-    if (!group) return 0;
+    // Without a local queue every claimed item has a slot: the claim has already applied the shares.
+    if (!group || !this.o.prefetch) return 0;
     const running = new Map<string, number>();
     for (const f of this.inFlight.values()) running.set(group(f.item), (running.get(group(f.item)) ?? 0) + 1);
     const groups = new Set([...running.keys(), ...this.queued.map(group)]);
