@@ -29,6 +29,7 @@ import { validateEnvelope } from '../src/intake/envelope.ts';
 import { Router } from '../src/routing/router.ts';
 import { openStore, type DatabaseOptions } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
+import { caseBody } from './case-body.ts';
 import { systemClock } from '../src/clock.ts';
 import { Keyring } from '../src/security/field-crypto.ts';
 
@@ -38,11 +39,20 @@ const QUEUE_IN_FLIGHT = 2000;
 /** How often the driver asks a hub for the counts: a GROUP BY over the whole table, so not too often. */
 const POLL_MS = 500;
 
-export type BacklogSetup = 'baseline' | 'sqlite' | 'postgres' | 'postgres-2' | 'sqlite-sealed' | 'postgres-sealed';
+export type BacklogSetup = 'baseline' | 'graphile-worker' | 'sqlite' | 'postgres' | 'postgres-2' | 'sqlite-sealed' | 'postgres-sealed';
 // Each encrypted row right after its row in clear: on a machine whose load drifts, neighbours compare best.
-export const BACKLOG_SETUPS: readonly BacklogSetup[] = ['baseline', 'sqlite', 'sqlite-sealed', 'postgres', 'postgres-sealed', 'postgres-2'];
+export const BACKLOG_SETUPS: readonly BacklogSetup[] = [
+  'baseline',
+  'graphile-worker',
+  'sqlite',
+  'sqlite-sealed',
+  'postgres',
+  'postgres-sealed',
+  'postgres-2',
+];
 export const BACKLOG_LABELS: Record<BacklogSetup, string> = {
   baseline: 'backlog: plain HTTP client (baseline)',
+  'graphile-worker': 'backlog: graphile-worker 0.16, PostgreSQL (anchor)',
   sqlite: 'backlog: SQLite, 1 hub',
   postgres: 'backlog: PostgreSQL, 1 hub',
   'postgres-2': 'backlog: PostgreSQL, 2 hubs',
@@ -111,6 +121,8 @@ export interface BacklogResult {
   deliveredPerSecond: number;
   /** deliveredPerSecond ÷ the baseline's, same run. */
   ratio: number | null;
+  /** deliveredPerSecond ÷ graphile-worker's on the same PostgreSQL, same run (PostgreSQL rows). */
+  ratioToGraphileWorker: number | null;
   timedOut: boolean;
   /** The hub processes together (baseline: the client loop in the bench process). */
   senderCpuMsPerDelivery: number;
@@ -152,6 +164,7 @@ interface BackOfficeStats {
 export async function runBacklog<C extends BacklogChild>(ctx: BacklogContext<C>): Promise<(BacklogResult | BacklogSkipped)[]> {
   const out: (BacklogResult | BacklogSkipped)[] = [];
   let baselineRate: number | undefined;
+  let gwRate: number | undefined;
   for (const setup of BACKLOG_SETUPS.filter((s) => ctx.setups.includes(s))) {
     if (ctx.aborted()) break;
     const label = BACKLOG_LABELS[setup];
@@ -163,6 +176,8 @@ export async function runBacklog<C extends BacklogChild>(ctx: BacklogContext<C>)
       const r = setup === 'baseline' ? await runBaseline(ctx) : await runHubs(ctx, setup);
       if (setup === 'baseline') baselineRate = r.deliveredPerSecond;
       else r.ratio = baselineRate ? round(r.deliveredPerSecond / baselineRate, 2) : null;
+      if (setup === 'graphile-worker') gwRate = r.deliveredPerSecond;
+      else if (setup.startsWith('postgres')) r.ratioToGraphileWorker = gwRate ? round(r.deliveredPerSecond / gwRate, 2) : null;
       if (!r.check.ok) ctx.incidents.push(`${label}: exactly-once check failed: ${JSON.stringify(r.check)}`);
       if (r.failed) ctx.incidents.push(`${label}: ${r.failed} deliveries failed`);
       // Logged at once, so a long run that is stopped half-way still leaves its finished rows.
@@ -235,6 +250,7 @@ async function runBaseline<C extends BacklogChild>(ctx: BacklogContext<C>): Prom
       seconds: round(seconds, 2),
       deliveredPerSecond: round(delivered / seconds, 0),
       ratio: 1,
+      ratioToGraphileWorker: null,
       timedOut: false,
       senderCpuMsPerDelivery: round(clientCpuMs / ctx.count, 3),
       senderCpuPercent: round((clientCpuMs / (seconds * 1000)) * 100, 0),
@@ -259,6 +275,7 @@ async function runBaseline<C extends BacklogChild>(ctx: BacklogContext<C>): Prom
 async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Exclude<BacklogSetup, 'baseline'>): Promise<BacklogResult> {
   const label = BACKLOG_LABELS[setup];
   const instances = setup === 'postgres-2' ? 2 : 1;
+  const gw = setup === 'graphile-worker';
   const bo = await startBackOffice(ctx, label);
   const hubs: C[] = [];
   let release: () => Promise<void> = async () => undefined;
@@ -277,12 +294,40 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
     }
     const env = { BENCH_PORTAL_TOKEN: ctx.token, BACKOFFICE_URL: bo.url, ...encryptionEnv(setup.endsWith('-sealed')) };
 
-    ctx.log(`${label}: queueing ${ctx.count} deliveries through the store (no hub running)`);
-    const queue = await queueBacklog(db, ctx.count, env, `${setup}-${Date.now().toString(36)}`);
-    ctx.log(`${label}: queued in ${queue.seconds} s (${queue.perSecond}/s); starting ${instances} hub${instances > 1 ? 's' : ''}`);
+    let queue: BacklogResult['queue'] = null;
+    if (gw) {
+      // graphile-worker queues its own jobs (add_jobs, one statement) before it reports ready.
+      const t = performance.now();
+      hubs.push(
+        await ctx.spawnChild(
+          label,
+          'gw-drain.ts',
+          [
+            '--pg-url',
+            ctx.pgUrl,
+            '--schema',
+            db.schema!,
+            '--count',
+            String(ctx.count),
+            '--concurrency',
+            String(ctx.concurrency),
+            '--backoffice',
+            bo.url,
+          ],
+          {},
+          { profileAs: 'backlog-graphile-worker' },
+        ),
+      );
+      const seconds = (performance.now() - t) / 1000;
+      queue = { seconds: round(seconds, 2), perSecond: round(ctx.count / seconds, 0) };
+    } else {
+      ctx.log(`${label}: queueing ${ctx.count} deliveries through the store (no hub running)`);
+      queue = await queueBacklog(db, ctx.count, env, `${setup}-${Date.now().toString(36)}`);
+      ctx.log(`${label}: queued in ${queue.seconds} s (${queue.perSecond}/s); starting ${instances} hub${instances > 1 ? 's' : ''}`);
+    }
 
     // Started one after the other: on SQLite only one may run, and on PostgreSQL the schema exists already.
-    for (const [i, dataDir] of dataDirs.entries()) {
+    for (const [i, dataDir] of (gw ? [] : dataDirs).entries()) {
       const args = [
         'hub',
         ...dbArgs,
@@ -339,7 +384,7 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
     });
     await Promise.all(hubs.splice(0).map((h) => ctx.stopChild(h)));
     const s = await bo.stats();
-    const store = await countDelivered(db);
+    const store = gw ? null : await countDelivered(db);
     return {
       id: 'backlog',
       label,
@@ -354,6 +399,7 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
       seconds: round(seconds, 2),
       deliveredPerSecond: round(delivered / seconds, 0),
       ratio: null,
+      ratioToGraphileWorker: null,
       timedOut,
       senderCpuMsPerDelivery: round(hubCpuMs / Math.max(1, delivered), 3),
       senderCpuPercent: round((hubCpuMs / (seconds * 1000)) * 100, 0),
@@ -365,13 +411,13 @@ async function runHubs<C extends BacklogChild>(ctx: BacklogContext<C>, setup: Ex
         cases: s.cases,
         repeats: s.repeats,
         withoutKey: s.withoutKey,
-        storeDelivered: store.delivered,
-        distinctReferences: store.references,
+        storeDelivered: store?.delivered ?? null,
+        distinctReferences: store?.references ?? null,
         // As many delivered as distinct references, cases, requests and keys: each delivered one reached the back
         // office once. (Whether all were delivered is `delivered` and `timedOut`: a run cut short still checks this.)
+        // graphile-worker keeps no references: its jobs done against the back office's cases.
         ok:
-          store.references === store.delivered &&
-          s.cases === store.delivered &&
+          (store ? store.references === store.delivered && s.cases === store.delivered : s.cases === delivered) &&
           s.requests === s.cases &&
           s.repeats === 0 &&
           s.withoutKey === 0,
@@ -433,27 +479,6 @@ async function countDelivered(db: DatabaseOptions): Promise<{ delivered: number;
   } finally {
     await store.close();
   }
-}
-
-/** A body shaped like the hub's message for the bench mapping (bench/mappings/sperrmuell.jsonata). */
-function caseBody(): string {
-  return JSON.stringify({
-    kind: 'sperrmuell',
-    externalId: 'baseline',
-    tenant: '05513000',
-    service: '99050012104000',
-    applicant: { name: 'Erika Mustermann', email: 'erika.mustermann@example.org', address: 'Musterweg 12a, 45879 Gelsenkirchen' },
-    pickupDate: '2026-12-07',
-    items: [
-      { kind: 'furniture', quantity: 1 },
-      { kind: 'furniture', quantity: 1 },
-      { kind: 'furniture', quantity: 4 },
-      { kind: 'mattress', quantity: 2 },
-      { kind: 'carpet', quantity: 1 },
-      { kind: 'electrical', quantity: 1 },
-    ],
-    itemCount: 6,
-  });
 }
 
 function post(agent: http.Agent, url: URL, body: string, key: string): Promise<number> {
@@ -528,6 +553,7 @@ export function backlogTable(results: BacklogResult[]): string {
     'backlog drain',
     'delivered/s',
     'ratio',
+    'vs graphile-worker',
     'sender cpu ms/delivery',
     'sender cpu',
     'loop busy',
@@ -539,6 +565,7 @@ export function backlogTable(results: BacklogResult[]): string {
     r.label.replace(/^backlog: /, ''),
     String(r.deliveredPerSecond),
     r.ratio === null ? 'n/a' : `${r.ratio.toFixed(2)}x`,
+    r.ratioToGraphileWorker === null ? '' : `${r.ratioToGraphileWorker.toFixed(2)}x`,
     r.senderCpuMsPerDelivery.toFixed(3),
     `${r.senderCpuPercent}%`,
     r.senderLoopBusy === null ? 'n/a' : `${Math.round(r.senderLoopBusy * 100)}%`,

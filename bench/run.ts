@@ -18,12 +18,12 @@
  *   BENCH_XSD_SECONDS=5       measured seconds of the xsd scenario
  *   BENCH_BACKLOG=100000      deliveries queued per setup in the backlog scenario (bench/backlog.ts)
  *   BENCH_BACKLOG_TIMEOUT_SECONDS=900  give up draining one backlog after this long
- *   BENCH_BACKLOG_SETUPS=baseline,sqlite,postgres,postgres-2,sqlite-sealed,postgres-sealed   the rows the backlog scenario runs
+ *   BENCH_BACKLOG_SETUPS=baseline,graphile-worker,sqlite,postgres,postgres-2,sqlite-sealed,postgres-sealed   the rows the backlog scenario runs
  *                             (*-sealed: encryption at rest on; every other hub row runs with it off, AMTSBOTE_ENCRYPTION=off)
  *   BENCH_SEALED_PAIRS=3      the *-sealed intake rows run this many times, each time right after the same row in clear;
  *                             the ratio is the median of the pairs (a busy machine drifts between runs)
  *   BENCH_RECONCILE=1000000   hub deliveries and back-office records of the reconcile scenario (bench/reconcile.ts)
- *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,sqlite-sealed,postgres-sealed,e2e-sqlite,e2e-postgres,xsd,e2e-adapters,backlog,reconcile
+ *   BENCH_ONLY=baseline,sqlite,postgres,sqlite-queued,postgres-queued,sqlite-sealed,postgres-sealed,e2e-sqlite,e2e-postgres,load-sqlite,load-postgres,xsd,e2e-adapters,backlog,reconcile
  *                             run a subset (the *-queued rows: intake with BENCH_BACKLOG queued for a back office that is down)
  *   BENCH_VERBOSE=1           forward the children's stderr
  *   BENCH_CPU_PROF=1          run the servers under `node --cpu-prof` (profiles in bench/results/profiles/<stamp>/<scenario>/,
@@ -88,6 +88,8 @@ const ALL_SCENARIOS = [
   'postgres-sealed',
   'e2e-sqlite',
   'e2e-postgres',
+  'load-sqlite',
+  'load-postgres',
   'xsd',
   'e2e-adapters',
   'backlog',
@@ -592,7 +594,29 @@ interface Skipped {
   kind: 'skipped';
   reason: string;
 }
-type ScenarioResult = IntakeResult | E2eResult | XsdResult | BacklogResult | ReconcileBenchResult | Skipped;
+/** Intake and delivery at once: posting for BENCH_SECONDS while the worker delivers, then intake alone on the same hub. */
+interface LoadResult {
+  id: ScenarioId;
+  label: string;
+  kind: 'load';
+  /** Intake while the worker delivers (after the warm-up). */
+  underLoad: WindowSummary;
+  /** The same hub with its worker stopped, posting again. */
+  alone: WindowSummary;
+  /** underLoad ÷ alone, req/s. */
+  intakeRatio: number;
+  /** Every submission of the loaded run delivered, ÷ seconds from the worker's start until the last was. */
+  delivered: number;
+  seconds: number;
+  deliveredPerSecond: number;
+  timedOut: boolean;
+  /** The hub process's largest RSS sampled while loaded and draining. */
+  peakRssMb: number;
+  server: ReturnType<typeof procDelta>;
+  host: ReturnType<typeof hostDelta>;
+  backOffice: E2eResult['backOffice'];
+}
+type ScenarioResult = IntakeResult | E2eResult | LoadResult | XsdResult | BacklogResult | ReconcileBenchResult | Skipped;
 
 const LABELS: Record<ScenarioId, string> = {
   baseline: 'bare express (baseline)',
@@ -604,6 +628,8 @@ const LABELS: Record<ScenarioId, string> = {
   'postgres-sealed': 'hub intake, PostgreSQL, encrypted',
   'e2e-sqlite': 'end to end, SQLite',
   'e2e-postgres': 'end to end, PostgreSQL',
+  'load-sqlite': 'under load, SQLite',
+  'load-postgres': 'under load, PostgreSQL',
   xsd: 'XSD validation',
   'e2e-adapters': 'end to end by adapter, SQLite',
   backlog: 'backlog drain',
@@ -951,6 +977,104 @@ function runE2e(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<E2eResult> {
   return runDelivery({ id, label, db, configFolder: 'config', count: settings.e2eCount, receiver: () => restReceiver(label) });
 }
 
+/**
+ * The shape of the peer comparison: the worker runs while 50 connections post for BENCH_SECONDS (after the warm-up);
+ * delivered/s counts from the worker's start until the last of those submissions is delivered. Then the worker is
+ * stopped and the same hub takes BENCH_SECONDS of intake alone, for the ratio of intake under load to intake alone.
+ */
+async function runUnderLoad(id: ScenarioId, db: 'sqlite' | 'postgres'): Promise<LoadResult> {
+  const label = LABELS[id];
+  const setup = await hubArgs(db, 'paused');
+  const receiver = await restReceiver(label).catch(async (e: unknown) => {
+    await setup.release();
+    throw e;
+  });
+  try {
+    const hub = await spawnChild(label, 'server.ts', setup.args, hubEnv(receiver.env['BACKOFFICE_URL']!, receiver.env), { profileAs: id });
+    try {
+      const stats = () => getJson<ProcStats>(`${hub.info.control}/__bench/stats`);
+      let peakRss = 0;
+      const sampler = setInterval(() => {
+        void stats().then(
+          (st) => (peakRss = Math.max(peakRss, st.rssBytes)),
+          () => undefined,
+        );
+      }, 250);
+      try {
+        const before = await stats();
+        const hostBefore = hostSample();
+        await getJson(`${hub.info.control}/__bench/worker/start`, { method: 'POST' });
+        log(`${label}: worker started; posting for ${settings.warmupSeconds} + ${settings.seconds} s`);
+        const loaded = await fire(hub.info.url, `${id}-${Date.now().toString(36)}`, {
+          connections: settings.connections,
+          warmupSeconds: settings.warmupSeconds,
+          seconds: settings.seconds,
+          stopOn: hub.exited,
+        });
+        const deadline = Date.now() + settings.e2eTimeoutSeconds * 1000;
+        let last: DeliveryCounts;
+        let timedOut = false;
+        for (;;) {
+          last = await getJson<DeliveryCounts>(`${hub.info.control}/__bench/counts`);
+          const total = Object.values(last.counts).reduce((a, b) => a + b, 0);
+          if (last.counts.delivered + last.counts.failed >= total) break;
+          if (hub.exit) throw new Error(`${label}: the hub process died while delivering`);
+          if (Date.now() > deadline) {
+            timedOut = true;
+            incidents.push(`${label}: not drained after ${settings.e2eTimeoutSeconds} s: ${JSON.stringify(last.counts)}`);
+            break;
+          }
+          await new Promise((r) => setTimeout(r, 25));
+        }
+        const hostAfter = hostSample();
+        const after = await stats();
+        peakRss = Math.max(peakRss, after.rssBytes);
+        const server = procDelta(before, after);
+        const seconds = (last.msSinceWorkerStart ?? 0) / 1000;
+        const bo = await receiver.stats();
+        if (last.counts.failed) incidents.push(`${label}: ${last.counts.failed} deliveries failed`);
+        if (bo.repeats) incidents.push(`${label}: the back office saw ${bo.repeats} repeated idempotency keys (re-sends)`);
+        if (bo.cases !== last.counts.delivered)
+          incidents.push(`${label}: ${last.counts.delivered} delivered, but the back office holds ${bo.cases} cases`);
+        if (last.counts.delivered < loaded.totalOk)
+          incidents.push(`${label}: ${loaded.totalOk} submissions accepted, ${last.counts.delivered} delivered`);
+
+        await getJson(`${hub.info.control}/__bench/worker/stop`, { method: 'POST' });
+        log(`${label}: worker stopped; intake alone for ${settings.warmupSeconds} + ${settings.seconds} s`);
+        const alone = await fire(hub.info.url, `${id}-alone-${Date.now().toString(36)}`, {
+          connections: settings.connections,
+          warmupSeconds: settings.warmupSeconds,
+          seconds: settings.seconds,
+          stopOn: hub.exited,
+        });
+        return {
+          id,
+          label,
+          kind: 'load',
+          underLoad: loaded.measured,
+          alone: alone.measured,
+          intakeRatio: round(loaded.measured.requestsPerSecond / Math.max(1, alone.measured.requestsPerSecond), 2),
+          delivered: last.counts.delivered,
+          seconds: round(seconds, 2),
+          deliveredPerSecond: round(last.counts.delivered / Math.max(0.001, seconds), 0),
+          timedOut,
+          peakRssMb: round(peakRss / 1024 / 1024, 0),
+          server,
+          host: hostDelta(hostBefore, hostAfter, server.cpuPercent),
+          backOffice: bo,
+        };
+      } finally {
+        clearInterval(sampler);
+      }
+    } finally {
+      await stopChild(hub);
+    }
+  } finally {
+    await receiver.stop();
+    await setup.release();
+  }
+}
+
 const ADAPTER_LABELS: Record<AdapterType, string> = {
   rest: 'rest (bench back office)',
   soap: 'soap (dogtax-soap)',
@@ -1079,6 +1203,20 @@ function table(results: ScenarioResult[]): string {
         `${Math.round(r.server.eventLoopUtilization * 100)}%`,
         ...host(r.host),
       ]);
+    } else if (r.kind === 'load') {
+      const vsBaseline = baseline ? ` (${(r.deliveredPerSecond / baseline.measured.requestsPerSecond).toFixed(2)}x baseline)` : '';
+      rows.push([r.label, `${r.deliveredPerSecond} delivered/s${vsBaseline}`]);
+      rows.push([
+        `  intake while delivering`,
+        String(r.underLoad.requestsPerSecond),
+        String(r.underLoad.latencyMs.p50),
+        String(r.underLoad.latencyMs.p99),
+        `${r.intakeRatio.toFixed(2)}x alone`,
+        String(r.underLoad.non2xx + r.underLoad.errors),
+        `${r.server.cpuPercent}%`,
+        `${Math.round(r.server.eventLoopUtilization * 100)}%`,
+        ...host(r.host),
+      ]);
     } else if (r.kind === 'xsd') {
       rows.push([r.label, `${r.validationsPerSecond} validations/s`]);
     } else if (r.kind === 'backlog' || r.kind === 'reconcile') {
@@ -1170,6 +1308,13 @@ function details(results: ScenarioResult[]): string {
           `back office: ${bo.requests === null ? '' : `${bo.requests} requests, `}${bo.cases} cases${bo.repeats === null ? '' : `, ${bo.repeats} repeats`}; ` +
           `preload ${r.preload.requestsPerSecond} req/s, p99 ${r.preload.latencyMs.p99} ms`,
       );
+    } else if (r.kind === 'load') {
+      const bo = r.backOffice;
+      lines.push(
+        `${r.label}: ${r.delivered} delivered in ${r.seconds} s from the worker's start${r.timedOut ? ' (TIMED OUT)' : ''}; ` +
+          `intake while delivering ${r.underLoad.requestsPerSecond} req/s (p99 ${r.underLoad.latencyMs.p99} ms), alone ${r.alone.requestsPerSecond} req/s (p99 ${r.alone.latencyMs.p99} ms): ${r.intakeRatio}x; ` +
+          `peak rss ${r.peakRssMb} MB; back office: ${bo.requests} requests, ${bo.cases} cases, ${bo.repeats} repeats`,
+      );
     } else if (r.kind === 'backlog') {
       lines.push(backlogDetails(r));
     } else if (r.kind === 'xsd') {
@@ -1219,6 +1364,7 @@ async function main(): Promise<void> {
     settings.only.has('postgres') ||
     settings.only.has('postgres-queued') ||
     settings.only.has('e2e-postgres') ||
+    settings.only.has('load-postgres') ||
     settings.only.has('backlog') ||
     settings.only.has('reconcile')
       ? await postgresProblem()
@@ -1236,6 +1382,8 @@ async function main(): Promise<void> {
     ['postgres-sealed', () => runSealedIntake('postgres-sealed', 'postgres')],
     ['e2e-sqlite', () => runE2e('e2e-sqlite', 'sqlite')],
     ['e2e-postgres', () => runE2e('e2e-postgres', 'postgres')],
+    ['load-sqlite', () => runUnderLoad('load-sqlite', 'sqlite')],
+    ['load-postgres', () => runUnderLoad('load-postgres', 'postgres')],
     ['xsd', () => runXsd()],
     ['e2e-adapters', () => runE2eAdapters()],
     [

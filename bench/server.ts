@@ -12,6 +12,7 @@
  *   GET  /__bench/stats         cumulative CPU time, event-loop utilisation and memory of this process
  *   GET  /__bench/counts        (hub) deliveries by state, and ms since the worker was started
  *   POST /__bench/worker/start  (hub, --worker paused) starts the delivery worker
+ *   POST /__bench/worker/stop   (hub) stops it again (the under-load rows measure intake alone after delivering)
  *
  * Exits on SIGTERM or SIGINT, and when its stdin closes (the parent died), after closing the hub.
  * The hub reads BENCH_PORTAL_TOKEN and BACKOFFICE_URL (and, for file-drop, BENCH_DROP_DIR) from the environment
@@ -25,6 +26,9 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import express from 'express';
 import { startHub, type Hub } from '../src/hub.ts';
+import { countStatements } from './statement-count.ts';
+
+const statementReport = process.env.BENCH_COUNT_SQL ? countStatements() : undefined;
 
 const { positionals, values } = parseArgs({
   allowPositionals: true,
@@ -54,6 +58,7 @@ async function shutdown(code: number): Promise<void> {
     process.stderr.write('bench server: shutdown took longer than 8 s; exiting\n');
     process.exit(code || 1);
   }, 8_000).unref();
+  if (statementReport) process.stderr.write(`bench server: statements sent\n${statementReport()}\n`);
   for (const c of closers.reverse()) {
     await c().catch((e: unknown) =>
       process.stderr.write(`bench server: shutdown step failed: ${e instanceof Error ? e.message : String(e)}\n`),
@@ -126,6 +131,10 @@ async function startControl(hub: Hub | undefined): Promise<string> {
           workerStartedAt = performance.now();
           hub.worker.start();
           return json(res, 200, { started: true });
+        }
+        if (hub && req.method === 'POST' && req.url === '/__bench/worker/stop') {
+          await hub.worker?.stop();
+          return json(res, 200, { stopped: true });
         }
         json(res, 404, { error: `no ${req.method} ${req.url}` });
       } catch (e) {

@@ -27,6 +27,12 @@ export interface WorkerOptions {
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
+  /**
+   * Deliveries claimed ahead of free slots (the local queue); default none. Each waits there under its lease, so
+   * the lease must cover the wait as well as the attempt: with short leases and slow back offices a queued one
+   * can run out and be taken over (and sent twice), which the multi-instance test showed at a 4 s lease.
+   */
+  prefetch?: number;
   pollIntervalMs: number;
   leaseMs: number;
   shutdownGraceMs: number;
@@ -63,6 +69,8 @@ export class DeliveryWorker {
    * Another instance's probe may close a breaker sooner; this instance then follows at its cool-down's end.
    */
   private readonly heldUntil = new Map<string, number>();
+  /** Results being written: their slots are free already, and stop() waits for them. */
+  private readonly recording = new Set<Promise<void>>();
   /** When the last claim was made (or skipped for batching): a free slot idles at most one poll interval. */
   private lastClaimAt = -Infinity;
 
@@ -89,6 +97,8 @@ export class DeliveryWorker {
     });
     this.loop = new ClaimLoop({
       concurrency: o.concurrency,
+      prefetch: o.prefetch ?? 0,
+      group: (d) => d.targetId,
       pollIntervalMs: o.pollIntervalMs,
       shutdownGraceMs: o.shutdownGraceMs,
       now: this.now,
@@ -135,7 +145,7 @@ export class DeliveryWorker {
     const here = new Map<string, number>();
     for (const delivery of this.loop.busy) here.set(delivery.targetId, (here.get(delivery.targetId) ?? 0) + 1);
     const busy = new Set([...this.active, ...here.keys()]);
-    const share = Math.max(1, Math.floor(this.o.concurrency / Math.max(1, busy.size)));
+    const share = Math.max(1, Math.floor(this.loop.capacity / Math.max(1, busy.size)));
     const n = this.targetIds.length;
     const start = n ? this.turn++ % n : 0;
     const gates: TargetGate[] = [];
@@ -171,6 +181,7 @@ export class DeliveryWorker {
   /** Stops claiming, lets in-flight attempts finish within the grace period, and gives back the rest. */
   async stop(): Promise<void> {
     const unfinished = await this.loop.stop();
+    await Promise.all([...this.recording]);
     if (unfinished.length) {
       this.o.logger.warn('shutting down with attempts still open; their leases are released', { count: unfinished.length });
       await this.o.store.releaseLeases(this.owner, unfinished, this.now());
@@ -185,7 +196,7 @@ export class DeliveryWorker {
    */
   private async claim(free: number): Promise<ClaimRound<ClaimedDelivery>> {
     const now = this.now();
-    if (this.loop.size > 0 && free < Math.ceil(this.o.concurrency / 2) && now - this.lastClaimAt < this.o.pollIntervalMs)
+    if (this.loop.size > 0 && free < Math.ceil(this.loop.capacity / 2) && now - this.lastClaimAt < this.o.pollIntervalMs)
       return { claimed: [], wakeAt: this.lastClaimAt + this.o.pollIntervalMs };
     this.lastClaimAt = now;
     const { gates, windowWake, heldWake } = this.gates(now);
@@ -244,6 +255,17 @@ export class DeliveryWorker {
       this.o.metrics.attempts.inc({ target: d.targetId, outcome: result.outcome });
       this.o.metrics.attemptSeconds.observe({ target: d.targetId }, durationS);
     }
+    const recording = this.record(d, result, started, log);
+    // A plain success frees its slot once the back office has answered: the result joins the next group commit
+    // while the slot sends the next delivery (the lease covers the delivery until the commit; stop() waits for it).
+    // Anything else may move the target's breaker, which the next claim must see: it holds the slot until recorded.
+    if (result.outcome !== 'delivered' || d.probe || d.ack) return recording;
+    this.recording.add(recording);
+    void recording.finally(() => this.recording.delete(recording));
+  }
+
+  /** Records an attempt's end and logs it. Never throws. */
+  private async record(d: ClaimedDelivery, result: AttemptResult, started: number, log: Logger): Promise<void> {
     try {
       const recorded = await this.o.store.completeAttempt(d, this.owner, result);
       if (!recorded) {

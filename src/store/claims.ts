@@ -1,9 +1,10 @@
-import { sql, type Kysely } from 'kysely';
+import { sql } from 'kysely';
 import type { Dialect } from './dialect.ts';
-import type { Database, Db, Trx } from './tables.ts';
+import type { Db, Trx } from './tables.ts';
 import type { ClaimBatch, ClaimedDelivery, TargetGate } from './types.ts';
 import { OPEN_STATES_SQL } from '../core/states.ts';
-import { claimTargetDeliveries, type DueRow } from './target-state.ts';
+import { claimTargetDeliveries, type DueRow, type PickDue } from './target-state.ts';
+import { claimInOneStatement } from './claim-statement.ts';
 
 // Claiming: due deliveries move to `sending` (or to an acknowledgement check) under a worker's lease, each with an
 // attempt row and a sync-log line, in one transaction with the targets' policy state (target-state.ts).
@@ -14,7 +15,7 @@ import { claimTargetDeliveries, type DueRow } from './target-state.ts';
  * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
  */
 export function claimForTargets(
-  db: Kysely<Database>,
+  transact: <T>(fn: (trx: Trx) => Promise<T>) => Promise<T>,
   dialect: Dialect,
   owner: string,
   now: number,
@@ -22,12 +23,27 @@ export function claimForTargets(
   limit: number,
   gates: readonly TargetGate[],
 ): Promise<ClaimBatch> {
-  return db.transaction().execute(async (trx) => {
-    const { due, probes, wakeAt, blocked } = await claimTargetDeliveries(trx, dialect, gates, now, leaseMs, limit);
-    const claimed = due.length ? await takeClaims(trx, due, owner, now, leaseMs) : [];
+  return transact(async (trx) => {
+    // Where one statement can write several tables, each target's pick is its whole claim.
+    const taken: ClaimedDelivery[] = [];
+    const pick: PickDue | undefined = dialect.writesInOneStatement
+      ? async (targetId, n, exclude) => {
+          const r = await claimInOneStatement(trx, { targetId, n, exclude, owner, now, leaseMs });
+          taken.push(...r.claimed);
+          return r.due;
+        }
+      : undefined;
+    const { due, probes, wakeAt, blocked } = await claimTargetDeliveries(trx, dialect, gates, now, leaseMs, limit, pick);
+    const claimed = pick ? orderAs(due, taken) : due.length ? await takeClaims(trx, due, owner, now, leaseMs) : [];
     for (const c of claimed) if (probes.has(c.id)) c.probe = true;
     return { claimed, ...(wakeAt !== undefined ? { wakeAt } : {}), ...(blocked.size ? { blocked } : {}) };
   });
+}
+
+/** The claimed deliveries in the order the claim picked them (oldest first within each target). */
+function orderAs(due: readonly DueRow[], claimed: readonly ClaimedDelivery[]): ClaimedDelivery[] {
+  const order = new Map(due.map((d, i) => [d.id, i]));
+  return [...claimed].sort((a, b) => order.get(a.id)! - order.get(b.id)!);
 }
 
 /** Makes sure every target has its policy-state row, so claims can lock it. */

@@ -1,7 +1,8 @@
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
+import type { Dialect, JsonColumn } from './dialect.ts';
 import type { AttemptOutcome, Database, Db, DeliveryState } from './tables.ts';
 import type { AttemptResult, ClaimedDelivery } from './types.ts';
-import { insertEvent, type EventSubject } from './events.ts';
+import { insertEvent, insertEvents, type EventSubject } from './events.ts';
 
 // The end of an attempt (or of an acknowledgement check), and leases given back at shutdown. Only the lease
 // holder may record: a lease taken over by another instance makes the write a no-op.
@@ -14,69 +15,129 @@ const STATE_AFTER: Record<AttemptResult['outcome'], DeliveryState> = {
   'ack-pending': 'acknowledging',
 };
 
-/** One attempt's end (or one acknowledgement asked), inside the caller's transaction; false when the lease is no longer ours. */
-export async function writeCompletion(trx: Db, d: ClaimedDelivery, owner: string, r: AttemptResult): Promise<boolean> {
-  const state = STATE_AFTER[r.outcome];
-  const waitsAgain = r.outcome === 'retry' || r.outcome === 'handed-over' || r.outcome === 'ack-pending';
-  const clearAck = { ack_token: null, ack_deadline: null };
-  const updated = await trx
-    .updateTable('deliveries')
-    .set({
-      state,
-      lease_owner: null,
-      lease_expires_at: null,
-      next_attempt_at: waitsAgain ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
-      updated_at: r.finishedAt,
-      ...(r.outcome === 'delivered'
-        ? { reference: r.reference ?? null, delivered_at: r.finishedAt, last_error: null, last_error_kind: null, ...clearAck }
-        : r.outcome === 'handed-over'
-          ? { ack_token: r.ack!.token, ack_deadline: r.ack!.deadline }
-          : r.outcome === 'ack-pending'
-            ? {}
-            : { last_error: r.error ?? null, last_error_kind: r.errorKind ?? null, ...(r.outcome === 'failed' ? clearAck : {}) }),
-    })
-    .where('id', '=', d.id)
-    .where('state', '=', d.ack ? 'acknowledging' : 'sending')
-    .where('lease_owner', '=', owner)
-    .executeTakeFirst();
-  if (Number(updated.numUpdatedRows) === 0) return false;
-  if (d.probe && r.outcome === 'retry') {
-    // A failed probe only learnt that the back office is still down: it costs the delivery no attempt of its budget.
-    await trx
-      .updateTable('deliveries')
-      .set((eb) => ({ attempt_base: eb('attempt_base', '+', 1) }))
-      .where('id', '=', d.id)
-      .execute();
-  }
-  // Asking again changes nothing worth a line in the sync log.
-  if (r.outcome === 'ack-pending') return true;
-  if (!d.ack) {
-    await trx
-      .updateTable('attempts')
-      .set((eb) => ({
-        finished_at: r.finishedAt,
-        duration_ms: eb(eb.val(r.finishedAt), '-', eb.ref('started_at')),
-        outcome: r.outcome as AttemptOutcome,
-        error: r.error ?? null,
-        error_kind: r.errorKind ?? null,
-        http_status: r.httpStatus ?? null,
-        reference: r.reference ?? null,
-      }))
-      .where('delivery_id', '=', d.id)
-      .where('number', '=', d.attempt)
-      .execute();
-  }
-  await insertEvent(trx, subject(d), r.finishedAt, `delivery.${state}`, {
-    attempt: d.attempt,
-    ...(d.ack ? { acknowledgement: true } : {}),
-    ...(r.reference ? { reference: r.reference } : {}),
-    ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
-    ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
-    ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
-    ...(r.ack ? { acknowledgementDeadline: new Date(r.ack.deadline).toISOString() } : {}),
-    ...r.detail,
+/** One attempt's end (or one acknowledgement asked), with the lease holder that claimed it. */
+export interface Completion {
+  d: ClaimedDelivery;
+  owner: string;
+  r: AttemptResult;
+}
+
+const DELIVERY_COLUMNS: readonly JsonColumn[] = [
+  ['id', 'text'],
+  ['expect', 'text'],
+  ['owner', 'text'],
+  ['state', 'text'],
+  ['next_at', 'bigint'],
+  ['at', 'bigint'],
+  ['ref_mode', 'integer'],
+  ['reference', 'text'],
+  ['err_mode', 'integer'],
+  ['error', 'text'],
+  ['error_kind', 'text'],
+  ['ack_mode', 'integer'],
+  ['ack_token', 'text'],
+  ['ack_deadline', 'bigint'],
+  ['base_inc', 'integer'],
+];
+
+const ATTEMPT_COLUMNS: readonly JsonColumn[] = [
+  ['id', 'text'],
+  ['number', 'integer'],
+  ['at', 'bigint'],
+  ['outcome', 'text'],
+  ['error', 'text'],
+  ['error_kind', 'text'],
+  ['http_status', 'integer'],
+  ['reference', 'text'],
+];
+
+/**
+ * A batch of attempt ends inside the caller's transaction, set-wise: one update of the deliveries, one of their
+ * attempts and one insert into the sync log, whatever the batch size (a statement per result was a round trip
+ * each on PostgreSQL). Returns per item whether it was recorded: false when the lease is no longer ours.
+ */
+export async function writeCompletions(trx: Db, dialect: Dialect, batch: readonly Completion[]): Promise<boolean[]> {
+  if (batch.length === 0) return [];
+  const rows = batch.map(({ d, owner, r }) => {
+    const waitsAgain = r.outcome === 'retry' || r.outcome === 'handed-over' || r.outcome === 'ack-pending';
+    // Which columns the outcome sets (1) or leaves as they are (0), as writeCompletion did one by one.
+    const delivered = r.outcome === 'delivered';
+    const erred = r.outcome === 'retry' || r.outcome === 'failed';
+    return {
+      id: d.id,
+      expect: d.ack ? 'acknowledging' : 'sending',
+      owner,
+      state: STATE_AFTER[r.outcome],
+      next_at: waitsAgain ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
+      at: r.finishedAt,
+      ref_mode: delivered ? 1 : 0,
+      reference: delivered ? (r.reference ?? null) : null,
+      err_mode: delivered || erred ? 1 : 0,
+      error: erred ? (r.error ?? null) : null,
+      error_kind: erred ? (r.errorKind ?? null) : null,
+      ack_mode: delivered || r.outcome === 'failed' || r.outcome === 'handed-over' ? 1 : 0,
+      ack_token: r.outcome === 'handed-over' ? r.ack!.token : null,
+      ack_deadline: r.outcome === 'handed-over' ? r.ack!.deadline : null,
+      // A failed probe only learnt that the back office is still down: it costs the delivery no attempt of its budget.
+      base_inc: d.probe && r.outcome === 'retry' ? 1 : 0,
+    };
   });
-  return true;
+  const updated = await sql<{ id: string }>`
+    update deliveries set
+      state = v.state, lease_owner = null, lease_expires_at = null, next_attempt_at = v.next_at, updated_at = v.at,
+      reference = case when v.ref_mode = 1 then v.reference else deliveries.reference end,
+      delivered_at = case when v.ref_mode = 1 then v.at else deliveries.delivered_at end,
+      last_error = case when v.err_mode = 1 then v.error else deliveries.last_error end,
+      last_error_kind = case when v.err_mode = 1 then v.error_kind else deliveries.last_error_kind end,
+      ack_token = case when v.ack_mode = 1 then v.ack_token else deliveries.ack_token end,
+      ack_deadline = case when v.ack_mode = 1 then v.ack_deadline else deliveries.ack_deadline end,
+      attempt_base = deliveries.attempt_base + v.base_inc
+    from ${dialect.jsonRows(rows, DELIVERY_COLUMNS)} as v
+    where deliveries.id = v.id and deliveries.state = v.expect and deliveries.lease_owner = v.owner
+    returning deliveries.id`.execute(trx);
+  const ours = new Set(updated.rows.map((u) => u.id));
+  const recorded = batch.map((c) => ours.has(c.d.id));
+  // Asking again changes nothing worth a line in the sync log.
+  const logged = batch.filter((c) => ours.has(c.d.id) && c.r.outcome !== 'ack-pending');
+  const attempts = logged.filter((c) => !c.d.ack);
+  if (attempts.length) {
+    const rows = attempts.map(({ d, r }) => ({
+      id: d.id,
+      number: d.attempt,
+      at: r.finishedAt,
+      outcome: r.outcome as AttemptOutcome,
+      error: r.error ?? null,
+      error_kind: r.errorKind ?? null,
+      http_status: r.httpStatus ?? null,
+      reference: r.reference ?? null,
+    }));
+    await sql`
+      update attempts set
+        finished_at = v.at, duration_ms = v.at - attempts.started_at, outcome = v.outcome, error = v.error,
+        error_kind = v.error_kind, http_status = v.http_status, reference = v.reference
+      from ${dialect.jsonRows(rows, ATTEMPT_COLUMNS)} as v
+      where attempts.delivery_id = v.id and attempts.number = v.number`.execute(trx);
+  }
+  if (logged.length)
+    await insertEvents(
+      trx,
+      logged.map(({ d, r }) => ({
+        subject: subject(d),
+        at: r.finishedAt,
+        type: `delivery.${STATE_AFTER[r.outcome]}`,
+        detail: {
+          attempt: d.attempt,
+          ...(d.ack ? { acknowledgement: true } : {}),
+          ...(r.reference ? { reference: r.reference } : {}),
+          ...(r.error ? { error: r.error, errorKind: r.errorKind } : {}),
+          ...(r.httpStatus ? { httpStatus: r.httpStatus } : {}),
+          ...(r.nextAttemptAt && r.outcome === 'retry' ? { nextAttemptAt: new Date(r.nextAttemptAt).toISOString() } : {}),
+          ...(r.ack ? { acknowledgementDeadline: new Date(r.ack.deadline).toISOString() } : {}),
+          ...r.detail,
+        },
+      })),
+    );
+  return recorded;
 }
 
 /** Gives claimed deliveries back (graceful shutdown): due at once, the open attempt marked interrupted. */

@@ -8,8 +8,10 @@ import {
   PostgresDialect,
   SqliteDialect,
   SqliteDriver,
+  sql,
   type DatabaseConnection,
   type Driver,
+  type Transaction,
   type SqliteDialectConfig,
 } from 'kysely';
 import type { Database } from './tables.ts';
@@ -33,6 +35,13 @@ export interface DatabaseOptions {
 export interface Connection {
   db: Kysely<Database>;
   dialect: Dialect;
+  /**
+   * A transaction whose loss in a power cut or a database server crash costs at most a re-send with the same
+   * idempotency key: the worker's claims and attempt results. It commits without waiting for the disk (SQLite
+   * `synchronous = NORMAL`, PostgreSQL `synchronous_commit = off`); a crash of the hub process still keeps it, and
+   * the next durable commit (an intake's, whose 202 waits for the disk) flushes it too. Intake never uses it.
+   */
+  resendable<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** The PostgreSQL schema the hub lives in, when not the default. */
   schema?: string | undefined;
   close(): Promise<void>;
@@ -67,7 +76,17 @@ function connectSqlite(file: string): Connection {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
-  return { db, dialect: sqlite, close: () => db.destroy() };
+  // On the one connection, held for the whole transaction, so no intake commit runs in between at the lighter level.
+  const resendable = <T>(fn: (trx: Transaction<Database>) => Promise<T>) =>
+    db.connection().execute(async (conn) => {
+      await sql`pragma synchronous = normal`.execute(conn);
+      try {
+        return await conn.transaction().execute(fn);
+      } finally {
+        await sql`pragma synchronous = full`.execute(conn);
+      }
+    });
+  return { db, dialect: sqlite, resendable, close: () => db.destroy() };
 }
 
 /** How long a SQLite connection waits for another process's write lock before it gives up. */
@@ -140,7 +159,23 @@ async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Conn
     ...(opts.schema ? { options: `-c search_path=${opts.schema}` } : {}),
   });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
-  return { db, dialect: postgres, schema: opts.schema, close: () => db.destroy() };
+  // The worker's own few connections, set once, so its transactions need no extra statement for it.
+  const workerPool = new pg.Pool({
+    connectionString: url,
+    max: 4,
+    options: [...(opts.schema ? [`-c search_path=${opts.schema}`] : []), '-c synchronous_commit=off'].join(' '),
+  });
+  const light = new Kysely<Database>({ dialect: new PostgresDialect({ pool: workerPool }) });
+  return {
+    db,
+    dialect: postgres,
+    schema: opts.schema,
+    resendable: (fn) => light.transaction().execute(fn),
+    close: async () => {
+      await light.destroy();
+      await db.destroy();
+    },
+  };
 }
 
 /** Drops a PostgreSQL schema with everything in it (tests). */

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { sql, type ColumnDefinitionBuilder, type Kysely } from 'kysely';
+import { sql, type ColumnDefinitionBuilder, type Kysely, type RawBuilder } from 'kysely';
 
 export type DialectName = 'sqlite' | 'postgres';
 
@@ -33,6 +33,11 @@ export interface Dialect {
   readonly writers: number;
   /** Whether rows are locked for a change (several instances); without, transactions take turns anyway. */
   readonly rowLocks: boolean;
+  /**
+   * Whether one statement may write several tables (data-modifying WITH, PostgreSQL): a claim is then one round
+   * trip per target. SQLite has no round trips to save, and no such statement.
+   */
+  readonly writesInOneStatement: boolean;
   /** Locks the rows read for the rest of the transaction (PostgreSQL); as is on SQLite. */
   lockRows<Q extends Lockable<Q>>(q: Q): Q;
   /** Locks the rows read and passes over those another instance has locked, for claims (PostgreSQL). */
@@ -45,7 +50,15 @@ export interface Dialect {
   maintenanceWarnings(db: Kysely<any>): Promise<string[]>;
   /** Runs `fn` on PostgreSQL only: statements SQLite has no counterpart for (storage parameters). */
   onPostgres(fn: () => Promise<unknown>): Promise<void>;
+  /**
+   * A batch's rows as a table, from one JSON parameter: what set-wise writes (`update … from <rows> as v`) join on.
+   * One parameter keeps the statement's text the same whatever the batch size, and its compile cheap.
+   */
+  jsonRows(rows: readonly object[], columns: readonly JsonColumn[]): RawBuilder<unknown>;
 }
+
+/** A column of `jsonRows`: its name (a fixed identifier, never input) and its SQL type. */
+export type JsonColumn = readonly [name: string, type: 'text' | 'bigint' | 'integer'];
 
 export const sqlite: Dialect = {
   name: 'sqlite',
@@ -54,6 +67,7 @@ export const sqlite: Dialect = {
   // One connection: one writer.
   writers: 1,
   rowLocks: false,
+  writesInOneStatement: false,
   lockRows: (q) => q,
   claimRows: (q) => q,
   // SQLite serves one process, so there is nothing to take.
@@ -61,6 +75,8 @@ export const sqlite: Dialect = {
   currentSchema: async () => undefined,
   maintenanceWarnings: async () => [],
   onPostgres: async () => undefined,
+  jsonRows: (rows, columns) =>
+    sql`(select ${sql.raw(columns.map(([c]) => `json_extract(value, '$.${c}') as ${c}`).join(', '))} from json_each(${JSON.stringify(rows)}))`,
 };
 
 export const postgres: Dialect = {
@@ -71,6 +87,7 @@ export const postgres: Dialect = {
   // batches may be in flight.
   writers: 4,
   rowLocks: true,
+  writesInOneStatement: true,
   lockRows: (q) => q.forUpdate(),
   claimRows: (q) => q.forUpdate().skipLocked(),
   /**
@@ -103,6 +120,8 @@ export const postgres: Dialect = {
   async onPostgres(fn) {
     await fn();
   },
+  jsonRows: (rows, columns) =>
+    sql`(select * from json_to_recordset(${JSON.stringify(rows)}::json) as x(${sql.raw(columns.map(([c, t]) => `${c} ${t}`).join(', '))}))`,
 };
 
 /** A lock name (a schedule id) as a signed 64-bit advisory-lock key: the first 8 bytes of its SHA-256. */

@@ -28,6 +28,29 @@ export async function insertEvent(trx: Db, c: EventSubject, at: number, type: st
     .execute();
 }
 
+/** Several lines of the sync log in one statement, in the given order. */
+export async function insertEvents(
+  trx: Db,
+  events: readonly { subject: EventSubject; at: number; type: string; detail: Record<string, unknown> }[],
+): Promise<void> {
+  if (events.length === 0) return;
+  await trx
+    .insertInto('events')
+    .values(
+      events.map(({ subject: c, at, type, detail }) => ({
+        at,
+        submission_id: c.submission_id,
+        delivery_id: c.id,
+        tenant: c.tenant,
+        service: c.service,
+        target: c.target_id,
+        type,
+        detail: JSON.stringify(detail),
+      })),
+    )
+    .execute();
+}
+
 /** The sync log of one submission, oldest first; a status event's sealed reason opened. */
 export async function readEvents(db: Db, sealing: Sealing, submissionId: string): Promise<EventView[]> {
   const rows = await db.selectFrom('events').selectAll().where('submission_id', '=', submissionId).orderBy('id').execute();

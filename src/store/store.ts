@@ -22,7 +22,7 @@ import type {
 import { GroupCommit } from './group-commit.ts';
 import { getSubmission, messageSource, writeSubmissions } from './submissions.ts';
 import { claimForTargets, ensureTargetStates, targetsWithOpenDeliveries } from './claims.ts';
-import { releaseLeases, writeCompletion } from './completions.ts';
+import { releaseLeases, writeCompletions, type Completion } from './completions.ts';
 import { applyBreakerSignals } from './target-state.ts';
 import { readEvents } from './events.ts';
 import { deliveryCounts, overdue, targetOverview } from './queue.ts';
@@ -71,7 +71,7 @@ export class Store {
   /** Submissions arriving together share a commit. */
   private readonly intake: GroupCommit<NewSubmission, CreateResult>;
   /** Attempt results arriving together share a commit. */
-  private readonly completions: GroupCommit<{ d: ClaimedDelivery; owner: string; r: AttemptResult }, boolean>;
+  private readonly completions: GroupCommit<Completion, boolean>;
   private readonly breakerListeners: ((c: BreakerChange) => void)[] = [];
   private deliveredHook: DeliveredHook | undefined;
 
@@ -93,7 +93,9 @@ export class Store {
     this.fitConnect = new FitConnectStore(this.db, this.dialect);
     const writers = this.dialect.writers;
     this.intake = new GroupCommit((batch) => writeSubmissions(this.db, this.sealing, batch), 200, writers);
-    this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, writers);
+    // Results wait for their batch without holding a worker slot, so one writer at a time makes batches that grow
+    // with the load (statements per batch, not per result).
+    this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, Math.min(2, writers));
   }
 
   /** Delivered cases become RECEIVED in the transaction that records them as delivered (the status back-channel). */
@@ -141,7 +143,7 @@ export class Store {
    * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
    */
   claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
-    return claimForTargets(this.db, this.dialect, owner, now, leaseMs, limit, gates);
+    return claimForTargets(this.conn.resendable, this.dialect, owner, now, leaseMs, limit, gates);
   }
 
   /** Makes sure every target has its policy-state row, so claims can lock it. */
@@ -247,12 +249,11 @@ export class Store {
   }
 
   /** One commit for a batch of attempt results, with the status back-channel's RECEIVED and the breakers' moves. */
-  private async writeCompletions(batch: { d: ClaimedDelivery; owner: string; r: AttemptResult }[]): Promise<boolean[]> {
+  private async writeCompletions(batch: Completion[]): Promise<boolean[]> {
     const changes: BreakerChange[] = [];
     let afterCommit: (() => void) | undefined;
-    const out = await this.db.transaction().execute(async (trx) => {
-      const recorded: boolean[] = [];
-      for (const c of batch) recorded.push(await writeCompletion(trx, c.d, c.owner, c.r));
+    const out = await this.conn.resendable(async (trx) => {
+      const recorded = await writeCompletions(trx, this.dialect, batch);
       const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
       const hook = this.deliveredHook;
       if (delivered.length && hook) {

@@ -54,6 +54,23 @@ async function readStates(trx: Trx, dialect: Dialect, targetIds: string[], lock:
   return new Map((await q.execute()).map((r) => [r.target_id, r]));
 }
 
+export type PickDue = (targetId: string, n: number, exclude: readonly string[]) => Promise<DueRow[]>;
+
+/** A target's oldest due deliveries, locked for the claim (passing over those another instance holds). */
+function selectDue(trx: Trx, dialect: Dialect, targetId: string, now: number, n: number, exclude: readonly string[]): Promise<DueRow[]> {
+  let q = trx
+    .selectFrom('deliveries')
+    .select(['id', 'state', 'attempts', 'next_attempt_at'])
+    .where('target_id', '=', targetId)
+    .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
+    .where('next_attempt_at', '<=', now)
+    .orderBy('next_attempt_at')
+    .orderBy('id')
+    .limit(n);
+  if (exclude.length) q = q.where('id', 'not in', exclude);
+  return dialect.claimRows(q).execute();
+}
+
 /** Picks the due deliveries a claim may take, target by target within each gate, and updates the targets' state. */
 export async function claimTargetDeliveries(
   trx: Trx,
@@ -62,6 +79,8 @@ export async function claimTargetDeliveries(
   now: number,
   leaseMs: number,
   limit: number,
+  /** Takes up to `n` of a target's due deliveries, oldest first, passing over `exclude`; by default it only selects (and locks) them. */
+  pick: PickDue = (targetId, n, exclude) => selectDue(trx, dialect, targetId, now, n, exclude),
 ): Promise<{ due: DueRow[]; probes: Set<string>; wakeAt: number | undefined; blocked: Map<string, number> }> {
   // Shared limits need the row locked for the claim. A breaker alone only when it is not closed (a probe is a
   // change of state); while it is closed, reading is enough, so claims of healthy targets never wait on each other.
@@ -151,23 +170,11 @@ export async function claimTargetDeliveries(
         .whereRef('next_attempt_at', '>', 'created_at')
         .execute();
     }
-    let q = trx
-      .selectFrom('deliveries')
-      .select(['id', 'state', 'attempts', 'next_attempt_at'])
-      .where('target_id', '=', p.g.targetId)
-      .where(sql<boolean>`${sql.raw(OPEN_STATES_SQL)}`)
-      .where('next_attempt_at', '<=', now)
-      .orderBy('next_attempt_at')
-      .orderBy('id')
-      .limit(n);
-    if (p.rows.length)
-      q = q.where(
-        'id',
-        'not in',
-        p.rows.map((r) => r.id),
-      );
-    q = dialect.claimRows(q);
-    const rows = await q.execute();
+    const rows = await pick(
+      p.g.targetId,
+      n,
+      p.rows.map((r) => r.id),
+    );
     p.rows.push(...rows);
     return rows.length;
   };

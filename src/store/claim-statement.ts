@@ -1,0 +1,99 @@
+import { sql } from 'kysely';
+import type { DeliveryState, Trx } from './tables.ts';
+import type { ClaimedDelivery } from './types.ts';
+import type { DueRow } from './target-state.ts';
+import { OPEN_STATES_SQL } from '../core/states.ts';
+
+// The claim of one target's due deliveries as ONE statement (PostgreSQL, data-modifying WITH): pick them with
+// FOR UPDATE SKIP LOCKED, move them to `sending` under the lease, mark the open attempt of an expired lease
+// interrupted, start the new attempt and write the sync-log line, and return what the worker needs. It does
+// what claims.ts's takeClaims does in six statements, each a round trip; the targets' policies are applied
+// around it as before (target-state.ts decides how many each target may take).
+
+interface Row {
+  id: string;
+  submission_id: string;
+  route_id: string;
+  target_id: string;
+  mapping_id: string;
+  idempotency_key: string;
+  attempts: number;
+  ack_token: string | null;
+  ack_deadline: number | null;
+  attempt_base: number;
+  created_at: number;
+  prior: DeliveryState;
+  due_at: number;
+  tenant: string;
+  service: string;
+}
+
+export interface TakenRows {
+  due: DueRow[];
+  claimed: ClaimedDelivery[];
+}
+
+/** Claims up to `n` of a target's due deliveries, oldest first, passing over `exclude` and rows other instances hold. */
+export async function claimInOneStatement(
+  trx: Trx,
+  o: { targetId: string; n: number; exclude: readonly string[]; owner: string; now: number; leaseMs: number },
+): Promise<TakenRows> {
+  const { now, owner } = o;
+  const lease = now + o.leaseMs;
+  const { rows } = await sql<Row>`
+    with picked as (
+      select id, state as prior, next_attempt_at as due_at from deliveries
+      where target_id = ${o.targetId} and ${sql.raw(OPEN_STATES_SQL)} and next_attempt_at <= ${now}
+        and not (id = any(${o.exclude}::text[]))
+      order by next_attempt_at, id limit ${o.n}
+      for update skip locked
+    ), taken as (
+      update deliveries d set
+        -- Asking for an acknowledgement is no new attempt: the delivery keeps its state and its attempt count.
+        state = case when p.prior = 'acknowledging' then d.state else 'sending' end,
+        attempts = case when p.prior = 'acknowledging' then d.attempts else d.attempts + 1 end,
+        lease_owner = ${owner}, lease_expires_at = ${lease}, next_attempt_at = ${lease}, updated_at = ${now}
+      from picked p where d.id = p.id
+      returning d.id, d.submission_id, d.route_id, d.target_id, d.mapping_id, d.idempotency_key, d.attempts,
+        d.ack_token, d.ack_deadline, d.attempt_base, d.created_at, p.prior, p.due_at
+    ), claimed as (
+      select t.*, s.tenant, s.service from taken t join submissions s on s.id = t.submission_id
+    ), interrupted as (
+      update attempts a set outcome = 'interrupted', finished_at = ${now},
+        error = 'the lease ran out before the attempt finished (hub stopped or crashed)', error_kind = 'lease-expired'
+      from taken t where a.delivery_id = t.id and t.prior = 'sending' and a.outcome is null
+    ), started as (
+      insert into attempts (delivery_id, number, owner, started_at)
+      select id, attempts, ${owner}, ${now} from taken where prior <> 'acknowledging'
+    ), logged as (
+      insert into events (at, submission_id, delivery_id, tenant, service, target, type, detail)
+      select ${now}, submission_id, id, tenant, service, target_id, 'delivery.sending',
+        case when prior = 'sending'
+          then json_build_object('attempt', attempts, 'owner', ${owner}::text, 'resumed', true)
+          else json_build_object('attempt', attempts, 'owner', ${owner}::text) end::text
+      from claimed where prior <> 'acknowledging' order by due_at, id
+    )
+    select * from claimed order by due_at, id`.execute(trx);
+  return {
+    due: rows.map((r) => ({ id: r.id, state: r.prior, attempts: r.attempts, next_attempt_at: r.due_at })),
+    claimed: rows.map(
+      (r): ClaimedDelivery => ({
+        id: r.id,
+        submissionId: r.submission_id,
+        routeId: r.route_id,
+        targetId: r.target_id,
+        mappingId: r.mapping_id,
+        idempotencyKey: r.idempotency_key,
+        tenant: r.tenant,
+        service: r.service,
+        attempt: r.attempts,
+        attemptBase: r.attempt_base,
+        leaseExpiresAt: lease,
+        resumed: r.prior === 'sending',
+        createdAt: r.created_at,
+        dueAt: r.due_at,
+        ...(r.prior === 'acknowledging' && r.ack_token !== null ? { ack: { token: r.ack_token, deadline: r.ack_deadline ?? now } } : {}),
+      }),
+    ),
+  };
+}
