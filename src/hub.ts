@@ -48,6 +48,7 @@ import { fitConnectCallbackRoutes } from './intake/fit-connect/callback-route.ts
 import { hubKeys } from './security/hub-keys.ts';
 import { withDatabasePassword } from './config/database-password.ts';
 import { consolePages } from './console/pages/routes.ts';
+import { portalGuards } from './intake/portal-guards.ts';
 
 export interface HubOptions {
   configDir: string;
@@ -243,6 +244,8 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     });
     const fitConnectPolls = registerFitConnectPolls(scheduler, fitConnect, { logger, now: clock });
 
+    // One rate budget and replay memory per portal for the envelope intake and the inbound channels.
+    const guards = portalGuards(clock);
     const openApi = express.Router().get('/openapi.json', (_req, res) => res.json(openApiDocument));
     const app = createHttpApp({
       logger,
@@ -257,6 +260,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             bodyLimit: hub.server.bodyLimit,
             attachmentLimits: hub.intake.attachments,
             now: clock,
+            guards,
             onAccepted: () => worker?.wake(),
             serviceSchemas: inbound.serviceSchemas,
           }),
@@ -271,6 +275,7 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
             metrics,
             bodyLimit: hub.server.bodyLimit,
             now: clock,
+            guards,
             onAccepted: () => worker?.wake(),
           }),
         },

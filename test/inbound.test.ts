@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
@@ -211,3 +212,59 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   });
 }
+
+describe('inbound and envelope intake share one rate budget per portal token', () => {
+  let t: TestHub;
+  let dir = '';
+  let now = 0;
+  const LIMITED = 'inbound-limited-token-0123456789';
+
+  before(async () => {
+    // The inbound fixture with one more portal, limited to a burst of 2.
+    // Beside the fixture (same depth), so its relative paths to schemas and mappings still resolve.
+    dir = mkdtempSync(path.join(path.dirname(CONFIG), '.tmp-inbound-rate-'));
+    cpSync(CONFIG, dir, { recursive: true });
+    const hubYaml = path.join(dir, 'hub.yaml');
+    writeFileSync(
+      hubYaml,
+      readFileSync(hubYaml, 'utf8').replace(
+        'portals:\n',
+        'portals:\n  - { id: limited, name: Limited, token: "${env:LIMITED_TOKEN}", tenants: ["05513000"], rateLimit: { perMinute: 6, burst: 2 } }\n',
+      ),
+    );
+    now = Date.now();
+    t = await startTestHub({
+      kind: 'sqlite',
+      backOfficeUrl: 'http://127.0.0.1:9',
+      configDir: dir,
+      worker: { enabled: false },
+      clock: () => now,
+      env: { LIMITED_TOKEN: LIMITED },
+    });
+  });
+  after(async () => {
+    await t?.stop(true);
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('answers 429 with Retry-After on either route once the token has spent its burst on the other', async () => {
+    const message = fixture('gewerbeanmeldung.xml');
+    const inbound = () => t.fetch('/api/v1/inbound/xgewerbeanzeige', { ...post(message, 'application/xml'), token: LIMITED });
+    // Two documents spend the burst (the second is the same document again: 200, still a request).
+    expect((await inbound()).status).to.equal(202);
+    expect((await inbound()).status).to.equal(200);
+    const over = await t.fetch('/api/v1/submissions', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ tenant: '05513000' }),
+      token: LIMITED,
+    });
+    expect(over.status).to.equal(429);
+    expect(over.headers.get('content-type')).to.match(/^application\/problem\+json/);
+    expect(Number(over.headers.get('retry-after'))).to.be.greaterThan(0);
+    const again = await inbound();
+    expect(again.status).to.equal(429);
+    now += 60_000;
+    expect((await inbound()).status).to.equal(200);
+  });
+});

@@ -20,6 +20,7 @@ import { inboundProblem } from './problems.ts';
 import type { Refusal } from './result.ts';
 import { validateServiceData } from './service-data.ts';
 import type { InboundSetup } from './setup.ts';
+import type { PortalGuards } from '../intake/portal-guards.ts';
 
 export interface InboundOptions {
   store: Store;
@@ -32,6 +33,8 @@ export interface InboundOptions {
   now: Clock;
   /** Called after a new submission is stored, so the worker can start at once. */
   onAccepted?: () => void;
+  /** The envelope intake's per-token limit and request signatures: one budget per portal for both routes. */
+  guards: PortalGuards;
 }
 
 export function inboundRoutes(opts: InboundOptions): express.Router {
@@ -44,6 +47,7 @@ export function inboundRoutes(opts: InboundOptions): express.Router {
     (req, _res, next) => {
       // Token and channel before a byte of the body is read.
       req.portal = auth.authenticate(req);
+      opts.guards.rateLimit.take(req.portal);
       if (!inbound.channels.has(String(req.params.channel)))
         throw httpProblem('not-found', `no inbound channel ${String(req.params.channel).slice(0, 80)}`);
       next();
@@ -53,6 +57,7 @@ export function inboundRoutes(opts: InboundOptions): express.Router {
       const portal = req.portal!;
       const channel = inbound.channels.get(String(req.params.channel))!;
       const body: Buffer = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
+      opts.guards.signatures.verify(portal, req, body);
       const received = await receiveInbound(channel, body, req.get('content-type'), opts.now);
       if (!received.ok) throw documentProblem(received);
       const doc = received.submission;

@@ -20,8 +20,7 @@ import { inboundProblem } from '../inbound/problems.ts';
 import { toPointer } from '../inbound/http.ts';
 import type { AttachmentLimits } from '../config/intake-limits.ts';
 import { attachmentFaults } from './attachment-limits.ts';
-import { PortalRateLimit } from './portal-rate-limit.ts';
-import { PortalSignatures } from './portal-signature.ts';
+import { portalGuards, type PortalGuards } from './portal-guards.ts';
 
 export interface IntakeOptions {
   store: Store;
@@ -33,6 +32,8 @@ export interface IntakeOptions {
   now: Clock;
   /** Limits on the attachments of one submission (configuration `intake.attachments`). */
   attachmentLimits: AttachmentLimits;
+  /** Shared with the inbound channels (portal-guards.ts); default: this route's own. */
+  guards?: PortalGuards;
   /** Called after a new submission is stored, so the worker can start at once instead of at its next poll. */
   onAccepted?: () => void;
   /** The services' data schemas (services[].dataSchema): bad data is refused here with 422, not at mapping time. */
@@ -46,8 +47,7 @@ const XML_TYPES = ['application/xml', 'text/xml'];
 export function intakeRoutes(opts: IntakeOptions): express.Router {
   const { store, router, logger, metrics } = opts;
   const auth = new PortalAuth(router.config.hub.portals);
-  const rateLimit = new PortalRateLimit(opts.now);
-  const signatures = new PortalSignatures(opts.now);
+  const { rateLimit, signatures } = opts.guards ?? portalGuards(opts.now);
   const api = express.Router();
   // The body is read raw: we choose the parser by media type and answer 415 before reading anything else.
   const readBody = rawBody(opts.bodyLimit);
