@@ -159,6 +159,39 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect(ge.every((l) => l.tenant === GE)).to.equal(true);
     });
 
+    it('shows a Gelsenkirchen operator no Bottrop case on any page, where an admin sees it', async () => {
+      const pages = [
+        '/console',
+        '/console/submissions?state=failed',
+        '/console/dead-letters',
+        '/console/reconciliation',
+        '/console/log',
+        '/console/targets',
+      ];
+      const bottrop = [ext.botBad, ids.botBad!];
+      // The admin's dead letters name Bottrop's failed case: the pages show what the GE operator must not see.
+      const adminDead = await eventually(
+        async () => {
+          const html = await (await get('/console/dead-letters')).text();
+          return html.includes(ext.botBad) ? html : undefined;
+        },
+        10_000,
+        "Bottrop's dead letter on the admin's page",
+      );
+      expect(adminDead).to.include(ext.botBad);
+      for (const page of pages) {
+        const res = await get(page, GE_TOKEN);
+        expect(res.status, page).to.equal(200);
+        expect(res.headers.get('content-type'), page).to.match(/^text\/html/);
+        const html = await res.text();
+        for (const x of bottrop) expect(html, `${page} names ${x}`).not.to.include(x);
+      }
+      for (const page of ['/console/submissions?state=failed', '/console/dead-letters'])
+        expect(await (await get(page, GE_TOKEN)).text(), page).to.include(ext.geBad);
+      expect((await get(`/console/submissions/${ids.botBad}`, GE_TOKEN)).status).to.equal(404);
+      expect((await get(`/console/submissions/${ext.botBad}`, GE_TOKEN)).status).to.equal(404);
+    });
+
     it('streams new log lines as they happen, filtered by tenant and level, never with form values', async () => {
       const res = await get(`/api/v1/console/log?tenant=${GE}&level=info`);
       expect(res.headers.get('content-type')).to.match(/^text\/event-stream/);
