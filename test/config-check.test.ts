@@ -14,6 +14,7 @@ import { expect } from 'chai';
 import { checkConfig } from '../src/config/check.ts';
 import { ConfigError, formatProblem } from '../src/config/errors.ts';
 import { startHub } from '../src/hub.ts';
+import { openStore } from '../src/store/index.ts';
 import { HundesteuerBackOffice, WSDL_PATH } from '../adapters/soap/fixtures/back-office.ts';
 import { makePki, opensslAvailable, type TestPki } from '../adapters/soap/fixtures/certs.ts';
 import { TestBackOffice } from './support/backoffice.ts';
@@ -247,8 +248,13 @@ describe('amtsbote config check: every check start runs', function () {
 
     const connectEnv = () => env({ BACKOFFICE_URL: rest.url, SOAP_URL: soap.url11 });
 
-    it('shows each target reachable, refused or unreachable, and exits 1 unless all are reachable', async () => {
-      const r = await amtsbote(['config', 'check', '--connect', config], connectEnv());
+    it('shows each target reachable, refused or unreachable, exits 1 unless all are reachable, and audits the check', async () => {
+      // The hub's database, as a running hub left it: the check is recorded in its audit trail.
+      const data = path.join(dir, 'data');
+      mkdirSync(data);
+      const sqliteFile = path.join(data, 'amtsbote.sqlite');
+      await (await openStore({ sqliteFile })).close();
+      const r = await amtsbote(['config', 'check', '--connect', '--data', data, config], connectEnv());
       expect(r.code, r.stderr).to.equal(1);
       expect(r.stdout.split('\n')[0], r.stderr).to.match(/: ok — /);
       const rows = r.stdout
@@ -275,12 +281,23 @@ describe('amtsbote config check: every check start runs', function () {
       // Nothing was filed: check() never delivers.
       expect(soap.filed).to.deep.equal([]);
       expect(rest.cases).to.deep.equal([]);
+      const store = await openStore({ sqliteFile });
+      try {
+        const records = [];
+        for await (const rec of store.audit.records()) records.push(rec);
+        expect(records.map((x) => [x.action, x.detail])).to.deep.equal([['config-check-connect', { targets: 7, reachable: 5 }]]);
+        expect(records[0]!.actor).to.match(/^cli:/);
+      } finally {
+        await store.close();
+      }
     });
 
     it('exits 0 when every target answers, and gives the same as JSON', async () => {
       edit((y) => y.replace(/ {2}dogtax-soap-wrong:\n( {4}.*\n)+ {2}dogtax-soap-closed:\n( {4}.*\n)+/, ''));
-      const r = await amtsbote(['config', 'check', '--connect', '--json', config], connectEnv());
+      const r = await amtsbote(['config', 'check', '--connect', '--json', '--data', path.join(dir, 'no-hub-here'), config], connectEnv());
       expect(r.code, r.stdout + r.stderr).to.equal(0);
+      // No hub database there: nothing is made, and stderr says the check went unrecorded.
+      expect(r.stderr).to.match(/not recorded in an audit trail: no hub database/);
       const out = JSON.parse(r.stdout) as { ok: boolean; targets: { target: string; adapter: string; result: string; message: string }[] };
       expect(out.ok).to.equal(true);
       expect(out.targets.map((t) => `${t.target} ${t.result}`)).to.deep.equal([

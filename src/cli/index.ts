@@ -39,6 +39,17 @@ config
   .argument('[dir]', 'configuration folder', process.env.AMTSBOTE_CONFIG ?? './config')
   .option('--connect', "also run each target's check(): reachable, refused (credentials) or unreachable; exit 1 unless all are reachable")
   .option('--json', 'print the result as JSON')
+  .option(
+    '-d, --data <dir>',
+    "with --connect: the hub's data folder, whose audit trail records the check (env AMTSBOTE_DATA)",
+    process.env.AMTSBOTE_DATA ?? './data',
+  )
+  .option(
+    '--database-url <url>',
+    'with --connect: the PostgreSQL database whose audit trail records it (env AMTSBOTE_DATABASE_URL)',
+    process.env.AMTSBOTE_DATABASE_URL,
+  )
+  .option('--database-schema <name>', 'PostgreSQL schema (env AMTSBOTE_DATABASE_SCHEMA)', process.env.AMTSBOTE_DATABASE_SCHEMA)
   .action(async (dir: string, o) => (await import('./config-check.ts')).configCheck(dir, o));
 config
   .command('schema')
