@@ -3,13 +3,11 @@
 // way a DMS import does (the name, the message inside it against the FVDaten XSD, every primary document
 // present and nothing else), files the Vorgang and answers beside the file with `<name>.ok` (the DMS's
 // reference) or `<name>.err` (one line: what is wrong), the acknowledgement file-drop waits for.
-import { mkdir, readdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseUntrustedXml } from '../../http/untrusted-xml.ts';
 import { ContainerReadError, readContainer } from '../../mapping/xdomea/read-container.ts';
 import { xdomeaSchemaFile } from '../../mapping/xdomea/schema.ts';
 import { fvDatenSchema } from '../../mapping/xdomea/validator.ts';
+import { startAnswerFolder, type RunningAnswerFolder } from './answer-folder.ts';
 import { pad6, type SimContext } from './common.ts';
 
 /** What an injected failure writes into `.err`: the import service fell over, nothing is wrong with the file. */
@@ -79,105 +77,39 @@ export interface DmsOptions {
   intervalMs: number;
 }
 
-export interface RunningDms {
-  directory: string;
-  url: string;
-  close(): Promise<void>;
-}
+export type RunningDms = RunningAnswerFolder;
 
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
-
-async function writeAck(dir: string, name: string, content: string): Promise<void> {
-  const tmp = path.join(dir, `.${name}.tmp`);
-  await writeFile(tmp, content + '\n');
-  await rename(tmp, path.join(dir, name));
-}
-
-export async function startDmsXdomea(ctx: SimContext, opts: DmsOptions): Promise<RunningDms> {
-  const dir = path.resolve(opts.directory);
-  await mkdir(dir, { recursive: true });
-  const done = new Set<string>();
-
-  async function processFile(name: string): Promise<void> {
-    let zip: Buffer;
-    try {
-      zip = await readFile(path.join(dir, name));
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') done.add(name);
-      return;
-    }
-    if (ctx.failureRate > 0 && ctx.random() < ctx.failureRate) {
-      await writeAck(dir, `${name}.err`, DMS_FAILURE);
-      done.add(name);
-      ctx.log(`${ctx.kind}: import failed on ${name}`);
-      return;
-    }
-    const check = checkContainer(name, zip);
-    if (!check.prozessId) {
-      const more = check.problems.length > 1 ? ` (+${check.problems.length - 1} more)` : '';
-      await writeAck(dir, `${name}.err`, `${check.problems[0]}${more}`);
-      done.add(name);
-      ctx.log(`${ctx.kind}: rejected ${name}`);
-      return;
-    }
-    // A DMS keys an import by its ProzessID: the same process again gets the first reference.
-    let reference = ctx.book.findByKey(COLLECTION, check.prozessId)?.reference;
-    if (!reference) {
-      const year = new Date(ctx.now()).getFullYear();
-      reference = `DMS-${check.ags ?? 'X'}-${year}-${pad6(ctx.book.next(`dms-${year}`))}`;
-      ctx.book.add({
-        kind: ctx.kind,
-        dialect: 'xdomea-fvdaten',
-        collection: COLLECTION,
-        ags: check.ags ?? '',
-        reference,
-        idempotencyKey: check.prozessId,
-        flow: ['importiert'],
-        body: check.message,
-      });
-      ctx.log(`${ctx.kind}: filed ${reference}`);
-    }
-    await writeAck(dir, `${name}.ok`, reference);
-    done.add(name);
-  }
-
-  async function scan(): Promise<void> {
-    for (const name of (await readdir(dir)).sort()) {
-      if (name.startsWith('.') || !name.endsWith('.zip') || done.has(name)) continue;
-      if ((await exists(path.join(dir, `${name}.ok`))) || (await exists(path.join(dir, `${name}.err`)))) {
-        done.add(name);
-        continue;
+export function startDmsXdomea(ctx: SimContext, opts: DmsOptions): Promise<RunningDms> {
+  return startAnswerFolder(ctx, {
+    ...opts,
+    extension: '.zip',
+    folder: 'import folder',
+    failure: { text: DMS_FAILURE, label: 'import' },
+    answer(name, zip) {
+      const check = checkContainer(name, zip);
+      if (!check.prozessId) {
+        const more = check.problems.length > 1 ? ` (+${check.problems.length - 1} more)` : '';
+        ctx.log(`${ctx.kind}: rejected ${name}`);
+        return { err: `${check.problems[0]}${more}` };
       }
-      if (closed) return;
-      await processFile(name);
-    }
-  }
-
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  const tick = () => {
-    timer = undefined;
-    running = scan()
-      .catch((err: NodeJS.ErrnoException) => ctx.log(`${ctx.kind}: scan of the import folder failed (${err.code ?? err.name})`))
-      .finally(() => {
-        running = undefined;
-        if (!closed) timer = setTimeout(tick, opts.intervalMs);
-      });
-  };
-  tick();
-
-  return {
-    directory: dir,
-    url: pathToFileURL(dir).href,
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      // A DMS keys an import by its ProzessID: the same process again gets the first reference.
+      let reference = ctx.book.findByKey(COLLECTION, check.prozessId)?.reference;
+      if (!reference) {
+        const year = new Date(ctx.now()).getFullYear();
+        reference = `DMS-${check.ags ?? 'X'}-${year}-${pad6(ctx.book.next(`dms-${year}`))}`;
+        ctx.book.add({
+          kind: ctx.kind,
+          dialect: 'xdomea-fvdaten',
+          collection: COLLECTION,
+          ags: check.ags ?? '',
+          reference,
+          idempotencyKey: check.prozessId,
+          flow: ['importiert'],
+          body: check.message,
+        });
+        ctx.log(`${ctx.kind}: filed ${reference}`);
+      }
+      return { ok: reference };
     },
-  };
+  });
 }

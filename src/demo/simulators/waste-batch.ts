@@ -1,11 +1,9 @@
 // Dorsten's legacy waste system: no API, a batch job that polls a drop folder. Every `intervalMs` it reads the
 // new `*.xml` files, checks them, and answers beside each file with `<name>.ok` (the reference) or `<name>.err`
 // (one line: what is wrong) — the acknowledgement the hub's file-drop adapter waits for.
-import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
-import path from 'node:path';
-import { pathToFileURL } from 'node:url';
 import { parseUntrustedXml, UntrustedXmlError, type UntrustedXmlShape } from '../../http/untrusted-xml.ts';
 import { z } from 'zod';
+import { startAnswerFolder, type RunningAnswerFolder } from './answer-folder.ts';
 import { attachmentMediaType, base64, email, fieldErrors, germanDate, pad6, phone, postalCode, text, type SimContext } from './common.ts';
 
 export const DORSTEN = '05562012';
@@ -98,114 +96,42 @@ export interface WasteBatchOptions {
   intervalMs: number;
 }
 
-export interface RunningBatch {
-  directory: string;
-  url: string;
-  close(): Promise<void>;
-}
+export type RunningBatch = RunningAnswerFolder;
 
-const exists = (p: string) =>
-  stat(p).then(
-    () => true,
-    () => false,
-  );
-
-/** Writes beside the file under a dot name first, so nobody (the hub included) reads half an acknowledgement. */
-async function writeAck(dir: string, name: string, content: string): Promise<void> {
-  const tmp = path.join(dir, `.${name}.tmp`);
-  await writeFile(tmp, content + '\n');
-  await rename(tmp, path.join(dir, name));
-}
-
-export async function startWasteBatch(ctx: SimContext, opts: WasteBatchOptions): Promise<RunningBatch> {
-  const dir = path.resolve(opts.directory);
-  await mkdir(dir, { recursive: true });
+export function startWasteBatch(ctx: SimContext, opts: WasteBatchOptions): Promise<RunningBatch> {
   const flow = ['angelegt', 'disponiert', 'erledigt'] as const;
-  /** Files already answered in this run; on a restart the `.ok` / `.err` beside a file says the same. */
-  const done = new Set<string>();
-
-  async function processFile(name: string): Promise<void> {
-    let content: string;
-    try {
-      content = await readFile(path.join(dir, name), 'utf8');
-    } catch (err) {
-      // Gone since the listing (someone cleaned up): nothing to answer. Anything else: try again next round.
-      if ((err as NodeJS.ErrnoException).code === 'ENOENT') done.add(name);
-      return;
-    }
-    if (ctx.failureRate > 0 && ctx.random() < ctx.failureRate) {
-      await writeAck(dir, `${name}.err`, BATCH_FAILURE);
-      done.add(name);
-      ctx.log(`${ctx.kind}: dorsten-batch failed on ${name}`);
-      return;
-    }
-    const { problems, order } = checkBatchFile(content);
-    if (!order) {
-      const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
-      await writeAck(dir, `${name}.err`, `${problems[0]}${more}`);
-      done.add(name);
-      ctx.log(`${ctx.kind}: dorsten-batch rejected ${name}`);
-      return;
-    }
-    // The legacy system keys cases by VORGANG: the same case in a second file gets the first reference.
-    const seen = ctx.book.findByKey(COLLECTION, order.VORGANG);
-    let reference = seen?.reference;
-    if (!reference) {
-      const year = new Date(ctx.now()).getFullYear();
-      reference = `DOR-SP-${year}-${pad6(ctx.book.next(`dor-sp-${year}`))}`;
-      ctx.book.add({
-        kind: ctx.kind,
-        dialect: 'dorsten-batch',
-        collection: COLLECTION,
-        ags: DORSTEN,
-        reference,
-        idempotencyKey: order.VORGANG,
-        flow,
-        body: content,
-      });
-      // One line per case, the reference only: the file is a citizen's data.
-      ctx.log(`${ctx.kind}: dorsten-batch filed ${reference}`);
-    }
-    await writeAck(dir, `${name}.ok`, reference);
-    done.add(name);
-  }
-
-  async function scan(): Promise<void> {
-    const names = (await readdir(dir)).sort();
-    for (const name of names) {
-      // Dot files are writers' temp files (the file-drop adapter's and this job's own); .ok/.err are answers.
-      if (name.startsWith('.') || !name.endsWith('.xml') || done.has(name)) continue;
-      if ((await exists(path.join(dir, `${name}.ok`))) || (await exists(path.join(dir, `${name}.err`)))) {
-        done.add(name);
-        continue;
+  return startAnswerFolder(ctx, {
+    ...opts,
+    extension: '.xml',
+    folder: 'drop folder',
+    failure: { text: BATCH_FAILURE, label: 'dorsten-batch' },
+    answer(name, bytes) {
+      const content = bytes.toString('utf8');
+      const { problems, order } = checkBatchFile(content);
+      if (!order) {
+        const more = problems.length > 1 ? ` (+${problems.length - 1} more)` : '';
+        ctx.log(`${ctx.kind}: dorsten-batch rejected ${name}`);
+        return { err: `${problems[0]}${more}` };
       }
-      if (closed) return;
-      await processFile(name);
-    }
-  }
-
-  let closed = false;
-  let timer: NodeJS.Timeout | undefined;
-  let running: Promise<void> | undefined;
-  // One scan at a time: the next is scheduled when the last has finished, however long it took.
-  const tick = () => {
-    timer = undefined;
-    running = scan()
-      .catch((err: NodeJS.ErrnoException) => ctx.log(`${ctx.kind}: scan of the drop folder failed (${err.code ?? err.name})`))
-      .finally(() => {
-        running = undefined;
-        if (!closed) timer = setTimeout(tick, opts.intervalMs);
-      });
-  };
-  tick();
-
-  return {
-    directory: dir,
-    url: pathToFileURL(dir).href,
-    async close() {
-      closed = true;
-      if (timer) clearTimeout(timer);
-      await running;
+      // The legacy system keys cases by VORGANG: the same case in a second file gets the first reference.
+      let reference = ctx.book.findByKey(COLLECTION, order.VORGANG)?.reference;
+      if (!reference) {
+        const year = new Date(ctx.now()).getFullYear();
+        reference = `DOR-SP-${year}-${pad6(ctx.book.next(`dor-sp-${year}`))}`;
+        ctx.book.add({
+          kind: ctx.kind,
+          dialect: 'dorsten-batch',
+          collection: COLLECTION,
+          ags: DORSTEN,
+          reference,
+          idempotencyKey: order.VORGANG,
+          flow,
+          body: content,
+        });
+        // One line per case, the reference only: the file is a citizen's data.
+        ctx.log(`${ctx.kind}: dorsten-batch filed ${reference}`);
+      }
+      return { ok: reference };
     },
-  };
+  });
 }
