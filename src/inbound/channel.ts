@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import type { Clock } from '../clock.ts';
-import { envelopeSchema } from '../intake/envelope.ts';
+import { envelopeSchema, validateEnvelope } from '../intake/envelope.ts';
 import type { InboundChannelConfig } from './channel-schema.ts';
 import { compileMapping, MappingError, type CompiledMapping } from '../mapping/engine.ts';
 import { loadSchema, type CompiledSchema } from '../mapping/xsd/index.ts';
@@ -73,6 +73,25 @@ export interface InboundSubmission {
 }
 
 export type InboundResult = { ok: true; submission: InboundSubmission } | Refusal;
+
+/**
+ * The envelope the accept path takes for a received document, with the attachments its transport carried
+ * (HTTP none, XTA and FIT-Connect their own) and, where the transport has one, its id as the external id.
+ */
+export function envelopeOf(
+  doc: InboundSubmission,
+  o: { attachments: { filename: string; mediaType: string; content: string }[]; externalId?: string },
+): ReturnType<typeof validateEnvelope> {
+  return validateEnvelope({
+    tenant: doc.tenant,
+    service: doc.service,
+    externalId: o.externalId ?? doc.externalId,
+    submittedAt: doc.submittedAt,
+    applicant: doc.applicant,
+    data: doc.data,
+    attachments: o.attachments,
+  });
+}
 
 const XML_TYPES = /^(application|text)\/xml$|^application\/[\w.-]+\+xml$/;
 const JSON_TYPES = /^application\/json$|^application\/[\w.-]+\+json$/;

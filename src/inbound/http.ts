@@ -8,14 +8,13 @@ import type { Clock } from '../clock.ts';
 import { rawBody } from '../http/body.ts';
 import { httpProblem, pointer, type FieldError, type HttpProblem } from '../http/problem-details.ts';
 import { acceptSubmission, admit } from '../intake/accept.ts';
-import { validateEnvelope } from '../intake/envelope.ts';
 import { PortalAuth } from '../intake/portal-auth.ts';
 import { refusalProblem } from '../intake/problems.ts';
 import { answerAccepted } from '../intake/accepted-answer.ts';
 import type { Metrics } from '../operator/metrics.ts';
 import type { Router as HubRouter } from '../routing/router.ts';
 import type { Store } from '../store/index.ts';
-import { receiveInbound } from './channel.ts';
+import { envelopeOf, receiveInbound } from './channel.ts';
 import { inboundProblem } from './problems.ts';
 import type { Refusal } from './result.ts';
 import { validateServiceData } from './service-data.ts';
@@ -62,15 +61,7 @@ export function inboundRoutes(opts: InboundOptions): express.Router {
       if (!received.ok) throw documentProblem(received);
       const doc = received.submission;
       // The mapping's head already passed the envelope's rules; this makes it the envelope the accept path takes.
-      const v = validateEnvelope({
-        tenant: doc.tenant,
-        service: doc.service,
-        externalId: doc.externalId,
-        submittedAt: doc.submittedAt,
-        applicant: doc.applicant,
-        data: doc.data,
-        attachments: [],
-      });
+      const v = envelopeOf(doc, { attachments: [] });
       if (!v.ok) throw inboundProblem('invalid-document', 'the inbound mapping gave no valid submission', v.errors);
       const admitted = admit(router, portal, v.envelope);
       if (!admitted.ok) throw refusalProblem(admitted);

@@ -11,10 +11,9 @@ import { escapeXml } from '../../adapters/xta2/envelope.ts';
 import type { Clock } from '../clock.ts';
 import type { PortalConfig } from '../config/schema.ts';
 import { acceptSubmission, admit } from '../intake/accept.ts';
-import { validateEnvelope } from '../intake/envelope.ts';
 import type { Router } from '../routing/router.ts';
 import type { Store } from '../store/index.ts';
-import { receiveInbound, type InboundChannel } from './channel.ts';
+import { envelopeOf, receiveInbound, type InboundChannel } from './channel.ts';
 import type { XtaMailboxConfig } from './xta-mailbox-schema.ts';
 import { validateServiceData, type ServiceDataSchemas } from './service-data.ts';
 
@@ -131,14 +130,9 @@ export class XtaMailboxReader {
       return 'refused';
     }
     const doc = received.submission;
-    const v = validateEnvelope({
-      tenant: doc.tenant,
-      service: doc.service,
+    const v = envelopeOf(doc, {
       // The transport's id: unique per message, the same when a message is fetched again after a crash.
       externalId: messageId,
-      submittedAt: doc.submittedAt,
-      applicant: doc.applicant,
-      data: doc.data,
       attachments: list(container.Attachment).map((a, i) => {
         const c = content(a);
         return {

@@ -12,20 +12,8 @@ export interface EventSubject {
 }
 
 /** One line of the sync log, in the caller's transaction. `detail` holds ids, states and errors, never form data. */
-export async function insertEvent(trx: Db, c: EventSubject, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
-  await trx
-    .insertInto('events')
-    .values({
-      at,
-      submission_id: c.submission_id,
-      delivery_id: c.id,
-      tenant: c.tenant,
-      service: c.service,
-      target: c.target_id,
-      type,
-      detail: JSON.stringify(detail),
-    })
-    .execute();
+export function insertEvent(trx: Db, c: EventSubject, at: number, type: string, detail: Record<string, unknown>): Promise<void> {
+  return insertEvents(trx, [{ subject: c, at, type, detail }]);
 }
 
 /** Several lines of the sync log in one statement, in the given order. */

@@ -7,13 +7,12 @@
 import { decodeJwt } from 'jose';
 import type { Logger } from 'winston';
 import type { Clock } from '../../clock.ts';
-import { receiveInbound } from '../../inbound/channel.ts';
+import { envelopeOf, receiveInbound } from '../../inbound/channel.ts';
 import type { Refusal } from '../../inbound/result.ts';
 import { validateServiceData, type ServiceDataSchemas } from '../../inbound/service-data.ts';
 import type { Router } from '../../routing/router.ts';
 import type { Pickup, Store } from '../../store/index.ts';
 import { acceptSubmission as storeSubmission, admit } from '../accept.ts';
-import { validateEnvelope } from '../envelope.ts';
 import type { SubmissionForPickup } from './api.ts';
 import { EVENT_ACCEPT, type AuthenticationTags } from './crypto.ts';
 import type { Destination } from './destination.ts';
@@ -98,13 +97,7 @@ async function takeIn(d: Destination, s: ReceivedSubmission, p: Pickup, deps: Pi
   });
   if (!received.ok) return { kind: 'reject', problems: [dataProblem(received)] };
   const doc = received.submission;
-  const v = validateEnvelope({
-    tenant: doc.tenant,
-    service: doc.service,
-    externalId: doc.externalId,
-    submittedAt: doc.submittedAt,
-    applicant: doc.applicant,
-    data: doc.data,
+  const v = envelopeOf(doc, {
     attachments: s.attachments.map((a) => ({
       filename: safeFilename(a.filename, a.attachmentId),
       mediaType: a.mimeType,
