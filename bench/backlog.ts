@@ -29,7 +29,7 @@ import { validateEnvelope } from '../src/intake/envelope.ts';
 import { Router } from '../src/routing/router.ts';
 import { openStore, type DatabaseOptions } from '../src/store/index.ts';
 import { bodyTemplate } from './payload.ts';
-import { caseBody } from './case-body.ts';
+import { caseBody, postCase } from './case-body.ts';
 import { systemClock } from '../src/clock.ts';
 import { Keyring } from '../src/security/field-crypto.ts';
 
@@ -222,7 +222,7 @@ async function runBaseline<C extends BacklogChild>(ctx: BacklogContext<C>): Prom
       Array.from({ length: ctx.concurrency }, async () => {
         while (next < ctx.count) {
           const key = `baseline-${next++}`;
-          const status = await post(agent, target, body, key);
+          const status = await postCase(agent, target, body, key);
           if (status !== 201) failed++;
         }
       }),
@@ -479,26 +479,6 @@ async function countDelivered(db: DatabaseOptions): Promise<{ delivered: number;
   } finally {
     await store.close();
   }
-}
-
-function post(agent: http.Agent, url: URL, body: string, key: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
 }
 
 /** CPU time (user + system) of a process from /proc/<pid>/stat, in ms; null where there is no /proc. */

@@ -1,4 +1,6 @@
-// The back-office body of the backlog baseline and the graphile-worker anchor.
+// The back-office body of the backlog baseline and the graphile-worker anchor, and how both POST it.
+
+import http from 'node:http';
 
 /** A body shaped like the hub's message for the bench mapping (bench/mappings/sperrmuell.jsonata). */
 export function caseBody(): string {
@@ -18,5 +20,26 @@ export function caseBody(): string {
       { kind: 'electrical', quantity: 1 },
     ],
     itemCount: 6,
+  });
+}
+
+/** POSTs one case to the back office with its own Idempotency-Key; resolves with the status. */
+export function postCase(agent: http.Agent, url: URL, body: string, key: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key },
+      },
+      (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', reject);
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
   });
 }

@@ -15,7 +15,7 @@ import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { Logger, makeWorkerUtils, run, type Runner } from 'graphile-worker';
-import { caseBody } from './case-body.ts';
+import { caseBody, postCase } from './case-body.ts';
 
 const { values } = parseArgs({
   options: {
@@ -37,25 +37,7 @@ const quiet = new Logger(() => () => undefined);
 const body = caseBody();
 const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency });
 const target = new URL('/cases', backOffice);
-function post(key: string): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      target,
-      {
-        method: 'POST',
-        agent,
-        headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body), 'idempotency-key': key },
-      },
-      (res) => {
-        res.resume();
-        res.on('end', () => resolve(res.statusCode ?? 0));
-        res.on('error', reject);
-      },
-    );
-    req.on('error', reject);
-    req.end(body);
-  });
-}
+const post = (key: string): Promise<number> => postCase(agent, target, body, key);
 
 let delivered = 0;
 let failed = 0;
