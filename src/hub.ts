@@ -75,7 +75,7 @@ export interface HubOptions {
    */
   clock?: Clock;
   log?: { console?: boolean; file?: boolean; transports?: Transport[] };
-  /** How the operator area admits requests; default: the operator token only (tokenAccess). */
+  /** How the operator area admits requests; default: the configured tokens, sessions and OIDC (src/operator/access/). */
   access?: OperatorAccess;
   /** Where features record operator and admin actions (src/audit/trail.ts); the retention purge records `purge`. */
   audit?: AuditTrail;

@@ -1,14 +1,12 @@
-import type { Request } from 'express';
 import type { Authenticate } from './operator-auth.ts';
-import { operatorAuthenticator } from './operator-auth.ts';
 import { hasRole, principalOf, type Role } from './principal.ts';
 import { operatorProblem } from './problems.ts';
 
 /**
  * How the operator area admits a request: one object the console pages, the console's JSON API and the older
  * operator API (replay, targets, reconciliation) all take, so a login, an OIDC session and a scoped operator token
- * end as the same Principal on `res.locals.principal`. `tokenAccess` is the implementation with tokens only;
- * accounts, sessions and OIDC provide a fuller one behind the same shape.
+ * end as the same Principal on `res.locals.principal`. The hub's implementation (tokens, sessions, OIDC) is in
+ * src/operator/access/; a test may hand in its own (test/support/scoped-access.ts).
  */
 export interface OperatorAccess {
   /** For pages: a visitor without a login is sent to the login page (303), never shown a problem document. */
@@ -33,25 +31,4 @@ export function requireRole(role: Role): Authenticate {
     if (!hasRole(principalOf(res), role)) throw operatorProblem('operator-forbidden', `this needs the role ${role}`);
     next();
   };
-}
-
-/** Tokens only: the operator token of AMTSBOTE_OPERATOR_TOKEN for the API; pages are closed without sessions. */
-export function tokenAccess(token: string | undefined): OperatorAccess {
-  const api = operatorAuthenticator(token);
-  return {
-    api,
-    page: (req, res, next) => {
-      if (req.headers.authorization) {
-        api(req, res, next);
-        return;
-      }
-      res.redirect(303, `${LOGIN_PATH}?next=${encodeURIComponent(pathOf(req))}`);
-    },
-    requireRole,
-    csrf: (_req, _res, next) => next(),
-  };
-}
-
-function pathOf(req: Request): string {
-  return req.originalUrl.startsWith('/') ? req.originalUrl : '/console';
 }
