@@ -1,5 +1,4 @@
-import type { Kysely } from 'kysely';
-import type { Database, Db } from './tables.ts';
+import type { Db, Trx } from './tables.ts';
 import type { CreateResult, MessageSource, NewSubmission, SubmissionView } from './types.ts';
 import { chunks } from './chunks.ts';
 import { fields, type Sealing } from './sealing.ts';
@@ -11,7 +10,11 @@ import { fields, type Sealing } from './sealing.ts';
  * One transaction for a batch of submissions, written as a few multi-row statements. Personal values are sealed
  * before the transaction begins, so the write lock is not held while they are encrypted.
  */
-export function writeSubmissions(db: Kysely<Database>, sealing: Sealing, batch: NewSubmission[]): Promise<CreateResult[]> {
+export function writeSubmissions(
+  transact: <T>(fn: (trx: Trx) => Promise<T>) => Promise<T>,
+  sealing: Sealing,
+  batch: NewSubmission[],
+): Promise<CreateResult[]> {
   const kid = sealing.kid;
   const rowsOf = new Map(
     batch.map((s) => {
@@ -46,7 +49,7 @@ export function writeSubmissions(db: Kysely<Database>, sealing: Sealing, batch: 
       ];
     }),
   );
-  return db.transaction().execute(async (trx) => {
+  return transact(async (trx) => {
     const inserted = new Set<string>();
     for (const rows of chunks(batch, 500)) {
       const ids = await trx
