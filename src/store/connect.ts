@@ -18,7 +18,7 @@ import type { Database } from './tables.ts';
 import { postgres, sqlite, type Dialect } from './dialect.ts';
 import { claimSqliteFile } from './sqlite-claim.ts';
 import { WalSync } from './wal-sync.ts';
-import { startCheckpointer } from './wal-checkpointer.ts';
+import { startCheckpointer, type Checkpointer } from './wal-checkpointer.ts';
 
 export interface DatabaseOptions {
   /** postgres://… for PostgreSQL; otherwise SQLite at `sqliteFile`. */
@@ -86,11 +86,11 @@ function connectSqlite(file: string): Connection {
   database.pragma('synchronous = FULL');
   database.pragma('foreign_keys = ON');
   // Checkpoints run in a thread of their own (wal-checkpointer.ts); back on this connection should it fail.
-  const checkpointer =
-    file === ':memory:'
-      ? undefined
-      : (database.pragma('wal_autocheckpoint = 0'),
-        startCheckpointer(file, { intervalMs: 250, onFailure: () => database.pragma('wal_autocheckpoint = 1000') }));
+  let checkpointer: Checkpointer | undefined;
+  if (file !== ':memory:') {
+    database.pragma('wal_autocheckpoint = 0');
+    checkpointer = startCheckpointer(file, { intervalMs: 250, onFailure: () => database.pragma('wal_autocheckpoint = 1000') });
+  }
   const db = new Kysely<Database>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(database) }) });
   // On the one connection, held for the whole transaction, so no other commit runs in between at the lighter level.
   const light = <T>(fn: (trx: Transaction<Database>) => Promise<T>) =>
