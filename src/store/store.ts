@@ -20,7 +20,7 @@ import type {
   TargetOverview,
 } from './types.ts';
 import { GroupCommit } from './group-commit.ts';
-import { getSubmission, messageSource, writeSubmissions } from './submissions.ts';
+import { getSubmission, messageSource, messageSources, writeSubmissions } from './submissions.ts';
 import { claimForTargets, ensureTargetStates, targetsWithOpenDeliveries } from './claims.ts';
 import { releaseLeases, writeCompletions, type Completion } from './completions.ts';
 import { applyBreakerSignals } from './target-state.ts';
@@ -179,6 +179,11 @@ export class Store {
   /** The submission's data for mapping: content and attachments. */
   messageSource(submissionId: string): Promise<MessageSource | undefined> {
     return messageSource(this.db, this.sealing, submissionId);
+  }
+
+  /** The data for mapping of several submissions (a claimed batch's), by submission id. */
+  messageSources(submissionIds: readonly string[]): Promise<Map<string, MessageSource>> {
+    return messageSources(this.db, this.sealing, submissionIds);
   }
 
   /** A submission with its deliveries and their attempts; no form data. */
