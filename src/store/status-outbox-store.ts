@@ -25,6 +25,16 @@ export class StatusOutboxStore {
    * update n+1 never leaves before n is delivered (or given up). SKIP LOCKED lets instances claim side by side.
    */
   async claimUpdates(owner: string, now: number, leaseMs: number, limit: number): Promise<ClaimedStatusUpdate[]> {
+    // Most polls find nothing: a plain read says so without a write transaction (on SQLite, the write lock and a
+    // commit each time, taken from the deliveries' and the intake's commits).
+    const anyDue = await this.db
+      .selectFrom('status_outbox')
+      .select('id')
+      .where(sql<boolean>`${sql.raw(OUTBOX_OPEN_SQL)}`)
+      .where('next_attempt_at', '<=', now)
+      .limit(1)
+      .execute();
+    if (anyDue.length === 0) return [];
     return this.db.transaction().execute(async (trx) => {
       let q = trx
         .selectFrom('status_outbox')
