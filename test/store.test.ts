@@ -156,6 +156,35 @@ describeEachDatabase('store', ({ store }) => {
     ]);
   });
 
+  it('records a delivery as delivered even when recording it RECEIVED fails, half of that written nowhere', async () => {
+    const s = newSubmission('ext-received-fails', ['t'], 3_500_000);
+    await store().createSubmission(s);
+    const failures: string[] = [];
+    // A hook whose rule breaks half-way through RECEIVED, after its first rows are written.
+    store().onDelivered({
+      rules: () => ({
+        map: () => 'RECEIVED',
+        forwards: () => {
+          throw new Error('portal list unreadable');
+        },
+        newId: () => uuidv7(3_500_000),
+        now: 3_500_000,
+      }),
+      recorded: () => failures.push('recorded'),
+      failed: (cases, e) => failures.push(`${cases.length}: ${e.message}`),
+    });
+    try {
+      const [c] = (await store().claimDue('w', 3_500_000, 60_000, 100)).filter((x) => x.submissionId === s.id);
+      expect(await store().completeAttempt(c!, 'w', { outcome: 'delivered', finishedAt: 3_500_100, reference: 'AZ-9' })).to.equal(true);
+    } finally {
+      store().onDelivered(undefined);
+    }
+    expect(failures).to.deep.equal(['1: portal list unreadable']);
+    expect((await store().getSubmission(s.id))!.deliveries[0]).to.include({ state: 'delivered', reference: 'AZ-9' });
+    const history = await store().db.selectFrom('status_history').select('id').where('submission_id', '=', s.id).execute();
+    expect(history, 'the RECEIVED rows went with the rolled-back attempt').to.deep.equal([]);
+  });
+
   it('releases leases on shutdown so the delivery is due at once', async () => {
     const s = newSubmission('ext-4', ['t'], 4_000_000);
     await store().createSubmission(s);

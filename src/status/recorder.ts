@@ -81,7 +81,7 @@ export class StatusRecorder implements StatusSink {
 
   /**
    * For the store's completions: delivered cases become RECEIVED in the very transaction that records the delivery,
-   * so no crash can fall between the two, and they share its commit (StatusStore.recordReceivedWithin). A failure
+   * so no crash can fall between the two, and they share its commit (StatusStore.recordReceived, in Store.writeCompletions). A failure
    * there is logged and costs the delivery nothing.
    */
   deliveredHook(): DeliveredHook {

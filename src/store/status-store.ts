@@ -27,27 +27,6 @@ export class StatusStore extends StatusOutboxStore {
   }
 
   /**
-   * `recordReceived` in the delivery's own transaction, inside a savepoint: delivered cases become RECEIVED in the
-   * commit that records them delivered, so no crash falls between the two, and a failure here is rolled back to
-   * the savepoint and costs the delivery nothing.
-   */
-  async recordReceivedWithin(
-    trx: Transaction<Database>,
-    delivered: readonly { deliveryId: string; at: number; source: StatusSource }[],
-    rules: StatusRules,
-  ): Promise<{ ok: true; results: StatusRecordResult[] } | { ok: false; error: Error }> {
-    await sql`savepoint case_received`.execute(trx);
-    try {
-      const results = await this.recordReceived(trx, delivered, rules);
-      await sql`release savepoint case_received`.execute(trx);
-      return { ok: true, results };
-    } catch (e) {
-      await sql`rollback to savepoint case_received`.execute(trx);
-      return { ok: false, error: e as Error };
-    }
-  }
-
-  /**
    * Delivered cases become RECEIVED, unless they already have a status: what `recordWithin` does for news without
    * a word, written set-wise (a few statements for the whole batch), because it runs in every delivery's commit.
    */

@@ -97,7 +97,7 @@ export interface DeliveredCase {
 
 /**
  * The status back-channel's part in the commit that records deliveries as delivered: the store records the cases
- * as RECEIVED in that very transaction (StatusStore.recordReceivedWithin), so no crash falls between the two.
+ * as RECEIVED in that very transaction (StatusStore.recordReceived, in Store.writeCompletions), so no crash falls between the two.
  */
 export interface DeliveredHook {
   /** The rules to record with, asked inside the transaction. */

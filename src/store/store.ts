@@ -28,6 +28,7 @@ import { readEvents } from './events.ts';
 import { deliveryCounts, overdue, targetOverview } from './queue.ts';
 import { deliveryStates, findFailed, replay } from './replay.ts';
 import { StatusStore, type DeliveredHook } from './status-store.ts';
+import type { DeliveredCase, StatusRecordResult } from './status-types.ts';
 import { ReconcileStore } from './reconcile-store.ts';
 import { PortalReconcileStore } from './portal-reconcile-store.ts';
 import { PruneStore } from './prune-store.ts';
@@ -100,7 +101,7 @@ export class Store {
   }
 
   /** Delivered cases become RECEIVED in the transaction that records them as delivered (the status back-channel). */
-  onDelivered(hook: DeliveredHook): void {
+  onDelivered(hook: DeliveredHook | undefined): void {
     this.deliveredHook = hook;
   }
 
@@ -254,23 +255,41 @@ export class Store {
     await this.db.selectFrom('deliveries').select('id').limit(1).execute();
   }
 
-  /** One commit for a batch of attempt results, with the status back-channel's RECEIVED and the breakers' moves. */
+  /**
+   * One commit for a batch of attempt results, with the status back-channel's RECEIVED and the breakers' moves.
+   * Should recording RECEIVED fail, the batch is written again without it: the deliveries are recorded all the
+   * same and the failure is logged (a savepoint around it did the same at two more statements in every batch).
+   */
   private async writeCompletions(batch: Completion[]): Promise<boolean[]> {
+    try {
+      return await this.writeCompletionBatch(batch, true);
+    } catch (e) {
+      if (!(e instanceof ReceivedFailed)) throw e;
+      this.deliveredHook?.failed(e.cases, e.cause);
+      return this.writeCompletionBatch(batch, false);
+    }
+  }
+
+  private async writeCompletionBatch(batch: Completion[], withReceived: boolean): Promise<boolean[]> {
     const changes: BreakerChange[] = [];
     let afterCommit: (() => void) | undefined;
     const out = await this.conn.resendable(async (trx) => {
       const recorded = await writeCompletions(trx, this.dialect, batch);
       const delivered = batch.filter((c, i) => recorded[i] && c.r.outcome === 'delivered');
       const hook = this.deliveredHook;
-      if (delivered.length && hook) {
+      if (withReceived && delivered.length && hook) {
         const cases = delivered.map((c) => ({
           deliveryId: c.d.id,
           at: c.r.finishedAt,
           source: c.d.ack ? ('acknowledgement' as const) : ('delivery' as const),
         }));
-        const r = await this.status.recordReceivedWithin(trx, cases, hook.rules());
-        if (r.ok) afterCommit = () => hook.recorded(cases, r.results);
-        else hook.failed(cases, r.error);
+        let results: StatusRecordResult[];
+        try {
+          results = await this.status.recordReceived(trx, cases, hook.rules());
+        } catch (e) {
+          throw new ReceivedFailed(cases, e as Error);
+        }
+        afterCommit = () => hook.recorded(cases, results);
       }
       // Breakers last, target by target in id order, so concurrent batches lock their rows in one order.
       const signals = batch.filter((c, i) => recorded[i] && c.r.breaker);
@@ -287,5 +306,15 @@ export class Store {
     afterCommit?.();
     for (const ch of changes) for (const l of this.breakerListeners) l(ch);
     return out;
+  }
+}
+
+/** Recording delivered cases as RECEIVED failed: the batch's transaction is rolled back and written without it. */
+class ReceivedFailed extends Error {
+  constructor(
+    readonly cases: DeliveredCase[],
+    override readonly cause: Error,
+  ) {
+    super(`could not record delivered cases as received: ${cause.message}`);
   }
 }
