@@ -6,6 +6,7 @@ import { StatusOutboxStore } from './status-outbox-store.ts';
 import { fields } from './sealing.ts';
 import type { PortalStatus, StatusSource } from '../core/status/types.ts';
 import { combineStatuses } from '../core/status/combine.ts';
+import type { JsonColumn } from './dialect.ts';
 import { statusKey } from '../core/status/mapping.ts';
 
 export * from './status-types.ts';
@@ -36,6 +37,54 @@ export class StatusStore extends StatusOutboxStore {
     rules: StatusRules,
   ): Promise<StatusRecordResult[]> {
     if (delivered.length === 0) return [];
+    const { cases, inserted } = this.dialect.writesInOneStatement
+      ? await this.receivedInOneStatement(trx, delivered, rules.now)
+      : await this.receivedStepByStep(trx, delivered, rules.now);
+    const byId = new Map(cases.map((c) => [c.id, c]));
+    const applied = delivered.filter((d) => inserted.has(d.deliveryId));
+    const changed = new Map<string, { sequence: number; forwarded: boolean }>();
+    if (applied.length)
+      for (const [id, change] of await this.recombineMany(
+        trx,
+        applied.map((d) => byId.get(d.deliveryId)!),
+        rules,
+      ))
+        changed.set(id, change);
+    return delivered.map((d): StatusRecordResult => {
+      const c = byId.get(d.deliveryId);
+      if (!c) return { recorded: false, outcome: 'unknown-case' };
+      const base = {
+        submissionId: c.submission_id,
+        deliveryId: c.id,
+        targetId: c.target_id,
+        portalId: c.portal_id,
+        tenant: c.tenant,
+        service: c.service,
+      };
+      if (!inserted.has(d.deliveryId))
+        return {
+          ...base,
+          recorded: false,
+          outcome: c.portal_status === null ? 'duplicate' : 'unchanged',
+          ...(c.portal_status ? { portalStatus: c.portal_status as PortalStatus } : {}),
+        };
+      const change = changed.get(c.submission_id);
+      return {
+        ...base,
+        recorded: true,
+        outcome: 'applied',
+        portalStatus: 'RECEIVED',
+        ...(change ? { forwarded: change.forwarded, sequence: change.sequence } : {}),
+      };
+    });
+  }
+
+  /** RECEIVED's rows, statement by statement (SQLite): the cases, their history lines, current statuses and sync-log lines. */
+  private async receivedStepByStep(
+    trx: Transaction<Database>,
+    delivered: readonly { deliveryId: string; at: number; source: StatusSource }[],
+    now: number,
+  ): Promise<{ cases: ReceivedCase[]; inserted: Set<string> }> {
     const cases = await trx
       .selectFrom('deliveries as d')
       .innerJoin('submissions as s', 's.id', 'd.submission_id')
@@ -74,7 +123,7 @@ export class StatusStore extends StatusOutboxStore {
             portal_status: 'RECEIVED',
             reason: null,
             at: d.at,
-            recorded_at: rules.now,
+            recorded_at: now,
             effect: 'applied' as const,
           })),
         )
@@ -84,7 +133,6 @@ export class StatusStore extends StatusOutboxStore {
       for (const r of rows) inserted.add(r.delivery_id);
     }
     const applied = fresh.filter((d) => inserted.has(d.deliveryId));
-    const changed = new Map<string, { sequence: number; forwarded: boolean }>();
     if (applied.length) {
       await trx
         .insertInto('delivery_status')
@@ -95,7 +143,7 @@ export class StatusStore extends StatusOutboxStore {
             portal_status: 'RECEIVED',
             reason: null,
             at: d.at,
-            updated_at: rules.now,
+            updated_at: now,
           })),
         )
         .onConflict((oc) => oc.column('delivery_id').doNothing())
@@ -103,7 +151,7 @@ export class StatusStore extends StatusOutboxStore {
       const event = (d: (typeof applied)[number]) => {
         const c = byId.get(d.deliveryId)!;
         return {
-          at: rules.now,
+          at: now,
           submission_id: c.submission_id,
           delivery_id: c.id,
           tenant: c.tenant,
@@ -114,40 +162,56 @@ export class StatusStore extends StatusOutboxStore {
         };
       };
       await trx.insertInto('events').values(applied.map(event)).execute();
-      for (const [id, change] of await this.recombineMany(
-        trx,
-        applied.map((d) => byId.get(d.deliveryId)!),
-        rules,
-      ))
-        changed.set(id, change);
     }
-    return delivered.map((d): StatusRecordResult => {
-      const c = byId.get(d.deliveryId);
-      if (!c) return { recorded: false, outcome: 'unknown-case' };
-      const base = {
-        submissionId: c.submission_id,
-        deliveryId: c.id,
-        targetId: c.target_id,
-        portalId: c.portal_id,
-        tenant: c.tenant,
-        service: c.service,
-      };
-      if (!inserted.has(d.deliveryId))
-        return {
-          ...base,
-          recorded: false,
-          outcome: c.portal_status === null ? 'duplicate' : 'unchanged',
-          ...(c.portal_status ? { portalStatus: c.portal_status as PortalStatus } : {}),
-        };
-      const change = changed.get(c.submission_id);
-      return {
-        ...base,
-        recorded: true,
-        outcome: 'applied',
-        portalStatus: 'RECEIVED',
-        ...(change ? { forwarded: change.forwarded, sequence: change.sequence } : {}),
-      };
-    });
+    return { cases, inserted };
+  }
+
+  /**
+   * The same in one statement (PostgreSQL's data-modifying WITH), one round trip instead of four: find the cases,
+   * write RECEIVED's history line where a case has no status yet, its current status and its sync-log line.
+   */
+  private async receivedInOneStatement(
+    trx: Transaction<Database>,
+    delivered: readonly { deliveryId: string; at: number; source: StatusSource }[],
+    now: number,
+  ): Promise<{ cases: ReceivedCase[]; inserted: Set<string> }> {
+    const rows = delivered.map((d, ord) => ({
+      id: d.deliveryId,
+      at: d.at,
+      source: d.source,
+      ord,
+      detail: JSON.stringify({ source: d.source, portalStatus: 'RECEIVED', at: new Date(d.at).toISOString(), effect: 'applied' }),
+    }));
+    const { rows: found } = await sql<ReceivedCase & { inserted: boolean }>`
+      with v as ${this.dialect.jsonRows(rows, RECEIVED_COLUMNS)},
+      cases as (
+        select d.id, d.submission_id, d.target_id, d.backoffice_status, d.backoffice_status_at, s.portal_id, s.tenant,
+          s.service, ds.portal_status, v.at, v.source, v.ord, v.detail
+        from v join deliveries d on d.id = v.id join submissions s on s.id = d.submission_id
+        left join delivery_status ds on ds.delivery_id = d.id
+      ), history as (
+        insert into status_history (submission_id, delivery_id, target_id, source, backoffice_status, status_key,
+          portal_status, reason, at, recorded_at, effect)
+        select submission_id, id, target_id, source, null, '', 'RECEIVED', null, at, ${now}, 'applied'
+        from cases where portal_status is null order by ord
+        on conflict (delivery_id, status_key, at) do nothing
+        returning delivery_id
+      ), current as (
+        insert into delivery_status (delivery_id, submission_id, portal_status, reason, at, updated_at)
+        select c.id, c.submission_id, 'RECEIVED', null, c.at, ${now} from cases c join history h on h.delivery_id = c.id
+        on conflict (delivery_id) do nothing
+      ), logged as (
+        insert into events (at, submission_id, delivery_id, tenant, service, target, type, detail)
+        select ${now}, c.submission_id, c.id, c.tenant, c.service, c.target_id, 'status.recorded', c.detail
+        from cases c join history h on h.delivery_id = c.id order by c.ord
+      )
+      select c.id, c.submission_id, c.target_id, c.backoffice_status, c.backoffice_status_at, c.portal_id, c.tenant,
+        c.service, c.portal_status, h.delivery_id is not null as inserted
+      from cases c left join history h on h.delivery_id = c.id`.execute(trx);
+    return {
+      cases: found.map(({ inserted: _, ...c }) => c),
+      inserted: new Set(found.filter((c) => c.inserted).map((c) => c.id)),
+    };
   }
 
   private async recordOne(trx: Transaction<Database>, n: StatusNews, rules: StatusRules): Promise<StatusRecordResult> {
@@ -474,3 +538,14 @@ export class StatusStore extends StatusOutboxStore {
     return s?.tenant ?? '';
   }
 }
+
+/** A delivered case as RECEIVED finds it: where it is filed, and its portal status so far. */
+type ReceivedCase = FoundCase & { portal_status: string | null };
+
+const RECEIVED_COLUMNS: readonly JsonColumn[] = [
+  ['id', 'text'],
+  ['at', 'bigint'],
+  ['source', 'text'],
+  ['ord', 'integer'],
+  ['detail', 'text'],
+];
