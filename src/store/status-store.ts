@@ -1,4 +1,4 @@
-import { sql, type Transaction } from 'kysely';
+import { sql, type QueryCreator, type Transaction } from 'kysely';
 import type { Database } from './tables.ts';
 import { insertEvent } from './events.ts';
 import type { StatusEffect } from './status-tables.ts';
@@ -420,47 +420,42 @@ export class StatusStore extends StatusOutboxStore {
       });
     }
     if (updates.length === 0) return out;
-    await trx
-      .insertInto('submission_status')
-      .values(updates.map((u) => ({ ...u, reason: this.sealing.textOrNull(u.reason, bind(u.submission_id, fields.submissionReason)) })))
-      .onConflict((oc) =>
-        oc.column('submission_id').doUpdateSet((eb) => ({
-          status: eb.ref('excluded.status'),
-          reason: eb.ref('excluded.reason'),
-          at: eb.ref('excluded.at'),
-          sequence: eb.ref('excluded.sequence'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-    const outbox = updates.filter((u) => rules.forwards(bySubmission.get(u.submission_id)!.portal_id));
-    if (outbox.length) {
-      await trx
-        .insertInto('status_outbox')
-        .values(
-          outbox.map((u) => {
-            const id = rules.newId();
-            return {
-              id,
-              submission_id: u.submission_id,
-              portal_id: bySubmission.get(u.submission_id)!.portal_id,
-              sequence: u.sequence,
-              status: u.status,
-              reason: this.sealing.textOrNull(u.reason, bind(u.submission_id, fields.outboxReason(id))),
-              at: u.at,
-              state: 'pending' as const,
-              attempts: 0,
-              next_attempt_at: rules.now,
-              created_at: rules.now,
-              updated_at: rules.now,
-            };
-          }),
-        )
-        .execute();
-    }
-    await trx
-      .insertInto('events')
-      .values(
+    const upsert = (qc: QueryCreator<Database>) =>
+      qc
+        .insertInto('submission_status')
+        .values(updates.map((u) => ({ ...u, reason: this.sealing.textOrNull(u.reason, bind(u.submission_id, fields.submissionReason)) })))
+        .onConflict((oc) =>
+          oc.column('submission_id').doUpdateSet((eb) => ({
+            status: eb.ref('excluded.status'),
+            reason: eb.ref('excluded.reason'),
+            at: eb.ref('excluded.at'),
+            sequence: eb.ref('excluded.sequence'),
+            updated_at: eb.ref('excluded.updated_at'),
+          })),
+        );
+    const forwarded = updates.filter((u) => rules.forwards(bySubmission.get(u.submission_id)!.portal_id));
+    const outbox = (qc: QueryCreator<Database>) =>
+      qc.insertInto('status_outbox').values(
+        forwarded.map((u) => {
+          const id = rules.newId();
+          return {
+            id,
+            submission_id: u.submission_id,
+            portal_id: bySubmission.get(u.submission_id)!.portal_id,
+            sequence: u.sequence,
+            status: u.status,
+            reason: this.sealing.textOrNull(u.reason, bind(u.submission_id, fields.outboxReason(id))),
+            at: u.at,
+            state: 'pending' as const,
+            attempts: 0,
+            next_attempt_at: rules.now,
+            created_at: rules.now,
+            updated_at: rules.now,
+          };
+        }),
+      );
+    const events = (qc: QueryCreator<Database>) =>
+      qc.insertInto('events').values(
         updates.map((u) => {
           const c = bySubmission.get(u.submission_id)!;
           const before = befores.get(u.submission_id);
@@ -477,8 +472,18 @@ export class StatusStore extends StatusOutboxStore {
             detail: JSON.stringify({ status: u.status, ...(before ? { previous: before.status } : {}), sequence: u.sequence, queued }),
           };
         }),
-      )
-      .execute();
+      );
+    if (this.dialect.writesInOneStatement) {
+      // One round trip for the three writes (data-modifying WITH).
+      // The CTEs' names widen the creator's type, which the three builders need not know about.
+      const widened = (qc: unknown) => qc as QueryCreator<Database>;
+      const withStatus = widened(trx.with('status_now', upsert));
+      await events(forwarded.length ? widened(withStatus.with('queued_updates', outbox)) : withStatus).execute();
+    } else {
+      await upsert(trx).execute();
+      if (forwarded.length) await outbox(trx).execute();
+      await events(trx).execute();
+    }
     return out;
   }
 
