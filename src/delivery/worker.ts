@@ -212,7 +212,7 @@ export class DeliveryWorker {
       for (const [id, until] of batch.blocked ?? []) this.heldUntil.set(id, until);
       this.active = new Set(batch.claimed.map((c) => c.targetId));
       this.observeWaits(batch.claimed, now);
-      await this.readSources(batch.claimed);
+      await this.readSources(batch.claimed, batch.sources);
       return { claimed: batch.claimed, wakeAt: Math.min(batch.wakeAt ?? Infinity, windowWake ?? Infinity) };
     } catch (e) {
       this.o.logger.error('could not claim deliveries', { error: (e as Error).message });
@@ -220,12 +220,15 @@ export class DeliveryWorker {
     }
   }
 
-  /** Reads the claimed sends' mapping data at once. A failure only costs each attempt a read of its own. */
-  private async readSources(claimed: readonly ClaimedDelivery[]): Promise<void> {
+  /**
+   * The claimed sends' mapping data, as the claim brought it or else read at once. A failure only costs each
+   * attempt a read of its own.
+   */
+  private async readSources(claimed: readonly ClaimedDelivery[], withClaim?: ReadonlyMap<string, MessageSource>): Promise<void> {
     const sends = claimed.filter((d) => !d.ack);
     if (sends.length === 0) return;
     try {
-      const read = await this.o.store.messageSources(sends.map((d) => d.submissionId));
+      const read = withClaim ?? (await this.o.store.messageSources(sends.map((d) => d.submissionId)));
       for (const d of sends) {
         const src = read.get(d.submissionId);
         if (src) this.sources.set(d.id, src);

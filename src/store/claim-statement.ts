@@ -3,6 +3,7 @@ import type { DeliveryState, Trx } from './tables.ts';
 import type { ClaimedDelivery } from './types.ts';
 import type { DueRow } from './target-state.ts';
 import { OPEN_STATES_SQL } from '../core/states.ts';
+import type { SourceRow } from './submissions.ts';
 
 // The claim of one target's due deliveries as ONE statement (PostgreSQL, data-modifying WITH): pick them with
 // FOR UPDATE SKIP LOCKED, move them to `sending` under the lease, mark the open attempt of an expired lease
@@ -10,7 +11,7 @@ import { OPEN_STATES_SQL } from '../core/states.ts';
 // what claims.ts's takeClaims does in six statements, each a round trip; the targets' policies are applied
 // around it as before (target-state.ts decides how many each target may take).
 
-interface Row {
+interface Row extends Omit<SourceRow, 'id' | 'tenant' | 'service'> {
   id: string;
   submission_id: string;
   route_id: string;
@@ -31,6 +32,8 @@ interface Row {
 export interface TakenRows {
   due: DueRow[];
   claimed: ClaimedDelivery[];
+  /** The claimed sends' submissions, as a mapping reads them (still sealed): no second read for the attempt. */
+  sources: SourceRow[];
 }
 
 /** Claims up to `n` of a target's due deliveries, oldest first, passing over `exclude` and rows other instances hold. */
@@ -57,7 +60,10 @@ export async function claimInOneStatement(
       returning d.id, d.submission_id, d.route_id, d.target_id, d.mapping_id, d.idempotency_key, d.attempts,
         d.ack_token, d.ack_deadline, d.attempt_base, d.created_at, p.prior, p.due_at
     ), claimed as (
-      select t.*, s.tenant, s.service from taken t join submissions s on s.id = t.submission_id
+      select t.*, s.tenant, s.service, s.portal_id, s.external_id, s.submitted_at, s.received_at, s.content, s.original,
+        s.original_media_type, s.data_kid, s.purged_at,
+        exists (select 1 from attachments a where a.submission_id = s.id) as has_attachments
+      from taken t join submissions s on s.id = t.submission_id
     ), interrupted as (
       update attempts a set outcome = 'interrupted', finished_at = ${now},
         error = 'the lease ran out before the attempt finished (hub stopped or crashed)', error_kind = 'lease-expired'
@@ -74,7 +80,26 @@ export async function claimInOneStatement(
       from claimed where prior <> 'acknowledging' order by due_at, id
     )
     select * from claimed order by due_at, id`.execute(trx);
+  const sources = new Map<string, SourceRow>();
+  for (const r of rows)
+    if (r.prior !== 'acknowledging')
+      sources.set(r.submission_id, {
+        id: r.submission_id,
+        tenant: r.tenant,
+        service: r.service,
+        portal_id: r.portal_id,
+        external_id: r.external_id,
+        submitted_at: r.submitted_at,
+        received_at: r.received_at,
+        content: r.content,
+        original: r.original,
+        original_media_type: r.original_media_type,
+        data_kid: r.data_kid,
+        purged_at: r.purged_at,
+        has_attachments: r.has_attachments,
+      });
   return {
+    sources: [...sources.values()],
     due: rows.map((r) => ({ id: r.id, state: r.prior, attempts: r.attempts, next_attempt_at: r.due_at })),
     claimed: rows.map(
       (r): ClaimedDelivery => ({

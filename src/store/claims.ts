@@ -5,6 +5,7 @@ import type { ClaimBatch, ClaimedDelivery, TargetGate } from './types.ts';
 import { OPEN_STATES_SQL } from '../core/states.ts';
 import { claimTargetDeliveries, type DueRow, type PickDue } from './target-state.ts';
 import { claimInOneStatement } from './claim-statement.ts';
+import { SOURCE_COLUMNS, type SourceRow } from './submissions.ts';
 
 // Claiming: due deliveries move to `sending` (or to an acknowledgement check) under a worker's lease, each with an
 // attempt row and a sync-log line, in one transaction with the targets' policy state (target-state.ts).
@@ -22,21 +23,23 @@ export function claimForTargets(
   leaseMs: number,
   limit: number,
   gates: readonly TargetGate[],
-): Promise<ClaimBatch> {
+): Promise<ClaimBatch & { sourceRows: SourceRow[] }> {
   return transact(async (trx) => {
     // Where one statement can write several tables, each target's pick is its whole claim.
     const taken: ClaimedDelivery[] = [];
+    const sourceRows: SourceRow[] = [];
     const pick: PickDue | undefined = dialect.writesInOneStatement
       ? async (targetId, n, exclude) => {
           const r = await claimInOneStatement(trx, { targetId, n, exclude, owner, now, leaseMs });
           taken.push(...r.claimed);
+          sourceRows.push(...r.sources);
           return r.due;
         }
       : undefined;
     const { due, probes, wakeAt, blocked } = await claimTargetDeliveries(trx, dialect, gates, now, leaseMs, limit, pick);
-    const claimed = pick ? orderAs(due, taken) : due.length ? await takeClaims(trx, due, owner, now, leaseMs) : [];
+    const claimed = pick ? orderAs(due, taken) : due.length ? await takeClaims(trx, due, owner, now, leaseMs, sourceRows) : [];
     for (const c of claimed) if (probes.has(c.id)) c.probe = true;
-    return { claimed, ...(wakeAt !== undefined ? { wakeAt } : {}), ...(blocked.size ? { blocked } : {}) };
+    return { claimed, sourceRows, ...(wakeAt !== undefined ? { wakeAt } : {}), ...(blocked.size ? { blocked } : {}) };
   });
 }
 
@@ -67,8 +70,18 @@ export async function targetsWithOpenDeliveries(db: Db): Promise<string[]> {
   return rows.map((r) => r.target_id);
 }
 
-/** Moves due deliveries to `sending` (or claims an acknowledgement check) under `owner`'s lease. */
-async function takeClaims(trx: Trx, due: DueRow[], owner: string, now: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+/**
+ * Moves due deliveries to `sending` (or claims an acknowledgement check) under `owner`'s lease; the sends'
+ * submissions, as a mapping reads them, go to `sources`.
+ */
+async function takeClaims(
+  trx: Trx,
+  due: DueRow[],
+  owner: string,
+  now: number,
+  leaseMs: number,
+  sources: SourceRow[],
+): Promise<ClaimedDelivery[]> {
   if (due.length === 0) return [];
   const ids = due.map((d) => d.id);
   const leaseExpiresAt = now + leaseMs;
@@ -132,10 +145,17 @@ async function takeClaims(trx: Trx, due: DueRow[], owner: string, now: number, l
   const rows = [...sendRows, ...ackRows];
   const subs = await trx
     .selectFrom('submissions')
-    .select(['id', 'tenant', 'service'])
+    .select(SOURCE_COLUMNS)
+    .select((eb) =>
+      eb.exists(eb.selectFrom('attachments').select('attachments.position').whereRef('attachments.submission_id', '=', 'submissions.id')).as(
+        'has_attachments',
+      ),
+    )
     .where('id', 'in', [...new Set(rows.map((r) => r.submission_id))])
     .execute();
   const subById = new Map(subs.map((s) => [s.id, s]));
+  const sends = new Set(sendRows.map((r) => r.submission_id));
+  for (const s of subs) if (sends.has(s.id)) sources.push(s);
   const expiredIds = new Set(expired.map((d) => d.id));
   const dueAt = new Map(due.map((d) => [d.id, d.next_attempt_at]));
   const claimed = rows.map((r): ClaimedDelivery => {

@@ -20,7 +20,7 @@ import type {
   TargetOverview,
 } from './types.ts';
 import { GroupCommit } from './group-commit.ts';
-import { getSubmission, messageSource, messageSources, writeSubmissions } from './submissions.ts';
+import { getSubmission, messageSource, messageSources, openSources, writeSubmissions } from './submissions.ts';
 import { claimForTargets, ensureTargetStates, targetsWithOpenDeliveries } from './claims.ts';
 import { releaseLeases, writeCompletions, type Completion } from './completions.ts';
 import { applyBreakerSignals } from './target-state.ts';
@@ -144,8 +144,12 @@ export class Store {
    * in-flight limit and its rate bucket, the last three shared by every instance through `target_state` (rows
    * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
    */
-  claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
-    return claimForTargets(this.conn.resendable, this.dialect, owner, now, leaseMs, limit, gates);
+  async claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
+    const { sourceRows, ...batch } = await claimForTargets(this.conn.resendable, this.dialect, owner, now, leaseMs, limit, gates);
+    // The claim read the sends' submissions already; their attachments (if any) and the opening follow here,
+    // after its commit. Should that fail, each attempt reads its own.
+    const sources = sourceRows.length ? await openSources(this.db, this.sealing, sourceRows).catch(() => undefined) : undefined;
+    return sources ? { ...batch, sources } : batch;
   }
 
   /** Makes sure every target has its policy-state row, so claims can lock it. */

@@ -1,4 +1,5 @@
-import type { Db, Trx } from './tables.ts';
+import type { Selectable } from 'kysely';
+import type { Db, SubmissionsTable, Trx } from './tables.ts';
 import type { CreateResult, MessageSource, NewSubmission, SubmissionView } from './types.ts';
 import { chunks } from './chunks.ts';
 import { fields, type Sealing } from './sealing.ts';
@@ -124,44 +125,49 @@ export async function messageSource(db: Db, sealing: Sealing, submissionId: stri
   return (await messageSources(db, sealing, [submissionId])).get(submissionId);
 }
 
+/** The columns of a submission a mapping reads, as stored (sealed); `openSources` opens them. */
+export const SOURCE_COLUMNS = [
+  'id',
+  'portal_id',
+  'external_id',
+  'tenant',
+  'service',
+  'submitted_at',
+  'received_at',
+  'content',
+  'original',
+  'original_media_type',
+  'data_kid',
+  'purged_at',
+] as const;
+
+/** A submission's row as SOURCE_COLUMNS reads it; `has_attachments` false spares the read of its attachments. */
+export type SourceRow = Selectable<Pick<SubmissionsTable, (typeof SOURCE_COLUMNS)[number]>> & { has_attachments?: boolean | number };
+
 /**
  * The data mappings read, for the submissions of a claimed batch at once: two statements whatever the batch
  * size (one per delivery was a round trip each on PostgreSQL). Submissions not found are missing from the map.
  */
 export async function messageSources(db: Db, sealing: Sealing, submissionIds: readonly string[]): Promise<Map<string, MessageSource>> {
-  const out = new Map<string, MessageSource>();
   const ids = [...new Set(submissionIds)];
-  if (ids.length === 0) return out;
-  const subs = await db
-    .selectFrom('submissions')
-    .select([
-      'id',
-      'portal_id',
-      'external_id',
-      'tenant',
-      'service',
-      'submitted_at',
-      'received_at',
-      'content',
-      'original',
-      'original_media_type',
-      'data_kid',
-      'purged_at',
-    ])
-    .where('id', 'in', ids)
-    .execute();
-  if (subs.length === 0) return out;
-  const attachments = await db
-    .selectFrom('attachments')
-    .select(['submission_id', 'position', 'filename', 'media_type', 'size', 'sha256', 'content'])
-    .where(
-      'submission_id',
-      'in',
-      subs.map((s) => s.id),
-    )
-    .orderBy('submission_id')
-    .orderBy('position')
-    .execute();
+  if (ids.length === 0) return new Map();
+  const subs = await db.selectFrom('submissions').select(SOURCE_COLUMNS).where('id', 'in', ids).execute();
+  return openSources(db, sealing, subs);
+}
+
+/** Submission rows already read (by the claim itself) opened into mapping data, with their attachments. */
+export async function openSources(db: Db, sealing: Sealing, subs: readonly SourceRow[]): Promise<Map<string, MessageSource>> {
+  const out = new Map<string, MessageSource>();
+  const withAttachments = subs.filter((s) => s.has_attachments === undefined || Boolean(s.has_attachments)).map((s) => s.id);
+  const attachments = withAttachments.length
+    ? await db
+        .selectFrom('attachments')
+        .select(['submission_id', 'position', 'filename', 'media_type', 'size', 'sha256', 'content'])
+        .where('submission_id', 'in', withAttachments)
+        .orderBy('submission_id')
+        .orderBy('position')
+        .execute()
+    : [];
   const attachmentsOf = new Map<string, typeof attachments>();
   for (const a of attachments) {
     const list = attachmentsOf.get(a.submission_id);

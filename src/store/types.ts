@@ -93,6 +93,8 @@ export interface ClaimBatch {
   wakeAt?: number;
   /** Each target held back by its breaker or rate limit, and until when (as this claim saw it). */
   blocked?: Map<string, number>;
+  /** The mapping data of the claimed sends, by submission id, read with the claim. */
+  sources?: Map<string, MessageSource>;
 }
 
 export interface TargetOverview {
