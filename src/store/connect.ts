@@ -17,7 +17,6 @@ import {
 import type { Database } from './tables.ts';
 import { postgres, sqlite, type Dialect } from './dialect.ts';
 import { claimSqliteFile } from './sqlite-claim.ts';
-import { WalSync } from './wal-sync.ts';
 import { startCheckpointer, type Checkpointer } from './wal-checkpointer.ts';
 
 export interface DatabaseOptions {
@@ -44,14 +43,6 @@ export interface Connection {
    * the next durable commit (an intake's, whose 202 waits for the disk) flushes it too. Intake never uses it.
    */
   resendable<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
-  /**
-   * A durable transaction that does not hold the event loop while the disk syncs: it resolves once the commit is
-   * on disk, as any other transaction does. SQLite commits it at `synchronous = NORMAL` and then syncs the WAL
-   * from the thread pool (wal-sync.ts), so the connection is free for the next transaction meanwhile and
-   * commits that end together share one sync; PostgreSQL's commits wait on the server, not on the loop, anyway.
-   * Intake's group commit uses it.
-   */
-  synced<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
   /** The PostgreSQL schema the hub lives in, when not the default. */
   schema?: string | undefined;
   close(): Promise<void>;
@@ -102,22 +93,11 @@ function connectSqlite(file: string): Connection {
         await sql`pragma synchronous = full`.execute(conn);
       }
     });
-  const wal = file === ':memory:' ? undefined : new WalSync(`${file}-wal`);
-  // The sync waits after the connection is given back: the next transaction runs while the disk works.
-  const synced = wal
-    ? async <T>(fn: (trx: Transaction<Database>) => Promise<T>) => {
-        const out = await light(fn);
-        await wal.sync();
-        return out;
-      }
-    : <T>(fn: (trx: Transaction<Database>) => Promise<T>) => db.transaction().execute(fn);
   return {
     db,
     dialect: sqlite,
     resendable: light,
-    synced,
     close: async () => {
-      await wal?.close();
       await checkpointer?.close();
       await db.destroy();
     },
@@ -206,7 +186,6 @@ async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Conn
     dialect: postgres,
     schema: opts.schema,
     resendable: (fn) => light.transaction().execute(fn),
-    synced: (fn) => db.transaction().execute(fn),
     close: async () => {
       await light.destroy();
       await db.destroy();

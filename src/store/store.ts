@@ -93,8 +93,7 @@ export class Store {
     this.console = new ConsoleStore(this.db, this.sealing);
     this.fitConnect = new FitConnectStore(this.db, this.dialect);
     const writers = this.dialect.writers;
-    // Two on SQLite too: a batch commits on the one connection while the one before waits for its disk sync.
-    this.intake = new GroupCommit((batch) => writeSubmissions(conn.synced, this.sealing, batch), 200, Math.max(2, writers));
+    this.intake = new GroupCommit((batch) => writeSubmissions(this.db, this.sealing, batch), 200, writers);
     // Results wait for their batch without holding a worker slot, so one writer at a time makes batches that grow
     // with the load (statements per batch, not per result).
     this.completions = new GroupCommit((batch) => this.writeCompletions(batch), 100, Math.min(2, writers));

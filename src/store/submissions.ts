@@ -1,5 +1,5 @@
-import type { Selectable } from 'kysely';
-import type { Db, SubmissionsTable, Trx } from './tables.ts';
+import type { Kysely, Selectable } from 'kysely';
+import type { Database, Db, SubmissionsTable } from './tables.ts';
 import type { CreateResult, MessageSource, NewSubmission, SubmissionView } from './types.ts';
 import { chunks } from './chunks.ts';
 import { fields, type Sealing } from './sealing.ts';
@@ -11,11 +11,7 @@ import { fields, type Sealing } from './sealing.ts';
  * One transaction for a batch of submissions, written as a few multi-row statements. Personal values are sealed
  * before the transaction begins, so the write lock is not held while they are encrypted.
  */
-export function writeSubmissions(
-  transact: <T>(fn: (trx: Trx) => Promise<T>) => Promise<T>,
-  sealing: Sealing,
-  batch: NewSubmission[],
-): Promise<CreateResult[]> {
+export function writeSubmissions(db: Kysely<Database>, sealing: Sealing, batch: NewSubmission[]): Promise<CreateResult[]> {
   const kid = sealing.kid;
   const rowsOf = new Map(
     batch.map((s) => {
@@ -50,7 +46,7 @@ export function writeSubmissions(
       ];
     }),
   );
-  return transact(async (trx) => {
+  return db.transaction().execute(async (trx) => {
     const inserted = new Set<string>();
     for (const rows of chunks(batch, 500)) {
       const ids = await trx

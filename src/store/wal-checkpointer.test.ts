@@ -21,7 +21,7 @@ describe('WAL checkpoints in a thread of their own', () => {
       // 40 commits of 100 KB: 4 MB written to the WAL. The thread checkpoints them as they come, so the writer
       // starts the WAL over and it stays a fraction of that.
       for (let i = 0; i < 40; i++) {
-        await conn.synced((trx) => sql`insert into blobs (body) values (${body})`.execute(trx));
+        await conn.db.transaction().execute((trx) => sql`insert into blobs (body) values (${body})`.execute(trx));
         if (i % 10 === 9) await new Promise((r) => setTimeout(r, 400));
       }
       expect(statSync(`${file}-wal`).size).to.be.below(2_500_000);
