@@ -60,11 +60,22 @@ export const BACKLOG_LABELS: Record<BacklogSetup, string> = {
   'postgres-sealed': 'backlog: PostgreSQL, 1 hub, encrypted',
 };
 
-/** The environment of a hub with encryption at rest off, or on with fresh keys (the *-sealed rows). */
+/**
+ * The environment of a hub with encryption at rest off, or on with fresh keys (the *-sealed rows). Either one
+ * replaces the other when spread over it, and off blanks key variables the shell may hold: the hub refuses off
+ * beside keys (src/security/hub-keys.ts).
+ */
 export function encryptionEnv(on: boolean): Record<string, string> {
-  if (!on) return { AMTSBOTE_ENCRYPTION: 'off' };
+  if (!on)
+    return {
+      AMTSBOTE_ENCRYPTION: 'off',
+      AMTSBOTE_DATA_KEYS: '',
+      AMTSBOTE_DATA_KEYS_FILE: '',
+      AMTSBOTE_INDEX_KEYS: '',
+      AMTSBOTE_INDEX_KEYS_FILE: '',
+    };
   const key = () => randomBytes(32).toString('base64');
-  return { AMTSBOTE_DATA_KEYS: `bench:${key()}`, AMTSBOTE_INDEX_KEYS: `bench-idx:${key()}` };
+  return { AMTSBOTE_ENCRYPTION: 'on', AMTSBOTE_DATA_KEYS: `bench:${key()}`, AMTSBOTE_INDEX_KEYS: `bench-idx:${key()}` };
 }
 
 /** The encrypted rows' ratios to the same setup in clear: the cost of encryption at rest (goal drain >= 0.85x). */

@@ -400,6 +400,39 @@ describe('keys of a fresh SQLite hub (the demo)', () => {
       await bo.stop();
     }
   });
+
+  it('are not made with AMTSBOTE_ENCRYPTION=off: what comes in is stored in clear (the benchmark rows in clear)', async () => {
+    const bo = await new TestBackOffice().start();
+    const env = {
+      AMTSBOTE_DATA_KEYS: '',
+      AMTSBOTE_DATA_KEYS_FILE: '',
+      AMTSBOTE_INDEX_KEYS: '',
+      AMTSBOTE_INDEX_KEYS_FILE: '',
+      AMTSBOTE_ENCRYPTION: 'off',
+    };
+    const t = await startTestHub({ kind: 'sqlite', backOfficeUrl: bo.url, env, worker: { enabled: false } });
+    try {
+      expect(t.hub.store.sealing.on).to.equal(false);
+      expect(existsSync(path.join(t.dataDir, 'keys'))).to.equal(false);
+      const res = await t.fetch('/api/v1/submissions', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(submission()),
+      });
+      expect(res.status).to.equal(202);
+      const { id } = (await res.json()) as { id: string };
+      const row = await t.hub.store.db
+        .selectFrom('submissions')
+        .select(['data_kid', 'content'])
+        .where('id', '=', id)
+        .executeTakeFirstOrThrow();
+      expect(row.data_kid).to.equal(null);
+      expect(JSON.parse(row.content)).to.have.property('applicant');
+    } finally {
+      await t.stop(true);
+      await bo.stop();
+    }
+  });
 });
 
 describe('amtsbote keys generate', () => {

@@ -1,5 +1,6 @@
 import type winston from 'winston';
-import { loadKeys, type ReloadingKeyring } from './key-files.ts';
+import { existsSync } from 'node:fs';
+import { dataFolderKeyFiles, KEY_ENVS, loadKeys, type ReloadingKeyring } from './key-files.ts';
 
 export const ENCRYPTION_ENV = 'AMTSBOTE_ENCRYPTION';
 
@@ -16,6 +17,12 @@ export function hubKeys(o: {
   postgres: boolean;
   logger: winston.Logger;
 }): ReloadingKeyring | undefined {
+  if (encryptionSwitchedOff(o.env, o.dataDir)) {
+    o.logger.warn(
+      `encryption at rest is off: ${ENCRYPTION_ENV}=off; form data and status reasons are stored in clear (not for production)`,
+    );
+    return undefined;
+  }
   const loaded = loadKeys({ env: o.env, dataDir: o.dataDir, generate: !o.postgres, watch: true });
   const keys = loaded.keys;
   if (!keys) {
@@ -33,4 +40,20 @@ export function hubKeys(o: {
     else o.logger.info('key files read again', { dataKey: kids[0], dataKeys: kids });
   });
   return keys;
+}
+
+/**
+ * Whether AMTSBOTE_ENCRYPTION says off ('on' or unset: the keys decide). Off beside keys is refused: rows sealed
+ * with those keys would no longer open, so the switch is only for a hub that never sealed (the benchmark's rows).
+ */
+function encryptionSwitchedOff(env: NodeJS.ProcessEnv, dataDir: string): boolean {
+  const v = env[ENCRYPTION_ENV];
+  if (v === undefined || v === '' || v === 'on') return false;
+  if (v !== 'off') throw new Error(`${ENCRYPTION_ENV} must be on or off, not ${JSON.stringify(v)}`);
+  const keys = [...KEY_ENVS.filter((n) => env[n]), ...Object.values(dataFolderKeyFiles(dataDir)).filter((f) => existsSync(f))];
+  if (keys.length)
+    throw new Error(
+      `${ENCRYPTION_ENV}=off, but keys are there (${keys.join(', ')}): data they sealed would not open; remove one or the other`,
+    );
+  return true;
 }

@@ -49,7 +49,8 @@ export interface LoadedKeys {
   files: Partial<Record<KeyKind, string>>;
 }
 
-const KEY_ENVS = [DATA_KEYS_ENV, DATA_KEYS_FILE_ENV, INDEX_KEYS_ENV, INDEX_KEYS_FILE_ENV];
+/** The variables that give keys; any of them set means the keys come from the environment. */
+export const KEY_ENVS = [DATA_KEYS_ENV, DATA_KEYS_FILE_ENV, INDEX_KEYS_ENV, INDEX_KEYS_FILE_ENV];
 
 /**
  * The hub's keys: from the environment if any key variable is set, else from the data folder's key files,
