@@ -1,4 +1,4 @@
-import type { AxiosResponse } from 'axios';
+import type { HttpAnswer } from '../_http/exchange.ts';
 import {
   defineAdapter,
   classifyHttpStatus,
@@ -65,7 +65,7 @@ export default defineAdapter({
           logger.warn('rest message does not fit the configured body', { ...meta, body: options.body });
           return { ok: false, retryable: false, error: encoded.error, errorKind: 'mapping-shape' };
         }
-        let res: AxiosResponse<string>;
+        let res: HttpAnswer;
         try {
           res = await send(
             {
@@ -145,7 +145,7 @@ export default defineAdapter({
 
     /** A 2xx: judged by the acceptance rule, then the reference read. */
     async function accepted(
-      res: AxiosResponse<string>,
+      res: HttpAnswer,
       message: OutboundMessage,
       meta: Record<string, unknown>,
       durationMs: number,

@@ -1,5 +1,5 @@
 import path from 'node:path';
-import type { AxiosResponse } from 'axios';
+import type { HttpAnswer } from '../_http/exchange.ts';
 import {
   classifyHttpStatus,
   compileAcceptance,
@@ -104,7 +104,7 @@ export default defineAdapter({
           }
         }
 
-        let res: AxiosResponse<string>;
+        let res: HttpAnswer;
         try {
           res = await send(
             {
@@ -163,7 +163,7 @@ export default defineAdapter({
 
     /** A 2xx: judged by the acceptance rule, then the reference read. */
     async function accepted(
-      res: AxiosResponse<string>,
+      res: HttpAnswer,
       message: OutboundMessage,
       meta: Record<string, unknown>,
       durationMs: number,
