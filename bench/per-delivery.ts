@@ -106,6 +106,22 @@ async function startBackOffice(): Promise<{ url: string; stop: () => void }> {
   return { url: `http://127.0.0.1:${port}`, stop: () => child.stdin.end() };
 }
 
+/** Runs `create` with a proxy variable set (and NO_PROXY for 127.0.0.1, so nothing is proxied) or with none. */
+async function withProxyVariable<T>(set: boolean, create: () => Promise<T>): Promise<T> {
+  const names = ['http_proxy', 'https_proxy', 'all_proxy', 'no_proxy'].flatMap((n) => [n, n.toUpperCase()]);
+  const saved = new Map(names.map((n) => [n, process.env[n]]));
+  for (const n of names) delete process.env[n];
+  if (set) Object.assign(process.env, { HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' });
+  try {
+    return await create();
+  } finally {
+    for (const [n, v] of saved) {
+      if (v === undefined) delete process.env[n];
+      else process.env[n] = v;
+    }
+  }
+}
+
 /** The bare yardstick: one keep-alive POST with node:http, body read to the end. */
 function bareRequest(agent: http.Agent, url: URL, body: Buffer, headers: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -209,12 +225,6 @@ async function benchShape(s: Shape, backOffice: string): Promise<void> {
   // The exchange: the adapter as the worker calls it, its HTTP client alone, and the bare request.
   const url = `${backOffice}${s.urlPath}`;
   const quiet = createLogger({ level: 'info', console: false });
-  const adapter: AdapterInstance = await target.adapter.create({ ...(target.options as object), url } as never, {
-    targetId: target.id,
-    logger: quiet.child({ target: target.id, adapter: target.adapter.type }),
-    timeoutMs: target.config.timeoutMs,
-    clock: systemClock,
-  });
   const dctx: DeliveryContext = {
     deliveryId: d.id,
     idempotencyKey: d.idempotencyKey,
@@ -223,39 +233,42 @@ async function benchShape(s: Shape, backOffice: string): Promise<void> {
     service,
     attempt: 1,
   };
-  const first = await adapter.deliver(message, dctx);
-  if (!first.ok) throw new Error(`${s.name}: the adapter's delivery failed: ${first.error}`);
-  await measure(s.name, `${target.adapter.type} adapter deliver()`, () => adapter.deliver(message, dctx), IN_FLIGHT);
-  await adapter.close?.();
-
   const data = Buffer.from(message.text, 'utf8');
   const headers = { 'Content-Type': message.contentType, 'Idempotency-Key': d.idempotencyKey, 'X-Amtsbote-Delivery': d.id };
-  // The HTTP client alone, both ways createTargetHttp sends: node:http (exchange.ts) and axios, which it keeps
-  // for a hub whose environment names a proxy (here one that NO_PROXY sends this host around).
+  // Both ways createTargetHttp sends: node:http (exchange.ts), and axios, which it keeps for a hub whose
+  // environment names a proxy (here one that NO_PROXY sends this host around): the adapter as the worker calls
+  // it, then its HTTP client alone.
   for (const client of ['node:http', 'axios'] as const) {
-    const saved = { HTTP_PROXY: process.env.HTTP_PROXY, NO_PROXY: process.env.NO_PROXY };
-    if (client === 'axios') Object.assign(process.env, { HTTP_PROXY: 'http://127.0.0.1:9', NO_PROXY: '127.0.0.1' });
-    const t = createTargetHttp({
-      adapter: target.adapter.type,
-      version: '1.0.0',
-      accept: 'application/xml',
-      auth: { type: 'none' },
-      timeoutMs: target.config.timeoutMs,
-      logger: quiet,
-      maxResponseBytes: 10 * 1024 * 1024,
-      clock: systemClock,
-    });
-    for (const [k, v] of Object.entries(saved)) {
-      if (v === undefined) delete process.env[k];
-      else process.env[k] = v;
-    }
+    const created = await withProxyVariable(client === 'axios', async () => ({
+      adapter: await target.adapter.create({ ...(target.options as object), url } as never, {
+        targetId: target.id,
+        logger: quiet.child({ target: target.id, adapter: target.adapter.type }),
+        timeoutMs: target.config.timeoutMs,
+        clock: systemClock,
+      }),
+      http: createTargetHttp({
+        adapter: target.adapter.type,
+        version: '1.0.0',
+        accept: 'application/xml',
+        auth: { type: 'none' },
+        timeoutMs: target.config.timeoutMs,
+        logger: quiet,
+        maxResponseBytes: 10 * 1024 * 1024,
+        clock: systemClock,
+      }),
+    }));
+    const adapter: AdapterInstance = created.adapter;
+    const first = await adapter.deliver(message, dctx);
+    if (!first.ok) throw new Error(`${s.name}: the adapter's delivery failed: ${first.error}`);
+    await measure(s.name, `${target.adapter.type} adapter deliver(), ${client}`, () => adapter.deliver(message, dctx), IN_FLIGHT);
+    await adapter.close?.();
     await measure(
       s.name,
-      `target-http send(), ${client}`,
-      () => t.send({ method: 'POST', url, data, headers }, AbortSignal.timeout(5000), {}),
+      `target-http send() alone, ${client}`,
+      () => created.http.send({ method: 'POST', url, data, headers }, AbortSignal.timeout(5000), {}),
       IN_FLIGHT,
     );
-    t.close();
+    created.http.close();
   }
 
   const agent = new http.Agent({ keepAlive: true });
