@@ -40,6 +40,21 @@ export interface TargetHttp {
   close(): void;
 }
 
+/**
+ * `fn` under a deadline of `ms` that is cleared when `fn` settles. Per delivery, in place of
+ * AbortSignal.timeout(), whose timer and signal live on for the whole timeout after the answer came
+ * (thousands of them at a few hundred deliveries a second, for the garbage collector to track).
+ */
+export async function withDeadline<T>(ms: number, fn: (deadline: AbortSignal) => Promise<T>): Promise<T> {
+  const deadline = new AbortController();
+  const timer = setTimeout(() => deadline.abort(), ms);
+  try {
+    return await fn(deadline.signal);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** A URL without query string or credentials, safe to show in messages. */
 export function shownUrl(url: string): string {
   const u = new URL(url);

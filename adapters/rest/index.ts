@@ -13,7 +13,7 @@ import { listCases } from './listing.ts';
 import { StatusLookupError, caseAt, getJson, stringAt } from './read.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
-import { createTargetHttp, failedExchange, headerString, shownUrl } from '../_http/target-http.ts';
+import { createTargetHttp, failedExchange, headerString, shownUrl, withDeadline } from '../_http/target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from '../_http/oauth2.ts';
@@ -67,19 +67,21 @@ export default defineAdapter({
         }
         let res: HttpAnswer;
         try {
-          res = await send(
-            {
-              method: options.method,
-              url: options.url,
-              data: encoded.data,
-              headers: {
-                'Content-Type': encoded.contentType,
-                [options.idempotencyHeader]: dctx.idempotencyKey,
-                'X-Amtsbote-Delivery': dctx.deliveryId,
+          res = await withDeadline(timeoutMs, (deadline) =>
+            send(
+              {
+                method: options.method,
+                url: options.url,
+                data: encoded.data,
+                headers: {
+                  'Content-Type': encoded.contentType,
+                  [options.idempotencyHeader]: dctx.idempotencyKey,
+                  'X-Amtsbote-Delivery': dctx.deliveryId,
+                },
               },
-            },
-            AbortSignal.timeout(timeoutMs),
-            meta,
+              deadline,
+              meta,
+            ),
           );
         } catch (err) {
           return failedExchange(err, 'rest', logger, meta, started);

@@ -13,7 +13,7 @@ import type { CompiledSchema } from '../../src/sdk/xsd.ts';
 import { oneLine, problemTitle } from '../_http/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
-import { createTargetHttp, failedExchange, headerString } from '../_http/target-http.ts';
+import { createTargetHttp, failedExchange, headerString, withDeadline } from '../_http/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
 
@@ -106,21 +106,23 @@ export default defineAdapter({
 
         let res: HttpAnswer;
         try {
-          res = await send(
-            {
-              method: options.method,
-              url: options.url,
-              // A Buffer is sent as is: the mapping's text, byte for byte; a pass-through (format original) sends the
-              // portal's bytes and their own media type, so a document in ISO-8859-1 arrives as it was written.
-              data: message.bytes ?? Buffer.from(message.text, 'utf8'),
-              headers: {
-                'Content-Type': message.bytes ? message.contentType : options.contentType,
-                [options.idempotencyHeader]: dctx.idempotencyKey,
-                'X-Amtsbote-Delivery': dctx.deliveryId,
+          res = await withDeadline(Math.max(1, Math.round(timeoutMs - (performance.now() - started))), (deadline) =>
+            send(
+              {
+                method: options.method,
+                url: options.url,
+                // A Buffer is sent as is: the mapping's text, byte for byte; a pass-through (format original) sends the
+                // portal's bytes and their own media type, so a document in ISO-8859-1 arrives as it was written.
+                data: message.bytes ?? Buffer.from(message.text, 'utf8'),
+                headers: {
+                  'Content-Type': message.bytes ? message.contentType : options.contentType,
+                  [options.idempotencyHeader]: dctx.idempotencyKey,
+                  'X-Amtsbote-Delivery': dctx.deliveryId,
+                },
               },
-            },
-            AbortSignal.timeout(Math.max(1, Math.round(timeoutMs - (performance.now() - started)))),
-            meta,
+              deadline,
+              meta,
+            ),
           );
         } catch (err) {
           return failedExchange(err, 'xml-http', logger, meta, started);
