@@ -48,6 +48,17 @@ export class ExchangeError extends Error {
   }
 }
 
+/**
+ * A socket's or TLS error with the request's URL, so the message names the host as configured (axios' errors
+ * carried it in their config); a connect error alone has only the address it resolved to.
+ */
+function networkError(err: unknown, url: string): ExchangeError {
+  const e = err as { code?: unknown; message?: unknown };
+  const wrapped = new ExchangeError(String(e?.message ?? 'network error'), typeof e?.code === 'string' ? e.code : 'ENETWORK', url);
+  wrapped.cause = err;
+  return wrapped;
+}
+
 // Tolerant of a truncated stream, as axios was: what arrived is what the answer says.
 const ZLIB = { flush: zlib.constants.Z_SYNC_FLUSH, finishFlush: zlib.constants.Z_SYNC_FLUSH };
 const BROTLI = { flush: zlib.constants.BROTLI_OPERATION_FLUSH, finishFlush: zlib.constants.BROTLI_OPERATION_FLUSH };
@@ -68,7 +79,7 @@ export function exchange(request: HttpRequest, o: ExchangeOptions): Promise<Http
       if (settled) return;
       settled = true;
       req.destroy();
-      reject(err);
+      reject(err instanceof ExchangeError ? err : networkError(err, request.url));
     };
     const tooLarge = () => new ExchangeError(`the answer exceeds ${o.maxResponseBytes} bytes`, 'ERR_BAD_RESPONSE', request.url);
     const send = request.url.startsWith('https:') ? https.request : http.request;

@@ -98,6 +98,25 @@ describe('target-http', () => {
     }
   });
 
+  it('names a refused back office by the host name configured, not the address it resolved to', async () => {
+    server = http.createServer();
+    const port = await listen(server);
+    await closeServer(server);
+    server = undefined;
+    const t = target();
+    try {
+      const err = await post(t, `http://localhost:${port}/cases`).then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(classifyNetworkError(err)).to.include({
+        error: `network error ECONNREFUSED: localhost:${port} refused the connection (nothing listens there)`,
+      });
+    } finally {
+      t.close();
+    }
+  });
+
   it('goes through the proxy HTTP_PROXY names, as axios did, and straight to the back office without one', async () => {
     const backOffice: string[] = [];
     server = http.createServer((req, res) => {
