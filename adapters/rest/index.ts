@@ -1,18 +1,12 @@
 import type { HttpAnswer } from '../_http/exchange.ts';
-import {
-  defineAdapter,
-  classifyHttpStatus,
-  compileAcceptance,
-  parseAnswer,
-  refusal,
-  HTTP_DEFAULT_ACCEPTANCE,
-} from '../../src/sdk/index.ts';
+import { defineAdapter, classifyHttpStatus, parseAnswer, refusal } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import { encodeBody } from './body.ts';
 import { listCases } from './listing.ts';
 import { StatusLookupError, caseAt, getJson, stringAt } from './read.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
+import { acceptanceRule } from '../_http/acceptance.ts';
 import { createTargetHttp, failedExchange, headerString, shownUrl, withDeadline } from '../_http/target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
@@ -37,8 +31,8 @@ export default defineAdapter({
 
   create(options, ctx): AdapterInstance {
     const { logger, timeoutMs, clock } = ctx;
-    // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
-    const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
+    // Compiled once; without a rule of its own the target still recognises the common refusal shapes (acceptance.ts).
+    const rule = acceptanceRule(options.acceptance);
 
     const target = createTargetHttp({
       adapter: 'rest',

@@ -1,18 +1,12 @@
 import path from 'node:path';
 import type { HttpAnswer } from '../_http/exchange.ts';
-import {
-  classifyHttpStatus,
-  compileAcceptance,
-  defineAdapter,
-  parseAnswer,
-  refusal,
-  HTTP_DEFAULT_ACCEPTANCE,
-} from '../../src/sdk/index.ts';
+import { classifyHttpStatus, defineAdapter, parseAnswer, refusal } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/sdk/xsd.ts';
 import { oneLine, problemTitle } from '../_http/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
+import { acceptanceRule } from '../_http/acceptance.ts';
 import { createTargetHttp, failedExchange, headerString, withDeadline } from '../_http/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
@@ -35,8 +29,8 @@ export default defineAdapter({
 
   async create(options, ctx): Promise<AdapterInstance> {
     const { logger, timeoutMs, clock } = ctx;
-    // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
-    const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
+    // Compiled once; without a rule of its own the target still recognises the common refusal shapes (acceptance.ts).
+    const rule = acceptanceRule(options.acceptance);
 
     // Compiled once per schema set and shared by every target that names it. Imported only when a target has a
     // schema, so a hub without one never loads the libxml2 WebAssembly module. A schema that cannot be compiled
