@@ -2,7 +2,7 @@
 // expires, fetched by one request at a time however many deliveries are waiting for it.
 // Neither the token, the client secret nor the token endpoint's body ever reach a log line or an error.
 
-import type { AxiosResponse } from 'axios';
+import type { HttpAnswer } from './exchange.ts';
 import type { Logger } from 'winston';
 import { parseRetryAfter, type Clock } from '../../src/sdk/index.ts';
 import type { OAuth2Auth } from './options.ts';
@@ -34,7 +34,7 @@ export interface TokenRequest {
 }
 
 /** Sends one request to the token endpoint; rejects only on network errors and timeouts (every status is an answer). */
-export type TokenTransport = (request: TokenRequest) => Promise<AxiosResponse<string>>;
+export type TokenTransport = (request: TokenRequest) => Promise<HttpAnswer>;
 
 export interface TokenSourceOptions {
   auth: OAuth2Auth;
@@ -107,11 +107,11 @@ export class OAuth2TokenSource {
       form.set('client_secret', a.clientSecret);
     }
 
-    let res: AxiosResponse<string>;
+    let res: HttpAnswer;
     try {
       res = await this.#transport({ method: 'POST', url: a.tokenUrl, data: form.toString(), headers });
     } catch (err) {
-      // Only the code: the axios error carries the request, and with it the client secret.
+      // Only the code: the error may carry the request (axios' does), and with it the client secret.
       const code = errorCode(err);
       if (code === 'ETIMEDOUT' || code === 'ECONNABORTED') {
         throw new TokenError(`token endpoint ${this.shownUrl} did not answer in time`, true, 'token-timeout');
@@ -175,7 +175,7 @@ export class OAuth2TokenSource {
   }
 
   /** `: invalid_client (Invalid client credentials)` from an RFC 6749 §5.2 error answer, or ''. */
-  #oauthError(res: AxiosResponse<string>): string {
+  #oauthError(res: HttpAnswer): string {
     const body = parseJsonBody(res.headers['content-type'], res.data);
     if (!body || typeof body !== 'object' || Array.isArray(body)) return '';
     const { error, error_description: description } = body as Record<string, unknown>;

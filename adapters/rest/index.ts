@@ -1,19 +1,13 @@
-import type { AxiosResponse } from 'axios';
-import {
-  defineAdapter,
-  classifyHttpStatus,
-  compileAcceptance,
-  parseAnswer,
-  refusal,
-  HTTP_DEFAULT_ACCEPTANCE,
-} from '../../src/sdk/index.ts';
+import type { HttpAnswer } from '../_http/exchange.ts';
+import { defineAdapter, classifyHttpStatus, parseAnswer, refusal } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CaseStatus, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import { encodeBody } from './body.ts';
 import { listCases } from './listing.ts';
 import { StatusLookupError, caseAt, getJson, stringAt } from './read.ts';
 import { REFERENCE_PLACEHOLDER, restOptionsSchema, type StatusLookup } from './options.ts';
 import { oneLine, parseJsonBody, problemTitle } from '../_http/response.ts';
-import { createTargetHttp, failedExchange, headerString, shownUrl } from '../_http/target-http.ts';
+import { acceptanceRule } from '../_http/acceptance.ts';
+import { createTargetHttp, failedExchange, headerString, shownUrl, withDeadline } from '../_http/target-http.ts';
 
 export { restOptionsSchema, type RestOptions } from './options.ts';
 export { TokenError } from '../_http/oauth2.ts';
@@ -37,8 +31,8 @@ export default defineAdapter({
 
   create(options, ctx): AdapterInstance {
     const { logger, timeoutMs, clock } = ctx;
-    // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
-    const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
+    // Compiled once; without a rule of its own the target still recognises the common refusal shapes (acceptance.ts).
+    const rule = acceptanceRule(options.acceptance);
 
     const target = createTargetHttp({
       adapter: 'rest',
@@ -65,21 +59,23 @@ export default defineAdapter({
           logger.warn('rest message does not fit the configured body', { ...meta, body: options.body });
           return { ok: false, retryable: false, error: encoded.error, errorKind: 'mapping-shape' };
         }
-        let res: AxiosResponse<string>;
+        let res: HttpAnswer;
         try {
-          res = await send(
-            {
-              method: options.method,
-              url: options.url,
-              data: encoded.data,
-              headers: {
-                'Content-Type': encoded.contentType,
-                [options.idempotencyHeader]: dctx.idempotencyKey,
-                'X-Amtsbote-Delivery': dctx.deliveryId,
+          res = await withDeadline(timeoutMs, (deadline) =>
+            send(
+              {
+                method: options.method,
+                url: options.url,
+                data: encoded.data,
+                headers: {
+                  'Content-Type': encoded.contentType,
+                  [options.idempotencyHeader]: dctx.idempotencyKey,
+                  'X-Amtsbote-Delivery': dctx.deliveryId,
+                },
               },
-            },
-            AbortSignal.timeout(timeoutMs),
-            meta,
+              deadline,
+              meta,
+            ),
           );
         } catch (err) {
           return failedExchange(err, 'rest', logger, meta, started);
@@ -145,7 +141,7 @@ export default defineAdapter({
 
     /** A 2xx: judged by the acceptance rule, then the reference read. */
     async function accepted(
-      res: AxiosResponse<string>,
+      res: HttpAnswer,
       message: OutboundMessage,
       meta: Record<string, unknown>,
       durationMs: number,

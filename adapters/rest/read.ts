@@ -1,7 +1,7 @@
 // Reading cases from the back office (status lookup and listing): one GET of a JSON document with the target's
 // credentials, and the fields of a case picked out of it by JSON pointers. Errors name the URL (no query string),
 // the status and a problem+json title; never a body, a reference in a query or a credential.
-import type { AxiosResponse } from 'axios';
+import type { HttpAnswer } from '../_http/exchange.ts';
 import type { Logger } from 'winston';
 import { classifyHttpStatus, classifyNetworkError, type CaseStatus } from '../../src/sdk/index.ts';
 import { resolveJsonPointer } from '../_http/json-pointer.ts';
@@ -53,7 +53,7 @@ export async function getJson(
   meta: Record<string, unknown>,
 ): Promise<unknown> {
   const { what, shown } = spec;
-  let res: AxiosResponse<string>;
+  let res: HttpAnswer;
   try {
     res = await target.send({ method: 'GET', url }, AbortSignal.timeout(timeoutMs), meta);
   } catch (err) {

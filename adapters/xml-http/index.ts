@@ -1,19 +1,13 @@
 import path from 'node:path';
-import type { AxiosResponse } from 'axios';
-import {
-  classifyHttpStatus,
-  compileAcceptance,
-  defineAdapter,
-  parseAnswer,
-  refusal,
-  HTTP_DEFAULT_ACCEPTANCE,
-} from '../../src/sdk/index.ts';
+import type { HttpAnswer } from '../_http/exchange.ts';
+import { classifyHttpStatus, defineAdapter, parseAnswer, refusal } from '../../src/sdk/index.ts';
 import type { AdapterInstance, CheckResult, DeliveryResult, OutboundMessage } from '../../src/sdk/index.ts';
 import type { CompiledSchema } from '../../src/sdk/xsd.ts';
 import { oneLine, problemTitle } from '../_http/response.ts';
 import { xmlHttpOptionsSchema, type ReferenceOption } from './options.ts';
 import { readReference } from './reference.ts';
-import { createTargetHttp, failedExchange, headerString } from '../_http/target-http.ts';
+import { acceptanceRule } from '../_http/acceptance.ts';
+import { createTargetHttp, failedExchange, headerString, withDeadline } from '../_http/target-http.ts';
 
 export { xmlHttpOptionsSchema, type XmlHttpOptions } from './options.ts';
 
@@ -35,8 +29,8 @@ export default defineAdapter({
 
   async create(options, ctx): Promise<AdapterInstance> {
     const { logger, timeoutMs, clock } = ctx;
-    // Compiled once; without a rule of its own the target still recognises the common refusal shapes.
-    const rule = compileAcceptance(options.acceptance ?? HTTP_DEFAULT_ACCEPTANCE);
+    // Compiled once; without a rule of its own the target still recognises the common refusal shapes (acceptance.ts).
+    const rule = acceptanceRule(options.acceptance);
 
     // Compiled once per schema set and shared by every target that names it. Imported only when a target has a
     // schema, so a hub without one never loads the libxml2 WebAssembly module. A schema that cannot be compiled
@@ -104,23 +98,25 @@ export default defineAdapter({
           }
         }
 
-        let res: AxiosResponse<string>;
+        let res: HttpAnswer;
         try {
-          res = await send(
-            {
-              method: options.method,
-              url: options.url,
-              // A Buffer is sent as is: the mapping's text, byte for byte; a pass-through (format original) sends the
-              // portal's bytes and their own media type, so a document in ISO-8859-1 arrives as it was written.
-              data: message.bytes ?? Buffer.from(message.text, 'utf8'),
-              headers: {
-                'Content-Type': message.bytes ? message.contentType : options.contentType,
-                [options.idempotencyHeader]: dctx.idempotencyKey,
-                'X-Amtsbote-Delivery': dctx.deliveryId,
+          res = await withDeadline(Math.max(1, Math.round(timeoutMs - (performance.now() - started))), (deadline) =>
+            send(
+              {
+                method: options.method,
+                url: options.url,
+                // A Buffer is sent as is: the mapping's text, byte for byte; a pass-through (format original) sends the
+                // portal's bytes and their own media type, so a document in ISO-8859-1 arrives as it was written.
+                data: message.bytes ?? Buffer.from(message.text, 'utf8'),
+                headers: {
+                  'Content-Type': message.bytes ? message.contentType : options.contentType,
+                  [options.idempotencyHeader]: dctx.idempotencyKey,
+                  'X-Amtsbote-Delivery': dctx.deliveryId,
+                },
               },
-            },
-            AbortSignal.timeout(Math.max(1, Math.round(timeoutMs - (performance.now() - started)))),
-            meta,
+              deadline,
+              meta,
+            ),
           );
         } catch (err) {
           return failedExchange(err, 'xml-http', logger, meta, started);
@@ -163,7 +159,7 @@ export default defineAdapter({
 
     /** A 2xx: judged by the acceptance rule, then the reference read. */
     async function accepted(
-      res: AxiosResponse<string>,
+      res: HttpAnswer,
       message: OutboundMessage,
       meta: Record<string, unknown>,
       durationMs: number,

@@ -8,6 +8,25 @@ export interface XmlOptions {
 
 const XML_NAME = /^[A-Za-z_][\w.-]*(:[A-Za-z_][\w.-]*)?$/;
 
+/** One builder per layout, made once: build() keeps no state between documents. */
+const builders = new Map<boolean, XMLBuilder>();
+function builder(indent: boolean): XMLBuilder {
+  let b = builders.get(indent);
+  if (!b) {
+    b = new XMLBuilder({
+      ignoreAttributes: false,
+      attributeNamePrefix: '@_',
+      textNodeName: '#text',
+      format: indent,
+      suppressBooleanAttributes: false,
+      suppressEmptyNode: true,
+      processEntities: true,
+    });
+    builders.set(indent, b);
+  }
+  return b;
+}
+
 /**
  * Writes a mapping result as XML. Conventions (fast-xml-parser's): keys starting with `@_` are attributes,
  * `#text` is an element's text, arrays repeat an element; namespaces are attributes (`"@_xmlns:xd": "urn:…"`)
@@ -22,16 +41,7 @@ export function writeXml(body: unknown, mappingId: string, opts: XmlOptions): st
     throw new MappingError(`an XML mapping must produce exactly one root element, got ${roots.length}`, mappingId);
   }
   checkNames(body, mappingId, '');
-  const builder = new XMLBuilder({
-    ignoreAttributes: false,
-    attributeNamePrefix: '@_',
-    textNodeName: '#text',
-    format: opts.indent,
-    suppressBooleanAttributes: false,
-    suppressEmptyNode: true,
-    processEntities: true,
-  });
-  const xml = builder.build(body) as string;
+  const xml = builder(opts.indent).build(body) as string;
   return (opts.declaration ? '<?xml version="1.0" encoding="UTF-8"?>' + (opts.indent ? '\n' : '') : '') + xml;
 }
 
