@@ -234,7 +234,7 @@ export class DeliveryWorker {
         if (src) this.sources.set(d.id, src);
       }
     } catch (e) {
-      this.o.logger.warn('could not read the claimed deliveries\' data in one go; each attempt reads its own', {
+      this.o.logger.warn("could not read the claimed deliveries' data in one go; each attempt reads its own", {
         error: (e as Error).message,
       });
     }

@@ -147,9 +147,9 @@ async function takeClaims(
     .selectFrom('submissions')
     .select(SOURCE_COLUMNS)
     .select((eb) =>
-      eb.exists(eb.selectFrom('attachments').select('attachments.position').whereRef('attachments.submission_id', '=', 'submissions.id')).as(
-        'has_attachments',
-      ),
+      eb
+        .exists(eb.selectFrom('attachments').select('attachments.position').whereRef('attachments.submission_id', '=', 'submissions.id'))
+        .as('has_attachments'),
     )
     .where('id', 'in', [...new Set(rows.map((r) => r.submission_id))])
     .execute();
