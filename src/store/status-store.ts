@@ -380,20 +380,35 @@ export class StatusStore extends StatusOutboxStore {
     // In one order, so concurrent batches upsert their submissions' statuses without waiting on each other in a cycle.
     const ids = [...bySubmission.keys()].sort();
     const bind = (submissionId: string, field: string) => ({ tenant: bySubmission.get(submissionId)!.tenant, submissionId, field });
-    const rows = (
-      await trx
-        .selectFrom('deliveries as d')
-        .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
-        .select(['d.id', 'd.submission_id', 'ds.portal_status', 'ds.reason', 'ds.at'])
-        .where('d.submission_id', 'in', ids)
-        .execute()
-    ).map((r) => ({ ...r, reason: this.sealing.openTextOrNull(r.reason, bind(r.submission_id, fields.deliveryReason(r.id))) }));
-    const befores = new Map(
-      (await trx.selectFrom('submission_status').selectAll().where('submission_id', 'in', ids).execute()).map((r) => [
-        r.submission_id,
-        { ...r, reason: this.sealing.openTextOrNull(r.reason, bind(r.submission_id, fields.submissionReason)) },
-      ]),
-    );
+    // Each delivery's status and, beside it, its submission's status so far: one read for both.
+    const read = await trx
+      .selectFrom('deliveries as d')
+      .leftJoin('delivery_status as ds', 'ds.delivery_id', 'd.id')
+      .leftJoin('submission_status as ss', 'ss.submission_id', 'd.submission_id')
+      .select([
+        'd.id',
+        'd.submission_id',
+        'ds.portal_status',
+        'ds.reason',
+        'ds.at',
+        'ss.status as before_status',
+        'ss.reason as before_reason',
+        'ss.sequence as before_sequence',
+      ])
+      .where('d.submission_id', 'in', ids)
+      .execute();
+    const rows = read.map((r) => ({
+      ...r,
+      reason: this.sealing.openTextOrNull(r.reason, bind(r.submission_id, fields.deliveryReason(r.id))),
+    }));
+    const befores = new Map<string, { status: string; reason: string | null; sequence: number }>();
+    for (const r of read)
+      if (r.before_status !== null && r.before_sequence !== null && !befores.has(r.submission_id))
+        befores.set(r.submission_id, {
+          status: r.before_status,
+          reason: this.sealing.openTextOrNull(r.before_reason, bind(r.submission_id, fields.submissionReason)),
+          sequence: r.before_sequence,
+        });
     const updates: {
       submission_id: string;
       status: PortalStatus;
