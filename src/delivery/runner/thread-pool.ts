@@ -38,6 +38,8 @@ interface Thread {
   worker: Worker;
   open: Map<number, Open>;
   ready: Promise<void>;
+  /** It has reported ready. */
+  started: boolean;
   alive: boolean;
 }
 
@@ -73,8 +75,22 @@ export class ThreadRunner implements AttemptRunner {
     return this.opened;
   }
 
+  /**
+   * The attempt ends at the hard stop whatever the thread does: the thread applies it around the adapter, and
+   * here it covers the wait for a thread (one starting up, or busy rendering) too, so an attempt never outlives
+   * the lease (`leaseMs` ≥ `timeoutMs` + 2000). A late answer is dropped, as a late adapter's is in-process.
+   */
   run(d: ClaimedDelivery, src: MessageSource, memo: DeliveryMemo): Promise<RunOutcome> {
-    return this.request(d, memo, (id, now) => ({ type: 'run', id, now, delivery: d, source: src })) as Promise<RunOutcome>;
+    const answer = this.request(d, memo, (id, now) => ({ type: 'run', id, now, delivery: d, source: src })) as Promise<RunOutcome>;
+    const limit = this.timeoutOf(d) + HARD_STOP_GRACE_MS;
+    let timer: NodeJS.Timeout | undefined;
+    const stop = new Promise<RunOutcome>((resolve) => {
+      timer = setTimeout(
+        () => resolve({ ok: false, retryable: true, error: `the adapter did not return within ${limit} ms`, errorKind: 'timeout' }),
+        limit,
+      );
+    });
+    return Promise.race([answer, stop]).finally(() => clearTimeout(timer));
   }
 
   acknowledgement(d: ClaimedDelivery): Promise<AckResult> {
@@ -100,7 +116,7 @@ export class ThreadRunner implements AttemptRunner {
     const t = this.leastBusy();
     if (!t) return Promise.reject(new Error('no delivery thread is running'));
     const id = this.nextId++;
-    const limit = (this.o.router.step(d.routeId, d.targetId)?.target.config.timeoutMs ?? 30_000) + HARD_STOP_GRACE_MS + STUCK_AFTER_MS;
+    const limit = this.timeoutOf(d) + HARD_STOP_GRACE_MS + STUCK_AFTER_MS;
     return new Promise((resolve, reject) => {
       const watch = setTimeout(() => {
         this.o.logger.error('a delivery thread did not answer within the attempt time; it is replaced', {
@@ -115,20 +131,26 @@ export class ThreadRunner implements AttemptRunner {
     });
   }
 
+  private timeoutOf(d: ClaimedDelivery): number {
+    return this.o.router.step(d.routeId, d.targetId)?.target.config.timeoutMs ?? 30_000;
+  }
+
+  /** The ready thread with the fewest open requests; a starting one (it queues them) only when none is ready. */
   private leastBusy(): Thread | undefined {
     let best: Thread | undefined;
-    for (const t of this.slots) if (t?.alive && (!best || t.open.size < best.open.size)) best = t;
+    const rank = (t: Thread) => (t.started ? 0 : 1_000_000) + t.open.size;
+    for (const t of this.slots) if (t?.alive && (!best || rank(t) < rank(best))) best = t;
     return best;
   }
 
   private spawn(slot: number): Thread {
     const worker = startThread({ configDir: this.o.configDir, now: this.o.now() }, this.o.env);
-    let started = false;
     let failure: string | undefined;
     let ready!: { resolve(): void; reject(e: Error): void };
     const t: Thread = {
       worker,
       open: new Map(),
+      started: false,
       alive: true,
       ready: new Promise<void>((resolve, reject) => (ready = { resolve, reject })),
     };
@@ -136,7 +158,7 @@ export class ThreadRunner implements AttemptRunner {
     t.ready.catch(() => undefined);
     worker.on('message', (m: FromThread) => {
       if (m.type === 'ready') {
-        started = true;
+        t.started = true;
         ready.resolve();
       } else if (m.type === 'failed') {
         failure = m.error;
@@ -172,7 +194,7 @@ export class ThreadRunner implements AttemptRunner {
         this.slots[slot] = next;
         next.ready.catch((e: Error) => this.o.logger.error(e.message));
       };
-      if (started) restart();
+      if (t.started) restart();
       else setTimeout(restart, RESTART_DELAY_MS).unref();
     });
     return t;
