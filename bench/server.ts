@@ -16,7 +16,8 @@
  *
  * Exits on SIGTERM or SIGINT, and when its stdin closes (the parent died), after closing the hub.
  * The hub reads BENCH_PORTAL_TOKEN and BACKOFFICE_URL (and, for file-drop, BENCH_DROP_DIR) from the environment
- * (bench/config/hub.yaml, or the bench/config-<adapter>/hub.yaml that --config names).
+ * (bench/config/hub.yaml, or the bench/config-<adapter>/hub.yaml that --config names), and BENCH_WORKER_THREADS
+ * (worker.threads, default the configuration's 0).
  */
 import { randomUUID } from 'node:crypto';
 import http from 'node:http';
@@ -183,7 +184,13 @@ async function startBenchHub(): Promise<Hub> {
     worker:
       worker === 'off'
         ? { enabled: false }
-        : { enabled: true, concurrency: Number(values.concurrency), pollIntervalMs: Number(values['poll-ms']) },
+        : {
+            enabled: true,
+            concurrency: Number(values.concurrency),
+            pollIntervalMs: Number(values['poll-ms']),
+            // worker.threads for every hub of the run: the delivery threads against the event loop (docs/throughput.md).
+            ...(process.env.BENCH_WORKER_THREADS ? { threads: Number(process.env.BENCH_WORKER_THREADS) } : {}),
+          },
     log: { console: false, file: false },
   });
   closers.push(() => hub.close());

@@ -13,6 +13,8 @@ import { createLogger } from './log/logger.ts';
 import { openStore } from './store/index.ts';
 import type { Store } from './store/index.ts';
 import { DeliveryWorker } from './delivery/worker.ts';
+import { InProcessRunner } from './delivery/runner/in-process.ts';
+import { ThreadRunner } from './delivery/runner/thread-pool.ts';
 import { intakeRoutes } from './intake/http.ts';
 import { inboundRoutes } from './inbound/http.ts';
 import { compileInbound } from './inbound/setup.ts';
@@ -181,11 +183,27 @@ export async function startHub(opts: HubOptions): Promise<Hub> {
     });
     // A delivered case is RECEIVED for the portal, in the same commit.
     store.onDelivered(statusRecorder.deliveredHook());
+    // Rendering and sending, on the event loop or on delivery threads that build their own adapters from the same
+    // folder. The threads report ready before HTTP opens and the worker claims; they close before the adapters.
+    const runner =
+      workerCfg.enabled && workerCfg.threads > 0
+        ? new ThreadRunner({
+            threads: workerCfg.threads,
+            configDir: opts.configDir,
+            env: opts.env ?? process.env,
+            router,
+            logger,
+            now: clock,
+          })
+        : new InProcessRunner({ router, adapters });
+    cleanup.push(() => runner.close());
+    if (workerCfg.enabled) await runner.open();
     const worker = workerCfg.enabled
       ? new DeliveryWorker({
           store,
           router,
           adapters,
+          runner,
           logger,
           metrics,
           concurrency: workerCfg.concurrency,

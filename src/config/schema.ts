@@ -428,6 +428,15 @@ export const hubSchema = z
         leaseMs: durationMs.min(1000).default(120_000),
         shutdownGraceMs: durationMs.default(10_000),
         ackPollMs: durationMs.min(10).default(5_000).describe('how often to ask a back office whether it acknowledged a hand-over'),
+        threads: z
+          .number()
+          .int()
+          .min(0)
+          .max(16)
+          .default(0)
+          .describe(
+            'worker threads that render and send the messages beside the event loop (docs/throughput.md); 0 renders and sends on the event loop',
+          ),
       })
       .strict()
       .prefault({}),

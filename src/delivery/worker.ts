@@ -1,29 +1,33 @@
 import { hostname } from 'node:os';
 import type { Logger } from 'winston';
 import type { Metrics } from '../operator/metrics.ts';
-import { MappingError, renderMessage } from '../mapping/engine.ts';
 import { warmXdomeaValidator } from '../mapping/xdomea/render.ts';
 import { XDOMEA_XSD_DIR_ENV } from '../mapping/xdomea/schema.ts';
-import type { RouteStep, Router } from '../routing/router.ts';
-import type { AdapterInstance, DeliveryResult, OutboundMessage } from '../sdk/types.ts';
+import type { Router } from '../routing/router.ts';
+import type { AdapterInstance } from '../sdk/types.ts';
 import type { AttemptResult, ClaimedDelivery, MessageSource, Store, TargetGate } from '../store/index.ts';
 import type { TargetConfig } from '../config/schema.ts';
 import { DeliveryWindows } from '../core/policy/window.ts';
 import type { BackOfficeSignal } from '../core/policy/breaker.ts';
 import { uuidv7 } from '../store/ids.ts';
 import { afterFailure, budgetAttempt, budgetSpent } from '../core/policy/retry.ts';
-import { mappingInput } from './message-input.ts';
 import { ClaimLoop, type ClaimRound } from './claim-loop.ts';
 import type { Clock } from '../clock.ts';
+import { InProcessRunner } from './runner/in-process.ts';
+import { type AttemptRunner, isMappingFailure } from './runner/types.ts';
 
-/** How long past its timeout an adapter may run before the worker stops waiting for it. */
-export const HARD_STOP_GRACE_MS = 1_000;
+export { HARD_STOP_GRACE_MS } from './runner/in-process.ts';
 
 export interface WorkerOptions {
   store: Store;
   router: Router;
   /** One adapter instance per target id, created at start-up. */
   adapters: ReadonlyMap<string, AdapterInstance>;
+  /**
+   * What renders and sends each message (src/delivery/runner/): default on this event loop with `adapters`; the
+   * hub passes its delivery threads when `worker.threads` > 0. The hub opens and closes it, as it does the adapters.
+   */
+  runner?: AttemptRunner;
   logger: Logger;
   metrics: Metrics;
   concurrency: number;
@@ -52,6 +56,8 @@ export interface WorkerOptions {
  */
 export class DeliveryWorker {
   readonly owner: string;
+  /** Renders and sends the messages: on this event loop, or on the delivery threads. */
+  readonly runner: AttemptRunner;
   private readonly loop: ClaimLoop<ClaimedDelivery>;
   private readonly now: Clock;
   private readonly random: () => number;
@@ -83,6 +89,7 @@ export class DeliveryWorker {
     this.now = o.now;
     this.owner = o.owner ?? `${hostname()}:${process.pid}:${uuidv7(this.now()).slice(-8)}`;
     this.random = o.random ?? Math.random;
+    this.runner = o.runner ?? new InProcessRunner({ router: o.router, adapters: o.adapters });
     for (const t of o.router.config.targets.values()) this.policies.set(t.id, targetPolicy(t.config));
     this.targetIds = [...this.policies.keys()];
     o.store.onBreakerChange((c) => {
@@ -118,6 +125,12 @@ export class DeliveryWorker {
 
   /** Policy rows for every target, and the targets of open deliveries that the configuration no longer names. */
   private async prepare(): Promise<void> {
+    try {
+      // The threads report ready (the hub opened them before HTTP; here after a restart of the worker).
+      await this.runner.open();
+    } catch (e) {
+      this.o.logger.error('the delivery threads could not start; attempts fail as internal errors', { error: (e as Error).message });
+    }
     try {
       await this.o.store.ensureTargetStates(this.targetIds, this.now());
       const orphans = (await this.o.store.targetsWithOpenDeliveries()).filter((id) => !this.policies.has(id));
@@ -338,7 +351,7 @@ export class DeliveryWorker {
     if (!step || !adapter) {
       return this.failed(`route ${d.routeId} or target ${d.targetId} is no longer configured`, 'config');
     }
-    if (d.ack) return this.askAcknowledgement(d, adapter, log);
+    if (d.ack) return this.askAcknowledgement(d, log);
     const policy = step.target.config.policy.retry;
     const runAttempt = budgetAttempt(d.attempt, d.attemptBase);
     const spent = budgetSpent(policy, runAttempt);
@@ -349,30 +362,12 @@ export class DeliveryWorker {
     if (!src) return this.failed('the submission is gone', 'internal');
     // Retention deleted the form data: sending the empty rest would file a blank case.
     if (src.purgedAt !== null) return this.failed("the submission's form data was deleted by retention", 'purged');
-    let message: OutboundMessage;
-    try {
-      const rendered = await renderMessage(
-        step.mapping,
-        mappingInput(this.o.router, d, d.submissionId, src),
-        step.target.format,
-        step.target.config.xml,
-        // For format original: the inbound document as it was stored, sent unchanged.
-        src.original,
-      );
-      // An xdomea container carries the attachments itself (as primary documents).
-      message = { ...rendered, attachments: rendered.container ? [] : src.attachments };
-    } catch (e) {
-      if (e instanceof MappingError)
-        return this.failed(e.describe(), e.errorKind, {
-          mapping: e.mapping,
-          ...(e.position !== undefined ? { position: e.position } : {}),
-          ...(e.at ? { line: e.at.line, column: e.at.column } : {}),
-          ...(e.code ? { code: e.code } : {}),
-        });
-      throw e;
-    }
-
-    const res = await this.send(adapter, step, message, d);
+    // Rendering and sending run in the runner (perhaps on a delivery thread); the memo stays with the store here.
+    const res = await this.runner.run(d, src, {
+      recall: (key) => this.o.store.recallMemo(d.id, key),
+      remember: (key, value) => this.o.store.rememberMemo(d.id, key, value, this.now()),
+    });
+    if (isMappingFailure(res)) return this.failed(res.error, res.errorKind, res.detail);
     const finishedAt = this.now();
     if (res.ok && res.awaitingAck) {
       if (!adapter.acknowledgement)
@@ -430,11 +425,11 @@ export class DeliveryWorker {
    * A handed-over message: has the back office confirmed it? Pending until the deadline, then failed.
    * A rejection is the back office's verdict on the message, so it is permanent.
    */
-  private async askAcknowledgement(d: ClaimedDelivery, adapter: AdapterInstance, log: Logger): Promise<AttemptResult> {
+  private async askAcknowledgement(d: ClaimedDelivery, log: Logger): Promise<AttemptResult> {
     const now = this.now();
     const again = (): AttemptResult => ({ outcome: 'ack-pending', finishedAt: this.now(), nextAttemptAt: this.now() + this.ackPollMs });
     try {
-      const ack = await adapter.acknowledgement!(d.ack!.token);
+      const ack = await this.runner.acknowledgement(d);
       if (ack.state === 'accepted') return { outcome: 'delivered', finishedAt: this.now(), reference: ack.reference };
       if (ack.state === 'rejected') return this.failed(`the back office rejected the message: ${ack.error}`, 'rejected');
     } catch (e) {
@@ -445,39 +440,6 @@ export class DeliveryWorker {
       return this.failed(`no acknowledgement from the back office by ${new Date(d.ack!.deadline).toISOString()}`, 'ack-timeout');
     }
     return again();
-  }
-
-  /** Calls the adapter with a hard stop a little after its timeout, in case an adapter does not honour it. */
-  private async send(adapter: AdapterInstance, step: RouteStep, message: OutboundMessage, d: ClaimedDelivery): Promise<DeliveryResult> {
-    const limit = step.target.config.timeoutMs + HARD_STOP_GRACE_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<DeliveryResult>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ ok: false, retryable: true, error: `the adapter did not return within ${limit} ms`, errorKind: 'timeout' }),
-        limit,
-      );
-    });
-    try {
-      return await Promise.race([
-        adapter.deliver(message, {
-          deliveryId: d.id,
-          idempotencyKey: d.idempotencyKey,
-          submissionId: d.submissionId,
-          tenant: d.tenant,
-          service: d.service,
-          attempt: d.attempt,
-          memo: {
-            recall: (key) => this.o.store.recallMemo(d.id, key),
-            remember: (key, value) => this.o.store.rememberMemo(d.id, key, value, this.now()),
-          },
-        }),
-        timeout,
-      ]);
-    } catch (e) {
-      return { ok: false, retryable: true, error: `adapter error: ${(e as Error).message}`, errorKind: 'adapter-error' };
-    } finally {
-      clearTimeout(timer);
-    }
   }
 
   private failed(error: string, errorKind: string, detail?: Record<string, unknown>): AttemptResult {
