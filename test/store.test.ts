@@ -83,6 +83,25 @@ describeEachDatabase('store', ({ store }) => {
     expect(view.attemptLog[1]!.durationMs).to.equal(62_000 - 61_000);
   });
 
+  it('refuses the late result of an attempt whose lease ran out even when the same worker claimed it again', async () => {
+    const s = newSubmission('ext-same-owner', ['t'], 2_500_000);
+    await store().createSubmission(s);
+    const now = 2_500_000;
+    const first = (await store().claimDue('worker-a', now, 60_000, 100)).find((c) => c.submissionId === s.id)!;
+    // worker-a's attempt hangs past its lease; worker-a itself claims the delivery again
+    const again = (await store().claimDue('worker-a', now + 61_000, 60_000, 100)).find((c) => c.id === first.id)!;
+    expect(again).to.include({ attempt: 2, resumed: true });
+    expect(await store().completeAttempt(first, 'worker-a', { outcome: 'delivered', finishedAt: now + 62_000, reference: 'OLD' })).to.equal(
+      false,
+    );
+    expect(await store().completeAttempt(again, 'worker-a', { outcome: 'delivered', finishedAt: now + 63_000, reference: 'NEW' })).to.equal(
+      true,
+    );
+    const view = (await store().getSubmission(s.id))!.deliveries[0]!;
+    expect(view).to.include({ state: 'delivered', reference: 'NEW' });
+    expect(view.attemptLog.map((a) => a.outcome)).to.deep.equal(['interrupted', 'delivered']);
+  });
+
   it('moves a retry to waiting until its time, and a permanent error to failed', async () => {
     const s = newSubmission('ext-3', ['t'], 3_000_000);
     await store().createSubmission(s);

@@ -26,6 +26,7 @@ const DELIVERY_COLUMNS: readonly JsonColumn[] = [
   ['id', 'text'],
   ['expect', 'text'],
   ['owner', 'text'],
+  ['attempt', 'integer'],
   ['state', 'text'],
   ['next_at', 'bigint'],
   ['at', 'bigint'],
@@ -72,6 +73,7 @@ export async function writeCompletions(trx: Db, dialect: Dialect, batch: readonl
       attempt_base = deliveries.attempt_base + v.base_inc
     from ${dialect.jsonRows(rows, DELIVERY_COLUMNS)} as v
     where deliveries.id = v.id and deliveries.state = v.expect and deliveries.lease_owner = v.owner
+        and deliveries.attempts = v.attempt
     returning deliveries.id`.execute(trx);
   const ours = new Set(updated.rows.map((u) => u.id));
   const recorded = batch.map((c) => ours.has(c.d.id));
@@ -119,6 +121,8 @@ function deliveryRow({ d, owner, r }: Completion) {
     id: d.id,
     expect: d.ack ? 'acknowledging' : 'sending',
     owner,
+    // The lease is this attempt's: one of the same owner that ran out and was claimed again records nothing.
+    attempt: d.attempt,
     state: STATE_AFTER[r.outcome],
     next_at: waitsAgain ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
     at: r.finishedAt,
@@ -210,6 +214,7 @@ async function writeCompletionsInOneStatement(trx: Db, dialect: Dialect, batch: 
         attempt_base = deliveries.attempt_base + v.base_inc
       from v
       where deliveries.id = v.id and deliveries.state = v.expect and deliveries.lease_owner = v.owner
+        and deliveries.attempts = v.attempt
       returning deliveries.id
     ), ended as (
       update attempts set
