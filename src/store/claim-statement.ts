@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { DeliveryState, Trx } from './tables.ts';
+import type { Db, DeliveryState } from './tables.ts';
 import type { ClaimedDelivery } from './types.ts';
 import type { DueRow } from './target-state.ts';
 import { OPEN_STATES_SQL } from '../core/states.ts';
@@ -38,7 +38,7 @@ export interface TakenRows {
 
 /** Claims up to `n` of a target's due deliveries, oldest first, passing over `exclude` and rows other instances hold. */
 export async function claimInOneStatement(
-  trx: Trx,
+  trx: Db,
   o: { targetId: string; n: number; exclude: readonly string[]; owner: string; now: number; leaseMs: number },
 ): Promise<TakenRows> {
   const { now, owner } = o;

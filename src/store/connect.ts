@@ -43,6 +43,11 @@ export interface Connection {
    * the next durable commit (an intake's, whose 202 waits for the disk) flushes it too. Intake never uses it.
    */
   resendable<T>(fn: (trx: Transaction<Database>) => Promise<T>): Promise<T>;
+  /**
+   * PostgreSQL: the same connections for statements that stand on their own, without a transaction (a claim
+   * that needs no row lock). SQLite has no round trips to save and takes its claims in a transaction.
+   */
+  standalone?: Kysely<Database>;
   /** The PostgreSQL schema the hub lives in, when not the default. */
   schema?: string | undefined;
   close(): Promise<void>;
@@ -186,6 +191,7 @@ async function connectPostgres(url: string, opts: DatabaseOptions): Promise<Conn
     dialect: postgres,
     schema: opts.schema,
     resendable: (fn) => light.transaction().execute(fn),
+    standalone: light,
     close: async () => {
       await light.destroy();
       await db.destroy();

@@ -144,7 +144,16 @@ export class Store {
    * locked for the claim on PostgreSQL). Within a target the oldest due deliveries go first.
    */
   async claimForTargets(owner: string, now: number, leaseMs: number, limit: number, gates: readonly TargetGate[]): Promise<ClaimBatch> {
-    const { sourceRows, ...batch } = await claimForTargets(this.conn.resendable, this.dialect, owner, now, leaseMs, limit, gates);
+    const { sourceRows, ...batch } = await claimForTargets(
+      this.conn.resendable,
+      this.dialect,
+      owner,
+      now,
+      leaseMs,
+      limit,
+      gates,
+      this.conn.standalone,
+    );
     // The claim read the sends' submissions already; their attachments (if any) and the opening follow here,
     // after its commit. Should that fail, each attempt reads its own.
     const sources = sourceRows.length ? await openSources(this.db, this.sealing, sourceRows).catch(() => undefined) : undefined;

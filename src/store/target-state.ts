@@ -1,6 +1,6 @@
 import { sql, type Selectable, type Updateable } from 'kysely';
 import type { Dialect } from './dialect.ts';
-import type { DeliveryState, TargetStateTable, Trx } from './tables.ts';
+import type { Db, DeliveryState, TargetStateTable, Trx } from './tables.ts';
 import { OPEN_STATES_SQL } from '../core/states.ts';
 import { breakerAfter, breakerGate, CLOSED, probing, type BreakerStatus } from '../core/policy/breaker.ts';
 import { nextTokenAt, tokensAt } from '../core/policy/rate-limit.ts';
@@ -42,7 +42,7 @@ function breakerColumns(b: BreakerStatus, now: number) {
   };
 }
 
-async function readStates(trx: Trx, dialect: Dialect, targetIds: string[], lock: boolean): Promise<Map<string, TargetStateRow>> {
+async function readStates(trx: Db, dialect: Dialect, targetIds: string[], lock: boolean): Promise<Map<string, TargetStateRow>> {
   if (targetIds.length === 0) return new Map();
   // One lock order (by id) for every transaction that takes these rows, so two instances never deadlock.
   let q = trx
@@ -57,7 +57,7 @@ async function readStates(trx: Trx, dialect: Dialect, targetIds: string[], lock:
 export type PickDue = (targetId: string, n: number, exclude: readonly string[]) => Promise<DueRow[]>;
 
 /** A target's oldest due deliveries, locked for the claim (passing over those another instance holds). */
-function selectDue(trx: Trx, dialect: Dialect, targetId: string, now: number, n: number, exclude: readonly string[]): Promise<DueRow[]> {
+function selectDue(trx: Db, dialect: Dialect, targetId: string, now: number, n: number, exclude: readonly string[]): Promise<DueRow[]> {
   let q = trx
     .selectFrom('deliveries')
     .select(['id', 'state', 'attempts', 'next_attempt_at'])
@@ -73,7 +73,7 @@ function selectDue(trx: Trx, dialect: Dialect, targetId: string, now: number, n:
 
 /** Picks the due deliveries a claim may take, target by target within each gate, and updates the targets' state. */
 export async function claimTargetDeliveries(
-  trx: Trx,
+  trx: Db,
   dialect: Dialect,
   gates: readonly TargetGate[],
   now: number,
@@ -81,7 +81,13 @@ export async function claimTargetDeliveries(
   limit: number,
   /** Takes up to `n` of a target's due deliveries, oldest first, passing over `exclude`; by default it only selects (and locks) them. */
   pick: PickDue = (targetId, n, exclude) => selectDue(trx, dialect, targetId, now, n, exclude),
-): Promise<{ due: DueRow[]; probes: Set<string>; wakeAt: number | undefined; blocked: Map<string, number> }> {
+  /**
+   * The statements run on their own, outside a transaction (`pick` is then each target's whole claim in one
+   * statement): the claim gives up, having only read, as soon as it would need a row lock or a write of a
+   * target's state, and answers undefined for the caller to claim in a transaction instead.
+   */
+  standalone = false,
+): Promise<{ due: DueRow[]; probes: Set<string>; wakeAt: number | undefined; blocked: Map<string, number> } | undefined> {
   // Shared limits need the row locked for the claim. A breaker alone only when it is not closed (a probe is a
   // change of state); while it is closed, reading is enough, so claims of healthy targets never wait on each other.
   const open = gates.filter((g) => g.room > 0);
@@ -93,6 +99,7 @@ export async function claimTargetDeliveries(
     false,
   );
   for (const [id, row] of seen) if (row.breaker !== 'closed') limited.add(id);
+  if (standalone && limited.size) return undefined;
   const states = new Map([...seen, ...(await readStates(trx, dialect, [...limited], true))]);
   const capped = open.filter((g) => g.maxInFlight).map((g) => g.targetId);
   const inFlight = new Map<string, number>();
