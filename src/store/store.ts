@@ -155,7 +155,7 @@ export class Store {
       this.conn.standalone,
     );
     // The claim read the sends' submissions already; their attachments (if any) and the opening follow here,
-    // after its commit. Should that fail, each attempt reads its own.
+    // after its commit. Should that fail, the worker reads them again itself.
     const sources = sourceRows.length ? await openSources(this.db, this.sealing, sourceRows).catch(() => undefined) : undefined;
     return sources ? { ...batch, sources } : batch;
   }
