@@ -2,6 +2,7 @@ import { readdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
+import Transport from 'winston-transport';
 import { TestBackOffice } from './support/backoffice.ts';
 import { eventually, startTestHub, submission, type TestHub } from './support/hub.ts';
 import { postgresReachable } from './support/databases.ts';
@@ -162,6 +163,84 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
   }
 }
+
+describe('delivery threads: a thread that stops answering', function () {
+  this.timeout(40_000);
+  it('ends the attempt at its hard stop, then replaces the silent thread with one that answers', async () => {
+    const env = {
+      ...process.env,
+      BACKOFFICE_URL: 'http://127.0.0.1:9',
+      TEST_PORTAL_A_TOKEN: 'portal-a-token-0123456789',
+      DROP_DIR: '/tmp',
+    };
+    const config = loadConfig(CONFIG, { adapters: await adapterRegistry(CONFIG, builtinAdapters), env });
+    const lines: string[] = [];
+    const capture = new Transport();
+    capture.log = (info: { message: string }, next: () => void) => {
+      lines.push(info.message);
+      next();
+    };
+    const runner = new ThreadRunner({
+      threads: 1,
+      configDir: CONFIG,
+      env,
+      router: new Router(config),
+      logger: createLogger({ level: 'info', console: false, transports: [capture] }),
+      now: systemClock,
+    });
+    await runner.open();
+    try {
+      const first = runner.threads[0]!.threadId;
+      const now = systemClock();
+      const dog = (id: string, scenario: string) => ({
+        d: {
+          id,
+          submissionId: `s-${id}`,
+          routeId: 'dogs',
+          targetId: 'noted',
+          mappingId: 'dog.jsonata',
+          idempotencyKey: `k-${id}`,
+          tenant: '05513000',
+          service: 'hundeanmeldung',
+          attempt: 1,
+          leaseExpiresAt: now + 60_000,
+          resumed: false,
+        },
+        src: {
+          portalId: 'portal-a',
+          externalId: `e-${id}`,
+          tenant: '05513000',
+          service: 'hundeanmeldung',
+          submittedAt: new Date(now).toISOString(),
+          receivedAt: now,
+          purgedAt: null,
+          content: JSON.stringify({ applicant: { familyName: 'Muster' }, data: { scenario, dog: { name: 'Bello' } } }),
+          attachments: [],
+        },
+      });
+      const notes = new Map<string, string>();
+      const memo = {
+        recall: async (key: string) => notes.get(key),
+        remember: async (key: string, value: string) => void notes.set(key, value),
+      };
+      // The noted target's timeoutMs is 2000: the attempt ends at 3000 ms, retryable, whatever the thread does.
+      const stuck = dog('d-hang', 'hang-thread');
+      const started = Date.now();
+      const outcome = await runner.run(stuck.d, stuck.src, memo);
+      expect(outcome, JSON.stringify(outcome)).to.include({ ok: false, retryable: true, errorKind: 'timeout' });
+      expect(Date.now() - started).to.be.within(2_900, 6_000);
+      // 5 s after the hard stop the thread counts as stuck: it is stopped and a new one takes its place.
+      await eventually(async () => runner.threads.length === 1 && runner.threads[0]!.threadId !== first, 15_000, 'a new thread');
+      expect(lines).to.include('a delivery thread did not answer within the attempt time; it is replaced');
+      expect(lines).to.include('a delivery thread stopped; a new one takes its place');
+      const fresh = dog('d-next', 'plain');
+      // The new thread answers: the noted office turns every first attempt away.
+      expect(await runner.run(fresh.d, fresh.src, memo)).to.include({ ok: false, errorKind: 'busy' });
+    } finally {
+      await runner.close();
+    }
+  });
+});
 
 describe('delivery threads: start-up', () => {
   it('reports why a thread could not start, and open() fails with it', async () => {
