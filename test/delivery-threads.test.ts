@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import Transport from 'winston-transport';
 import { TestBackOffice } from './support/backoffice.ts';
-import { eventually, startTestHub, submission, type TestHub } from './support/hub.ts';
+import { eventually, startTestHub, submission, type TestHub, postSubmission, settledSubmission } from './support/hub.ts';
 import { postgresReachable } from './support/databases.ts';
 import { ThreadRunner } from '../src/delivery/runner/thread-pool.ts';
 import { Router } from '../src/routing/router.ts';
@@ -29,27 +29,6 @@ interface View {
     lastError: string | null;
     lastErrorKind: string | null;
   }[];
-}
-
-async function submit(t: TestHub, body: Record<string, unknown>): Promise<string> {
-  const res = await t.fetch('/api/v1/submissions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, await res.clone().text()).to.equal(202);
-  return ((await res.json()) as { id: string }).id;
-}
-
-async function settled(t: TestHub, id: string, timeoutMs = 10_000): Promise<View> {
-  return eventually(
-    async () => {
-      const v = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as View;
-      return (v.status === 'delivered' || v.status === 'failed') && v;
-    },
-    timeoutMs,
-    `submission ${id} to settle`,
-  );
 }
 
 const waste = (scenario?: string) =>
@@ -77,8 +56,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
 
       it('delivers every submission once and records it once, attachments and all', async () => {
-        const ids = await Promise.all(Array.from({ length: 12 }, () => submit(t, waste())));
-        const views = await Promise.all(ids.map((id) => settled(t, id)));
+        const ids = await Promise.all(Array.from({ length: 12 }, () => postSubmission(t, waste())));
+        const views = await Promise.all(ids.map((id) => settledSubmission<View>(t, id)));
         for (const v of views) expect(v.deliveries[0]).to.include({ state: 'delivered', attempts: 1 });
         const keys = views.map((v) => v.deliveries[0]!.id);
         const filed = bo.cases.filter((c) => keys.includes(c.idempotencyKey!));
@@ -96,11 +75,11 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
 
       it('fails a delivery whose mapping fails on the thread as it does on the event loop', async () => {
-        const id = await submit(
+        const id = await postSubmission(
           t,
           submission({ tenant: '05562014', service: 'hundeanmeldung', data: { dog: { name: 'Rex', breed: 'pudel' } } }),
         );
-        const d = (await settled(t, id)).deliveries[0]!;
+        const d = (await settledSubmission<View>(t, id)).deliveries[0]!;
         expect(d).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'mapping' });
         expect(d.lastError).to.equal('broken.jsonata:2:12: $code: the value is not in the code list (dackel)');
         const failed = (await t.hub.store.events(id)).find((e) => e.type === 'delivery.failed')!;
@@ -109,8 +88,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
 
       it("keeps an adapter's memo in the main thread's store, and its log lines reach the hub's log", async () => {
-        const id = await submit(t, submission({ service: 'hundeanmeldung', data: { dog: { name: 'Bello' } } }));
-        const d = (await settled(t, id)).deliveries[0]!;
+        const id = await postSubmission(t, submission({ service: 'hundeanmeldung', data: { dog: { name: 'Bello' } } }));
+        const d = (await settledSubmission<View>(t, id)).deliveries[0]!;
         expect(d).to.include({ state: 'delivered', attempts: 2 });
         // The number taken on the first attempt is the one the second sent, and the store holds it.
         const number = await t.hub.store.recallMemo(d.id, 'noted.number');
@@ -127,7 +106,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       });
 
       it("asks the back office's acknowledgement through a thread", async () => {
-        const id = await submit(t, submission({ tenant: '05562008', service: 'hundeanmeldung', data: { dog: { name: 'Ok' } } }));
+        const id = await postSubmission(t, submission({ tenant: '05562008', service: 'hundeanmeldung', data: { dog: { name: 'Ok' } } }));
         const deliveryId = (await t.hub.store.getSubmission(id))!.deliveries[0]!.id;
         const file = await eventually(
           async () => readdirSync(t.dropDir).find((f) => f.includes(deliveryId) && f.endsWith('.xml')),
@@ -135,18 +114,18 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           'the dropped file',
         );
         writeFileSync(path.join(t.dropDir, `${file}.ok`), 'HST-05562008-000007\n');
-        const d = (await settled(t, id)).deliveries[0]!;
+        const d = (await settledSubmission<View>(t, id)).deliveries[0]!;
         expect(d).to.include({ state: 'delivered', reference: 'HST-05562008-000007', attempts: 1 });
       });
 
       it('retries an attempt whose thread died with the same idempotency key, and the back office files one case', async () => {
         const runner = t.hub.worker!.runner as ThreadRunner;
-        const id = await submit(t, waste('slow'));
+        const id = await postSubmission(t, waste('slow'));
         const deliveryId = (await t.hub.store.getSubmission(id))!.deliveries[0]!.id;
         // The back office holds the request 1.5 s: the thread is stopped while it waits for the answer.
         await eventually(async () => bo.arrivals.includes(deliveryId), 5_000, 'the request at the back office');
         await Promise.all(runner.threads.map((w) => w.terminate()));
-        const v = await settled(t, id, 15_000);
+        const v = await settledSubmission<View>(t, id, 15_000);
         const log = (await t.hub.store.getSubmission(id))!.deliveries[0]!.attemptLog;
         // The attempt the thread held is a hub error; the retry delivers. (Under a loaded machine the replacement
         // thread may start so slowly that a retry in between meets the hard stop first: a timeout, retried too.)
@@ -164,30 +143,33 @@ for (const kind of ['sqlite', 'postgres'] as const) {
   }
 }
 
+/**
+ * A ThreadRunner on its own, beside no hub: the main thread's router from the fixture configuration, the
+ * threads loading `configDir` (the fixture's, or one that is not there).
+ */
+async function threadRunner(threads: number, configDir: string, transports: Transport[] = []): Promise<ThreadRunner> {
+  const env = { ...process.env, BACKOFFICE_URL: 'http://127.0.0.1:9', TEST_PORTAL_A_TOKEN: 'portal-a-token-0123456789', DROP_DIR: '/tmp' };
+  const config = loadConfig(CONFIG, { adapters: await adapterRegistry(CONFIG, builtinAdapters), env });
+  return new ThreadRunner({
+    threads,
+    configDir,
+    env,
+    router: new Router(config),
+    logger: createLogger({ level: 'info', console: false, transports }),
+    now: systemClock,
+  });
+}
+
 describe('delivery threads: a thread that stops answering', function () {
   this.timeout(40_000);
   it('ends the attempt at its hard stop, then replaces the silent thread with one that answers', async () => {
-    const env = {
-      ...process.env,
-      BACKOFFICE_URL: 'http://127.0.0.1:9',
-      TEST_PORTAL_A_TOKEN: 'portal-a-token-0123456789',
-      DROP_DIR: '/tmp',
-    };
-    const config = loadConfig(CONFIG, { adapters: await adapterRegistry(CONFIG, builtinAdapters), env });
     const lines: string[] = [];
     const capture = new Transport();
     capture.log = (info: { message: string }, next: () => void) => {
       lines.push(info.message);
       next();
     };
-    const runner = new ThreadRunner({
-      threads: 1,
-      configDir: CONFIG,
-      env,
-      router: new Router(config),
-      logger: createLogger({ level: 'info', console: false, transports: [capture] }),
-      now: systemClock,
-    });
+    const runner = await threadRunner(1, CONFIG, [capture]);
     await runner.open();
     try {
       const first = runner.threads[0]!.threadId;
@@ -245,21 +227,7 @@ describe('delivery threads: a thread that stops answering', function () {
 describe('delivery threads: start-up', () => {
   it('reports why a thread could not start, and open() fails with it', async () => {
     // The main thread's configuration loads; the threads are pointed at a folder that is not there.
-    const env = {
-      ...process.env,
-      BACKOFFICE_URL: 'http://127.0.0.1:9',
-      TEST_PORTAL_A_TOKEN: 'portal-a-token-0123456789',
-      DROP_DIR: '/tmp',
-    };
-    const config = loadConfig(CONFIG, { adapters: await adapterRegistry(CONFIG, builtinAdapters), env });
-    const runner = new ThreadRunner({
-      threads: 2,
-      configDir: path.join(CONFIG, 'not-there'),
-      env,
-      router: new Router(config),
-      logger: createLogger({ level: 'info', console: false }),
-      now: systemClock,
-    });
+    const runner = await threadRunner(2, path.join(CONFIG, 'not-there'));
     const failure = await runner.open().then(
       () => undefined,
       (e: Error) => e,

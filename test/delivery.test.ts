@@ -5,7 +5,16 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'chai';
 import { TestBackOffice } from './support/backoffice.ts';
-import { eventually, FIXTURE_CONFIG, PORTAL_A_TOKEN, startTestHub, submission, type TestHub } from './support/hub.ts';
+import {
+  eventually,
+  FIXTURE_CONFIG,
+  PORTAL_A_TOKEN,
+  startTestHub,
+  submission,
+  type TestHub,
+  postSubmission,
+  settledSubmission,
+} from './support/hub.ts';
 import { createTestDatabase, postgresReachable } from './support/databases.ts';
 
 interface View {
@@ -19,27 +28,6 @@ interface View {
     lastErrorKind: string | null;
     attemptLog: { outcome: string; errorKind: string | null; httpStatus: number | null }[];
   }[];
-}
-
-async function submit(t: TestHub, body: Record<string, unknown>): Promise<string> {
-  const res = await t.fetch('/api/v1/submissions', {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(body),
-  });
-  expect(res.status, await res.clone().text()).to.equal(202);
-  return ((await res.json()) as { id: string }).id;
-}
-
-async function settled(t: TestHub, id: string, timeoutMs = 10_000): Promise<View> {
-  return eventually(
-    async () => {
-      const v = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as View;
-      return (v.status === 'delivered' || v.status === 'failed') && v;
-    },
-    timeoutMs,
-    `submission ${id} to settle`,
-  );
 }
 
 for (const kind of ['sqlite', 'postgres'] as const) {
@@ -58,8 +46,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('delivers to the back office and records its reference', async () => {
-      const id = await submit(t, submission());
-      const v = await settled(t, id);
+      const id = await postSubmission(t, submission());
+      const v = await settledSubmission<View>(t, id);
       expect(v.status).to.equal('delivered');
       const d = v.deliveries[0]!;
       expect(d).to.include({ state: 'delivered', attempts: 1 });
@@ -81,8 +69,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('retries a 503 with back-off and then delivers, once', async () => {
-      const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-2' } }));
-      const v = await settled(t, id);
+      const id = await postSubmission(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-2' } }));
+      const v = await settledSubmission<View>(t, id);
       const d = v.deliveries[0]!;
       expect(d.state).to.equal('delivered');
       expect(d.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([
@@ -108,8 +96,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it("waits as long as a 429's Retry-After asks, longer than the policy's back-off", async () => {
-      const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'throttle' } }));
-      const v = await settled(t, id);
+      const id = await postSubmission(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'throttle' } }));
+      const v = await settledSubmission<View>(t, id);
       const [first, second] = (await t.hub.store.getSubmission(id))!.deliveries[0]!.attemptLog;
       expect(v.deliveries[0]!.attemptLog.map((a) => [a.outcome, a.httpStatus])).to.deep.equal([
         ['retry', 429],
@@ -119,25 +107,25 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('gives up when attempts run out', async () => {
-      const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-9' } }));
-      const d = (await settled(t, id)).deliveries[0]!;
+      const id = await postSubmission(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'flaky-9' } }));
+      const d = (await settledSubmission<View>(t, id)).deliveries[0]!;
       expect(d).to.include({ state: 'failed', attempts: 3, lastErrorKind: 'http-503' });
       expect(d.lastError).to.match(/gave up after 3 attempts/);
     });
 
     it('fails permanently on a 400, after one attempt', async () => {
-      const id = await submit(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'reject' } }));
-      const v = await settled(t, id);
+      const id = await postSubmission(t, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'reject' } }));
+      const v = await settledSubmission<View>(t, id);
       expect(v.status).to.equal('failed');
       expect(v.deliveries[0]).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'http-400' });
     });
 
     it('fails permanently on a mapping error, with its line and column in the sync log and no form data', async () => {
-      const id = await submit(
+      const id = await postSubmission(
         t,
         submission({ tenant: '05562014', service: 'hundeanmeldung', data: { dog: { name: 'Rex', breed: 'pudel' } } }),
       );
-      const d = (await settled(t, id)).deliveries[0]!;
+      const d = (await settledSubmission<View>(t, id)).deliveries[0]!;
       expect(d).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'mapping' });
       // Line 2, column 12: the $code call in test/fixtures/mappings/broken.jsonata, under its comment.
       expect(d.lastError).to.equal('broken.jsonata:2:12: $code: the value is not in the code list (dackel)');
@@ -159,7 +147,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('waits for a file-drop acknowledgement: .ok delivers with its reference, .err fails, silence times out', async () => {
-      const submit3 = (name: string) => submit(t, submission({ tenant: '05562008', service: 'hundeanmeldung', data: { dog: { name } } }));
+      const submit3 = (name: string) =>
+        postSubmission(t, submission({ tenant: '05562008', service: 'hundeanmeldung', data: { dog: { name } } }));
       const [okId, errId, silentId] = [await submit3('Ok'), await submit3('Err'), await submit3('Silent')];
       const fileOf = async (id: string) => {
         const deliveryId = (await t.hub.store.getSubmission(id))!.deliveries[0]!.id;
@@ -182,12 +171,12 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       writeFileSync(path.join(t.dropDir, `${await fileOf(okId)}.ok`), 'HST-05512000-000042\n');
       writeFileSync(path.join(t.dropDir, `${await fileOf(errId)}.err`), 'Chipnummer unbekannt\n');
       await fileOf(silentId);
-      const ok = (await settled(t, okId)).deliveries[0]!;
+      const ok = (await settledSubmission<View>(t, okId)).deliveries[0]!;
       expect(ok).to.include({ state: 'delivered', reference: 'HST-05512000-000042', attempts: 1 });
-      const err = (await settled(t, errId)).deliveries[0]!;
+      const err = (await settledSubmission<View>(t, errId)).deliveries[0]!;
       expect(err).to.include({ state: 'failed', lastErrorKind: 'rejected', attempts: 1 });
       expect(err.lastError).to.match(/Chipnummer unbekannt/);
-      const silent = (await settled(t, silentId)).deliveries[0]!;
+      const silent = (await settledSubmission<View>(t, silentId)).deliveries[0]!;
       expect(silent).to.include({ state: 'failed', lastErrorKind: 'ack-timeout', attempts: 1 });
       const types = (await t.hub.store.events(okId)).map((e) => e.type);
       expect(types.filter((x) => !x.startsWith('status.'))).to.deep.equal([
@@ -206,8 +195,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     });
 
     it('delivers one submission to several targets, XML to the archive', async () => {
-      const id = await submit(t, submission({ service: 'hundeanmeldung', data: { dog: { name: 'Bello & Co' } } }));
-      const v = await settled(t, id);
+      const id = await postSubmission(t, submission({ service: 'hundeanmeldung', data: { dog: { name: 'Bello & Co' } } }));
+      const v = await settledSubmission<View>(t, id);
       expect(v.status).to.equal('delivered');
       const archived = bo.cases.find((c) => c.path === '/archive' && c.body.includes(id))!;
       expect(archived.contentType).to.equal('application/xml; charset=utf-8');
@@ -230,7 +219,7 @@ describe('delivery across restarts [sqlite]', function () {
     const db = await createTestDatabase('sqlite');
     // A grace period shorter than the back office's 1.5 s answer: the attempt is still open at shutdown.
     const first = await startTestHub({ kind: 'sqlite', db, backOfficeUrl: bo.url, worker: { shutdownGraceMs: 200 } });
-    const id = await submit(first, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'slow' } }));
+    const id = await postSubmission(first, submission({ data: { preferredDate: '2026-12-07', items: [], scenario: 'slow' } }));
     await eventually(
       async () => bo.requests.length > 0 || (await first.hub.store.getSubmission(id))?.deliveries[0]?.state === 'sending',
       5000,
@@ -242,7 +231,7 @@ describe('delivery across restarts [sqlite]', function () {
     expect(released.attemptLog[0]).to.include({ outcome: 'interrupted', errorKind: 'shutdown' });
     await inspect.stop();
     const second = await startTestHub({ kind: 'sqlite', db, backOfficeUrl: bo.url });
-    const v = await settled(second, id, 15_000);
+    const v = await settledSubmission<View>(second, id, 15_000);
     const d = v.deliveries[0]!;
     expect(d.state).to.equal('delivered');
     expect(bo.cases.filter((c) => c.reference === d.reference)).to.have.length(1);
@@ -299,7 +288,7 @@ describe('delivery across restarts [sqlite]', function () {
       expect(bo.requests.length).to.equal(before); // the slow answer has not come back yet
 
       const restarted = await startTestHub({ kind: 'sqlite', db, dataDir, backOfficeUrl: bo.url });
-      const v = await settled(restarted, id, 20_000); // the fixture's lease is 5 s
+      const v = await settledSubmission<View>(restarted, id, 20_000); // the fixture's lease is 5 s
       const d = v.deliveries[0]!;
       expect(d.state).to.equal('delivered');
       expect(d.attemptLog.map((a) => [a.outcome, a.errorKind])).to.deep.equal([

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect } from 'chai';
 import { TestBackOffice } from './support/backoffice.ts';
-import { eventually, FIXTURE_CONFIG, startTestHub, submission, type TestHub } from './support/hub.ts';
+import { eventually, FIXTURE_CONFIG, postSubmission, startTestHub, submission, type TestHub } from './support/hub.ts';
 import { postgresReachable } from './support/databases.ts';
 import type { AuditEntry, AuditTrail } from '../src/audit/trail.ts';
 import type { Schedule } from '../src/scheduler/job.ts';
@@ -64,15 +64,6 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       config?.drop();
     });
 
-    const post = async (body: Record<string, unknown>) => {
-      const res = await t.fetch('/api/v1/submissions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      expect(res.status, await res.clone().text()).to.equal(202);
-      return ((await res.json()) as { id: string }).id;
-    };
     const read = async (id: string) => {
       const res = await t.fetch(`/api/v1/submissions/${id}`);
       expect(res.status, await res.clone().text()).to.equal(200);
@@ -96,8 +87,8 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       const waste = submission({
         attachments: [{ filename: 'nachweis.pdf', mediaType: 'application/pdf', content: PDF.toString('base64') }],
       });
-      const wasteId = await post(waste);
-      const dogId = await post(submission({ service: 'hundeanmeldung', data: { dogName: 'Bello', breed: 'Mischling' } }));
+      const wasteId = await postSubmission(t, waste);
+      const dogId = await postSubmission(t, submission({ service: 'hundeanmeldung', data: { dogName: 'Bello', breed: 'Mischling' } }));
       // Delivered at "now"; the pair (05513000, sperrmuell) keeps its data 10 days, hundeanmeldung 20.
       for (const id of [wasteId, dogId])
         await eventually(async () => (await read(id)).status === 'delivered', 10_000, `submission ${id} delivered`);
@@ -139,7 +130,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
     it('purges a failed submission (dry run first, recorded in the audit trail), never replays it, keeps an open one', async () => {
       const { runPurge } = await import('../src/maintenance/purge.ts');
       // The back office refuses it for good (400): failed is a final state.
-      const openId = await post(submission({ data: { scenario: 'reject' } }));
+      const openId = await postSubmission(t, submission({ data: { scenario: 'reject' } }));
       await eventually(async () => (await read(openId)).deliveries[0]!.state === 'failed', 10_000, 'the refused delivery failed');
       const failed = await read(openId);
       expect(failed.status).to.equal('failed');
@@ -172,7 +163,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       expect((await read(openId)).deliveries[0]!.state).to.equal('failed');
 
       // A delivery still open keeps its data however old the submission.
-      const waiting = await post(submission({ data: { scenario: 'flaky-1' } }));
+      const waiting = await postSubmission(t, submission({ data: { scenario: 'flaky-1' } }));
       await t.hub.store.db
         .updateTable('deliveries')
         .set({ state: 'waiting', next_attempt_at: now + 365 * DAY })

@@ -9,7 +9,7 @@ import { startSimulator, type RunningSimulator } from '../src/demo/index.ts';
 import { readContainer } from '../src/mapping/xdomea/read-container.ts';
 import { PROJECT_ROOT } from '../src/project-root.ts';
 import { postgresReachable } from './support/databases.ts';
-import { eventually, startTestHub, submission, type TestHub } from './support/hub.ts';
+import { postSubmission, settledSubmission, startTestHub, submission, type TestHub } from './support/hub.ts';
 import { xdomeaSchemaFile } from '../src/mapping/xdomea/schema.ts';
 
 interface View {
@@ -96,28 +96,9 @@ for (const kind of ['sqlite', 'postgres'] as const) {
       if (dir) rmSync(dir, { recursive: true, force: true });
     });
 
-    async function submit(body: Record<string, unknown>): Promise<string> {
-      const res = await t.fetch('/api/v1/submissions', {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify(body),
-      });
-      expect(res.status, await res.clone().text()).to.equal(202);
-      return ((await res.json()) as { id: string }).id;
-    }
-
-    const settled = (id: string) =>
-      eventually(
-        async () => {
-          const v = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as View;
-          return (v.status === 'delivered' || v.status === 'failed') && v;
-        },
-        15_000,
-        `submission ${id} to settle`,
-      );
-
     it('writes {ProzessID}_FVDaten.SGOAblegen.0605.zip, which the DMS imports; its reference is the delivery’s', async () => {
-      const id = await submit(
+      const id = await postSubmission(
+        t,
         submission({
           tenant: '05512000',
           service: 'hundeanmeldung',
@@ -125,7 +106,7 @@ for (const kind of ['sqlite', 'postgres'] as const) {
           attachments: [{ filename: 'Impfausweis Luna.pdf', mediaType: 'application/pdf', content: PDF.toString('base64') }],
         }),
       );
-      const v = await settled(id);
+      const v = await settledSubmission<View>(t, id, 15_000);
       const d = v.deliveries[0]!;
       expect(d, d.lastError ?? '').to.include({ state: 'delivered', attempts: 1 });
       expect(d.reference).to.match(/^DMS-05512000-\d{4}-\d{6}$/);
@@ -152,14 +133,15 @@ for (const kind of ['sqlite', 'postgres'] as const) {
         console.log('      (skipped: no xdomea 3.0.0 XSDs; ../shared/reference is absent)');
         this.skip();
       }
-      const id = await submit(
+      const id = await postSubmission(
+        t,
         submission({
           tenant: '05562008',
           service: 'hundeanmeldung',
           applicant: { givenName: 'Max', familyName: 'Geheimname', street: 'W', houseNumber: '1', postalCode: '45711', city: 'Datteln' },
         }),
       );
-      const d = (await settled(id)).deliveries[0]!;
+      const d = (await settledSubmission<View>(t, id, 15_000)).deliveries[0]!;
       expect(d).to.include({ state: 'failed', attempts: 1, lastErrorKind: 'schema' });
       expect(d.lastError).to.match(
         /^bad-xdomea\.jsonata: the xdomea message violates xdomea-Nachrichten-FachverfahrensdatenAustauschen\.xsd, nothing was sent: line 1 \(\/xdomea:FVDaten\.SGOAblegen\.0605\/xdomea:Kopf\/xdomea:Erstellungszeitpunkt\): Element 'Erstellungszeitpunkt'/,

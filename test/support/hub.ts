@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Writable } from 'node:stream';
+import { expect } from 'chai';
 import winston from 'winston';
 import { startHub, type Hub, type HubOptions } from '../../src/hub.ts';
 import { createTestDatabase, type TestDatabase } from './databases.ts';
@@ -95,6 +96,29 @@ export async function eventually<T>(check: () => Promise<T | undefined | false>,
     if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Posts a submission to the hub's API, expects its 202, and gives the submission's id. */
+export async function postSubmission(t: TestHub, body: Record<string, unknown>): Promise<string> {
+  const res = await t.fetch('/api/v1/submissions', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  expect(res.status, await res.clone().text()).to.equal(202);
+  return ((await res.json()) as { id: string }).id;
+}
+
+/** The submission as the API shows it, once it is delivered or failed. `V` is the part of the view a test reads. */
+export function settledSubmission<V extends { status: string }>(t: TestHub, id: string, timeoutMs = 10_000): Promise<V> {
+  return eventually(
+    async () => {
+      const v = (await (await t.fetch(`/api/v1/submissions/${id}`)).json()) as V;
+      return (v.status === 'delivered' || v.status === 'failed') && v;
+    },
+    timeoutMs,
+    `submission ${id} to settle`,
+  );
 }
 
 /** A valid JSON submission for the fixture configuration. */
