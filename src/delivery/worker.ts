@@ -78,8 +78,8 @@ export class DeliveryWorker {
   /** Results being written: their slots are free already, and stop() waits for them. */
   private readonly recording = new Set<Promise<void>>();
   /**
-   * The mapping data of claimed deliveries, read for the whole claim in two statements (one per delivery was a
-   * round trip each on PostgreSQL); taken by the attempt, which reads it itself should it be missing.
+   * The mapping data of claimed deliveries, as the claim brought it (one read per delivery was a round trip each on
+   * PostgreSQL); the attempt reads its own should it be missing, and drops it when it ends.
    */
   private readonly sources = new Map<string, MessageSource>();
   /** When the last claim was made (or skipped for batching): a free slot idles at most one poll interval. */
@@ -304,12 +304,6 @@ export class DeliveryWorker {
     void recording.finally(() => this.recording.delete(recording));
   }
 
-  private takeSource(d: ClaimedDelivery): MessageSource | undefined {
-    const src = this.sources.get(d.id);
-    this.sources.delete(d.id);
-    return src;
-  }
-
   /** Records an attempt's end and logs it. Never throws. */
   private async record(d: ClaimedDelivery, result: AttemptResult, started: number, log: Logger): Promise<void> {
     try {
@@ -358,7 +352,7 @@ export class DeliveryWorker {
     if (spent) return this.failed(spent, 'attempts-exhausted');
     if (d.resumed) log.warn('resuming a delivery whose lease ran out; re-sending with the same idempotency key');
 
-    const src = this.takeSource(d) ?? (await this.o.store.messageSource(d.submissionId));
+    const src = this.sources.get(d.id) ?? (await this.o.store.messageSource(d.submissionId));
     if (!src) return this.failed('the submission is gone', 'internal');
     // Retention deleted the form data: sending the empty rest would file a blank case.
     if (src.purgedAt !== null) return this.failed("the submission's form data was deleted by retention", 'purged');

@@ -31,21 +31,27 @@ export async function claimForTargets(
    */
   standalone?: Db,
 ): Promise<ClaimBatch & { sourceRows: SourceRow[] }> {
+  const claim: Claim = { dialect, owner, now, leaseMs, limit, gates };
   if (standalone && dialect.writesInOneStatement && gates.every((g) => g.room <= 0 || !(g.maxInFlight || g.rate))) {
-    const batch = await claimWith(standalone, dialect, owner, now, leaseMs, limit, gates, true);
+    const batch = await claimWith(standalone, claim, true);
     if (batch) return batch;
   }
-  return transact(async (trx) => (await claimWith(trx, dialect, owner, now, leaseMs, limit, gates, false))!);
+  return transact(async (trx) => (await claimWith(trx, claim, false))!);
 }
 
+interface Claim {
+  dialect: Dialect;
+  owner: string;
+  now: number;
+  leaseMs: number;
+  limit: number;
+  gates: readonly TargetGate[];
+}
+
+/** The claim on `trx`; standalone (no transaction), undefined when it needs one after all. */
 async function claimWith(
   trx: Db,
-  dialect: Dialect,
-  owner: string,
-  now: number,
-  leaseMs: number,
-  limit: number,
-  gates: readonly TargetGate[],
+  { dialect, owner, now, leaseMs, limit, gates }: Claim,
   standalone: boolean,
 ): Promise<(ClaimBatch & { sourceRows: SourceRow[] }) | undefined> {
   // Where one statement can write several tables, each target's pick is its whole claim.

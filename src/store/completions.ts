@@ -52,6 +52,25 @@ const ATTEMPT_COLUMNS: readonly JsonColumn[] = [
   ['reference', 'text'],
 ];
 
+/** A delivery's columns after its attempt, from a row `v` of DELIVERY_COLUMNS (which the outcome sets, deliveryRow says). */
+const MOVE_ON = sql.raw(`
+  state = v.state, lease_owner = null, lease_expires_at = null, next_attempt_at = v.next_at, updated_at = v.at,
+  reference = case when v.ref_mode = 1 then v.reference else deliveries.reference end,
+  delivered_at = case when v.ref_mode = 1 then v.at else deliveries.delivered_at end,
+  last_error = case when v.err_mode = 1 then v.error else deliveries.last_error end,
+  last_error_kind = case when v.err_mode = 1 then v.error_kind else deliveries.last_error_kind end,
+  ack_token = case when v.ack_mode = 1 then v.ack_token else deliveries.ack_token end,
+  ack_deadline = case when v.ack_mode = 1 then v.ack_deadline else deliveries.ack_deadline end,
+  attempt_base = deliveries.attempt_base + v.base_inc`);
+
+/**
+ * Only the lease holder's attempt moves the delivery on: the state it claimed, its owner, and its attempt (one of
+ * the same owner whose lease ran out and was claimed again records nothing).
+ */
+const LEASE_STILL_OURS = sql.raw(
+  'deliveries.id = v.id and deliveries.state = v.expect and deliveries.lease_owner = v.owner and deliveries.attempts = v.attempt',
+);
+
 /**
  * A batch of attempt ends inside the caller's transaction, set-wise: one update of the deliveries, one of their
  * attempts and one insert into the sync log, whatever the batch size (a statement per result was a round trip
@@ -62,18 +81,9 @@ export async function writeCompletions(trx: Db, dialect: Dialect, batch: readonl
   if (dialect.writesInOneStatement) return writeCompletionsInOneStatement(trx, dialect, batch);
   const rows = batch.map(deliveryRow);
   const updated = await sql<{ id: string }>`
-    update deliveries set
-      state = v.state, lease_owner = null, lease_expires_at = null, next_attempt_at = v.next_at, updated_at = v.at,
-      reference = case when v.ref_mode = 1 then v.reference else deliveries.reference end,
-      delivered_at = case when v.ref_mode = 1 then v.at else deliveries.delivered_at end,
-      last_error = case when v.err_mode = 1 then v.error else deliveries.last_error end,
-      last_error_kind = case when v.err_mode = 1 then v.error_kind else deliveries.last_error_kind end,
-      ack_token = case when v.ack_mode = 1 then v.ack_token else deliveries.ack_token end,
-      ack_deadline = case when v.ack_mode = 1 then v.ack_deadline else deliveries.ack_deadline end,
-      attempt_base = deliveries.attempt_base + v.base_inc
+    update deliveries set ${MOVE_ON}
     from ${dialect.jsonRows(rows, DELIVERY_COLUMNS)} as v
-    where deliveries.id = v.id and deliveries.state = v.expect and deliveries.lease_owner = v.owner
-        and deliveries.attempts = v.attempt
+    where ${LEASE_STILL_OURS}
     returning deliveries.id`.execute(trx);
   const ours = new Set(updated.rows.map((u) => u.id));
   const recorded = batch.map((c) => ours.has(c.d.id));
@@ -121,7 +131,6 @@ function deliveryRow({ d, owner, r }: Completion) {
     id: d.id,
     expect: d.ack ? 'acknowledging' : 'sending',
     owner,
-    // The lease is this attempt's: one of the same owner that ran out and was claimed again records nothing.
     attempt: d.attempt,
     state: STATE_AFTER[r.outcome],
     next_at: waitsAgain ? (r.nextAttemptAt ?? r.finishedAt) : r.finishedAt,
@@ -203,18 +212,9 @@ async function writeCompletionsInOneStatement(trx: Db, dialect: Dialect, batch: 
   const updated = await sql<{ id: string }>`
     with v as ${dialect.jsonRows(rows, ONE_STATEMENT_COLUMNS)},
     moved as (
-      update deliveries set
-        state = v.state, lease_owner = null, lease_expires_at = null, next_attempt_at = v.next_at, updated_at = v.at,
-        reference = case when v.ref_mode = 1 then v.reference else deliveries.reference end,
-        delivered_at = case when v.ref_mode = 1 then v.at else deliveries.delivered_at end,
-        last_error = case when v.err_mode = 1 then v.error else deliveries.last_error end,
-        last_error_kind = case when v.err_mode = 1 then v.error_kind else deliveries.last_error_kind end,
-        ack_token = case when v.ack_mode = 1 then v.ack_token else deliveries.ack_token end,
-        ack_deadline = case when v.ack_mode = 1 then v.ack_deadline else deliveries.ack_deadline end,
-        attempt_base = deliveries.attempt_base + v.base_inc
+      update deliveries set ${MOVE_ON}
       from v
-      where deliveries.id = v.id and deliveries.state = v.expect and deliveries.lease_owner = v.owner
-        and deliveries.attempts = v.attempt
+      where ${LEASE_STILL_OURS}
       returning deliveries.id
     ), ended as (
       update attempts set

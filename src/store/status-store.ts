@@ -53,14 +53,7 @@ export class StatusStore extends StatusOutboxStore {
     return delivered.map((d): StatusRecordResult => {
       const c = byId.get(d.deliveryId);
       if (!c) return { recorded: false, outcome: 'unknown-case' };
-      const base = {
-        submissionId: c.submission_id,
-        deliveryId: c.id,
-        targetId: c.target_id,
-        portalId: c.portal_id,
-        tenant: c.tenant,
-        service: c.service,
-      };
+      const base = caseOf(c);
       if (!inserted.has(d.deliveryId))
         return {
           ...base,
@@ -217,14 +210,7 @@ export class StatusStore extends StatusOutboxStore {
   private async recordOne(trx: Transaction<Database>, n: StatusNews, rules: StatusRules): Promise<StatusRecordResult> {
     const c = await this.findCase(trx, n);
     if (!c) return { recorded: false, outcome: 'unknown-case' };
-    const base = {
-      submissionId: c.submission_id,
-      deliveryId: c.id,
-      targetId: c.target_id,
-      portalId: c.portal_id,
-      tenant: c.tenant,
-      service: c.service,
-    };
+    const base = caseOf(c);
     const bind = (field: string) => ({ tenant: c.tenant, submissionId: c.submission_id, field });
     const currentRow = await trx
       .selectFrom('delivery_status')
@@ -569,3 +555,15 @@ const RECEIVED_COLUMNS: readonly JsonColumn[] = [
   ['ord', 'integer'],
   ['detail', 'text'],
 ];
+
+/** Where a found case is filed, as every StatusRecordResult about it says. */
+function caseOf(c: FoundCase) {
+  return {
+    submissionId: c.submission_id,
+    deliveryId: c.id,
+    targetId: c.target_id,
+    portalId: c.portal_id,
+    tenant: c.tenant,
+    service: c.service,
+  };
+}

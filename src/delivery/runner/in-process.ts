@@ -72,14 +72,12 @@ function mappingFailure(e: MappingError): MappingFailure {
   };
 }
 
-/** Calls the adapter with a hard stop a little after its timeout, in case an adapter does not honour it. */
-async function send(
-  adapter: AdapterInstance,
-  timeoutMs: number,
-  message: OutboundMessage,
-  d: ClaimedDelivery,
-  memo: DeliveryMemo,
-): Promise<DeliveryResult> {
+/**
+ * `work`, or a retryable timeout at `timeoutMs` + HARD_STOP_GRACE_MS, whichever comes first: the hard stop an
+ * attempt has wherever it runs, in case an adapter (or a thread) does not honour its timeout. A late answer is
+ * dropped.
+ */
+export async function withHardStop<T>(work: Promise<T>, timeoutMs: number): Promise<T | DeliveryResult> {
   const limit = timeoutMs + HARD_STOP_GRACE_MS;
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<DeliveryResult>((resolve) => {
@@ -89,7 +87,22 @@ async function send(
     );
   });
   try {
-    return await Promise.race([
+    return await Promise.race([work, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** Calls the adapter under its hard stop; an adapter that throws is a retryable adapter error. */
+async function send(
+  adapter: AdapterInstance,
+  timeoutMs: number,
+  message: OutboundMessage,
+  d: ClaimedDelivery,
+  memo: DeliveryMemo,
+): Promise<DeliveryResult> {
+  try {
+    return await withHardStop(
       adapter.deliver(message, {
         deliveryId: d.id,
         idempotencyKey: d.idempotencyKey,
@@ -99,11 +112,9 @@ async function send(
         attempt: d.attempt,
         memo,
       }),
-      timeout,
-    ]);
+      timeoutMs,
+    );
   } catch (e) {
     return { ok: false, retryable: true, error: `adapter error: ${(e as Error).message}`, errorKind: 'adapter-error' };
-  } finally {
-    clearTimeout(timer);
   }
 }

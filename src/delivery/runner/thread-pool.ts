@@ -5,7 +5,7 @@ import type { Clock } from '../../clock.ts';
 import type { Router } from '../../routing/router.ts';
 import type { AckResult, DeliveryMemo } from '../../sdk/types.ts';
 import type { ClaimedDelivery, MessageSource } from '../../store/index.ts';
-import { HARD_STOP_GRACE_MS } from './in-process.ts';
+import { HARD_STOP_GRACE_MS, withHardStop } from './in-process.ts';
 import type { FromThread, ThreadData, ToThread } from './protocol.ts';
 import type { AttemptRunner, RunOutcome } from './types.ts';
 
@@ -82,15 +82,7 @@ export class ThreadRunner implements AttemptRunner {
    */
   run(d: ClaimedDelivery, src: MessageSource, memo: DeliveryMemo): Promise<RunOutcome> {
     const answer = this.request(d, memo, (id, now) => ({ type: 'run', id, now, delivery: d, source: src })) as Promise<RunOutcome>;
-    const limit = this.timeoutOf(d) + HARD_STOP_GRACE_MS;
-    let timer: NodeJS.Timeout | undefined;
-    const stop = new Promise<RunOutcome>((resolve) => {
-      timer = setTimeout(
-        () => resolve({ ok: false, retryable: true, error: `the adapter did not return within ${limit} ms`, errorKind: 'timeout' }),
-        limit,
-      );
-    });
-    return Promise.race([answer, stop]).finally(() => clearTimeout(timer));
+    return withHardStop(answer, this.timeoutOf(d));
   }
 
   acknowledgement(d: ClaimedDelivery): Promise<AckResult> {
